@@ -1,0 +1,1 @@
+//! parity: the Go-test-to-Rust-port yardstick.

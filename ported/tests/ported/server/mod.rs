@@ -1,0 +1,1 @@
+//! Ports of `server/*_test.go`.

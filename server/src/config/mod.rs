@@ -1,0 +1,5 @@
+//! Server options: CLI flags (Go `flag` semantics) and, later, the config file.
+
+pub mod options;
+
+pub use options::Options;

@@ -1,0 +1,118 @@
+//! Typed server options with nats-server's defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default client port.
+pub const DEFAULT_PORT: u16 = 4222;
+/// Sentinel used on the command line (`-p -1`) for "pick a random free port".
+pub const RANDOM_PORT: i32 = -1;
+pub const DEFAULT_HOST: &str = "0.0.0.0";
+pub const MAX_CONTROL_LINE: usize = 4096;
+pub const MAX_PAYLOAD: usize = 1024 * 1024;
+pub const MAX_PENDING: usize = 64 * 1024 * 1024;
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(2 * 60);
+pub const DEFAULT_PING_MAX_OUT: u32 = 2;
+pub const DEFAULT_WRITE_DEADLINE: Duration = Duration::from_secs(10);
+pub const DEFAULT_AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(2 * 60);
+pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
+pub const DEFAULT_MAX_CONNECTIONS: i64 = 64 * 1024;
+pub const DEFAULT_MAX_CLOSED_CLIENTS: usize = 10_000;
+
+/// All options the server runs with. Fields mirror Go's `server.Options`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config_file: Option<PathBuf>,
+    pub server_name: String,
+    pub host: String,
+    /// Client port; `-1` means random (resolved at listen time), `0` means default.
+    pub port: i32,
+    pub client_advertise: String,
+    pub no_log: bool,
+    pub no_sigs: bool,
+    pub trace: bool,
+    pub trace_verbose: bool,
+    pub debug: bool,
+    pub logtime: bool,
+    pub logtime_utc: bool,
+    pub log_file: Option<PathBuf>,
+    pub log_size_limit: i64,
+    pub max_traced_msg_len: usize,
+    pub syslog: bool,
+    pub remote_syslog: String,
+    pub pid_file: Option<PathBuf>,
+    pub ports_file_dir: Option<PathBuf>,
+    pub max_connections: i64,
+    pub max_subs: i64,
+    pub max_control_line: i32,
+    pub max_payload: i32,
+    pub max_pending: i64,
+    pub ping_interval: Duration,
+    pub max_pings_out: u32,
+    pub write_deadline: Duration,
+    pub auth_timeout: Duration,
+    pub lame_duck_duration: Duration,
+    pub lame_duck_grace_period: Duration,
+    pub max_closed_clients: usize,
+    pub no_header_support: bool,
+    pub disable_short_first_ping: bool,
+    pub http_host: String,
+    pub http_port: i32,
+    pub https_port: i32,
+    pub jetstream: bool,
+    pub store_dir: Option<PathBuf>,
+    pub username: String,
+    pub password: String,
+    pub authorization: String,
+    pub tags: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            config_file: None,
+            server_name: String::new(),
+            host: DEFAULT_HOST.to_string(),
+            port: DEFAULT_PORT as i32,
+            client_advertise: String::new(),
+            no_log: false,
+            no_sigs: false,
+            trace: false,
+            trace_verbose: false,
+            debug: false,
+            logtime: true,
+            logtime_utc: false,
+            log_file: None,
+            log_size_limit: 0,
+            max_traced_msg_len: 0,
+            syslog: false,
+            remote_syslog: String::new(),
+            pid_file: None,
+            ports_file_dir: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_subs: 0,
+            max_control_line: MAX_CONTROL_LINE as i32,
+            max_payload: MAX_PAYLOAD as i32,
+            max_pending: MAX_PENDING as i64,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            max_pings_out: DEFAULT_PING_MAX_OUT,
+            write_deadline: DEFAULT_WRITE_DEADLINE,
+            auth_timeout: DEFAULT_AUTH_TIMEOUT,
+            lame_duck_duration: DEFAULT_LAME_DUCK_DURATION,
+            lame_duck_grace_period: DEFAULT_LAME_DUCK_GRACE_PERIOD,
+            max_closed_clients: DEFAULT_MAX_CLOSED_CLIENTS,
+            no_header_support: false,
+            disable_short_first_ping: false,
+            http_host: String::new(),
+            http_port: 0,
+            https_port: 0,
+            jetstream: false,
+            store_dir: None,
+            username: String::new(),
+            password: String::new(),
+            authorization: String::new(),
+            tags: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! natsd: a NATS server, drop-in for nats-server v2.14.5.
+
+pub mod config;
+pub mod protocol;
+pub mod subject;
+pub mod sublist;
+
+/// The nats-server version natsd is compatible with; clients read it from INFO.
+pub const VERSION: &str = "2.14.5";
+/// Protocol version advertised in INFO.
+pub const PROTO: i32 = 1;
+/// natsd's own version.
+pub const NATSD_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,1 @@
+//! Client protocol: sans-I/O parser and encoders.

@@ -1,0 +1,1 @@
+//! Subject validation and tokenizing.

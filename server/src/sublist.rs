@@ -1,0 +1,1 @@
+//! The subscription trie with `*`/`>` wildcards, queue groups and a match cache.
