@@ -1,0 +1,1 @@
+//! Encoders for INFO, MSG, HMSG, PING/PONG, +OK and -ERR.

@@ -1,0 +1,1 @@
+//! Byte-level parser of the client protocol (to be written).
