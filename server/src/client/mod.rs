@@ -1,0 +1,205 @@
+//! One client connection: shared state that publishers deliver into, a reader task that
+//! parses and processes what the client sends, and a writer task that drains the outbound
+//! buffer to the socket.
+
+pub mod connect;
+pub mod outbound;
+mod reader;
+
+use crate::closed::ClosedState;
+use crate::protocol::encode;
+use bytes::{Bytes, BytesMut};
+use outbound::{Outbound, Queued};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+pub use reader::run_connection;
+
+/// The part of a connection other tasks touch: publishers append to `out`, the server
+/// closes it. Everything the reader alone needs stays in the reader.
+#[derive(Debug)]
+pub struct Client {
+    pub cid: u64,
+    pub host: String,
+    pub port: u16,
+    pub start: Instant,
+    out: Mutex<Outbound>,
+    /// Wakes the writer: bytes were queued, or the connection is closing.
+    writer_wake: Notify,
+    /// Wakes the reader when the connection is closed by someone else.
+    reader_kill: Notify,
+    closed: AtomicBool,
+    /// Whether the writer should write what is still queued before closing the socket.
+    flush_on_close: AtomicBool,
+    close_reason: Mutex<Option<ClosedState>>,
+    /// Deliver this client's own publishes back to it (CONNECT `echo`).
+    echo: AtomicBool,
+    /// The client accepts HMSG (CONNECT `headers`).
+    headers: AtomicBool,
+    pub(crate) subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+}
+
+impl Client {
+    pub fn new(cid: u64, host: String, port: u16, max_pending: usize) -> Self {
+        Client {
+            cid,
+            host,
+            port,
+            start: Instant::now(),
+            out: Mutex::new(Outbound::new(max_pending)),
+            writer_wake: Notify::new(),
+            reader_kill: Notify::new(),
+            closed: AtomicBool::new(false),
+            flush_on_close: AtomicBool::new(true),
+            close_reason: Mutex::new(None),
+            echo: AtomicBool::new(true),
+            headers: AtomicBool::new(false),
+            subs: Mutex::new(HashMap::new()),
+            in_msgs: AtomicU64::new(0),
+            in_bytes: AtomicU64::new(0),
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub fn close_reason(&self) -> Option<ClosedState> {
+        *self.close_reason.lock()
+    }
+
+    pub fn echo(&self) -> bool {
+        self.echo.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_echo(&self, on: bool) {
+        self.echo.store(on, Ordering::Relaxed)
+    }
+
+    pub fn headers(&self) -> bool {
+        self.headers.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_headers(&self, on: bool) {
+        self.headers.store(on, Ordering::Relaxed)
+    }
+
+    /// Bytes queued for this client and not yet written.
+    pub fn pending_bytes(&self) -> usize {
+        self.out.lock().pending()
+    }
+
+    /// Messages and bytes delivered to this client.
+    pub fn out_stats(&self) -> (u64, u64) {
+        let o = self.out.lock();
+        (o.msgs, o.bytes)
+    }
+
+    pub fn num_subs(&self) -> usize {
+        self.subs.lock().len()
+    }
+
+    /// Queues a protocol line and wakes the writer at once (not on the delivery hot path).
+    /// Returns false if the connection turned out to be a slow consumer.
+    pub fn send_proto(&self, data: &[u8]) -> bool {
+        let q = self.out.lock().queue(data);
+        self.after_queue(q)
+    }
+
+    /// Queues `-ERR '<text>'`.
+    pub fn send_err(&self, text: &str) -> bool {
+        let mut b = BytesMut::with_capacity(text.len() + 9);
+        encode::err(&mut b, text);
+        self.send_proto(&b)
+    }
+
+    fn after_queue(&self, q: Queued) -> bool {
+        match q {
+            Queued::WakeWriter => {
+                self.writer_wake.notify_one();
+                true
+            }
+            Queued::Appended => true,
+            Queued::Closed => false,
+            Queued::SlowConsumer => false,
+        }
+    }
+
+    /// Appends an encoded message for delivery. The caller wakes the writer (once per batch)
+    /// when this returns `Queued::WakeWriter`.
+    pub(crate) fn queue_msg(&self, encode: impl FnOnce(&mut BytesMut), payload_len: usize) -> Queued {
+        let mut out = self.out.lock();
+        let q = out.queue_with(encode);
+        if matches!(q, Queued::Appended | Queued::WakeWriter) {
+            out.msgs += 1;
+            out.bytes += payload_len as u64;
+        }
+        q
+    }
+
+    pub(crate) fn wake_writer(&self) {
+        self.writer_wake.notify_one();
+    }
+
+    pub(crate) fn max_pending(&self) -> usize {
+        self.out.lock().max_pending()
+    }
+
+    /// Marks the connection closed. Returns true for the caller that actually closed it, who
+    /// then owns the cleanup (subscriptions, registry). `flush` lets the writer send what is
+    /// queued (e.g. a final -ERR) before the socket closes.
+    pub(crate) fn mark_closed(&self, reason: ClosedState, flush: bool) -> bool {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        *self.close_reason.lock() = Some(reason);
+        self.flush_on_close.store(flush, Ordering::Release);
+        self.out.lock().close();
+        self.writer_wake.notify_one();
+        self.reader_kill.notify_one();
+        true
+    }
+}
+
+/// A subscription as stored in the sublist. Compared by identity.
+#[derive(Debug)]
+pub struct Subscription {
+    pub client: Arc<Client>,
+    pub subject: Bytes,
+    pub queue: Option<Bytes>,
+    pub sid: Bytes,
+    /// Auto-unsubscribe after this many deliveries; 0 means no limit.
+    pub max: AtomicU64,
+    pub delivered: AtomicU64,
+}
+
+/// Handle stored in the sublist: equality is pointer identity, so two subscriptions with
+/// the same subject and sid on different connections stay distinct.
+#[derive(Debug, Clone)]
+pub struct SubRef(pub Arc<Subscription>);
+
+impl PartialEq for SubRef {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for SubRef {}
+
+impl std::hash::Hash for SubRef {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as usize).hash(state)
+    }
+}
+
+impl std::ops::Deref for SubRef {
+    type Target = Subscription;
+    fn deref(&self) -> &Subscription {
+        &self.0
+    }
+}

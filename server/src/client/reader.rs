@@ -1,0 +1,491 @@
+//! The connection tasks: the reader parses and processes what the client sends, delivering
+//! each publish straight into the subscribers' outbound buffers; the writer drains this
+//! client's outbound buffer to the socket.
+
+use super::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
+use super::outbound::Queued;
+use super::{Client, SubRef, Subscription};
+use crate::closed::ClosedState;
+use crate::protocol::parser::{Parser, ParserConfig};
+use crate::protocol::{encode, ClientOp, PubMsg};
+use crate::server::ServerShared;
+use crate::subject;
+use bytes::{Bytes, BytesMut};
+use rand::Rng;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+
+/// Read buffer growth step; also the most a single read asks for.
+const READ_SIZE: usize = 64 * 1024;
+/// The first PING to a client goes out this soon (unless `disable_short_first_ping`).
+const FIRST_CLIENT_PING_INTERVAL: Duration = Duration::from_secs(2);
+/// Header block of the 503 no-responders status, before the subject.
+const NO_RESPONDERS_HDR: &[u8] = b"NATS/1.0 503\r\nNats-Subject: ";
+
+/// Serves one accepted client connection until it closes.
+pub async fn run_connection(server: Arc<ServerShared>, stream: TcpStream, client: Arc<Client>) {
+    let _ = stream.set_nodelay(true);
+    let (rd, wr) = stream.into_split();
+    let writer = tokio::spawn(write_loop(server.clone(), client.clone(), wr));
+    let mut reader = Reader::new(server.clone(), client.clone());
+    let reason = reader.read_loop(rd).await;
+    server.close_client(&client, reason, true);
+    let _ = writer.await;
+}
+
+/// Drains the client's outbound buffer; exits once the connection is closed and flushed.
+async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: OwnedWriteHalf) {
+    let deadline = server.opts.write_deadline;
+    let mut spare = BytesMut::with_capacity(READ_SIZE);
+    loop {
+        let closed = {
+            let mut out = client.out.lock();
+            out.take(&mut spare);
+            out.is_closed()
+        };
+        if closed && !client.flush_on_close.load(Ordering::Acquire) {
+            break;
+        }
+        if spare.is_empty() {
+            if closed {
+                break;
+            }
+            client.writer_wake.notified().await;
+            continue;
+        }
+        let n = spare.len();
+        match tokio::time::timeout(deadline, wr.write_all(&spare)).await {
+            Ok(Ok(())) => {
+                client.out.lock().written(n);
+                spare.clear();
+            }
+            Ok(Err(_)) => {
+                server.close_client(&client, ClosedState::WriteError, false);
+                break;
+            }
+            Err(_) => {
+                tracing::info!(
+                    "{} - cid:{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
+                    client.host, client.cid, deadline, n
+                );
+                server.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                server.close_client(&client, ClosedState::SlowConsumerWriteDeadline, false);
+                break;
+            }
+        }
+        if closed {
+            // Everything queued before the close has been written.
+            if client.out.lock().pending() == 0 {
+                break;
+            }
+        }
+    }
+    let _ = wr.shutdown().await;
+}
+
+/// Connection-local state of the reader task.
+struct Reader {
+    server: Arc<ServerShared>,
+    client: Arc<Client>,
+    parser: Parser,
+    connect: ConnectInfo,
+    connect_received: bool,
+    /// Writers to wake at the end of this read batch (each at most once).
+    touched: Vec<Arc<Client>>,
+    /// Subscriptions that reached their auto-unsubscribe limit during this batch.
+    expired: Vec<SubRef>,
+    pings_out: u32,
+    rtt_measured: bool,
+    last_in: Instant,
+    next_ping: tokio::time::Instant,
+    batch_in_msgs: u64,
+    batch_in_bytes: u64,
+    batch_out_msgs: u64,
+    batch_out_bytes: u64,
+}
+
+impl Reader {
+    fn new(server: Arc<ServerShared>, client: Arc<Client>) -> Self {
+        let opts = &server.opts;
+        let parser = Parser::new(ParserConfig {
+            max_control_line: usize::try_from(opts.max_control_line).unwrap_or(usize::MAX),
+            max_payload: usize::try_from(opts.max_payload).unwrap_or(usize::MAX),
+            headers: !opts.no_header_support,
+        });
+        let mut first = opts.ping_interval;
+        if !opts.disable_short_first_ping && first > FIRST_CLIENT_PING_INTERVAL {
+            first = FIRST_CLIENT_PING_INTERVAL;
+        }
+        // Spread first PINGs by up to 20% so many clients don't ping in lockstep.
+        let jitter_ns = first.as_nanos() as u64 / 5;
+        if jitter_ns > 0 {
+            first += Duration::from_nanos(rand::thread_rng().gen_range(0..jitter_ns));
+        }
+        Reader {
+            server,
+            client,
+            parser,
+            connect: ConnectInfo::default(),
+            connect_received: false,
+            touched: Vec::new(),
+            expired: Vec::new(),
+            pings_out: 0,
+            rtt_measured: false,
+            last_in: Instant::now(),
+            next_ping: tokio::time::Instant::now() + first,
+            batch_in_msgs: 0,
+            batch_in_bytes: 0,
+            batch_out_msgs: 0,
+            batch_out_bytes: 0,
+        }
+    }
+
+    /// Reads until the connection closes; returns why.
+    async fn read_loop(&mut self, mut rd: OwnedReadHalf) -> ClosedState {
+        let mut buf = BytesMut::with_capacity(READ_SIZE);
+        loop {
+            if buf.capacity() - buf.len() < READ_SIZE / 4 {
+                buf.reserve(READ_SIZE);
+            }
+            tokio::select! {
+                biased;
+                _ = self.client.reader_kill.notified() => {
+                    return self.client.close_reason().unwrap_or(ClosedState::ServerShutdown);
+                }
+                r = rd.read_buf(&mut buf) => match r {
+                    Ok(0) => return ClosedState::ClientClosed,
+                    Ok(_) => {
+                        self.last_in = Instant::now();
+                        let result = self.process(&mut buf);
+                        self.end_batch();
+                        if let Err(reason) = result {
+                            return reason;
+                        }
+                    }
+                    Err(_) => return ClosedState::ReadError,
+                },
+                _ = tokio::time::sleep_until(self.next_ping) => {
+                    if let Err(reason) = self.ping_timer() {
+                        return reason;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Processes every complete operation in `buf`.
+    fn process(&mut self, buf: &mut BytesMut) -> Result<(), ClosedState> {
+        loop {
+            match self.parser.parse(buf) {
+                Ok(Some(op)) => self.handle(op)?,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    tracing::error!("{} - cid:{} - {}", self.client.host, self.client.cid, e);
+                    if let Some(text) = e.client_err_text() {
+                        self.client.send_err(text);
+                    }
+                    return Err(e.close_reason());
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, op: ClientOp) -> Result<(), ClosedState> {
+        match op {
+            ClientOp::Pub(msg) => {
+                self.process_pub(msg);
+                Ok(())
+            }
+            ClientOp::Ping => {
+                self.client.send_proto(encode::PONG);
+                Ok(())
+            }
+            ClientOp::Pong => {
+                self.pings_out = 0;
+                self.rtt_measured = true;
+                Ok(())
+            }
+            ClientOp::Sub { subject, queue, sid } => {
+                self.process_sub(subject, queue, sid);
+                Ok(())
+            }
+            ClientOp::Unsub { sid, max } => {
+                self.process_unsub(sid, max);
+                Ok(())
+            }
+            ClientOp::Connect(json) => self.process_connect(&json),
+            ClientOp::Ok | ClientOp::Err(_) | ClientOp::Info(_) => Ok(()),
+        }
+    }
+
+    fn process_connect(&mut self, json: &[u8]) -> Result<(), ClosedState> {
+        let info = match ConnectInfo::parse(json) {
+            Ok(i) => i,
+            Err(e) => {
+                tracing::error!("{} - cid:{} - {}", self.client.host, self.client.cid, e);
+                return Err(ClosedState::ProtocolViolation);
+            }
+        };
+        if info.protocol < CLIENT_PROTO_ZERO || info.protocol > CLIENT_PROTO_INFO {
+            self.client.send_err("invalid client protocol");
+            return Err(ClosedState::BadClientProtocolVersion);
+        }
+        let headers = info.headers && !self.server.opts.no_header_support;
+        if info.no_responders && !headers {
+            self.client.send_err("no responders requires headers support");
+            return Err(ClosedState::NoRespondersRequiresHeaders);
+        }
+        self.parser.set_headers(headers);
+        self.client.set_echo(info.echo);
+        self.client.set_headers(headers);
+        if info.verbose {
+            self.client.send_proto(encode::OK);
+        }
+        self.connect = info;
+        self.connect_received = true;
+        Ok(())
+    }
+
+    fn send_ok_if_verbose(&self) {
+        if self.connect.verbose {
+            self.client.send_proto(encode::OK);
+        }
+    }
+
+    fn process_sub(&mut self, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
+        let max_subs = self.server.opts.max_subs;
+        let subj_str = match std::str::from_utf8(&subject) {
+            Ok(s) => s,
+            Err(_) => {
+                self.client.send_err("Invalid Subject");
+                return;
+            }
+        };
+        let queue_str = match queue.as_deref().map(std::str::from_utf8) {
+            None => None,
+            Some(Ok(q)) => Some(q),
+            Some(Err(_)) => {
+                self.client.send_err("Invalid Subject");
+                return;
+            }
+        };
+        {
+            let subs = self.client.subs.lock();
+            if subs.contains_key(&sid) {
+                drop(subs);
+                self.send_ok_if_verbose();
+                return;
+            }
+            if max_subs > 0 && subs.len() as i64 >= max_subs {
+                drop(subs);
+                tracing::error!("{} - cid:{} - maximum subscriptions exceeded", self.client.host, self.client.cid);
+                self.client.send_err("maximum subscriptions exceeded");
+                return;
+            }
+        }
+        let sub = Arc::new(Subscription {
+            client: self.client.clone(),
+            subject: subject.clone(),
+            queue: queue.clone(),
+            sid: sid.clone(),
+            max: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+        });
+        if self.server.sublist.insert(subj_str, queue_str, SubRef(sub.clone())).is_err() {
+            self.client.send_err("Invalid Subject");
+            return;
+        }
+        self.client.subs.lock().insert(sid, sub);
+        self.send_ok_if_verbose();
+    }
+
+    fn process_unsub(&mut self, sid: Bytes, max: Option<u64>) {
+        let sub = self.client.subs.lock().get(&sid).cloned();
+        self.send_ok_if_verbose();
+        let Some(sub) = sub else { return };
+        match max {
+            Some(m) if m > 0 && m > sub.delivered.load(Ordering::Relaxed) => {
+                sub.max.store(m, Ordering::Relaxed);
+            }
+            _ => self.server.unsubscribe(&SubRef(sub)),
+        }
+    }
+
+    fn process_pub(&mut self, msg: PubMsg) {
+        self.batch_in_msgs += 1;
+        self.batch_in_bytes += msg.payload.len() as u64;
+        if self.connect.pedantic && !std::str::from_utf8(&msg.subject).is_ok_and(subject::is_valid_literal_subject) {
+            self.client.send_err("Invalid Publish Subject");
+            return;
+        }
+        self.send_ok_if_verbose();
+        let subject_str = match std::str::from_utf8(&msg.subject) {
+            Ok(s) => s,
+            Err(_) => return self.no_responders(&msg, false),
+        };
+        let result = self.server.sublist.match_subject(subject_str);
+        let reply = msg.reply.as_deref();
+        let echo = self.client.echo();
+        let mut delivered = false;
+        for sub in result.psubs.iter() {
+            if !echo && Arc::ptr_eq(&sub.client, &self.client) {
+                continue;
+            }
+            delivered |= self.deliver(sub, &msg.subject, reply, msg.header_len, &msg.payload);
+        }
+        for group in result.qsubs.iter() {
+            if group.is_empty() {
+                continue;
+            }
+            // Pick a random member; if it cannot take the message, try the next ones.
+            let start = rand::thread_rng().gen_range(0..group.len());
+            for i in 0..group.len() {
+                let sub = &group[(start + i) % group.len()];
+                if !echo && Arc::ptr_eq(&sub.client, &self.client) {
+                    continue;
+                }
+                if self.deliver(sub, &msg.subject, reply, msg.header_len, &msg.payload) {
+                    delivered = true;
+                    break;
+                }
+            }
+        }
+        if !delivered {
+            self.no_responders(&msg, true);
+        }
+    }
+
+    /// Tells a requester nobody listens: a 503 status on its reply subscription, when the
+    /// client asked for it in CONNECT.
+    fn no_responders(&mut self, msg: &PubMsg, _matched_utf8: bool) {
+        let Some(reply) = msg.reply.as_deref() else { return };
+        if !self.connect.no_responders {
+            return;
+        }
+        let Ok(reply_str) = std::str::from_utf8(reply) else { return };
+        let r = self.server.sublist.match_subject(reply_str);
+        let Some(sub) = r.psubs.iter().find(|s| Arc::ptr_eq(&s.client, &self.client)) else {
+            return;
+        };
+        let mut hdr = Vec::with_capacity(NO_RESPONDERS_HDR.len() + msg.subject.len() + 4);
+        hdr.extend_from_slice(NO_RESPONDERS_HDR);
+        hdr.extend_from_slice(&msg.subject);
+        hdr.extend_from_slice(b"\r\n\r\n");
+        let sid = sub.sid.clone();
+        let q = self.client.queue_msg(|b| encode::hmsg(b, reply, &sid, None, hdr.len(), &hdr), 0);
+        self.after_deliver_queue(&self.client.clone(), q);
+    }
+
+    /// Appends one message to a subscriber's outbound buffer. False if it was not delivered
+    /// (closed connection, auto-unsubscribe limit passed, slow consumer).
+    fn deliver(
+        &mut self,
+        sub: &SubRef,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        payload: &[u8],
+    ) -> bool {
+        let max = sub.max.load(Ordering::Relaxed);
+        let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+        if max > 0 {
+            if n > max {
+                return false;
+            }
+            if n == max {
+                self.expired.push(sub.clone());
+            }
+        }
+        let client = &sub.client;
+        let sid = &sub.sid;
+        let q = match header_len {
+            Some(h) if client.headers() => {
+                client.queue_msg(|b| encode::hmsg(b, subject, sid, reply, h, payload), payload.len())
+            }
+            // A subscriber without header support gets the body only, as in Go.
+            Some(h) => {
+                let body = &payload[h.min(payload.len())..];
+                client.queue_msg(|b| encode::msg(b, subject, sid, reply, body), body.len())
+            }
+            None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, payload), payload.len()),
+        };
+        let ok = self.after_deliver_queue(client, q);
+        if ok {
+            self.batch_out_msgs += 1;
+            self.batch_out_bytes += payload.len() as u64;
+        }
+        ok
+    }
+
+    fn after_deliver_queue(&mut self, client: &Arc<Client>, q: Queued) -> bool {
+        match q {
+            Queued::Appended => true,
+            Queued::WakeWriter => {
+                self.touched.push(client.clone());
+                true
+            }
+            Queued::Closed => false,
+            Queued::SlowConsumer => {
+                tracing::info!(
+                    "{} - cid:{} - Slow Consumer Detected: MaxPending of {} Exceeded",
+                    client.host,
+                    client.cid,
+                    client.max_pending()
+                );
+                self.server.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                self.server.close_client(client, ClosedState::SlowConsumerPendingBytes, false);
+                false
+            }
+        }
+    }
+
+    /// End of a read batch: wake each touched writer once, apply auto-unsubscribes, and
+    /// publish the batch's counters.
+    fn end_batch(&mut self) {
+        for c in self.touched.drain(..) {
+            c.wake_writer();
+        }
+        for sub in std::mem::take(&mut self.expired) {
+            self.server.unsubscribe(&sub);
+        }
+        if self.batch_in_msgs > 0 {
+            let s = &self.server.stats;
+            s.in_msgs.fetch_add(self.batch_in_msgs, Ordering::Relaxed);
+            s.in_bytes.fetch_add(self.batch_in_bytes, Ordering::Relaxed);
+            self.client.in_msgs.fetch_add(self.batch_in_msgs, Ordering::Relaxed);
+            self.client.in_bytes.fetch_add(self.batch_in_bytes, Ordering::Relaxed);
+            self.batch_in_msgs = 0;
+            self.batch_in_bytes = 0;
+        }
+        if self.batch_out_msgs > 0 {
+            let s = &self.server.stats;
+            s.out_msgs.fetch_add(self.batch_out_msgs, Ordering::Relaxed);
+            s.out_bytes.fetch_add(self.batch_out_bytes, Ordering::Relaxed);
+            self.batch_out_msgs = 0;
+            self.batch_out_bytes = 0;
+        }
+    }
+
+    /// The PING timer fired: ping the client unless it was recently heard from, and close it
+    /// as stale when too many PINGs went unanswered.
+    fn ping_timer(&mut self) -> Result<(), ClosedState> {
+        let opts = &self.server.opts;
+        let interval = opts.ping_interval;
+        self.next_ping = tokio::time::Instant::now() + interval;
+        if self.rtt_measured && self.last_in.elapsed() < interval {
+            return Ok(());
+        }
+        if self.pings_out + 1 > opts.max_pings_out {
+            tracing::debug!("{} - cid:{} - Stale Client Connection - Closing", self.client.host, self.client.cid);
+            self.client.send_err("Stale Connection");
+            return Err(ClosedState::StaleConnection);
+        }
+        self.pings_out += 1;
+        self.client.send_proto(encode::PING);
+        Ok(())
+    }
+}

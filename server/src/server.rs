@@ -1,0 +1,486 @@
+//! The server: listener, client registry, INFO, lifecycle (shutdown, lame duck), pid and
+//! ports files.
+
+use crate::client::{self, Client, SubRef};
+use crate::closed::ClosedState;
+use crate::config::Options;
+use crate::protocol::encode;
+use crate::sublist::Sublist;
+use bytes::BytesMut;
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+/// Message counters, as `/varz` reports them.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub in_msgs: AtomicU64,
+    pub in_bytes: AtomicU64,
+    pub out_msgs: AtomicU64,
+    pub out_bytes: AtomicU64,
+    pub slow_consumers: AtomicU64,
+    pub total_connections: AtomicU64,
+}
+
+/// The INFO a server sends to each client (per-client fields filled in at send time).
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    pub server_id: String,
+    pub server_name: String,
+    pub version: String,
+    pub proto: i32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub git_commit: String,
+    pub go: String,
+    pub host: String,
+    pub port: u16,
+    pub headers: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub auth_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_verify: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tls_available: bool,
+    pub max_payload: i32,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub jetstream: bool,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub client_id: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub client_ip: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connect_urls: Vec<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ldm: bool,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
+}
+
+/// State shared by the listener, every connection and the control API.
+#[derive(Debug)]
+pub struct ServerShared {
+    pub opts: Arc<Options>,
+    pub id: String,
+    pub name: String,
+    pub sublist: Sublist<SubRef>,
+    pub stats: ServerStats,
+    pub start: Instant,
+    clients: Mutex<HashMap<u64, Arc<Client>>>,
+    next_cid: AtomicU64,
+    info: Mutex<Info>,
+    lame_duck: AtomicBool,
+    shutting_down: AtomicBool,
+    /// Flips to true when the server begins shutting down; the accept loop watches it.
+    shutdown_tx: watch::Sender<bool>,
+    /// Signalled once shutdown has completed.
+    done: Notify,
+    done_flag: AtomicBool,
+    client_addr: OnceLock<SocketAddr>,
+}
+
+impl ServerShared {
+    /// Registers a new connection, or refuses it when over `max_connections`.
+    fn register(&self, client: &Arc<Client>) -> bool {
+        let mut clients = self.clients.lock();
+        let max = self.opts.max_connections;
+        if max > 0 && clients.len() as i64 >= max {
+            return false;
+        }
+        clients.insert(client.cid, client.clone());
+        self.stats.total_connections.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    pub fn num_clients(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        self.clients.lock().values().cloned().collect()
+    }
+
+    pub fn num_subscriptions(&self) -> u32 {
+        self.sublist.count()
+    }
+
+    pub fn is_lame_duck(&self) -> bool {
+        self.lame_duck.load(Ordering::Acquire)
+    }
+
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// The address the client listener is bound to, once it is.
+    pub fn client_addr(&self) -> Option<SocketAddr> {
+        self.client_addr.get().copied()
+    }
+
+    /// INFO JSON for one client.
+    pub fn info_json_for(&self, client: &Client) -> Vec<u8> {
+        let mut info = self.info.lock().clone();
+        info.client_id = client.cid;
+        info.client_ip = client.host.clone();
+        serde_json::to_vec(&info).unwrap_or_default()
+    }
+
+    pub fn info(&self) -> Info {
+        self.info.lock().clone()
+    }
+
+    /// Removes a subscription from the sublist and from its connection.
+    pub fn unsubscribe(&self, sub: &SubRef) {
+        let subject = String::from_utf8_lossy(&sub.subject);
+        let queue = sub.queue.as_ref().map(|q| String::from_utf8_lossy(q).into_owned());
+        let _ = self.sublist.remove(&subject, queue.as_deref(), sub);
+        let mut subs = sub.client.subs.lock();
+        if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, &sub.0)) {
+            subs.remove(&sub.sid);
+        }
+    }
+
+    /// Closes a connection once: drops its subscriptions and its registry entry.
+    pub fn close_client(&self, client: &Arc<Client>, reason: ClosedState, flush: bool) {
+        if !client.mark_closed(reason, flush) {
+            return;
+        }
+        let subs: Vec<_> = client.subs.lock().drain().map(|(_, s)| s).collect();
+        for s in subs {
+            let subject = String::from_utf8_lossy(&s.subject).into_owned();
+            let queue = s.queue.as_ref().map(|q| String::from_utf8_lossy(q).into_owned());
+            let _ = self.sublist.remove(&subject, queue.as_deref(), &SubRef(s));
+        }
+        self.clients.lock().remove(&client.cid);
+        tracing::debug!("{}:{} - cid:{} - Client connection closed: {}", client.host, client.port, client.cid, reason);
+    }
+
+    /// Starts shutting down: stop accepting, close every client.
+    pub fn shutdown(&self) {
+        if self.shutting_down.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::info!("Initiating Shutdown...");
+        let _ = self.shutdown_tx.send(true);
+        for c in self.clients() {
+            self.close_client(&c, ClosedState::ServerShutdown, true);
+        }
+        if let Some(dir) = &self.opts.ports_file_dir {
+            let _ = std::fs::remove_file(ports_file_path(dir));
+        }
+        tracing::info!("Server Exiting..");
+        self.done_flag.store(true, Ordering::Release);
+        self.done.notify_waiters();
+    }
+
+    /// Waits until `shutdown` has completed.
+    pub async fn wait_for_shutdown(&self) {
+        loop {
+            let notified = self.done.notified();
+            if self.done_flag.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Lame duck mode: stop accepting, tell clients (INFO with `ldm`), then close them
+    /// spread over `lame_duck_duration` after `lame_duck_grace_period`, then shut down.
+    pub async fn lame_duck(self: &Arc<Self>) {
+        if self.is_shutting_down() || self.lame_duck.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        tracing::info!("Entering lame duck mode, stop accepting new clients");
+        // Stop accepting: the accept loop exits on this.
+        let _ = self.shutdown_tx.send(true);
+        let clients = self.clients();
+        if clients.is_empty() {
+            self.shutdown();
+            return;
+        }
+        self.info.lock().ldm = true;
+        for c in &clients {
+            let mut b = BytesMut::new();
+            encode::info(&mut b, &self.info_json_for(c));
+            c.send_proto(&b);
+        }
+        let grace = self.opts.lame_duck_grace_period;
+        let mut dur = self.opts.lame_duck_duration.saturating_sub(grace);
+        if dur.is_zero() {
+            dur = Duration::from_secs(1);
+        }
+        let step = (dur / clients.len() as u32).clamp(Duration::from_nanos(1), Duration::from_secs(1));
+        tokio::time::sleep(grace).await;
+        tracing::info!("Closing existing clients");
+        for (i, c) in clients.iter().enumerate() {
+            if self.is_shutting_down() && self.done_flag.load(Ordering::Acquire) {
+                return;
+            }
+            self.close_client(c, ClosedState::ServerShutdown, true);
+            if i + 1 < clients.len() {
+                let half = step / 2;
+                let jitter = rand::random::<f64>() * half.as_secs_f64();
+                tokio::time::sleep(half + Duration::from_secs_f64(jitter)).await;
+            }
+        }
+        self.shutdown();
+    }
+}
+
+/// A running server.
+#[derive(Debug, Clone)]
+pub struct Server {
+    shared: Arc<ServerShared>,
+}
+
+impl Server {
+    /// Builds a server from options; nothing is bound yet.
+    pub fn new(opts: Options) -> io::Result<Server> {
+        let id = nkeys::KeyPair::new_server().public_key();
+        let name = if opts.server_name.is_empty() {
+            id.clone()
+        } else {
+            opts.server_name.clone()
+        };
+        if opts.server_name.contains(' ') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "server name cannot contain spaces",
+            ));
+        }
+        let info = Info {
+            server_id: id.clone(),
+            server_name: name.clone(),
+            version: crate::VERSION.to_string(),
+            proto: crate::PROTO,
+            git_commit: String::new(),
+            go: format!("natsd {}", crate::NATSD_VERSION),
+            host: opts.host.clone(),
+            port: 0,
+            headers: !opts.no_header_support,
+            auth_required: false,
+            tls_required: false,
+            tls_verify: false,
+            tls_available: false,
+            max_payload: opts.max_payload,
+            jetstream: false,
+            client_id: 0,
+            client_ip: String::new(),
+            connect_urls: Vec::new(),
+            ldm: false,
+        };
+        let (shutdown_tx, _) = watch::channel(false);
+        Ok(Server {
+            shared: Arc::new(ServerShared {
+                opts: Arc::new(opts),
+                id,
+                name,
+                sublist: Sublist::new(),
+                stats: ServerStats::default(),
+                start: Instant::now(),
+                clients: Mutex::new(HashMap::new()),
+                next_cid: AtomicU64::new(1),
+                info: Mutex::new(info),
+                lame_duck: AtomicBool::new(false),
+                shutting_down: AtomicBool::new(false),
+                shutdown_tx,
+                done: Notify::new(),
+                done_flag: AtomicBool::new(false),
+                client_addr: OnceLock::new(),
+            }),
+        })
+    }
+
+    pub fn shared(&self) -> &Arc<ServerShared> {
+        &self.shared
+    }
+
+    /// Logs the banner, binds the client listener and starts accepting. Returns once the
+    /// server is ready ("Server is ready" has been logged).
+    pub async fn start(&self) -> io::Result<SocketAddr> {
+        let s = &self.shared;
+        let opts = &s.opts;
+        tracing::info!("Starting nats-server");
+        tracing::info!("  Version:  {}", crate::VERSION);
+        tracing::info!("  Git:      [not set]");
+        tracing::info!("  Name:     {}", s.name);
+        tracing::info!("  ID:       {}", s.id);
+        if let Some(pid_file) = &opts.pid_file {
+            std::fs::write(pid_file, std::process::id().to_string()).map_err(|e| {
+                io::Error::new(e.kind(), format!("Could not write pidfile: {e}"))
+            })?;
+        }
+        let port: u16 = match opts.port {
+            -1 => 0,
+            p => u16::try_from(p).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("invalid port {p}")))?,
+        };
+        let hp = join_host_port(&opts.host, port);
+        let listener = TcpListener::bind(&hp).await.map_err(|e| {
+            io::Error::new(e.kind(), format!("Error listening on port: {hp}, \"{e}\""))
+        })?;
+        let addr = listener.local_addr()?;
+        tracing::info!("Listening for client connections on {}", join_host_port(&opts.host, addr.port()));
+        let _ = s.client_addr.set(addr);
+        s.info.lock().port = addr.port();
+        if let Some(dir) = &opts.ports_file_dir {
+            write_ports_file(dir, &opts.host, addr.port())?;
+        }
+        tokio::spawn(accept_loop(s.clone(), listener));
+        tracing::info!("Server is ready");
+        Ok(addr)
+    }
+
+    pub fn shutdown(&self) {
+        self.shared.shutdown();
+    }
+
+    pub async fn wait_for_shutdown(&self) {
+        self.shared.wait_for_shutdown().await
+    }
+
+    pub async fn lame_duck(&self) {
+        self.shared.lame_duck().await
+    }
+
+    pub fn client_addr(&self) -> Option<SocketAddr> {
+        self.shared.client_addr()
+    }
+}
+
+async fn accept_loop(s: Arc<ServerShared>, listener: TcpListener) {
+    let mut stop = s.shutdown_tx.subscribe();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            r = listener.accept() => match r {
+                Ok((stream, peer)) => accept(&s, stream, peer),
+                Err(e) => {
+                    tracing::error!("Temporary Client Accept Error({e}), sleeping 10ms");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    let cid = s.next_cid.fetch_add(1, Ordering::Relaxed);
+    let max_pending = usize::try_from(s.opts.max_pending).unwrap_or(usize::MAX);
+    let client = Arc::new(Client::new(cid, peer.ip().to_string(), peer.port(), max_pending));
+    tracing::debug!("{}:{} - cid:{} - Client connection created", client.host, client.port, cid);
+    // INFO goes first, as in Go, so even a refused client learns who it talked to.
+    let mut b = BytesMut::new();
+    encode::info(&mut b, &s.info_json_for(&client));
+    client.send_proto(&b);
+    if s.is_shutting_down() || s.is_lame_duck() || !s.register(&client) {
+        if !s.is_shutting_down() && !s.is_lame_duck() {
+            tracing::error!("{}:{} - cid:{} - maximum connections exceeded", client.host, client.port, cid);
+            client.send_err("maximum connections exceeded");
+        }
+        client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
+    }
+    tokio::spawn(client::run_connection(s.clone(), stream, client));
+}
+
+/// `host:port`, with brackets around IPv6 hosts, like Go's `net.JoinHostPort`.
+pub fn join_host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// `<exe>_<pid>.ports` in `dir`, as Go names it.
+pub fn ports_file_path(dir: &std::path::Path) -> PathBuf {
+    let exe = std::env::args()
+        .next()
+        .and_then(|a| std::path::Path::new(&a).file_name().map(|f| f.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "natsd".to_string());
+    dir.join(format!("{exe}_{}.ports", std::process::id()))
+}
+
+fn write_ports_file(dir: &std::path::Path, host: &str, port: u16) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Ports {
+        nats: Vec<String>,
+    }
+    let hosts: Vec<String> = if host == "0.0.0.0" || host == "::" || host.is_empty() {
+        let mut v: Vec<String> = if_addrs::get_if_addrs()
+            .map(|ifs| ifs.into_iter().map(|i| i.ip().to_string()).collect())
+            .unwrap_or_default();
+        if v.is_empty() {
+            v.push("127.0.0.1".to_string());
+        }
+        v
+    } else {
+        vec![host.to_string()]
+    };
+    let ports = Ports {
+        nats: hosts
+            .iter()
+            .map(|h| format!("nats://{}", join_host_port(h, port)))
+            .collect(),
+    };
+    let data = serde_json::to_vec(&ports).map_err(io::Error::other)?;
+    std::fs::write(ports_file_path(dir), data)
+}
+
+/// A server running on its own runtime thread; for tests and embedding.
+#[derive(Debug)]
+pub struct BackgroundServer {
+    pub server: Server,
+    pub addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl BackgroundServer {
+    /// Starts a server on a fresh multi-threaded runtime and waits until it is ready.
+    pub fn start(opts: Options) -> io::Result<BackgroundServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        let server = Server::new(opts)?;
+        let addr = runtime.block_on(server.start())?;
+        Ok(BackgroundServer { server, addr, runtime: Some(runtime) })
+    }
+
+    pub fn shared(&self) -> &Arc<ServerShared> {
+        self.server.shared()
+    }
+
+    /// Runs a future on the server's runtime (e.g. lame duck).
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        if let Some(rt) = &self.runtime {
+            rt.spawn(f);
+        }
+    }
+
+    pub fn shutdown(&mut self) {
+        self.server.shutdown();
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(2));
+        }
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
