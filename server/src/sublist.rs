@@ -1,1 +1,0 @@
-//! The subscription trie with `*`/`>` wildcards, queue groups and a match cache.
