@@ -66,6 +66,39 @@ pub struct Options {
     pub password: String,
     pub authorization: String,
     pub tags: Vec<String>,
+    /// `-t`: check the configuration file and exit.
+    pub check_config: bool,
+    /// `--profile`: profiling HTTP port (0 = off).
+    pub prof_port: i32,
+    /// `logfile_max_num`: how many rotated log files to keep (0 = all).
+    pub log_max_files: i64,
+    /// `--routes` as given (comma separated URLs).
+    pub routes_str: String,
+    /// Route URLs, each trimmed, from `routes_str` or the config file.
+    pub routes: Vec<String>,
+    pub cluster: ClusterOpts,
+    /// `--tls`, `--tlsverify`, `--tlscert`, `--tlskey`, `--tlscacert`.
+    pub tls: bool,
+    pub tls_verify: bool,
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub tls_ca_cert: String,
+}
+
+/// Cluster (route) options, Go's `ClusterOpts`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClusterOpts {
+    pub name: String,
+    pub host: String,
+    /// `-1` means random.
+    pub port: i32,
+    pub username: String,
+    pub password: String,
+    /// The listen URL as given by `--cluster`/`--cluster_listen`.
+    pub listen_str: String,
+    pub advertise: String,
+    pub no_advertise: bool,
+    pub connect_retries: i32,
 }
 
 impl Default for Options {
@@ -113,6 +146,17 @@ impl Default for Options {
             password: String::new(),
             authorization: String::new(),
             tags: Vec::new(),
+            check_config: false,
+            prof_port: 0,
+            log_max_files: 0,
+            routes_str: String::new(),
+            routes: Vec::new(),
+            cluster: ClusterOpts::default(),
+            tls: false,
+            tls_verify: false,
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_ca_cert: String::new(),
         }
     }
 }
