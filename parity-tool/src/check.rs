@@ -1,0 +1,133 @@
+//! `parity check`: the consistency rules CI enforces on the mapping.
+
+use crate::annotations::{self, Annotation};
+use crate::index::{self, TestRow};
+use crate::layout::Layout;
+use crate::not_applicable::{self, NaTable};
+use crate::tracks::{self, TrackTable};
+use crate::upstream::Upstream;
+use anyhow::Result;
+use std::collections::{BTreeMap, HashSet};
+
+/// Everything the committed text says, read once.
+pub struct Inputs {
+    pub upstream: Upstream,
+    pub tests: Vec<TestRow>,
+    pub tracks: TrackTable,
+    pub not_applicable: NaTable,
+    pub scan: annotations::Scan,
+}
+
+impl Inputs {
+    pub fn load(layout: &Layout) -> Result<Self> {
+        Ok(Self {
+            upstream: Upstream::read(&layout.upstream_toml())?,
+            tests: index::read_tests_tsv(&layout.tests_tsv())?,
+            tracks: tracks::read_tracks_tsv(&layout.tracks_tsv())?,
+            not_applicable: not_applicable::read(&layout.not_applicable_tsv())?,
+            scan: annotations::scan_dir(&layout.root, &layout.ported_dir())?,
+        })
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct CheckReport {
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Where a port of the Go test file `go_path` is expected: `server/a_test.go` ->
+/// `ported/tests/ported/server/a_test.rs`.
+pub fn expected_rust_file(go_path: &str) -> String {
+    let stem = go_path.strip_suffix(".go").unwrap_or(go_path);
+    format!("ported/tests/ported/{stem}.rs")
+}
+
+pub fn check(inputs: &Inputs) -> CheckReport {
+    let mut r = CheckReport::default();
+    let tag = &inputs.upstream.tag;
+    for m in &inputs.scan.malformed {
+        r.errors.push(m.to_string());
+    }
+    let ids: HashSet<String> = inputs.tests.iter().map(TestRow::id).collect();
+    let mut by_id: BTreeMap<&str, Vec<&Annotation>> = BTreeMap::new();
+    for a in &inputs.scan.annotations {
+        if !ids.contains(&a.go_test) {
+            r.errors.push(format!(
+                "{}: {}! names {}, expected a Go test of nats-server {tag} listed in go-tests-index/tests.tsv",
+                a.location(),
+                a.kind.as_str().replace("opt_in", "port"),
+                a.go_test
+            ));
+        }
+        by_id.entry(&a.go_test).or_default().push(a);
+        let want = expected_rust_file(index::split_id(&a.go_test).map_or("", |(p, _)| p));
+        if a.file != want {
+            r.warnings.push(format!(
+                "{}: {} belongs in {want} (the module mirroring its Go file)",
+                a.location(),
+                a.go_test
+            ));
+        }
+    }
+    for (id, anns) in &by_id {
+        if anns.len() > 1 {
+            let locs: Vec<String> = anns
+                .iter()
+                .map(|a| format!("{} ({})", a.location(), a.kind.as_str()))
+                .collect();
+            r.errors.push(format!(
+                "{}: {id} is claimed {} times, expected one port or one stub: {}",
+                anns[0].location(),
+                anns.len(),
+                locs.join(", ")
+            ));
+        }
+        if let Some(na) = inputs.not_applicable.get(*id) {
+            for a in anns {
+                r.errors.push(format!(
+                    "{}: {id} has a {} but is also not_applicable ({}: {}) in go-tests-index/not_applicable.tsv; keep one",
+                    a.location(),
+                    a.kind.as_str(),
+                    na.category,
+                    na.reason
+                ));
+            }
+        }
+    }
+    for id in inputs.not_applicable.keys() {
+        if !ids.contains(id) {
+            r.errors.push(format!(
+                "go-tests-index/not_applicable.tsv: {id} is not a Go test of nats-server {tag} listed in go-tests-index/tests.tsv"
+            ));
+        }
+    }
+    let mut seen_ids = HashSet::new();
+    for t in &inputs.tests {
+        if !seen_ids.insert(t.id()) {
+            r.errors.push(format!(
+                "go-tests-index/tests.tsv: {} is listed twice",
+                t.id()
+            ));
+        }
+    }
+    let files: std::collections::BTreeSet<&str> =
+        inputs.tests.iter().map(|t| t.path.as_str()).collect();
+    r.errors.extend(tracks::check_coverage(
+        &inputs.tracks,
+        files,
+        "go-tests-index/tracks.tsv",
+    ));
+    r
+}
+
+/// Loads the committed text and checks it.
+pub fn run(layout: &Layout) -> Result<CheckReport> {
+    Ok(check(&Inputs::load(layout)?))
+}
