@@ -2,8 +2,10 @@
 
 pub mod closed;
 pub mod config;
+pub mod gsl;
 pub mod protocol;
 pub mod subject;
+pub mod subject_transform;
 pub mod sublist;
 
 /// The nats-server version natsd is compatible with; clients read it from INFO.

@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::Arc;
 use trie::{EntrySet, Level};
 
 /// Above this many cached results the cache is swept.
@@ -168,9 +169,9 @@ impl<'a> Tokens<'a> {
     /// A subscription subject: no empty tokens, and `>` only last.
     fn valid_for_sub(&self) -> bool {
         let toks = self.as_slice();
-        toks.iter().enumerate().all(|(i, t)| {
-            !t.is_empty() && (i + 1 == toks.len() || !is_fwc_token(t))
-        })
+        toks.iter()
+            .enumerate()
+            .all(|(i, t)| !t.is_empty() && (i + 1 == toks.len() || !is_fwc_token(t)))
     }
 
     fn has_wildcard(&self) -> bool {
@@ -192,7 +193,7 @@ pub struct Sublist<T> {
 
 impl<T: SubEntry> Default for Sublist<T> {
     fn default() -> Self {
-        Sublist::new(true)
+        Sublist::new()
     }
 }
 
@@ -203,9 +204,15 @@ impl<T> std::fmt::Debug for Sublist<T> {
 }
 
 impl<T: SubEntry> Sublist<T> {
+    /// A sublist with the match cache.
+    pub fn new() -> Self {
+        Sublist::with_cache_enabled(true)
+    }
+
     /// A sublist, with or without the match cache. Without it every match walks the trie,
-    /// which suits sublists whose interest changes far more often than it is matched.
-    pub fn new(enable_cache: bool) -> Self {
+    /// which suits sublists whose interest changes far more often than it is matched
+    /// (Go's `no_sublist_cache` option).
+    pub fn with_cache_enabled(enable_cache: bool) -> Self {
         Sublist {
             inner: RwLock::new(Inner {
                 root: Level::default(),
@@ -224,20 +231,20 @@ impl<T: SubEntry> Sublist<T> {
 
     /// A sublist with the match cache.
     pub fn with_cache() -> Self {
-        Sublist::new(true)
+        Sublist::with_cache_enabled(true)
     }
 
     /// A sublist without the match cache.
     pub fn no_cache() -> Self {
-        Sublist::new(false)
+        Sublist::with_cache_enabled(false)
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Inner<T>> {
-        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner.read()
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner<T>> {
-        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+        self.inner.write()
     }
 
     /// Whether match results are cached.
@@ -295,7 +302,12 @@ impl<T: SubEntry> Sublist<T> {
     }
 
     /// Removes `value` from `subject` / `queue`.
-    pub fn remove(&self, subject: &str, queue: Option<&str>, value: &T) -> Result<(), SublistError> {
+    pub fn remove(
+        &self,
+        subject: &str,
+        queue: Option<&str>,
+        value: &T,
+    ) -> Result<(), SublistError> {
         let mut guard = self.write();
         let inner = &mut *guard;
         inner.remove(subject, queue, value)?;
@@ -508,7 +520,11 @@ impl<T: SubEntry> Sublist<T> {
     /// Registers `listener` to hear when plain interest in the literal `subject` appears
     /// (`true`) and vanishes (`false`). It is told the current state right away. Only
     /// subscriptions on exactly this subject count; wildcards never trigger it.
-    pub fn register_notification(&self, subject: &str, listener: Listener) -> Result<(), SublistError> {
+    pub fn register_notification(
+        &self,
+        subject: &str,
+        listener: Listener,
+    ) -> Result<(), SublistError> {
         self.register(subject, None, listener)
     }
 
@@ -522,7 +538,12 @@ impl<T: SubEntry> Sublist<T> {
         self.register(subject, Some(queue), listener)
     }
 
-    fn register(&self, subject: &str, queue: Option<&str>, listener: Listener) -> Result<(), SublistError> {
+    fn register(
+        &self,
+        subject: &str,
+        queue: Option<&str>,
+        listener: Listener,
+    ) -> Result<(), SublistError> {
         if subject_has_wildcard(subject) {
             return Err(SublistError::InvalidSubject);
         }
@@ -552,7 +573,12 @@ impl<T: SubEntry> Sublist<T> {
     }
 
     /// Removes a queue registration; false if there was none.
-    pub fn clear_queue_notification(&self, subject: &str, queue: &str, listener: &Listener) -> bool {
+    pub fn clear_queue_notification(
+        &self,
+        subject: &str,
+        queue: &str,
+        listener: &Listener,
+    ) -> bool {
         self.clear(subject, Some(queue), listener)
     }
 
@@ -582,7 +608,12 @@ impl<T: SubEntry> Sublist<T> {
 
 impl<T: SubEntry> Inner<T> {
     /// Trie removal with bookkeeping and notifications; the cache is the caller's job.
-    fn remove(&mut self, subject: &str, queue: Option<&str>, value: &T) -> Result<(), SublistError> {
+    fn remove(
+        &mut self,
+        subject: &str,
+        queue: Option<&str>,
+        value: &T,
+    ) -> Result<(), SublistError> {
         let toks = Tokens::new(subject);
         if !toks.valid_for_sub() {
             return Err(SublistError::InvalidSubject);
@@ -615,7 +646,12 @@ impl<T: SubEntry> Inner<T> {
 }
 
 /// Patches the cached results that a new subscription on `subject` joins.
-fn add_to_cache<T: SubEntry>(cache: &mut Option<Cache<T>>, subject: &str, queue: Option<&str>, sub: &T) {
+fn add_to_cache<T: SubEntry>(
+    cache: &mut Option<Cache<T>>,
+    subject: &str,
+    queue: Option<&str>,
+    sub: &T,
+) {
     let Some(cache) = cache else {
         return;
     };

@@ -38,7 +38,11 @@ fn cache_is_patched_on_insert_and_dropped_on_remove() {
     let w = Sub::new();
     sl.insert("a.*", Some("q"), w.clone()).unwrap();
     let r = sl.match_subject("a.b");
-    assert_eq!(sl.cache_hits(), 1, "patched entry must still be served from cache");
+    assert_eq!(
+        sl.cache_hits(),
+        1,
+        "patched entry must still be served from cache"
+    );
     assert_eq!(r.queue_group("q"), Some(&[w.clone()][..]));
     sl.remove("a.*", Some("q"), &w).unwrap();
     assert_eq!(sl.cache_count(), 0);
@@ -59,7 +63,10 @@ fn duplicate_insert_changes_nothing() {
 #[test]
 fn invalid_insert_leaves_no_nodes() {
     let sl: Sublist<Sub> = Sublist::no_cache();
-    assert_eq!(sl.insert("a.>.b", None, Sub::new()), Err(SublistError::InvalidSubject));
+    assert_eq!(
+        sl.insert("a.>.b", None, Sub::new()),
+        Err(SublistError::InvalidSubject)
+    );
     assert_eq!(sl.num_levels(), 0);
 }
 
@@ -78,7 +85,10 @@ fn large_node_uses_index_and_removes() {
     for s in subs.iter().skip(1).step_by(2) {
         assert!(r.psubs.contains(s));
     }
-    assert_eq!(sl.remove("foo", None, &subs[0]), Err(SublistError::NotFound));
+    assert_eq!(
+        sl.remove("foo", None, &subs[0]),
+        Err(SublistError::NotFound)
+    );
 }
 
 #[test]

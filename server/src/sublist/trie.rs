@@ -384,7 +384,11 @@ pub(super) fn match_level_for_any<T>(
 }
 
 /// Collects everything stored below `level`, filtered by `keep`.
-pub(super) fn collect_all<T: SubEntry>(level: &Level<T>, out: &mut Vec<T>, keep: &dyn Fn(&T) -> bool) {
+pub(super) fn collect_all<T: SubEntry>(
+    level: &Level<T>,
+    out: &mut Vec<T>,
+    keep: &dyn Fn(&T) -> bool,
+) {
     for n in level
         .nodes
         .values()
