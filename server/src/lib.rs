@@ -3,6 +3,7 @@
 pub mod closed;
 pub mod config;
 pub mod gsl;
+pub mod logging;
 pub mod protocol;
 pub mod subject;
 pub mod subject_transform;

@@ -860,7 +860,7 @@ fn underscores_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -1112,6 +1112,7 @@ fn redact_url_list_user(raw: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -1512,7 +1513,7 @@ mod tests {
         assert_eq!(o.authorization, "tok");
         assert_eq!(o.prof_port, 6060);
         assert!(o.logtime_utc);
-        assert!(f.sets(FlagTarget::Port) == false && f.sets(FlagTarget::Host));
+        assert!(!f.sets(FlagTarget::Port) && f.sets(FlagTarget::Host));
         assert!(f.has_name("a") && !f.has_name("addr"));
         assert_eq!(run(&["--max_traced_msg_len", "-3"]).0.max_traced_msg_len, 0);
         assert_eq!(run(&["--name", "x"]).0.server_name, "x");
