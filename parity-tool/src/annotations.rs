@@ -232,6 +232,7 @@ fn parse_stub(input: ParseStream) -> syn::Result<(String, AnnotationKind, String
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

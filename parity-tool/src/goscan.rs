@@ -227,6 +227,7 @@ pub fn scan_tree(dir: &Path) -> Result<Vec<GoFile>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -149,6 +149,7 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -120,6 +120,7 @@ pub fn render(table: &NaTable) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -137,6 +137,7 @@ pub fn check_coverage<'a>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -58,6 +58,7 @@ pub fn version_of_checkout(go_src: &Path) -> Result<String> {
     })?;
     for line in text.lines() {
         let line = line.trim();
+        let line = line.strip_prefix("const ").unwrap_or(line).trim_start();
         if let Some(rest) = line.strip_prefix("VERSION") {
             let rest = rest.trim_start();
             if let Some(value) = rest.strip_prefix('=') {
@@ -136,6 +137,7 @@ fn git_output(dir: &Path, args: &[&str]) -> Result<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
