@@ -1,1 +1,2 @@
 //! Ports of `server/*_test.go`.
+mod sublist_test
