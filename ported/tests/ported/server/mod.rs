@@ -1,2 +1,2 @@
 //! Ports of `server/*_test.go`.
-mod sublist_test
+mod sublist_test;
