@@ -91,9 +91,12 @@ pub fn open(path: &Path) -> Result<Connection> {
         .optional()
         .unwrap_or(None);
     if version.as_deref() != Some(INDEX_SCHEMA_VERSION) {
+        // Older index tables may reference each other; drop them without FK checks.
+        conn.pragma_update(None, "foreign_keys", false)?;
         for t in INDEX_TABLE_NAMES {
             conn.execute_batch(&format!("DROP TABLE IF EXISTS {t};"))?;
         }
+        conn.pragma_update(None, "foreign_keys", true)?;
     }
     conn.execute_batch(INDEX_TABLES)?;
     Ok(conn)
