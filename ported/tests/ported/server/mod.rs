@@ -1,4 +1,3 @@
 //! Ports of `server/*_test.go`.
 mod parser_test;
 mod sublist_test;
-mod gsl;

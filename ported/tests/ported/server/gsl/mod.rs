@@ -1,2 +1,0 @@
-//! Ports of `server/gsl/*_test.go`.
-mod gsl_test;
