@@ -137,7 +137,7 @@ pub fn ensure_fresh(conn: &mut Connection, inputs: &Inputs) -> Result<bool> {
 
 /// Replaces the index tables from `inputs`, leaving runs and results untouched.
 pub fn rebuild(conn: &mut Connection, inputs: &Inputs, fingerprint: &str) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     for t in INDEX_TABLE_NAMES {
         tx.execute(&format!("DELETE FROM {t}"), [])?;
     }
@@ -235,7 +235,7 @@ pub fn record_run(
     arguments: &str,
     results: &[TrialResult],
 ) -> Result<i64> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let count = |o: Outcome| results.iter().filter(|r| r.outcome == o).count() as i64;
     tx.execute(
         "INSERT INTO runs (started_at, finished_at, git_revision, arguments, passed, failed, ignored)
