@@ -18,7 +18,16 @@ fn next_sub() -> Sub {
     Sub(NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
-const TOKENS: [&str; 8] = ["synadia", "nats", "jetstream", "nkeys", "jwt", "deny", "auth", "drain"];
+const TOKENS: [&str; 8] = [
+    "synadia",
+    "nats",
+    "jetstream",
+    "nkeys",
+    "jwt",
+    "deny",
+    "auth",
+    "drain",
+];
 
 /// Every subject of one to five tokens drawn from `TOKENS` (about 37k, as in Go's benchmarks).
 fn subjects() -> Vec<String> {
@@ -54,7 +63,11 @@ fn populated(cache: bool) -> Sublist<Sub> {
 fn bench_insert(c: &mut Criterion) {
     let subjects: Vec<String> = subjects().into_iter().take(1000).collect();
     for cache in [true, false] {
-        let name = if cache { "insert_1k" } else { "insert_1k_no_cache" };
+        let name = if cache {
+            "insert_1k"
+        } else {
+            "insert_1k_no_cache"
+        };
         c.bench_function(name, |b| {
             b.iter_batched(
                 || Sublist::with_cache_enabled(cache),
@@ -94,11 +107,17 @@ fn bench_queue(c: &mut Criterion) {
         for g in 0..10 {
             let queue = format!("workers{g}");
             for _ in 0..10 {
-                sl.insert("orders.*", Some(&queue), next_sub()).expect("valid subject");
+                sl.insert("orders.*", Some(&queue), next_sub())
+                    .expect("valid subject");
             }
         }
-        sl.insert("orders.new", None, next_sub()).expect("valid subject");
-        let name = if cache { "match_queue_cache_hit" } else { "match_queue_no_cache" };
+        sl.insert("orders.new", None, next_sub())
+            .expect("valid subject");
+        let name = if cache {
+            "match_queue_cache_hit"
+        } else {
+            "match_queue_no_cache"
+        };
         c.bench_function(name, |b| {
             b.iter(|| black_box(sl.match_subject(black_box("orders.new"))))
         });
@@ -123,5 +142,11 @@ fn bench_match_literal(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_insert, bench_match, bench_queue, bench_match_literal);
+criterion_group!(
+    benches,
+    bench_insert,
+    bench_match,
+    bench_queue,
+    bench_match_literal
+);
 criterion_main!(benches);

@@ -376,7 +376,10 @@ impl<T: Eq + Hash> GenericSublist<T> {
         let mut level = &mut inner.root;
         let (last, init) = toks.split_last().ok_or(GslError::InvalidSubject)?;
         for t in init {
-            level = level.child_or_insert(t).next.get_or_insert_with(Box::default);
+            level = level
+                .child_or_insert(t)
+                .next
+                .get_or_insert_with(Box::default);
         }
         let node = level.child_or_insert(last);
         if node.subject.is_none() {

@@ -81,7 +81,10 @@ pub enum TransformError {
     /// The subject is not matched by the transform's source.
     NoTransforms,
     /// The destination is wrong; `token` names the offending part when known.
-    Mapping { kind: MappingErrorKind, token: String },
+    Mapping {
+        kind: MappingErrorKind,
+        token: String,
+    },
 }
 
 impl TransformError {
@@ -184,7 +187,11 @@ impl Placeholder {
 }
 
 /// Functions taking a wildcard index and an int32.
-fn index_and_int(token: &str, args: &[&str], kind: TransformKind) -> Result<Placeholder, TransformError> {
+fn index_and_int(
+    token: &str,
+    args: &[&str],
+    kind: TransformKind,
+) -> Result<Placeholder, TransformError> {
     let bad = |k| Err(TransformError::mapping(k, token));
     if args.len() < 2 {
         return bad(MappingErrorKind::NotEnoughArgs);
@@ -393,7 +400,11 @@ impl SubjectTransform {
         Self::with_strict(src, dest, true)
     }
 
-    pub fn with_strict(src: &str, dest: &str, strict: bool) -> Result<Option<Self>, TransformError> {
+    pub fn with_strict(
+        src: &str,
+        dest: &str,
+        strict: bool,
+    ) -> Result<Option<Self>, TransformError> {
         use MappingErrorKind as E;
         use TransformKind as K;
         if dest.is_empty() {
@@ -422,7 +433,10 @@ impl SubjectTransform {
             for token in &dtoks {
                 let p = index_placeholders(token)?;
                 if strict && p.kind != K::NoTransform && p.kind != K::Wildcard {
-                    return Err(TransformError::mapping(E::NotSupportedForImport, token.as_str()));
+                    return Err(TransformError::mapping(
+                        E::NotSupportedForImport,
+                        token.as_str(),
+                    ));
                 }
                 match p.kind {
                     K::NoTransform => dest_fns.push(DestFn::literal()),
@@ -626,7 +640,11 @@ impl DestFn {
                 let t = self.source(tokens);
                 match usize::try_from(n) {
                     Ok(pos) if pos > 0 && pos < t.len() => {
-                        let at = if self.kind == K::SplitFromLeft { pos } else { t.len() - pos };
+                        let at = if self.kind == K::SplitFromLeft {
+                            pos
+                        } else {
+                            t.len() - pos
+                        };
                         push_split_at(b, t, at);
                     }
                     _ => b.push_str(t),
@@ -745,14 +763,23 @@ pub fn validate_mapping(src: &str, dest: &str) -> Result<(), TransformError> {
                 &*RANDOM_FN,
             ];
             if !known.iter().any(|re| re.is_match(t)) {
-                return Err(TransformError::mapping(MappingErrorKind::UnknownFunction, t));
+                return Err(TransformError::mapping(
+                    MappingErrorKind::UnknownFunction,
+                    t,
+                ));
             }
             continue;
         }
         if is_fwc_token(t) {
             seen_fwc = true;
-        } else if t.bytes().any(|c| matches!(c, b'\t' | b'\n' | 0x0c | b'\r' | b' ')) {
-            return Err(TransformError::mapping(MappingErrorKind::InvalidSubject, ""));
+        } else if t
+            .bytes()
+            .any(|c| matches!(c, b'\t' | b'\n' | 0x0c | b'\r' | b' '))
+        {
+            return Err(TransformError::mapping(
+                MappingErrorKind::InvalidSubject,
+                "",
+            ));
         }
     }
     SubjectTransform::new(src, dest).map(|_| ())
@@ -769,7 +796,10 @@ mod tests {
     #[test]
     fn error_texts_match_go() {
         let e = SubjectTransform::new("*", "foo.{{unknown(1)}}").unwrap_err();
-        assert_eq!(e.to_string(), "invalid mapping destination: unknown function in {{unknown(1)}}");
+        assert_eq!(
+            e.to_string(),
+            "invalid mapping destination: unknown function in {{unknown(1)}}"
+        );
         let e = SubjectTransform::new("foo.*", "foo.{{wildcard(2)}}").unwrap_err();
         assert_eq!(
             e.to_string(),
@@ -788,10 +818,19 @@ mod tests {
     #[test]
     fn split_and_slices() {
         assert_eq!(tr("*", "{{split(1,)}}").transform_subject("ab"), "a.b");
-        assert_eq!(tr("*", "{{SliceFromLeft(1,2)}}").transform_subject("abcde"), "ab.cd.e");
-        assert_eq!(tr("*", "{{SliceFromRight(1,2)}}").transform_subject("abcde"), "a.bc.de");
+        assert_eq!(
+            tr("*", "{{SliceFromLeft(1,2)}}").transform_subject("abcde"),
+            "ab.cd.e"
+        );
+        assert_eq!(
+            tr("*", "{{SliceFromRight(1,2)}}").transform_subject("abcde"),
+            "a.bc.de"
+        );
         // Out-of-range source positions do not panic.
-        assert_eq!(tr("*", "{{left(1,2)}}").transform_tokenized_subject(&[]), "");
+        assert_eq!(
+            tr("*", "{{left(1,2)}}").transform_tokenized_subject(&[]),
+            ""
+        );
     }
 
     #[test]

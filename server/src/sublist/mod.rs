@@ -17,11 +17,11 @@ pub use result::SublistResult;
 
 use crate::subject::{is_fwc_token, is_pwc_token, match_literal, subject_has_wildcard};
 use notify::{notify_key, NotifyMaps};
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::sync::Arc;
 use trie::{EntrySet, Level};
 

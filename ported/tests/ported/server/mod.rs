@@ -1,3 +1,4 @@
 //! Ports of `server/*_test.go`.
 mod parser_test;
 mod sublist_test;
+mod subject_transform_test;

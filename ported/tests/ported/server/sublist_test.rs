@@ -109,7 +109,13 @@ fn remove_batch(s: &Sl, subs: &[Sub]) -> Result<(), SublistError> {
 
 #[track_caller]
 fn verify_count(s: &Sl, count: u32) {
-    assert_eq!(s.count(), count, "Count is {}, should be {}", s.count(), count);
+    assert_eq!(
+        s.count(),
+        count,
+        "Count is {}, should be {}",
+        s.count(),
+        count
+    );
 }
 
 #[track_caller]
@@ -119,12 +125,24 @@ fn verify_len(r: &[Sub], l: usize) {
 
 #[track_caller]
 fn verify_qlen(r: &[Vec<Sub>], l: usize) {
-    assert_eq!(r.len(), l, "Queue Results len is {}, should be {}", r.len(), l);
+    assert_eq!(
+        r.len(),
+        l,
+        "Queue Results len is {}, should be {}",
+        r.len(),
+        l
+    );
 }
 
 #[track_caller]
 fn verify_num_levels(s: &Sl, expected: usize) {
-    assert_eq!(s.num_levels(), expected, "NumLevels is {}, should be {}", s.num_levels(), expected);
+    assert_eq!(
+        s.num_levels(),
+        expected,
+        "NumLevels is {}, should be {}",
+        s.num_levels(),
+        expected
+    );
 }
 
 #[track_caller]
@@ -494,7 +512,10 @@ fn sublist_cache() {
     // Go sweeps in the background and polls for up to 2s; natsd sweeps inline, so the
     // bound holds at once.
     let cc = s.cache_count();
-    assert!(cc <= CACHE_MAX, "Cache should be constrained by cacheMax, got {cc} for current count");
+    assert!(
+        cc <= CACHE_MAX,
+        "Cache should be constrained by cacheMax, got {cc} for current count"
+    );
 
     // Adding to a wildcard updates the cache.
     let s = Sl::with_cache();
@@ -745,7 +766,10 @@ fn validate_destination_subject() {
             token: String::new()
         }
     );
-    assert_eq!(err.to_string(), "invalid mapping destination: invalid transform");
+    assert_eq!(
+        err.to_string(),
+        "invalid mapping destination: invalid transform"
+    );
 }
 
 port!("server/sublist_test.go::TestSubjectToken" => subject_token);
@@ -762,7 +786,10 @@ fn sublist_bad_subject_on_remove_with(s: Sl) {
     let sub = new_sub("a.b..d");
     assert_eq!(insert(&s, &sub), Err(SublistError::InvalidSubject));
     assert_eq!(remove(&s, &sub), Err(SublistError::InvalidSubject));
-    assert_eq!(remove(&s, &new_sub("a.>.b")), Err(SublistError::InvalidSubject));
+    assert_eq!(
+        remove(&s, &new_sub("a.>.b")),
+        Err(SublistError::InvalidSubject)
+    );
 }
 
 port!("server/sublist_test.go::TestSublistBadSubjectOnRemove" => sublist_bad_subject_on_remove);
@@ -859,7 +886,11 @@ fn sublist_race_on_remove_with(s: Sl) {
             });
             for group in &r.qsubs {
                 for sub in group {
-                    assert_eq!(sub.0.queue.as_deref(), Some("bar"), "Queue name should be bar");
+                    assert_eq!(
+                        sub.0.queue.as_deref(),
+                        Some("bar"),
+                        "Queue name should be bar"
+                    );
                 }
             }
         });
@@ -911,7 +942,11 @@ fn sublist_race_on_insert_with(s: Sl) {
             let r = s.match_subject("foo");
             for group in &r.qsubs {
                 for sub in group {
-                    assert_eq!(sub.0.queue.as_deref(), Some("bar"), "Expected queue name to be bar");
+                    assert_eq!(
+                        sub.0.queue.as_deref(),
+                        Some("bar"),
+                        "Expected queue name to be bar"
+                    );
                 }
             }
         }
@@ -1045,7 +1080,10 @@ fn sublist_shared_empty_result() {
     verify_len(&r2.psubs, 0);
     verify_qlen(&r2.qsubs, 0);
 
-    assert!(Arc::ptr_eq(&r1, &r2), "Expected empty result to be a shared result set");
+    assert!(
+        Arc::ptr_eq(&r1, &r2),
+        "Expected empty result to be a shared result set"
+    );
 }
 
 port!("server/sublist_test.go::TestSublistNoCacheStats" => sublist_no_cache_stats);
@@ -1058,7 +1096,11 @@ fn sublist_no_cache_stats() {
     s.match_subject("a.b.c");
     s.match_subject("bar");
     let stats = s.stats();
-    assert_eq!(stats.num_cache, 0, "Expected 0 for NumCache stat, got {}", stats.num_cache);
+    assert_eq!(
+        stats.num_cache, 0,
+        "Expected 0 for NumCache stat, got {}",
+        stats.num_cache
+    );
 }
 
 port!("server/sublist_test.go::TestSublistAll" => sublist_all);
@@ -1071,7 +1113,13 @@ fn sublist_all() {
         insert(&s, sub).unwrap();
     }
     let output = s.all();
-    assert_eq!(output.len(), subs.len(), "Expected {} for All, got {}", subs.len(), output.len());
+    assert_eq!(
+        output.len(),
+        subs.len(),
+        "Expected {} for All, got {}",
+        subs.len(),
+        output.len()
+    );
     for sub in &subs {
         verify_member(&output, sub);
     }
@@ -1158,7 +1206,10 @@ fn sublist_register_interest_notification() {
     // null, so that case does not exist here.
 
     // Clearing one that is not there returns false.
-    assert!(!s.clear_notification("foo", &ch), "Expected to return false on non-existent notification entry");
+    assert!(
+        !s.clear_notification("foo", &ch),
+        "Expected to return false on non-existent notification entry"
+    );
 
     s.register_notification("foo", ch.clone()).unwrap();
 
@@ -1229,7 +1280,10 @@ fn sublist_register_interest_notification() {
     remove(&s, &tn_sub3).unwrap();
     expect_false();
 
-    assert!(s.clear_notification("test.node", &ch), "Expected to return true");
+    assert!(
+        s.clear_notification("test.node", &ch),
+        "Expected to return true"
+    );
 
     let sub4 = new_sub("bar");
     insert(&s, &sub4).unwrap();
@@ -1239,7 +1293,10 @@ fn sublist_register_interest_notification() {
     let (_, lnr) = s.notification_counts().expect("notify maps");
     assert_eq!(lnr, 0, "Expected zero entries for remove notify, got {lnr}");
     assert!(s.clear_notification("foo", &ch), "Expected to return true");
-    assert!(s.notification_counts().is_none(), "Expected the notify map to be nil");
+    assert!(
+        s.notification_counts().is_none(),
+        "Expected the notify map to be nil"
+    );
 
     // Wildcards never trigger interest.
     let subpwc = new_sub("*");
@@ -1408,7 +1465,13 @@ fn sublist_reverse_match() {
     let foo_bar_sub = new_sub("foo.bar");
     let foo_baz_sub = new_sub("foo.baz");
     let foo_bar_baz_sub = new_sub("foo.bar.baz");
-    for x in [&foo_sub, &bar_sub, &foo_bar_sub, &foo_baz_sub, &foo_bar_baz_sub] {
+    for x in [
+        &foo_sub,
+        &bar_sub,
+        &foo_bar_sub,
+        &foo_baz_sub,
+        &foo_bar_baz_sub,
+    ] {
         insert(&s, x).unwrap();
     }
 
@@ -1460,7 +1523,13 @@ fn sublist_reverse_match() {
 
     let r = s.reverse_match(">");
     verify_len(&r.psubs, 5);
-    for x in [&foo_sub, &bar_sub, &foo_bar_sub, &foo_baz_sub, &foo_bar_baz_sub] {
+    for x in [
+        &foo_sub,
+        &bar_sub,
+        &foo_bar_sub,
+        &foo_baz_sub,
+        &foo_bar_baz_sub,
+    ] {
         verify_member(&r.psubs, x);
     }
 }
@@ -1490,8 +1559,16 @@ fn sublist_match_with_empty_tokens() {
         insert(&sl, &new_qsub(">", "queue")).unwrap();
         for subj in [".foo", "..foo", "foo..", "foo.", "foo..bar", "foo...bar"] {
             let r = sl.match_subject(subj);
-            assert!(r.psubs.is_empty(), "cache={cache} {subj:?}: psubs {}", r.psubs.len());
-            assert!(r.qsubs.is_empty(), "cache={cache} {subj:?}: qsubs {}", r.qsubs.len());
+            assert!(
+                r.psubs.is_empty(),
+                "cache={cache} {subj:?}: psubs {}",
+                r.psubs.len()
+            );
+            assert!(
+                r.qsubs.is_empty(),
+                "cache={cache} {subj:?}: qsubs {}",
+                r.qsubs.len()
+            );
         }
     }
 }
@@ -1569,15 +1646,27 @@ fn sublist_has_interest() {
     // Plain wildcard subscriptions.
     let sub = new_sub("foo.*");
     insert(&sl, &sub).unwrap();
-    check(&sl, &[("foo", false), ("foo.bar", true), ("foo.bar.baz", false)]);
+    check(
+        &sl,
+        &[("foo", false), ("foo.bar", true), ("foo.bar.baz", false)],
+    );
     remove(&sl, &sub).unwrap();
-    check(&sl, &[("foo", false), ("foo.bar", false), ("foo.bar.baz", false)]);
+    check(
+        &sl,
+        &[("foo", false), ("foo.bar", false), ("foo.bar.baz", false)],
+    );
 
     let sub = new_sub("foo.>");
     insert(&sl, &sub).unwrap();
-    check(&sl, &[("foo", false), ("foo.bar", true), ("foo.bar.baz", true)]);
+    check(
+        &sl,
+        &[("foo", false), ("foo.bar", true), ("foo.bar.baz", true)],
+    );
     remove(&sl, &sub).unwrap();
-    check(&sl, &[("foo", false), ("foo.bar", false), ("foo.bar.baz", false)]);
+    check(
+        &sl,
+        &[("foo", false), ("foo.bar", false), ("foo.bar.baz", false)],
+    );
 
     let sub = new_sub("*.>");
     insert(&sl, &sub).unwrap();
@@ -1586,7 +1675,10 @@ fn sublist_has_interest() {
 
     let sub = new_sub("*.bar");
     insert(&sl, &sub).unwrap();
-    check(&sl, &[("foo", false), ("foo.bar", true), ("foo.baz", false)]);
+    check(
+        &sl,
+        &[("foo", false), ("foo.bar", true), ("foo.baz", false)],
+    );
     remove(&sl, &sub).unwrap();
 
     let sub = new_sub("*");
@@ -1610,14 +1702,26 @@ fn sublist_has_interest() {
     for (wc, deep) in [("foo.*", false), ("foo.>", true)] {
         let qsub = new_qsub(wc, "bar");
         insert(&sl, &qsub).unwrap();
-        check(&sl, &[("foo", false), ("foo.bar", true), ("foo.bar.baz", deep)]);
+        check(
+            &sl,
+            &[("foo", false), ("foo.bar", true), ("foo.bar.baz", deep)],
+        );
         let qsub2 = new_qsub(wc, "baz");
         insert(&sl, &qsub2).unwrap();
-        check(&sl, &[("foo", false), ("foo.bar", true), ("foo.bar.baz", deep)]);
+        check(
+            &sl,
+            &[("foo", false), ("foo.bar", true), ("foo.bar.baz", deep)],
+        );
         remove(&sl, &qsub).unwrap();
-        check(&sl, &[("foo", false), ("foo.bar", true), ("foo.bar.baz", deep)]);
+        check(
+            &sl,
+            &[("foo", false), ("foo.bar", true), ("foo.bar.baz", deep)],
+        );
         remove(&sl, &qsub2).unwrap();
-        check(&sl, &[("foo", false), ("foo.bar", false), ("foo.bar.baz", false)]);
+        check(
+            &sl,
+            &[("foo", false), ("foo.bar", false), ("foo.bar.baz", false)],
+        );
     }
 
     let qsub = new_qsub("*.>", "bar");
@@ -1627,7 +1731,10 @@ fn sublist_has_interest() {
 
     let qsub = new_qsub("*.bar", "bar");
     insert(&sl, &qsub).unwrap();
-    check(&sl, &[("foo", false), ("foo.bar", true), ("foo.baz", false)]);
+    check(
+        &sl,
+        &[("foo", false), ("foo.bar", true), ("foo.baz", false)],
+    );
     remove(&sl, &qsub).unwrap();
 
     let qsub = new_qsub("*", "bar");

@@ -1,0 +1,2 @@
+//! Ports of `server/gsl/*_test.go`.
+mod gsl_test;
