@@ -2,3 +2,4 @@
 mod parser_test;
 mod sublist_test;
 mod subject_transform_test;
+mod gsl;
