@@ -3,3 +3,4 @@ mod parser_test;
 mod sublist_test;
 mod subject_transform_test;
 mod gsl;
+mod log_test;
