@@ -23,6 +23,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}
 table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right;border-bottom:1px solid #eee}
 td.l,th.l{text-align:left}
+table.sum td:first-child{min-width:26em}
 .bar{display:flex;width:240px;height:12px;background:#f3f3f3;border:1px solid #ccc}
 .bar span{display:block;height:100%}
 .passing{background:#2e9d4c}.failing{background:#d33}.stub{background:#999}
@@ -47,6 +48,10 @@ function applyFilter(){
     r.style.display=ok?'':'none';if(ok)shown++;
   }
   document.getElementById('shown').textContent=shown+' shown';
+}
+// A link ending in #q=WORDS opens the table filtered by WORDS.
+if(location.hash.indexOf('#q=')===0){
+  document.getElementById('q').value=decodeURIComponent(location.hash.slice(3));applyFilter();
 }
 ";
 
@@ -87,7 +92,7 @@ fn summary_row(out: &mut String, label: &str, c: &Counts) {
     );
 }
 
-const SUMMARY_HEAD: &str = "<table><thead><tr><th class=\"l\"></th><th class=\"l\">progress</th><th>total</th><th>passing</th><th>failing</th><th>stub</th><th>unmapped</th><th>n/a</th><th>parity</th></tr></thead><tbody>\n";
+const SUMMARY_HEAD: &str = "<table class=\"sum\"><thead><tr><th class=\"l\"></th><th class=\"l\">progress</th><th>total</th><th>passing</th><th>failing</th><th>stub</th><th>unmapped</th><th>n/a</th><th>parity</th></tr></thead><tbody>\n";
 
 pub fn render(r: &Report) -> String {
     let mut out = String::with_capacity(r.tests.len() * 300 + 20_000);
