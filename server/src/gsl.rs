@@ -47,7 +47,7 @@ impl<T> Default for Node<T> {
 
 impl<T> Node<T> {
     fn is_empty(&self) -> bool {
-        self.subs.is_empty() && self.next.as_ref().map_or(true, |l| l.num_nodes() == 0)
+        self.subs.is_empty() && self.next.as_ref().is_none_or(|l| l.num_nodes() == 0)
     }
 }
 
@@ -404,6 +404,7 @@ impl<T: Eq + Hash> GenericSublist<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -283,6 +283,7 @@ pub fn match_literal(literal: &str, subject: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

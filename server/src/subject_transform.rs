@@ -786,6 +786,7 @@ pub fn validate_mapping(src: &str, dest: &str) -> Result<(), TransformError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -681,4 +681,5 @@ fn remove_from_cache<T>(cache: &mut Option<Cache<T>>, subject: &str) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

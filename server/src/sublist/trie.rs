@@ -195,7 +195,7 @@ impl<T> Node<T> {
     fn is_empty(&self) -> bool {
         self.psubs.items.is_empty()
             && self.qsubs.is_empty()
-            && self.next.as_ref().map_or(true, |l| l.num_nodes() == 0)
+            && self.next.as_ref().is_none_or(|l| l.num_nodes() == 0)
     }
 
     fn has_subs(&self) -> bool {

@@ -1,5 +1,8 @@
 //! Ports of `server/subject_transform_test.go`.
 
+// Ports fail by panicking; unwrapping is how they assert success.
+#![allow(clippy::unwrap_used)]
+
 use natsd::subject_transform::{
     index_placeholders, transform_untokenize, SubjectTransform, TransformError, TransformKind,
 };

@@ -1,5 +1,8 @@
 //! Ports of `server/sublist_test.go`.
 
+// Ports fail by panicking; unwrapping is how they assert success.
+#![allow(clippy::unwrap_used)]
+
 use natsd::subject::{
     is_valid_literal_subject, is_valid_subject, is_valid_subject_checked, match_literal,
     subject_is_literal, subject_is_subset_match, subjects_collide, token_at,

@@ -1,5 +1,8 @@
 //! Ports of `server/gsl/gsl_test.go`.
 
+// Ports fail by panicking; unwrapping is how they assert success.
+#![allow(clippy::unwrap_used)]
+
 use natsd::gsl::{GenericSublist, GslError, SimpleSublist};
 use ported::port;
 use std::hash::Hash;
