@@ -180,6 +180,18 @@ impl CliError {
         }
     }
 
+    /// Prints the error the way nats-server does and returns the exit status to use.
+    pub fn report(&self) -> i32 {
+        match self {
+            CliError::Flag(m) => {
+                eprintln!("{m}");
+                println!("{USAGE}");
+            }
+            CliError::Invalid(m) => eprintln!("{EXE_NAME}: {m}"),
+        }
+        self.exit_code()
+    }
+
     pub fn message(&self) -> &str {
         match self {
             CliError::Flag(m) | CliError::Invalid(m) => m,
@@ -1679,6 +1691,84 @@ mod tests {
             &["-tls", "-tlscert", "c", "-tlskey", "k"],
         ] {
             assert_eq!(unsupported_features(&run(a).0).len(), 1, "{a:?}");
+        }
+    }
+
+    #[test]
+    fn redact_args_like_go() {
+        let mut cases: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for dash in ["-", "--"] {
+            for tag in ["user", "pass", "auth"] {
+                for value in ["hello", "hello world"] {
+                    let flag = format!("{dash}{tag}");
+                    cases.push((
+                        vec![flag.clone(), value.into()],
+                        vec![flag.clone(), "[REDACTED]".into()],
+                    ));
+                    cases.push((
+                        vec![format!("{flag}={value}")],
+                        vec![format!("{flag}=[REDACTED]")],
+                    ));
+                }
+            }
+            for (tag, input, expected) in [
+                (
+                    "routes",
+                    "nats://ruser:s3cret@127.0.0.1:6222",
+                    "nats://[REDACTED]@127.0.0.1:6222",
+                ),
+                ("routes", "nats://127.0.0.1:6222", "nats://127.0.0.1:6222"),
+                (
+                    "routes",
+                    "nats://ruser:s3cret@127.0.0.1:6222, nats://ruser2:s3cret2@127.0.0.1:6223",
+                    "nats://[REDACTED]@127.0.0.1:6222,nats://[REDACTED]@127.0.0.1:6223",
+                ),
+                (
+                    "cluster",
+                    "nats://cuser:s3cret@127.0.0.1:6224",
+                    "nats://[REDACTED]@127.0.0.1:6224",
+                ),
+                ("cluster", "nats://127.0.0.1:6224", "nats://127.0.0.1:6224"),
+                (
+                    "cluster",
+                    "nats://cuser,extra:s3cret@127.0.0.1:6224",
+                    "nats://[REDACTED]@127.0.0.1:6224",
+                ),
+                (
+                    "cluster",
+                    "nats://cuser:s3cret@127.0.0.1:-1",
+                    "nats://[REDACTED]@127.0.0.1:-1",
+                ),
+                (
+                    "cluster_listen",
+                    "nats://luser:s3cret@127.0.0.1:6225",
+                    "nats://[REDACTED]@127.0.0.1:6225",
+                ),
+                (
+                    "cluster_listen",
+                    "nats://luser,extra:s3cret@127.0.0.1:6225",
+                    "nats://[REDACTED]@127.0.0.1:6225",
+                ),
+                (
+                    "cluster_listen",
+                    "nats://luser:s3cret@127.0.0.1:-1",
+                    "nats://[REDACTED]@127.0.0.1:-1",
+                ),
+            ] {
+                let flag = format!("{dash}{tag}");
+                cases.push((
+                    vec![flag.clone(), input.into()],
+                    vec![flag.clone(), expected.into()],
+                ));
+                cases.push((
+                    vec![format!("{flag}={input}")],
+                    vec![format!("{flag}={expected}")],
+                ));
+            }
+        }
+        for (mut input, expected) in cases {
+            redact_args(&mut input);
+            assert_eq!(input, expected);
         }
     }
 
