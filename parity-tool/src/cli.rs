@@ -241,7 +241,9 @@ fn run_stub(layout: &Layout, go_file: &str, all_kinds: bool) -> Result<i32> {
     }
     let go_file = stub::resolve_go_file(&inputs, go_file)?;
     let out = stub::stub_file(layout, &inputs, &go_file, all_kinds)?;
-    for t in &out.touched {
+    let mut touched = out.touched.clone();
+    touched.dedup();
+    for t in &touched {
         println!("updated {t}");
     }
     if out.added.is_empty() {
