@@ -114,7 +114,13 @@ impl SublistStats {
     }
 }
 
-type Cache<T> = HashMap<Box<str>, Arc<SublistResult<T>>>;
+/// Cached results by subject. The cache is bounded, so a fast hasher with a random seed
+/// is enough here; it is the hot path of every publish.
+type Cache<T> = HashMap<Box<str>, Arc<SublistResult<T>>, foldhash::fast::RandomState>;
+
+fn new_cache<T>() -> Cache<T> {
+    HashMap::with_hasher(foldhash::fast::RandomState::default())
+}
 
 struct Inner<T> {
     root: Level<T>,
@@ -216,7 +222,7 @@ impl<T: SubEntry> Sublist<T> {
         Sublist {
             inner: RwLock::new(Inner {
                 root: Level::default(),
-                cache: enable_cache.then(HashMap::new),
+                cache: enable_cache.then(new_cache),
                 notify: None,
                 count: 0,
                 inserts: 0,
@@ -338,7 +344,7 @@ impl<T: SubEntry> Sublist<T> {
         }
         self.genid.fetch_add(1, Ordering::AcqRel);
         if had_cache {
-            inner.cache = Some(HashMap::new());
+            inner.cache = Some(new_cache());
         }
         first_err.map_or(Ok(()), Err)
     }

@@ -3,9 +3,12 @@
 
 use super::{SubEntry, SublistResult};
 use crate::subject::{is_fwc_token, is_pwc_token};
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
+
+/// Trie maps use a fast randomly seeded hasher, like Go's maps; SipHash costs a good part
+/// of a trie walk.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Above this many entries an [`EntrySet`] keeps a hash index for O(1) removal.
 const INDEX_THRESHOLD: usize = 16;
@@ -96,7 +99,7 @@ impl<T> Default for Node<T> {
         Node {
             next: None,
             psubs: EntrySet::default(),
-            qsubs: HashMap::new(),
+            qsubs: HashMap::default(),
         }
     }
 }
@@ -112,7 +115,7 @@ pub(super) struct Level<T> {
 impl<T> Default for Level<T> {
     fn default() -> Self {
         Level {
-            nodes: HashMap::new(),
+            nodes: HashMap::default(),
             pwc: None,
             fwc: None,
         }
@@ -292,6 +295,7 @@ impl<T: SubEntry> Node<T> {
                 continue;
             }
             let slot = result.queue_slot_or_insert(name);
+            result.qsubs[slot].reserve(group.len());
             for sub in group.as_slice() {
                 push_weighted(&mut result.qsubs[slot], sub);
             }
