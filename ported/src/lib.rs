@@ -7,6 +7,8 @@
 
 pub use inventory;
 
+pub mod support;
+
 /// How a registered trial runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortKind {

@@ -64,7 +64,9 @@ pub mod re {
     });
     /// Groups: 1 subject, 2 sid, 4 reply, 5 header size, 6 total size, 7 headers+payload.
     pub static HMSG: LazyLock<Regex> = LazyLock::new(|| {
-        compile(r"HMSG\s+([^\s]+)\s+([^\s]+)\s+(([^\s]+)[^\S\r\n]+)?(\d+)\s+(\d+)\s*\r\n((?s:.*?))\r\n")
+        compile(
+            r"HMSG\s+([^\s]+)\s+([^\s]+)\s+(([^\s]+)[^\S\r\n]+)?(\d+)\s+(\d+)\s*\r\n((?s:.*?))\r\n",
+        )
     });
 }
 
@@ -91,13 +93,22 @@ pub const EXPECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl RawConn {
     pub fn connect(addr: SocketAddr) -> RawConn {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).expect("connect to server");
+        let stream =
+            TcpStream::connect_timeout(&addr, Duration::from_secs(3)).expect("connect to server");
         let _ = stream.set_nodelay(true);
-        RawConn { stream, buf: Vec::new() }
+        RawConn {
+            stream,
+            buf: Vec::new(),
+        }
     }
 
     /// Reads INFO and sends a CONNECT (Go's `doConnect`).
-    pub fn do_connect(&mut self, verbose: bool, pedantic: bool, headers: bool) -> serde_json::Value {
+    pub fn do_connect(
+        &mut self,
+        verbose: bool,
+        pedantic: bool,
+        headers: bool,
+    ) -> serde_json::Value {
         let info = self.check_info();
         self.send(&format!(
             "CONNECT {{\"verbose\":{verbose},\"pedantic\":{pedantic},\"tls_required\":false,\"headers\":{headers}}}\r\n"
@@ -127,14 +138,23 @@ impl RawConn {
         if now >= deadline {
             return None;
         }
-        self.stream.set_read_timeout(Some(deadline - now)).expect("set timeout");
+        self.stream
+            .set_read_timeout(Some(deadline - now))
+            .expect("set timeout");
         let mut tmp = [0u8; 32768];
         match self.stream.read(&mut tmp) {
             Ok(n) => {
                 self.buf.extend_from_slice(&tmp[..n]);
                 Some(n)
             }
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => None,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
             Err(_) => Some(0),
         }
     }
@@ -187,8 +207,18 @@ impl RawConn {
         while msgs.len() < n {
             if let Some(c) = re::MSG.captures(&self.buf) {
                 let end = c.get(0).map_or(0, |m| m.end());
-                let s = |i: usize| c.get(i).map_or(String::new(), |m| String::from_utf8_lossy(m.as_bytes()).into_owned());
-                msgs.push(Msg { subject: s(1), sid: s(2), reply: s(4), size: s(5), payload: s(6) });
+                let s = |i: usize| {
+                    c.get(i).map_or(String::new(), |m| {
+                        String::from_utf8_lossy(m.as_bytes()).into_owned()
+                    })
+                };
+                msgs.push(Msg {
+                    subject: s(1),
+                    sid: s(2),
+                    reply: s(4),
+                    size: s(5),
+                    payload: s(6),
+                });
                 self.buf.drain(..end);
                 continue;
             }
@@ -203,7 +233,11 @@ impl RawConn {
         }
         // Anything else that arrives right behind them must not be another MSG.
         let _ = self.read_some(Instant::now() + Duration::from_millis(20));
-        assert!(re::MSG.find(&self.buf).is_none(), "got more than {n} msgs: {:?}", String::from_utf8_lossy(&self.buf));
+        assert!(
+            re::MSG.find(&self.buf).is_none(),
+            "got more than {n} msgs: {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
         msgs
     }
 
@@ -216,7 +250,11 @@ impl RawConn {
         if self.buf.is_empty() {
             let _ = self.read_some(Instant::now() + d);
         }
-        assert!(self.buf.is_empty(), "expected nothing, received {:?}", String::from_utf8_lossy(&self.buf));
+        assert!(
+            self.buf.is_empty(),
+            "expected nothing, received {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
     }
 
     /// Expects the server to close the connection.

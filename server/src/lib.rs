@@ -1,10 +1,13 @@
 //! natsd: a NATS server, drop-in for nats-server v2.14.5.
 
+pub mod client;
 pub mod closed;
 pub mod config;
 pub mod gsl;
 pub mod logging;
 pub mod protocol;
+pub mod server;
+pub mod signal;
 pub mod subject;
 pub mod subject_transform;
 pub mod sublist;

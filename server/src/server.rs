@@ -4,6 +4,7 @@
 use crate::client::{self, Client, SubRef};
 use crate::closed::ClosedState;
 use crate::config::Options;
+use crate::logging::{LogConfig, Logging};
 use crate::protocol::encode;
 use crate::sublist::Sublist;
 use bytes::BytesMut;
@@ -72,6 +73,8 @@ fn is_zero(v: &u64) -> bool {
 #[derive(Debug)]
 pub struct ServerShared {
     pub opts: Arc<Options>,
+    /// This server's log sink and debug/trace switches.
+    pub logging: Arc<Logging>,
     pub id: String,
     pub name: String,
     pub sublist: Sublist<SubRef>,
@@ -143,7 +146,10 @@ impl ServerShared {
     /// Removes a subscription from the sublist and from its connection.
     pub fn unsubscribe(&self, sub: &SubRef) {
         let subject = String::from_utf8_lossy(&sub.subject);
-        let queue = sub.queue.as_ref().map(|q| String::from_utf8_lossy(q).into_owned());
+        let queue = sub
+            .queue
+            .as_ref()
+            .map(|q| String::from_utf8_lossy(q).into_owned());
         let _ = self.sublist.remove(&subject, queue.as_deref(), sub);
         let mut subs = sub.client.subs.lock();
         if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, &sub.0)) {
@@ -156,14 +162,30 @@ impl ServerShared {
         if !client.mark_closed(reason, flush) {
             return;
         }
-        let subs: Vec<_> = client.subs.lock().drain().map(|(_, s)| s).collect();
-        for s in subs {
-            let subject = String::from_utf8_lossy(&s.subject).into_owned();
-            let queue = s.queue.as_ref().map(|q| String::from_utf8_lossy(q).into_owned());
-            let _ = self.sublist.remove(&subject, queue.as_deref(), &SubRef(s));
-        }
+        let subs: Vec<SubRef> = client.subs.lock().drain().map(|(_, s)| SubRef(s)).collect();
+        let keys: Vec<(String, Option<String>)> = subs
+            .iter()
+            .map(|s| {
+                (
+                    String::from_utf8_lossy(&s.subject).into_owned(),
+                    s.queue
+                        .as_ref()
+                        .map(|q| String::from_utf8_lossy(q).into_owned()),
+                )
+            })
+            .collect();
+        let _ = self.sublist.remove_batch(
+            keys.iter()
+                .zip(subs.iter())
+                .map(|((subj, q), s)| (subj.as_str(), q.as_deref(), s)),
+        );
         self.clients.lock().remove(&client.cid);
-        tracing::debug!("{}:{} - cid:{} - Client connection closed: {}", client.host, client.port, client.cid, reason);
+        crate::debug!(
+            self.logging,
+            "{} - Client connection closed: {}",
+            client.label(),
+            reason
+        );
     }
 
     /// Starts shutting down: stop accepting, close every client.
@@ -171,7 +193,7 @@ impl ServerShared {
         if self.shutting_down.swap(true, Ordering::AcqRel) {
             return;
         }
-        tracing::info!("Initiating Shutdown...");
+        crate::notice!(self.logging, "Initiating Shutdown...");
         let _ = self.shutdown_tx.send(true);
         for c in self.clients() {
             self.close_client(&c, ClosedState::ServerShutdown, true);
@@ -179,7 +201,7 @@ impl ServerShared {
         if let Some(dir) = &self.opts.ports_file_dir {
             let _ = std::fs::remove_file(ports_file_path(dir));
         }
-        tracing::info!("Server Exiting..");
+        crate::notice!(self.logging, "Server Exiting..");
         self.done_flag.store(true, Ordering::Release);
         self.done.notify_waiters();
     }
@@ -201,7 +223,10 @@ impl ServerShared {
         if self.is_shutting_down() || self.lame_duck.swap(true, Ordering::AcqRel) {
             return;
         }
-        tracing::info!("Entering lame duck mode, stop accepting new clients");
+        crate::notice!(
+            self.logging,
+            "Entering lame duck mode, stop accepting new clients"
+        );
         // Stop accepting: the accept loop exits on this.
         let _ = self.shutdown_tx.send(true);
         let clients = self.clients();
@@ -220,9 +245,10 @@ impl ServerShared {
         if dur.is_zero() {
             dur = Duration::from_secs(1);
         }
-        let step = (dur / clients.len() as u32).clamp(Duration::from_nanos(1), Duration::from_secs(1));
+        let step =
+            (dur / clients.len() as u32).clamp(Duration::from_nanos(1), Duration::from_secs(1));
         tokio::time::sleep(grace).await;
-        tracing::info!("Closing existing clients");
+        crate::notice!(self.logging, "Closing existing clients");
         for (i, c) in clients.iter().enumerate() {
             if self.is_shutting_down() && self.done_flag.load(Ordering::Acquire) {
                 return;
@@ -245,8 +271,18 @@ pub struct Server {
 }
 
 impl Server {
-    /// Builds a server from options; nothing is bound yet.
+    /// Builds a server from options, logging as the options say (nothing with `no_log`);
+    /// nothing is bound yet.
     pub fn new(opts: Options) -> io::Result<Server> {
+        let logging = Arc::new(Logging::new());
+        if !opts.no_log {
+            logging.configure(&LogConfig::from_options(&opts))?;
+        }
+        Server::with_logging(opts, logging)
+    }
+
+    /// Builds a server that logs through `logging` (the binary passes the process-wide one).
+    pub fn with_logging(opts: Options, logging: Arc<Logging>) -> io::Result<Server> {
         let id = nkeys::KeyPair::new_server().public_key();
         let name = if opts.server_name.is_empty() {
             id.clone()
@@ -284,6 +320,7 @@ impl Server {
         Ok(Server {
             shared: Arc::new(ServerShared {
                 opts: Arc::new(opts),
+                logging,
                 id,
                 name,
                 sublist: Sublist::new(),
@@ -311,33 +348,38 @@ impl Server {
     pub async fn start(&self) -> io::Result<SocketAddr> {
         let s = &self.shared;
         let opts = &s.opts;
-        tracing::info!("Starting nats-server");
-        tracing::info!("  Version:  {}", crate::VERSION);
-        tracing::info!("  Git:      [not set]");
-        tracing::info!("  Name:     {}", s.name);
-        tracing::info!("  ID:       {}", s.id);
+        crate::notice!(s.logging, "Starting nats-server");
+        crate::notice!(s.logging, "  Version:  {}", crate::VERSION);
+        crate::notice!(s.logging, "  Git:      [not set]");
+        crate::notice!(s.logging, "  Name:     {}", s.name);
+        crate::notice!(s.logging, "  ID:       {}", s.id);
         if let Some(pid_file) = &opts.pid_file {
-            std::fs::write(pid_file, std::process::id().to_string()).map_err(|e| {
-                io::Error::new(e.kind(), format!("Could not write pidfile: {e}"))
-            })?;
+            std::fs::write(pid_file, std::process::id().to_string())
+                .map_err(|e| io::Error::new(e.kind(), format!("Could not write pidfile: {e}")))?;
         }
         let port: u16 = match opts.port {
             -1 => 0,
-            p => u16::try_from(p).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("invalid port {p}")))?,
+            p => u16::try_from(p).map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("invalid port {p}"))
+            })?,
         };
         let hp = join_host_port(&opts.host, port);
         let listener = TcpListener::bind(&hp).await.map_err(|e| {
             io::Error::new(e.kind(), format!("Error listening on port: {hp}, \"{e}\""))
         })?;
         let addr = listener.local_addr()?;
-        tracing::info!("Listening for client connections on {}", join_host_port(&opts.host, addr.port()));
+        crate::notice!(
+            s.logging,
+            "Listening for client connections on {}",
+            join_host_port(&opts.host, addr.port())
+        );
         let _ = s.client_addr.set(addr);
         s.info.lock().port = addr.port();
         if let Some(dir) = &opts.ports_file_dir {
             write_ports_file(dir, &opts.host, addr.port())?;
         }
         tokio::spawn(accept_loop(s.clone(), listener));
-        tracing::info!("Server is ready");
+        crate::notice!(s.logging, "Server is ready");
         Ok(addr)
     }
 
@@ -366,7 +408,7 @@ async fn accept_loop(s: Arc<ServerShared>, listener: TcpListener) {
             r = listener.accept() => match r {
                 Ok((stream, peer)) => accept(&s, stream, peer),
                 Err(e) => {
-                    tracing::error!("Temporary Client Accept Error({e}), sleeping 10ms");
+                    crate::error!(s.logging, "Temporary Client Accept Error({e}), sleeping 10ms");
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
             }
@@ -377,15 +419,24 @@ async fn accept_loop(s: Arc<ServerShared>, listener: TcpListener) {
 fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr) {
     let cid = s.next_cid.fetch_add(1, Ordering::Relaxed);
     let max_pending = usize::try_from(s.opts.max_pending).unwrap_or(usize::MAX);
-    let client = Arc::new(Client::new(cid, peer.ip().to_string(), peer.port(), max_pending));
-    tracing::debug!("{}:{} - cid:{} - Client connection created", client.host, client.port, cid);
+    let client = Arc::new(Client::new(
+        cid,
+        peer.ip().to_string(),
+        peer.port(),
+        max_pending,
+    ));
+    crate::debug!(s.logging, "{} - Client connection created", client.label());
     // INFO goes first, as in Go, so even a refused client learns who it talked to.
     let mut b = BytesMut::new();
     encode::info(&mut b, &s.info_json_for(&client));
     client.send_proto(&b);
     if s.is_shutting_down() || s.is_lame_duck() || !s.register(&client) {
         if !s.is_shutting_down() && !s.is_lame_duck() {
-            tracing::error!("{}:{} - cid:{} - maximum connections exceeded", client.host, client.port, cid);
+            crate::error!(
+                s.logging,
+                "{} - maximum connections exceeded",
+                client.label()
+            );
             client.send_err("maximum connections exceeded");
         }
         client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
@@ -406,7 +457,11 @@ pub fn join_host_port(host: &str, port: u16) -> String {
 pub fn ports_file_path(dir: &std::path::Path) -> PathBuf {
     let exe = std::env::args()
         .next()
-        .and_then(|a| std::path::Path::new(&a).file_name().map(|f| f.to_string_lossy().into_owned()))
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| "natsd".to_string());
     dir.join(format!("{exe}_{}.ports", std::process::id()))
 }
@@ -447,14 +502,23 @@ pub struct BackgroundServer {
 
 impl BackgroundServer {
     /// Starts a server on a fresh multi-threaded runtime and waits until it is ready.
+    /// Callable from inside another runtime (the start runs on a helper thread).
     pub fn start(opts: Options) -> io::Result<BackgroundServer> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()?;
-        let server = Server::new(opts)?;
-        let addr = runtime.block_on(server.start())?;
-        Ok(BackgroundServer { server, addr, runtime: Some(runtime) })
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let server = Server::new(opts)?;
+            let addr = runtime.block_on(server.start())?;
+            Ok(BackgroundServer {
+                server,
+                addr,
+                runtime: Some(runtime),
+            })
+        })
+        .join()
+        .map_err(|_| io::Error::other("server start panicked"))?
     }
 
     pub fn shared(&self) -> &Arc<ServerShared> {
@@ -471,10 +535,16 @@ impl BackgroundServer {
         }
     }
 
+    /// Shuts the server down and stops its runtime. From inside another runtime the stop
+    /// cannot block, so the runtime is left to wind down in the background.
     pub fn shutdown(&mut self) {
         self.server.shutdown();
         if let Some(rt) = self.runtime.take() {
-            rt.shutdown_timeout(Duration::from_secs(2));
+            if tokio::runtime::Handle::try_current().is_ok() {
+                rt.shutdown_background();
+            } else {
+                rt.shutdown_timeout(Duration::from_secs(2));
+            }
         }
     }
 }

@@ -45,19 +45,15 @@ pub fn process_signal(command: &str, pid_expr: &str) -> Result<(), String> {
     let pid_str = pid_expr.trim_end_matches('*').to_string();
     let pids: Vec<i32> = if pid_str.is_empty() || is_glob {
         if !pid_str.is_empty() {
-            pid_str.parse::<i32>().map_err(|_| format!("invalid pid: {pid_str}"))?;
+            pid_str
+                .parse::<i32>()
+                .map_err(|_| format!("invalid pid: {pid_str}"))?;
         }
         resolve_pids()?
     } else {
-        vec![pid_str.parse().map_err(|_| format!("invalid pid: {pid_str}"))?]
-    };
-    let pids: Vec<i32> = if pid_str.is_empty() || is_glob {
-        if !pid_str.is_empty() {
-            pid_str.parse::<i32>().map_err(|_| format!("invalid pid: {pid_str}"))?;
-        }
-        resolve_pids()?
-    } else {
-        vec![pid_str.parse().map_err(|_| format!("invalid pid: {pid_str}"))?]
+        vec![pid_str
+            .parse()
+            .map_err(|_| format!("invalid pid: {pid_str}"))?]
     };
     if pids.len() > 1 && !is_glob {
         let mut msg = format!("multiple {PROCESS_NAME} processes running:");
@@ -122,11 +118,17 @@ mod tests {
         assert_eq!(command_to_signal("reload"), Ok(Signal::SIGHUP));
         assert_eq!(command_to_signal("ldm"), Ok(Signal::SIGUSR2));
         assert_eq!(command_to_signal("term"), Ok(Signal::SIGTERM));
-        assert_eq!(command_to_signal("foo"), Err("unknown signal \"foo\"".to_string()));
+        assert_eq!(
+            command_to_signal("foo"),
+            Err("unknown signal \"foo\"".to_string())
+        );
     }
 
     #[test]
     fn bad_pid_is_an_error() {
-        assert_eq!(process_signal("stop", "abc"), Err("invalid pid: abc".to_string()));
+        assert_eq!(
+            process_signal("stop", "abc"),
+            Err("invalid pid: abc".to_string())
+        );
     }
 }

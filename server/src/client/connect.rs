@@ -1,6 +1,6 @@
 //! The JSON a client sends with CONNECT.
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 /// Lowest and highest client protocol versions accepted in CONNECT.
 pub const CLIENT_PROTO_ZERO: i32 = 0;
@@ -10,24 +10,57 @@ pub const CLIENT_PROTO_INFO: i32 = 1;
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default)]
 pub struct ConnectInfo {
+    #[serde(deserialize_with = "null_as_true")]
     pub echo: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub verbose: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub pedantic: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub tls_required: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub nkey: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub jwt: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub sig: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub auth_token: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub user: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub pass: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub lang: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub version: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub protocol: i32,
+    #[serde(deserialize_with = "null_as_default")]
     pub account: String,
+    #[serde(deserialize_with = "null_as_default")]
     pub new_account: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub headers: bool,
+    #[serde(deserialize_with = "null_as_default")]
     pub no_responders: bool,
+}
+
+/// Go's JSON decoding leaves a field untouched when the JSON says `null`; clients
+/// (async-nats among them) send `null` for options they do not set. Untouched means the
+/// zero value, except for `echo`, which Go presets to true.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+fn null_as_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(true))
 }
 
 impl Default for ConnectInfo {
@@ -72,6 +105,16 @@ mod tests {
         assert!(c.echo);
         assert!(c.verbose);
         assert!(!c.pedantic);
+    }
+
+    #[test]
+    fn null_fields_take_their_zero_value() {
+        let c = ConnectInfo::parse(br#"{"user":null,"pass":null,"protocol":null,"echo":null}"#)
+            .expect("valid json");
+        assert_eq!(c.user, "");
+        assert_eq!(c.protocol, 0);
+        // A null leaves the preset value: echo stays on.
+        assert!(c.echo);
     }
 
     #[test]

@@ -66,6 +66,11 @@ impl Client {
         }
     }
 
+    /// How log lines name this connection: `host:port - cid:N`, as Go does.
+    pub fn label(&self) -> String {
+        format!("{}:{} - cid:{}", self.host, self.port, self.cid)
+    }
+
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
     }
@@ -133,7 +138,11 @@ impl Client {
 
     /// Appends an encoded message for delivery. The caller wakes the writer (once per batch)
     /// when this returns `Queued::WakeWriter`.
-    pub(crate) fn queue_msg(&self, encode: impl FnOnce(&mut BytesMut), payload_len: usize) -> Queued {
+    pub(crate) fn queue_msg(
+        &self,
+        encode: impl FnOnce(&mut BytesMut),
+        payload_len: usize,
+    ) -> Queued {
         let mut out = self.out.lock();
         let q = out.queue_with(encode);
         if matches!(q, Queued::Appended | Queued::WakeWriter) {
@@ -196,6 +205,8 @@ impl std::hash::Hash for SubRef {
         (Arc::as_ptr(&self.0) as usize).hash(state)
     }
 }
+
+impl crate::sublist::SubEntry for SubRef {}
 
 impl std::ops::Deref for SubRef {
     type Target = Subscription;

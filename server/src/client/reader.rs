@@ -68,9 +68,12 @@ async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: Owne
                 break;
             }
             Err(_) => {
-                tracing::info!(
-                    "{} - cid:{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
-                    client.host, client.cid, deadline, n
+                crate::notice!(
+                    server.logging,
+                    "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
+                    client.label(),
+                    deadline,
+                    n
                 );
                 server.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
                 server.close_client(&client, ClosedState::SlowConsumerWriteDeadline, false);
@@ -184,7 +187,7 @@ impl Reader {
                 Ok(Some(op)) => self.handle(op)?,
                 Ok(None) => return Ok(()),
                 Err(e) => {
-                    tracing::error!("{} - cid:{} - {}", self.client.host, self.client.cid, e);
+                    crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
                     if let Some(text) = e.client_err_text() {
                         self.client.send_err(text);
                     }
@@ -209,7 +212,11 @@ impl Reader {
                 self.rtt_measured = true;
                 Ok(())
             }
-            ClientOp::Sub { subject, queue, sid } => {
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => {
                 self.process_sub(subject, queue, sid);
                 Ok(())
             }
@@ -226,7 +233,7 @@ impl Reader {
         let info = match ConnectInfo::parse(json) {
             Ok(i) => i,
             Err(e) => {
-                tracing::error!("{} - cid:{} - {}", self.client.host, self.client.cid, e);
+                crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
                 return Err(ClosedState::ProtocolViolation);
             }
         };
@@ -236,7 +243,8 @@ impl Reader {
         }
         let headers = info.headers && !self.server.opts.no_header_support;
         if info.no_responders && !headers {
-            self.client.send_err("no responders requires headers support");
+            self.client
+                .send_err("no responders requires headers support");
             return Err(ClosedState::NoRespondersRequiresHeaders);
         }
         self.parser.set_headers(headers);
@@ -282,7 +290,11 @@ impl Reader {
             }
             if max_subs > 0 && subs.len() as i64 >= max_subs {
                 drop(subs);
-                tracing::error!("{} - cid:{} - maximum subscriptions exceeded", self.client.host, self.client.cid);
+                crate::error!(
+                    self.server.logging,
+                    "{} - maximum subscriptions exceeded",
+                    self.client.label()
+                );
                 self.client.send_err("maximum subscriptions exceeded");
                 return;
             }
@@ -295,7 +307,12 @@ impl Reader {
             max: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
         });
-        if self.server.sublist.insert(subj_str, queue_str, SubRef(sub.clone())).is_err() {
+        if self
+            .server
+            .sublist
+            .insert(subj_str, queue_str, SubRef(sub.clone()))
+            .is_err()
+        {
             self.client.send_err("Invalid Subject");
             return;
         }
@@ -318,16 +335,14 @@ impl Reader {
     fn process_pub(&mut self, msg: PubMsg) {
         self.batch_in_msgs += 1;
         self.batch_in_bytes += msg.payload.len() as u64;
-        if self.connect.pedantic && !std::str::from_utf8(&msg.subject).is_ok_and(subject::is_valid_literal_subject) {
+        if self.connect.pedantic
+            && !std::str::from_utf8(&msg.subject).is_ok_and(subject::is_valid_literal_subject)
+        {
             self.client.send_err("Invalid Publish Subject");
             return;
         }
         self.send_ok_if_verbose();
-        let subject_str = match std::str::from_utf8(&msg.subject) {
-            Ok(s) => s,
-            Err(_) => return self.no_responders(&msg, false),
-        };
-        let result = self.server.sublist.match_subject(subject_str);
+        let result = self.server.sublist.match_bytes(&msg.subject);
         let reply = msg.reply.as_deref();
         let echo = self.client.echo();
         let mut delivered = false;
@@ -355,20 +370,25 @@ impl Reader {
             }
         }
         if !delivered {
-            self.no_responders(&msg, true);
+            self.no_responders(&msg);
         }
     }
 
     /// Tells a requester nobody listens: a 503 status on its reply subscription, when the
     /// client asked for it in CONNECT.
-    fn no_responders(&mut self, msg: &PubMsg, _matched_utf8: bool) {
-        let Some(reply) = msg.reply.as_deref() else { return };
+    fn no_responders(&mut self, msg: &PubMsg) {
+        let Some(reply) = msg.reply.as_deref() else {
+            return;
+        };
         if !self.connect.no_responders {
             return;
         }
-        let Ok(reply_str) = std::str::from_utf8(reply) else { return };
-        let r = self.server.sublist.match_subject(reply_str);
-        let Some(sub) = r.psubs.iter().find(|s| Arc::ptr_eq(&s.client, &self.client)) else {
+        let r = self.server.sublist.match_bytes(reply);
+        let Some(sub) = r
+            .psubs
+            .iter()
+            .find(|s| Arc::ptr_eq(&s.client, &self.client))
+        else {
             return;
         };
         let mut hdr = Vec::with_capacity(NO_RESPONDERS_HDR.len() + msg.subject.len() + 4);
@@ -376,7 +396,9 @@ impl Reader {
         hdr.extend_from_slice(&msg.subject);
         hdr.extend_from_slice(b"\r\n\r\n");
         let sid = sub.sid.clone();
-        let q = self.client.queue_msg(|b| encode::hmsg(b, reply, &sid, None, hdr.len(), &hdr), 0);
+        let q = self
+            .client
+            .queue_msg(|b| encode::hmsg(b, reply, &sid, None, hdr.len(), &hdr), 0);
         self.after_deliver_queue(&self.client.clone(), q);
     }
 
@@ -403,15 +425,19 @@ impl Reader {
         let client = &sub.client;
         let sid = &sub.sid;
         let q = match header_len {
-            Some(h) if client.headers() => {
-                client.queue_msg(|b| encode::hmsg(b, subject, sid, reply, h, payload), payload.len())
-            }
+            Some(h) if client.headers() => client.queue_msg(
+                |b| encode::hmsg(b, subject, sid, reply, h, payload),
+                payload.len(),
+            ),
             // A subscriber without header support gets the body only, as in Go.
             Some(h) => {
                 let body = &payload[h.min(payload.len())..];
                 client.queue_msg(|b| encode::msg(b, subject, sid, reply, body), body.len())
             }
-            None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, payload), payload.len()),
+            None => client.queue_msg(
+                |b| encode::msg(b, subject, sid, reply, payload),
+                payload.len(),
+            ),
         };
         let ok = self.after_deliver_queue(client, q);
         if ok {
@@ -430,14 +456,18 @@ impl Reader {
             }
             Queued::Closed => false,
             Queued::SlowConsumer => {
-                tracing::info!(
-                    "{} - cid:{} - Slow Consumer Detected: MaxPending of {} Exceeded",
-                    client.host,
-                    client.cid,
+                crate::notice!(
+                    self.server.logging,
+                    "{} - Slow Consumer Detected: MaxPending of {} Exceeded",
+                    client.label(),
                     client.max_pending()
                 );
-                self.server.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
-                self.server.close_client(client, ClosedState::SlowConsumerPendingBytes, false);
+                self.server
+                    .stats
+                    .slow_consumers
+                    .fetch_add(1, Ordering::Relaxed);
+                self.server
+                    .close_client(client, ClosedState::SlowConsumerPendingBytes, false);
                 false
             }
         }
@@ -456,15 +486,20 @@ impl Reader {
             let s = &self.server.stats;
             s.in_msgs.fetch_add(self.batch_in_msgs, Ordering::Relaxed);
             s.in_bytes.fetch_add(self.batch_in_bytes, Ordering::Relaxed);
-            self.client.in_msgs.fetch_add(self.batch_in_msgs, Ordering::Relaxed);
-            self.client.in_bytes.fetch_add(self.batch_in_bytes, Ordering::Relaxed);
+            self.client
+                .in_msgs
+                .fetch_add(self.batch_in_msgs, Ordering::Relaxed);
+            self.client
+                .in_bytes
+                .fetch_add(self.batch_in_bytes, Ordering::Relaxed);
             self.batch_in_msgs = 0;
             self.batch_in_bytes = 0;
         }
         if self.batch_out_msgs > 0 {
             let s = &self.server.stats;
             s.out_msgs.fetch_add(self.batch_out_msgs, Ordering::Relaxed);
-            s.out_bytes.fetch_add(self.batch_out_bytes, Ordering::Relaxed);
+            s.out_bytes
+                .fetch_add(self.batch_out_bytes, Ordering::Relaxed);
             self.batch_out_msgs = 0;
             self.batch_out_bytes = 0;
         }
@@ -480,7 +515,11 @@ impl Reader {
             return Ok(());
         }
         if self.pings_out + 1 > opts.max_pings_out {
-            tracing::debug!("{} - cid:{} - Stale Client Connection - Closing", self.client.host, self.client.cid);
+            crate::debug!(
+                self.server.logging,
+                "{} - Stale Client Connection - Closing",
+                self.client.label()
+            );
             self.client.send_err("Stale Connection");
             return Err(ClosedState::StaleConnection);
         }

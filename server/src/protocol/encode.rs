@@ -12,7 +12,9 @@ pub fn msg(out: &mut BytesMut, subject: &[u8], sid: &[u8], reply: Option<&[u8]>,
     let mut num = itoa::Buffer::new();
     let size = num.format(payload.len()).as_bytes();
     let reply_len = reply.map_or(0, |r| r.len() + 1);
-    out.reserve(4 + subject.len() + 1 + sid.len() + 1 + reply_len + size.len() + 2 + payload.len() + 2);
+    out.reserve(
+        4 + subject.len() + 1 + sid.len() + 1 + reply_len + size.len() + 2 + payload.len() + 2,
+    );
     out.put_slice(b"MSG ");
     out.put_slice(subject);
     out.put_u8(b' ');
@@ -43,7 +45,17 @@ pub fn hmsg(
     let total = tnum.format(payload.len()).as_bytes();
     let reply_len = reply.map_or(0, |r| r.len() + 1);
     out.reserve(
-        5 + subject.len() + 1 + sid.len() + 1 + reply_len + hdr.len() + 1 + total.len() + 2 + payload.len() + 2,
+        5 + subject.len()
+            + 1
+            + sid.len()
+            + 1
+            + reply_len
+            + hdr.len()
+            + 1
+            + total.len()
+            + 2
+            + payload.len()
+            + 2,
     );
     out.put_slice(b"HMSG ");
     out.put_slice(subject);
@@ -70,12 +82,12 @@ pub fn err(out: &mut BytesMut, text: &str) {
     out.put_slice(b"'\r\n");
 }
 
-/// Appends `INFO <json>\r\n`.
+/// Appends `INFO <json> \r\n` (nats-server puts a space before the CRLF too).
 pub fn info(out: &mut BytesMut, json: &[u8]) {
-    out.reserve(json.len() + 7);
+    out.reserve(json.len() + 8);
     out.put_slice(b"INFO ");
     out.put_slice(json);
-    out.put_slice(b"\r\n");
+    out.put_slice(b" \r\n");
 }
 
 #[cfg(test)]
@@ -99,8 +111,22 @@ mod tests {
     #[test]
     fn hmsg_counts_headers_in_total() {
         let mut b = BytesMut::new();
-        hmsg(&mut b, b"foo", b"1", Some(b"bar"), 12, b"NATS/1.0\r\n\r\nhi");
+        hmsg(
+            &mut b,
+            b"foo",
+            b"1",
+            Some(b"bar"),
+            12,
+            b"NATS/1.0\r\n\r\nhi",
+        );
         assert_eq!(&b[..], b"HMSG foo 1 bar 12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
+    }
+
+    #[test]
+    fn info_has_a_space_before_crlf_like_go() {
+        let mut b = BytesMut::new();
+        info(&mut b, b"{}");
+        assert_eq!(&b[..], b"INFO {} \r\n");
     }
 
     #[test]

@@ -20,7 +20,10 @@ pub enum ClientOp {
         sid: Bytes,
     },
     /// `UNSUB <sid> [max]`
-    Unsub { sid: Bytes, max: Option<u64> },
+    Unsub {
+        sid: Bytes,
+        max: Option<u64>,
+    },
     Ping,
     Pong,
     /// `+OK` sent by a client (accepted and ignored, as Go does).
