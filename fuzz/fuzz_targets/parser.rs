@@ -15,6 +15,8 @@ type Outcome = (
     ParseState,
 );
 
+/// Feeds `chunks` as successive reads. Client connections go through `Parser::parse`
+/// (which has a fast path of its own), the others through `Parser::parse_server_op`.
 fn run<'a>(kind: ConnKind, cfg: ParserConfig, chunks: impl Iterator<Item = &'a [u8]>) -> Outcome {
     let mut p = Parser::with_kind(kind, cfg);
     let mut buf = BytesMut::new();
@@ -23,7 +25,12 @@ fn run<'a>(kind: ConnKind, cfg: ParserConfig, chunks: impl Iterator<Item = &'a [
         buf.extend_from_slice(chunk);
         loop {
             let before = buf.len();
-            match p.parse_server_op(&mut buf) {
+            let r = if kind == ConnKind::Client {
+                p.parse(&mut buf).map(|op| op.map(ServerOp::Client))
+            } else {
+                p.parse_server_op(&mut buf)
+            };
+            match r {
                 Ok(Some(op)) => {
                     assert!(buf.len() < before, "an operation consumed nothing");
                     ops.push(op);

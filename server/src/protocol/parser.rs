@@ -326,6 +326,11 @@ impl Parser {
     /// For client connections; other kinds use [`Parser::parse_server_op`].
     #[inline]
     pub fn parse(&mut self, buf: &mut BytesMut) -> Result<Option<ClientOp>, ProtocolError> {
+        if self.state == ParseState::OpStart && !self.awaiting_connect {
+            if let Some(op) = self.whole_pub(buf) {
+                return Ok(Some(op));
+            }
+        }
         match self.parse_server_op(buf)? {
             None => Ok(None),
             Some(ServerOp::Client(op)) => Ok(Some(op)),
@@ -428,6 +433,49 @@ impl Parser {
                 }
             }
         }
+    }
+
+    /// The hot path: a well-formed `PUB subject [reply] size\r\n<payload>\r\n` wholly at the
+    /// front of `buf`, taken in one pass. Anything else (other ops, partial input, odd line
+    /// ends, errors) returns `None` with nothing consumed, for the state machine to handle.
+    #[inline]
+    fn whole_pub(&mut self, buf: &mut BytesMut) -> Option<ClientOp> {
+        let b = &buf[..];
+        if b.len() < 6
+            || b[0] | 0x20 != b'p'
+            || b[1] | 0x20 != b'u'
+            || b[2] | 0x20 != b'b'
+            || b[3] != b' '
+            || b[4] <= b' '
+        {
+            return None;
+        }
+        let nl = 5 + memchr(b'\n', &b[5..])?;
+        // With the CR right before the LF, the arguments are everything in between whatever
+        // other CRs they hold (only the last byte is ever dropped).
+        if b[nl - 1] != b'\r' || nl - 1 == 4 {
+            return None;
+        }
+        let arg = &b[4..nl - 1];
+        if arg.len() > self.cfg.max_control_line {
+            return None;
+        }
+        let args = parse_pub_args(arg, self.cfg.max_payload).ok()?;
+        let body = nl + 1;
+        let end = body + args.size;
+        if b.len() < end + 2 || b[end] != b'\r' || b[end + 1] != b'\n' {
+            return None;
+        }
+        let msg = buf.split_to(end + 2).freeze();
+        let subject = msg.slice(4 + args.subject.start..4 + args.subject.end);
+        let reply = args.reply.map(|r| msg.slice(4 + r.start..4 + r.end));
+        let payload = msg.slice(body..end);
+        Some(ClientOp::Pub(PubMsg {
+            subject,
+            reply,
+            header_len: None,
+            payload,
+        }))
     }
 
     fn unknown(&self, buf: &[u8], at: usize) -> ProtocolError {

@@ -26,6 +26,24 @@ fn feed_with(kind: ConnKind, cfg: ParserConfig, chunks: &[&[u8]]) -> Outcome {
     (ops, None, p.state())
 }
 
+/// Like `feed_with` for a client, through `Parser::parse` (which has its own fast path).
+fn feed_client_api(cfg: ParserConfig, chunks: &[&[u8]]) -> Outcome {
+    let mut p = Parser::new(cfg);
+    let mut buf = BytesMut::new();
+    let mut ops = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match p.parse(&mut buf) {
+                Ok(Some(op)) => ops.push(ServerOp::Client(op)),
+                Ok(None) => break,
+                Err(e) => return (ops, Some((e.kind(), e.client_err_text())), p.state()),
+            }
+        }
+    }
+    (ops, None, p.state())
+}
+
 fn cfg() -> ParserConfig {
     ParserConfig {
         headers: true,
@@ -508,6 +526,13 @@ fn valid_streams() -> Vec<(ConnKind, &'static [u8])> {
         (ConnKind::Client, b"PING\r\nPUB foo 2\r\nokX\r\nPING\r\n"),
         (ConnKind::Client, b"SUB foo 1\r\nXYZ\r\n"),
         (ConnKind::Client, b"PUB foo 1\r\nab\r\n"),
+        (
+            ConnKind::Client,
+            b"PUB foo\r 2\r\nab\r\nPUB foo 2\rx\r\nab\r\nPUB\tfoo 0\r\n\r\n",
+        ),
+        (ConnKind::Client, b"PUB foo.bar.baz.qux.quux 1\r\na\r\n"),
+        (ConnKind::Client, b"PUB foo 65\r\n"),
+        (ConnKind::Client, b"PUB  foo 1\r\na\r\nPUB \rfoo 1\r\na\r\n"),
     ]
 }
 
@@ -518,19 +543,23 @@ fn every_split_gives_the_same_result() {
         max_payload: 64,
         headers: true,
     };
+    // Client streams also go through `parse`, which has a fast path of its own.
+    let run = |kind: ConnKind, chunks: &[&[u8]]| {
+        let out = feed_with(kind, cfg, chunks);
+        if kind == ConnKind::Client {
+            assert_eq!(feed_client_api(cfg, chunks), out, "parse() on {chunks:?}");
+        }
+        out
+    };
     for (kind, stream) in valid_streams() {
-        let whole = feed_with(kind, cfg, &[stream]);
+        let whole = run(kind, &[stream]);
         for i in 0..=stream.len() {
             let (a, rest) = stream.split_at(i);
-            assert_eq!(
-                feed_with(kind, cfg, &[a, rest]),
-                whole,
-                "split at {i} of {stream:?}"
-            );
+            assert_eq!(run(kind, &[a, rest]), whole, "split at {i} of {stream:?}");
             for j in 0..=rest.len() {
                 let (b1, c1) = rest.split_at(j);
                 assert_eq!(
-                    feed_with(kind, cfg, &[a, b1, c1]),
+                    run(kind, &[a, b1, c1]),
                     whole,
                     "split at {i},{} of {stream:?}",
                     i + j
@@ -539,7 +568,7 @@ fn every_split_gives_the_same_result() {
         }
         // And byte by byte.
         let bytes: Vec<&[u8]> = stream.chunks(1).collect();
-        assert_eq!(feed_with(kind, cfg, &bytes), whole, "bytewise {stream:?}");
+        assert_eq!(run(kind, &bytes), whole, "bytewise {stream:?}");
     }
 }
 
