@@ -1,6 +1,7 @@
 //! Ports of `server/*_test.go`.
 mod parser_test;
 mod sublist_test;
-mod subject_transform_test;
 mod gsl;
+mod subject_transform_test;
 mod log_test;
+mod split_test;
