@@ -103,12 +103,16 @@ struct Reader {
     expired: Vec<SubRef>,
     pings_out: u32,
     rtt_measured: bool,
+    /// Last client activity that makes a PING unnecessary: messages, (un)subscriptions or
+    /// a PING from the client. A bare PONG does not count, as in Go.
     last_in: Instant,
     next_ping: tokio::time::Instant,
     batch_in_msgs: u64,
     batch_in_bytes: u64,
     batch_out_msgs: u64,
     batch_out_bytes: u64,
+    /// SUB/UNSUB operations in this read batch (client activity, like messages).
+    batch_subs: u64,
 }
 
 impl Reader {
@@ -144,6 +148,7 @@ impl Reader {
             batch_in_bytes: 0,
             batch_out_msgs: 0,
             batch_out_bytes: 0,
+            batch_subs: 0,
         }
     }
 
@@ -162,7 +167,6 @@ impl Reader {
                 r = rd.read_buf(&mut buf) => match r {
                     Ok(0) => return ClosedState::ClientClosed,
                     Ok(_) => {
-                        self.last_in = Instant::now();
                         let result = self.process(&mut buf);
                         self.end_batch();
                         if let Err(reason) = result {
@@ -205,6 +209,7 @@ impl Reader {
             }
             ClientOp::Ping => {
                 self.client.send_proto(encode::PONG);
+                self.last_in = Instant::now();
                 Ok(())
             }
             ClientOp::Pong => {
@@ -217,10 +222,12 @@ impl Reader {
                 queue,
                 sid,
             } => {
+                self.batch_subs += 1;
                 self.process_sub(subject, queue, sid);
                 Ok(())
             }
             ClientOp::Unsub { sid, max } => {
+                self.batch_subs += 1;
                 self.process_unsub(sid, max);
                 Ok(())
             }
@@ -476,6 +483,10 @@ impl Reader {
     /// End of a read batch: wake each touched writer once, apply auto-unsubscribes, and
     /// publish the batch's counters.
     fn end_batch(&mut self) {
+        if self.batch_in_msgs > 0 || self.batch_subs > 0 {
+            self.last_in = Instant::now();
+            self.batch_subs = 0;
+        }
         for c in self.touched.drain(..) {
             c.wake_writer();
         }
@@ -526,5 +537,80 @@ impl Reader {
         self.pings_out += 1;
         self.client.send_proto(encode::PING);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::config::Options;
+    use crate::server::BackgroundServer;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    fn ping_server() -> BackgroundServer {
+        BackgroundServer::start(Options {
+            host: "127.0.0.1".to_string(),
+            port: -1,
+            no_log: true,
+            no_sigs: true,
+            ping_interval: Duration::from_millis(50),
+            disable_short_first_ping: true,
+            ..Options::default()
+        })
+        .unwrap()
+    }
+
+    fn read_line(r: &mut BufReader<TcpStream>) -> String {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        l
+    }
+
+    /// Once the RTT is known, a PONG alone is no activity: PINGs keep their interval.
+    #[test]
+    fn pong_does_not_delay_the_next_ping() {
+        let srv = ping_server();
+        let mut w = TcpStream::connect(srv.addr).unwrap();
+        w.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut r = BufReader::new(w.try_clone().unwrap());
+        assert!(read_line(&mut r).starts_with("INFO "));
+        w.write_all(b"CONNECT {}\r\nPING\r\n").unwrap();
+        assert_eq!(read_line(&mut r), "PONG\r\n");
+        assert_eq!(read_line(&mut r), "PING\r\n");
+        for _ in 0..2 {
+            w.write_all(b"PONG\r\n").unwrap();
+            let start = Instant::now();
+            assert_eq!(read_line(&mut r), "PING\r\n");
+            assert!(
+                start.elapsed() < Duration::from_millis(80),
+                "{:?}",
+                start.elapsed()
+            );
+        }
+    }
+
+    /// A client that keeps pinging (or publishing) needs no PINGs from the server.
+    #[test]
+    fn client_activity_delays_pings() {
+        let srv = ping_server();
+        let mut w = TcpStream::connect(srv.addr).unwrap();
+        w.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut r = BufReader::new(w.try_clone().unwrap());
+        assert!(read_line(&mut r).starts_with("INFO "));
+        w.write_all(b"CONNECT {}\r\n").unwrap();
+        assert_eq!(read_line(&mut r), "PING\r\n");
+        w.write_all(b"PONG\r\n").unwrap();
+        for i in 0..10 {
+            let op: &[u8] = if i % 2 == 0 {
+                b"PING\r\n"
+            } else {
+                b"PUB x 0\r\n\r\nPING\r\n"
+            };
+            w.write_all(op).unwrap();
+            assert_eq!(read_line(&mut r), "PONG\r\n");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
