@@ -5,3 +5,4 @@ mod gsl;
 mod subject_transform_test;
 mod log_test;
 mod split_test;
+mod ping_test;
