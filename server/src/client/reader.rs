@@ -10,8 +10,10 @@ use crate::protocol::parser::{Parser, ParserConfig};
 use crate::protocol::{encode, ClientOp, PubMsg};
 use crate::server::ServerShared;
 use crate::subject;
+use crate::sublist::SublistResult;
 use bytes::{Bytes, BytesMut};
 use rand::Rng;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +25,8 @@ use tokio::net::TcpStream;
 const READ_SIZE: usize = 64 * 1024;
 /// The first PING to a client goes out this soon (unless `disable_short_first_ping`).
 const FIRST_CLIENT_PING_INTERVAL: Duration = Duration::from_secs(2);
+/// Most subjects a reader keeps in its own match cache (as Go's per-client cache).
+const L1_MAX: usize = 512;
 /// Header block of the 503 no-responders status, before the subject.
 const NO_RESPONDERS_HDR: &[u8] = b"NATS/1.0 503\r\nNats-Subject: ";
 
@@ -113,6 +117,10 @@ struct Reader {
     batch_out_bytes: u64,
     /// SUB/UNSUB operations in this read batch (client activity, like messages).
     batch_subs: u64,
+    /// This connection's own match cache, valid while the sublist's generation is
+    /// `l1_genid`: a hit costs no shared lock and no shared counter.
+    l1: HashMap<Bytes, Arc<SublistResult<SubRef>>, foldhash::fast::RandomState>,
+    l1_genid: u64,
 }
 
 impl Reader {
@@ -149,7 +157,28 @@ impl Reader {
             batch_out_msgs: 0,
             batch_out_bytes: 0,
             batch_subs: 0,
+            l1: HashMap::default(),
+            l1_genid: 0,
         }
+    }
+
+    /// Subscriptions matching `subject`, from this connection's cache when still valid.
+    fn match_subject(&mut self, subject: &[u8]) -> Arc<SublistResult<SubRef>> {
+        let genid = self.server.sublist.genid();
+        if genid != self.l1_genid {
+            self.l1.clear();
+            self.l1_genid = genid;
+        } else if let Some(r) = self.l1.get(subject) {
+            return r.clone();
+        }
+        let r = self.server.sublist.match_bytes(subject);
+        if self.l1.len() >= L1_MAX {
+            // Bounded like Go's: drop everything rather than track recency.
+            self.l1.clear();
+        }
+        // The key is copied: a slice of the read buffer would keep it from being reused.
+        self.l1.insert(Bytes::copy_from_slice(subject), r.clone());
+        r
     }
 
     /// Reads until the connection closes; returns why.
@@ -349,7 +378,7 @@ impl Reader {
             return;
         }
         self.send_ok_if_verbose();
-        let result = self.server.sublist.match_bytes(&msg.subject);
+        let result = self.match_subject(&msg.subject);
         let reply = msg.reply.as_deref();
         let echo = self.client.echo();
         let mut delivered = false;
