@@ -6,11 +6,14 @@ pub mod config;
 pub mod gsl;
 pub mod logging;
 pub mod protocol;
+pub mod rate_counter;
+pub mod ring;
 pub mod server;
 pub mod signal;
 pub mod subject;
 pub mod subject_transform;
 pub mod sublist;
+pub mod util;
 
 /// The nats-server version natsd is compatible with; clients read it from INFO.
 pub const VERSION: &str = "2.14.5";
