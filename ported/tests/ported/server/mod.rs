@@ -6,3 +6,6 @@ mod subject_transform_test;
 mod log_test;
 mod split_test;
 mod ping_test;
+mod util_test;
+mod ring_test;
+mod rate_counter_test;
