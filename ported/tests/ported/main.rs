@@ -6,6 +6,7 @@
 
 mod logger;
 mod server;
+mod test;
 
 use libtest_mimic::Arguments;
 use parity_tool::harness::{self, Case, CaseKind, Config};

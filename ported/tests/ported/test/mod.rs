@@ -1,0 +1,2 @@
+//! Ports of `test/*_test.go`.
+mod proto_test;
