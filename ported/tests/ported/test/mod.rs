@@ -1,2 +1,4 @@
 //! Ports of `test/*_test.go`.
+mod pedantic_test;
 mod proto_test;
+mod verbose_test;
