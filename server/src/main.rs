@@ -132,8 +132,7 @@ fn run(opts: natsd::config::Options) -> ExitCode {
     })
 }
 
-/// SIGINT/SIGTERM shut down, SIGUSR2 enters lame duck mode, SIGUSR1 reopens the log file,
-/// SIGHUP reloads (not built yet: logged as an error, as a failed reload is in Go).
+/// Traps the signals nats-server handles and acts on them with [`natsd::signal::handle_signal`].
 fn spawn_signal_handler(server: Server, log: natsd::logging::LogHandle) -> std::io::Result<()> {
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
@@ -149,27 +148,7 @@ fn spawn_signal_handler(server: Server, log: natsd::logging::LogHandle) -> std::
                 _ = usr2.recv() => Signal::SIGUSR2,
                 _ = hup.recv() => Signal::SIGHUP,
             };
-            natsd::notice!("Trapped {:?} signal", natsd::signal::go_signal_name(sig));
-            match sig {
-                Signal::SIGINT => server.shutdown(),
-                // A TERM during lame duck mode lets the lame duck finish.
-                Signal::SIGTERM if !server.shared().is_lame_duck() => server.shutdown(),
-                Signal::SIGUSR1 => {
-                    if let Err(e) = log.reopen() {
-                        natsd::error!("Failed to reopen log file: {e}");
-                    }
-                }
-                Signal::SIGUSR2 => {
-                    let s = server.clone();
-                    tokio::spawn(async move { s.lame_duck().await });
-                }
-                Signal::SIGHUP => {
-                    natsd::error!(
-                        "Failed to reload server configuration: config reload is not supported yet"
-                    );
-                }
-                _ => {}
-            }
+            natsd::signal::handle_signal(&server, sig, || log.reopen());
         }
     });
     Ok(())
