@@ -466,10 +466,13 @@ impl Parser {
         if b.len() < end + 2 || b[end] != b'\r' || b[end + 1] != b'\n' {
             return None;
         }
-        let msg = buf.split_to(end + 2).freeze();
-        let subject = msg.slice(4 + args.subject.start..4 + args.subject.end);
-        let reply = args.reply.map(|r| msg.slice(4 + r.start..4 + r.end));
-        let payload = msg.slice(body..end);
+        // One split for the whole message; the payload is that same handle narrowed, so
+        // only the subject (and reply) cost a reference count each.
+        let mut payload = buf.split_to(end + 2).freeze();
+        let subject = payload.slice(4 + args.subject.start..4 + args.subject.end);
+        let reply = args.reply.map(|r| payload.slice(4 + r.start..4 + r.end));
+        payload.truncate(end);
+        payload.advance(body);
         Some(ClientOp::Pub(PubMsg {
             subject,
             reply,
