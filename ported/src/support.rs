@@ -289,3 +289,66 @@ pub fn check_msg(m: &Msg, subject: &str, sid: &str, reply: &str, len: &str, payl
     assert_eq!(m.size, len, "size");
     assert_eq!(m.payload, payload, "payload");
 }
+
+/// The `natsd` binary of this build (`target/<profile>/natsd`, next to the `deps` directory
+/// holding this test executable). `cargo test --workspace` builds it; with `-p ported` run
+/// `cargo build -p natsd` first.
+pub fn natsd_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("test executable lives in target/<profile>/deps");
+    let bin = profile_dir.join("natsd");
+    assert!(
+        bin.is_file(),
+        "natsd binary not found at {}: build it with `cargo build -p natsd`",
+        bin.display()
+    );
+    bin
+}
+
+/// A `natsd` process started from [`natsd_binary`]; killed when dropped.
+#[derive(Debug)]
+pub struct NatsdProcess {
+    child: std::process::Child,
+}
+
+impl NatsdProcess {
+    /// Starts `natsd` with `args`, its output discarded.
+    pub fn start(args: &[&str]) -> NatsdProcess {
+        let child = std::process::Command::new(natsd_binary())
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start natsd");
+        NatsdProcess { child }
+    }
+
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).expect("pid fits i32")
+    }
+
+    /// Waits up to `timeout` for the process to exit; its status, or None if still running.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let end = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("poll natsd") {
+                return Some(status);
+            }
+            if Instant::now() >= end {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for NatsdProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

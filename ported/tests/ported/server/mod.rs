@@ -9,3 +9,4 @@ mod ping_test;
 mod util_test;
 mod ring_test;
 mod rate_counter_test;
+mod signal_test;
