@@ -97,6 +97,11 @@ impl ServerShared {
     /// Registers a new connection, or refuses it when over `max_connections`.
     fn register(&self, client: &Arc<Client>) -> bool {
         let mut clients = self.clients.lock();
+        // Checked under the registry lock: `shutdown` raises the flag before it takes this
+        // lock to close everyone, so a client is either closed by it or never registered.
+        if self.is_shutting_down() {
+            return false;
+        }
         let max = self.opts.max_connections;
         if max > 0 && clients.len() as i64 >= max {
             return false;
@@ -633,6 +638,15 @@ impl BackgroundServer {
         self.server.shared()
     }
 
+    /// Tasks still alive on the server's runtime: the listener and each connection's reader
+    /// and writer. Zero once a shutdown has wound everything down; zero after the runtime
+    /// itself is stopped.
+    pub fn alive_tasks(&self) -> usize {
+        self.runtime
+            .as_ref()
+            .map_or(0, |rt| rt.metrics().num_alive_tasks())
+    }
+
     /// Runs a future on the server's runtime (e.g. lame duck).
     pub fn spawn<F>(&self, f: F)
     where
@@ -713,6 +727,24 @@ mod tests {
             parse_host_port("::1", 1).unwrap_err(),
             "address ::1: too many colons in address"
         );
+    }
+
+    #[test]
+    fn no_registration_once_shutting_down() {
+        let opts = Options {
+            no_log: true,
+            ..Options::default()
+        };
+        let server = Server::new(opts).unwrap();
+        let s = server.shared();
+        let c1 = Arc::new(Client::new(1, "127.0.0.1".to_string(), 1, 1024));
+        assert!(s.register(&c1));
+        assert_eq!(s.num_clients(), 1);
+        s.shutdown();
+        assert_eq!(s.num_clients(), 0);
+        let c2 = Arc::new(Client::new(2, "127.0.0.1".to_string(), 2, 1024));
+        assert!(!s.register(&c2));
+        assert_eq!(s.num_clients(), 0);
     }
 
     #[test]
