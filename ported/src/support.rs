@@ -269,6 +269,28 @@ impl RawConn {
         }
     }
 
+    /// Expects the server to close the connection without sending anything more: the next
+    /// read is a clean end of stream (Go's `expectDisconnect`, which wants `io.EOF`).
+    pub fn expect_eof(&mut self) {
+        assert!(
+            self.buf.is_empty(),
+            "expected a disconnect, but received {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
+        self.stream
+            .set_read_timeout(Some(EXPECT_TIMEOUT))
+            .expect("set timeout");
+        let mut tmp = [0u8; 8];
+        match self.stream.read(&mut tmp) {
+            Ok(0) => {}
+            Ok(n) => panic!(
+                "Expected a disconnect, received {:?}",
+                String::from_utf8_lossy(&tmp[..n])
+            ),
+            Err(e) => panic!("Expected a disconnect, got {e}"),
+        }
+    }
+
     /// Everything received so far and not consumed.
     pub fn pending(&self) -> &[u8] {
         &self.buf
@@ -288,6 +310,44 @@ pub fn check_msg(m: &Msg, subject: &str, sid: &str, reply: &str, len: &str, payl
     assert_eq!(m.reply, reply, "reply");
     assert_eq!(m.size, len, "size");
     assert_eq!(m.payload, payload, "payload");
+}
+
+/// Where Go's test helpers send a failure (Go's `tLogger`).
+pub trait TestLogger {
+    fn fatal(&self, msg: &str);
+    fn error(&self, msg: &str);
+}
+
+/// Fails the running test by panicking.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PanicLogger;
+
+impl TestLogger for PanicLogger {
+    fn fatal(&self, msg: &str) {
+        panic!("{msg}");
+    }
+    fn error(&self, msg: &str) {
+        panic!("{msg}");
+    }
+}
+
+/// Reports `msg` as fatal followed by where it came from (Go's `stackFatalf`): the caller
+/// (through `#[track_caller]` helpers, the test line that called them), then the captured
+/// stack's source locations outside this file, one per line as `<n> - <file>:<line>`.
+#[track_caller]
+pub fn stack_fatal(t: &dyn TestLogger, msg: std::fmt::Arguments<'_>) {
+    let mut lines = vec![msg.to_string()];
+    let caller = std::panic::Location::caller();
+    lines.push(format!("0 - {}:{}", caller.file(), caller.line()));
+    let trace = std::backtrace::Backtrace::force_capture().to_string();
+    let frames = trace
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("at "))
+        .filter(|loc| !loc.contains(file!()));
+    for (i, loc) in frames.enumerate() {
+        lines.push(format!("{} - {loc}", i + 1));
+    }
+    t.fatal(&lines.join("\n"));
 }
 
 /// The `natsd` binary of this build (`target/<profile>/natsd`, next to the `deps` directory
