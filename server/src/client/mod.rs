@@ -5,10 +5,13 @@
 pub mod connect;
 pub mod outbound;
 mod reader;
+#[cfg(test)]
+mod tests;
 
 use crate::closed::ClosedState;
 use crate::protocol::encode;
 use bytes::{Bytes, BytesMut};
+use connect::ConnectInfo;
 use outbound::{Outbound, Queued};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -43,13 +46,16 @@ pub struct Client {
     pub(crate) subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
     pub in_msgs: AtomicU64,
     pub in_bytes: AtomicU64,
+    /// The options of the last CONNECT, applied over the previous ones (Go's `c.opts`).
+    opts: Mutex<ConnectInfo>,
+    /// How log lines name this connection (Go's `c.ncs`).
+    label: Mutex<String>,
 }
 
 impl Client {
     pub fn new(cid: u64, host: String, port: u16, max_pending: usize) -> Self {
         Client {
             cid,
-            host,
             port,
             start: Instant::now(),
             out: Mutex::new(Outbound::new(max_pending)),
@@ -63,12 +69,47 @@ impl Client {
             subs: Mutex::new(HashMap::new()),
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
+            opts: Mutex::new(ConnectInfo::default()),
+            label: Mutex::new(format!(
+                "{} - cid:{cid}",
+                crate::server::join_host_port(&host, port)
+            )),
+            host,
         }
     }
 
-    /// How log lines name this connection: `host:port - cid:N`, as Go does.
+    /// How log lines name this connection: `host:port - cid:N` (IPv6 hosts in brackets),
+    /// followed after the first CONNECT by what the client said about itself, as Go does.
     pub fn label(&self) -> String {
-        format!("{}:{} - cid:{}", self.host, self.port, self.cid)
+        self.label.lock().clone()
+    }
+
+    /// Adds `"v<version>:<lang>:<name>"` (the parts the client gave) to the label; called
+    /// on the first CONNECT only, as Go does.
+    pub(crate) fn label_with_client_info(&self, opts: &ConnectInfo) {
+        let parts: Vec<String> = [
+            (!opts.version.is_empty()).then(|| format!("v{}", opts.version)),
+            (!opts.lang.is_empty()).then(|| opts.lang.clone()),
+            (!opts.name.is_empty()).then(|| opts.name.clone()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if parts.is_empty() {
+            return;
+        }
+        let mut label = self.label.lock();
+        label.push_str(" - ");
+        crate::protocol::parser::go_quote_into(&mut label, parts.join(":").as_bytes());
+    }
+
+    /// The options of the CONNECTs received so far (Go's defaults before the first).
+    pub fn connect_opts(&self) -> ConnectInfo {
+        self.opts.lock().clone()
+    }
+
+    pub(crate) fn set_connect_opts(&self, opts: ConnectInfo) {
+        *self.opts.lock() = opts;
     }
 
     pub fn is_closed(&self) -> bool {

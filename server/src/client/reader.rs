@@ -6,7 +6,7 @@ use super::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
 use super::outbound::Queued;
 use super::{Client, SubRef, Subscription};
 use crate::closed::ClosedState;
-use crate::protocol::parser::{Parser, ParserConfig};
+use crate::protocol::parser::{go_quote_into, Parser, ParserConfig};
 use crate::protocol::{encode, ClientOp, PubMsg};
 use crate::server::ServerShared;
 use crate::subject;
@@ -27,6 +27,8 @@ const READ_SIZE: usize = 64 * 1024;
 const FIRST_CLIENT_PING_INTERVAL: Duration = Duration::from_secs(2);
 /// Most subjects a reader keeps in its own match cache (as Go's per-client cache).
 const L1_MAX: usize = 512;
+/// Queue group reserved for the server's internal subscriptions; clients may not join it.
+const SYS_GROUP: &[u8] = b"_sys_";
 /// Header block of the 503 no-responders status, before the subject.
 const NO_RESPONDERS_HDR: &[u8] = b"NATS/1.0 503\r\nNats-Subject: ";
 
@@ -266,13 +268,16 @@ impl Reader {
     }
 
     fn process_connect(&mut self, json: &[u8]) -> Result<(), ClosedState> {
-        let info = match ConnectInfo::parse(json) {
-            Ok(i) => i,
-            Err(e) => {
-                crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
-                return Err(ClosedState::ProtocolViolation);
-            }
-        };
+        // Go decodes each CONNECT into the options it already has.
+        let mut info = self.connect.clone();
+        if let Err(e) = info.apply(json) {
+            crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
+            return Err(ClosedState::ProtocolViolation);
+        }
+        self.client.set_connect_opts(info.clone());
+        if !self.connect_received {
+            self.client.label_with_client_info(&info);
+        }
         if info.protocol < CLIENT_PROTO_ZERO || info.protocol > CLIENT_PROTO_INFO {
             self.client.send_err("invalid client protocol");
             return Err(ClosedState::BadClientProtocolVersion);
@@ -317,23 +322,33 @@ impl Reader {
                 return;
             }
         };
-        {
-            let subs = self.client.subs.lock();
-            if subs.contains_key(&sid) {
-                drop(subs);
-                self.send_ok_if_verbose();
-                return;
-            }
-            if max_subs > 0 && subs.len() as i64 >= max_subs {
-                drop(subs);
-                crate::error!(
-                    self.server.logging,
-                    "{} - maximum subscriptions exceeded",
-                    self.client.label()
-                );
-                self.client.send_err("maximum subscriptions exceeded");
-                return;
-            }
+        // The subscription goes into the sublist and the connection's map under the map's
+        // lock, after checking the connection is still open: a close (which drains the
+        // map) may come from another task in the middle of this read batch.
+        let mut subs = self.client.subs.lock();
+        if self.client.is_closed() {
+            return;
+        }
+        // The queue group Go reserves for the system's own subscriptions.
+        if queue.as_deref() == Some(SYS_GROUP) {
+            drop(subs);
+            self.sub_permission_violation(&subject, queue.as_deref(), &sid);
+            return;
+        }
+        if subs.contains_key(&sid) {
+            drop(subs);
+            self.send_ok_if_verbose();
+            return;
+        }
+        if max_subs > 0 && subs.len() as i64 >= max_subs {
+            drop(subs);
+            crate::error!(
+                self.server.logging,
+                "{} - maximum subscriptions exceeded",
+                self.client.label()
+            );
+            self.client.send_err("maximum subscriptions exceeded");
+            return;
         }
         let sub = Arc::new(Subscription {
             client: self.client.clone(),
@@ -349,11 +364,31 @@ impl Reader {
             .insert(subj_str, queue_str, SubRef(sub.clone()))
             .is_err()
         {
+            drop(subs);
             self.client.send_err("Invalid Subject");
             return;
         }
-        self.client.subs.lock().insert(sid, sub);
+        subs.insert(sid, sub);
+        drop(subs);
         self.send_ok_if_verbose();
+    }
+
+    /// Refuses a subscription: `-ERR` to the client and an error in the log, in Go's words.
+    fn sub_permission_violation(&self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
+        let mut err = String::from("Permissions Violation for Subscription to ");
+        let mut log = String::from("Subscription Violation - Subject ");
+        go_quote_into(&mut err, subject);
+        go_quote_into(&mut log, subject);
+        if let Some(q) = queue {
+            err.push_str(" using queue ");
+            go_quote_into(&mut err, q);
+            log.push_str(", Queue: ");
+            go_quote_into(&mut log, q);
+        }
+        log.push_str(", SID ");
+        log.push_str(&String::from_utf8_lossy(sid));
+        self.client.send_err(&err);
+        crate::error!(self.server.logging, "{} - {}", self.client.label(), log);
     }
 
     fn process_unsub(&mut self, sid: Bytes, max: Option<u64>) {
@@ -605,7 +640,8 @@ mod tests {
         w.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut r = BufReader::new(w.try_clone().unwrap());
         assert!(read_line(&mut r).starts_with("INFO "));
-        w.write_all(b"CONNECT {}\r\nPING\r\n").unwrap();
+        w.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .unwrap();
         assert_eq!(read_line(&mut r), "PONG\r\n");
         assert_eq!(read_line(&mut r), "PING\r\n");
         for _ in 0..2 {
@@ -628,7 +664,7 @@ mod tests {
         w.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
         let mut r = BufReader::new(w.try_clone().unwrap());
         assert!(read_line(&mut r).starts_with("INFO "));
-        w.write_all(b"CONNECT {}\r\n").unwrap();
+        w.write_all(b"CONNECT {\"verbose\":false}\r\n").unwrap();
         assert_eq!(read_line(&mut r), "PING\r\n");
         w.write_all(b"PONG\r\n").unwrap();
         for i in 0..10 {
