@@ -1,4 +1,10 @@
 //! Ports of `test/*_test.go`.
+mod gosrv_test;
+mod maxpayload_test;
 mod pedantic_test;
+mod pid_test;
+mod ping_test;
+mod port_test;
 mod proto_test;
+mod test_test;
 mod verbose_test;
