@@ -10,3 +10,4 @@ mod util_test;
 mod ring_test;
 mod rate_counter_test;
 mod signal_test;
+mod client_test;

@@ -1,0 +1,811 @@
+//! Ports of `server/client_test.go`.
+//!
+//! Most Go tests here build a `client` on a `net.Pipe`, feed `c.parse` and read what the
+//! server wrote back, or read internals (`c.opts`, `c.subs`, `c.out.pb`). The ports talk
+//! to a running natsd over TCP and check the same facts the way a client sees them, or
+//! through natsd's `Client` (found by the `client_id` of its INFO) where the fact is
+//! internal: `connect_opts()` for `c.opts`, `num_subs()` for `c.subs`, `close_reason()`,
+//! `label()` for the connection string.
+//!
+//! Go's pipe clients start with `verbose` forced off (to suppress `+OK`) and never send
+//! CONNECT; a TCP client of natsd starts with Go's CONNECT defaults (verbose and pedantic
+//! on), so the ports that mirror such a client send `CONNECT {"verbose":false}` first,
+//! which leaves it in the same state.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use natsd::client::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
+use natsd::client::Client;
+use natsd::closed::ClosedState;
+use natsd::server::BackgroundServer;
+use ported::port;
+use ported::support::{check_for, default_test_options, re, run_server, RawConn};
+use regex::bytes::Regex;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
+
+/// One line, through its `\n`.
+static LINE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\A[^\n]*\n").unwrap());
+/// Go's `msgPat`: 1 subject, 2 sid, 4 reply, 5 size.
+static MSG_PAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"MSG\s+([^\s]+)\s+([^\s]+)\s+(([^\s]+)[^\S\r\n]+)?(\d+)\r\n").unwrap()
+});
+/// Go's `smsgPat` (a plain MSG at the start of the line).
+static SMSG_PAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^MSG\s+([^\s]+)\s+([^\s]+)\s+(([^\s]+)[^\S\r\n]+)?(\d+)\r\n").unwrap()
+});
+/// Go's `hmsgPat`: 1 subject, 2 sid, 4 reply, 5 header size, 6 total size.
+static HMSG_PAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"HMSG\s+([^\s]+)\s+([^\s]+)\s+(([^\s]+)[^\S\r\n]+)?(\d+)[^\S\r\n]+(\d+)\r\n")
+        .unwrap()
+});
+
+const SUB_INDEX: usize = 1;
+const SID_INDEX: usize = 2;
+const REPLY_INDEX: usize = 4;
+const LEN_INDEX: usize = 5;
+const HDR_INDEX: usize = 5;
+const TLEN_INDEX: usize = 6;
+
+/// Reads one line (Go's `cr.ReadString('\n')`).
+fn read_line(c: &mut RawConn) -> String {
+    String::from_utf8(c.expect(&LINE)).unwrap()
+}
+
+/// Reads exactly `n` bytes.
+fn read_exact(c: &mut RawConn, n: usize) -> Vec<u8> {
+    let re = Regex::new(&format!(r"(?s-u)\A.{{{n}}}")).unwrap();
+    c.expect(&re)
+}
+
+/// Go's `checkPayload`: the next bytes are exactly `expected`.
+fn check_payload(c: &mut RawConn, expected: &[u8]) {
+    let got = read_exact(c, expected.len());
+    assert_eq!(
+        got,
+        expected,
+        "Did not read correct payload: <{}>",
+        String::from_utf8_lossy(&got)
+    );
+}
+
+/// The submatches of `re` in `line` (Go's `FindAllStringSubmatch(l, -1)[0]`).
+fn matches(re: &Regex, line: &str) -> Vec<String> {
+    let caps = re
+        .captures(line.as_bytes())
+        .unwrap_or_else(|| panic!("Did not get a match for {line:?}"));
+    (0..caps.len())
+        .map(|i| {
+            caps.get(i).map_or(String::new(), |m| {
+                String::from_utf8_lossy(m.as_bytes()).into()
+            })
+        })
+        .collect()
+}
+
+/// The server's side of the connection with this client id.
+fn client_of(s: &BackgroundServer, cid: u64) -> Arc<Client> {
+    s.shared()
+        .clients()
+        .into_iter()
+        .find(|c| c.cid == cid)
+        .unwrap_or_else(|| panic!("no client with cid {cid}"))
+}
+
+/// Connects, reads INFO and returns the connection and the server's client for it.
+fn connect_client(s: &BackgroundServer) -> (RawConn, Arc<Client>) {
+    let mut c = RawConn::connect(s.addr);
+    let info = c.check_info();
+    let cid = info["client_id"].as_u64().expect("client_id in INFO");
+    let client = client_of(s, cid);
+    (c, client)
+}
+
+/// Go's `setupClient`: a client with verbose off and every other option at its default.
+fn setup_client(s: &BackgroundServer) -> (RawConn, Arc<Client>) {
+    let (mut c, client) = connect_client(s);
+    c.send("CONNECT {\"verbose\":false}\r\n");
+    (c, client)
+}
+
+/// Sends PING and waits for the PONG, so everything sent before has been processed.
+fn flush(c: &mut RawConn) {
+    c.send("PING\r\n");
+    c.expect(&re::PONG);
+}
+
+fn server() -> BackgroundServer {
+    run_server(default_test_options())
+}
+
+port!("server/client_test.go::TestClientCreateAndInfo" => client_create_and_info);
+fn client_create_and_info() {
+    let s = server();
+    let mut c = RawConn::connect(s.addr);
+    let l = read_line(&mut c);
+    assert!(l.starts_with("INFO "), "INFO response incorrect: {l}");
+    // The payload is proper JSON.
+    let info: serde_json::Value =
+        serde_json::from_str(l[5..].trim_end()).expect("Could not parse INFO json");
+    // The first client of a server gets cid 1.
+    assert_eq!(info["client_id"], 1, "Expected cid of 1: {info}");
+    let flag = |k: &str| info[k].as_bool().unwrap_or(false);
+    assert!(
+        info["max_payload"] == 1024 * 1024
+            && !flag("auth_required")
+            && !flag("tls_required")
+            && info["port"] == s.addr.port(),
+        "INFO inconsistent: {info}"
+    );
+    // The parser starts at the beginning of an operation: the first bytes are one.
+    c.send("PING\r\n");
+    c.expect(&re::PONG);
+}
+
+port!("server/client_test.go::TestClientNoResponderSupport" => client_no_responder_support);
+fn client_no_responder_support() {
+    let s = server();
+
+    // no_responders needs headers: refused, and the connection is closed.
+    let (mut c, client) = connect_client(&s);
+    c.send("CONNECT {\"no_responders\":true}\r\n");
+    c.expect_err("no responders requires headers support");
+    c.expect_disconnect();
+    assert_eq!(
+        client.close_reason(),
+        Some(ClosedState::NoRespondersRequiresHeaders)
+    );
+
+    let (mut c, _) = connect_client(&s);
+    c.send("CONNECT {\"verbose\":false,\"headers\":true, \"no_responders\":true}\r\nSUB reply 1\r\nPUB foo reply 2\r\nok\r\n");
+    let l = read_line(&mut c);
+    matches(&HMSG_PAT, &l);
+    check_payload(&mut c, b"NATS/1.0 503\r\nNats-Subject: foo\r\n\r\n\r\n");
+}
+
+port!("server/client_test.go::TestServerHeaderSupport" => server_header_support);
+fn server_header_support() {
+    let s = server();
+    let mut c = RawConn::connect(s.addr);
+    let l = read_line(&mut c);
+    assert!(l.starts_with("INFO "), "INFO response incorrect: {l}");
+    let info: serde_json::Value =
+        serde_json::from_str(l[5..].trim_end()).expect("Could not parse INFO json");
+    assert_eq!(
+        info["headers"], true,
+        "Expected by default for header support to be enabled"
+    );
+
+    let mut o = default_test_options();
+    o.no_header_support = true;
+    let s = run_server(o);
+    let mut c = RawConn::connect(s.addr);
+    let l = read_line(&mut c);
+    let info: serde_json::Value =
+        serde_json::from_str(l[5..].trim_end()).expect("Could not parse INFO json");
+    assert!(
+        !info["headers"].as_bool().unwrap_or(false),
+        "Expected header support to be disabled"
+    );
+}
+
+/// Go's `c.parse(CONNECT + HPUB) == ErrMsgHeadersNotSupported`: natsd, like nats-server's
+/// read loop on that error, closes the connection as a protocol violation.
+fn check_hpub_refused(s: &BackgroundServer, connect: &str) {
+    let (mut c, client) = connect_client(s);
+    c.send(&format!("{connect}\r\nHPUB foo 0 2\r\nok\r\nPING\r\n"));
+    c.expect_disconnect();
+    assert_eq!(
+        client.close_reason(),
+        Some(ClosedState::ProtocolViolation),
+        "Expected to receive an error (message headers not supported)"
+    );
+}
+
+/// Go's `c.parse(CONNECT + HPUB) == nil`.
+fn check_hpub_accepted(s: &BackgroundServer, connect: &str) {
+    let (mut c, _) = connect_client(s);
+    c.send(&format!("{connect}\r\nHPUB foo 0 2\r\nok\r\nPING\r\n"));
+    assert_eq!(read_line(&mut c), "PONG\r\n", "Unexpected error");
+}
+
+port!("server/client_test.go::TestClientHeaderSupport" => client_header_support);
+fn client_header_support() {
+    let s = server();
+    // The server supports headers, but the client must say so in CONNECT.
+    check_hpub_refused(&s, "CONNECT {\"verbose\":false}");
+    // This succeeds.
+    check_hpub_accepted(&s, "CONNECT {\"verbose\":false,\"headers\":true}");
+
+    // A server without header support refuses HPUB whatever the client says.
+    let mut o = default_test_options();
+    o.no_header_support = true;
+    let s = run_server(o);
+    check_hpub_refused(&s, "CONNECT {\"verbose\":false,\"headers\":true}");
+}
+
+port!("server/client_test.go::TestClientHeaderDeliverMsg" => client_header_deliver_msg);
+fn client_header_deliver_msg() {
+    let s = server();
+    let (mut c, _) = connect_client(&s);
+    c.send("CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB foo 1\r\nHPUB foo 12 14\r\nName:Derek\r\nOK\r\n");
+    let l = read_line(&mut c);
+    let m = matches(&HMSG_PAT, &l);
+    assert_eq!(m.len(), 7, "Did not get correct # matches");
+    assert_eq!(m[SUB_INDEX], "foo", "Did not get correct subject");
+    assert_eq!(m[SID_INDEX], "1", "Did not get correct sid");
+    assert_eq!(m[HDR_INDEX], "12", "Did not get correct msg length");
+    assert_eq!(m[TLEN_INDEX], "14", "Did not get correct msg length");
+    check_payload(&mut c, b"Name:Derek\r\nOK\r\n");
+}
+
+/// A subscriber without header support gets the HPUB as a MSG with the body only.
+fn check_stripped_delivery(sub_op: &str, check_buffered: bool) {
+    let s = server();
+    let (mut c, _) = connect_client(&s);
+    let (mut b, _) = connect_client(&s);
+
+    // Does not support headers
+    b.send(&format!(
+        "CONNECT {{\"verbose\":false}}\r\n{sub_op}\r\nPING\r\n"
+    ));
+    assert_eq!(read_line(&mut b), "PONG\r\n");
+
+    c.send(
+        "CONNECT {\"verbose\":false,\"headers\":true}\r\nHPUB foo 12 14\r\nName:Derek\r\nOK\r\n",
+    );
+    // Read from 'b' client.
+    let l = read_line(&mut b);
+    let m = matches(&SMSG_PAT, &l);
+    assert_eq!(m.len(), 6, "Did not get correct # matches");
+    assert_eq!(m[SUB_INDEX], "foo", "Did not get correct subject");
+    assert_eq!(m[SID_INDEX], "1", "Did not get correct sid");
+    assert_eq!(m[LEN_INDEX], "2", "Did not get correct msg length");
+    check_payload(&mut b, b"OK\r\n");
+    if check_buffered {
+        // No extra bytes.
+        b.expect_nothing();
+    }
+}
+
+port!("server/client_test.go::TestClientHeaderDeliverStrippedMsg" => client_header_deliver_stripped_msg);
+fn client_header_deliver_stripped_msg() {
+    check_stripped_delivery("SUB foo 1", true);
+}
+
+port!("server/client_test.go::TestClientHeaderDeliverQueueSubStrippedMsg" => client_header_deliver_queue_sub_stripped_msg);
+fn client_header_deliver_queue_sub_stripped_msg() {
+    check_stripped_delivery("SUB foo bar 1", false);
+}
+
+/// Go's zero `ClientOpts{}`.
+fn zero_opts() -> ConnectInfo {
+    ConnectInfo {
+        echo: false,
+        verbose: false,
+        pedantic: false,
+        ..ConnectInfo::default()
+    }
+}
+
+/// Go's `defaultOpts`: what a connection's options are before its CONNECT.
+fn default_opts() -> ConnectInfo {
+    ConnectInfo {
+        echo: true,
+        verbose: true,
+        pedantic: true,
+        ..zero_opts()
+    }
+}
+
+/// Sends `connect` on a fresh connection (whose options are Go's `defaultOpts`) and
+/// returns the options the server parsed.
+fn opts_after_connect(s: &BackgroundServer, connect: &str) -> ConnectInfo {
+    let (mut c, client) = connect_client(s);
+    c.send(connect);
+    c.send("PING\r\n");
+    // The options left verbose on: +OK, then PONG.
+    assert_eq!(read_line(&mut c), "+OK\r\n", "Received error");
+    assert_eq!(read_line(&mut c), "PONG\r\n", "Received error");
+    client.connect_opts()
+}
+
+port!("server/client_test.go::TestClientConnect" => client_connect);
+fn client_connect() {
+    let s = server();
+
+    // Basic Connect setting flags
+    let (mut c, client) = connect_client(&s);
+    c.send("CONNECT {\"verbose\":true,\"pedantic\":true,\"tls_required\":false,\"echo\":false}\r\nPING\r\n");
+    assert_eq!(read_line(&mut c), "+OK\r\n", "Received error");
+    assert_eq!(read_line(&mut c), "PONG\r\n", "Received error");
+    assert_eq!(
+        client.connect_opts(),
+        ConnectInfo {
+            verbose: true,
+            pedantic: true,
+            echo: false,
+            ..zero_opts()
+        },
+        "Did not parse connect options correctly"
+    );
+
+    // Test that we can capture user/pass (on top of the default options, which a fresh
+    // connection has: Go resets c.opts to defaultOpts here).
+    let got = opts_after_connect(&s, "CONNECT {\"user\":\"derek\",\"pass\":\"foo\"}\r\n");
+    assert_eq!(
+        got,
+        ConnectInfo {
+            user: "derek".into(),
+            pass: "foo".into(),
+            ..default_opts()
+        },
+        "Did not parse connect options correctly"
+    );
+
+    // Test that we can capture client name
+    let got = opts_after_connect(
+        &s,
+        "CONNECT {\"user\":\"derek\",\"pass\":\"foo\",\"name\":\"router\"}\r\n",
+    );
+    assert_eq!(
+        got,
+        ConnectInfo {
+            user: "derek".into(),
+            pass: "foo".into(),
+            name: "router".into(),
+            ..default_opts()
+        },
+        "Did not parse connect options correctly"
+    );
+
+    // Test that we correctly capture auth tokens
+    let got = opts_after_connect(
+        &s,
+        "CONNECT {\"auth_token\":\"YZZ222\",\"name\":\"router\"}\r\n",
+    );
+    assert_eq!(
+        got,
+        ConnectInfo {
+            auth_token: "YZZ222".into(),
+            name: "router".into(),
+            ..default_opts()
+        },
+        "Did not parse connect options correctly"
+    );
+}
+
+port!("server/client_test.go::TestClientConnectProto" => client_connect_proto);
+fn client_connect_proto() {
+    let s = server();
+    let (mut c, client) = connect_client(&s);
+
+    // Basic Connect setting flags, proto should be zero (original proto)
+    c.send("CONNECT {\"verbose\":true,\"pedantic\":true,\"tls_required\":false}\r\nPING\r\n");
+    assert_eq!(read_line(&mut c), "+OK\r\n", "Received error");
+    assert_eq!(read_line(&mut c), "PONG\r\n", "Received error");
+    assert_eq!(
+        client.connect_opts(),
+        ConnectInfo {
+            protocol: CLIENT_PROTO_ZERO,
+            ..default_opts()
+        },
+        "Did not parse connect options correctly"
+    );
+
+    // ProtoInfo
+    c.send(&format!(
+        "CONNECT {{\"verbose\":true,\"pedantic\":true,\"tls_required\":false,\"protocol\":{CLIENT_PROTO_INFO}}}\r\nPING\r\n"
+    ));
+    assert_eq!(read_line(&mut c), "+OK\r\n", "Received error");
+    assert_eq!(read_line(&mut c), "PONG\r\n", "Received error");
+    let opts = client.connect_opts();
+    assert_eq!(
+        opts,
+        ConnectInfo {
+            protocol: CLIENT_PROTO_INFO,
+            ..default_opts()
+        },
+        "Did not parse connect options correctly"
+    );
+    assert_eq!(
+        opts.protocol, CLIENT_PROTO_INFO,
+        "Protocol should have been set to {CLIENT_PROTO_INFO}"
+    );
+
+    // Illegal Option
+    c.send("CONNECT {\"protocol\":22}\r\n");
+    c.expect_err("invalid client protocol");
+    c.expect_disconnect();
+    assert_eq!(
+        client.close_reason(),
+        Some(ClosedState::BadClientProtocolVersion),
+        "Expected err of ErrBadClientProtocol"
+    );
+}
+
+port!("server/client_test.go::TestRemoteAddress" => remote_address);
+fn remote_address() {
+    // Go first checks that a client without a connection has no remote address; a natsd
+    // `Client` always comes from an accepted connection, so that case cannot arise.
+    let s = server();
+    let (c, client) = setup_client(&s);
+    let local = c.stream().local_addr().unwrap();
+    // The remote address is the peer of the server's socket: this connection's end.
+    assert_eq!(
+        client.host,
+        local.ip().to_string(),
+        "RemoteAddress() returned invalid host"
+    );
+    assert_eq!(
+        client.port,
+        local.port(),
+        "RemoteAddress() returned invalid port"
+    );
+}
+
+port!("server/client_test.go::TestClientPing" => client_ping);
+fn client_ping() {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    c.send("PING\r\n");
+    let l = read_line(&mut c);
+    assert!(l.starts_with("PONG\r\n"), "PONG response incorrect: {l}");
+}
+
+port!("server/client_test.go::TestClientSimplePubSub" => client_simple_pub_sub);
+fn client_simple_pub_sub() {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    c.send("SUB foo 1\r\nPUB foo 5\r\nhello\r\nPING\r\n");
+    let l = read_line(&mut c);
+    let m = matches(&MSG_PAT, &l);
+    assert_eq!(m.len(), 6, "Did not get correct # matches");
+    assert_eq!(m[SUB_INDEX], "foo", "Did not get correct subject");
+    assert_eq!(m[SID_INDEX], "1", "Did not get correct sid");
+    assert_eq!(m[LEN_INDEX], "5", "Did not get correct msg length");
+    check_payload(&mut c, b"hello\r\n");
+}
+
+port!("server/client_test.go::TestClientPubSubNoEcho" => client_pub_sub_no_echo);
+fn client_pub_sub_no_echo() {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    // Specify no echo
+    c.send("CONNECT {\"echo\":false}\r\n");
+    c.send("SUB foo 1\r\nPUB foo 5\r\nhello\r\nPING\r\n");
+    // We should not receive anything but a PONG since we specified no echo.
+    let l = read_line(&mut c);
+    assert!(l.starts_with("PONG\r\n"), "PONG response incorrect: {l:?}");
+}
+
+/// Subscribes to `foo`, publishes `pub_op` and checks the MSG line.
+fn check_pub_with_reply(pub_op: &str, len: &str) {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    c.send(&format!("SUB foo 1\r\n{pub_op}PING\r\n"));
+    let l = read_line(&mut c);
+    let m = matches(&MSG_PAT, &l);
+    assert_eq!(m.len(), 6, "Did not get correct # matches");
+    assert_eq!(m[SUB_INDEX], "foo", "Did not get correct subject");
+    assert_eq!(m[SID_INDEX], "1", "Did not get correct sid");
+    assert_eq!(m[REPLY_INDEX], "bar", "Did not get correct reply subject");
+    assert_eq!(m[LEN_INDEX], len, "Did not get correct msg length");
+}
+
+port!("server/client_test.go::TestClientSimplePubSubWithReply" => client_simple_pub_sub_with_reply);
+fn client_simple_pub_sub_with_reply() {
+    check_pub_with_reply("PUB foo bar 5\r\nhello\r\n", "5");
+}
+
+port!("server/client_test.go::TestClientNoBodyPubSubWithReply" => client_no_body_pub_sub_with_reply);
+fn client_no_body_pub_sub_with_reply() {
+    check_pub_with_reply("PUB foo bar 0\r\n\r\n", "0");
+}
+
+/// Reads MSGs until the PONG that follows them; returns (subject, sid, reply, payload).
+fn msgs_until_pong(c: &mut RawConn) -> Vec<(String, String, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    loop {
+        let l = read_line(c);
+        if l == "PONG\r\n" {
+            return out;
+        }
+        let m = matches(&MSG_PAT, &l);
+        let len: usize = m[LEN_INDEX].parse().unwrap();
+        let mut payload = read_exact(c, len + 2);
+        assert!(
+            payload.ends_with(b"\r\n"),
+            "payload not terminated: {payload:?}"
+        );
+        payload.truncate(len);
+        out.push((
+            m[SUB_INDEX].clone(),
+            m[SID_INDEX].clone(),
+            m[REPLY_INDEX].clone(),
+            payload,
+        ));
+    }
+}
+
+port!("server/client_test.go::TestClientPubWithQueueSub" => client_pub_with_queue_sub);
+fn client_pub_with_queue_sub() {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    let num = 100;
+
+    // Queue SUB/PUB
+    let mut op = String::from("SUB foo g1 1\r\nSUB foo g1 2\r\n");
+    for _ in 0..num {
+        op.push_str("PUB foo bar 5\r\nhello\r\n");
+    }
+    // Go parses everything then closes; the PONG marks the end here.
+    op.push_str("PING\r\n");
+    c.send(&op);
+
+    let (mut n1, mut n2) = (0, 0);
+    let msgs = msgs_until_pong(&mut c);
+    for (_, sid, _, payload) in &msgs {
+        // Count which sub
+        match sid.as_str() {
+            "1" => n1 += 1,
+            "2" => n2 += 1,
+            _ => {}
+        }
+        assert_eq!(payload, b"hello", "Did not read correct payload");
+    }
+    assert_eq!(msgs.len(), num, "Received wrong # of msgs");
+    // Threshold for randomness for now
+    assert!(
+        n1 >= 20 && n2 >= 20,
+        "Received wrong # of msgs per subscriber: {n1} - {n2}"
+    );
+}
+
+port!("server/client_test.go::TestClientPubWithQueueSubNoEcho" => client_pub_with_queue_sub_no_echo);
+fn client_pub_with_queue_sub_no_echo() {
+    let s = server();
+
+    // nc1 does not want its own messages (Go sets c.echo = false by hand; a client asks
+    // for it in CONNECT).
+    let (mut nc1, _) = connect_client(&s);
+    nc1.send("CONNECT {\"verbose\":false,\"pedantic\":false,\"echo\":false}\r\n");
+    flush(&mut nc1);
+    assert_eq!(s.shared().num_clients(), 1, "Expected only 1 client");
+
+    // Queue sub on nc1.
+    nc1.send("SUB foo bar 1\r\n");
+    flush(&mut nc1);
+
+    let mut nc2 = RawConn::setup(s.addr);
+    nc2.send("SUB foo bar 1\r\n");
+    flush(&mut nc2);
+
+    // Now publish 100 messages on nc1 which does not allow echo.
+    let mut op = String::new();
+    for _ in 0..100 {
+        op.push_str("PUB foo 5\r\nHello\r\n");
+    }
+    nc1.send(&op);
+    flush(&mut nc1);
+    // All the msgs are received by nc2.
+    nc2.send("PING\r\n");
+    let msgs = msgs_until_pong(&mut nc2);
+    assert_eq!(
+        msgs.len(),
+        100,
+        "Expected all the msgs to be received by nc2"
+    );
+    // And none by nc1.
+    nc1.expect_nothing();
+}
+
+port!("server/client_test.go::TestClientUnSub" => client_unsub);
+fn client_unsub() {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    c.send("SUB foo 1\r\nSUB foo 2\r\nUNSUB 1\r\nPUB foo bar 5\r\nhello\r\nPING\r\n");
+    let msgs = msgs_until_pong(&mut c);
+    for (_, sid, _, payload) in &msgs {
+        assert_eq!(sid, "2", "Received msg on unsubscribed subscription!");
+        assert_eq!(payload, b"hello");
+    }
+    assert_eq!(msgs.len(), 1, "Received wrong # of msgs");
+}
+
+port!("server/client_test.go::TestClientUnSubMax" => client_unsub_max);
+fn client_unsub_max() {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    let mut op = String::from("SUB foo 1\r\nUNSUB 1 5\r\n");
+    for _ in 0..10 {
+        op.push_str("PUB foo bar 5\r\nhello\r\n");
+    }
+    op.push_str("PING\r\n");
+    c.send(&op);
+    let msgs = msgs_until_pong(&mut c);
+    for (_, sid, _, payload) in &msgs {
+        assert_eq!(sid, "1", "Received msg on unsubscribed subscription!");
+        assert_eq!(payload, b"hello");
+    }
+    assert_eq!(msgs.len(), 5, "Received wrong # of msgs");
+}
+
+port!("server/client_test.go::TestClientAutoUnsubExactReceived" => client_auto_unsub_exact_received);
+fn client_auto_unsub_exact_received() {
+    let s = server();
+    let (mut c, client) = setup_client(&s);
+    c.send("SUB foo 1\r\nUNSUB 1 1\r\nPUB foo bar 2\r\nok\r\n");
+    flush_through_msgs(&mut c);
+    // We should not have any subscriptions in place here.
+    assert_eq!(client.num_subs(), 0, "Wrong number of subscriptions");
+}
+
+/// Sends PING and reads everything up to its PONG.
+fn flush_through_msgs(c: &mut RawConn) {
+    c.send("PING\r\n");
+    msgs_until_pong(c);
+}
+
+port!("server/client_test.go::TestClientUnsubAfterAutoUnsub" => client_unsub_after_auto_unsub);
+fn client_unsub_after_auto_unsub() {
+    let s = server();
+    let (mut c, client) = setup_client(&s);
+    c.send("SUB foo 1\r\nUNSUB 1 1\r\nUNSUB 1\r\n");
+    flush(&mut c);
+    // We should not have any subscriptions in place here.
+    assert_eq!(client.num_subs(), 0, "Wrong number of subscriptions");
+    assert_eq!(s.shared().num_subscriptions(), 0);
+}
+
+/// Go's `checkExpectedSubs`.
+fn check_expected_subs(s: &BackgroundServer, expected: u32) {
+    check_for(Duration::from_secs(2), Duration::from_millis(10), || {
+        let n = s.shared().num_subscriptions();
+        if n == expected {
+            Ok(())
+        } else {
+            Err(format!("Expected {expected} subscriptions, got {n}"))
+        }
+    });
+}
+
+/// Go's `checkClientsCount`.
+fn check_clients_count(s: &BackgroundServer, expected: usize) {
+    check_for(Duration::from_secs(2), Duration::from_millis(15), || {
+        let n = s.shared().num_clients();
+        if n == expected {
+            Ok(())
+        } else {
+            Err(format!(
+                "The number of expected connections was {expected}, got {n}"
+            ))
+        }
+    });
+}
+
+port!("server/client_test.go::TestClientRemoveSubsOnDisconnect" => client_remove_subs_on_disconnect);
+fn client_remove_subs_on_disconnect() {
+    let s = server();
+    let (mut c, client) = setup_client(&s);
+    c.send("SUB foo 1\r\nSUB bar 2\r\n");
+    flush(&mut c);
+    assert_eq!(
+        s.shared().num_subscriptions(),
+        2,
+        "Should have 2 subscriptions"
+    );
+    s.shared()
+        .close_client(&client, ClosedState::ClientClosed, true);
+    check_expected_subs(&s, 0);
+}
+
+port!("server/client_test.go::TestClientDoesNotAddSubscriptionsWhenConnectionClosed" => client_does_not_add_subscriptions_when_connection_closed);
+fn client_does_not_add_subscriptions_when_connection_closed() {
+    // Go closes the client and then parses SUBs on it. Over TCP the connection gets closed
+    // in the middle of a read: its own PUB makes it a slow consumer (echo, 1 KiB max
+    // pending), and the SUBs that follow in the same read must not be added.
+    let mut o = default_test_options();
+    o.max_pending = 1024;
+    let s = run_server(o);
+    let (mut c, client) = setup_client(&s);
+    flush(&mut c);
+    let payload = "x".repeat(2048);
+    c.send(&format!(
+        "SUB foo 1\r\nPUB foo {}\r\n{payload}\r\nSUB foo 2\r\nSUB bar 3\r\n",
+        payload.len()
+    ));
+    c.expect_disconnect();
+    assert_eq!(
+        client.close_reason(),
+        Some(ClosedState::SlowConsumerPendingBytes)
+    );
+    check_clients_count(&s, 0);
+    assert_eq!(
+        s.shared().num_subscriptions(),
+        0,
+        "Should have no subscriptions after close"
+    );
+    assert_eq!(client.num_subs(), 0);
+}
+
+port!("server/client_test.go::TestClientMapRemoval" => client_map_removal);
+fn client_map_removal() {
+    let s = server();
+    let (_c, client) = setup_client(&s);
+    s.shared()
+        .close_client(&client, ClosedState::ClientClosed, true);
+    check_clients_count(&s, 0);
+}
+
+// This is from bug report #18
+port!("server/client_test.go::TestTwoTokenPubMatchSingleTokenSub" => two_token_pub_match_single_token_sub);
+fn two_token_pub_match_single_token_sub() {
+    let s = server();
+    let (mut c, _) = setup_client(&s);
+    c.send("PUB foo.bar 5\r\nhello\r\nSUB foo 1\r\nPING\r\nPUB foo.bar 5\r\nhello\r\nPING\r\n");
+    let l = read_line(&mut c);
+    assert!(l.starts_with("PONG\r\n"), "PONG response incorrect: {l:?}");
+    // Expect just a pong, no match should exist here..
+    let l = read_line(&mut c);
+    assert!(
+        l.starts_with("PONG\r\n"),
+        "PONG response was expected, got: {l:?}"
+    );
+}
+
+port!("server/client_test.go::TestUnsubRace" => unsub_race);
+fn unsub_race() {
+    let s = server();
+    let mut nc = RawConn::setup(s.addr);
+    let mut ncp = RawConn::setup(s.addr);
+
+    nc.send("SUB foo 1\r\n");
+    flush(&mut nc);
+
+    let publisher = std::thread::spawn(move || {
+        let mut op = String::new();
+        for _ in 0..10000 {
+            op.push_str("PUB foo 5\r\nhello\r\n");
+            if op.len() > 16 * 1024 {
+                ncp.send(&op);
+                op.clear();
+            }
+        }
+        ncp.send(&op);
+        flush(&mut ncp);
+        ncp
+    });
+
+    std::thread::sleep(Duration::from_millis(5));
+    nc.send("UNSUB 1\r\n");
+
+    let _ncp = publisher.join().unwrap();
+    // The server survived the race and the subscription is gone.
+    check_expected_subs(&s, 0);
+    assert_eq!(s.shared().num_clients(), 2);
+}
+
+// This tests issue #558
+port!("server/client_test.go::TestWildcardCharsInLiteralSubjectWorks" => wildcard_chars_in_literal_subject_works);
+fn wildcard_chars_in_literal_subject_works() {
+    let s = server();
+    let mut nc = RawConn::setup(s.addr);
+    // This subject is a literal even though it contains `*` and `>`,
+    // they are not treated as wildcards.
+    let subj = "foo.bar,*,>,baz";
+    for i in 0..2 {
+        nc.send(&format!("SUB {subj} {i}\r\nPING\r\n"));
+        // No error from the server before the PONG.
+        let l = read_line(&mut nc);
+        assert_eq!(l, "PONG\r\n", "Server reported error: {l:?}");
+        nc.send(&format!("PUB {subj} 3\r\nmsg\r\n"));
+        let l = read_line(&mut nc);
+        let m = matches(&MSG_PAT, &l);
+        assert_eq!(m[SUB_INDEX], subj, "Should have received the message");
+        assert_eq!(m[SID_INDEX], i.to_string());
+        check_payload(&mut nc, b"msg\r\n");
+        nc.send(&format!("UNSUB {i}\r\n"));
+    }
+    flush(&mut nc);
+}
