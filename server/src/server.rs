@@ -103,7 +103,8 @@ impl ServerShared {
             return false;
         }
         let max = self.opts.max_connections;
-        if max > 0 && clients.len() as i64 >= max {
+        // A negative maximum refuses every connection, as in Go.
+        if max < 0 || (max > 0 && clients.len() as i64 >= max) {
             return false;
         }
         clients.insert(client.cid, client.clone());
@@ -294,12 +295,7 @@ impl Server {
         } else {
             opts.server_name.clone()
         };
-        if opts.server_name.contains(' ') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "server name cannot contain spaces",
-            ));
-        }
+        validate_options(&opts).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let info = Info {
             server_id: id.clone(),
             server_name: name.clone(),
@@ -353,6 +349,10 @@ impl Server {
     pub async fn start(&self) -> io::Result<SocketAddr> {
         let s = &self.shared;
         let opts = &s.opts;
+        // Shut down before it started: no listener, nothing to serve (as in Go).
+        if s.is_shutting_down() {
+            return Err(io::Error::other("server is shutting down"));
+        }
         crate::notice!(s.logging, "Starting nats-server");
         crate::notice!(s.logging, "  Version:  {}", crate::VERSION);
         crate::notice!(s.logging, "  Git:      [not set]");
@@ -402,6 +402,18 @@ impl Server {
 
     pub fn client_addr(&self) -> Option<SocketAddr> {
         self.shared.client_addr()
+    }
+
+    /// The URL clients connect to, from the configured host and port (Go's `ClientURL`).
+    pub fn client_url(&self) -> String {
+        let o = &self.shared.opts;
+        let scheme = if o.tls { "tls" } else { "nats" };
+        let host = if o.host.contains(':') {
+            format!("[{}]", o.host)
+        } else {
+            o.host.clone()
+        };
+        format!("{scheme}://{host}:{}", o.port)
     }
 }
 
@@ -462,7 +474,7 @@ pub fn listen_port(configured: i32) -> io::Result<u16> {
 
 /// Host and port INFO advertises to clients: `client_advertise` when set (its port
 /// defaulting to the one bound), else the listen host and the bound port.
-fn info_host_port(opts: &Options, bound_port: u16) -> io::Result<(String, u16)> {
+pub fn info_host_port(opts: &Options, bound_port: u16) -> io::Result<(String, u16)> {
     if opts.client_advertise.is_empty() {
         return Ok((opts.host.clone(), bound_port));
     }
@@ -555,6 +567,30 @@ fn split_host_port(addr: &str) -> Result<(&str, &str), SplitError> {
         return Err(SplitError::UnexpectedBracket);
     }
     Ok((host, &addr[colon + 1..]))
+}
+
+/// Checks options that cannot work together, as nats-server's `validateOptions` does for
+/// the features natsd has. Errors carry Go's texts.
+pub fn validate_options(o: &Options) -> Result<(), String> {
+    use crate::config::conf::duration::format_duration;
+    let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
+    if !o.lame_duck_duration.is_zero() && o.lame_duck_grace_period >= o.lame_duck_duration {
+        return Err(format!(
+            "lame duck grace period ({}) should be strictly lower than lame duck duration ({})",
+            format_duration(nanos(o.lame_duck_grace_period)),
+            format_duration(nanos(o.lame_duck_duration))
+        ));
+    }
+    if i64::from(o.max_payload) > o.max_pending {
+        return Err(format!(
+            "max_payload ({}) cannot be higher than max_pending ({})",
+            o.max_payload, o.max_pending
+        ));
+    }
+    if o.server_name.contains(' ') {
+        return Err("server name cannot contain spaces".to_string());
+    }
+    Ok(())
 }
 
 /// `host:port`, with brackets around IPv6 hosts, like Go's `net.JoinHostPort`.
@@ -681,6 +717,80 @@ impl Drop for BackgroundServer {
 #[allow(clippy::unwrap_used)] // tests fail by panicking
 mod tests {
     use super::*;
+
+    #[test]
+    fn validate_options_like_go() {
+        let mut o = Options {
+            lame_duck_duration: Duration::from_secs(5),
+            lame_duck_grace_period: Duration::from_secs(10),
+            ..Options::default()
+        };
+        assert_eq!(
+            validate_options(&o).unwrap_err(),
+            "lame duck grace period (10s) should be strictly lower than lame duck duration (5s)"
+        );
+        o.lame_duck_grace_period = Duration::from_secs(5);
+        assert!(validate_options(&o).is_err());
+        o.lame_duck_grace_period = Duration::from_millis(4999);
+        assert_eq!(validate_options(&o), Ok(()));
+        o.max_pending = i64::from(o.max_payload) - 1;
+        assert!(validate_options(&o)
+            .unwrap_err()
+            .starts_with("max_payload (1048576) cannot be higher than max_pending"));
+        o.max_pending = i64::from(o.max_payload);
+        o.server_name = "a b".to_string();
+        assert_eq!(
+            validate_options(&o).unwrap_err(),
+            "server name cannot contain spaces"
+        );
+    }
+
+    #[test]
+    fn negative_max_connections_refuses_all() {
+        let server = Server::new(Options {
+            no_log: true,
+            max_connections: -1,
+            ..Options::default()
+        })
+        .unwrap();
+        let c = Arc::new(Client::new(1, "127.0.0.1".to_string(), 1, 1024));
+        assert!(!server.shared().register(&c));
+        assert_eq!(server.shared().num_clients(), 0);
+    }
+
+    #[test]
+    fn start_after_shutdown_does_not_listen() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = Server::new(Options {
+            no_log: true,
+            host: "127.0.0.1".to_string(),
+            port: -1,
+            ..Options::default()
+        })
+        .unwrap();
+        server.shutdown();
+        assert!(rt.block_on(server.start()).is_err());
+        assert_eq!(server.client_addr(), None);
+    }
+
+    #[test]
+    fn client_url_brackets_ipv6() {
+        let url = |host: &str| {
+            Server::new(Options {
+                no_log: true,
+                host: host.to_string(),
+                port: 12345,
+                ..Options::default()
+            })
+            .unwrap()
+            .client_url()
+        };
+        assert_eq!(url("host.com"), "nats://host.com:12345");
+        assert_eq!(url("2000::1"), "nats://[2000::1]:12345");
+    }
 
     #[test]
     fn listen_port_zero_is_default_and_minus_one_is_random() {
