@@ -169,6 +169,91 @@ pub fn redact_url_string(raw: &str) -> String {
     }
 }
 
+/// Whether `ip` is a global unicast address in Go's sense (`net.IP.IsGlobalUnicast`): not
+/// unspecified, loopback, multicast, link-local or the IPv4 broadcast address. Private
+/// ranges count as global.
+pub fn is_global_unicast(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_multicast()
+                || v4.is_link_local()
+                || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            let link_local = (v6.segments()[0] & 0xffc0) == 0xfe80;
+            !(v6.is_unspecified() || v6.is_loopback() || v6.is_multicast() || link_local)
+        }
+    }
+}
+
+/// The global unicast addresses of this host's interfaces when `host` is the unspecified
+/// address (`0.0.0.0` or `::`); `None` for any other host.
+pub fn non_local_ips_if_host_is_any(host: &str) -> Option<Vec<String>> {
+    let ip: std::net::IpAddr = host.parse().ok()?;
+    if !ip.is_unspecified() {
+        return None;
+    }
+    let ifaces = if_addrs::get_if_addrs().unwrap_or_default();
+    Some(
+        ifaces
+            .into_iter()
+            .map(|i| i.ip())
+            .filter(|ip| is_global_unicast(*ip))
+            .map(|ip| ip.to_string())
+            .collect(),
+    )
+}
+
+/// The `host:port` URLs clients are told to use (Go's `getConnectURLs`): the advertise
+/// address when set (its port defaulting to `port`), else every global address of this
+/// host when listening on all interfaces, else `host:port`.
+pub fn connect_urls(advertise: &str, host: &str, port: i32) -> Result<Vec<String>, String> {
+    let join = |h: &str, p: i32| {
+        if h.contains(':') {
+            format!("[{h}]:{p}")
+        } else {
+            format!("{h}:{p}")
+        }
+    };
+    if !advertise.is_empty() {
+        let (h, p) = parse_host_port(advertise, port)?;
+        return Ok(vec![join(&h, p)]);
+    }
+    let urls: Vec<String> = non_local_ips_if_host_is_any(host)
+        .unwrap_or_default()
+        .iter()
+        .map(|ip| join(ip, port))
+        .collect();
+    if !urls.is_empty() {
+        return Ok(urls);
+    }
+    // Listening on all interfaces but none has a usable address: there is nothing to
+    // advertise (Go logs this as an error).
+    if host == "0.0.0.0" || host == "::" {
+        return Ok(Vec::new());
+    }
+    Ok(vec![join(host, port)])
+}
+
+/// A version-control revision as shown in the banner and INFO: a git hash is shortened to
+/// 7 characters, shorter revisions (e.g. SVN numbers) are kept whole.
+pub fn format_revision(revision: &str) -> &str {
+    match revision.char_indices().nth(7) {
+        Some((i, _)) => &revision[..i],
+        None => revision,
+    }
+}
+
+/// The git commit natsd was built from, when the build set `NATSD_GIT_COMMIT`.
+pub fn git_commit() -> Option<&'static str> {
+    option_env!("NATSD_GIT_COMMIT")
+        .map(format_revision)
+        .filter(|c| !c.is_empty())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -207,6 +292,27 @@ mod tests {
             parse_host_port("[::1]", 4222),
             Ok(("::1".to_string(), 4222))
         );
+    }
+
+    #[test]
+    fn global_unicast_like_go() {
+        let g = |s: &str| is_global_unicast(s.parse().unwrap());
+        assert!(g("192.0.2.2") && g("10.1.2.3") && g("fd00::2") && g("2000::1"));
+        assert!(!g("0.0.0.0") && !g("127.0.0.1") && !g("169.254.1.1") && !g("224.0.0.1"));
+        assert!(!g("255.255.255.255") && !g("::") && !g("::1") && !g("fe80::1") && !g("ff02::1"));
+    }
+
+    #[test]
+    fn connect_urls_for_a_specific_host() {
+        assert_eq!(
+            connect_urls("", "::1", 4222),
+            Ok(vec!["[::1]:4222".to_string()])
+        );
+        assert_eq!(
+            connect_urls("me", "0.0.0.0", 4222),
+            Ok(vec!["me:4222".to_string()])
+        );
+        assert!(connect_urls("a:b:c", "0.0.0.0", 4222).is_err());
     }
 
     #[test]
