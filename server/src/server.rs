@@ -301,7 +301,7 @@ impl Server {
             server_name: name.clone(),
             version: crate::VERSION.to_string(),
             proto: crate::PROTO,
-            git_commit: String::new(),
+            git_commit: crate::util::git_commit().unwrap_or_default().to_string(),
             go: format!("natsd {}", crate::NATSD_VERSION),
             host: opts.host.clone(),
             port: 0,
@@ -355,7 +355,11 @@ impl Server {
         }
         crate::notice!(s.logging, "Starting nats-server");
         crate::notice!(s.logging, "  Version:  {}", crate::VERSION);
-        crate::notice!(s.logging, "  Git:      [not set]");
+        crate::notice!(
+            s.logging,
+            "  Git:      [{}]",
+            crate::util::git_commit().unwrap_or("not set")
+        );
         crate::notice!(s.logging, "  Name:     {}", s.name);
         crate::notice!(s.logging, "  ID:       {}", s.id);
         if let Some(pid_file) = &opts.pid_file {
