@@ -33,12 +33,13 @@ pub use syslog::{network_and_addr, sys_logger_tag, sys_logger_tag_from, SysLogge
 
 use crate::config::Options;
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, IsTerminal};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once, OnceLock};
+use std::time::{Duration, Instant};
 
 #[doc(hidden)]
 pub use tracing as __tracing;
@@ -265,6 +266,48 @@ pub fn build_logger(cfg: &LogConfig) -> io::Result<Option<Arc<dyn Log>>> {
     ))))
 }
 
+/// How long a rate-limited statement stays suppressed by default (Go's 1 s expiry).
+pub const DEFAULT_RATE_LIMIT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The statements the `rate_limit_*` methods logged recently: each is suppressed until it
+/// is `interval` old.
+#[derive(Debug)]
+struct RateLimitLog {
+    logged_at: HashMap<String, Instant>,
+    interval: Duration,
+    last_sweep: Instant,
+}
+
+impl Default for RateLimitLog {
+    fn default() -> Self {
+        RateLimitLog {
+            logged_at: HashMap::new(),
+            interval: DEFAULT_RATE_LIMIT_INTERVAL,
+            last_sweep: Instant::now(),
+        }
+    }
+}
+
+impl RateLimitLog {
+    /// Whether `key` may be logged at `now`; records it if so. Expired keys are swept once
+    /// per interval so the map stays small.
+    fn admit(&mut self, key: String, now: Instant) -> bool {
+        let interval = self.interval;
+        if now.duration_since(self.last_sweep) >= interval {
+            self.logged_at
+                .retain(|_, at| now.duration_since(*at) < interval);
+            self.last_sweep = now;
+        }
+        match self.logged_at.get(&key) {
+            Some(at) if now.duration_since(*at) < interval => false,
+            _ => {
+                self.logged_at.insert(key, now);
+                true
+            }
+        }
+    }
+}
+
 /// A server's logging state (Go's `s.logging` and the server's log methods).
 #[derive(Default)]
 pub struct Logging {
@@ -272,8 +315,8 @@ pub struct Logging {
     debug: AtomicBool,
     trace: AtomicBool,
     trace_sys_acc: AtomicBool,
-    /// Statements already logged by the `rate_limit_*` methods.
-    rate_limited: Mutex<HashSet<String>>,
+    /// Statements recently logged by the `rate_limit_*` methods.
+    rate_limited: Mutex<RateLimitLog>,
 }
 
 impl fmt::Debug for Logging {
@@ -414,9 +457,18 @@ impl Logging {
         }
     }
 
-    /// Logs at `level` unless `key` was already logged this way by this server.
+    /// How long a rate-limited statement stays suppressed (Go's
+    /// `changeRateLimitLogInterval`); zero is ignored.
+    pub fn set_rate_limit_interval(&self, interval: Duration) {
+        if !interval.is_zero() {
+            self.rate_limited.lock().interval = interval;
+        }
+    }
+
+    /// Logs at `level` unless `key` was logged this way by this server within the
+    /// rate-limit interval.
     fn rate_limited(&self, key: String, level: Level, statement: &str) {
-        if !self.rate_limited.lock().insert(key) {
+        if !self.rate_limited.lock().admit(key, Instant::now()) {
             return;
         }
         match level {
@@ -446,6 +498,30 @@ impl Logging {
     /// Warns once per format (`format_key`), whatever the arguments.
     pub fn rate_limit_format_warn(&self, format_key: &str, args: fmt::Arguments<'_>) {
         self.rate_limited(format_key.to_string(), Level::Warn, &args.to_string());
+    }
+
+    /// [`Logging::rate_limit_warn`] for one connection: the line starts with `label` (e.g.
+    /// the client's `host:port - cid:N`), but the statement alone decides what is
+    /// suppressed, so the same warning from many connections is logged once.
+    pub fn rate_limit_warn_for(&self, label: &str, args: fmt::Arguments<'_>) {
+        let s = args.to_string();
+        let line = format!("{label} - {s}");
+        self.rate_limited(s, Level::Warn, &line);
+    }
+
+    /// [`Logging::rate_limit_format_warn`] for one connection (see
+    /// [`Logging::rate_limit_warn_for`]).
+    pub fn rate_limit_format_warn_for(
+        &self,
+        label: &str,
+        format_key: &str,
+        args: fmt::Arguments<'_>,
+    ) {
+        self.rate_limited(
+            format_key.to_string(),
+            Level::Warn,
+            &format!("{label} - {args}"),
+        );
     }
 }
 
@@ -735,6 +811,27 @@ mod tests {
         }
         logging.rate_limit_warn(format_args!("slow {}", 2));
         assert_eq!(cap.messages().len(), 3);
+    }
+
+    #[test]
+    fn rate_limit_expires_after_interval() {
+        let mut log = RateLimitLog::default();
+        let t0 = Instant::now();
+        assert!(log.admit("a".into(), t0));
+        assert!(!log.admit("a".into(), t0 + Duration::from_millis(999)));
+        assert!(log.admit("a".into(), t0 + Duration::from_secs(1)));
+        // Old entries are swept away.
+        assert!(log.admit("b".into(), t0 + Duration::from_secs(3)));
+        assert_eq!(log.logged_at.len(), 1);
+    }
+
+    #[test]
+    fn rate_limit_for_connections_shares_the_statement() {
+        let (logging, cap) = capture();
+        logging.rate_limit_warn_for("c1", format_args!("w"));
+        logging.rate_limit_warn_for("c2", format_args!("w"));
+        logging.rate_limit_warn(format_args!("w"));
+        assert_eq!(cap.messages(), vec!["c1 - w".to_string()]);
     }
 
     #[test]
