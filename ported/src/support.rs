@@ -28,6 +28,24 @@ pub fn run_server(opts: Options) -> BackgroundServer {
     BackgroundServer::start(opts).expect("server should start")
 }
 
+/// Options from a configuration file, logging and signals off (Go's `LoadConfig`).
+/// Panics when the file does not load; warnings alone are fine.
+pub fn load_config(path: impl AsRef<std::path::Path>) -> Options {
+    let path = path.as_ref().to_string_lossy().into_owned();
+    let mut opts = natsd::config::file::process_config_file(&path)
+        .unwrap_or_else(|e| panic!("Error processing configuration file: {e}"));
+    opts.no_log = true;
+    opts.no_sigs = true;
+    opts
+}
+
+/// Starts a server configured by a file (Go's `RunServerWithConfig`); returns it with the
+/// options it was given.
+pub fn run_server_with_config(path: impl AsRef<std::path::Path>) -> (BackgroundServer, Options) {
+    let opts = load_config(path);
+    (run_server(opts.clone()), opts)
+}
+
 /// Starts a server with [`default_test_options`].
 pub fn run_default_server() -> BackgroundServer {
     run_server(default_test_options())

@@ -49,20 +49,40 @@ fn main() -> ExitCode {
                 }
             }
         }
-        CliAction::TestConfig(opts) => match check_supported(&opts) {
-            Ok(()) => {
-                println!(
-                    "nats-server: configuration file {} is valid",
-                    config_name(&opts)
-                );
-                ExitCode::SUCCESS
+        CliAction::TestConfig(opts) => {
+            let mut opts = *opts;
+            let path = config_name(&opts);
+            // Like nats-server, any problem in the file fails the check, warnings too.
+            let checked = match natsd::config::file::apply_config_file(&mut opts, &path) {
+                Ok(warnings) if warnings.is_empty() => check_supported(&opts),
+                Ok(warnings) => Err(natsd::config::file::ConfigErrors {
+                    errors: Vec::new(),
+                    warnings,
+                }
+                .to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match checked {
+                Ok(()) => {
+                    eprintln!(
+                        "nats-server: configuration file {path} is valid ({})",
+                        opts.config_digest
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("nats-server: {e}");
+                    ExitCode::from(1)
+                }
             }
+        }
+        CliAction::Run(opts, flags) => match load_config_file(*opts, &flags) {
+            Ok(opts) => run(opts),
             Err(e) => {
                 eprintln!("nats-server: {e}");
                 ExitCode::from(1)
             }
         },
-        CliAction::Run(opts, _flags) => run(*opts),
     }
 }
 
@@ -73,12 +93,27 @@ fn config_name(opts: &natsd::config::Options) -> String {
         .unwrap_or_default()
 }
 
+/// With `-c`, loads the file over the command line's options, prints its warnings, then
+/// applies the flags again so they win (nats-server's `ConfigureOptions`).
+fn load_config_file(
+    mut opts: natsd::config::Options,
+    flags: &cli::FlagSet,
+) -> Result<natsd::config::Options, String> {
+    if opts.config_file.is_some() {
+        let path = config_name(&opts);
+        let warnings =
+            natsd::config::file::apply_config_file(&mut opts, &path).map_err(|e| e.to_string())?;
+        for w in warnings {
+            eprintln!("{w}");
+        }
+        flags.apply(&mut opts).map_err(|e| e.to_string())?;
+    }
+    Ok(opts)
+}
+
 /// Refuses options whose feature natsd does not have yet, instead of ignoring them.
 fn check_supported(opts: &natsd::config::Options) -> Result<(), String> {
-    let mut missing = cli::unsupported_features(opts);
-    if opts.config_file.is_some() {
-        missing.push("configuration files (-c, --config)");
-    }
+    let missing = cli::unsupported_features(opts);
     if missing.is_empty() {
         Ok(())
     } else {

@@ -1,7 +1,8 @@
-//! Server options: CLI flags (Go `flag` semantics) and, later, the config file.
+//! Server options: CLI flags (Go `flag` semantics) and the config file.
 
 pub mod cli;
 pub mod conf;
+pub mod file;
 pub mod options;
 
 pub use options::Options;

@@ -19,6 +19,8 @@ pub const DEFAULT_LAME_DUCK_DURATION: Duration = Duration::from_secs(2 * 60);
 pub const DEFAULT_LAME_DUCK_GRACE_PERIOD: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONNECTIONS: i64 = 64 * 1024;
 pub const DEFAULT_MAX_CLOSED_CLIENTS: usize = 10_000;
+pub const DEFAULT_CONNECT_ERROR_REPORTS: i64 = 3600;
+pub const DEFAULT_RECONNECT_ERROR_REPORTS: i64 = 1;
 
 /// All options the server runs with. Fields mirror Go's `server.Options`.
 #[derive(Debug, Clone)]
@@ -83,6 +85,15 @@ pub struct Options {
     pub tls_cert: String,
     pub tls_key: String,
     pub tls_ca_cert: String,
+    /// `disable_sublist_cache` / `no_sublist_cache` (config file only).
+    pub no_sublist_cache: bool,
+    /// `connect_error_reports`: log every Nth failed connect attempt (routes, gateways,
+    /// leafnodes).
+    pub connect_error_reports: i64,
+    /// `reconnect_error_reports`: log every Nth failed reconnect attempt.
+    pub reconnect_error_reports: i64,
+    /// Digest of the loaded config file (`sha256:...`), as `-t` prints it.
+    pub config_digest: String,
 }
 
 /// Cluster (route) options, Go's `ClusterOpts`.
@@ -157,6 +168,10 @@ impl Default for Options {
             tls_cert: String::new(),
             tls_key: String::new(),
             tls_ca_cert: String::new(),
+            no_sublist_cache: false,
+            connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
+            reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
+            config_digest: String::new(),
         }
     }
 }
