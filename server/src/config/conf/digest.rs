@@ -131,7 +131,10 @@ mod tests {
         s.push(' ');
         encode_float(2.0, &mut s);
         assert_eq!(s, "1e+21 1.5e-7 2");
-        assert_eq!(json_of("d = 2016-05-04T18:53:41Z"), r#"{"d":"2016-05-04T18:53:41Z"}"#);
+        assert_eq!(
+            json_of("d = 2016-05-04T18:53:41Z"),
+            r#"{"d":"2016-05-04T18:53:41Z"}"#
+        );
     }
 
     #[test]

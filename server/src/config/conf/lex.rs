@@ -475,8 +475,7 @@ impl<'a> Lexer<'a> {
         if is_whitespace(r) {
             return Some(State::TopValueEnd);
         }
-        if is_nl(r) || r == EOF || r == OPT_VAL_TERM || r == TOP_OPT_VAL_TERM || r == TOP_OPT_TERM
-        {
+        if is_nl(r) || r == EOF || r == OPT_VAL_TERM || r == TOP_OPT_VAL_TERM || r == TOP_OPT_TERM {
             self.ignore();
             return Some(State::Top);
         }
@@ -695,12 +694,10 @@ impl<'a> Lexer<'a> {
                 return self.errorf("Expected include value but found start of a map".to_string())
             }
             BLOCK_START => {
-                return self
-                    .errorf("Expected include value but found start of a block".to_string())
+                return self.errorf("Expected include value but found start of a block".to_string())
             }
             '\\' => {
-                return self
-                    .errorf("Expected include value but found escape sequence".to_string())
+                return self.errorf("Expected include value but found escape sequence".to_string())
             }
             _ => {}
         }
@@ -853,10 +850,7 @@ impl<'a> Lexer<'a> {
             return self.errorf(format!("Unexpected key separator '{}'.", esc(r)));
         }
         if r == ARRAY_END {
-            return self.errorf(format!(
-                "Unexpected array end '{}' processing map.",
-                esc(r)
-            ));
+            return self.errorf(format!("Unexpected array end '{}' processing map.", esc(r)));
         }
         if r.is_whitespace() {
             self.next();
@@ -943,7 +937,9 @@ impl<'a> Lexer<'a> {
             return self.skip(State::MapValue);
         }
         if r == MAP_VAL_TERM {
-            return self.errorf(format!("Unexpected map value terminator \"{MAP_VAL_TERM}\"."));
+            return self.errorf(format!(
+                "Unexpected map value terminator \"{MAP_VAL_TERM}\"."
+            ));
         }
         if r == MAP_END {
             return self.skip(State::MapEnd);
@@ -986,16 +982,9 @@ impl<'a> Lexer<'a> {
 
     fn is_bool(&self) -> bool {
         let s = self.slice(self.start, self.pos);
-        [
-            &b"true"[..],
-            b"false",
-            b"on",
-            b"off",
-            b"yes",
-            b"no",
-        ]
-        .iter()
-        .any(|w| s.eq_ignore_ascii_case(w))
+        [&b"true"[..], b"false", b"on", b"off", b"yes", b"no"]
+            .iter()
+            .any(|w| s.eq_ignore_ascii_case(w))
     }
 
     fn is_variable(&mut self) -> bool {
@@ -1146,8 +1135,7 @@ impl<'a> Lexer<'a> {
                 Some(self.string_state)
             }
             None => {
-                let mut msg =
-                    b"Expected two hexadecimal digits after '\\x', but got '".to_vec();
+                let mut msg = b"Expected two hexadecimal digits after '\\x', but got '".to_vec();
                 msg.extend_from_slice(hex);
                 msg.push(b'\'');
                 self.errorf_bytes(msg)

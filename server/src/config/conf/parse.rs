@@ -43,8 +43,12 @@ pub fn parse_bytes(data: &[u8], file: &str, pedantic: bool) -> Result<Map, Parse
 
 /// Reads and parses a file (the reference's `ParseFile`).
 pub fn parse_file(path: &str) -> Result<Map, ParseError> {
-    let data = std::fs::read(path)
-        .map_err(|e| ParseError(format!("error opening config file: {}", go_io_error(path, &e))))?;
+    let data = std::fs::read(path).map_err(|e| {
+        ParseError(format!(
+            "error opening config file: {}",
+            go_io_error(path, &e)
+        ))
+    })?;
     parse_bytes(&data, path, false)
 }
 
@@ -364,7 +368,9 @@ fn parse_integer(val: &[u8]) -> Result<Option<i64>, ParseError> {
         Err(IntError::Range) => return err(format!("integer '{text}' is out of the range")),
         Err(IntError::Syntax) => return err(format!("expected integer, but got '{text}'")),
     };
-    let suffix = String::from_utf8_lossy(&val[count..]).trim().to_ascii_lowercase();
+    let suffix = String::from_utf8_lossy(&val[count..])
+        .trim()
+        .to_ascii_lowercase();
     const K: i64 = 1000;
     const KI: i64 = 1024;
     let mult = match suffix.as_str() {
@@ -439,7 +445,8 @@ fn go_parse_int(s: &[u8]) -> Result<i64, IntError> {
 /// The float lexeme is `-?digits.digits` in ASCII (the lexer also lets other Unicode
 /// digits through, which the reference then fails to convert).
 fn is_go_float_syntax(val: &[u8]) -> bool {
-    val.iter().all(|&b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    val.iter()
+        .all(|&b| b.is_ascii_digit() || b == b'.' || b == b'-')
 }
 
 /// Go's `filepath.Dir`.
@@ -510,7 +517,10 @@ mod tests {
     #[test]
     fn integers_with_suffixes() {
         assert_eq!(parse_integer(b"1k").ok().flatten(), Some(1000));
-        assert_eq!(parse_integer(b"-2MiB").ok().flatten(), Some(-2 * 1024 * 1024));
+        assert_eq!(
+            parse_integer(b"-2MiB").ok().flatten(),
+            Some(-2 * 1024 * 1024)
+        );
         assert_eq!(parse_integer(b"1kbb").ok().flatten(), None);
         assert!(parse_integer(b"99999999999999999999").is_err());
         assert_eq!(
@@ -535,6 +545,9 @@ mod tests {
     fn env_reference_cycle_is_an_error() {
         std::env::set_var("__NATSD_CONF_CYCLE_A__", "$__NATSD_CONF_CYCLE_A__");
         let e = parse("x = $__NATSD_CONF_CYCLE_A__").expect_err("cycle");
-        assert!(e.0.contains("variable reference cycle for '__NATSD_CONF_CYCLE_A__'"), "{e}");
+        assert!(
+            e.0.contains("variable reference cycle for '__NATSD_CONF_CYCLE_A__'"),
+            "{e}"
+        );
     }
 }
