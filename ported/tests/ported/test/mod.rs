@@ -1,4 +1,5 @@
 //! Ports of `test/*_test.go`.
+mod fanout_test;
 mod gosrv_test;
 mod maxpayload_test;
 mod pedantic_test;
