@@ -132,6 +132,39 @@ impl ServerShared {
         self.shutting_down.load(Ordering::Acquire)
     }
 
+    /// Handles an accept error of the `name` listener (Go's `acceptError`): after a
+    /// temporary error, pauses for `delay` and returns the next, doubled, delay (at most
+    /// [`ACCEPT_MAX_SLEEP`]); other errors are logged and `delay` is kept. `None` when the
+    /// server is shutting down (also when that happens during the pause): stop accepting.
+    pub async fn accept_error(
+        &self,
+        name: &str,
+        err: &io::Error,
+        delay: Duration,
+    ) -> Option<Duration> {
+        let mut stop = self.shutdown_tx.subscribe();
+        if self.is_shutting_down() {
+            return None;
+        }
+        if !is_temporary_accept_error(err) {
+            crate::error!(self.logging, "{name} Accept error: {err}");
+            return Some(delay);
+        }
+        crate::error!(
+            self.logging,
+            "Temporary {name} Accept Error({err}), sleeping {}ms",
+            delay.as_millis()
+        );
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = stop.wait_for(|down| *down) => return None,
+        }
+        if self.is_shutting_down() {
+            return None;
+        }
+        Some((delay * 2).min(ACCEPT_MAX_SLEEP))
+    }
+
     /// The address the client listener is bound to, once it is.
     pub fn client_addr(&self) -> Option<SocketAddr> {
         self.client_addr.get().copied()
@@ -421,20 +454,50 @@ impl Server {
     }
 }
 
+/// First pause after a temporary accept error; it doubles on each consecutive one.
+pub const ACCEPT_MIN_SLEEP: Duration = Duration::from_millis(10);
+/// Longest pause after temporary accept errors.
+pub const ACCEPT_MAX_SLEEP: Duration = Duration::from_secs(1);
+
 async fn accept_loop(s: Arc<ServerShared>, listener: TcpListener) {
     let mut stop = s.shutdown_tx.subscribe();
+    let mut delay = ACCEPT_MIN_SLEEP;
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             r = listener.accept() => match r {
-                Ok((stream, peer)) => accept(&s, stream, peer),
-                Err(e) => {
-                    crate::error!(s.logging, "Temporary Client Accept Error({e}), sleeping 10ms");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
+                Ok((stream, peer)) => {
+                    delay = ACCEPT_MIN_SLEEP;
+                    accept(&s, stream, peer);
                 }
+                Err(e) => match s.accept_error("Client", &e, delay).await {
+                    Some(d) => delay = d,
+                    None => return,
+                },
             }
         }
     }
+}
+
+/// Accept errors worth retrying after a pause (Go's `net.Error.Temporary`): interrupted
+/// calls, aborted or reset connections, and running out of file descriptors.
+pub fn is_temporary_accept_error(e: &io::Error) -> bool {
+    use nix::errno::Errno;
+    if matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    ) {
+        return true;
+    }
+    e.raw_os_error().is_some_and(|code| {
+        [Errno::EMFILE, Errno::ENFILE, Errno::ENOBUFS, Errno::ENOMEM]
+            .iter()
+            .any(|errno| *errno as i32 == code)
+    })
 }
 
 fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr) {
@@ -747,6 +810,18 @@ mod tests {
             validate_options(&o).unwrap_err(),
             "server name cannot contain spaces"
         );
+    }
+
+    #[test]
+    fn temporary_accept_errors() {
+        use nix::errno::Errno;
+        assert!(is_temporary_accept_error(&io::Error::from_raw_os_error(
+            Errno::EMFILE as i32
+        )));
+        assert!(is_temporary_accept_error(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
+        assert!(!is_temporary_accept_error(&io::Error::other("any error")));
     }
 
     #[test]
