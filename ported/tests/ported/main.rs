@@ -4,6 +4,7 @@
 //! Running, timeouts and recording every trial's outcome in `<workspace>/parity.db` are
 //! done by `parity_tool::harness` (set `PARITY_DB` to record elsewhere).
 
+mod conf;
 mod logger;
 mod server;
 mod test;
