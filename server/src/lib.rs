@@ -5,6 +5,7 @@ pub mod closed;
 pub mod config;
 pub mod gsl;
 pub mod logging;
+pub mod monitor;
 pub mod protocol;
 pub mod rate_counter;
 pub mod ring;

@@ -43,6 +43,16 @@ impl<T: Clone> ClosedRingBuffer<T> {
         self.entries.is_empty()
     }
 
+    /// The most entries held.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The held entries, oldest first, for editing in place.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.entries.iter_mut()
+    }
+
     /// How many connections were ever appended.
     pub fn total_conns(&self) -> u64 {
         self.total

@@ -91,6 +91,8 @@ pub struct ServerShared {
     done: Notify,
     done_flag: AtomicBool,
     client_addr: OnceLock<SocketAddr>,
+    /// The monitoring endpoints' state (closed connections, request counts, listener).
+    pub monitor: crate::monitor::MonitorState,
 }
 
 impl ServerShared {
@@ -201,6 +203,7 @@ impl ServerShared {
         if !client.mark_closed(reason, flush) {
             return;
         }
+        self.monitor.save_closed_client(client, reason);
         let subs: Vec<SubRef> = client.subs.lock().drain().map(|(_, s)| SubRef(s)).collect();
         let keys: Vec<(String, Option<String>)> = subs
             .iter()
@@ -234,6 +237,7 @@ impl ServerShared {
         }
         crate::notice!(self.logging, "Initiating Shutdown...");
         let _ = self.shutdown_tx.send(true);
+        self.monitor.stop();
         for c in self.clients() {
             self.close_client(&c, ClosedState::ServerShutdown, true);
         }
@@ -350,6 +354,7 @@ impl Server {
             connect_urls: Vec::new(),
             ldm: false,
         };
+        let monitor = crate::monitor::MonitorState::new(opts.max_closed_clients);
         let (shutdown_tx, _) = watch::channel(false);
         Ok(Server {
             shared: Arc::new(ServerShared {
@@ -369,6 +374,7 @@ impl Server {
                 done: Notify::new(),
                 done_flag: AtomicBool::new(false),
                 client_addr: OnceLock::new(),
+                monitor,
             }),
         })
     }
@@ -399,6 +405,12 @@ impl Server {
             std::fs::write(pid_file, std::process::id().to_string())
                 .map_err(|e| io::Error::new(e.kind(), format!("Could not write pidfile: {e}")))?;
         }
+        // Monitoring starts first, so the server can be watched while it starts (as Go).
+        if opts.http_port != 0 || opts.https_port != 0 {
+            crate::monitor::start(s).await.map_err(|e| {
+                io::Error::new(e.kind(), format!("Can't start monitoring: {e}"))
+            })?;
+        }
         let port = listen_port(opts.port)?;
         let hp = join_host_port(&opts.host, port);
         let listener = TcpListener::bind(&hp).await.map_err(|e| {
@@ -418,7 +430,7 @@ impl Server {
             info.port = info_port;
         }
         if let Some(dir) = &opts.ports_file_dir {
-            write_ports_file(dir, &opts.host, addr.port())?;
+            write_ports_file(dir, &opts.host, addr.port(), s.monitor.addr())?;
         }
         tokio::spawn(accept_loop(s.clone(), listener));
         crate::notice!(s.logging, "Server is ready");
@@ -439,6 +451,11 @@ impl Server {
 
     pub fn client_addr(&self) -> Option<SocketAddr> {
         self.shared.client_addr()
+    }
+
+    /// The address the monitoring listener is bound to, if monitoring runs.
+    pub fn monitor_addr(&self) -> Option<SocketAddr> {
+        self.shared.monitor.addr()
     }
 
     /// The URL clients connect to, from the configured host and port (Go's `ClientURL`).
@@ -682,27 +699,42 @@ pub fn ports_file_path(dir: &std::path::Path) -> PathBuf {
     dir.join(format!("{exe}_{}.ports", std::process::id()))
 }
 
-fn write_ports_file(dir: &std::path::Path, host: &str, port: u16) -> io::Result<()> {
+fn write_ports_file(
+    dir: &std::path::Path,
+    host: &str,
+    port: u16,
+    monitor: Option<SocketAddr>,
+) -> io::Result<()> {
     #[derive(Serialize)]
     struct Ports {
         nats: Vec<String>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        monitoring: Vec<String>,
     }
-    let hosts: Vec<String> = if host == "0.0.0.0" || host == "::" || host.is_empty() {
-        let mut v: Vec<String> = if_addrs::get_if_addrs()
-            .map(|ifs| ifs.into_iter().map(|i| i.ip().to_string()).collect())
-            .unwrap_or_default();
-        if v.is_empty() {
-            v.push("127.0.0.1".to_string());
+    let resolve = |host: &str| -> Vec<String> {
+        if host == "0.0.0.0" || host == "::" || host.is_empty() {
+            let mut v: Vec<String> = if_addrs::get_if_addrs()
+                .map(|ifs| ifs.into_iter().map(|i| i.ip().to_string()).collect())
+                .unwrap_or_default();
+            if v.is_empty() {
+                v.push("127.0.0.1".to_string());
+            }
+            v
+        } else {
+            vec![host.to_string()]
         }
-        v
-    } else {
-        vec![host.to_string()]
+    };
+    let urls = |scheme: &str, host: &str, port: u16| -> Vec<String> {
+        resolve(host)
+            .iter()
+            .map(|h| format!("{scheme}://{}", join_host_port(h, port)))
+            .collect()
     };
     let ports = Ports {
-        nats: hosts
-            .iter()
-            .map(|h| format!("nats://{}", join_host_port(h, port)))
-            .collect(),
+        nats: urls("nats", host, port),
+        monitoring: monitor
+            .map(|a| urls("http", &a.ip().to_string(), a.port()))
+            .unwrap_or_default(),
     };
     let data = serde_json::to_vec(&ports).map_err(io::Error::other)?;
     std::fs::write(ports_file_path(dir), data)

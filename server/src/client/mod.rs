@@ -50,6 +50,8 @@ pub struct Client {
     opts: Mutex<ConnectInfo>,
     /// How log lines name this connection (Go's `c.ncs`).
     label: Mutex<String>,
+    /// Start, last activity and RTT, as monitoring reports them.
+    pub activity: crate::monitor::ClientActivity,
 }
 
 impl Client {
@@ -70,6 +72,7 @@ impl Client {
             in_msgs: AtomicU64::new(0),
             in_bytes: AtomicU64::new(0),
             opts: Mutex::new(ConnectInfo::default()),
+            activity: crate::monitor::ClientActivity::new(),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",
                 crate::server::join_host_port(&host, port)

@@ -244,6 +244,9 @@ impl Reader {
                 Ok(())
             }
             ClientOp::Pong => {
+                self.client
+                    .activity
+                    .on_pong(crate::monitor::gotime::now_nanos());
                 self.pings_out = 0;
                 self.rtt_measured = true;
                 Ok(())
@@ -275,6 +278,9 @@ impl Reader {
             return Err(ClosedState::ProtocolViolation);
         }
         self.client.set_connect_opts(info.clone());
+        self.client
+            .activity
+            .on_connect(crate::monitor::gotime::now_nanos());
         if !self.connect_received {
             self.client.label_with_client_info(&info);
         }
@@ -547,11 +553,22 @@ impl Reader {
     /// End of a read batch: wake each touched writer once, apply auto-unsubscribes, and
     /// publish the batch's counters.
     fn end_batch(&mut self) {
+        // Activity for monitoring: the publisher's messages and (un)subscriptions, and a
+        // delivery to each subscriber woken. One clock read per batch.
+        let activity_now =
+            (self.batch_in_msgs > 0 || self.batch_subs > 0 || !self.touched.is_empty())
+                .then(crate::monitor::gotime::now_nanos);
         if self.batch_in_msgs > 0 || self.batch_subs > 0 {
             self.last_in = Instant::now();
             self.batch_subs = 0;
+            if let Some(now) = activity_now {
+                self.client.activity.touch(now);
+            }
         }
         for c in self.touched.drain(..) {
+            if let Some(now) = activity_now {
+                c.activity.touch(now);
+            }
             c.wake_writer();
         }
         for sub in std::mem::take(&mut self.expired) {
@@ -599,6 +616,9 @@ impl Reader {
             return Err(ClosedState::StaleConnection);
         }
         self.pings_out += 1;
+        self.client
+            .activity
+            .on_ping_sent(crate::monitor::gotime::now_nanos());
         self.client.send_proto(encode::PING);
         Ok(())
     }

@@ -1057,8 +1057,8 @@ pub fn unsupported_features(opts: &Options) -> Vec<&'static str> {
     if opts.jetstream {
         out.push("JetStream (-js, --jetstream)");
     }
-    if opts.http_port != 0 || opts.https_port != 0 {
-        out.push("monitoring (-m, --http_port, -ms, --https_port)");
+    if opts.https_port != 0 {
+        out.push("HTTPS monitoring (-ms, --https_port)");
     }
     if opts.prof_port != 0 {
         out.push("profiling (--profile)");
@@ -1679,9 +1679,9 @@ mod tests {
     #[test]
     fn unsupported_features_are_reported() {
         assert!(unsupported_features(&run(&["-p", "-1", "-D"]).0).is_empty());
+        assert!(unsupported_features(&run(&["-m", "8222"]).0).is_empty());
         for a in [
             &["-js"][..],
-            &["-m", "8222"],
             &["-ms", "8443"],
             &["--user", "u"],
             &["--auth", "t"],

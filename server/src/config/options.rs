@@ -62,6 +62,12 @@ pub struct Options {
     pub http_host: String,
     pub http_port: i32,
     pub https_port: i32,
+    /// `http_base_path`: prefix of every monitoring endpoint.
+    pub http_base_path: String,
+    /// `server_metadata`: shown in `/varz`.
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// `feature_flags`: overrides of the server's feature flags.
+    pub feature_flags: std::collections::BTreeMap<String, bool>,
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
     pub username: String,
@@ -151,6 +157,9 @@ impl Default for Options {
             http_host: String::new(),
             http_port: 0,
             https_port: 0,
+            http_base_path: String::new(),
+            metadata: std::collections::BTreeMap::new(),
+            feature_flags: std::collections::BTreeMap::new(),
             jetstream: false,
             store_dir: None,
             username: String::new(),

@@ -1,0 +1,179 @@
+//! `/accountz` and `/accstatz`. natsd has one account so far, Go's global account `$G`,
+//! and no system account.
+
+use super::gotime::GoTime;
+use super::GLOBAL_ACCOUNT;
+use crate::server::ServerShared;
+use serde::{Deserialize, Serialize};
+use std::sync::atomic::Ordering;
+
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+/// Go's `Accountz`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Accountz {
+    #[serde(rename = "server_id")]
+    pub id: String,
+    pub now: GoTime,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub system_account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<Vec<String>>,
+    #[serde(rename = "account_detail", skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountInfo>,
+}
+
+/// Go's `AccountInfo`, for the parts an account without JWT, imports or exports has.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountInfo {
+    pub account_name: String,
+    #[serde(rename = "update_time")]
+    pub last_update: GoTime,
+    #[serde(skip_serializing_if = "is_false")]
+    pub is_system: bool,
+    pub expired: bool,
+    pub complete: bool,
+    #[serde(rename = "jetstream_enabled")]
+    pub jetstream: bool,
+    #[serde(rename = "leafnode_connections")]
+    pub leaf_cnt: i64,
+    #[serde(rename = "client_connections")]
+    pub client_cnt: i64,
+    #[serde(rename = "subscriptions")]
+    pub sub_cnt: u32,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub name_tag: String,
+    #[serde(rename = "sublist_stats", skip_serializing_if = "Option::is_none")]
+    pub sublist: Option<super::subsz::SubszStats>,
+}
+
+/// Go's `Server.Accountz`: the account names, or one account's details.
+pub fn accountz(s: &ServerShared, account: &str) -> Result<Accountz, String> {
+    let mut a = Accountz {
+        id: s.id.clone(),
+        now: GoTime::now(),
+        ..Accountz::default()
+    };
+    if account.is_empty() {
+        a.accounts = Some(vec![GLOBAL_ACCOUNT.to_string()]);
+        return Ok(a);
+    }
+    if account != GLOBAL_ACCOUNT {
+        return Err(format!("Account {account} does not exist"));
+    }
+    a.account = Some(AccountInfo {
+        account_name: GLOBAL_ACCOUNT.to_string(),
+        last_update: s.monitor.start_time(),
+        complete: true,
+        client_cnt: s.num_clients() as i64,
+        sub_cnt: s.num_subscriptions(),
+        name_tag: GLOBAL_ACCOUNT.to_string(),
+        sublist: Some(super::subsz::SubszStats::from(&s.sublist.stats())),
+        ..AccountInfo::default()
+    });
+    Ok(a)
+}
+
+/// Go's `AccountStatz`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountStatz {
+    #[serde(rename = "server_id")]
+    pub id: String,
+    pub now: GoTime,
+    #[serde(rename = "account_statz")]
+    pub accounts: Vec<AccountStat>,
+}
+
+/// Go's `AccountStat`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountStat {
+    #[serde(rename = "acc")]
+    pub account: String,
+    pub name: String,
+    pub conns: i64,
+    #[serde(rename = "leafnodes")]
+    pub leaf_nodes: i64,
+    pub total_conns: i64,
+    #[serde(rename = "num_subscriptions")]
+    pub num_subs: u32,
+    pub sent: DataStats,
+    pub received: DataStats,
+    pub slow_consumers: i64,
+}
+
+/// Go's `DataStats`: messages and bytes, in total and per connection kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DataStats {
+    pub msgs: i64,
+    pub bytes: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateways: Option<MsgBytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routes: Option<MsgBytes>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leafs: Option<MsgBytes>,
+}
+
+/// Go's `MsgBytes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MsgBytes {
+    pub msgs: i64,
+    pub bytes: i64,
+}
+
+/// Go's `AccountStatzOptions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountStatzOptions {
+    pub accounts: Vec<String>,
+    pub include_unused: bool,
+}
+
+/// Go's `Server.AccountStatz`: accounts with connections (or all with `include_unused`).
+pub fn accstatz(s: &ServerShared, opts: &AccountStatzOptions) -> AccountStatz {
+    let mut stz = AccountStatz {
+        id: s.id.clone(),
+        now: GoTime::now(),
+        accounts: Vec::new(),
+    };
+    let wanted = opts.accounts.is_empty() || opts.accounts.iter().any(|a| a == GLOBAL_ACCOUNT);
+    let conns = s.num_clients() as i64;
+    if wanted && (opts.include_unused || conns != 0) {
+        let st = &s.stats;
+        let load = |a: &std::sync::atomic::AtomicU64| {
+            i64::try_from(a.load(Ordering::Relaxed)).unwrap_or(i64::MAX)
+        };
+        let per_kind = || Some(MsgBytes::default());
+        stz.accounts.push(AccountStat {
+            account: GLOBAL_ACCOUNT.to_string(),
+            name: GLOBAL_ACCOUNT.to_string(),
+            conns,
+            leaf_nodes: 0,
+            total_conns: conns,
+            num_subs: s.num_subscriptions(),
+            sent: DataStats {
+                msgs: load(&st.out_msgs),
+                bytes: load(&st.out_bytes),
+                gateways: per_kind(),
+                routes: per_kind(),
+                leafs: per_kind(),
+            },
+            received: DataStats {
+                msgs: load(&st.in_msgs),
+                bytes: load(&st.in_bytes),
+                gateways: per_kind(),
+                routes: per_kind(),
+                leafs: per_kind(),
+            },
+            slow_consumers: load(&st.slow_consumers),
+        });
+    }
+    stz
+}
