@@ -407,9 +407,9 @@ impl Server {
         }
         // Monitoring starts first, so the server can be watched while it starts (as Go).
         if opts.http_port != 0 || opts.https_port != 0 {
-            crate::monitor::start(s).await.map_err(|e| {
-                io::Error::new(e.kind(), format!("Can't start monitoring: {e}"))
-            })?;
+            crate::monitor::start(s)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("Can't start monitoring: {e}")))?;
         }
         let port = listen_port(opts.port)?;
         let hp = join_host_port(&opts.host, port);
