@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 pub use reader::run_connection;
@@ -52,6 +52,8 @@ pub struct Client {
     label: Mutex<String>,
     /// Start, last activity and RTT, as monitoring reports them.
     pub activity: crate::monitor::ClientActivity,
+    /// This connection's own write deadline in nanoseconds; 0 means the server's.
+    write_deadline_ns: AtomicU64,
 }
 
 impl Client {
@@ -73,6 +75,7 @@ impl Client {
             in_bytes: AtomicU64::new(0),
             opts: Mutex::new(ConnectInfo::default()),
             activity: crate::monitor::ClientActivity::new(),
+            write_deadline_ns: AtomicU64::new(0),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",
                 crate::server::join_host_port(&host, port)
@@ -104,6 +107,20 @@ impl Client {
         let mut label = self.label.lock();
         label.push_str(" - ");
         crate::protocol::parser::go_quote_into(&mut label, parts.join(":").as_bytes());
+    }
+
+    /// The write deadline set for this connection alone, if any.
+    pub fn write_deadline(&self) -> Option<Duration> {
+        match self.write_deadline_ns.load(Ordering::Relaxed) {
+            0 => None,
+            ns => Some(Duration::from_nanos(ns)),
+        }
+    }
+
+    /// Gives this connection its own write deadline (Go's `c.out.wdl`), from its next write.
+    pub fn set_write_deadline(&self, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.write_deadline_ns.store(ns, Ordering::Relaxed);
     }
 
     /// The options of the CONNECTs received so far (Go's defaults before the first).

@@ -66,12 +66,16 @@ impl Outbound {
 
     /// Appends with `encode`, then checks the pending limit as Go's `queueOutbound` does
     /// (the check follows the append, so a single message over the limit is detected).
+    /// Over the limit, the bytes are taken back out: they are never sent, and pending
+    /// bytes stay what was really queued.
     pub fn queue_with(&mut self, encode: impl FnOnce(&mut BytesMut)) -> Queued {
         if self.closed {
             return Queued::Closed;
         }
+        let before = self.buf.len();
         encode(&mut self.buf);
         if self.pending() > self.max_pending {
+            self.buf.truncate(before);
             return Queued::SlowConsumer;
         }
         if self.flush_scheduled {
@@ -124,6 +128,11 @@ mod tests {
         let mut o = Outbound::new(10);
         assert_eq!(o.queue(b"0123456789"), Queued::WakeWriter);
         assert_eq!(o.queue(b"x"), Queued::SlowConsumer);
+        // What went over the limit was not kept.
+        assert_eq!(o.pending(), 10);
+        let mut o = Outbound::new(100);
+        assert_eq!(o.queue(&[0; 200]), Queued::SlowConsumer);
+        assert_eq!(o.pending(), 0);
     }
 
     #[test]

@@ -32,6 +32,43 @@ const SYS_GROUP: &[u8] = b"_sys_";
 /// Header block of the 503 no-responders status, before the subject.
 const NO_RESPONDERS_HDR: &[u8] = b"NATS/1.0 503\r\nNats-Subject: ";
 
+/// Subject prefix of replies routed through gateways; clients may not publish to it.
+const GW_REPLY_PREFIX: &[u8] = b"_GR_.";
+/// Subject prefix of the servers' own Raft traffic, reserved to the system account (which
+/// natsd clients are never in).
+const NRG_PREFIX: &[u8] = b"$NRG.";
+/// Reply prefixes the server hands out itself (service imports, JetStream acks, gateway
+/// replies); a client may not set them as the reply of its own publish.
+const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", GW_REPLY_PREFIX];
+
+/// Why a publish is refused before delivery.
+#[derive(Debug, PartialEq, Eq)]
+enum PublishViolation<'a> {
+    Subject(&'a [u8]),
+    Reply(&'a [u8]),
+}
+
+/// A prefix match that leaves at least one byte after the prefix, as Go checks them.
+fn has_prefix(s: &[u8], prefix: &[u8]) -> bool {
+    s.len() > prefix.len() && s.starts_with(prefix)
+}
+
+/// Go's checks of reserved subjects and replies on a client's publish.
+fn check_reserved<'a>(
+    subject: &'a [u8],
+    reply: Option<&'a [u8]>,
+) -> Result<(), PublishViolation<'a>> {
+    if has_prefix(subject, GW_REPLY_PREFIX) || subject.starts_with(NRG_PREFIX) {
+        return Err(PublishViolation::Subject(subject));
+    }
+    match reply {
+        Some(r) if RESERVED_REPLY_PREFIXES.iter().any(|p| has_prefix(r, p)) => {
+            Err(PublishViolation::Reply(r))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Serves one accepted client connection until it closes.
 pub async fn run_connection(server: Arc<ServerShared>, stream: TcpStream, client: Arc<Client>) {
     let _ = stream.set_nodelay(true);
@@ -45,7 +82,7 @@ pub async fn run_connection(server: Arc<ServerShared>, stream: TcpStream, client
 
 /// Drains the client's outbound buffer; exits once the connection is closed and flushed.
 async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: OwnedWriteHalf) {
-    let deadline = server.opts.write_deadline;
+    let server_deadline = server.opts.write_deadline;
     let mut spare = BytesMut::with_capacity(READ_SIZE);
     loop {
         let closed = {
@@ -64,6 +101,7 @@ async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: Owne
             continue;
         }
         let n = spare.len();
+        let deadline = client.write_deadline().unwrap_or(server_deadline);
         match tokio::time::timeout(deadline, wr.write_all(&spare)).await {
             Ok(Ok(())) => {
                 client.out.lock().written(n);
@@ -379,6 +417,26 @@ impl Reader {
         self.send_ok_if_verbose();
     }
 
+    /// Refuses a publish: `-ERR` to the client and an error in the log, in Go's words.
+    fn publish_violation(&self, violation: PublishViolation<'_>) {
+        let (mut err, mut log, what) = match violation {
+            PublishViolation::Subject(s) => (
+                String::from("Permissions Violation for Publish to "),
+                String::from("Publish Violation - Subject "),
+                s,
+            ),
+            PublishViolation::Reply(r) => (
+                String::from("Permissions Violation for Publish with Reply of "),
+                String::from("Publish Violation - Reply "),
+                r,
+            ),
+        };
+        go_quote_into(&mut err, what);
+        go_quote_into(&mut log, what);
+        self.client.send_err(&err);
+        crate::error!(self.server.logging, "{} - {}", self.client.label(), log);
+    }
+
     /// Refuses a subscription: `-ERR` to the client and an error in the log, in Go's words.
     fn sub_permission_violation(&self, subject: &[u8], queue: Option<&[u8]>, sid: &[u8]) {
         let mut err = String::from("Permissions Violation for Subscription to ");
@@ -416,6 +474,10 @@ impl Reader {
             && !std::str::from_utf8(&msg.subject).is_ok_and(subject::is_valid_literal_subject)
         {
             self.client.send_err("Invalid Publish Subject");
+            return;
+        }
+        if let Err(violation) = check_reserved(&msg.subject, msg.reply.as_deref()) {
+            self.publish_violation(violation);
             return;
         }
         self.send_ok_if_verbose();
@@ -627,6 +689,30 @@ impl Reader {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::{check_reserved, PublishViolation};
+
+    #[test]
+    fn reserved_subjects_and_replies() {
+        assert_eq!(check_reserved(b"foo", Some(b"bar")), Ok(()));
+        assert_eq!(
+            check_reserved(b"_GR_.x", None),
+            Err(PublishViolation::Subject(b"_GR_.x"))
+        );
+        // The bare prefix is not a reserved subject.
+        assert_eq!(check_reserved(b"_GR_.", None), Ok(()));
+        assert_eq!(
+            check_reserved(b"$NRG.x", None),
+            Err(PublishViolation::Subject(b"$NRG.x"))
+        );
+        for r in [&b"_R_.a"[..], b"$JS.ACK.s.c.1", b"_GR_.abc"] {
+            assert_eq!(
+                check_reserved(b"foo", Some(r)),
+                Err(PublishViolation::Reply(r))
+            );
+        }
+        assert_eq!(check_reserved(b"foo", Some(b"_INBOX.x")), Ok(()));
+    }
+
     use crate::config::Options;
     use crate::server::BackgroundServer;
     use std::io::{BufRead, BufReader, Write};

@@ -83,14 +83,16 @@ fn subs_after_a_close_in_the_same_read_are_not_added() {
     // The connection's own PUB makes it a slow consumer (echo, small max_pending); the
     // SUBs behind it in the same read find it closed.
     let s = BackgroundServer::start(Options {
-        max_pending: 512,
+        max_pending: 1024,
+        max_payload: 1000,
         ..opts()
     })
     .unwrap();
     let mut c = connect(&s);
-    let payload = "x".repeat(1024);
+    let payload = "x".repeat(900);
+    let publish = format!("PUB foo 900\r\n{payload}\r\n");
     let op = format!(
-        "CONNECT {{\"verbose\":false}}\r\nSUB foo 1\r\nPUB foo 1024\r\n{payload}\r\nSUB bar 2\r\nSUB baz 3\r\n"
+        "CONNECT {{\"verbose\":false}}\r\nSUB foo 1\r\n{publish}{publish}SUB bar 2\r\nSUB baz 3\r\n"
     );
     c.write_all(op.as_bytes()).unwrap();
     read_until(&mut c, "never");
