@@ -15,6 +15,7 @@
 #![allow(clippy::unwrap_used)] // tests fail by panicking
 
 use natsd::client::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
+use natsd::client::outbound::{Outbound, Queued};
 use natsd::client::Client;
 use natsd::closed::ClosedState;
 use natsd::server::BackgroundServer;
@@ -703,17 +704,18 @@ fn client_remove_subs_on_disconnect() {
 port!("server/client_test.go::TestClientDoesNotAddSubscriptionsWhenConnectionClosed" => client_does_not_add_subscriptions_when_connection_closed);
 fn client_does_not_add_subscriptions_when_connection_closed() {
     // Go closes the client and then parses SUBs on it. Over TCP the connection gets closed
-    // in the middle of a read: its own PUB makes it a slow consumer (echo, 1 KiB max
+    // in the middle of a read: its own PUBs make it a slow consumer (echo, 1 KiB max
     // pending), and the SUBs that follow in the same read must not be added.
     let mut o = default_test_options();
     o.max_pending = 1024;
+    o.max_payload = 1000;
     let s = run_server(o);
     let (mut c, client) = setup_client(&s);
     flush(&mut c);
-    let payload = "x".repeat(2048);
+    let payload = "x".repeat(900);
+    let publish = format!("PUB foo {}\r\n{payload}\r\n", payload.len());
     c.send(&format!(
-        "SUB foo 1\r\nPUB foo {}\r\n{payload}\r\nSUB foo 2\r\nSUB bar 3\r\n",
-        payload.len()
+        "SUB foo 1\r\n{publish}{publish}SUB foo 2\r\nSUB bar 3\r\n"
     ));
     c.expect_disconnect();
     assert_eq!(
@@ -808,4 +810,146 @@ fn wildcard_chars_in_literal_subject_works() {
         nc.send(&format!("UNSUB {i}\r\n"));
     }
     flush(&mut nc);
+}
+
+port!("server/client_test.go::TestClientMaxPending" => client_max_pending);
+fn client_max_pending() {
+    let mut o = default_test_options();
+    o.max_pending = i64::from(i32::MAX) + 1;
+    let s = run_server(o);
+    let mut nc = RawConn::setup(s.addr);
+    nc.send("SUB foo 1\r\n");
+    let start = std::time::Instant::now();
+    nc.send("PUB foo 3\r\nmsg\r\n");
+    let l = read_line(&mut nc);
+    let m = matches(&MSG_PAT, &l);
+    assert_eq!(m[SUB_INDEX], "foo");
+    check_payload(&mut nc, b"msg\r\n");
+    assert!(
+        start.elapsed() < Duration::from_millis(100),
+        "message took {:?}",
+        start.elapsed()
+    );
+}
+
+port!("server/client_test.go::TestClientCheckUseOfGWReplyPrefix" => client_check_use_of_gw_reply_prefix);
+fn client_check_use_of_gw_reply_prefix() {
+    let s = server();
+    let mut nc = RawConn::setup(s.addr);
+
+    // Expect to fail if publish on gateway reply prefix
+    nc.send("PUB _GR_.anything 11\r\nshould fail\r\n");
+    // Wait for publish violation error
+    nc.expect_err("Permissions Violation for Publish to \"_GR_.anything\"");
+
+    // Now publish a message with a reply set to the prefix,
+    // it should be rejected too.
+    nc.send("PUB foo _GR_.anything 11\r\nshould fail\r\n");
+    // Wait for publish violation error with reply
+    nc.expect_err("Permissions Violation for Publish with Reply of \"_GR_.anything\"");
+    // The connection stays up.
+    flush(&mut nc);
+}
+
+port!("server/client_test.go::TestNoClientLeakOnSlowConsumer" => no_client_leak_on_slow_consumer);
+fn no_client_leak_on_slow_consumer() {
+    let s = server();
+    let mut c = RawConn::connect(s.addr);
+    // Wait for INFO...
+    let info = c.check_info();
+    // Send our connect
+    c.send("CONNECT {\"verbose\": false}\r\nSUB foo 1\r\nPING\r\n");
+    // Wait for PONG
+    assert_eq!(read_line(&mut c), "PONG\r\n");
+
+    // Get the client from server map
+    let cli = client_of(&s, info["client_id"].as_u64().unwrap());
+    // Change the write deadline to very low value
+    cli.set_write_deadline(Duration::from_nanos(1));
+
+    let mut nc = RawConn::setup(s.addr);
+    // Send some messages to cause write deadline error on "cli". Go's 1ns deadline fails
+    // any write; natsd's bounds how long a write may block, so send more than the socket
+    // buffers of a reader that never reads can take.
+    let payload = "x".repeat(64 * 1024);
+    for _ in 0..200 {
+        nc.send(&format!("PUB foo {}\r\n{payload}\r\n", payload.len()));
+    }
+    flush(&mut nc);
+    drop(nc);
+
+    // Now make sure that the number of clients goes to 0.
+    check_clients_count(&s, 0);
+    assert_eq!(
+        cli.close_reason(),
+        Some(ClosedState::SlowConsumerWriteDeadline)
+    );
+    drop(c);
+}
+
+port!("server/client_test.go::TestPBNotIncreasedOnMaxPending" => pb_not_increased_on_max_pending);
+fn pb_not_increased_on_max_pending() {
+    // natsd's `Outbound` is Go's `c.out`: its pending bytes are `c.out.pb`.
+    let mut out = Outbound::new(100);
+    let q = out.queue(&[0u8; 200]);
+    assert_eq!(q, Queued::SlowConsumer);
+    let pb = out.pending();
+    assert_eq!(pb, 0, "c.out.pb should be 0, got {pb}");
+}
+
+port!("server/client_test.go::TestClientDenySysGroupSub" => client_deny_sys_group_sub);
+fn client_deny_sys_group_sub() {
+    let s = server();
+    let mut nc = RawConn::setup(s.addr);
+    nc.send("SUB foo _sys_ 1\r\n");
+    nc.send("PING\r\n");
+    let l = read_line(&mut nc);
+    assert!(l.contains("Permissions Violation"), "got {l:?}");
+    assert_eq!(
+        l,
+        "-ERR 'Permissions Violation for Subscription to \"foo\" using queue \"_sys_\"'\r\n"
+    );
+    assert_eq!(read_line(&mut nc), "PONG\r\n");
+    assert_eq!(s.shared().num_subscriptions(), 0);
+}
+
+port!("server/client_test.go::TestConnectionStringWithLogConnectionInfo" => connection_string_with_log_connection_info);
+fn connection_string_with_log_connection_info() {
+    let s = server();
+    let (mut c, client) = connect_client(&s);
+    let connect_arg = "{\"verbose\":false,\"pedantic\":false,\"version\":\"1.0.0\",\"lang\":\"go\",\"name\":\"test-client\"}";
+    c.send(&format!("CONNECT {connect_arg}\r\n"));
+    flush(&mut c);
+
+    // Get the connection string after first CONNECT. Go's pipe is "pipe"; here it is the
+    // client's address.
+    let first = client.label();
+    let local = c.stream().local_addr().unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "127.0.0.1:{} - cid:{} - \"v1.0.0:go:test-client\"",
+            local.port(),
+            client.cid
+        )
+    );
+
+    // Process connect multiple times.
+    for _ in 0..3 {
+        c.send(&format!("CONNECT {connect_arg}\r\n"));
+    }
+    flush(&mut c);
+    assert_eq!(client.label(), first);
+
+    // Now send a different connect over the same connection.
+    c.send("CONNECT {\"verbose\":false,\"pedantic\":false,\"version\":\"1.0.0\",\"lang\":\"go\",\"name\":\"test-client:new\"}\r\n");
+    flush(&mut c);
+    // Check that it remains the same size after a different connect.
+    let last = client.label();
+    assert!(
+        last.len() <= first.len(),
+        "Connection string grew from {} to {} characters",
+        first.len(),
+        last.len()
+    );
 }
