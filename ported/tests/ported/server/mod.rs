@@ -11,3 +11,4 @@ mod ring_test;
 mod rate_counter_test;
 mod signal_test;
 mod client_test;
+mod server_test;
