@@ -28,6 +28,18 @@ pub fn run_server(opts: Options) -> BackgroundServer {
     BackgroundServer::start(opts).expect("server should start")
 }
 
+/// Writes `content` to a new temporary file and returns its path (Go's
+/// `createConfFile`).
+pub fn create_conf_file(content: &[u8]) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!("natsd-ported-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    let path = dir.join(format!("conf-{}", N.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&path, content).expect("write conf file");
+    path
+}
+
 /// Options from a configuration file, logging and signals off (Go's `LoadConfig`).
 /// Panics when the file does not load; warnings alone are fine.
 pub fn load_config(path: impl AsRef<std::path::Path>) -> Options {

@@ -12,3 +12,4 @@ mod rate_counter_test;
 mod signal_test;
 mod client_test;
 mod server_test;
+mod opts_test;

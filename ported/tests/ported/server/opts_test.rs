@@ -1,0 +1,256 @@
+//! Ports of nats-server `server/opts_test.go` that are about reading options from
+//! configuration files for the settings natsd has.
+
+use natsd::config::file::{apply_config_file, process_config_file, ConfigFileError};
+use natsd::config::Options;
+use ported::port;
+use ported::support::{create_conf_file, load_config};
+use std::time::Duration;
+
+fn path_str(p: &std::path::Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// Go's `ProcessConfigFile` on a file holding `content`.
+fn process(content: &str) -> Result<Options, ConfigFileError> {
+    process_config_file(&path_str(&create_conf_file(content.as_bytes())))
+}
+
+port!("server/opts_test.go::TestDynamicPortOnListen" => dynamic_port_on_listen);
+fn dynamic_port_on_listen() {
+    let opts = process(
+        "# -1 works in listen directives too.\nlisten: 10.0.1.22:-1\n\nhttp: -1\nhttps: :-1\n",
+    )
+    .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.port, -1, "Received incorrect port");
+    assert_eq!(opts.http_port, -1, "Received incorrect monitoring port");
+    assert_eq!(
+        opts.https_port, -1,
+        "Received incorrect secure monitoring port"
+    );
+}
+
+port!("server/opts_test.go::TestParseWriteDeadline" => parse_write_deadline);
+fn parse_write_deadline() {
+    let e = process("write_deadline: \"1x\"").expect_err("Expected error, got none");
+    assert!(
+        e.to_string().contains("parsing"),
+        "Expected error related to parsing, got {e}"
+    );
+    let opts =
+        process("write_deadline: \"1s\"").unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+    assert_eq!(opts.write_deadline, Duration::from_secs(1));
+    // A number of seconds is still accepted (with a warning).
+    let opts = process("write_deadline: 2").unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+    assert_eq!(opts.write_deadline, Duration::from_secs(2));
+}
+
+port!("server/opts_test.go::TestEmptyConfig" => empty_config);
+fn empty_config() {
+    let opts = process_config_file("")
+        .unwrap_or_else(|e| panic!("Expected no error from empty config, got: {e}"));
+    assert_eq!(
+        opts.config_file, None,
+        "Expected empty config, got: {opts:?}"
+    );
+}
+
+port!("server/opts_test.go::TestMalformedListenAddress" => malformed_listen_address);
+fn malformed_listen_address() {
+    let r = process("# garbage listen address\nlisten: 10.0.1.22:foo\n");
+    assert!(
+        r.is_err(),
+        "Expected an error reading config file: got {r:?}"
+    );
+}
+
+port!("server/opts_test.go::TestPanic" => panic);
+fn panic() {
+    match process("port: \"this_string_trips_a_panic\"") {
+        Ok(o) => panic!("Expected an error reading config file: got {o:?}"),
+        Err(e) => assert!(
+            e.to_string().contains(":1:0: interface conversion:"),
+            "expected an interface conversion error at the key, got {e}"
+        ),
+    }
+}
+
+port!("server/opts_test.go::TestMaxClosedClients" => max_closed_clients);
+fn max_closed_clients() {
+    let opts = process("max_closed_clients: 5").expect("no error");
+    assert_eq!(opts.max_closed_clients, 5);
+}
+
+port!("server/opts_test.go::TestPingIntervalOld" => ping_interval_old);
+fn ping_interval_old() {
+    // Go reports a config error that holds one warning and no error; natsd returns the
+    // warnings when there is no error.
+    let conf = create_conf_file(b"ping_interval: 5");
+    let mut opts = Options::default();
+    let warnings = apply_config_file(&mut opts, &path_str(&conf))
+        .unwrap_or_else(|e| panic!("expected processConfigErr to have no error: {e}"));
+    assert_eq!(warnings.len(), 1, "expected one warning: {warnings:?}");
+    assert_eq!(opts.ping_interval, Duration::from_secs(5));
+}
+
+port!("server/opts_test.go::TestPingIntervalNew" => ping_interval_new);
+fn ping_interval_new() {
+    let conf = create_conf_file(b"ping_interval: \"5m\"");
+    let mut opts = Options::default();
+    let warnings = apply_config_file(&mut opts, &path_str(&conf)).expect("expected no error");
+    assert!(warnings.is_empty(), "expected no warning: {warnings:?}");
+    assert_eq!(opts.ping_interval, Duration::from_secs(5 * 60));
+}
+
+port!("server/opts_test.go::TestLargeMaxControlLine" => large_max_control_line);
+fn large_max_control_line() {
+    assert!(
+        process("\n\t\tmax_control_line = 3000000000\n\t").is_err(),
+        "Expected an error from too large of a max_control_line entry"
+    );
+}
+
+port!("server/opts_test.go::TestLargeMaxPayload" => large_max_payload);
+fn large_max_payload() {
+    assert!(
+        process("\n\t\tmax_payload = 3000000000\n\t").is_err(),
+        "Expected an error from too large of a max_payload entry"
+    );
+    let conf = create_conf_file(b"\n\t\tmax_payload = 100000\n\t\tmax_pending = 50000\n\t");
+    let o = load_config(&conf);
+    match natsd::server::Server::new(o) {
+        Ok(_) => panic!("Unexpected success: max_payload above max_pending"),
+        Err(e) => assert!(
+            e.to_string().contains("cannot be higher"),
+            "Unexpected error: {e}"
+        ),
+    }
+}
+
+// The environment tests use their own variable names: ports run in parallel in one
+// process and must not see each other's variables.
+
+port!("server/opts_test.go::TestVarReferencesVar" => var_references_var);
+fn var_references_var() {
+    let opts = process("\n\t\tA: 7890\n\t\tB: $A\n\t\tC: $B\n\t\tport: $C\n\t")
+        .unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+    assert_eq!(opts.port, 7890);
+}
+
+port!("server/opts_test.go::TestVarReferencesEnvVar" => var_references_env_var);
+fn var_references_env_var() {
+    let var = "_TEST_ENV_NATS_PORT_VRE_";
+    std::env::set_var(var, "7890");
+    let r = process(&format!(
+        "\n\t\tA: ${var}\n\t\tB: $A\n\t\tC: $B\n\t\tport: $C\n\t"
+    ));
+    std::env::remove_var(var);
+    let opts = r.unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+    assert_eq!(opts.port, 7890);
+}
+
+port!("server/opts_test.go::TestVarReferencesSelf" => var_references_self);
+fn var_references_self() {
+    let e = process("A: $A").expect_err("Expected var not found error");
+    assert!(
+        e.to_string()
+            .contains("variable reference for 'A' on line 1 can not be found"),
+        "{e}"
+    );
+}
+
+port!("server/opts_test.go::TestEnvVarReferencesVar" => env_var_references_var);
+fn env_var_references_var() {
+    let var = "_TEST_ENV_NATS_PORT_ERV_";
+    std::env::set_var(var, "$P");
+    let r = process(&format!("\n\t\tP: 8080\n\t\tport: ${var}\n\t"));
+    std::env::remove_var(var);
+    let e = r.expect_err("Expected var not found error");
+    assert!(
+        e.to_string()
+            .contains("variable reference for 'P' on line 1 can not be found"),
+        "{e}"
+    );
+}
+
+port!("server/opts_test.go::TestEnvVarReferencesEnvVar" => env_var_references_env_var);
+fn env_var_references_env_var() {
+    let (a, b, c) = (
+        "_TEST_ENV_A_EREV_",
+        "_TEST_ENV_B_EREV_",
+        "_TEST_ENV_C_EREV_",
+    );
+    std::env::set_var(a, format!("${b}"));
+    std::env::set_var(b, format!("${c}"));
+    std::env::set_var(c, "7890");
+    let r = process(&format!("\n\t\tport: ${a}\n\t"));
+    for v in [a, b, c] {
+        std::env::remove_var(v);
+    }
+    let opts = r.unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+    assert_eq!(opts.port, 7890);
+}
+
+port!("server/opts_test.go::TestEnvVarReferencesSelf" => env_var_references_self);
+fn env_var_references_self() {
+    let var = "_TEST_ENV_ERS_";
+    std::env::set_var(var, format!("${var}"));
+    let r = process(&format!("\n\t\tTEST: ${var}\n\t"));
+    std::env::remove_var(var);
+    let e = r.expect_err("Expected an error");
+    assert!(e.to_string().contains("variable reference cycle"), "{e}");
+}
+
+port!("server/opts_test.go::TestEnvVarReferencesSelfCycle" => env_var_references_self_cycle);
+fn env_var_references_self_cycle() {
+    let (a, b, c) = (
+        "_TEST_ENV_A_ERSC_",
+        "_TEST_ENV_B_ERSC_",
+        "_TEST_ENV_C_ERSC_",
+    );
+    std::env::set_var(a, format!("${b}"));
+    std::env::set_var(b, format!("${c}"));
+    std::env::set_var(c, format!("${a}"));
+    let r = process(&format!("\n\t\tTEST: ${a}\n\t"));
+    for v in [a, b, c] {
+        std::env::remove_var(v);
+    }
+    let e = r.expect_err("Expected an error");
+    assert!(e.to_string().contains("variable reference cycle"), "{e}");
+}
+
+port!("server/opts_test.go::TestEnvVarInclude" => env_var_include);
+fn env_var_include() {
+    let var = "_TEST_ENV_A_EVI_";
+    std::env::set_var(var, "include x");
+    let r = process(&format!("\n\t\tTEST: ${var}\n\t"));
+    std::env::remove_var(var);
+    let e = r.expect_err("Expected an error");
+    assert!(
+        e.to_string()
+            .contains("Expected a top-level value to end with a new line, comment or EOF"),
+        "{e}"
+    );
+}
+
+port!("server/opts_test.go::TestEnvVarFromIncludedFile" => env_var_from_included_file);
+fn env_var_from_included_file() {
+    let (a, b) = ("_TEST_ENV_PORT_A_EVFIF_", "_TEST_ENV_PORT_B_EVFIF_");
+    let include = create_conf_file(format!("\n\t\tTEST_PORT: ${a}\n\t").as_bytes());
+    let name = include
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .expect("file name");
+    // The main file sits beside the included one and names it relatively.
+    let conf = create_conf_file(
+        format!("\n\t\tinclude \"./{name}\"\n\t\tport: $TEST_PORT\n\t").as_bytes(),
+    );
+    assert_eq!(conf.parent(), include.parent());
+    std::env::set_var(a, format!("${b}"));
+    std::env::set_var(b, "7890");
+    let r = process_config_file(&path_str(&conf));
+    std::env::remove_var(a);
+    std::env::remove_var(b);
+    let opts = r.unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+    assert_eq!(opts.port, 7890);
+}
