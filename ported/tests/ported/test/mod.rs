@@ -1,6 +1,7 @@
 //! Ports of `test/*_test.go`.
 mod fanout_test;
 mod gosrv_test;
+mod log_test;
 mod maxpayload_test;
 mod pedantic_test;
 mod pid_test;
