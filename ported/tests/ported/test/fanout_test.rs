@@ -40,7 +40,10 @@ impl OrderedReceiver {
             let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
                 break;
             };
-            assert!(nl > 0 && rest[nl - 1] == b'\r', "protocol line without CRLF");
+            assert!(
+                nl > 0 && rest[nl - 1] == b'\r',
+                "protocol line without CRLF"
+            );
             let eol = nl - 1;
             let line = std::str::from_utf8(&rest[..eol]).unwrap();
             // A client answers the server's PINGs (the short first one comes after ~2s).
@@ -108,7 +111,10 @@ impl OrderedReceiver {
 
 // Many subscriptions on one subject from many connections: each subscription still gets
 // the messages in publish order.
-port!("test/fanout_test.go::TestNoRaceHighFanoutOrdering" => no_race_high_fanout_ordering);
+port!(
+    "test/fanout_test.go::TestNoRaceHighFanoutOrdering" => no_race_high_fanout_ordering,
+    opt_in = "load test: 5M deliveries to 100 connections, ~20 s in a debug build; it starves timing-sensitive ports running beside it"
+);
 fn no_race_high_fanout_ordering() {
     // Go's bare `Options{Host, Port: RANDOM_PORT}` (it logs; the log is not under test).
     let s = run_server(Options {
