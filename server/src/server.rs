@@ -401,6 +401,19 @@ impl Server {
         );
         crate::notice!(s.logging, "  Name:     {}", s.name);
         crate::notice!(s.logging, "  ID:       {}", s.id);
+        if let Some(file) = &opts.config_file {
+            // Go prints the digest in parentheses, or nothing after the space.
+            let digest = if opts.config_digest.is_empty() {
+                String::new()
+            } else {
+                format!("({})", opts.config_digest)
+            };
+            crate::notice!(
+                s.logging,
+                "Using configuration file: {} {digest}",
+                file.display()
+            );
+        }
         if let Some(pid_file) = &opts.pid_file {
             std::fs::write(pid_file, std::process::id().to_string())
                 .map_err(|e| io::Error::new(e.kind(), format!("Could not write pidfile: {e}")))?;
@@ -854,6 +867,34 @@ mod tests {
             io::ErrorKind::ConnectionAborted
         )));
         assert!(!is_temporary_accept_error(&io::Error::other("any error")));
+    }
+
+    #[test]
+    fn banner_names_the_config_file() {
+        let logging = Arc::new(Logging::new());
+        let cap = Arc::new(crate::logging::CaptureLogger::retaining());
+        logging.set_logger(Some(cap.clone()), false, false);
+        let server = Server::with_logging(
+            Options {
+                host: "127.0.0.1".to_string(),
+                port: -1,
+                config_file: Some(PathBuf::from("/tmp/x.conf")),
+                config_digest: "sha256:ab".to_string(),
+                ..Options::default()
+            },
+            logging,
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(server.start()).unwrap();
+        server.shutdown();
+        assert_eq!(
+            cap.containing("Using configuration file"),
+            vec!["Using configuration file: /tmp/x.conf (sha256:ab)".to_string()]
+        );
     }
 
     #[test]
