@@ -254,3 +254,107 @@ fn env_var_from_included_file() {
     let opts = r.unwrap_or_else(|e| panic!("Unexpected error: {e}"));
     assert_eq!(opts.port, 7890);
 }
+
+port!("server/opts_test.go::TestRedactArgs" => redact_args);
+fn redact_args() {
+    // (name, input, expected)
+    let mut tests: Vec<(String, Vec<String>, Vec<String>)> = Vec::new();
+    for dash in ["-", "--"] {
+        for tag in ["user", "pass", "auth"] {
+            for value in ["hello", "hello world"] {
+                let flag = format!("{dash}{tag}");
+                tests.push((
+                    format!("{dash}{tag}-space-{value:?}"),
+                    vec![flag.clone(), value.to_string()],
+                    vec![flag.clone(), "[REDACTED]".to_string()],
+                ));
+                tests.push((
+                    format!("{dash}{tag}-equals-{value:?}"),
+                    vec![format!("{flag}={value}")],
+                    vec![format!("{flag}=[REDACTED]")],
+                ));
+            }
+        }
+    }
+    let url_cases = [
+        (
+            "routes-single",
+            "routes",
+            "nats://ruser:s3cret@127.0.0.1:6222",
+            "nats://[REDACTED]@127.0.0.1:6222",
+        ),
+        (
+            "routes-no-creds",
+            "routes",
+            "nats://127.0.0.1:6222",
+            "nats://127.0.0.1:6222",
+        ),
+        (
+            "routes-multi",
+            "routes",
+            "nats://ruser:s3cret@127.0.0.1:6222, nats://ruser2:s3cret2@127.0.0.1:6223",
+            "nats://[REDACTED]@127.0.0.1:6222,nats://[REDACTED]@127.0.0.1:6223",
+        ),
+        (
+            "cluster",
+            "cluster",
+            "nats://cuser:s3cret@127.0.0.1:6224",
+            "nats://[REDACTED]@127.0.0.1:6224",
+        ),
+        (
+            "cluster-no-creds",
+            "cluster",
+            "nats://127.0.0.1:6224",
+            "nats://127.0.0.1:6224",
+        ),
+        (
+            "cluster-comma-user",
+            "cluster",
+            "nats://cuser,extra:s3cret@127.0.0.1:6224",
+            "nats://[REDACTED]@127.0.0.1:6224",
+        ),
+        (
+            "cluster-random-port",
+            "cluster",
+            "nats://cuser:s3cret@127.0.0.1:-1",
+            "nats://[REDACTED]@127.0.0.1:-1",
+        ),
+        (
+            "cluster-listen",
+            "cluster_listen",
+            "nats://luser:s3cret@127.0.0.1:6225",
+            "nats://[REDACTED]@127.0.0.1:6225",
+        ),
+        (
+            "cluster-listen-comma-user",
+            "cluster_listen",
+            "nats://luser,extra:s3cret@127.0.0.1:6225",
+            "nats://[REDACTED]@127.0.0.1:6225",
+        ),
+        (
+            "cluster-listen-random-port",
+            "cluster_listen",
+            "nats://luser:s3cret@127.0.0.1:-1",
+            "nats://[REDACTED]@127.0.0.1:-1",
+        ),
+    ];
+    for dash in ["-", "--"] {
+        for (name, tag, input, expected) in url_cases {
+            tests.push((
+                format!("{dash}{name}-space"),
+                vec![format!("{dash}{tag}"), input.to_string()],
+                vec![format!("{dash}{tag}"), expected.to_string()],
+            ));
+            tests.push((
+                format!("{dash}{name}-equals"),
+                vec![format!("{dash}{tag}={input}")],
+                vec![format!("{dash}{tag}={expected}")],
+            ));
+        }
+    }
+    for (name, input, expected) in tests {
+        let mut args = input.clone();
+        natsd::config::cli::redact_args(&mut args);
+        assert_eq!(args, expected, "{name}: A {expected:?}\nB {args:?}");
+    }
+}
