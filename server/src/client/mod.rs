@@ -7,6 +7,7 @@ pub mod outbound;
 mod reader;
 #[cfg(test)]
 mod tests;
+pub mod trace;
 
 use crate::closed::ClosedState;
 use crate::protocol::encode;

@@ -4,6 +4,7 @@
 
 use super::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
 use super::outbound::Queued;
+use super::trace::{self, Dir};
 use super::{Client, SubRef, Subscription};
 use crate::closed::ClosedState;
 use crate::protocol::parser::{go_quote_into, Parser, ParserConfig};
@@ -161,6 +162,8 @@ struct Reader {
     /// `l1_genid`: a hit costs no shared lock and no shared counter.
     l1: HashMap<Bytes, Arc<SublistResult<SubRef>>, foldhash::fast::RandomState>,
     l1_genid: u64,
+    /// Whether the server traces protocol (`-V`), read once per read batch.
+    trace: bool,
 }
 
 impl Reader {
@@ -199,6 +202,7 @@ impl Reader {
             batch_subs: 0,
             l1: HashMap::default(),
             l1_genid: 0,
+            trace: false,
         }
     }
 
@@ -236,6 +240,7 @@ impl Reader {
                 r = rd.read_buf(&mut buf) => match r {
                     Ok(0) => return ClosedState::ClientClosed,
                     Ok(_) => {
+                        self.trace = self.server.logging.is_trace();
                         let result = self.process(&mut buf);
                         self.end_batch();
                         if let Err(reason) = result {
@@ -257,12 +262,17 @@ impl Reader {
     fn process(&mut self, buf: &mut BytesMut) -> Result<(), ClosedState> {
         loop {
             match self.parser.parse(buf) {
-                Ok(Some(op)) => self.handle(op)?,
+                Ok(Some(op)) => {
+                    if self.trace {
+                        self.trace_in(&op);
+                    }
+                    self.handle(op)?
+                }
                 Ok(None) => return Ok(()),
                 Err(e) => {
                     crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
                     if let Some(text) = e.client_err_text() {
-                        self.client.send_err(text);
+                        self.send_err(text);
                     }
                     return Err(e.close_reason());
                 }
@@ -277,7 +287,7 @@ impl Reader {
                 Ok(())
             }
             ClientOp::Ping => {
-                self.client.send_proto(encode::PONG);
+                self.send_out_proto("PONG", encode::PONG);
                 self.last_in = Instant::now();
                 Ok(())
             }
@@ -323,29 +333,99 @@ impl Reader {
             self.client.label_with_client_info(&info);
         }
         if info.protocol < CLIENT_PROTO_ZERO || info.protocol > CLIENT_PROTO_INFO {
-            self.client.send_err("invalid client protocol");
+            self.send_err("invalid client protocol");
             return Err(ClosedState::BadClientProtocolVersion);
         }
         let headers = info.headers && !self.server.opts.no_header_support;
         if info.no_responders && !headers {
-            self.client
-                .send_err("no responders requires headers support");
+            self.send_err("no responders requires headers support");
             return Err(ClosedState::NoRespondersRequiresHeaders);
         }
         self.parser.set_headers(headers);
         self.client.set_echo(info.echo);
         self.client.set_headers(headers);
         if info.verbose {
-            self.client.send_proto(encode::OK);
+            self.send_ok();
         }
         self.connect = info;
         self.connect_received = true;
         Ok(())
     }
 
+    /// Logs one trace line for `client` (the label names the connection).
+    fn trace_line(&self, client: &Client, line: &str) {
+        crate::trace!(self.server.logging, "{} - {}", client.label(), line);
+    }
+
+    /// Traces an operation received from the client, and the payload of a message.
+    fn trace_in(&self, op: &ClientOp) {
+        if let Some(line) = trace::client_op(op) {
+            self.trace_line(&self.client, &line);
+        }
+        if let ClientOp::Pub(m) = op {
+            let o = &self.server.opts;
+            if let Some(line) = trace::msg_payload(
+                Dir::In,
+                &m.payload,
+                m.header_len.unwrap_or(0),
+                o.max_traced_msg_len,
+                o.trace_headers,
+            ) {
+                self.trace_line(&self.client, &line);
+            }
+        }
+    }
+
+    /// Traces a message just queued for `client`.
+    fn trace_delivery(
+        &self,
+        client: &Client,
+        subject: &[u8],
+        sid: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        data: &[u8],
+    ) {
+        let line = trace::delivery_op(subject, sid, reply, header_len, data.len());
+        self.trace_line(client, &line);
+        let o = &self.server.opts;
+        if let Some(line) = trace::msg_payload(
+            Dir::Out,
+            data,
+            header_len.unwrap_or(0),
+            o.max_traced_msg_len,
+            o.trace_headers,
+        ) {
+            self.trace_line(client, &line);
+        }
+    }
+
+    /// Sends `-ERR '<text>'` (traced).
+    fn send_err(&self, text: &str) {
+        if self.trace {
+            self.trace_line(
+                &self.client,
+                &trace::op(Dir::Out, "-ERR", Some(text.as_bytes())),
+            );
+        }
+        self.client.send_err(text);
+    }
+
+    /// Sends a protocol line without argument (`PONG`, `PING`; traced by `name`).
+    fn send_out_proto(&self, name: &str, proto: &[u8]) {
+        if self.trace {
+            self.trace_line(&self.client, &trace::op(Dir::Out, name, None));
+        }
+        self.client.send_proto(proto);
+    }
+
+    fn send_ok(&self) {
+        self.send_out_proto("OK", encode::OK);
+    }
+
     fn send_ok_if_verbose(&self) {
         if self.connect.verbose {
-            self.client.send_proto(encode::OK);
+            self.send_ok();
         }
     }
 
@@ -354,7 +434,7 @@ impl Reader {
         let subj_str = match std::str::from_utf8(&subject) {
             Ok(s) => s,
             Err(_) => {
-                self.client.send_err("Invalid Subject");
+                self.send_err("Invalid Subject");
                 return;
             }
         };
@@ -362,7 +442,7 @@ impl Reader {
             None => None,
             Some(Ok(q)) => Some(q),
             Some(Err(_)) => {
-                self.client.send_err("Invalid Subject");
+                self.send_err("Invalid Subject");
                 return;
             }
         };
@@ -391,7 +471,7 @@ impl Reader {
                 "{} - maximum subscriptions exceeded",
                 self.client.label()
             );
-            self.client.send_err("maximum subscriptions exceeded");
+            self.send_err("maximum subscriptions exceeded");
             return;
         }
         let sub = Arc::new(Subscription {
@@ -409,7 +489,7 @@ impl Reader {
             .is_err()
         {
             drop(subs);
-            self.client.send_err("Invalid Subject");
+            self.send_err("Invalid Subject");
             return;
         }
         subs.insert(sid, sub);
@@ -433,7 +513,7 @@ impl Reader {
         };
         go_quote_into(&mut err, what);
         go_quote_into(&mut log, what);
-        self.client.send_err(&err);
+        self.send_err(&err);
         crate::error!(self.server.logging, "{} - {}", self.client.label(), log);
     }
 
@@ -451,7 +531,7 @@ impl Reader {
         }
         log.push_str(", SID ");
         log.push_str(&String::from_utf8_lossy(sid));
-        self.client.send_err(&err);
+        self.send_err(&err);
         crate::error!(self.server.logging, "{} - {}", self.client.label(), log);
     }
 
@@ -473,7 +553,7 @@ impl Reader {
         if self.connect.pedantic
             && !std::str::from_utf8(&msg.subject).is_ok_and(subject::is_valid_literal_subject)
         {
-            self.client.send_err("Invalid Publish Subject");
+            self.send_err("Invalid Publish Subject");
             return;
         }
         if let Err(violation) = check_reserved(&msg.subject, msg.reply.as_deref()) {
@@ -563,22 +643,23 @@ impl Reader {
         }
         let client = &sub.client;
         let sid = &sub.sid;
-        let q = match header_len {
-            Some(h) if client.headers() => client.queue_msg(
-                |b| encode::hmsg(b, subject, sid, reply, h, payload),
-                payload.len(),
+        // A subscriber without header support gets the body only, as in Go.
+        let (hdr, data) = match header_len {
+            Some(h) if client.headers() => (Some(h), payload),
+            Some(h) => (None, &payload[h.min(payload.len())..]),
+            None => (None, payload),
+        };
+        let q = match hdr {
+            Some(h) => client.queue_msg(
+                |b| encode::hmsg(b, subject, sid, reply, h, data),
+                data.len(),
             ),
-            // A subscriber without header support gets the body only, as in Go.
-            Some(h) => {
-                let body = &payload[h.min(payload.len())..];
-                client.queue_msg(|b| encode::msg(b, subject, sid, reply, body), body.len())
-            }
-            None => client.queue_msg(
-                |b| encode::msg(b, subject, sid, reply, payload),
-                payload.len(),
-            ),
+            None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, data), data.len()),
         };
         let ok = self.after_deliver_queue(client, q);
+        if ok && self.trace {
+            self.trace_delivery(client, subject, sid, reply, hdr, data);
+        }
         if ok {
             self.batch_out_msgs += 1;
             self.batch_out_bytes += payload.len() as u64;
@@ -662,6 +743,7 @@ impl Reader {
     /// The PING timer fired: ping the client unless it was recently heard from, and close it
     /// as stale when too many PINGs went unanswered.
     fn ping_timer(&mut self) -> Result<(), ClosedState> {
+        self.trace = self.server.logging.is_trace();
         let opts = &self.server.opts;
         let interval = opts.ping_interval;
         self.next_ping = tokio::time::Instant::now() + interval;
@@ -674,14 +756,14 @@ impl Reader {
                 "{} - Stale Client Connection - Closing",
                 self.client.label()
             );
-            self.client.send_err("Stale Connection");
+            self.send_err("Stale Connection");
             return Err(ClosedState::StaleConnection);
         }
         self.pings_out += 1;
         self.client
             .activity
             .on_ping_sent(crate::monitor::gotime::now_nanos());
-        self.client.send_proto(encode::PING);
+        self.send_out_proto("PING", encode::PING);
         Ok(())
     }
 }

@@ -220,7 +220,6 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         "websocket" | "ws" => "websocket",
         "mqtt" => "MQTT",
         "proxies" | "proxy_protocol" => "proxies",
-        "trace_headers" => "header tracing",
         "max_sub_tokens" | "max_subscription_tokens" => "subscription token limits",
         "write_timeout" => "write timeout policies",
         "no_fast_producer_stall" => "fast producer stalls",
@@ -360,6 +359,7 @@ fn apply_key_inner(
             }
         }
         "max_traced_msg_len" => o.max_traced_msg_len = to_usize(want_i64(v)?),
+        "trace_headers" => o.trace_headers = want_bool(v)?,
         "max_subscriptions" | "max_subs" => o.max_subs = want_i64(v)?,
         "ping_interval" => {
             let d = parse_duration_value("ping_interval", v, out)?;

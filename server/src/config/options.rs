@@ -41,6 +41,8 @@ pub struct Options {
     pub log_file: Option<PathBuf>,
     pub log_size_limit: i64,
     pub max_traced_msg_len: usize,
+    /// `trace_headers`: trace only the header block of messages.
+    pub trace_headers: bool,
     pub syslog: bool,
     pub remote_syslog: String,
     pub pid_file: Option<PathBuf>,
@@ -136,6 +138,7 @@ impl Default for Options {
             log_file: None,
             log_size_limit: 0,
             max_traced_msg_len: 0,
+            trace_headers: false,
             syslog: false,
             remote_syslog: String::new(),
             pid_file: None,
