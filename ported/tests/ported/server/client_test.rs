@@ -18,6 +18,7 @@ use natsd::client::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
 use natsd::client::outbound::{Outbound, Queued};
 use natsd::client::Client;
 use natsd::closed::ClosedState;
+use natsd::logging::CaptureLogger;
 use natsd::server::BackgroundServer;
 use ported::port;
 use ported::support::{check_for, default_test_options, re, run_server, RawConn};
@@ -952,4 +953,309 @@ fn connection_string_with_log_connection_info() {
         first.len(),
         last.len()
     );
+}
+
+/// A server whose log lines (debug and trace on) are captured, as Go's tests do with
+/// `s.SetLogger(&DummyLogger{}, true, true)`.
+fn traced_server(o: natsd::config::Options) -> (BackgroundServer, Arc<CaptureLogger>) {
+    let s = run_server(o);
+    let cap = Arc::new(CaptureLogger::retaining());
+    s.shared().logging.set_logger(Some(cap.clone()), true, true);
+    (s, cap)
+}
+
+/// The captured `MSG_PAYLOAD` trace lines in direction `dir` (`<<-` or `->>`).
+fn payload_traces(cap: &CaptureLogger, dir: &str) -> Vec<String> {
+    cap.containing(&format!("{dir} MSG_PAYLOAD:"))
+}
+
+port!("server/client_test.go::TestClientTraceRace" => client_trace_race);
+fn client_trace_race() {
+    let s = server();
+    // Activate trace logging
+    s.shared()
+        .logging
+        .set_logger(Some(Arc::new(CaptureLogger::new())), false, true);
+
+    let mut nc1 = RawConn::setup(s.addr);
+    let total = 10000;
+    nc1.send("SUB foo 1\r\n");
+    flush(&mut nc1);
+    let mut nc2 = RawConn::setup(s.addr);
+
+    // nc1 publishes on bar while nc2 publishes on foo (to nc1).
+    let mut nc1_writer = nc1.stream().try_clone().unwrap();
+    let publisher = std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = "PUB bar 5\r\nhello\r\n".repeat(100);
+        for _ in 0..total / 100 {
+            nc1_writer.write_all(chunk.as_bytes()).unwrap();
+        }
+    });
+    let chunk = "PUB foo 5\r\nhello\r\n".repeat(100);
+    for _ in 0..total / 100 {
+        nc2.send(&chunk);
+    }
+    flush(&mut nc2);
+    // Did get all our messages.
+    let msgs = nc1.expect_msgs(total);
+    assert_eq!(msgs.len(), total, "Did not get all our messages");
+    publisher.join().unwrap();
+    assert_eq!(
+        s.shared()
+            .stats
+            .in_msgs
+            .load(std::sync::atomic::Ordering::Relaxed),
+        2 * total as u64
+    );
+}
+
+port!("server/client_test.go::TestTraceMsg" => trace_msg);
+fn trace_msg() {
+    // Go's -1 (negative: no limit) is 0 for natsd's unsigned option, as its config reader
+    // turns a negative max_traced_msg_len into.
+    let cases = [
+        (
+            "normal length",
+            "normal",
+            "<<- MSG_PAYLOAD: [\"normal\"]",
+            10,
+        ),
+        (
+            "over length",
+            "over length",
+            "<<- MSG_PAYLOAD: [\"over lengt...\"]",
+            10,
+        ),
+        (
+            "unlimited length",
+            "unlimited length",
+            "<<- MSG_PAYLOAD: [\"unlimited length\"]",
+            0,
+        ),
+        (
+            "negative max traced msg len",
+            "negative max traced msg len",
+            "<<- MSG_PAYLOAD: [\"negative max traced msg len\"]",
+            0,
+        ),
+    ];
+    for (desc, msg, wanted, max_len) in cases {
+        let mut o = default_test_options();
+        o.max_traced_msg_len = max_len;
+        let (s, cap) = traced_server(o);
+        let (mut c, client) = setup_client(&s);
+        c.send(&format!("PUB foo {}\r\n{msg}\r\n", msg.len()));
+        flush(&mut c);
+        let got = payload_traces(&cap, "<<-");
+        assert_eq!(
+            got,
+            vec![format!("{} - {wanted}", client.label())],
+            "Desc: {desc}. Msg {msg:?}"
+        );
+    }
+}
+
+const HDR: &str = "NATS/1.0\r\nFoo: 1\r\n\r\n";
+
+port!("server/client_test.go::TestTraceMsgHeadersOnly" => trace_msg_headers_only);
+fn trace_msg_headers_only() {
+    let hdr2 = "NATS/1.0\r\nFoo: 1\r\nBar: 2\r\n\r\n";
+    // (description, message, header size, wanted, max traced length)
+    let cases: [(&str, String, usize, &str, usize); 5] = [
+        ("payload only", r"test\r\n".to_string(), 0, "", 0),
+        (
+            "header only",
+            HDR.to_string(),
+            HDR.len(),
+            r#"<<- MSG_PAYLOAD: ["NATS/1.0\r\nFoo: 1"]"#,
+            0,
+        ),
+        (
+            "with header and payload",
+            format!("{HDR}test"),
+            HDR.len(),
+            r#"<<- MSG_PAYLOAD: ["NATS/1.0\r\nFoo: 1"]"#,
+            0,
+        ),
+        (
+            "max length",
+            HDR.to_string(),
+            HDR.len(),
+            r#"<<- MSG_PAYLOAD: ["NATS/1..."]"#,
+            6,
+        ),
+        (
+            "two headers max length",
+            hdr2.to_string(),
+            hdr2.len(),
+            r#"<<- MSG_PAYLOAD: ["NATS/1.0\r\nFoo: 1\r\nBar..."]"#,
+            21,
+        ),
+    ];
+    for (desc, msg, hdr, wanted, max_len) in cases {
+        let mut o = default_test_options();
+        o.max_traced_msg_len = max_len;
+        o.trace_headers = true;
+        let (s, cap) = traced_server(o);
+        let (mut c, client) = connect_client(&s);
+        c.send("CONNECT {\"verbose\":false,\"headers\":true}\r\n");
+        if hdr > 0 {
+            c.send(&format!("HPUB foo {hdr} {}\r\n{msg}\r\n", msg.len()));
+        } else {
+            c.send(&format!("PUB foo {}\r\n{msg}\r\n", msg.len()));
+        }
+        flush(&mut c);
+        let got = payload_traces(&cap, "<<-");
+        let want: Vec<String> = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            vec![format!("{} - {wanted}", client.label())]
+        };
+        assert_eq!(got, want, "{desc}");
+    }
+}
+
+port!("server/client_test.go::TestTraceMsgDelivery" => trace_msg_delivery);
+fn trace_msg_delivery() {
+    let mut o = default_test_options();
+    o.trace = true;
+    let (s, cap) = traced_server(o);
+
+    let (mut nc, _) = connect_client(&s);
+    nc.send("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\n");
+    let (mut ncp, _) = connect_client(&s);
+    ncp.send("CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true}\r\nSUB _INBOX.1 1\r\nSUB _INBOX.2 2\r\n");
+    flush(&mut ncp);
+
+    // The responder answers with headers A and B and "Hi Traced".
+    nc.send("SUB foo 1\r\n");
+    flush(&mut nc);
+    let req_hdr = "NATS/1.0\r\nA: A:1\r\nB: B:2\r\n\r\n";
+    let req = format!("{req_hdr}Hello Traced");
+    ncp.send(&format!(
+        "HPUB foo _INBOX.1 {} {}\r\n{req}\r\n",
+        req_hdr.len(),
+        req.len()
+    ));
+    let l = read_line(&mut nc);
+    let m = matches(&HMSG_PAT, &l);
+    assert_eq!(m[REPLY_INDEX], "_INBOX.1");
+    read_exact(&mut nc, req.len() + 2);
+    let resp_hdr = "NATS/1.0\r\nA: 1\r\nB: 2\r\n\r\n";
+    let resp = format!("{resp_hdr}Hi Traced");
+    nc.send(&format!(
+        "HPUB _INBOX.1 {} {}\r\n{resp}\r\n",
+        resp_hdr.len(),
+        resp.len()
+    ));
+    let l = read_line(&mut ncp);
+    matches(&HMSG_PAT, &l);
+    read_exact(&mut ncp, resp.len() + 2);
+
+    let traced = payload_traces(&cap, "->>");
+    assert!(
+        traced
+            .iter()
+            .any(|t| t.contains("NATS/1.0") && t.contains("Hi Traced")),
+        "no delivery trace of the response: {traced:?}"
+    );
+
+    // A plain response (no headers).
+    nc.send("SUB bar 2\r\n");
+    flush(&mut nc);
+    ncp.send("PUB bar _INBOX.2 0\r\n\r\n");
+    let l = read_line(&mut nc);
+    let m = matches(&MSG_PAT, &l);
+    assert_eq!(m[REPLY_INDEX], "_INBOX.2");
+    read_exact(&mut nc, 2);
+    nc.send("PUB _INBOX.2 14\r\nPlain Response\r\n");
+    let l = read_line(&mut ncp);
+    matches(&MSG_PAT, &l);
+    check_payload(&mut ncp, b"Plain Response\r\n");
+    let traced = payload_traces(&cap, "->>");
+    assert!(
+        traced.iter().any(|t| t.contains("Plain Response")),
+        "no delivery trace of the plain response: {traced:?}"
+    );
+}
+
+port!("server/client_test.go::TestTraceMsgDeliveryWithHeaders" => trace_msg_delivery_with_headers);
+fn trace_msg_delivery_with_headers() {
+    let hdr2 = "NATS/1.0\r\nFoo: bar\r\nBar: baz\r\n\r\n";
+    // (name, message, header size, trace_headers, expected)
+    let cases: [(&str, String, usize, bool, &str); 7] = [
+        (
+            "delivery with headers enabled",
+            HDR.to_string(),
+            HDR.len(),
+            true,
+            r#"->> MSG_PAYLOAD: ["NATS/1.0\r\nFoo: 1"]"#,
+        ),
+        (
+            "delivery with full message",
+            format!("{HDR}test"),
+            HDR.len(),
+            false,
+            r#"->> MSG_PAYLOAD: ["NATS/1.0\r\nFoo: 1\r\n\r\ntest"]"#,
+        ),
+        (
+            "delivery with headers only",
+            format!("{HDR}test"),
+            HDR.len(),
+            true,
+            r#"->> MSG_PAYLOAD: ["NATS/1.0\r\nFoo: 1"]"#,
+        ),
+        (
+            "delivery multiple headers",
+            hdr2.to_string(),
+            hdr2.len(),
+            true,
+            r#"->> MSG_PAYLOAD: ["NATS/1.0\r\nFoo: bar\r\nBar: baz"]"#,
+        ),
+        (
+            "delivery with payload but headers only tracing",
+            format!("{hdr2}payload data"),
+            hdr2.len(),
+            true,
+            r#"->> MSG_PAYLOAD: ["NATS/1.0\r\nFoo: bar\r\nBar: baz"]"#,
+        ),
+        (
+            "delivery no headers but tracing enabled",
+            "plain message".to_string(),
+            0,
+            false,
+            r#"->> MSG_PAYLOAD: ["plain message"]"#,
+        ),
+        (
+            "delivery headers disabled but deliver enabled",
+            format!("{HDR}payload"),
+            HDR.len(),
+            false,
+            r#"->> MSG_PAYLOAD: ["NATS/1.0\r\nFoo: 1\r\n\r\npayload"]"#,
+        ),
+    ];
+    for (name, msg, hdr, trace_headers, expected) in cases {
+        let mut o = default_test_options();
+        o.trace = true;
+        o.trace_headers = trace_headers;
+        let (s, cap) = traced_server(o);
+        let (mut sub, sub_client) = connect_client(&s);
+        sub.send("CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB foo 1\r\n");
+        flush(&mut sub);
+        let (mut publ, _) = connect_client(&s);
+        publ.send("CONNECT {\"verbose\":false,\"headers\":true}\r\n");
+        if hdr > 0 {
+            publ.send(&format!("HPUB foo {hdr} {}\r\n{msg}\r\n", msg.len()));
+        } else {
+            publ.send(&format!("PUB foo {}\r\n{msg}\r\n", msg.len()));
+        }
+        flush(&mut publ);
+        let got = payload_traces(&cap, "->>");
+        assert_eq!(
+            got,
+            vec![format!("{} - {expected}", sub_client.label())],
+            "{name}"
+        );
+    }
 }
