@@ -101,8 +101,9 @@ impl MonitorState {
         self.serving.load(Ordering::Acquire)
     }
 
-    /// Stops the HTTP server (on shutdown).
+    /// Stops the HTTP server (on shutdown); from here on there is no handler.
     pub fn stop(&self) {
+        self.serving.store(false, Ordering::Release);
         let _ = self.stop_tx.send(true);
     }
 
@@ -117,6 +118,11 @@ impl MonitorState {
             return;
         }
         let record = connz::closed_record(client, reason, GoTime::now());
+        self.closed.lock().append(record);
+    }
+
+    /// Adds a closed-connection record as is (tests inject records this way).
+    pub fn append_closed(&self, record: ClosedClient) {
         self.closed.lock().append(record);
     }
 

@@ -13,3 +13,4 @@ mod signal_test;
 mod client_test;
 mod server_test;
 mod opts_test;
+mod monitor_test;
