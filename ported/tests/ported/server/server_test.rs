@@ -15,7 +15,10 @@ use natsd::logging::{CaptureLogger, Level, Logging};
 use natsd::server::{info_host_port, listen_port, Server, ServerShared, ACCEPT_MAX_SLEEP};
 use natsd::util::{connect_urls, format_revision, is_global_unicast, is_semver};
 use ported::port;
-use ported::support::{check_for, default_test_options, re, run_server, RawConn};
+use ported::support::{
+    check_for, create_conf_file, default_test_options, load_config, re, run_server,
+    run_server_with_config, RawConn,
+};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -562,4 +565,111 @@ fn buildinfo_format_revision() {
             "{name}: format_revision({revision:?}) = {result:?}, expected {expected:?}"
         );
     }
+}
+
+port!("server/server_test.go::TestRandomPorts" => random_ports);
+fn random_ports() {
+    let mut opts = default_test_options();
+    opts.http_port = -1;
+    opts.port = -1;
+    let s = run_server(opts);
+
+    let addr = s.server.client_addr();
+    assert!(
+        addr.is_some_and(|a| a.port() > 0),
+        "Should have dynamically assigned server port."
+    );
+    assert!(
+        addr.is_some_and(|a| a.port() != 4222),
+        "Should not have dynamically assigned default port: 4222."
+    );
+    assert!(
+        s.server.monitor_addr().is_some_and(|a| a.port() > 0),
+        "Should have dynamically assigned monitoring port."
+    );
+}
+
+port!("server/server_test.go::TestNilMonitoringPort" => nil_monitoring_port);
+fn nil_monitoring_port() {
+    let mut opts = default_test_options();
+    opts.http_port = 0;
+    opts.https_port = 0;
+    let s = run_server(opts);
+    assert!(s.server.monitor_addr().is_none(), "HttpAddr should be nil.");
+}
+
+port!("server/server_test.go::TestServerLogsConfigurationFile" => server_logs_configuration_file);
+fn server_logs_configuration_file() {
+    let dir = crate::logger::TempDir::new();
+    let file = dir.create_file("nats_server_log_");
+    let conf =
+        create_conf_file(format!("\n\tport: -1\n\tlogfile: '{}'\n\t", file.display()).as_bytes());
+    let mut o = load_config(&conf);
+    o.config_file = Some(file.clone());
+    o.no_log = false;
+    let mut s = run_server(o);
+    s.shutdown();
+
+    let log =
+        std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("Error reading log file: {e}"));
+    assert!(
+        log.contains(&format!("Using configuration file: {}", file.display())),
+        "Config file location was not reported in log: {log}"
+    );
+}
+
+port!("server/server_test.go::TestServerConfigLastLineComments" => server_config_last_line_comments);
+fn server_config_last_line_comments() {
+    let conf = create_conf_file(b"\n\t{\n\t\t\"listen\":  \"0.0.0.0:4222\"\n\t}\n\t# wibble\n\t");
+    let (s, _) = run_server_with_config(&conf);
+    // This should work of course.
+    let mut nc = RawConn::setup(SocketAddr::from(([127, 0, 0, 1], s.addr.port())));
+    nc.send("PING\r\n");
+    nc.expect(&re::PONG);
+}
+
+/// GETs `path` from the monitoring listener at `addr` and parses the JSON body.
+fn monitor_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(c, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut resp = Vec::new();
+    c.read_to_end(&mut resp).unwrap();
+    let text = String::from_utf8_lossy(&resp);
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(
+        head.starts_with("HTTP/1.") && head.contains(" 200 "),
+        "{head}"
+    );
+    serde_json::from_str(body).unwrap()
+}
+
+port!("server/server_test.go::TestStartupAndShutdown" => startup_and_shutdown);
+fn startup_and_shutdown() {
+    // Go's DefaultOptions has a monitoring port; the counts are read from /varz as natsd
+    // has no exported NumRoutes/NumRemotes.
+    let mut opts = default_test_options();
+    opts.http_port = -1;
+    let s = run_server(opts);
+
+    assert!(
+        s.server.client_addr().is_some() && !s.shared().is_shutting_down(),
+        "Could not run server"
+    );
+    let varz = monitor_json(s.server.monitor_addr().unwrap(), "/varz");
+    assert_eq!(varz["routes"], 0, "Expected numRoutes to be 0");
+    assert_eq!(varz["remotes"], 0, "Expected numRemotes to be 0");
+    let num_clients = s.shared().num_clients();
+    assert!(
+        num_clients == 0 || num_clients == 1,
+        "Expected numClients to be 1 or 0 vs {num_clients}"
+    );
+    assert_eq!(varz["connections"], num_clients);
+    assert_eq!(
+        s.shared().num_subscriptions(),
+        0,
+        "Expected numSubscriptions to be 0"
+    );
+    assert_eq!(varz["subscriptions"], 0);
 }
