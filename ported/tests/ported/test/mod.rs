@@ -10,3 +10,4 @@ mod port_test;
 mod proto_test;
 mod test_test;
 mod verbose_test;
+mod monitor_test;

@@ -1,0 +1,262 @@
+//! Ports of `test/monitor_test.go`.
+//!
+//! Go's tests use fixed client and monitoring ports; these take random ones so they can run
+//! in parallel.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use natsd::config::Options;
+use natsd::monitor::{self, Connz, GoTime, Subsz, Varz};
+use natsd::server::{BackgroundServer, Server};
+use ported::port;
+use ported::support::{check_for, default_test_options, run_server, RawConn};
+use std::time::Duration;
+
+/// Go's `runMonitorServer` in test/: the default test options plus monitoring on loopback.
+fn monitor_options() -> Options {
+    let mut o = default_test_options();
+    o.http_host = "127.0.0.1".to_string();
+    o.http_port = -1;
+    o
+}
+
+fn run_monitor_server() -> BackgroundServer {
+    run_server(monitor_options())
+}
+
+fn monitor_url(s: &BackgroundServer) -> String {
+    format!(
+        "http://127.0.0.1:{}/",
+        s.server.monitor_addr().expect("monitoring runs").port()
+    )
+}
+
+/// GETs `url`: status and body, or the transport error.
+fn http_get(url: &str) -> Result<(u16, Vec<u8>), String> {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(5))
+        .build();
+    let resp = match agent.get(url).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(e.to_string()),
+    };
+    let status = resp.status();
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+        .map_err(|e| format!("Got an error reading the body: {e}"))?;
+    Ok((status, body))
+}
+
+/// GETs `url`, expecting a 200, and returns the body.
+#[track_caller]
+fn get_ok(url: &str) -> Vec<u8> {
+    let (status, body) = http_get(url).unwrap_or_else(|e| panic!("Expected no error: Got {e}"));
+    assert_eq!(status, 200, "Expected a 200 response, got {status}");
+    body
+}
+
+/// Go's `createClientConnSubscribeAndPublish` in test/: a raw connection subscribed to
+/// `foo` that published one 5-byte message to itself.
+fn create_client_conn_subscribe_and_publish(s: &BackgroundServer) -> RawConn {
+    let mut c = RawConn::setup(s.addr);
+    c.send("SUB foo 1\r\nPUB foo 5\r\nhello\r\n");
+    c.expect_msgs(1);
+    c
+}
+
+port!("test/monitor_test.go::TestNoMonitorPort" => no_monitor_port);
+fn no_monitor_port() {
+    let mut o = monitor_options();
+    o.http_port = 0;
+    let s = run_server(o);
+    assert!(s.server.monitor_addr().is_none());
+    let url = "http://127.0.0.1:11522/";
+    for e in ["varz", "healthz", "connz"] {
+        if let Ok((status, _)) = http_get(&format!("{url}{e}")) {
+            panic!("Expected error: Got {status}");
+        }
+    }
+}
+
+port!("test/monitor_test.go::TestVarz" => varz);
+fn varz() {
+    let s = run_monitor_server();
+    let url = monitor_url(&s);
+    let v: Varz = serde_json::from_slice(&get_ok(&format!("{url}varz"))).unwrap();
+    // Do some sanity checks on values
+    assert!(
+        GoTime::now().sub(v.start) <= 10_000_000_000,
+        "Expected start time to be within 10 seconds."
+    );
+    let _cl = create_client_conn_subscribe_and_publish(&s);
+    let body = get_ok(&format!("{url}varz"));
+    assert!(
+        !String::from_utf8_lossy(&body).contains("cluster_port"),
+        "Varz body contains cluster information when no cluster is defined."
+    );
+    let v: Varz = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v.connections, 1, "Expected Connections of 1");
+    assert_eq!(v.in_msgs, 1, "Expected InMsgs of 1");
+    assert_eq!(v.out_msgs, 1, "Expected OutMsgs of 1");
+    assert_eq!(v.in_bytes, 5, "Expected InBytes of 5");
+    assert_eq!(v.out_bytes, 5, "Expected OutBytes of 5");
+    // Go's MAX_PENDING_SIZE and DEFAULT_FLUSH_DEADLINE.
+    assert_eq!(
+        v.max_pending,
+        64 * 1024 * 1024,
+        "Expected MaxPending of 64MB"
+    );
+    assert_eq!(
+        v.write_deadline, 10_000_000_000,
+        "Expected WriteDeadline of 10s"
+    );
+}
+
+port!("test/monitor_test.go::TestConnz" => connz);
+fn connz() {
+    let s = run_monitor_server();
+    let url = monitor_url(&s);
+    let c: Connz = serde_json::from_slice(&get_ok(&format!("{url}connz"))).unwrap();
+    assert_eq!(c.num_conns, 0, "Expected 0 connections");
+    assert_eq!(c.total, 0, "Expected 0 live connections");
+    assert!(
+        c.conns.as_ref().is_some_and(|v| v.is_empty()),
+        "Expected 0 connections in array, got {:?}",
+        c.conns
+    );
+
+    let _cl = create_client_conn_subscribe_and_publish(&s);
+    let c: Connz = serde_json::from_slice(&get_ok(&format!("{url}connz"))).unwrap();
+    assert_eq!(c.num_conns, 1, "Expected 1 connection");
+    assert_eq!(c.total, 1, "Expected 1 live connection");
+    assert!(
+        c.conns.as_ref().is_some_and(|v| v.len() == 1),
+        "Expected 1 connection in array, got {:?}",
+        c.conns
+    );
+    assert_eq!(c.limit, 1024, "Expected limit of 1024");
+    assert_eq!(c.offset, 0, "Expected offset of 0");
+    // Test inside details of each connection
+    let ci = &c.conns()[0];
+    assert_ne!(ci.cid, 0, "Expected non-zero cid");
+    assert_eq!(ci.ip, "127.0.0.1", "Expected \"127.0.0.1\" for IP");
+    assert_ne!(ci.port, 0, "Expected non-zero port");
+    assert_eq!(ci.num_subs, 1, "Expected num_subs of 1");
+    assert!(ci.subs.is_empty(), "Expected subs of 0, got {:?}", ci.subs);
+    assert_eq!(ci.in_msgs, 1, "Expected InMsgs of 1");
+    assert_eq!(ci.out_msgs, 1, "Expected OutMsgs of 1");
+    assert_eq!(ci.in_bytes, 5, "Expected InBytes of 5");
+    assert_eq!(ci.out_bytes, 5, "Expected OutBytes of 5");
+}
+
+port!("test/monitor_test.go::TestConnzWithSubs" => connz_with_subs);
+fn connz_with_subs() {
+    let s = run_monitor_server();
+    let _cl = create_client_conn_subscribe_and_publish(&s);
+    let c: Connz =
+        serde_json::from_slice(&get_ok(&format!("{}connz?subs=1", monitor_url(&s)))).unwrap();
+    let ci = &c.conns()[0];
+    assert!(
+        ci.subs.len() == 1 && ci.subs[0] == "foo",
+        "Expected subs of 1, got {:?}",
+        ci.subs
+    );
+}
+
+port!("test/monitor_test.go::TestConnzWithOffsetAndLimit" => connz_with_offset_and_limit);
+fn connz_with_offset_and_limit() {
+    let s = run_monitor_server();
+    let _cl1 = create_client_conn_subscribe_and_publish(&s);
+    let _cl2 = create_client_conn_subscribe_and_publish(&s);
+    let c: Connz = serde_json::from_slice(&get_ok(&format!(
+        "{}connz?offset=1&limit=1",
+        monitor_url(&s)
+    )))
+    .unwrap();
+    assert_eq!(c.limit, 1, "Expected limit of 1");
+    assert_eq!(c.offset, 1, "Expected offset of 1");
+    assert_eq!(c.conns().len(), 1, "Expected conns of 1");
+}
+
+port!("test/monitor_test.go::TestSubsz" => subsz);
+fn subsz() {
+    let s = run_monitor_server();
+    let _cl = create_client_conn_subscribe_and_publish(&s);
+    let su: Subsz =
+        serde_json::from_slice(&get_ok(&format!("{}subscriptionsz", monitor_url(&s)))).unwrap();
+    assert_eq!(su.stats.num_subs, 1, "Expected num_subs of 1");
+}
+
+port!("test/monitor_test.go::TestMonitorNoTLSConfig" => monitor_no_tls_config);
+fn monitor_no_tls_config() {
+    let mut o = default_test_options();
+    o.http_host = "127.0.0.1".to_string();
+    o.https_port = -1;
+    // Starting only the monitoring returns the error.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = Server::new(o.clone()).unwrap();
+    match rt.block_on(monitor::start(server.shared())) {
+        Err(e) if e.to_string().contains("TLS") => {}
+        r => panic!("Expected error about missing TLS config, got {r:?}"),
+    }
+    // Starting the server fails with it too.
+    match BackgroundServer::start(o) {
+        Err(e) if e.to_string().contains("TLS") => {}
+        Err(e) => panic!("Expected error about missing TLS config, got {e}"),
+        Ok(_) => panic!("Expected error about missing TLS config, got none"),
+    }
+}
+
+port!("test/monitor_test.go::TestMonitorErrorOnListen" => monitor_error_on_listen);
+fn monitor_error_on_listen() {
+    let s = run_monitor_server();
+    let mut o = default_test_options();
+    o.http_host = "127.0.0.1".to_string();
+    o.http_port = i32::from(s.server.monitor_addr().unwrap().port());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s2 = Server::new(o).unwrap();
+    match rt.block_on(monitor::start(s2.shared())) {
+        Err(e) if e.to_string().contains("listen") => {}
+        r => panic!("Expected error about not able to start listener, got {r:?}"),
+    }
+}
+
+port!("test/monitor_test.go::TestMonitorBothPortsConfigured" => monitor_both_ports_configured);
+fn monitor_both_ports_configured() {
+    let mut o = default_test_options();
+    o.http_host = "127.0.0.1".to_string();
+    o.http_port = -1;
+    o.https_port = -1;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = Server::new(o).unwrap();
+    match rt.block_on(monitor::start(s.shared())) {
+        Err(e) if e.to_string().contains("specify both") => {}
+        r => panic!("Expected error about ports configured, got {r:?}"),
+    }
+}
+
+port!("test/monitor_test.go::TestMonitorStop" => monitor_stop);
+fn monitor_stop() {
+    // Create a server instance and start only the monitoring http server.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = Server::new(monitor_options()).unwrap();
+    let addr = rt
+        .block_on(monitor::start(s.shared()))
+        .unwrap_or_else(|e| panic!("Error starting monitoring: {e}"));
+    let url = format!("http://{addr}/varz");
+    // Make sure http server is started
+    http_get(&url).unwrap_or_else(|e| panic!("Error on http request: {e}"));
+    // Although the server itself was not started, shutting it down stops the http
+    // server.
+    s.shutdown();
+    // HTTP request should now fail (once the listener task has seen the shutdown).
+    check_for(
+        Duration::from_secs(2),
+        Duration::from_millis(10),
+        || match http_get(&url) {
+            Ok((status, _)) => Err(format!("Expected error: Got {status}")),
+            Err(_) => Ok(()),
+        },
+    );
+}
