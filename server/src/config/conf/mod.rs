@@ -14,6 +14,7 @@ pub mod digest;
 pub mod duration;
 pub mod lex;
 pub mod parse;
+mod runes;
 pub mod value;
 
 pub use parse::{

@@ -356,7 +356,7 @@ fn parse_integer(val: &[u8]) -> Result<Option<i64>, ParseError> {
     let mut rest = val;
     while !rest.is_empty() {
         let (r, w) = decode(rest);
-        if !(super::lex::is_digit(r) || r == '-') {
+        if !(super::runes::is_digit(r) || r == '-') {
             break;
         }
         count += 1;
