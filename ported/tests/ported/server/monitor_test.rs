@@ -1801,3 +1801,29 @@ fn connz_closed_subs_detail_no_shared_mutation() {
         c.conns()[0].subs_detail
     );
 }
+
+port!("server/monitor_test.go::TestMonitorConnzSortByRTT" => monitor_connz_sort_by_rtt);
+fn monitor_connz_sort_by_rtt() {
+    let s = run_monitor_server();
+    let _clients: Vec<Client> = (0..10).map(|_| Client::connect(&s, "")).collect();
+    let connz = poll_connz(&s, 1, "", &sort_opts("rtt"));
+    assert_eq!(connz.num_conns, 10);
+    let rtts: Vec<i64> = connz.conns().iter().map(|c| c.rtt_nanos).collect();
+    assert!(
+        rtts.windows(2).all(|w| w[0] >= w[1]),
+        "RTT not in descending order: {rtts:?}"
+    );
+    // Make sure url works as well.
+    let url = format!("{}connz?sort=rtt", monitor_url(&s));
+    let connz = poll_connz(&s, 0, &url, &ConnzOptions::default());
+    assert_eq!(connz.num_conns, 10);
+    let rtts: Vec<i64> = connz
+        .conns()
+        .iter()
+        .map(|c| parse_go_duration(&c.rtt).unwrap())
+        .collect();
+    assert!(
+        rtts.windows(2).all(|w| w[0] >= w[1]),
+        "RTT not in descending order: {rtts:?}"
+    );
+}
