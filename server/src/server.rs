@@ -426,10 +426,11 @@ impl Server {
         }
         let port = listen_port(opts.port)?;
         let hp = join_host_port(&opts.host, port);
-        let listener = TcpListener::bind(&hp).await.map_err(|e| {
-            io::Error::new(e.kind(), format!("Error listening on port: {hp}, \"{e}\""))
-        })?;
-        let addr = listener.local_addr()?;
+        let (listener, addr) = bind_client_listener(&opts.host, port, &hp)
+            .await
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("Error listening on port: {hp}, \"{e}\""))
+            })?;
         crate::notice!(
             s.logging,
             "Listening for client connections on {}",
@@ -690,6 +691,40 @@ pub fn validate_options(o: &Options) -> Result<(), String> {
     Ok(())
 }
 
+/// Binds the client listener; returns it and the address to report. For the IPv4
+/// wildcard (or no host) Go listens on IPv6 too, with one `[::]` socket that also takes
+/// IPv4 clients; natsd does the same (reporting the address as `0.0.0.0`), and falls back
+/// to IPv4 alone where IPv6 is unavailable.
+async fn bind_client_listener(
+    host: &str,
+    port: u16,
+    host_port: &str,
+) -> io::Result<(TcpListener, SocketAddr)> {
+    if host == "0.0.0.0" || host.is_empty() {
+        if let Ok(l) = bind_dual_stack(port) {
+            let local = l.local_addr()?;
+            let addr = SocketAddr::new(std::net::Ipv4Addr::UNSPECIFIED.into(), local.port());
+            return Ok((l, addr));
+        }
+    }
+    let l = TcpListener::bind(host_port).await?;
+    let addr = l.local_addr()?;
+    Ok((l, addr))
+}
+
+/// A listener on `[::]:port` that accepts IPv4 too (IPv6-only off, address reuse on, as
+/// Go's and tokio's listeners have it).
+fn bind_dual_stack(port: u16) -> io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let sock = Socket::new(Domain::IPV6, Type::STREAM, Some(Protocol::TCP))?;
+    sock.set_only_v6(false)?;
+    sock.set_reuse_address(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&SocketAddr::new(std::net::Ipv6Addr::UNSPECIFIED.into(), port).into())?;
+    sock.listen(1024)?;
+    TcpListener::from_std(sock.into())
+}
+
 /// `host:port`, with brackets around IPv6 hosts, like Go's `net.JoinHostPort`.
 pub fn join_host_port(host: &str, port: u16) -> String {
     if host.contains(':') {
@@ -829,6 +864,25 @@ impl Drop for BackgroundServer {
 #[allow(clippy::unwrap_used)] // tests fail by panicking
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn ipv4_wildcard_listens_on_ipv6_too() {
+        let (l, addr) = bind_client_listener("0.0.0.0", 0, "0.0.0.0:0")
+            .await
+            .unwrap();
+        assert!(addr.ip().is_unspecified() && addr.is_ipv4());
+        let v4 = std::net::TcpStream::connect(("127.0.0.1", addr.port()));
+        assert!(v4.is_ok());
+        if std::net::TcpListener::bind(("::1", 0)).is_ok() {
+            assert!(std::net::TcpStream::connect(("::1", addr.port())).is_ok());
+        }
+        drop(l);
+        // A specific host binds just that.
+        let (_l, addr) = bind_client_listener("127.0.0.1", 0, "127.0.0.1:0")
+            .await
+            .unwrap();
+        assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+    }
 
     #[test]
     fn validate_options_like_go() {
