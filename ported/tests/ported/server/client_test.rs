@@ -1259,3 +1259,71 @@ fn trace_msg_delivery_with_headers() {
         );
     }
 }
+
+port!("server/client_test.go::TestClientSlowConsumerWithoutConnect" => client_slow_consumer_without_connect);
+fn client_slow_consumer_without_connect() {
+    let mut o = default_test_options();
+    o.write_deadline = Duration::from_millis(100);
+    let s = run_server(o);
+
+    // A subscriber that never sends CONNECT and never reads.
+    let mut c = RawConn::connect(s.addr);
+    c.send("SUB foo 1\r\n");
+
+    let mut nc = RawConn::setup(s.addr);
+    let payload = "x".repeat(10000);
+    let publish = format!("PUB foo {}\r\n{payload}\r\n", payload.len());
+    for _ in 0..100 {
+        nc.send(&publish.repeat(100));
+    }
+    flush(&mut nc);
+    check_for(Duration::from_secs(1), Duration::from_millis(15), || {
+        // Expect slow consumer..
+        let n = s
+            .shared()
+            .stats
+            .slow_consumers
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if n != 1 {
+            return Err(format!("Expected 1 slow consumer, got: {n}"));
+        }
+        Ok(())
+    });
+    // natsd's per-kind slow consumer count is what varz reports.
+    let varz = natsd::monitor::varz::varz(s.shared());
+    let stats = varz
+        .slow_consumers_stats
+        .expect("slow consumer stats in varz");
+    assert_eq!(stats.clients, 1, "Expected a slow consumer client in varz");
+    drop(c);
+}
+
+port!("server/client_test.go::TestClientIPv6Address" => client_ipv6_address);
+fn client_ipv6_address() {
+    let mut o = default_test_options();
+    o.host = "0.0.0.0".to_string();
+    let s = run_server(o);
+
+    let v6 = std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, s.addr.port()));
+    let stream = match std::net::TcpStream::connect_timeout(&v6, Duration::from_secs(2)) {
+        Ok(st) => st,
+        // Go skips the test where IPv6 is not available; it must be where it is.
+        Err(e) => {
+            assert!(
+                std::net::TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0)).is_err(),
+                "IPv6 loopback works here, yet the server refused [::1]: {e}"
+            );
+            eprintln!("Skipping test because could not connect: {e}");
+            return;
+        }
+    };
+    drop(stream);
+    let mut nc = RawConn::connect(v6);
+    let info = nc.check_info();
+    let c = client_of(&s, info["client_id"].as_u64().unwrap());
+    let ncs = c.label();
+    assert!(
+        ncs.starts_with("[::1]"),
+        "Wrong string representation of an IPv6 address: {ncs:?}"
+    );
+}
