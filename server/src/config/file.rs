@@ -119,7 +119,12 @@ pub fn apply_config_file(
 /// Loads `path` into default options (nats-server's `ProcessConfigFile`); warnings alone
 /// do not fail.
 pub fn process_config_file(path: &str) -> Result<Options, ConfigFileError> {
-    let mut opts = Options::default();
+    // Go starts from zero-valued options here: timestamps are on by default only through
+    // the command line's `-T`, so a file without `logtime` logs without them.
+    let mut opts = Options {
+        logtime: false,
+        ..Options::default()
+    };
     apply_config_file(&mut opts, path)?;
     Ok(opts)
 }
@@ -549,6 +554,18 @@ mod tests {
         let mut o = Options::default();
         let w = apply_config_string(&mut o, text)?;
         Ok((o, w))
+    }
+
+    #[test]
+    fn process_config_file_starts_without_log_timestamps() {
+        let path = std::env::temp_dir().join(format!("natsd-logtime-{}.conf", std::process::id()));
+        std::fs::write(&path, "port: -1\n").expect("write conf");
+        let o = process_config_file(&path.to_string_lossy()).expect("loads");
+        assert!(!o.logtime);
+        std::fs::write(&path, "logtime: true\n").expect("write conf");
+        let o = process_config_file(&path.to_string_lossy()).expect("loads");
+        assert!(o.logtime);
+        let _ = std::fs::remove_file(&path);
     }
 
     fn errors_of(text: &str) -> Vec<String> {
