@@ -480,7 +480,7 @@ fn parse_duration_value(
         return parse_duration(s)
             .map_err(|e| ConfigIssue::error(&v.pos, format!("error parsing {field}: {e}")));
     }
-    let secs = want_i64(v)?;
+    // The warning comes first: a value that is not a number then fails as well.
     out.warnings.push(ConfigIssue {
         pos: Some(v.pos.clone()),
         kind: IssueKind::Warning {
@@ -488,7 +488,7 @@ fn parse_duration_value(
             reason: format!("{field} should be converted to a duration"),
         },
     });
-    Ok(secs.wrapping_mul(SECOND))
+    Ok(want_i64(v)?.wrapping_mul(SECOND))
 }
 
 /// `listen`-style values: a port, or `host:port` (nats-server's `parseListen`).
@@ -636,6 +636,21 @@ mod tests {
             errors_of("max_payload: 3GB"),
             [":1:0: max_payload value is too big"]
         );
+    }
+
+    #[test]
+    fn a_duration_of_the_wrong_type_warns_then_fails() {
+        match load("write_deadline: true") {
+            Err(ConfigFileError::Invalid(e)) => {
+                assert_eq!(e.warnings.len(), 1);
+                assert_eq!(
+                    e.to_string(),
+                    ":1:0: invalid use of field \"write_deadline\": write_deadline should be converted to a duration\n\
+                     :1:0: interface conversion: interface {} is bool, not int64\n"
+                );
+            }
+            other => panic!("expected an error, got {other:?}"),
+        }
     }
 
     #[test]
