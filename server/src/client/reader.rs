@@ -550,11 +550,12 @@ impl Reader {
     fn process_pub(&mut self, msg: PubMsg) {
         self.batch_in_msgs += 1;
         self.batch_in_bytes += msg.payload.len() as u64;
+        // Go only warns a pedantic client here: the message is still acknowledged and
+        // delivered (a wildcard token then matches like a literal one).
         if self.connect.pedantic
             && !std::str::from_utf8(&msg.subject).is_ok_and(subject::is_valid_literal_subject)
         {
             self.send_err("Invalid Publish Subject");
-            return;
         }
         if let Err(violation) = check_reserved(&msg.subject, msg.reply.as_deref()) {
             self.publish_violation(violation);

@@ -66,6 +66,21 @@ fn connect_before_and_after_defaults_to_verbose_and_pedantic() {
 }
 
 #[test]
+fn pedantic_invalid_publish_subject_is_reported_then_delivered() {
+    let s = BackgroundServer::start(opts()).unwrap();
+    let mut c = connect(&s);
+    c.write_all(
+        b"CONNECT {\"verbose\":true,\"pedantic\":true}\r\nSUB foo.* 1\r\nPUB foo.* 2\r\nok\r\nPING\r\n",
+    )
+    .unwrap();
+    // As nats-server: the -ERR, then the +OK of the PUB, then the delivery.
+    assert_eq!(
+        read_until(&mut c, "PONG\r\n"),
+        "+OK\r\n+OK\r\n-ERR 'Invalid Publish Subject'\r\n+OK\r\nMSG foo.* 1 2\r\nok\r\nPONG\r\n"
+    );
+}
+
+#[test]
 fn sys_group_queue_is_refused() {
     let s = BackgroundServer::start(opts()).unwrap();
     let mut c = connect(&s);
