@@ -553,6 +553,9 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
                 client.label()
             );
             client.send_err("maximum connections exceeded");
+            // Go keeps refused clients among the closed connections too.
+            s.monitor
+                .save_closed_client(&client, ClosedState::MaxConnectionsExceeded);
         }
         client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
     }
@@ -576,95 +579,21 @@ pub fn info_host_port(opts: &Options, bound_port: u16) -> io::Result<(String, u1
     if opts.client_advertise.is_empty() {
         return Ok((opts.host.clone(), bound_port));
     }
-    parse_host_port(&opts.client_advertise, bound_port).map_err(|e| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!(
-                "Error setting server INFO with ClientAdvertise value of {}, err={e}",
-                opts.client_advertise
-            ),
-        )
-    })
-}
-
-/// Splits `host:port` (Go's `parseHostPort`): a missing port, or a port of 0 or -1, takes
-/// `default_port`; host and port are trimmed of spaces.
-pub fn parse_host_port(host_port: &str, default_port: u16) -> Result<(String, u16), String> {
-    if host_port.is_empty() {
-        return Err("no hostport specified".to_string());
-    }
-    let with_default_port;
-    let (host, port) = match split_host_port(host_port) {
-        Ok(hp) => hp,
-        Err(SplitError::MissingPort) => {
-            with_default_port = format!("{host_port}:{default_port}");
-            split_host_port(&with_default_port).map_err(|e| e.text(&with_default_port))?
-        }
-        Err(e) => return Err(e.text(host_port)),
-    };
-    let port_text = port.trim();
-    let port: i64 = port_text
-        .parse()
-        .map_err(|_| format!("strconv.Atoi: parsing \"{port_text}\": invalid syntax"))?;
-    let port = match port {
-        0 | -1 => default_port,
-        p => u16::try_from(p).map_err(|_| format!("port {p} out of range"))?,
-    };
-    Ok((host.trim().to_string(), port))
-}
-
-/// Why `host:port` does not split, as Go's `net.SplitHostPort` words it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SplitError {
-    MissingPort,
-    TooManyColons,
-    MissingBracket,
-    UnexpectedBracket,
-}
-
-impl SplitError {
-    fn text(self, addr: &str) -> String {
-        let why = match self {
-            SplitError::MissingPort => "missing port in address",
-            SplitError::TooManyColons => "too many colons in address",
-            SplitError::MissingBracket => "missing ']' in address",
-            SplitError::UnexpectedBracket => "unexpected bracket in address",
-        };
-        format!("address {addr}: {why}")
-    }
-}
-
-/// Go's `net.SplitHostPort`: `host:port` or `[host]:port`.
-fn split_host_port(addr: &str) -> Result<(&str, &str), SplitError> {
-    let colon = addr.rfind(':').ok_or(SplitError::MissingPort)?;
-    // Where to start looking for stray brackets in the host part and after it.
-    let (host, open_from, close_from) = if addr.starts_with('[') {
-        let end = addr.find(']').ok_or(SplitError::MissingBracket)?;
-        if end + 1 == addr.len() {
-            return Err(SplitError::MissingPort);
-        }
-        if end + 1 != colon {
-            return Err(if addr.as_bytes()[end + 1] == b':' {
-                SplitError::TooManyColons
-            } else {
-                SplitError::MissingPort
-            });
-        }
-        (&addr[1..end], 1, end + 1)
-    } else {
-        let host = &addr[..colon];
-        if host.contains(':') {
-            return Err(SplitError::TooManyColons);
-        }
-        (host, 0, 0)
-    };
-    if addr[open_from..].contains('[') {
-        return Err(SplitError::UnexpectedBracket);
-    }
-    if addr[close_from..].contains(']') {
-        return Err(SplitError::UnexpectedBracket);
-    }
-    Ok((host, &addr[colon + 1..]))
+    crate::util::parse_host_port(&opts.client_advertise, i32::from(bound_port))
+        .and_then(|(host, port)| {
+            u16::try_from(port)
+                .map(|port| (host, port))
+                .map_err(|_| format!("port {port} out of range"))
+        })
+        .map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "Error setting server INFO with ClientAdvertise value of {}, err={e}",
+                    opts.client_advertise
+                ),
+            )
+        })
 }
 
 /// Checks options that cannot work together, as nats-server's `validateOptions` does for
@@ -1005,44 +934,6 @@ mod tests {
         assert_eq!(listen_port(4333).unwrap(), 4333);
         assert!(listen_port(-2).is_err());
         assert!(listen_port(70000).is_err());
-    }
-
-    #[test]
-    fn parse_host_port_like_go() {
-        assert_eq!(
-            parse_host_port("me:1", 4222).unwrap(),
-            ("me".to_string(), 1)
-        );
-        // No port, or port 0 / -1: the default.
-        assert_eq!(
-            parse_host_port("me", 4333).unwrap(),
-            ("me".to_string(), 4333)
-        );
-        assert_eq!(
-            parse_host_port("me:0", 4333).unwrap(),
-            ("me".to_string(), 4333)
-        );
-        assert_eq!(
-            parse_host_port("me:-1", 4333).unwrap(),
-            ("me".to_string(), 4333)
-        );
-        assert_eq!(
-            parse_host_port("[::1]:5", 1).unwrap(),
-            ("::1".to_string(), 5)
-        );
-        assert_eq!(parse_host_port("[::1]", 7).unwrap(), ("::1".to_string(), 7));
-        assert_eq!(
-            parse_host_port(" me : 2", 7).unwrap(),
-            ("me".to_string(), 2)
-        );
-        assert!(parse_host_port("", 1).is_err());
-        assert!(parse_host_port("me:x", 1).is_err());
-        assert!(parse_host_port("[::1]x:1", 1).is_err());
-        assert!(parse_host_port("a]:1", 1).is_err());
-        assert_eq!(
-            parse_host_port("::1", 1).unwrap_err(),
-            "address ::1: too many colons in address"
-        );
     }
 
     #[test]

@@ -260,6 +260,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parse_host_port_like_go() {
+        assert_eq!(
+            parse_host_port("me:1", 4222).unwrap(),
+            ("me".to_string(), 1)
+        );
+        // No port, or port 0 / -1: the default.
+        assert_eq!(
+            parse_host_port("me", 4333).unwrap(),
+            ("me".to_string(), 4333)
+        );
+        assert_eq!(
+            parse_host_port("me:0", 4333).unwrap(),
+            ("me".to_string(), 4333)
+        );
+        assert_eq!(
+            parse_host_port("me:-1", 4333).unwrap(),
+            ("me".to_string(), 4333)
+        );
+        assert_eq!(
+            parse_host_port("[::1]:5", 1).unwrap(),
+            ("::1".to_string(), 5)
+        );
+        assert_eq!(parse_host_port("[::1]", 7).unwrap(), ("::1".to_string(), 7));
+        assert_eq!(
+            parse_host_port(" me : 2", 7).unwrap(),
+            ("me".to_string(), 2)
+        );
+        assert!(parse_host_port("", 1).is_err());
+        assert!(parse_host_port("me:x", 1).is_err());
+        assert!(parse_host_port("[::1]x:1", 1).is_err());
+        assert!(parse_host_port("a]:1", 1).is_err());
+        assert_eq!(
+            parse_host_port("::1", 1).unwrap_err(),
+            "address ::1: too many colons in address"
+        );
+    }
+
+    #[test]
     fn own_version_is_semver() {
         assert!(is_semver(crate::VERSION));
         assert!(is_semver("2.10.0-beta.1+build.5"));
