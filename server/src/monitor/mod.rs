@@ -15,6 +15,8 @@ mod http;
 pub mod metrics;
 pub mod misc;
 pub mod subsz;
+#[cfg(test)]
+mod server_tests;
 pub mod varz;
 
 pub use accounts::{accountz, accstatz, AccountStatz, AccountStatzOptions, Accountz};
