@@ -3,6 +3,7 @@
 //! buffer to the socket.
 
 pub mod connect;
+pub mod header;
 pub mod outbound;
 mod reader;
 #[cfg(test)]
