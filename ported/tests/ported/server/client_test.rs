@@ -16,7 +16,7 @@
 
 use natsd::client::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
 use natsd::client::outbound::{Outbound, Queued};
-use natsd::client::Client;
+use natsd::client::{header, Client};
 use natsd::closed::ClosedState;
 use natsd::logging::CaptureLogger;
 use natsd::server::BackgroundServer;
@@ -1325,5 +1325,312 @@ fn client_ipv6_address() {
     assert!(
         ncs.starts_with("[::1]"),
         "Wrong string representation of an IPv6 address: {ncs:?}"
+    );
+}
+
+// JetStream header names (Go's stream.go constants).
+const JS_EXPECTED_STREAM: &str = "Nats-Expected-Stream";
+const JS_EXPECTED_LAST_SEQ: &str = "Nats-Expected-Last-Sequence";
+const JS_EXPECTED_LAST_SUBJ_SEQ: &str = "Nats-Expected-Last-Subject-Sequence";
+const JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
+const JS_EXPECTED_LAST_MSG_ID: &str = "Nats-Expected-Last-Msg-Id";
+
+/// Go's `genHeader` chained over `(key, value)` pairs, from `NATS/1.0\r\n\r\n`.
+fn gen_headers(pairs: &[(&str, &str)]) -> Vec<u8> {
+    pairs
+        .iter()
+        .fold(b"NATS/1.0\r\n\r\n".to_vec(), |h, (k, v)| {
+            header::gen_header(&h, k, v)
+        })
+}
+
+fn show(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+port!("server/client_test.go::TestRemoveHeaderIfPrefixPresent" => remove_header_if_prefix_present);
+fn remove_header_if_prefix_present() {
+    let hdr = gen_headers(&[
+        ("a", "1"),
+        (JS_EXPECTED_STREAM, "my-stream"),
+        (JS_EXPECTED_LAST_SEQ, "22"),
+        ("b", "2"),
+        (JS_EXPECTED_LAST_SUBJ_SEQ, "24"),
+        (JS_EXPECTED_LAST_MSG_ID, "1"),
+        ("c", "3"),
+    ]);
+    let hdr = header::remove_header_if_prefix_present(hdr, "Nats-Expected-");
+    assert_eq!(
+        show(&hdr),
+        "NATS/1.0\r\na: 1\r\nb: 2\r\nc: 3\r\n\r\n",
+        "Expected headers to be stripped"
+    );
+}
+
+port!("server/client_test.go::TestRemoveHeaderIfPrefixPresentSkipsValueMatches" => remove_header_if_prefix_present_skips_value_matches);
+fn remove_header_if_prefix_present_skips_value_matches() {
+    // "Nats-Expected-Stream" in another header's value must not stop the scan: the real
+    // Nats-Expected-* headers below it are still removed.
+    let hdr = gen_headers(&[
+        ("X-Note", "see Nats-Expected-Stream below"),
+        (JS_EXPECTED_STREAM, "my-stream"),
+        (JS_EXPECTED_LAST_SEQ, "22"),
+        ("c", "3"),
+    ]);
+    let hdr = header::remove_header_if_prefix_present(hdr, "Nats-Expected-");
+    assert_eq!(
+        show(&hdr),
+        "NATS/1.0\r\nX-Note: see Nats-Expected-Stream below\r\nc: 3\r\n\r\n"
+    );
+}
+
+port!("server/client_test.go::TestRemoveHeaderIfPresentSkipsValueMatches" => remove_header_if_present_skips_value_matches);
+fn remove_header_if_present_skips_value_matches() {
+    let hdr = gen_headers(&[
+        ("X-Note", "Nats-Msg-Id is set below"),
+        ("Nats-Msg-Id", "real-id"),
+        ("c", "3"),
+    ]);
+    let hdr = header::remove_header_if_present(hdr, "Nats-Msg-Id");
+    assert_eq!(
+        show(&hdr),
+        "NATS/1.0\r\nX-Note: Nats-Msg-Id is set below\r\nc: 3\r\n\r\n"
+    );
+}
+
+port!("server/client_test.go::TestRemoveHeaderIfPresentDuplicates" => remove_header_if_present_duplicates);
+fn remove_header_if_present_duplicates() {
+    let hdr = gen_headers(&[("a", "1"), ("a", "2"), ("c", "3"), ("a", "4"), ("a", "5")]);
+    let hdr = header::remove_header_if_present(hdr, "a");
+    assert_eq!(
+        show(&hdr),
+        "NATS/1.0\r\nc: 3\r\n\r\n",
+        "Expected headers to be stripped"
+    );
+}
+
+/// `sliceHeader` borrows exactly the value (Go caps the slice at it: `cap == 2` for
+/// "24"); `getHeader` copies it into a buffer of exactly its length.
+fn check_slice_and_copy(key: &str, hdr: &[u8], value: &str) {
+    let sliced = header::slice_header(key, hdr).expect("sliced header");
+    assert_eq!(sliced.len(), value.len());
+    let copied = header::get_header(key, hdr).expect("copied header");
+    assert_eq!(copied.capacity(), copied.len());
+    assert_eq!(sliced, &copied[..]);
+    assert_eq!(show(&copied), value);
+}
+
+port!("server/client_test.go::TestSliceHeader" => slice_header);
+fn slice_header() {
+    let hdr = gen_headers(&[
+        ("a", "1"),
+        (JS_EXPECTED_STREAM, "my-stream"),
+        (JS_EXPECTED_LAST_SEQ, "22"),
+        ("b", "2"),
+        (JS_EXPECTED_LAST_SUBJ_SEQ, "24"),
+        (JS_EXPECTED_LAST_MSG_ID, "1"),
+        ("c", "3"),
+    ]);
+    check_slice_and_copy(JS_EXPECTED_LAST_SUBJ_SEQ, &hdr, "24");
+}
+
+port!("server/client_test.go::TestSliceHeaderOrderingPrefix" => slice_header_ordering_prefix);
+fn slice_header_ordering_prefix() {
+    // These headers share the same prefix, the longer subject
+    // must not invalidate the existence of the shorter one.
+    let hdr = gen_headers(&[
+        (JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ, "foo"),
+        (JS_EXPECTED_LAST_SUBJ_SEQ, "24"),
+    ]);
+    check_slice_and_copy(JS_EXPECTED_LAST_SUBJ_SEQ, &hdr, "24");
+}
+
+port!("server/client_test.go::TestReplyHasJSAckSuffix" => reply_has_js_ack_suffix);
+fn reply_has_js_ack_suffix() {
+    for (name, reply, want) in [
+        (
+            "plain JSAck no suffix",
+            "$JS.ACK.STREAM.CONS.1.2.3.4.5",
+            false,
+        ),
+        (
+            "single @ encoded",
+            "$JS.ACK.STREAM.CONS.1.2.3.4.5@deliver.subject",
+            true,
+        ),
+        (
+            "double @ encoded (already corrupted)",
+            "$JS.ACK.STREAM.CONS.1.2.3.4.5@inner@outer",
+            true,
+        ),
+        ("non-JSAck reply with @", "_INBOX.abc@xyz", false),
+        ("@ before 8 dots", "$JS.ACK.STREAM@oops.1.2.3.4.5", false),
+        ("empty", "", false),
+        ("JSAck prefix only no fields", "$JS.ACK.", false),
+        // Cross-domain v2 token has more dots, but still 8+ before the @.
+        (
+            "v2 token encoded",
+            "$JS.ACK.dom.acct.STREAM.CONS.1.2.3.4.5@deliver",
+            true,
+        ),
+    ] {
+        assert_eq!(
+            header::reply_has_js_ack_suffix(reply.as_bytes()),
+            want,
+            "{name}"
+        );
+    }
+}
+
+port!("server/client_test.go::TestSliceHeaderOrderingSuffix" => slice_header_ordering_suffix);
+fn slice_header_ordering_suffix() {
+    // These headers share the same suffix, the longer subject
+    // must not invalidate the existence of the shorter one.
+    let hdr = gen_headers(&[("Previous-Nats-Msg-Id", "user"), ("Nats-Msg-Id", "control")]);
+    let sliced = header::slice_header("Nats-Msg-Id", &hdr).expect("sliced");
+    let copied = header::get_header("Nats-Msg-Id", &hdr).expect("copied");
+    assert_eq!(sliced, &copied[..]);
+    assert_eq!(show(&copied), "control");
+}
+
+port!("server/client_test.go::TestRemoveHeaderIfPresentOrderingPrefix" => remove_header_if_present_ordering_prefix);
+fn remove_header_if_present_ordering_prefix() {
+    let hdr = gen_headers(&[
+        (JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ, "foo"),
+        (JS_EXPECTED_LAST_SUBJ_SEQ, "24"),
+    ]);
+    let hdr = header::remove_header_if_present(hdr, JS_EXPECTED_LAST_SUBJ_SEQ);
+    let ehdr = header::gen_header(b"", JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ, "foo");
+    assert_eq!(show(&hdr), show(&ehdr));
+}
+
+port!("server/client_test.go::TestRemoveHeaderIfPresentOrderingSuffix" => remove_header_if_present_ordering_suffix);
+fn remove_header_if_present_ordering_suffix() {
+    let hdr = gen_headers(&[("Previous-Nats-Msg-Id", "user"), ("Nats-Msg-Id", "control")]);
+    let hdr = header::remove_header_if_present(hdr, "Nats-Msg-Id");
+    let ehdr = header::gen_header(b"", "Previous-Nats-Msg-Id", "user");
+    assert_eq!(show(&hdr), show(&ehdr));
+}
+
+port!("server/client_test.go::TestSetHeaderDoesNotOverwriteUnderlyingBuffer" => set_header_does_not_overwrite_underlying_buffer);
+fn set_header_does_not_overwrite_underlying_buffer() {
+    let initial_hdr = "NATS/1.0\r\nKey1: Val1\r\nKey2: Val2\r\n\r\n";
+    let msg_body = "this is the message body\r\n";
+    for (name, key, val, expected_hdr, new_buf) in [
+        (
+            "existing key new value larger",
+            "Key1",
+            "Val1Updated",
+            "NATS/1.0\r\nKey1: Val1Updated\r\nKey2: Val2\r\n\r\n",
+            true,
+        ),
+        (
+            "existing key new value smaller",
+            "Key1",
+            "v1",
+            "NATS/1.0\r\nKey1: v1\r\nKey2: Val2\r\n\r\n",
+            false,
+        ),
+        (
+            "new key",
+            "Key3",
+            "Val3",
+            "NATS/1.0\r\nKey1: Val1\r\nKey2: Val2\r\nKey3: Val3\r\n\r\n",
+            true,
+        ),
+    ] {
+        let mut buf = Vec::with_capacity(initial_hdr.len() + msg_body.len());
+        buf.extend_from_slice(initial_hdr.as_bytes());
+        let msg_start = buf.len();
+        buf.extend_from_slice(msg_body.as_bytes());
+
+        // The header and the body are parts of one buffer.
+        let (hdr, msg) = buf.split_at_mut(msg_start);
+        let out = header::set_header(key, val, hdr);
+        assert_eq!(show(&out), expected_hdr, "{name}");
+        assert_eq!(
+            matches!(out, std::borrow::Cow::Owned(_)),
+            new_buf,
+            "{name}: new buffer"
+        );
+        drop(out);
+        assert_eq!(show(msg), msg_body, "{name}");
+        if new_buf {
+            // The header part of the underlying buffer has not been changed.
+            assert_eq!(show(&buf[..initial_hdr.len()]), initial_hdr, "{name}");
+        } else {
+            // The header part of the underlying buffer has been changed.
+            assert_eq!(show(&buf[..expected_hdr.len()]), expected_hdr, "{name}");
+        }
+    }
+}
+
+port!("server/client_test.go::TestClientSetHeaderDoesNotMutateInputMsg" => client_set_header_does_not_mutate_input_msg);
+fn client_set_header_does_not_mutate_input_msg() {
+    let hdr = "NATS/1.0\r\nClientInfo: {old}\r\nKey2: Val2\r\n\r\n";
+    let msg = "this is the message body\r\n";
+    let buf = format!("{hdr}{msg}").into_bytes();
+
+    // Setting the header copies: the input message is not corrupted.
+    let original = buf.clone();
+    let (out, new_hdr_len) = header::set_msg_header("ClientInfo", "{newvalue}", &buf, hdr.len());
+    assert_eq!(buf, original);
+
+    let expected = format!("NATS/1.0\r\nKey2: Val2\r\nClientInfo: {{newvalue}}\r\n\r\n{msg}");
+    assert_eq!(show(&out), expected);
+    assert_eq!(new_hdr_len, expected.len() - msg.len());
+}
+
+/// Go's `bytes.ReplaceAll(hdr, " ", nil)`.
+fn without_spaces(b: &[u8]) -> Vec<u8> {
+    b.iter().copied().filter(|&c| c != b' ').collect()
+}
+
+/// Sets `key` to `val` in the block of `pairs`, with and without spaces after the colons.
+fn check_set_header_ordering(pairs: &[(&str, &str)], key: &str, val: &str, want: &[(&str, &str)]) {
+    for space in [true, false] {
+        let title = if space { "Normal" } else { "Trimmed" };
+        let mut hdr = gen_headers(pairs);
+        if !space {
+            hdr = without_spaces(&hdr);
+        }
+        let got = header::set_header(key, val, &mut hdr).into_owned();
+        let mut ehdr = want
+            .iter()
+            .fold(Vec::new(), |h, (k, v)| header::gen_header(&h, k, v));
+        if !space {
+            ehdr = without_spaces(&ehdr);
+        }
+        assert_eq!(show(&got), show(&ehdr), "{title}");
+    }
+}
+
+port!("server/client_test.go::TestSetHeaderOrderingPrefix" => set_header_ordering_prefix);
+fn set_header_ordering_prefix() {
+    // These headers share the same prefix, the longer subject
+    // must not invalidate the existence of the shorter one.
+    check_set_header_ordering(
+        &[
+            (JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ, "foo"),
+            (JS_EXPECTED_LAST_SUBJ_SEQ, "24"),
+        ],
+        JS_EXPECTED_LAST_SUBJ_SEQ,
+        "12",
+        &[
+            (JS_EXPECTED_LAST_SUBJ_SEQ_SUBJ, "foo"),
+            (JS_EXPECTED_LAST_SUBJ_SEQ, "12"),
+        ],
+    );
+}
+
+port!("server/client_test.go::TestSetHeaderOrderingSuffix" => set_header_ordering_suffix);
+fn set_header_ordering_suffix() {
+    // These headers share the same suffix, the longer subject
+    // must not invalidate the existence of the shorter one.
+    check_set_header_ordering(
+        &[("Previous-Nats-Msg-Id", "user"), ("Nats-Msg-Id", "control")],
+        "Nats-Msg-Id",
+        "other",
+        &[("Previous-Nats-Msg-Id", "user"), ("Nats-Msg-Id", "other")],
     );
 }
