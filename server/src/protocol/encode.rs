@@ -8,29 +8,13 @@ pub const PONG: &[u8] = b"PONG\r\n";
 pub const OK: &[u8] = b"+OK\r\n";
 
 /// Appends `MSG <subject> <sid> [reply] <size>\r\n<payload>\r\n`.
+#[inline]
 pub fn msg(out: &mut BytesMut, subject: &[u8], sid: &[u8], reply: Option<&[u8]>, payload: &[u8]) {
-    let mut num = itoa::Buffer::new();
-    let size = num.format(payload.len()).as_bytes();
-    let reply_len = reply.map_or(0, |r| r.len() + 1);
-    out.reserve(
-        4 + subject.len() + 1 + sid.len() + 1 + reply_len + size.len() + 2 + payload.len() + 2,
-    );
-    out.put_slice(b"MSG ");
-    out.put_slice(subject);
-    out.put_u8(b' ');
-    out.put_slice(sid);
-    out.put_u8(b' ');
-    if let Some(r) = reply {
-        out.put_slice(r);
-        out.put_u8(b' ');
-    }
-    out.put_slice(size);
-    out.put_slice(b"\r\n");
-    out.put_slice(payload);
-    out.put_slice(b"\r\n");
+    message(out, b"MSG ", subject, sid, reply, None, payload);
 }
 
 /// Appends `HMSG <subject> <sid> [reply] <hdr_len> <total_len>\r\n<headers+body>\r\n`.
+#[inline]
 pub fn hmsg(
     out: &mut BytesMut,
     subject: &[u8],
@@ -39,25 +23,44 @@ pub fn hmsg(
     header_len: usize,
     payload: &[u8],
 ) {
+    message(
+        out,
+        b"HMSG ",
+        subject,
+        sid,
+        reply,
+        Some(header_len),
+        payload,
+    );
+}
+
+/// MSG and HMSG differ only in the op and the header size before the total size.
+#[inline]
+fn message(
+    out: &mut BytesMut,
+    op: &[u8],
+    subject: &[u8],
+    sid: &[u8],
+    reply: Option<&[u8]>,
+    header_len: Option<usize>,
+    payload: &[u8],
+) {
     let mut hnum = itoa::Buffer::new();
     let mut tnum = itoa::Buffer::new();
-    let hdr = hnum.format(header_len).as_bytes();
+    let hdr = header_len.map(|h| hnum.format(h).as_bytes());
     let total = tnum.format(payload.len()).as_bytes();
-    let reply_len = reply.map_or(0, |r| r.len() + 1);
     out.reserve(
-        5 + subject.len()
-            + 1
+        op.len()
+            + subject.len()
             + sid.len()
-            + 1
-            + reply_len
-            + hdr.len()
-            + 1
-            + total.len()
             + 2
+            + reply.map_or(0, |r| r.len() + 1)
+            + hdr.map_or(0, |h| h.len() + 1)
+            + total.len()
             + payload.len()
-            + 2,
+            + 4,
     );
-    out.put_slice(b"HMSG ");
+    out.put_slice(op);
     out.put_slice(subject);
     out.put_u8(b' ');
     out.put_slice(sid);
@@ -66,8 +69,10 @@ pub fn hmsg(
         out.put_slice(r);
         out.put_u8(b' ');
     }
-    out.put_slice(hdr);
-    out.put_u8(b' ');
+    if let Some(h) = hdr {
+        out.put_slice(h);
+        out.put_u8(b' ');
+    }
     out.put_slice(total);
     out.put_slice(b"\r\n");
     out.put_slice(payload);
