@@ -14,9 +14,9 @@ pub mod gotime;
 mod http;
 pub mod metrics;
 pub mod misc;
-pub mod subsz;
 #[cfg(test)]
 mod server_tests;
+pub mod subsz;
 pub mod varz;
 
 pub use accounts::{accountz, accstatz, AccountStatz, AccountStatzOptions, Accountz};
