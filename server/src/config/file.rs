@@ -218,7 +218,6 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         | "trusted"
         | "trusted_keys" => "operator mode (JWT)",
         "tls" | "allow_non_tls" | "ocsp" | "ocsp_cache" => "TLS",
-        "http_base_path" => "monitoring",
         "cluster" => "clustering",
         "gateway" => "gateways",
         "leaf" | "leafnodes" => "leafnodes",
@@ -229,7 +228,6 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         "write_timeout" => "write timeout policies",
         "no_fast_producer_stall" => "fast producer stalls",
         "prof_block_rate" => "profiling",
-        "server_tags" | "server_metadata" | "feature_flags" => "server tags and metadata",
         _ => return None,
     })
 }
@@ -295,6 +293,43 @@ fn apply_key_inner(
             o.https_port = port;
         }
         "http_port" | "monitor_port" => o.http_port = to_i32(want_i64(v)?),
+        "http_base_path" => o.http_base_path = want_str(v)?.to_string(),
+        "server_tags" => apply_server_tags(o, v)?,
+        "server_metadata" => {
+            let m = v.as_map().ok_or_else(|| {
+                ConfigIssue::error(
+                    &v.pos,
+                    format!("error parsing metadata: unsupported type {}", v.go_type()),
+                )
+            })?;
+            for (mk, mv) in m.iter() {
+                o.metadata.insert(mk.to_string(), want_str(mv)?.to_string());
+            }
+        }
+        "feature_flags" => {
+            let m = v.as_map().ok_or_else(|| {
+                ConfigIssue::error(
+                    &v.pos,
+                    format!(
+                        "error parsing feature flags: unsupported type {}",
+                        v.go_type()
+                    ),
+                )
+            })?;
+            for (mk, mv) in m.iter() {
+                let b = mv.as_bool().ok_or_else(|| {
+                    ConfigIssue::error(
+                        &mv.pos,
+                        format!(
+                            "error parsing feature flag {}: expected bool, got {}",
+                            go_quote(mk),
+                            mv.go_type()
+                        ),
+                    )
+                })?;
+                o.feature_flags.insert(mk.to_string(), b);
+            }
+        }
         "https_port" => o.https_port = to_i32(want_i64(v)?),
         "store_dir" | "storedir" => {
             if o.store_dir.is_some() {
@@ -449,6 +484,39 @@ fn apply_key_inner(
                     kind: IssueKind::UnknownField(k.to_string()),
                 });
             }
+        }
+    }
+    Ok(())
+}
+
+/// `server_tags`: a string or a list of strings, kept trimmed, lower-cased and unique
+/// (the reference's `TagList.Add`).
+fn apply_server_tags(o: &mut Options, v: &Value) -> Result<(), ConfigIssue> {
+    let mut add = |t: &str| {
+        let t = t.trim().to_lowercase();
+        if !t.is_empty() && !o.tags.contains(&t) {
+            o.tags.push(t);
+        }
+    };
+    match &v.kind {
+        Kind::String(s) => add(s),
+        Kind::Array(items) => {
+            for item in items {
+                // The reference prints the type of its wrapper here, not of the value.
+                let s = item.as_str().ok_or_else(|| {
+                    ConfigIssue::error(
+                        &v.pos,
+                        "error parsing tags: unsupported type *conf.token where string is expected",
+                    )
+                })?;
+                add(s);
+            }
+        }
+        _ => {
+            return Err(ConfigIssue::error(
+                &v.pos,
+                format!("error parsing tags: unsupported type {}", v.go_type()),
+            ))
         }
     }
     Ok(())
@@ -651,6 +719,26 @@ mod tests {
             }
             other => panic!("expected an error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn tags_metadata_and_feature_flags() {
+        let (o, _) = load(
+            "server_tags: [\" A \", b, a]\nserver_metadata { k1: v1 }\nfeature_flags { f: true }\nhttp_base_path: /nats",
+        )
+        .expect("loads");
+        assert_eq!(o.tags, ["a", "b"]);
+        assert_eq!(o.metadata.get("k1").map(String::as_str), Some("v1"));
+        assert_eq!(o.feature_flags.get("f"), Some(&true));
+        assert_eq!(o.http_base_path, "/nats");
+        assert_eq!(
+            errors_of("feature_flags { f: 1 }"),
+            [":1:16: error parsing feature flag \"f\": expected bool, got int64"]
+        );
+        assert_eq!(
+            errors_of("server_tags: [1, \"x\"]"),
+            [":1:0: error parsing tags: unsupported type *conf.token where string is expected"]
+        );
     }
 
     #[test]
