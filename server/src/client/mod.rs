@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-pub use reader::run_connection;
+pub use reader::{run_connection, set_read_loop_report_threshold};
 
 /// The part of a connection other tasks touch: publishers append to `out`, the server
 /// closes it. Everything the reader alone needs stays in the reader.
@@ -156,6 +156,14 @@ impl Client {
 
     pub(crate) fn set_headers(&self, on: bool) {
         self.headers.store(on, Ordering::Relaxed)
+    }
+
+    /// Holds this connection's outbound buffer (Go's client lock, as far as delivery is
+    /// concerned): publishers delivering to it wait until the guard is dropped. For tests
+    /// that stall a subscriber on purpose.
+    #[doc(hidden)]
+    pub fn lock_outbound(&self) -> parking_lot::MutexGuard<'_, Outbound> {
+        self.out.lock()
     }
 
     /// Bytes queued for this client and not yet written.

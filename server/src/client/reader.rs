@@ -33,6 +33,17 @@ const SYS_GROUP: &[u8] = b"_sys_";
 /// Header block of the 503 no-responders status, before the subject.
 const NO_RESPONDERS_HDR: &[u8] = b"NATS/1.0 503\r\nNats-Subject: ";
 
+/// Processing one read for longer than this is logged as a warning (Go's
+/// `readLoopReportThreshold`, 2s).
+static READ_LOOP_REPORT_NANOS: AtomicU64 = AtomicU64::new(2_000_000_000);
+
+/// Changes the read-processing time above which connections warn (process-wide; for
+/// tests, as Go's tests lower `readLoopReportThreshold`).
+pub fn set_read_loop_report_threshold(d: Duration) {
+    let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    READ_LOOP_REPORT_NANOS.store(ns, Ordering::Relaxed);
+}
+
 /// Subject prefix of replies routed through gateways; clients may not publish to it.
 const GW_REPLY_PREFIX: &[u8] = b"_GR_.";
 /// Subject prefix of the servers' own Raft traffic, reserved to the system account (which
@@ -240,9 +251,11 @@ impl Reader {
                 r = rd.read_buf(&mut buf) => match r {
                     Ok(0) => return ClosedState::ClientClosed,
                     Ok(_) => {
+                        let start = Instant::now();
                         self.trace = self.server.logging.is_trace();
                         let result = self.process(&mut buf);
                         self.end_batch();
+                        self.report_slow_batch(start);
                         if let Err(reason) = result {
                             return reason;
                         }
@@ -255,6 +268,22 @@ impl Reader {
                     }
                 }
             }
+        }
+    }
+
+    /// Warns when processing one read took too long (a stalled subscriber, say), as Go's
+    /// read loop does.
+    fn report_slow_batch(&self, start: Instant) {
+        let dur = start.elapsed();
+        if dur.as_nanos() >= u128::from(READ_LOOP_REPORT_NANOS.load(Ordering::Relaxed)) {
+            crate::warn!(
+                self.server.logging,
+                "{} - Readloop processing time: {}",
+                self.client.label(),
+                crate::monitor::gotime::go_duration_string(
+                    i64::try_from(dur.as_nanos()).unwrap_or(i64::MAX)
+                )
+            );
         }
     }
 

@@ -150,3 +150,38 @@ fn bad_protocol_closes_with_its_reason() {
         Some(ClosedState::BadClientProtocolVersion)
     );
 }
+
+#[test]
+fn a_stalled_read_is_reported() {
+    use crate::logging::{CaptureLogger, Level};
+    use std::sync::Arc;
+    super::set_read_loop_report_threshold(Duration::from_millis(100));
+    let s = BackgroundServer::start(opts()).unwrap();
+    let cap = Arc::new(CaptureLogger::retaining());
+    s.shared()
+        .logging
+        .set_logger(Some(cap.clone()), false, false);
+    let mut sub = connect(&s);
+    sub.write_all(b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPING\r\n")
+        .unwrap();
+    read_until(&mut sub, "PONG\r\n");
+    let client = s.shared().clients()[0].clone();
+    let mut publ = connect(&s);
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let _g = client.lock_outbound();
+        held_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+    });
+    held_rx.recv().unwrap();
+    publ.write_all(b"CONNECT {\"verbose\":false}\r\nPUB foo 2\r\nok\r\nPING\r\n")
+        .unwrap();
+    read_until(&mut publ, "PONG\r\n");
+    holder.join().unwrap();
+    let warned = cap
+        .entries()
+        .into_iter()
+        .any(|(l, m)| l == Level::Warn && m.contains("Readloop processing time: "));
+    super::set_read_loop_report_threshold(Duration::from_secs(2));
+    assert!(warned, "{:?}", cap.messages());
+}
