@@ -1634,3 +1634,46 @@ fn set_header_ordering_suffix() {
         &[("Previous-Nats-Msg-Id", "user"), ("Nats-Msg-Id", "other")],
     );
 }
+
+port!("server/client_test.go::TestReadloopWarning" => readloop_warning);
+fn readloop_warning() {
+    natsd::client::set_read_loop_report_threshold(Duration::from_millis(100));
+    struct Restore;
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            natsd::client::set_read_loop_report_threshold(Duration::from_secs(2));
+        }
+    }
+    let _restore = Restore;
+
+    let s = server();
+    let l = Arc::new(CaptureLogger::retaining());
+    s.shared().logging.set_logger(Some(l.clone()), false, false);
+
+    let (mut nc, c) = setup_client(&s);
+    nc.send("SUB foo 1\r\n");
+    flush(&mut nc);
+
+    let mut sender = RawConn::setup(s.addr);
+
+    // Hold the subscriber (Go locks the client): delivery to it waits 250ms.
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let _guard = c.lock_outbound();
+        held_tx.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+    });
+    held_rx.recv().unwrap();
+
+    sender.send(&format!("PUB foo 100\r\n{}\r\n", "\0".repeat(100)));
+    flush(&mut sender);
+
+    let warn = l
+        .entries()
+        .into_iter()
+        .find(|(level, _)| *level == natsd::logging::Level::Warn)
+        .map(|(_, m)| m)
+        .expect("No warning printed");
+    assert!(warn.contains("Readloop"), "unexpected warning: {warn}");
+    holder.join().unwrap();
+}
