@@ -87,6 +87,11 @@ pub fn go_io_error(path: &str, e: &std::io::Error) -> String {
     format!("{op} {path}: {why}")
 }
 
+/// How deeply maps and arrays may nest. nats-server has no limit; natsd refuses absurd
+/// nesting so that dropping, copying and encoding the tree (all recursive) cannot
+/// overflow the stack. Real configurations nest a handful of levels.
+pub const MAX_NESTING: usize = 1000;
+
 /// A context being filled: a map (top level or `{...}`) or an array.
 #[derive(Debug)]
 enum Ctx {
@@ -172,7 +177,10 @@ impl<'a, 'e> Parser<'a, 'e> {
                 self.keys.push(it.text());
                 self.ikeys.push(it.clone());
             }
-            ItemType::MapStart => self.ctxs.push(Ctx::Map(Map::new())),
+            ItemType::MapStart => {
+                self.check_nesting(it)?;
+                self.ctxs.push(Ctx::Map(Map::new()));
+            }
             ItemType::MapEnd => {
                 let m = match self.pop_context()? {
                     Ctx::Map(m) => Kind::Map(m),
@@ -222,7 +230,10 @@ impl<'a, 'e> Parser<'a, 'e> {
                     ))
                 }
             },
-            ItemType::ArrayStart => self.ctxs.push(Ctx::Array(Vec::new())),
+            ItemType::ArrayStart => {
+                self.check_nesting(it)?;
+                self.ctxs.push(Ctx::Array(Vec::new()));
+            }
             ItemType::ArrayEnd => {
                 let a = match self.pop_context()? {
                     Ctx::Map(m) => Kind::Map(m),
@@ -247,6 +258,13 @@ impl<'a, 'e> Parser<'a, 'e> {
                         it.line
                     ));
                 };
+                // A copied value must not take the tree past the nesting limit either.
+                if self.ctxs.len() - 1 + nesting(&kind) > MAX_NESTING {
+                    return err(format!(
+                        "Parse error on line {}: 'Maps and arrays nest more than {MAX_NESTING} levels deep.'",
+                        it.line
+                    ));
+                }
                 self.set(it, kind)?;
             }
             ItemType::Include => {
@@ -260,6 +278,12 @@ impl<'a, 'e> Parser<'a, 'e> {
                     ParseError(format!("error parsing include file '{}', {e}", it.text()))
                 })?;
                 for (k, v) in m {
+                    if self.ctxs.len() - 1 + nesting(&v.kind) > MAX_NESTING {
+                        return err(format!(
+                            "Parse error on line {}: 'Maps and arrays nest more than {MAX_NESTING} levels deep.'",
+                            it.line
+                        ));
+                    }
                     self.keys.push(k);
                     self.ikeys.push(Item {
                         typ: ItemType::Key,
@@ -271,6 +295,16 @@ impl<'a, 'e> Parser<'a, 'e> {
                 }
             }
             ItemType::Nil | ItemType::Eof | ItemType::Text | ItemType::CommentStart => {}
+        }
+        Ok(())
+    }
+
+    fn check_nesting(&self, it: &Item) -> Result<(), ParseError> {
+        if self.ctxs.len() > MAX_NESTING {
+            return err(format!(
+                "Parse error on line {}: 'Maps and arrays nest more than {MAX_NESTING} levels deep.'",
+                it.line
+            ));
         }
         Ok(())
     }
@@ -335,6 +369,16 @@ impl<'a, 'e> Parser<'a, 'e> {
         let parsed = Parser::new(&data, "", false, self.env_refs).run();
         self.env_refs.remove(name);
         Ok(parsed?.get("pk").map(|v| v.kind.clone()))
+    }
+}
+
+/// How many levels of maps and arrays a value holds (0 for a scalar). Values in a tree
+/// hold at most [`MAX_NESTING`], which bounds this recursion.
+fn nesting(kind: &Kind) -> usize {
+    match kind {
+        Kind::Array(a) => 1 + a.iter().map(|v| nesting(&v.kind)).max().unwrap_or(0),
+        Kind::Map(m) => 1 + m.iter().map(|(_, v)| nesting(&v.kind)).max().unwrap_or(0),
+        _ => 0,
     }
 }
 
@@ -539,6 +583,35 @@ mod tests {
         let m = parse("a = 1kbb\nb = 2").expect("parses");
         assert!(m.get("a").is_none());
         assert_eq!(m.get("b").and_then(Value::as_i64), Some(2));
+    }
+
+    #[test]
+    fn absurd_nesting_is_refused_instead_of_overflowing_the_stack() {
+        let deep = |d: usize| format!("a = {}{}", "[".repeat(d), "]".repeat(d));
+        assert!(parse(&deep(MAX_NESTING)).is_ok());
+        let e = parse(&deep(MAX_NESTING + 1)).expect_err("too deep");
+        assert_eq!(
+            e.0,
+            "Parse error on line 1: 'Maps and arrays nest more than 1000 levels deep.'"
+        );
+        let e = parse(&format!(
+            "a {}{}",
+            "{b ".repeat(100_000),
+            "}".repeat(100_000)
+        ))
+        .expect_err("too deep");
+        assert!(e.0.contains("nest more than"), "{e}");
+        // Copies through variables count too.
+        let half = MAX_NESTING / 2 + 1;
+        let e = parse(&format!(
+            "a = {}{}\nb = [{}$a{}]",
+            "[".repeat(half),
+            "]".repeat(half),
+            "[".repeat(half),
+            "]".repeat(half)
+        ))
+        .expect_err("too deep");
+        assert!(e.0.contains("line 2"), "{e}");
     }
 
     #[test]
