@@ -2,6 +2,7 @@
 //! configuration files for the settings natsd has.
 
 use natsd::config::file::{apply_config_file, process_config_file, ConfigFileError};
+use natsd::config::options::{DEFAULT_HOST, DEFAULT_PORT};
 use natsd::config::Options;
 use ported::port;
 use ported::support::{create_conf_file, load_config};
@@ -27,6 +28,51 @@ fn dynamic_port_on_listen() {
     assert_eq!(
         opts.https_port, -1,
         "Received incorrect secure monitoring port"
+    );
+}
+
+port!("server/opts_test.go::TestListenPortOnlyConfig" => listen_port_only_config);
+fn listen_port_only_config() {
+    let opts = process("listen: 8922\n")
+        .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.host, DEFAULT_HOST, "Received incorrect host");
+    assert_eq!(
+        natsd::monitor::http_host(&opts),
+        DEFAULT_HOST,
+        "Received incorrect host"
+    );
+    assert_eq!(opts.port, 8922, "Received incorrect port");
+}
+
+port!("server/opts_test.go::TestListenPortWithColonConfig" => listen_port_with_colon_config);
+fn listen_port_with_colon_config() {
+    let opts = process("listen: :8922\n")
+        .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.host, DEFAULT_HOST, "Received incorrect host");
+    assert_eq!(
+        natsd::monitor::http_host(&opts),
+        DEFAULT_HOST,
+        "Received incorrect host"
+    );
+    assert_eq!(opts.port, 8922, "Received incorrect port");
+}
+
+port!("server/opts_test.go::TestListenMonitoringDefault" => listen_monitoring_default);
+fn listen_monitoring_default() {
+    let opts = Options {
+        host: "10.0.1.22".to_string(),
+        ..Options::default()
+    };
+    assert_eq!(opts.host, "10.0.1.22", "Received incorrect host");
+    assert_eq!(
+        natsd::monitor::http_host(&opts),
+        "10.0.1.22",
+        "Received incorrect host"
+    );
+    assert_eq!(
+        opts.port,
+        i32::from(DEFAULT_PORT),
+        "Received incorrect port"
     );
 }
 
