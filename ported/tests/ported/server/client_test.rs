@@ -1677,3 +1677,138 @@ fn readloop_warning() {
     assert!(warn.contains("Readloop"), "unexpected warning: {warn}");
     holder.join().unwrap();
 }
+
+/// Go's `newNetProxy` without latency: each accepted connection is forwarded to the
+/// server, each direction limited to a rate in bytes per second (token bucket, 8 KiB
+/// burst). Stops accepting when dropped; forwarding ends when either side closes.
+struct NetProxy {
+    addr: std::net::SocketAddr,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl NetProxy {
+    fn new(up_rate: u64, down_rate: u64, server: std::net::SocketAddr) -> NetProxy {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        let addr = l.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                let client = match l.accept() {
+                    Ok((c, _)) => c,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                };
+                client.set_nonblocking(false).unwrap();
+                let Ok(server) = std::net::TcpStream::connect(server) else {
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || proxy_pump(up_rate, client, server));
+                std::thread::spawn(move || proxy_pump(down_rate, s2, c2));
+            }
+        });
+        NetProxy { addr, stop }
+    }
+}
+
+impl Drop for NetProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Copies `r` to `w` at no more than `rate` bytes per second.
+fn proxy_pump(rate: u64, mut r: std::net::TcpStream, mut w: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    const BURST: usize = 8192;
+    let per_byte = Duration::from_secs(1).as_nanos() as f64 / rate as f64;
+    let burst = Duration::from_nanos((per_byte * BURST as f64) as u64);
+    let mut next = std::time::Instant::now();
+    let mut buf = [0u8; BURST];
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) | Err(_) => {
+                let _ = w.shutdown(std::net::Shutdown::Both);
+                return;
+            }
+            Ok(n) => n,
+        };
+        let now = std::time::Instant::now();
+        next = next.max(now.checked_sub(burst).unwrap_or(now))
+            + Duration::from_nanos((per_byte * n as f64) as u64);
+        if next > now {
+            std::thread::sleep(next - now);
+        }
+        if w.write_all(&buf[..n]).is_err() {
+            let _ = r.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+    }
+}
+
+port!("server/client_test.go::TestClientFlushOutboundNoSlowConsumer" => client_flush_outbound_no_slow_consumer);
+fn client_flush_outbound_no_slow_consumer() {
+    use std::io::{BufRead, BufReader, Read};
+    const MB: usize = 1024 * 1024;
+    let mut o = default_test_options();
+    o.max_pending = 140 * MB as i64; // 140MB
+    o.max_payload = 16 * MB as i32; // 16MB
+    o.write_deadline = Duration::from_secs(30);
+    let s = run_server(o);
+
+    let _nc = RawConn::setup(s.addr);
+
+    let proxy = NetProxy::new(8 * MB as u64, 8 * MB as u64, s.addr); // 8MB/s
+
+    // nca reads through the proxy.
+    let mut nca = RawConn::connect(proxy.addr);
+    let info = nca.check_info();
+    nca.send("CONNECT {\"verbose\":false,\"pedantic\":false}\r\nSUB test 1\r\n");
+    flush(&mut nca);
+    let ca = client_of(&s, info["client_id"].as_u64().unwrap());
+
+    let mut ncb = RawConn::setup(s.addr);
+
+    // Publish 128MB of data onto the test subject. This means that the outbound queue
+    // for nca holds more than 64MB (what Go writes in one writev call).
+    let payload = vec![0u8; 16 * MB];
+    let mut publish = format!("PUB test {}\r\n", payload.len()).into_bytes();
+    publish.extend_from_slice(&payload);
+    publish.extend_from_slice(b"\r\n");
+    for _ in 0..8 {
+        ncb.send_bytes(&publish);
+    }
+    flush(&mut ncb);
+
+    // The client queue has more than 64MB queued up in it.
+    let pba = ca.pending_bytes();
+    assert!(pba > 64 * MB, "pending bytes {pba}");
+
+    // Wait for our messages to be delivered. This takes a few seconds as the client is
+    // limited to 8MB/s; it must not be cut as a slow consumer meanwhile.
+    let stream = nca.stream().try_clone().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut r = BufReader::with_capacity(1 << 20, stream);
+    let mut msgs = 0;
+    while msgs < 8 {
+        let mut line = String::new();
+        let n = r.read_line(&mut line).unwrap();
+        assert!(n > 0, "disconnected after {msgs} messages");
+        let m = matches(&MSG_PAT, &line);
+        assert_eq!(m[LEN_INDEX], (16 * MB).to_string());
+        let mut rest = vec![0u8; 16 * MB + 2];
+        r.read_exact(&mut rest).unwrap();
+        assert!(rest.ends_with(b"\r\n"));
+        msgs += 1;
+    }
+    assert_eq!(msgs, 8);
+    assert!(!ca.is_closed(), "closed: {:?}", ca.close_reason());
+    drop(proxy);
+}
