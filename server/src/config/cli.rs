@@ -1063,9 +1063,6 @@ pub fn unsupported_features(opts: &Options) -> Vec<&'static str> {
     if opts.prof_port != 0 {
         out.push("profiling (--profile)");
     }
-    if !opts.username.is_empty() || !opts.password.is_empty() || !opts.authorization.is_empty() {
-        out.push("authorization (--user, --pass, --auth)");
-    }
     out
 }
 
@@ -1680,11 +1677,11 @@ mod tests {
     fn unsupported_features_are_reported() {
         assert!(unsupported_features(&run(&["-p", "-1", "-D"]).0).is_empty());
         assert!(unsupported_features(&run(&["-m", "8222"]).0).is_empty());
+        assert!(unsupported_features(&run(&["--user", "u", "--pass", "p"]).0).is_empty());
+        assert!(unsupported_features(&run(&["--auth", "t"]).0).is_empty());
         for a in [
             &["-js"][..],
             &["-ms", "8443"],
-            &["--user", "u"],
-            &["--auth", "t"],
             &["--profile", "1"],
             &["--cluster", "nats://h:1"],
             &["--cluster_name", "c"],

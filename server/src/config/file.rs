@@ -13,6 +13,7 @@ use super::conf::{self, Kind, Map, Pos, Value};
 use super::options::{self, Options};
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One problem in a configuration file, printed as nats-server prints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,7 +201,7 @@ fn to_usize(v: i64) -> usize {
 /// Features natsd does not have yet, by the top-level keys that configure them.
 fn unsupported_feature(key: &str) -> Option<&'static str> {
     Some(match key {
-        "authorization" | "no_auth_user" | "default_sentinel" => "authorization",
+        "default_sentinel" => "authorization (JWT sentinel)",
         "accounts" | "mappings" | "maps" | "system_account" | "system" | "no_system_account"
         | "no_system" | "no_sys_acc" | "default_js_domain" => "accounts",
         "operator"
@@ -266,6 +267,7 @@ fn apply_key_inner(
             o.server_name = sn.to_string();
         }
         "host" | "net" => o.host = host_or_default(want_str(v)?),
+        "no_auth_user" => o.no_auth_user = want_str(v)?.to_string(),
         "debug" => o.debug = want_bool(v)?,
         "trace" => o.trace = want_bool(v)?,
         "trace_verbose" => {
@@ -294,6 +296,7 @@ fn apply_key_inner(
         }
         "http_port" | "monitor_port" => o.http_port = to_i32(want_i64(v)?),
         "http_base_path" => o.http_base_path = want_str(v)?.to_string(),
+        "authorization" => apply_authorization(o, v, out)?,
         "server_tags" => apply_server_tags(o, v)?,
         "server_metadata" => {
             let m = v.as_map().ok_or_else(|| {
@@ -485,6 +488,111 @@ fn apply_key_inner(
                 });
             }
         }
+    }
+    Ok(())
+}
+
+/// The `authorization` block: single user, password, token, timeout, users (with
+/// passwords or nkeys) and permissions (parsed in `crate::auth::conf`); callouts are not
+/// supported yet.
+fn apply_authorization(
+    o: &mut Options,
+    v: &Value,
+    out: &mut ConfigErrors,
+) -> Result<(), ConfigIssue> {
+    let m = v
+        .as_map()
+        .ok_or_else(|| wrong_type(v, "map[string]interface {}"))?;
+    let (mut user, mut pass, mut token) = (String::new(), String::new(), String::new());
+    let mut timeout = 0f64;
+    let (mut users, mut nkeys, mut default_perms) = (Vec::new(), Vec::new(), None);
+    for (mk, mv) in m.iter() {
+        match mk.to_lowercase().as_str() {
+            "user" | "username" => user = want_str(mv)?.to_string(),
+            "pass" | "password" => pass = want_str(mv)?.to_string(),
+            "token" => token = want_str(mv)?.to_string(),
+            "timeout" => {
+                timeout = match &mv.kind {
+                    Kind::Integer(i) => *i as f64,
+                    Kind::Float(f) => *f,
+                    Kind::String(s) => {
+                        let d = parse_duration(s).map_err(|e| {
+                            ConfigIssue::error(
+                                &mv.pos,
+                                format!("error parsing authorization config, 'timeout' {e}"),
+                            )
+                        })?;
+                        d as f64 / SECOND as f64
+                    }
+                    _ => {
+                        return Err(ConfigIssue::error(
+                            &mv.pos,
+                            "error parsing authorization config, 'timeout' wrong type",
+                        ))
+                    }
+                };
+                if timeout > 60.0 {
+                    let shown = match &mv.kind {
+                        Kind::Integer(i) => i.to_string(),
+                        Kind::Float(f) => f.to_string(),
+                        Kind::String(s) => s.clone(),
+                        _ => String::new(),
+                    };
+                    out.warnings.push(ConfigIssue {
+                        pos: Some(mv.pos.clone()),
+                        kind: IssueKind::Warning {
+                            field: mk.to_string(),
+                            reason: format!(
+                                "timeout of {shown} ({timeout:.6} seconds) is high, consider keeping it under 60 seconds. possibly caused by unquoted duration; use '1m' instead of 1m, for example"
+                            ),
+                        },
+                    });
+                }
+            }
+            "users" => match crate::auth::conf::parse_users(mv, &mut out.errors) {
+                Ok((n, u)) => (nkeys, users) = (n, u),
+                Err(e) => out.errors.push(e),
+            },
+            "default_permission" | "default_permissions" | "permissions" => {
+                match crate::auth::conf::parse_permissions(mv, &mut out.errors) {
+                    Ok(p) => default_perms = Some(p),
+                    Err(e) => out.errors.push(e),
+                }
+            }
+            "auth_callout" | "auth_hook" | "proxy_required" => {
+                return Err(not_supported(mk, mv, "authorization"));
+            }
+            _ => {
+                if !mv.used_variable {
+                    out.errors.push(ConfigIssue {
+                        pos: Some(mv.pos.clone()),
+                        kind: IssueKind::UnknownField(mk.to_string()),
+                    });
+                }
+            }
+        }
+    }
+    if (!user.is_empty() || !pass.is_empty()) && !token.is_empty() {
+        return Err(ConfigIssue::error(
+            &v.pos,
+            "Cannot have a user/pass and token",
+        ));
+    }
+    if (!users.is_empty() || !nkeys.is_empty()) && !token.is_empty() {
+        return Err(ConfigIssue::error(
+            &v.pos,
+            "Can not have a token and a users array",
+        ));
+    }
+    crate::auth::conf::fill_default_permissions(&mut users, &mut nkeys, default_perms.as_ref());
+    o.users = users;
+    o.nkeys = nkeys;
+    o.default_permissions = default_perms;
+    o.username = user;
+    o.password = pass;
+    o.authorization = token;
+    if timeout > 0.0 {
+        o.auth_timeout = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX);
     }
     Ok(())
 }
@@ -738,6 +846,21 @@ mod tests {
         assert_eq!(
             errors_of("server_tags: [1, \"x\"]"),
             [":1:0: error parsing tags: unsupported type *conf.token where string is expected"]
+        );
+    }
+
+    #[test]
+    fn authorization_single_user() {
+        let (o, _) =
+            load("authorization { user: derek, password: porkchop, timeout: 1 }").expect("loads");
+        assert_eq!(
+            (o.username.as_str(), o.password.as_str()),
+            ("derek", "porkchop")
+        );
+        assert_eq!(o.auth_timeout, Duration::from_secs(1));
+        assert_eq!(
+            errors_of("authorization { user: a, token: t }"),
+            [":1:0: Cannot have a user/pass and token"]
         );
     }
 

@@ -75,6 +75,14 @@ pub struct Options {
     pub username: String,
     pub password: String,
     pub authorization: String,
+    /// `authorization { users [...] }`: user/password entries.
+    pub users: Vec<crate::auth::User>,
+    /// `authorization { users [...] }`: nkey entries.
+    pub nkeys: Vec<crate::auth::NkeyUser>,
+    /// `no_auth_user`: the user a client without credentials connects as.
+    pub no_auth_user: String,
+    /// `authorization { default_permissions }`.
+    pub default_permissions: Option<crate::auth::Permissions>,
     pub tags: Vec<String>,
     /// `-t`: check the configuration file and exit.
     pub check_config: bool,
@@ -168,6 +176,10 @@ impl Default for Options {
             username: String::new(),
             password: String::new(),
             authorization: String::new(),
+            users: Vec::new(),
+            nkeys: Vec::new(),
+            no_auth_user: String::new(),
+            default_permissions: None,
             tags: Vec::new(),
             check_config: false,
             prof_port: 0,

@@ -1,0 +1,146 @@
+use super::*;
+use std::time::Instant;
+
+fn connect(json: &str) -> ConnectInfo {
+    ConnectInfo::parse(json.as_bytes()).unwrap()
+}
+
+#[test]
+fn token_and_single_user() {
+    let o = Options {
+        authorization: "tok".into(),
+        ..Options::default()
+    };
+    assert!(auth_required(&o));
+    assert!(authenticate(&o, &connect(r#"{"auth_token":"tok"}"#), None).is_some());
+    assert!(authenticate(&o, &connect(r#"{"auth_token":"bad"}"#), None).is_none());
+    let o = Options {
+        username: "u".into(),
+        password: "p".into(),
+        ..Options::default()
+    };
+    assert!(authenticate(&o, &connect(r#"{"user":"u","pass":"p"}"#), None).is_some());
+    assert!(authenticate(&o, &connect(r#"{"user":"u","pass":"x"}"#), None).is_none());
+    assert!(authenticate(&o, &connect(r#"{}"#), None).is_none());
+    assert!(!auth_required(&Options::default()));
+}
+
+#[test]
+fn bcrypt_passwords() {
+    let hash = "$2a$04$Q.CgCP2Sl9pkcTXEZHazaeMwPaAkSHk7AI51HkyMt5iJQQyUA4qxq";
+    assert!(is_bcrypt(hash));
+    assert!(!is_bcrypt("$2a$x"));
+    assert!(compare_passwords(hash, "IW@$6v(y1(t@fhPDvf!5^%"));
+    assert!(!compare_passwords(hash, hash));
+}
+
+#[test]
+fn nkey_nonce_signature() {
+    let kp = nkeys::KeyPair::new_user();
+    let o = Options {
+        nkeys: vec![NkeyUser {
+            nkey: kp.public_key(),
+            permissions: None,
+        }],
+        ..Options::default()
+    };
+    let nonce = new_nonce();
+    let sig =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(kp.sign(nonce.as_bytes()).unwrap());
+    let good = connect(&format!(
+        r#"{{"nkey":"{}","sig":"{sig}"}}"#,
+        kp.public_key()
+    ));
+    assert!(authenticate(&o, &good, Some(&nonce)).is_some());
+    assert!(authenticate(&o, &good, Some("other")).is_none());
+    let nosig = connect(&format!(r#"{{"nkey":"{}"}}"#, kp.public_key()));
+    assert!(authenticate(&o, &nosig, Some(&nonce)).is_none());
+}
+
+#[test]
+fn permissions_allow_deny_queue_and_responses() {
+    let p = Permissions {
+        publish: Some(SubjectPermission {
+            allow: Some(vec!["*.*".into()]),
+            deny: Some(vec!["SYS.*".into(), "foo.*".into()]),
+        }),
+        subscribe: Some(SubjectPermission {
+            allow: Some(vec!["foo.*".into(), "bar.> q1".into()]),
+            deny: Some(vec!["foo.baz".into()]),
+        }),
+        response: None,
+    };
+    let c = ClientPerms::new(&p);
+    let now = Instant::now();
+    assert!(c.pub_allowed("baz.bar", now));
+    assert!(!c.pub_allowed("foo.bar", now));
+    assert!(!c.pub_allowed("foo", now));
+    assert!(c.can_subscribe("foo.*", None));
+    assert!(c.can_subscribe("foo.bar", None));
+    assert!(!c.can_subscribe("foo.baz", None));
+    assert!(!c.can_subscribe("foo.bar.baz", None));
+    // As a sublist match: a wildcard token of the subject is matched like a literal one.
+    assert!(c.can_subscribe("foo.>", None));
+    assert!(c.can_subscribe("bar.x", Some("q1")));
+    assert!(!c.can_subscribe("bar.x", Some("q2")));
+    assert!(!c.can_subscribe("bar.x", None));
+    assert!(c.delivery_denied("foo.baz", None));
+    assert!(!c.delivery_denied("foo.bar", None));
+
+    let r = ClientPerms::new(
+        &Permissions {
+            response: Some(ResponsePermission {
+                max_msgs: 2,
+                expires: Some(Duration::from_millis(50)),
+            }),
+            ..Permissions::default()
+        }
+        .normalized(),
+    );
+    assert!(!r.pub_allowed("_INBOX.1", now));
+    r.track_reply("_INBOX.1", now);
+    assert!(r.pub_allowed("_INBOX.1", now));
+    assert!(r.pub_allowed("_INBOX.1", now));
+    assert!(!r.pub_allowed("_INBOX.1", now));
+    r.track_reply("_INBOX.2", now);
+    assert!(!r.pub_allowed("_INBOX.2", now + Duration::from_millis(60)));
+}
+
+#[test]
+fn authorization_block_from_config() {
+    let mut o = Options::default();
+    crate::config::file::apply_config_string(
+        &mut o,
+        r#"
+        authorization {
+          PASS: foo
+          P = { publish = "a", subscribe = { allow = ["b"], deny = "c" } }
+          default_permissions = { publish = "x.>" }
+          users = [ {user: alice, password: $PASS, permissions: $P}, {user: joe, password: $PASS} ]
+          timeout: 3
+        }
+        no_auth_user: joe
+        "#,
+    )
+    .unwrap();
+    assert_eq!(o.users.len(), 2);
+    assert_eq!(o.auth_timeout, Duration::from_secs(3));
+    assert_eq!(o.no_auth_user, "joe");
+    let joe = &o.users[1];
+    assert_eq!(joe.password, "foo");
+    assert_eq!(
+        joe.permissions
+            .as_ref()
+            .unwrap()
+            .publish
+            .as_ref()
+            .unwrap()
+            .allow,
+        Some(vec!["x.>".to_string()])
+    );
+    let alice = o.users[0].permissions.as_ref().unwrap();
+    assert_eq!(
+        alice.subscribe.as_ref().unwrap().deny,
+        Some(vec!["c".to_string()])
+    );
+}
