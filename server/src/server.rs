@@ -63,6 +63,9 @@ pub struct Info {
     pub connect_urls: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ldm: bool,
+    /// Per client: what nkey users sign to authenticate.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub nonce: String,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -177,6 +180,9 @@ impl ServerShared {
         let mut info = self.info.lock().clone();
         info.client_id = client.cid;
         info.client_ip = client.host.clone();
+        if let Some(n) = client.auth.nonce.get() {
+            info.nonce = n.clone();
+        }
         serde_json::to_vec(&info).unwrap_or_default()
     }
 
@@ -343,7 +349,7 @@ impl Server {
             host: opts.host.clone(),
             port: 0,
             headers: !opts.no_header_support,
-            auth_required: false,
+            auth_required: crate::auth::auth_required(&opts),
             tls_required: false,
             tls_verify: false,
             tls_available: false,
@@ -353,6 +359,7 @@ impl Server {
             client_ip: String::new(),
             connect_urls: Vec::new(),
             ldm: false,
+            nonce: String::new(),
         };
         let monitor = crate::monitor::MonitorState::new(opts.max_closed_clients);
         let (shutdown_tx, _) = watch::channel(false);
@@ -541,6 +548,9 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
         max_pending,
     ));
     crate::debug!(s.logging, "{} - Client connection created", client.label());
+    if crate::auth::nonce_required(&s.opts) {
+        let _ = client.auth.nonce.set(crate::auth::new_nonce());
+    }
     // INFO goes first, as in Go, so even a refused client learns who it talked to.
     let mut b = BytesMut::new();
     encode::info(&mut b, &s.info_json_for(&client));

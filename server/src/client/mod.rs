@@ -56,6 +56,8 @@ pub struct Client {
     pub activity: crate::monitor::ClientActivity,
     /// This connection's own write deadline in nanoseconds; 0 means the server's.
     write_deadline_ns: AtomicU64,
+    /// Nonce and permissions (see `crate::auth`).
+    pub auth: crate::auth::ClientAuth,
 }
 
 impl Client {
@@ -78,6 +80,7 @@ impl Client {
             opts: Mutex::new(ConnectInfo::default()),
             activity: crate::monitor::ClientActivity::new(),
             write_deadline_ns: AtomicU64::new(0),
+            auth: crate::auth::ClientAuth::default(),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",
                 crate::server::join_host_port(&host, port)

@@ -81,6 +81,14 @@ fn check_reserved<'a>(
     }
 }
 
+/// Sleeps until `at`, or forever without one.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Serves one accepted client connection until it closes.
 pub async fn run_connection(server: Arc<ServerShared>, stream: TcpStream, client: Arc<Client>) {
     let _ = stream.set_nodelay(true);
@@ -175,6 +183,10 @@ struct Reader {
     l1_genid: u64,
     /// Whether the server traces protocol (`-V`), read once per read batch.
     trace: bool,
+    /// Until the client has authenticated: when it must have (`auth_timeout`).
+    auth_deadline: Option<tokio::time::Instant>,
+    /// This client's permissions, once authenticated with some.
+    perms: Option<Arc<crate::auth::ClientPerms>>,
 }
 
 impl Reader {
@@ -194,7 +206,13 @@ impl Reader {
         if jitter_ns > 0 {
             first += Duration::from_nanos(rand::thread_rng().gen_range(0..jitter_ns));
         }
+        let auth_deadline = crate::auth::auth_required(opts)
+            .then(|| tokio::time::Instant::now() + opts.auth_timeout);
+        let mut parser = parser;
+        parser.set_awaiting_connect(auth_deadline.is_some());
         Reader {
+            auth_deadline,
+            perms: None,
             server,
             client,
             parser,
@@ -243,6 +261,7 @@ impl Reader {
             if buf.capacity() - buf.len() < READ_SIZE / 4 {
                 buf.reserve(READ_SIZE);
             }
+            let auth_deadline = self.auth_deadline;
             tokio::select! {
                 biased;
                 _ = self.client.reader_kill.notified() => {
@@ -262,6 +281,11 @@ impl Reader {
                     }
                     Err(_) => return ClosedState::ReadError,
                 },
+                _ = sleep_until_some(auth_deadline), if auth_deadline.is_some() => {
+                    crate::debug!(self.server.logging, "{} - Authentication Timeout", self.client.label());
+                    self.send_err("Authentication Timeout");
+                    return ClosedState::AuthenticationTimeout;
+                }
                 _ = tokio::time::sleep_until(self.next_ping) => {
                     if let Err(reason) = self.ping_timer() {
                         return reason;
@@ -298,6 +322,9 @@ impl Reader {
                     self.handle(op)?
                 }
                 Ok(None) => return Ok(()),
+                Err(e)
+                    if e.kind() == crate::protocol::parser::ProtocolErrorKind::AuthRequired
+                        && self.auth_as_no_auth_user() => {}
                 Err(e) => {
                     crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
                     if let Some(text) = e.client_err_text() {
@@ -361,6 +388,7 @@ impl Reader {
         if !self.connect_received {
             self.client.label_with_client_info(&info);
         }
+        self.authenticate(&info)?;
         if info.protocol < CLIENT_PROTO_ZERO || info.protocol > CLIENT_PROTO_INFO {
             self.send_err("invalid client protocol");
             return Err(ClosedState::BadClientProtocolVersion);
@@ -379,6 +407,55 @@ impl Reader {
         self.connect = info;
         self.connect_received = true;
         Ok(())
+    }
+
+    /// Checks the CONNECT's credentials (closing with `Authorization Violation` when they
+    /// fail) and takes on the user's permissions.
+    fn authenticate(&mut self, info: &ConnectInfo) -> Result<(), ClosedState> {
+        let nonce = self.client.auth.nonce.get().map(String::as_str);
+        match crate::auth::authenticate(&self.server.opts, info, nonce) {
+            Some(ok) => {
+                self.authenticated(ok);
+                Ok(())
+            }
+            None => {
+                let label = self.client.label();
+                match crate::auth::auth_user_label(info) {
+                    Some(user) => crate::error!(
+                        self.server.logging,
+                        "{label} - authentication error - {user}"
+                    ),
+                    None => crate::error!(self.server.logging, "{label} - authentication error"),
+                }
+                self.send_err("Authorization Violation");
+                Err(ClosedState::AuthenticationViolation)
+            }
+        }
+    }
+
+    fn authenticated(&mut self, ok: crate::auth::Authenticated) {
+        self.auth_deadline = None;
+        self.parser.set_awaiting_connect(false);
+        if let Some(p) = ok.perms {
+            let _ = self.client.auth.perms.set(p.clone());
+            self.perms = Some(p);
+        }
+    }
+
+    /// Something other than CONNECT came first: with `no_auth_user` the client is that
+    /// user, as Go lets simple clients (telnet) skip CONNECT.
+    fn auth_as_no_auth_user(&mut self) -> bool {
+        let opts = &self.server.opts;
+        if opts.no_auth_user.is_empty() {
+            return false;
+        }
+        match crate::auth::authenticate(opts, &self.connect, None) {
+            Some(ok) => {
+                self.authenticated(ok);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Logs one trace line for `client` (the label names the connection).
@@ -488,6 +565,13 @@ impl Reader {
             self.sub_permission_violation(&subject, queue.as_deref(), &sid);
             return;
         }
+        if let Some(p) = &self.perms {
+            if !p.can_subscribe(subj_str, queue_str) {
+                drop(subs);
+                self.sub_permission_violation(&subject, queue.as_deref(), &sid);
+                return;
+            }
+        }
         if subs.contains_key(&sid) {
             drop(subs);
             self.send_ok_if_verbose();
@@ -586,6 +670,13 @@ impl Reader {
         {
             self.send_err("Invalid Publish Subject");
         }
+        if let Some(p) = &self.perms {
+            let subject = String::from_utf8_lossy(&msg.subject);
+            if !p.pub_allowed(&subject, Instant::now()) {
+                self.publish_violation(PublishViolation::Subject(&msg.subject));
+                return;
+            }
+        }
         if let Err(violation) = check_reserved(&msg.subject, msg.reply.as_deref()) {
             self.publish_violation(violation);
             return;
@@ -661,6 +752,17 @@ impl Reader {
         header_len: Option<usize>,
         payload: &[u8],
     ) -> bool {
+        if let Some(p) = sub.client.auth.perms() {
+            if p.has_sub_deny() {
+                let q = sub.queue.as_deref().map(String::from_utf8_lossy);
+                if p.delivery_denied(&String::from_utf8_lossy(subject), q.as_deref()) {
+                    return false;
+                }
+            }
+            if let Some(r) = reply.filter(|_| p.tracks_replies()) {
+                p.track_reply(&String::from_utf8_lossy(r), Instant::now());
+            }
+        }
         let max = sub.max.load(Ordering::Relaxed);
         let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
         if max > 0 {
