@@ -1,4 +1,5 @@
 //! Ports of `test/*_test.go`.
+mod auth_test;
 mod fanout_test;
 mod gosrv_test;
 mod log_test;
@@ -11,3 +12,4 @@ mod proto_test;
 mod test_test;
 mod verbose_test;
 mod monitor_test;
+mod user_authorization_test;
