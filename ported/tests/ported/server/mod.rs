@@ -14,3 +14,4 @@ mod client_test;
 mod server_test;
 mod opts_test;
 mod monitor_test;
+mod auth_test;

@@ -1,5 +1,6 @@
 //! Ports of `test/*_test.go`.
 mod auth_test;
+mod client_auth_test;
 mod fanout_test;
 mod gosrv_test;
 mod log_test;
