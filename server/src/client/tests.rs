@@ -99,15 +99,15 @@ fn subs_after_a_close_in_the_same_read_are_not_added() {
     // SUBs behind it in the same read find it closed.
     let s = BackgroundServer::start(Options {
         max_pending: 1024,
-        max_payload: 1000,
+        max_payload: 1024,
         ..opts()
     })
     .unwrap();
     let mut c = connect(&s);
-    let payload = "x".repeat(900);
-    let publish = format!("PUB foo 900\r\n{payload}\r\n");
+    // With its MSG line, the message is over max_pending on its own.
+    let payload = "x".repeat(1020);
     let op = format!(
-        "CONNECT {{\"verbose\":false}}\r\nSUB foo 1\r\n{publish}{publish}SUB bar 2\r\nSUB baz 3\r\n"
+        "CONNECT {{\"verbose\":false}}\r\nSUB foo 1\r\nPUB foo 1020\r\n{payload}\r\nSUB bar 2\r\nSUB baz 3\r\n"
     );
     c.write_all(op.as_bytes()).unwrap();
     read_until(&mut c, "never");
@@ -178,10 +178,18 @@ fn a_stalled_read_is_reported() {
         .unwrap();
     read_until(&mut publ, "PONG\r\n");
     holder.join().unwrap();
-    let warned = cap
-        .entries()
-        .into_iter()
-        .any(|(l, m)| l == Level::Warn && m.contains("Readloop processing time: "));
+    // The warning comes once the read is done, which the PONG may overtake.
+    let end = Instant::now() + Duration::from_secs(2);
+    let warned = loop {
+        let warned = cap
+            .entries()
+            .into_iter()
+            .any(|(l, m)| l == Level::Warn && m.contains("Readloop processing time: "));
+        if warned || Instant::now() > end {
+            break warned;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
     super::set_read_loop_report_threshold(Duration::from_secs(2));
     assert!(warned, "{:?}", cap.messages());
 }
