@@ -283,3 +283,108 @@ async fn lame_duck_mode_informs_and_closes_clients() {
     assert!(closed.is_ok(), "server shut down after lame duck");
     assert_eq!(s.shared().num_clients(), 0);
 }
+
+#[tokio::test]
+async fn token_authentication() {
+    let s = BackgroundServer::start(Options {
+        authorization: "s3cr3t".into(),
+        ..opts()
+    })
+    .expect("start");
+    let nc = async_nats::ConnectOptions::with_token("s3cr3t".into())
+        .connect(url(&s))
+        .await
+        .expect("connect with the right token");
+    assert!(nc.server_info().auth_required);
+    nc.flush().await.expect("flush");
+    let bad = async_nats::ConnectOptions::with_token("wrong".into())
+        .connect(url(&s))
+        .await;
+    assert!(bad.is_err(), "a wrong token must be refused");
+    let none = async_nats::connect(url(&s)).await;
+    assert!(none.is_err(), "no token must be refused");
+}
+
+#[tokio::test]
+async fn user_password_authentication() {
+    let s = BackgroundServer::start(Options {
+        username: "derek".into(),
+        password: "foobar".into(),
+        ..opts()
+    })
+    .expect("start");
+    let nc = async_nats::ConnectOptions::with_user_and_password("derek".into(), "foobar".into())
+        .connect(url(&s))
+        .await
+        .expect("connect with the right password");
+    let mut sub = nc.subscribe("auth.ok").await.expect("sub");
+    nc.publish("auth.ok", "hi".into()).await.expect("pub");
+    let m = tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("in time")
+        .expect("msg");
+    assert_eq!(&m.payload[..], b"hi");
+    let bad = async_nats::ConnectOptions::with_user_and_password("derek".into(), "nope".into())
+        .connect(url(&s))
+        .await;
+    assert!(bad.is_err(), "a wrong password must be refused");
+}
+
+#[tokio::test]
+async fn permissions_violation_is_reported_and_connection_stays_up() {
+    use natsd::auth::{Permissions, SubjectPermission, User};
+    let s = BackgroundServer::start(Options {
+        users: vec![User {
+            username: "limited".into(),
+            password: "pwd".into(),
+            permissions: Some(Permissions {
+                publish: Some(SubjectPermission {
+                    allow: Some(vec!["allowed.>".into()]),
+                    deny: None,
+                }),
+                subscribe: Some(SubjectPermission {
+                    allow: Some(vec!["allowed.>".into()]),
+                    deny: None,
+                }),
+                response: None,
+            }),
+        }],
+        ..opts()
+    })
+    .expect("start");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let nc = async_nats::ConnectOptions::with_user_and_password("limited".into(), "pwd".into())
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            async move {
+                if let async_nats::Event::ServerError(e) = event {
+                    let _ = tx.send(e.to_string());
+                }
+            }
+        })
+        .connect(url(&s))
+        .await
+        .expect("connect");
+    nc.publish("forbidden.x", "no".into()).await.expect("pub");
+    nc.flush().await.expect("flush");
+    let err = tokio::time::timeout(WAIT, rx.recv())
+        .await
+        .expect("in time")
+        .expect("an error event");
+    assert!(
+        err.contains("Permissions Violation for Publish to \"forbidden.x\""),
+        "{err}"
+    );
+    // The connection stays up: allowed traffic still flows.
+    let mut sub = nc.subscribe("allowed.a").await.expect("sub");
+    nc.publish("allowed.a", "yes".into()).await.expect("pub");
+    let m = tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("in time")
+        .expect("msg");
+    assert_eq!(&m.payload[..], b"yes");
+    assert_eq!(
+        nc.connection_state(),
+        async_nats::connection::State::Connected
+    );
+}
