@@ -627,6 +627,7 @@ pub fn validate_options(o: &Options) -> Result<(), String> {
     if o.server_name.contains(' ') {
         return Err("server name cannot contain spaces".to_string());
     }
+    crate::auth::validate_no_auth_user(o)?;
     Ok(())
 }
 

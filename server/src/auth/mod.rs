@@ -167,8 +167,9 @@ pub fn verify_nonce_signature(nkey: &str, nonce: &[u8], sig: &str) -> bool {
     }
 }
 
-/// The user a client authenticates as when it sends no credentials (`no_auth_user`).
-fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<&'a User> {
+/// The permissions of the user a client authenticates as when it sends no credentials
+/// (`no_auth_user`, a user name or an nkey); `None` when that does not apply.
+fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<&'a Option<Permissions>> {
     if o.no_auth_user.is_empty()
         || !c.user.is_empty()
         || !c.nkey.is_empty()
@@ -177,7 +178,36 @@ fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<&'a User> {
     {
         return None;
     }
-    o.users.iter().find(|u| u.username == o.no_auth_user)
+    let name = &o.no_auth_user;
+    o.users
+        .iter()
+        .find(|u| &u.username == name)
+        .map(|u| &u.permissions)
+        .or_else(|| {
+            o.nkeys
+                .iter()
+                .find(|n| &n.nkey == name)
+                .map(|n| &n.permissions)
+        })
+}
+
+/// Go's `validateNoAuthUser`: `no_auth_user` must name a configured user or nkey.
+pub fn validate_no_auth_user(o: &Options) -> Result<(), String> {
+    let name = &o.no_auth_user;
+    if name.is_empty() {
+        return Ok(());
+    }
+    if o.users.is_empty() && o.nkeys.is_empty() {
+        return Err(format!(
+            "no_auth_user: \"{name}\" present, but users/nkeys are not defined"
+        ));
+    }
+    if o.users.iter().any(|u| &u.username == name) || o.nkeys.iter().any(|n| &n.nkey == name) {
+        return Ok(());
+    }
+    Err(format!(
+        "no_auth_user: \"{name}\" not present as user or nkey in authorization block or account configuration"
+    ))
 }
 
 /// The permissions of a user: its own, else `default_permissions`.
@@ -194,9 +224,9 @@ pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option
         return Some(Authenticated { perms: None });
     }
     if !o.nkeys.is_empty() || !o.users.is_empty() {
-        if let Some(u) = no_auth_user(o, c) {
+        if let Some(p) = no_auth_user(o, c) {
             return Some(Authenticated {
-                perms: perms_of(o, &u.permissions),
+                perms: perms_of(o, p),
             });
         }
         if !c.nkey.is_empty() {

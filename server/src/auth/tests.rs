@@ -144,3 +144,37 @@ fn authorization_block_from_config() {
         Some(vec!["c".to_string()])
     );
 }
+
+#[test]
+fn no_auth_user_connects_without_credentials() {
+    let o = Options {
+        users: vec![User {
+            username: "foo".into(),
+            password: "pwd".into(),
+            permissions: None,
+        }],
+        no_auth_user: "foo".into(),
+        ..Options::default()
+    };
+    assert_eq!(validate_no_auth_user(&o), Ok(()));
+    assert!(authenticate(&o, &connect("{}"), None).is_some());
+    // Credentials given are checked, not replaced by the no-auth user.
+    assert!(authenticate(&o, &connect(r#"{"user":"foo","pass":"bad"}"#), None).is_none());
+    assert!(authenticate(&o, &connect(r#"{"auth_token":"x"}"#), None).is_none());
+    let bad = Options {
+        no_auth_user: "bar".into(),
+        ..o.clone()
+    };
+    assert_eq!(
+        validate_no_auth_user(&bad).unwrap_err(),
+        "no_auth_user: \"bar\" not present as user or nkey in authorization block or account configuration"
+    );
+    let none = Options {
+        no_auth_user: "bar".into(),
+        ..Options::default()
+    };
+    assert_eq!(
+        validate_no_auth_user(&none).unwrap_err(),
+        "no_auth_user: \"bar\" present, but users/nkeys are not defined"
+    );
+}
