@@ -408,6 +408,9 @@ impl Server {
         );
         crate::notice!(s.logging, "  Name:     {}", s.name);
         crate::notice!(s.logging, "  ID:       {}", s.id);
+        if crate::auth::has_plaintext_passwords(opts) {
+            crate::warn!(s.logging, "Plaintext passwords detected, use nkeys or bcrypt");
+        }
         if let Some(file) = &opts.config_file {
             // Go prints the digest in parentheses, or nothing after the space.
             let digest = if opts.config_digest.is_empty() {

@@ -191,6 +191,12 @@ fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<&'a Option<Permis
         })
 }
 
+/// Whether a configured password is stored in plain text (the server warns at start).
+pub fn has_plaintext_passwords(o: &Options) -> bool {
+    (!o.password.is_empty() && !is_bcrypt(&o.password))
+        || o.users.iter().any(|u| !is_bcrypt(&u.password))
+}
+
 /// Go's `validateNoAuthUser`: `no_auth_user` must name a configured user or nkey.
 pub fn validate_no_auth_user(o: &Options) -> Result<(), String> {
     let name = &o.no_auth_user;
