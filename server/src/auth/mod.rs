@@ -91,9 +91,10 @@ pub fn auth_required(o: &Options) -> bool {
         || !o.nkeys.is_empty()
 }
 
-/// Whether the INFO carries a nonce for clients to sign (nkey users are configured).
+/// Whether the INFO carries a nonce for clients to sign (nkey users are configured, or
+/// the option asks for it always).
 pub fn nonce_required(o: &Options) -> bool {
-    !o.nkeys.is_empty()
+    o.always_enable_nonce || !o.nkeys.is_empty()
 }
 
 /// A fresh nonce for one connection's INFO: 11 random bytes in raw URL-safe base64, as Go.

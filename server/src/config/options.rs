@@ -83,6 +83,8 @@ pub struct Options {
     pub no_auth_user: String,
     /// `authorization { default_permissions }`.
     pub default_permissions: Option<crate::auth::Permissions>,
+    /// Send a nonce in every INFO, even without nkey users (Go's `AlwaysEnableNonce`).
+    pub always_enable_nonce: bool,
     pub tags: Vec<String>,
     /// `-t`: check the configuration file and exit.
     pub check_config: bool,
@@ -180,6 +182,7 @@ impl Default for Options {
             nkeys: Vec::new(),
             no_auth_user: String::new(),
             default_permissions: None,
+            always_enable_nonce: false,
             tags: Vec::new(),
             check_config: false,
             prof_port: 0,

@@ -15,3 +15,4 @@ mod server_test;
 mod opts_test;
 mod monitor_test;
 mod auth_test;
+mod nkey_test;
