@@ -59,13 +59,21 @@ pub struct Info {
     pub client_id: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub client_ip: String,
+    /// Per client: what nkey users sign to authenticate.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub nonce: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connect_urls: Vec<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub ldm: bool,
-    /// Per client: what nkey users sign to authenticate.
+    /// True in the INFO answering a client's first PING (protocol >= 1).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub connect_info: bool,
+    /// The account the client is bound to (with `connect_info`).
     #[serde(skip_serializing_if = "String::is_empty")]
-    pub nonce: String,
+    pub remote_account: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub acc_is_sys: bool,
 }
 
 fn is_zero(v: &u64) -> bool {
@@ -183,11 +191,28 @@ impl ServerShared {
         if let Some(n) = client.auth.nonce.get() {
             info.nonce = n.clone();
         }
+        // A client may connect without credentials as the `no_auth_user`: tell it none
+        // are required (the server still expects CONNECT first).
+        if !self.opts.no_auth_user.is_empty() {
+            info.auth_required = false;
+        }
         serde_json::to_vec(&info).unwrap_or_default()
     }
 
     pub fn info(&self) -> Info {
         self.info.lock().clone()
+    }
+
+    /// The INFO sent after a client's first PONG (Go's `connect_info` INFO): the server's
+    /// INFO plus the account the client is bound to.
+    pub fn connect_info_json_for(&self, client: &Client) -> Vec<u8> {
+        let mut info = self.info.lock().clone();
+        info.client_id = client.cid;
+        info.client_ip = client.host.clone();
+        info.connect_info = true;
+        info.remote_account = crate::monitor::GLOBAL_ACCOUNT.to_string();
+        info.acc_is_sys = false;
+        serde_json::to_vec(&info).unwrap_or_default()
     }
 
     /// Removes a subscription from the sublist and from its connection.
@@ -284,7 +309,8 @@ impl ServerShared {
             return;
         }
         self.info.lock().ldm = true;
-        for c in &clients {
+        // Only clients that understand async INFO are told (Go's sendAsyncInfoToClients).
+        for c in clients.iter().filter(|c| c.accepts_async_info()) {
             let mut b = BytesMut::new();
             encode::info(&mut b, &self.info_json_for(c));
             c.send_proto(&b);
@@ -359,6 +385,9 @@ impl Server {
             client_ip: String::new(),
             connect_urls: Vec::new(),
             ldm: false,
+            connect_info: false,
+            remote_account: String::new(),
+            acc_is_sys: false,
             nonce: String::new(),
         };
         let monitor = crate::monitor::MonitorState::new(opts.max_closed_clients);
@@ -409,7 +438,10 @@ impl Server {
         crate::notice!(s.logging, "  Name:     {}", s.name);
         crate::notice!(s.logging, "  ID:       {}", s.id);
         if crate::auth::has_plaintext_passwords(opts) {
-            crate::warn!(s.logging, "Plaintext passwords detected, use nkeys or bcrypt");
+            crate::warn!(
+                s.logging,
+                "Plaintext passwords detected, use nkeys or bcrypt"
+            );
         }
         if let Some(file) = &opts.config_file {
             // Go prints the digest in parentheses, or nothing after the space.

@@ -178,3 +178,39 @@ fn no_auth_user_connects_without_credentials() {
         "no_auth_user: \"bar\" present, but users/nkeys are not defined"
     );
 }
+
+/// With `no_auth_user`, clients are told no credentials are needed, and one that sends
+/// a PUB before any CONNECT is that user (Go's parser exception for telnet clients).
+#[test]
+fn no_auth_user_info_and_no_connect() {
+    use std::io::{BufRead, BufReader, Write};
+    let s = crate::server::BackgroundServer::start(Options {
+        host: "127.0.0.1".into(),
+        port: -1,
+        no_log: true,
+        no_sigs: true,
+        users: vec![User {
+            username: "foo".into(),
+            password: "pwd".into(),
+            permissions: None,
+        }],
+        no_auth_user: "foo".into(),
+        ..Options::default()
+    })
+    .unwrap();
+    let mut w = std::net::TcpStream::connect(s.addr).unwrap();
+    w.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut r = BufReader::new(w.try_clone().unwrap());
+    let mut info = String::new();
+    r.read_line(&mut info).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&info[5..]).unwrap();
+    assert_eq!(v.get("auth_required"), None, "{info}");
+    assert!(s.shared().info().auth_required);
+    w.write_all(b"PUB foo 2\r\nok\r\nPING\r\n").unwrap();
+    // Without CONNECT the connection has the default options: verbose.
+    for want in ["+OK\r\n", "PONG\r\n"] {
+        let mut l = String::new();
+        r.read_line(&mut l).unwrap();
+        assert_eq!(l, want);
+    }
+}
