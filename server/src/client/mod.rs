@@ -38,6 +38,8 @@ pub struct Client {
     /// Wakes the reader when the connection is closed by someone else.
     reader_kill: Notify,
     closed: AtomicBool,
+    /// See [`Client::accepts_async_info`].
+    async_info: AtomicBool,
     /// Whether the writer should write what is still queued before closing the socket.
     flush_on_close: AtomicBool,
     close_reason: Mutex<Option<ClosedState>>,
@@ -70,6 +72,7 @@ impl Client {
             writer_wake: Notify::new(),
             reader_kill: Notify::new(),
             closed: AtomicBool::new(false),
+            async_info: AtomicBool::new(false),
             flush_on_close: AtomicBool::new(true),
             close_reason: Mutex::new(None),
             echo: AtomicBool::new(true),
@@ -114,6 +117,14 @@ impl Client {
         crate::protocol::parser::go_quote_into(&mut label, parts.join(":").as_bytes());
     }
 
+    /// Adds who the client authenticated as, `"$G/user:x"` (account, then user), to the
+    /// label after the client info; called on the first CONNECT only, as Go does.
+    pub(crate) fn label_with_auth_user(&self, user: &str) {
+        let mut label = self.label.lock();
+        label.push_str(" - ");
+        crate::protocol::parser::go_quote_into(&mut label, format!("$G/{user}").as_bytes());
+    }
+
     /// The write deadline set for this connection alone, if any.
     pub fn write_deadline(&self) -> Option<Duration> {
         match self.write_deadline_ns.load(Ordering::Relaxed) {
@@ -135,6 +146,16 @@ impl Client {
 
     pub(crate) fn set_connect_opts(&self, opts: ConnectInfo) {
         *self.opts.lock() = opts;
+    }
+
+    /// Whether the server may send this client INFO updates (lame duck mode): it speaks
+    /// protocol 1 or later and has had the PONG to its first PING, as Go requires.
+    pub fn accepts_async_info(&self) -> bool {
+        self.async_info.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_accepts_async_info(&self) {
+        self.async_info.store(true, Ordering::Release)
     }
 
     pub fn is_closed(&self) -> bool {

@@ -161,6 +161,8 @@ struct Reader {
     parser: Parser,
     connect: ConnectInfo,
     connect_received: bool,
+    /// The PONG answering the client's first PING has gone out.
+    first_pong_sent: bool,
     /// Writers to wake at the end of this read batch (each at most once).
     touched: Vec<Arc<Client>>,
     /// Subscriptions that reached their auto-unsubscribe limit during this batch.
@@ -218,6 +220,7 @@ impl Reader {
             parser,
             connect: ConnectInfo::default(),
             connect_received: false,
+            first_pong_sent: false,
             touched: Vec::new(),
             expired: Vec::new(),
             pings_out: 0,
@@ -345,6 +348,7 @@ impl Reader {
             ClientOp::Ping => {
                 self.send_out_proto("PONG", encode::PONG);
                 self.last_in = Instant::now();
+                self.after_first_pong();
                 Ok(())
             }
             ClientOp::Pong => {
@@ -370,7 +374,35 @@ impl Reader {
                 Ok(())
             }
             ClientOp::Connect(json) => self.process_connect(&json),
-            ClientOp::Ok | ClientOp::Err(_) | ClientOp::Info(_) => Ok(()),
+            ClientOp::Ok => Ok(()),
+            // A client reporting an error is closed, as Go does.
+            ClientOp::Err(text) => {
+                crate::error!(
+                    self.server.logging,
+                    "{} - Client Error {}",
+                    self.client.label(),
+                    String::from_utf8_lossy(&text)
+                );
+                Err(ClosedState::ParseError)
+            }
+            // Go decodes a client's INFO into its Info struct and ignores it, but a body that
+            // does not decode closes the connection.
+            ClientOp::Info(json) => match serde_json::from_slice::<serde_json::Value>(&json) {
+                Ok(serde_json::Value::Object(_) | serde_json::Value::Null) => Ok(()),
+                Ok(other) => {
+                    crate::error!(
+                        self.server.logging,
+                        "{} - json: cannot unmarshal {} into Go value of type server.Info",
+                        self.client.label(),
+                        json_kind(&other)
+                    );
+                    Err(ClosedState::ProtocolViolation)
+                }
+                Err(e) => {
+                    crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
+                    Err(ClosedState::ProtocolViolation)
+                }
+            },
         }
     }
 
@@ -385,10 +417,14 @@ impl Reader {
         self.client
             .activity
             .on_connect(crate::monitor::gotime::now_nanos());
+        // Credentials are checked before the label takes the client's info, as in Go.
+        let user_label = self.authenticate(&info)?;
         if !self.connect_received {
             self.client.label_with_client_info(&info);
+            if let Some(user) = &user_label {
+                self.client.label_with_auth_user(user);
+            }
         }
-        self.authenticate(&info)?;
         if info.protocol < CLIENT_PROTO_ZERO || info.protocol > CLIENT_PROTO_INFO {
             self.send_err("invalid client protocol");
             return Err(ClosedState::BadClientProtocolVersion);
@@ -411,12 +447,14 @@ impl Reader {
 
     /// Checks the CONNECT's credentials (closing with `Authorization Violation` when they
     /// fail) and takes on the user's permissions.
-    fn authenticate(&mut self, info: &ConnectInfo) -> Result<(), ClosedState> {
+    /// Returns who the client is, for the connection's label.
+    fn authenticate(&mut self, info: &ConnectInfo) -> Result<Option<String>, ClosedState> {
         let nonce = self.client.auth.nonce.get().map(String::as_str);
         match crate::auth::authenticate(&self.server.opts, info, nonce) {
             Some(ok) => {
+                let user = ok.user_label.clone();
                 self.authenticated(ok);
-                Ok(())
+                Ok(user)
             }
             None => {
                 let label = self.client.label();
@@ -523,6 +561,22 @@ impl Reader {
             self.trace_line(&self.client, &trace::op(Dir::Out, name, None));
         }
         self.client.send_proto(proto);
+    }
+
+    /// After the PONG to a client's first PING (once CONNECT is in), a client speaking
+    /// protocol 1 or later gets an INFO with `connect_info` and its account, as in Go.
+    fn after_first_pong(&mut self) {
+        if self.first_pong_sent || !self.connect_received {
+            return;
+        }
+        self.first_pong_sent = true;
+        if self.connect.protocol < CLIENT_PROTO_INFO {
+            return;
+        }
+        self.client.set_accepts_async_info();
+        let mut b = BytesMut::new();
+        encode::info(&mut b, &self.server.connect_info_json_for(&self.client));
+        self.client.send_proto(&b);
     }
 
     fn send_ok(&self) {
@@ -997,5 +1051,17 @@ mod tests {
             assert_eq!(read_line(&mut r), "PONG\r\n");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// How Go's JSON decoder names a value it cannot put into a struct.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
     }
 }
