@@ -124,6 +124,9 @@ impl ClientAuth {
 pub struct Authenticated {
     /// The permissions the client runs with, when it has any.
     pub perms: Option<Arc<ClientPerms>>,
+    /// Who the client is, for log lines (Go's `getAuthUserLabel`: `user:x`, `nkey:x`,
+    /// `token`); `None` without credentials.
+    pub user_label: Option<String>,
 }
 
 /// Go's `isBcrypt`: a stored password or token that is a bcrypt hash.
@@ -168,9 +171,9 @@ pub fn verify_nonce_signature(nkey: &str, nonce: &[u8], sig: &str) -> bool {
     }
 }
 
-/// The permissions of the user a client authenticates as when it sends no credentials
-/// (`no_auth_user`, a user name or an nkey); `None` when that does not apply.
-fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<&'a Option<Permissions>> {
+/// The label and permissions of the user a client authenticates as when it sends no
+/// credentials (`no_auth_user`, a user name or an nkey); `None` when that does not apply.
+fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<(String, &'a Option<Permissions>)> {
     if o.no_auth_user.is_empty()
         || !c.user.is_empty()
         || !c.nkey.is_empty()
@@ -183,12 +186,12 @@ fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<&'a Option<Permis
     o.users
         .iter()
         .find(|u| &u.username == name)
-        .map(|u| &u.permissions)
+        .map(|u| (format!("user:{name}"), &u.permissions))
         .or_else(|| {
             o.nkeys
                 .iter()
                 .find(|n| &n.nkey == name)
-                .map(|n| &n.permissions)
+                .map(|n| (format!("nkey:{name}"), &n.permissions))
         })
 }
 
@@ -227,14 +230,18 @@ fn perms_of(o: &Options, own: &Option<Permissions>) -> Option<Arc<ClientPerms>> 
 /// Decides whether a client may connect (Go's `processClientOrLeafAuthentication` for the
 /// configured users, tokens and nkeys). `nonce` is what the INFO sent to this client.
 pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option<Authenticated> {
+    let ok = |perms, label: Option<String>| {
+        Some(Authenticated {
+            perms,
+            user_label: label,
+        })
+    };
     if !auth_required(o) {
-        return Some(Authenticated { perms: None });
+        return ok(None, None);
     }
     if !o.nkeys.is_empty() || !o.users.is_empty() {
-        if let Some(p) = no_auth_user(o, c) {
-            return Some(Authenticated {
-                perms: perms_of(o, p),
-            });
+        if let Some((label, p)) = no_auth_user(o, c) {
+            return ok(perms_of(o, p), Some(label));
         }
         if !c.nkey.is_empty() {
             let user = o.nkeys.iter().find(|n| n.nkey == c.nkey)?;
@@ -242,28 +249,34 @@ pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option
             if c.sig.is_empty() || !verify_nonce_signature(&c.nkey, nonce.as_bytes(), &c.sig) {
                 return None;
             }
-            return Some(Authenticated {
-                perms: perms_of(o, &user.permissions),
-            });
+            return ok(
+                perms_of(o, &user.permissions),
+                Some(format!("nkey:{}", c.nkey)),
+            );
         }
         if !c.user.is_empty() {
             let user = o.users.iter().find(|u| u.username == c.user)?;
             if !compare_passwords(&user.password, &c.pass) {
                 return None;
             }
-            return Some(Authenticated {
-                perms: perms_of(o, &user.permissions),
-            });
+            return ok(
+                perms_of(o, &user.permissions),
+                Some(format!("user:{}", c.user)),
+            );
         }
         return None;
     }
     if !o.authorization.is_empty() {
-        return compare_passwords(&o.authorization, &c.auth_token)
-            .then_some(Authenticated { perms: None });
+        if !compare_passwords(&o.authorization, &c.auth_token) {
+            return None;
+        }
+        return ok(None, Some("token".to_string()));
     }
     if !o.username.is_empty() {
-        let ok = o.username == c.user && compare_passwords(&o.password, &c.pass);
-        return ok.then_some(Authenticated { perms: None });
+        if o.username != c.user || !compare_passwords(&o.password, &c.pass) {
+            return None;
+        }
+        return ok(None, Some(format!("user:{}", c.user)));
     }
     None
 }

@@ -214,3 +214,60 @@ fn no_auth_user_info_and_no_connect() {
         assert_eq!(l, want);
     }
 }
+
+#[test]
+fn user_labels_for_logs() {
+    let o = Options {
+        authorization: "tok".into(),
+        ..Options::default()
+    };
+    let a = authenticate(&o, &connect(r#"{"auth_token":"tok"}"#), None).unwrap();
+    assert_eq!(a.user_label.as_deref(), Some("token"));
+    let o = Options {
+        users: vec![User {
+            username: "foo".into(),
+            password: "pwd".into(),
+            permissions: None,
+        }],
+        no_auth_user: "foo".into(),
+        ..Options::default()
+    };
+    let a = authenticate(&o, &connect(r#"{"user":"foo","pass":"pwd"}"#), None).unwrap();
+    assert_eq!(a.user_label.as_deref(), Some("user:foo"));
+    let a = authenticate(&o, &connect("{}"), None).unwrap();
+    assert_eq!(a.user_label.as_deref(), Some("user:foo"));
+    let a = authenticate(&Options::default(), &connect("{}"), None).unwrap();
+    assert_eq!(a.user_label, None);
+}
+
+/// After authenticating, log lines name the user too (`"$G/user:x"`), after the client's
+/// own info.
+#[test]
+fn label_names_the_authenticated_user() {
+    use std::io::{BufRead, BufReader, Write};
+    let s = crate::server::BackgroundServer::start(Options {
+        host: "127.0.0.1".into(),
+        port: -1,
+        no_log: true,
+        no_sigs: true,
+        username: "derek".into(),
+        password: "pwd".into(),
+        ..Options::default()
+    })
+    .unwrap();
+    let mut w = std::net::TcpStream::connect(s.addr).unwrap();
+    w.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut r = BufReader::new(w.try_clone().unwrap());
+    let mut l = String::new();
+    r.read_line(&mut l).unwrap();
+    w.write_all(
+        b"CONNECT {\"verbose\":false,\"user\":\"derek\",\"pass\":\"pwd\",\"name\":\"app\"}\r\nPING\r\n",
+    )
+    .unwrap();
+    l.clear();
+    r.read_line(&mut l).unwrap();
+    assert_eq!(l, "PONG\r\n");
+    let clients = s.shared().clients();
+    let label = clients[0].label();
+    assert!(label.ends_with(" - \"app\" - \"$G/user:derek\""), "{label}");
+}
