@@ -954,6 +954,18 @@ impl Reader {
     }
 }
 
+/// How Go's JSON decoder names a value it cannot put into a struct.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1051,17 +1063,5 @@ mod tests {
             assert_eq!(read_line(&mut r), "PONG\r\n");
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-}
-
-/// How Go's JSON decoder names a value it cannot put into a struct.
-fn json_kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "bool",
-        serde_json::Value::Number(_) => "number",
-        serde_json::Value::String(_) => "string",
-        serde_json::Value::Array(_) => "array",
-        serde_json::Value::Object(_) => "object",
     }
 }
