@@ -404,3 +404,293 @@ fn redact_args() {
         assert_eq!(args, expected, "{name}: A {expected:?}\nB {args:?}");
     }
 }
+
+/// Go's `configs/authorization.conf` (server directory).
+const AUTHORIZATION_CONF: &str = r#"
+listen: 127.0.0.1:4222
+
+authorization {
+  super_user = {
+    publish = "*"
+    subscribe = ">"
+  }
+  req_pub_user = {
+    publish = ["req.foo", "req.bar"]
+    subscribe = "_INBOX.>"
+  }
+  default_user = {
+    subscribe = "PUBLIC.>"
+  }
+  my_service = {
+    subscribe = "my.service.req"
+    publish_allow_responses: true
+  }
+  my_stream_service = {
+    subscribe = "my.service.req"
+    allow_responses: {max: 10, expires: "1m"}
+  }
+  default_permissions: $default_user
+  users = [
+    {user: alice, password: foo, permissions: $super_user}
+    {user: bob,   password: bar, permissions: $req_pub_user}
+    {user: susan, password: baz}
+    {user: svca,  password: pc,  permissions: $my_service}
+    {user: svcb,  password: sam, permissions: $my_stream_service}
+  ]
+}
+"#;
+
+fn user<'a>(opts: &'a Options, name: &str) -> &'a natsd::auth::User {
+    opts.users
+        .iter()
+        .find(|u| u.username == name)
+        .unwrap_or_else(|| panic!("Expected to see user {name}"))
+}
+
+fn perms(u: &natsd::auth::User) -> &natsd::auth::Permissions {
+    u.permissions
+        .as_ref()
+        .unwrap_or_else(|| panic!("Expected {}'s permissions to be non-nil", u.username))
+}
+
+/// An allow or deny list as Go sees it: absent and empty both have no elements.
+fn list(l: &Option<Vec<String>>) -> Vec<String> {
+    l.clone().unwrap_or_default()
+}
+
+port!("server/opts_test.go::TestAuthorizationConfig" => authorization_config);
+fn authorization_config() {
+    let opts = process(AUTHORIZATION_CONF)
+        .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.users.len(), 5, "Expected 5 users");
+
+    let alice = perms(user(&opts, "alice"));
+    let publish = alice.publish.as_ref().expect("Alice's publish permissions");
+    assert_eq!(list(&publish.allow), ["*"]);
+    let subscribe = alice
+        .subscribe
+        .as_ref()
+        .expect("Alice's subscribe permissions");
+    assert_eq!(list(&subscribe.allow), [">"]);
+
+    perms(user(&opts, "bob"));
+
+    // Susan inherited the default permissions.
+    let susan = perms(user(&opts, "susan"));
+    assert!(
+        susan.publish.is_none(),
+        "Expected Susan's publish permissions to be nil"
+    );
+    let subscribe = susan
+        .subscribe
+        .as_ref()
+        .expect("Susan's subscribe permissions");
+    assert_eq!(list(&subscribe.allow), ["PUBLIC.>"]);
+
+    for (name, max, expires) in [
+        (
+            "svca",
+            natsd::auth::DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
+            natsd::auth::DEFAULT_ALLOW_RESPONSE_EXPIRATION,
+        ),
+        ("svcb", 10, Duration::from_secs(60)),
+    ] {
+        let p = perms(user(&opts, name));
+        let subscribe = p.subscribe.as_ref().expect("subscribe permissions");
+        assert_eq!(list(&subscribe.allow), ["my.service.req"], "{name}");
+        // allow_responses turns the blanket publish allow into "allow none".
+        let publish = p.publish.as_ref().expect("publish permissions");
+        assert_eq!(publish.allow, Some(Vec::new()), "{name}");
+        let r = p.response.as_ref().expect("response permissions");
+        assert_eq!(r.max_msgs, max, "{name}");
+        assert_eq!(r.expires, Some(expires), "{name}");
+    }
+}
+
+port!("server/opts_test.go::TestNewStyleAuthorizationConfig" => new_style_authorization_config);
+fn new_style_authorization_config() {
+    let opts = process(
+        r#"
+listen: 127.0.0.1:4222
+authorization {
+  normal_user = {
+    publish = {
+      allow = ["foo", "bar", "baz"]
+    }
+    subscribe = {
+      deny = "$SYS.>"
+    }
+  }
+ admin_user = {
+   publish = "$SYS.>"
+   subscribe = {
+     deny = ["foo", "bar", "baz"]
+   }
+ }
+  users = [
+    {user: alice, password: foo, permissions: $normal_user}
+    {user: bob, password: special, permissions: $admin_user}
+  ]
+}
+"#,
+    )
+    .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.users.len(), 2, "Expected 2 users");
+
+    let alice = perms(user(&opts, "alice"));
+    let publish = alice.publish.as_ref().expect("Alice's publish permissions");
+    assert_eq!(list(&publish.allow), ["foo", "bar", "baz"]);
+    assert!(list(&publish.deny).is_empty());
+    let subscribe = alice
+        .subscribe
+        .as_ref()
+        .expect("Alice's subscribe permissions");
+    assert!(list(&subscribe.allow).is_empty());
+    assert_eq!(list(&subscribe.deny), ["$SYS.>"]);
+
+    let bob = perms(user(&opts, "bob"));
+    let publish = bob.publish.as_ref().expect("Bob's publish permissions");
+    assert_eq!(list(&publish.allow), ["$SYS.>"]);
+    assert!(list(&publish.deny).is_empty());
+    let subscribe = bob.subscribe.as_ref().expect("Bob's subscribe permissions");
+    assert!(list(&subscribe.allow).is_empty());
+    assert_eq!(list(&subscribe.deny), ["foo", "bar", "baz"]);
+}
+
+port!("server/opts_test.go::TestNkeyUsersConfig" => nkey_users_config);
+fn nkey_users_config() {
+    let opts = process(
+        r#"
+    authorization {
+      users = [
+        {nkey: "UDKTV7HZVYJFJN64LLMYQBUR6MTNNYCDC3LAZH4VHURW3GZLL3FULBXV"}
+        {nkey: "UA3C5TBZYK5GJQJRWPMU6NFY5JNAEVQB2V2TUZFZDHFJFUYVKTTUOFKZ"}
+      ]
+    }"#,
+    )
+    .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.nkeys.len(), 2, "Expected 2 nkey users");
+}
+
+port!("server/opts_test.go::TestNkeyUsersWithPermsConfig" => nkey_users_with_perms_config);
+fn nkey_users_with_perms_config() {
+    let opts = process(
+        r#"
+    authorization {
+      users = [
+        {nkey: "UDKTV7HZVYJFJN64LLMYQBUR6MTNNYCDC3LAZH4VHURW3GZLL3FULBXV",
+         permissions = {
+           publish = "$SYS.>"
+           subscribe = { deny = ["foo", "bar", "baz"] }
+         }
+        }
+      ]
+    }"#,
+    )
+    .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.nkeys.len(), 1, "Expected 1 nkey user");
+    let p = opts.nkeys[0]
+        .permissions
+        .as_ref()
+        .expect("Expected to have permissions");
+    let publish = p
+        .publish
+        .as_ref()
+        .expect("Expected to have publish permissions");
+    assert_eq!(list(&publish.allow)[0], "$SYS.>");
+    let subscribe = p
+        .subscribe
+        .as_ref()
+        .expect("Expected to have subscribe permissions");
+    assert!(
+        subscribe.allow.is_none(),
+        "Expected to have no subscribe allow permissions"
+    );
+    assert_eq!(
+        subscribe.deny,
+        Some(vec!["foo".into(), "bar".into(), "baz".into()])
+    );
+}
+
+port!("server/opts_test.go::TestBadNkeyConfig" => bad_nkey_config);
+fn bad_nkey_config() {
+    let r = process(
+        r#"
+    authorization {
+      users = [ {nkey: "Ufoo"}]
+    }"#,
+    );
+    assert!(r.is_err(), "Expected an error from bad nkey entry");
+}
+
+port!("server/opts_test.go::TestNkeyWithPassConfig" => nkey_with_pass_config);
+fn nkey_with_pass_config() {
+    let r = process(
+        r#"
+    authorization {
+      users = [
+        {nkey: "UDKTV7HZVYJFJN64LLMYQBUR6MTNNYCDC3LAZH4VHURW3GZLL3FULBXV", pass: "foo"}
+      ]
+    }"#,
+    );
+    assert!(
+        r.is_err(),
+        "Expected an error from nkey entry with password"
+    );
+}
+
+port!("server/opts_test.go::TestTokenWithUserPass" => token_with_user_pass);
+fn token_with_user_pass() {
+    let err = process(
+        r#"
+	authorization={
+		user: user
+		pass: password
+		token: $2a$11$whatever
+	}"#,
+    )
+    .expect_err("Expected error, got none");
+    assert!(
+        err.to_string().contains("token"),
+        "Expected error related to token, got {err}"
+    );
+}
+
+port!("server/opts_test.go::TestTokenWithUsers" => token_with_users);
+fn token_with_users() {
+    let err = process(
+        r#"
+	authorization={
+		token: $2a$11$whatever
+		users: [
+			{user: test, password: test}
+		]
+	}"#,
+    )
+    .expect_err("Expected error, got none");
+    assert!(
+        err.to_string().contains("token"),
+        "Expected error related to token, got {err}"
+    );
+}
+
+port!("server/opts_test.go::TestMultipleUsersConfig" => multiple_users_config);
+fn multiple_users_config() {
+    // Go's configs/multiple_users.conf.
+    let opts = process(
+        r#"
+listen: 127.0.0.1:4443
+
+authorization {
+    users = [
+      {user: alice, password: foo}
+      {user: bob,   password: bar}
+    ]
+    timeout: 0.5
+}
+"#,
+    )
+    .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert_eq!(opts.users.len(), 2);
+    assert_eq!(opts.auth_timeout, Duration::from_millis(500));
+}
