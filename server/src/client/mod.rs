@@ -5,6 +5,7 @@
 pub mod connect;
 pub mod header;
 pub mod outbound;
+pub mod ping;
 mod reader;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@
 
 use super::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
 use super::outbound::Queued;
+use super::ping::{PingAction, PingTimer};
 use super::trace::{self, Dir};
 use super::{Client, SubRef, Subscription};
 use crate::closed::ClosedState;
@@ -167,12 +168,10 @@ struct Reader {
     touched: Vec<Arc<Client>>,
     /// Subscriptions that reached their auto-unsubscribe limit during this batch.
     expired: Vec<SubRef>,
-    pings_out: u32,
-    rtt_measured: bool,
-    /// Last client activity that makes a PING unnecessary: messages, (un)subscriptions or
-    /// a PING from the client. A bare PONG does not count, as in Go.
-    last_in: Instant,
-    next_ping: tokio::time::Instant,
+    /// When the connection was accepted: CONNECT takes the time since as its first RTT.
+    accepted: Instant,
+    /// When to PING the client and when it is stale (pure; fed with the current time).
+    ping: PingTimer,
     batch_in_msgs: u64,
     batch_in_bytes: u64,
     batch_out_msgs: u64,
@@ -199,15 +198,7 @@ impl Reader {
             max_payload: usize::try_from(opts.max_payload).unwrap_or(usize::MAX),
             headers: !opts.no_header_support,
         });
-        let mut first = opts.ping_interval;
-        if !opts.disable_short_first_ping && first > FIRST_CLIENT_PING_INTERVAL {
-            first = FIRST_CLIENT_PING_INTERVAL;
-        }
-        // Spread first PINGs by up to 20% so many clients don't ping in lockstep.
-        let jitter_ns = first.as_nanos() as u64 / 5;
-        if jitter_ns > 0 {
-            first += Duration::from_nanos(rand::thread_rng().gen_range(0..jitter_ns));
-        }
+        let ping = PingTimer::new(Instant::now(), opts.ping_interval, opts.max_pings_out);
         let auth_deadline = crate::auth::auth_required(opts)
             .then(|| tokio::time::Instant::now() + opts.auth_timeout);
         let mut parser = parser;
@@ -223,10 +214,8 @@ impl Reader {
             first_pong_sent: false,
             touched: Vec::new(),
             expired: Vec::new(),
-            pings_out: 0,
-            rtt_measured: false,
-            last_in: Instant::now(),
-            next_ping: tokio::time::Instant::now() + first,
+            accepted: Instant::now(),
+            ping,
             batch_in_msgs: 0,
             batch_in_bytes: 0,
             batch_out_msgs: 0,
@@ -289,7 +278,7 @@ impl Reader {
                     self.send_err("Authentication Timeout");
                     return ClosedState::AuthenticationTimeout;
                 }
-                _ = tokio::time::sleep_until(self.next_ping) => {
+                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(self.ping.deadline())) => {
                     if let Err(reason) = self.ping_timer() {
                         return reason;
                     }
@@ -347,7 +336,7 @@ impl Reader {
             }
             ClientOp::Ping => {
                 self.send_out_proto("PONG", encode::PONG);
-                self.last_in = Instant::now();
+                self.ping.on_ping_received(Instant::now());
                 self.after_first_pong();
                 Ok(())
             }
@@ -355,8 +344,7 @@ impl Reader {
                 self.client
                     .activity
                     .on_pong(crate::monitor::gotime::now_nanos());
-                self.pings_out = 0;
-                self.rtt_measured = true;
+                self.ping.on_pong(Instant::now());
                 Ok(())
             }
             ClientOp::Sub {
@@ -442,6 +430,9 @@ impl Reader {
         }
         self.connect = info;
         self.connect_received = true;
+        // Every CONNECT restarts PING timing, with the short first interval, as Go does.
+        self.ping
+            .on_connect(Instant::now(), self.accepted, self.first_ping_interval());
         Ok(())
     }
 
@@ -888,7 +879,7 @@ impl Reader {
             (self.batch_in_msgs > 0 || self.batch_subs > 0 || !self.touched.is_empty())
                 .then(crate::monitor::gotime::now_nanos);
         if self.batch_in_msgs > 0 || self.batch_subs > 0 {
-            self.last_in = Instant::now();
+            self.ping.on_activity(Instant::now());
             self.batch_subs = 0;
             if let Some(now) = activity_now {
                 self.client.activity.touch(now);
@@ -930,27 +921,40 @@ impl Reader {
     /// as stale when too many PINGs went unanswered.
     fn ping_timer(&mut self) -> Result<(), ClosedState> {
         self.trace = self.server.logging.is_trace();
+        match self.ping.fire(Instant::now()) {
+            PingAction::Skip => Ok(()),
+            PingAction::Stale => {
+                crate::debug!(
+                    self.server.logging,
+                    "{} - Stale Client Connection - Closing",
+                    self.client.label()
+                );
+                self.send_err("Stale Connection");
+                Err(ClosedState::StaleConnection)
+            }
+            PingAction::SendPing => {
+                self.client
+                    .activity
+                    .on_ping_sent(crate::monitor::gotime::now_nanos());
+                self.send_out_proto("PING", encode::PING);
+                Ok(())
+            }
+        }
+    }
+
+    /// The first PING after CONNECT comes sooner (unless `disable_short_first_ping`), spread
+    /// by up to 20% so many clients don't ping in lockstep.
+    fn first_ping_interval(&self) -> Duration {
         let opts = &self.server.opts;
-        let interval = opts.ping_interval;
-        self.next_ping = tokio::time::Instant::now() + interval;
-        if self.rtt_measured && self.last_in.elapsed() < interval {
-            return Ok(());
+        let mut first = opts.ping_interval;
+        if !opts.disable_short_first_ping && first > FIRST_CLIENT_PING_INTERVAL {
+            first = FIRST_CLIENT_PING_INTERVAL;
         }
-        if self.pings_out + 1 > opts.max_pings_out {
-            crate::debug!(
-                self.server.logging,
-                "{} - Stale Client Connection - Closing",
-                self.client.label()
-            );
-            self.send_err("Stale Connection");
-            return Err(ClosedState::StaleConnection);
+        let jitter_ns = u64::try_from(first.as_nanos() / 5).unwrap_or(u64::MAX);
+        if jitter_ns > 0 {
+            first += Duration::from_nanos(rand::thread_rng().gen_range(0..jitter_ns));
         }
-        self.pings_out += 1;
-        self.client
-            .activity
-            .on_ping_sent(crate::monitor::gotime::now_nanos());
-        self.send_out_proto("PING", encode::PING);
-        Ok(())
+        first
     }
 }
 
