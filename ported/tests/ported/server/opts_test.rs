@@ -694,3 +694,113 @@ authorization {
     assert_eq!(opts.users.len(), 2);
     assert_eq!(opts.auth_timeout, Duration::from_millis(500));
 }
+
+port!("server/opts_test.go::TestParsingResponsePermissions" => parsing_response_permissions);
+fn parsing_response_permissions() {
+    use natsd::auth::{DEFAULT_ALLOW_RESPONSE_EXPIRATION, DEFAULT_ALLOW_RESPONSE_MAX_MSGS};
+    let conf = |a: &str, b: &str| {
+        format!(
+            r#"
+		listen: "127.0.0.1:-1"
+		authorization {{
+			users [
+				{{
+					user: ivan
+					password: pwd
+					permissions {{
+						allow_responses {{
+							{a}
+							{b}
+						}}
+					}}
+				}}
+			]
+		}}
+	"#
+        )
+    };
+    // `expected_ttl` None: the permission never expires (Go's negative TTL).
+    let check = |a: &str, b: &str, expected_max: i64, expected_ttl: Option<Duration>| {
+        let opts = process(&conf(a, b)).unwrap_or_else(|e| panic!("Error on process: {e}"));
+        let p = opts.users[0].permissions.as_ref().expect("permissions");
+        let r = p
+            .response
+            .as_ref()
+            .expect("Expected response permissions to be set, it was not");
+        assert_eq!(r.max_msgs, expected_max, "Expected response max msgs");
+        assert_eq!(r.expires, expected_ttl, "Expected response ttl");
+    };
+    let check_err = |a: &str, b: &str, expected: &str| {
+        let err = process(&conf(a, b)).expect_err("expected an error");
+        assert!(
+            err.to_string().contains(expected),
+            "Expected error about {expected:?}, got {err}"
+        );
+    };
+    let def_ttl = Some(DEFAULT_ALLOW_RESPONSE_EXPIRATION);
+    let five = Some(Duration::from_secs(5));
+    // Check defaults
+    check("", "", DEFAULT_ALLOW_RESPONSE_MAX_MSGS, def_ttl);
+    check("max: 10", "", 10, def_ttl);
+    check("", "ttl: 5s", DEFAULT_ALLOW_RESPONSE_MAX_MSGS, five);
+    check("max: 0", "", DEFAULT_ALLOW_RESPONSE_MAX_MSGS, def_ttl);
+    check("", r#"ttl: "0s""#, DEFAULT_ALLOW_RESPONSE_MAX_MSGS, def_ttl);
+    // Check normal values
+    check("max: 10", r#"ttl: "5s""#, 10, five);
+    // Check negative values ok
+    check("max: -1", r#"ttl: "5s""#, -1, five);
+    check("max: 10", r#"ttl: "-1s""#, 10, None);
+    check("max: -1", r#"ttl: "-1s""#, -1, None);
+    // Check parsing errors
+    check_err("unknown_field: 123", "", "Unknown field");
+    check_err("max: 10", "ttl: 123", "not a duration string");
+    check_err("max: 10", "ttl: xyz", "error parsing expires");
+}
+
+port!("server/opts_test.go::TestQueuePermissions" => queue_permissions);
+fn queue_permissions() {
+    use ported::support::{re, run_server, RawConn};
+    for (perm_type, queue, err_expected) in [
+        ("allow", "queue.dev", false),
+        ("allow", "", true),
+        ("allow", "bad", true),
+        ("deny", "", false),
+        ("deny", "queue.dev", true),
+    ] {
+        let mut opts = process(&format!(
+            r#"
+		listen: 127.0.0.1:-1
+		no_auth_user: u
+		authorization {{
+			users [{{
+				user: u, password: pwd, permissions: {{ sub: {{ {perm_type}: ["foo.> *.dev"] }} }}
+			}}]
+		}}"#
+        ))
+        .unwrap_or_else(|e| panic!("Received unexpected error {e}"));
+        opts.no_log = true;
+        opts.no_sigs = true;
+        let s = run_server(opts);
+        // No credentials: the client is the no_auth_user.
+        let mut c = RawConn::connect(s.addr);
+        c.check_info();
+        c.send("CONNECT {\"verbose\":false,\"pedantic\":false}\r\n");
+        if queue.is_empty() {
+            c.send("SUB foo.bar 1\r\n");
+        } else {
+            c.send(&format!("SUB foo.bar {queue} 1\r\n"));
+        }
+        c.send("PING\r\n");
+        let case = format!("{perm_type}{queue}");
+        if err_expected {
+            let err = c.expect(&re::ERR);
+            let err = String::from_utf8_lossy(&err);
+            assert!(
+                err.contains("Permissions Violation for Subscription to \"foo.bar\""),
+                "{case}: error {err}"
+            );
+        }
+        // Nothing (else) came before the PONG.
+        c.expect(&re::PONG);
+    }
+}
