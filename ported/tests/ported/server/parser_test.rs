@@ -127,9 +127,14 @@ fn parse_ping() {
     assert_eq!(c.ops, vec![ServerOp::Client(ClientOp::Ping)]);
 }
 
-/// The parser half of `TestParsePong`. The Go test also checks that processing PONG resets
-/// the client's outstanding-ping count (`c.ping.out`), which the client layer owns.
-#[allow(dead_code)]
+/// `TestParsePong`: the parser steps through PONG (tolerating spaces), and a PONG resets the
+/// outstanding-ping count. natsd keeps that count in the connection's PING state machine,
+/// which the reader feeds every PONG; both the count and the wiring are checked.
+fn parse_pong() {
+    parse_pong_parser_part();
+    pong_resets_outstanding_pings();
+}
+
 fn parse_pong_parser_part() {
     let mut c = dummy_client();
     assert_eq!(c.state(), ParseState::OpStart, "Expected OP_START");
@@ -147,7 +152,38 @@ fn parse_pong_parser_part() {
     expect_ok_state(&mut c, b"PONG  \r  \n", ParseState::OpStart);
     assert_eq!(c.ops, vec![ServerOp::Client(ClientOp::Pong)]);
 }
-stub!("server/parser_test.go::TestParsePong");
+port!("server/parser_test.go::TestParsePong" => parse_pong);
+
+/// Go sets `c.ping.out = 10` and expects 0 after a PONG. Here: the count itself in the PING
+/// state machine, then a live connection with `max_pings_out` 2 that answers every PING
+/// and is still served well past the point where unreset counts would have made it stale.
+fn pong_resets_outstanding_pings() {
+    use natsd::client::ping::{PingAction, PingTimer};
+    use std::time::{Duration, Instant};
+
+    let t0 = Instant::now();
+    let ms = Duration::from_millis(1);
+    let mut p = PingTimer::new(t0, ms, 100);
+    for i in 1..=10u32 {
+        assert_eq!(p.fire(t0 + ms * i), PingAction::SendPing);
+    }
+    assert_eq!(p.pings_out(), 10);
+    p.on_pong(t0 + ms * 11);
+    assert_eq!(p.pings_out(), 0, "Unexpected ping.out value: 10 vs 0");
+
+    let s = ported::support::run_server(natsd::config::Options {
+        ping_interval: Duration::from_millis(20),
+        max_pings_out: 2,
+        ..ported::support::default_test_options()
+    });
+    let mut c = ported::support::RawConn::setup(s.addr);
+    for _ in 0..6 {
+        c.expect(&ported::support::re::PING);
+        c.send("PONG\r\n");
+    }
+    c.send("PING\r\n");
+    c.expect(&ported::support::re::PONG);
+}
 
 port!("server/parser_test.go::TestParseConnect" => parse_connect);
 fn parse_connect() {
