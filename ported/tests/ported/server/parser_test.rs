@@ -644,9 +644,24 @@ fn parse_ping_allowed_after_connect_for_non_clients() {
     }
 }
 
-/// The parser half of `TestShouldFail`: every proto but `CONNECT \r\n` and `INFO  \r\n`,
-/// which nats-server rejects when it reads their JSON, a client-layer step.
-#[allow(dead_code)]
+/// `TestShouldFail`. Every proto but `CONNECT \r\n` and `INFO  \r\n` fails in the parser;
+/// those two fail when their (empty) JSON is decoded, which natsd does in the connection
+/// layer, so they are sent to a live server, which must close the connection with nothing
+/// sent back, as nats-server does.
+fn should_fail() {
+    should_fail_parser_part();
+    let s = ported::support::run_default_server();
+    let mut c = ported::support::RawConn::connect(s.addr);
+    c.check_info();
+    c.send("CONNECT \r\n");
+    c.expect_eof();
+    let mut c = ported::support::RawConn::setup(s.addr);
+    c.send("PING\r\n");
+    c.expect(&ported::support::re::PONG);
+    c.send("INFO  \r\n");
+    c.expect_eof();
+}
+
 fn should_fail_parser_part() {
     let wrong_protos: &[&str] = &[
         "xxx",
@@ -713,7 +728,7 @@ fn should_fail_parser_part() {
         );
     }
 }
-stub!("server/parser_test.go::TestShouldFail");
+port!("server/parser_test.go::TestShouldFail" => should_fail);
 
 port!("server/parser_test.go::TestProtoSnippet" => proto_snippet_test);
 fn proto_snippet_test() {
