@@ -152,39 +152,62 @@ fn run(opts: natsd::config::Options) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        // Signals are trapped before the server starts: a client that sees the listener
+        // (or the ports file) may signal at once, and must not meet the default action.
+        let signals = if no_sigs {
+            None
+        } else {
+            match TrappedSignals::new() {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    natsd::fatal!("cannot install signal handlers: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        };
         if let Err(e) = server.start().await {
             natsd::fatal!("{e}");
             return ExitCode::from(1);
         }
-        if !no_sigs {
-            if let Err(e) = spawn_signal_handler(server.clone(), log) {
-                natsd::fatal!("cannot install signal handlers: {e}");
-                return ExitCode::from(1);
-            }
+        if let Some(signals) = signals {
+            tokio::spawn(signals.serve(server.clone(), log));
         }
         server.wait_for_shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-/// Traps the signals nats-server handles and acts on them with [`natsd::signal::handle_signal`].
-fn spawn_signal_handler(server: Server, log: natsd::logging::LogHandle) -> std::io::Result<()> {
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut usr1 = signal(SignalKind::user_defined1())?;
-    let mut usr2 = signal(SignalKind::user_defined2())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    tokio::spawn(async move {
+/// The signals nats-server handles, trapped; [`TrappedSignals::serve`] acts on them with
+/// [`natsd::signal::handle_signal`].
+struct TrappedSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+    usr2: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl TrappedSignals {
+    fn new() -> std::io::Result<Self> {
+        Ok(TrappedSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            usr1: signal(SignalKind::user_defined1())?,
+            usr2: signal(SignalKind::user_defined2())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn serve(mut self, server: Server, log: natsd::logging::LogHandle) {
         loop {
             let sig = tokio::select! {
-                _ = int.recv() => Signal::SIGINT,
-                _ = term.recv() => Signal::SIGTERM,
-                _ = usr1.recv() => Signal::SIGUSR1,
-                _ = usr2.recv() => Signal::SIGUSR2,
-                _ = hup.recv() => Signal::SIGHUP,
+                _ = self.int.recv() => Signal::SIGINT,
+                _ = self.term.recv() => Signal::SIGTERM,
+                _ = self.usr1.recv() => Signal::SIGUSR1,
+                _ = self.usr2.recv() => Signal::SIGUSR2,
+                _ = self.hup.recv() => Signal::SIGHUP,
             };
             natsd::signal::handle_signal(&server, sig, || log.reopen());
         }
-    });
-    Ok(())
+    }
 }
