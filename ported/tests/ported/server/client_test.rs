@@ -1833,3 +1833,424 @@ fn client_flush_outbound_no_slow_consumer() {
     assert!(!ca.is_closed(), "closed: {:?}", ca.close_reason());
     drop(proxy);
 }
+
+// ---- Ports that need users and permissions ----
+
+/// A user/password entry with optional permissions.
+fn user(
+    name: &str,
+    password: &str,
+    permissions: Option<natsd::auth::Permissions>,
+) -> natsd::auth::User {
+    natsd::auth::User {
+        username: name.to_string(),
+        password: password.to_string(),
+        permissions,
+    }
+}
+
+/// Subscribe permissions with the given allow and deny lists (`None`: no list).
+fn sub_perms(allow: Option<&[&str]>, deny: Option<&[&str]>) -> natsd::auth::Permissions {
+    let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    natsd::auth::Permissions {
+        subscribe: Some(natsd::auth::SubjectPermission {
+            allow: allow.map(list),
+            deny: deny.map(list),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Connects as `name`/`password` (verbose off) and waits until the server has processed
+/// the CONNECT.
+fn connect_as(addr: std::net::SocketAddr, name: &str, password: &str) -> RawConn {
+    let mut c = RawConn::connect(addr);
+    c.check_info();
+    c.send(&format!(
+        "CONNECT {{\"verbose\":false,\"pedantic\":false,\"user\":\"{name}\",\"pass\":\"{password}\"}}\r\nPING\r\n"
+    ));
+    c.expect(&re::PONG);
+    c
+}
+
+/// Everything the server sends up to and including the next PONG.
+static THROUGH_PONG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?s)\A.*?PONG\r\n").unwrap());
+
+/// One case of `TestQueueSubscribePermissions`: name, allow list, deny list, subject,
+/// queue, and what the server answers to the SUB.
+type QueueSubPermCase = (
+    &'static str,
+    Option<&'static [&'static str]>,
+    Option<&'static [&'static str]>,
+    &'static str,
+    &'static str,
+    String,
+);
+
+port!("server/client_test.go::TestQueueSubscribePermissions" => queue_subscribe_permissions);
+fn queue_subscribe_permissions() {
+    const OK: &str = "+OK\r\n";
+    let violation = |subject: &str, queue: &str| {
+        format!("-ERR 'Permissions Violation for Subscription to \"{subject}\" using queue \"{queue}\"'\r\n")
+    };
+    // (name, allow, deny, subject, queue, want)
+    let cases: Vec<QueueSubPermCase> = vec![
+        (
+            "plain subscription on foo",
+            Some(&["foo"]),
+            None,
+            "foo",
+            "",
+            OK.into(),
+        ),
+        (
+            "queue subscribe with allowed group",
+            Some(&["foo bar"]),
+            None,
+            "foo",
+            "bar",
+            OK.into(),
+        ),
+        (
+            "queue subscribe with wildcard allowed group",
+            Some(&["foo bar.*"]),
+            None,
+            "foo",
+            "bar.fizz",
+            OK.into(),
+        ),
+        (
+            "queue subscribe with full wildcard subject and subgroup",
+            Some(&["> bar.>"]),
+            None,
+            "whizz",
+            "bar.bang",
+            OK.into(),
+        ),
+        (
+            "plain subscribe with full wildcard subject and subgroup",
+            Some(&["> bar.>"]),
+            None,
+            "whizz",
+            "",
+            "-ERR 'Permissions Violation for Subscription to \"whizz\"'\r\n".into(),
+        ),
+        (
+            "deny plain subscription on foo",
+            Some(&[">"]),
+            Some(&["foo"]),
+            "foo",
+            "bar",
+            violation("foo", "bar"),
+        ),
+        (
+            "allow plain subscription, except foo",
+            Some(&[">"]),
+            Some(&["foo"]),
+            "bar",
+            "",
+            OK.into(),
+        ),
+        (
+            "deny everything",
+            Some(&[">"]),
+            Some(&[">"]),
+            "foo",
+            "bar",
+            violation("foo", "bar"),
+        ),
+        (
+            "can only subscribe to queues v1",
+            Some(&["> v1.>"]),
+            None,
+            "foo",
+            "v1.prod",
+            OK.into(),
+        ),
+        (
+            "cannot subscribe to queues, plain subscribe ok",
+            Some(&[">"]),
+            Some(&["> >"]),
+            "foo",
+            "",
+            OK.into(),
+        ),
+        (
+            "cannot subscribe to queues, queue subscribe not ok",
+            None,
+            Some(&["> >"]),
+            "foo",
+            "bar",
+            violation("foo", "bar"),
+        ),
+        (
+            "deny all queue subscriptions on dev or stg only",
+            None,
+            Some(&["> *.dev", "> *.stg"]),
+            "foo",
+            "bar",
+            OK.into(),
+        ),
+        (
+            "allow only queue subscription on dev or stg",
+            Some(&["> *.dev", "> *.stg"]),
+            None,
+            "foo",
+            "bar",
+            violation("foo", "bar"),
+        ),
+        (
+            "deny queue subscriptions with subject foo",
+            None,
+            Some(&["foo >"]),
+            "foo",
+            "bar",
+            violation("foo", "bar"),
+        ),
+        (
+            "plain sub is allowed, but queue subscribe with queue not in list",
+            Some(&["foo bar"]),
+            None,
+            "foo",
+            "fizz",
+            violation("foo", "fizz"),
+        ),
+        (
+            "allow plain sub, but do queue subscribe",
+            Some(&["foo"]),
+            None,
+            "foo",
+            "bar",
+            OK.into(),
+        ),
+        (
+            "plain sub deny bypassed by queue deny rules",
+            Some(&[">"]),
+            Some(&["admin.>", "> restricted"]),
+            "admin.secret",
+            "workers",
+            violation("admin.secret", "workers"),
+        ),
+    ];
+    for (name, allow, deny, subject, queue, want) in cases {
+        let mut o = default_test_options();
+        o.users = vec![user("u", "p", Some(sub_perms(allow, deny)))];
+        let s = run_server(o);
+        let mut c = RawConn::connect(s.addr);
+        c.check_info();
+        // Go's parse sees the CONNECT and the SUB and then the pipe closes; here a PING
+        // marks the end of what the server answers to them.
+        c.send(&format!(
+            "CONNECT {{\"verbose\":true,\"user\":\"u\",\"pass\":\"p\"}}\r\nSUB {subject} {queue} 1\r\nPING\r\n"
+        ));
+        let got = c.expect(&THROUGH_PONG);
+        // The extra +OK is the one for the CONNECT.
+        let want = format!("{OK}{want}PONG\r\n");
+        assert_eq!(String::from_utf8_lossy(&got), want, "case {name:?}");
+    }
+}
+
+port!("server/client_test.go::TestClientSubscribeDenyWildcardOverlapBlocksDelivery" => client_subscribe_deny_wildcard_overlap_blocks_delivery);
+fn client_subscribe_deny_wildcard_overlap_blocks_delivery() {
+    // (name, deny, sub, blocked, allowed)
+    let cases = [
+        (
+            "suffix overlap",
+            "*.secret",
+            "foo.*",
+            "foo.secret",
+            "foo.public",
+        ),
+        (
+            "middle overlap",
+            "foo.*.bar",
+            "foo.baz.*",
+            "foo.baz.bar",
+            "foo.baz.qux",
+        ),
+        (
+            "nested wildcard overlap",
+            "*.*.bar",
+            "foo.*.*",
+            "foo.baz.bar",
+            "foo.baz.qux",
+        ),
+        ("full wildcard overlap", "a.>", "*.b", "a.b", "z.b"),
+    ];
+    for (name, deny, sub, blocked, allowed) in cases {
+        assert!(natsd::subject::subjects_collide(deny, sub), "case {name:?}");
+        let mut o = default_test_options();
+        o.users = vec![
+            user(
+                "attacker",
+                "pass",
+                Some(sub_perms(Some(&[">"]), Some(&[deny]))),
+            ),
+            user("publisher", "pass", None),
+        ];
+        let s = run_server(o);
+        let mut attacker = connect_as(s.addr, "attacker", "pass");
+        let mut publisher = connect_as(s.addr, "publisher", "pass");
+
+        // The subscription itself is allowed: it only overlaps the denied subject.
+        attacker.send(&format!("SUB {sub} workers 1\r\nPING\r\n"));
+        let got = attacker.expect(&THROUGH_PONG);
+        assert_eq!(String::from_utf8_lossy(&got), "PONG\r\n", "case {name:?}");
+
+        publisher.send(&format!(
+            "PUB {blocked} 7\r\nblocked\r\nPUB {allowed} 2\r\nok\r\nPING\r\n"
+        ));
+        publisher.expect(&re::PONG);
+
+        let msgs = attacker.expect_msgs(1);
+        assert_eq!(msgs[0].subject, allowed, "case {name:?}");
+        assert_eq!(msgs[0].payload, "ok", "case {name:?}");
+    }
+}
+
+port!("server/client_test.go::TestClientQueueScopedSubscribeDenyBlocksOnlyMatchingQueue" => client_queue_scoped_subscribe_deny_blocks_only_matching_queue);
+fn client_queue_scoped_subscribe_deny_blocks_only_matching_queue() {
+    // (name, deny, denied queue, allowed queue, subject, subscribe)
+    let cases = [
+        (
+            "literal queue",
+            "admin.secret workers",
+            "workers",
+            "auditors",
+            "admin.secret",
+            "admin.*",
+        ),
+        (
+            "wildcard queue",
+            "admin.secret work.*",
+            "work.prod",
+            "audit.prod",
+            "admin.secret",
+            "admin.*",
+        ),
+    ];
+    for (name, deny, denied_q, allowed_q, subject, subscribe) in cases {
+        let mut o = default_test_options();
+        o.users = vec![
+            user(
+                "attacker",
+                "pass",
+                Some(sub_perms(Some(&[">"]), Some(&[deny]))),
+            ),
+            user("publisher", "pass", None),
+        ];
+        let s = run_server(o);
+        let mut attacker = connect_as(s.addr, "attacker", "pass");
+        let mut publisher = connect_as(s.addr, "publisher", "pass");
+
+        attacker.send(&format!(
+            "SUB {subscribe} {denied_q} 1\r\nSUB {subscribe} {allowed_q} 2\r\nSUB {subscribe} 3\r\nPING\r\n"
+        ));
+        let got = attacker.expect(&THROUGH_PONG);
+        assert_eq!(String::from_utf8_lossy(&got), "PONG\r\n", "case {name:?}");
+
+        publisher.send(&format!("PUB {subject} 6\r\nsecret\r\nPING\r\n"));
+        publisher.expect(&re::PONG);
+
+        // Exactly two deliveries: the allowed queue's and the plain subscription's, none
+        // for the denied queue.
+        let mut msgs = attacker.expect_msgs(2);
+        attacker.expect_nothing();
+        msgs.sort_by(|a, b| a.sid.cmp(&b.sid));
+        let sids: Vec<&str> = msgs.iter().map(|m| m.sid.as_str()).collect();
+        assert_eq!(sids, ["2", "3"], "case {name:?}");
+        for m in &msgs {
+            assert_eq!(m.subject, subject, "case {name:?}");
+            assert_eq!(m.payload, "secret", "case {name:?}");
+        }
+    }
+}
+
+port!("server/client_test.go::TestAuthorizationTimeout" => authorization_timeout);
+fn authorization_timeout() {
+    let mut o = default_test_options();
+    o.authorization = "my_token".to_string();
+    o.auth_timeout = Duration::from_millis(400);
+    let s = run_server(o);
+
+    let mut c = RawConn::connect(s.addr);
+    c.check_info();
+    std::thread::sleep(3 * Duration::from_millis(400));
+    let line = c.expect(&LINE);
+    let line = String::from_utf8_lossy(&line);
+    assert!(
+        line.contains("Authentication Timeout"),
+        "Authentication Timeout response incorrect: {line:?}"
+    );
+}
+
+port!("server/client_test.go::TestResponsePermissions" => response_permissions);
+fn response_permissions() {
+    use natsd::auth::{Permissions, ResponsePermission};
+    let cases = [
+        ("max_msgs", 2, Some(Duration::from_secs(3600))),
+        // Go's -1ms expiration means no expiration.
+        ("no_expire_limit", 3, None),
+        ("expire", 1000, Some(Duration::from_millis(100))),
+        ("no_msgs_limit", -1, Some(Duration::from_millis(100))),
+    ];
+    for (i, (name, max_msgs, expires)) in cases.into_iter().enumerate() {
+        let mut o = default_test_options();
+        let perms = Permissions {
+            response: Some(ResponsePermission { max_msgs, expires }),
+            ..Default::default()
+        };
+        o.users = vec![
+            user("service", "pwd", Some(perms)),
+            user("ivan", "pwd", None),
+        ];
+        let s = run_server(o);
+
+        let mut svc = connect_as(s.addr, "service", "pwd");
+        svc.send("SUB request 1\r\nPING\r\n");
+        svc.expect(&re::PONG);
+
+        let mut nc = connect_as(s.addr, "ivan", "pwd");
+        nc.send("SUB reply 1\r\nPING\r\n");
+        nc.expect(&re::PONG);
+        nc.send("PUB request reply 4\r\nreq1\r\n");
+
+        let req = svc.expect_msgs(1);
+        assert_eq!(req[0].reply, "reply", "case {name:?}");
+        let reply = |svc: &mut RawConn| {
+            svc.send(&format!("PUB {} 5\r\nreply\r\nPING\r\n", req[0].reply));
+            // A refused reply is answered with a permissions error before the PONG.
+            svc.expect(&THROUGH_PONG);
+        };
+        // A reply that must not arrive: within 100 ms nothing is delivered.
+        let check_failed = |nc: &mut RawConn| nc.expect_nothing();
+
+        match i {
+            0 => {
+                // Only 2 of the 10 replies are allowed.
+                for _ in 0..10 {
+                    reply(&mut svc);
+                }
+                let got = nc.expect_msgs(2);
+                assert!(got.iter().all(|m| m.payload == "reply"), "case {name:?}");
+                check_failed(&mut nc);
+            }
+            1 => {
+                reply(&mut svc);
+                std::thread::sleep(Duration::from_millis(50));
+                reply(&mut svc);
+                let got = nc.expect_msgs(2);
+                assert!(got.iter().all(|m| m.payload == "reply"), "case {name:?}");
+            }
+            _ => {
+                // The permission expires after 100 ms: the second reply is refused.
+                reply(&mut svc);
+                std::thread::sleep(Duration::from_millis(200));
+                reply(&mut svc);
+                let got = nc.expect_msgs(1);
+                assert_eq!(got[0].payload, "reply", "case {name:?}");
+                check_failed(&mut nc);
+            }
+        }
+    }
+}
