@@ -7,7 +7,7 @@
 pub mod conf;
 mod perms;
 
-pub use perms::ClientPerms;
+pub use perms::{split_subject_queue, ClientPerms};
 
 use crate::client::connect::ConnectInfo;
 use crate::config::Options;

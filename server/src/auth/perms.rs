@@ -50,18 +50,56 @@ fn queue_matches(queue: &str, entries: &[&Entry]) -> bool {
     })
 }
 
+/// Splits a subscribe permission entry into its subject and optional queue group
+/// (`"foo.> workers"`). Surrounding and repeated whitespace is ignored; an empty entry,
+/// more than two fields, or an invalid subject or queue is an error (Go's
+/// `splitSubjectQueue`).
+pub fn split_subject_queue(sq: &str) -> Result<(&str, Option<&str>), String> {
+    let invalid = || format!("invalid subject-queue {sq:?}");
+    let mut fields = sq.split_whitespace();
+    let subject = fields.next().ok_or_else(invalid)?;
+    let queue = fields.next();
+    if fields.next().is_some() {
+        return Err(invalid());
+    }
+    let valid = crate::subject::is_valid_subject(subject)
+        && queue.is_none_or(crate::subject::is_valid_subject);
+    if !valid {
+        return Err(invalid());
+    }
+    Ok((subject, queue))
+}
+
+/// Which list an entry belongs to: it decides how a queue qualifier is read.
+#[derive(Debug, Clone, Copy)]
+enum ListKind {
+    /// Publish allow: a plain subject; anything else is skipped.
+    PublishAllow,
+    /// Publish deny: a queue qualifier means nothing for a publish, so the entry denies
+    /// its subject (failing closed rather than never matching).
+    PublishDeny,
+    /// Subscribe allow or deny: a subject and optional queue group.
+    Subscribe,
+}
+
 impl List {
-    fn new(subjects: &[String]) -> List {
+    /// Compiles `subjects`; entries that do not parse are skipped, as Go does.
+    fn new(subjects: &[String], kind: ListKind) -> List {
         List(
             subjects
                 .iter()
-                .map(|s| {
-                    let mut f = s.split_whitespace();
-                    let subject = f.next().unwrap_or_default();
-                    Entry {
+                .filter_map(|s| {
+                    let (subject, queue) = match kind {
+                        ListKind::PublishAllow => {
+                            crate::subject::is_valid_subject(s).then_some((s.as_str(), None))?
+                        }
+                        ListKind::PublishDeny => (split_subject_queue(s).ok()?.0, None),
+                        ListKind::Subscribe => split_subject_queue(s).ok()?,
+                    };
+                    Some(Entry {
                         subject: subject.split('.').map(str::to_string).collect(),
-                        queue: f.next().map(str::to_string),
-                    }
+                        queue: queue.map(str::to_string),
+                    })
                 })
                 .collect(),
         )
@@ -92,13 +130,13 @@ struct Direction {
 }
 
 impl Direction {
-    fn new(p: Option<&SubjectPermission>) -> Direction {
+    fn new(p: Option<&SubjectPermission>, allow: ListKind, deny: ListKind) -> Direction {
         let Some(p) = p else {
             return Direction::default();
         };
         Direction {
-            allow: p.allow.as_deref().map(List::new),
-            deny: p.deny.as_deref().map(List::new),
+            allow: p.allow.as_deref().map(|l| List::new(l, allow)),
+            deny: p.deny.as_deref().map(|l| List::new(l, deny)),
         }
     }
 
@@ -127,8 +165,16 @@ pub struct ClientPerms {
 impl ClientPerms {
     pub fn new(p: &Permissions) -> ClientPerms {
         ClientPerms {
-            publish: Direction::new(p.publish.as_ref()),
-            subscribe: Direction::new(p.subscribe.as_ref()),
+            publish: Direction::new(
+                p.publish.as_ref(),
+                ListKind::PublishAllow,
+                ListKind::PublishDeny,
+            ),
+            subscribe: Direction::new(
+                p.subscribe.as_ref(),
+                ListKind::Subscribe,
+                ListKind::Subscribe,
+            ),
             response: p.response.clone(),
             replies: Mutex::new(Replies::default()),
         }

@@ -271,3 +271,36 @@ fn label_names_the_authenticated_user() {
     let label = clients[0].label();
     assert!(label.ends_with(" - \"app\" - \"$G/user:derek\""), "{label}");
 }
+
+#[test]
+fn permission_entries_that_do_not_parse_are_skipped() {
+    assert_eq!(split_subject_queue(" foo  bar "), Ok(("foo", Some("bar"))));
+    assert_eq!(split_subject_queue("foo"), Ok(("foo", None)));
+    assert!(split_subject_queue("foo bar fizz").is_err());
+    assert!(split_subject_queue(" \t\r\n").is_err());
+    assert!(split_subject_queue("foo..bar").is_err());
+
+    let list = |l: &[&str]| Some(l.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let p = Permissions {
+        publish: Some(SubjectPermission {
+            // "foo bar" is no subject: it allows nothing, not "foo".
+            allow: list(&["foo bar", "ok.>"]),
+            // A queue qualifier means nothing for a publish: the subject is denied.
+            deny: list(&["ok.secret workers"]),
+        }),
+        subscribe: Some(SubjectPermission {
+            // Three fields: skipped, so "foo" in "bar" is not allowed by it.
+            allow: list(&["foo bar fizz", "baz"]),
+            deny: None,
+        }),
+        response: None,
+    };
+    let c = ClientPerms::new(&p);
+    let now = Instant::now();
+    assert!(!c.pub_allowed("foo", now));
+    assert!(c.pub_allowed("ok.x", now));
+    assert!(!c.pub_allowed("ok.secret", now));
+    assert!(!c.can_subscribe("foo", Some("bar")));
+    assert!(!c.can_subscribe("foo", None));
+    assert!(c.can_subscribe("baz", None));
+}
