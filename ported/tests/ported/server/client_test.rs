@@ -2254,3 +2254,72 @@ fn response_permissions() {
         }
     }
 }
+
+port!("server/client_test.go::TestSplitSubjectQueue" => split_subject_queue);
+fn split_subject_queue() {
+    use natsd::auth::split_subject_queue;
+    // (name, entry, Some((subject, queue)) or None for an error)
+    let cases: [(&str, &str, Option<(&str, Option<&str>)>); 9] = [
+        ("single subject", "foo", Some(("foo", None))),
+        ("subject and queue", "foo bar", Some(("foo", Some("bar")))),
+        (
+            "subject and queue with surrounding spaces",
+            " foo bar ",
+            Some(("foo", Some("bar"))),
+        ),
+        (
+            "subject and queue with extra spaces in the middle",
+            "foo  bar",
+            Some(("foo", Some("bar"))),
+        ),
+        ("subject, queue, and extra token", "foo  bar fizz", None),
+        ("empty", "", None),
+        ("tab only", "\t", None),
+        ("newline only", "\n", None),
+        ("mixed whitespace", " \t\r\n", None),
+    ];
+    for (name, entry, want) in cases {
+        let got = split_subject_queue(entry);
+        match want {
+            Some(want) => assert_eq!(got, Ok(want), "case {name:?}"),
+            None => assert!(got.is_err(), "case {name:?}: expected error, got {got:?}"),
+        }
+    }
+}
+
+// Go resets a client's permissions in place and checks that the message-deny state of the
+// old ones (`mperms`, `darray`) is gone. natsd compiles a client's permissions into a new
+// `ClientPerms` each time; the port checks the same facts on it: the deny list is
+// tracked for deliveries while set, and after permissions without one nothing is denied.
+port!("server/client_test.go::TestClientSetPermissionsClearsStaleMsgDenyState" => client_set_permissions_clears_stale_msg_deny_state);
+fn client_set_permissions_clears_stale_msg_deny_state() {
+    use natsd::auth::{ClientPerms, Permissions};
+    let with_deny = ClientPerms::new(&sub_perms(None, Some(&["foo.secret"])));
+    assert!(with_deny.can_subscribe("foo.*", None));
+    assert!(with_deny.has_sub_deny());
+    assert!(with_deny.delivery_denied("foo.secret", None));
+    assert!(!with_deny.delivery_denied("foo.public", None));
+
+    let cleared = ClientPerms::new(&Permissions::default());
+    assert!(!cleared.has_sub_deny());
+    assert!(cleared.can_subscribe("foo.*", None));
+    assert!(!cleared.has_sub_deny());
+    assert!(!cleared.delivery_denied("foo.secret", None));
+}
+
+// Go counts the entries of the compiled publish deny list matching the subject; the port
+// checks what that entry does: publishing to the subject is refused.
+port!("server/client_test.go::TestClientSetPermissionsPublishDenyQueueQualifierFailsClosed" => client_set_permissions_publish_deny_queue_qualifier_fails_closed);
+fn client_set_permissions_publish_deny_queue_qualifier_fails_closed() {
+    use natsd::auth::{ClientPerms, Permissions, SubjectPermission};
+    let perms = ClientPerms::new(&Permissions {
+        publish: Some(SubjectPermission {
+            allow: None,
+            deny: Some(vec!["admin.secret workers".to_string()]),
+        }),
+        ..Default::default()
+    });
+    let now = std::time::Instant::now();
+    assert!(!perms.pub_allowed("admin.secret", now));
+    assert!(perms.pub_allowed("admin.public", now));
+}
