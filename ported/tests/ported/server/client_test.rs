@@ -2255,11 +2255,14 @@ fn response_permissions() {
     }
 }
 
+/// A subject and its optional queue group.
+type SubjectAndQueue = (&'static str, Option<&'static str>);
+
 port!("server/client_test.go::TestSplitSubjectQueue" => split_subject_queue);
 fn split_subject_queue() {
     use natsd::auth::split_subject_queue;
     // (name, entry, Some((subject, queue)) or None for an error)
-    let cases: [(&str, &str, Option<(&str, Option<&str>)>); 9] = [
+    let cases: [(&str, &str, Option<SubjectAndQueue>); 9] = [
         ("single subject", "foo", Some(("foo", None))),
         ("subject and queue", "foo bar", Some(("foo", Some("bar")))),
         (
