@@ -391,6 +391,7 @@ impl Server {
             nonce: String::new(),
         };
         let monitor = crate::monitor::MonitorState::new(opts.max_closed_clients);
+        let sublist = Sublist::with_cache_enabled(!opts.no_sublist_cache);
         let (shutdown_tx, _) = watch::channel(false);
         Ok(Server {
             shared: Arc::new(ServerShared {
@@ -398,7 +399,7 @@ impl Server {
                 logging,
                 id,
                 name,
-                sublist: Sublist::new(),
+                sublist,
                 stats: ServerStats::default(),
                 start: Instant::now(),
                 clients: Mutex::new(HashMap::new()),

@@ -277,13 +277,7 @@ fn apply_key_inner(
         }
         "logtime" => o.logtime = want_bool(v)?,
         "logtime_utc" => o.logtime_utc = want_bool(v)?,
-        "disable_sublist_cache" | "no_sublist_cache" => {
-            // The server does not read this option yet: only the default is accepted.
-            if want_bool(v)? {
-                return Err(not_supported(k, v, "disabling the sublist cache"));
-            }
-            o.no_sublist_cache = false;
-        }
+        "disable_sublist_cache" | "no_sublist_cache" => o.no_sublist_cache = want_bool(v)?,
         "http" => {
             let (host, port) = parse_listen(v)?;
             o.http_host = host;

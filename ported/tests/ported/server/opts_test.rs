@@ -804,3 +804,19 @@ fn queue_permissions() {
         c.expect(&re::PONG);
     }
 }
+
+port!("server/opts_test.go::TestSublistNoCacheConfig" => sublist_no_cache_config);
+fn sublist_no_cache_config() {
+    let opts = process("disable_sublist_cache: true\n")
+        .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    assert!(
+        opts.no_sublist_cache,
+        "Expected sublist cache to be disabled"
+    );
+    // Beyond Go's check: a server started with it really runs without the cache.
+    let s = ported::support::run_server(Options {
+        no_sublist_cache: true,
+        ..ported::support::default_test_options()
+    });
+    assert!(!s.shared().sublist.cache_enabled());
+}
