@@ -584,6 +584,7 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
         max_pending,
     ));
     crate::debug!(s.logging, "{} - Client connection created", client.label());
+    client.set_write_timeout_policy(s.opts.write_timeout.for_client());
     if crate::auth::nonce_required(&s.opts) {
         let _ = client.auth.nonce.set(crate::auth::new_nonce());
     }

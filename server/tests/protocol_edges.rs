@@ -24,7 +24,8 @@ fn read_until(c: &mut TcpStream, done: impl Fn(&str) -> bool) -> (String, bool) 
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     while Instant::now() < end && !done(&String::from_utf8_lossy(&got)) {
-        c.set_read_timeout(Some(Duration::from_millis(100))).expect("timeout");
+        c.set_read_timeout(Some(Duration::from_millis(100)))
+            .expect("timeout");
         match c.read(&mut buf) {
             Ok(0) => return (String::from_utf8_lossy(&got).into_owned(), true),
             Ok(n) => got.extend_from_slice(&buf[..n]),
@@ -101,4 +102,89 @@ fn info_from_client_is_ignored_unless_it_does_not_decode() {
     let (got, closed) = read_until(&mut c, |_| false);
     assert!(closed, "a number is not an Info: the connection is closed");
     assert_eq!(got, "");
+}
+
+/// A subscriber that stops reading while 1 MiB messages pile up, on a server whose write
+/// deadline is 100 ms. Returns the server and the subscriber's connection (kept open).
+fn stalled_subscriber(
+    policy: natsd::config::options::WriteTimeoutPolicy,
+) -> (BackgroundServer, TcpStream, u64) {
+    let s = BackgroundServer::start(Options {
+        host: "127.0.0.1".to_string(),
+        port: -1,
+        no_log: true,
+        no_sigs: true,
+        write_deadline: Duration::from_millis(100),
+        write_timeout: policy,
+        ..Options::default()
+    })
+    .expect("server starts");
+    let mut sub = connect(&s);
+    sub.write_all(b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPING\r\n")
+        .expect("write");
+    let (got, _) = read_until(&mut sub, |b| b.contains("PONG\r\n"));
+    assert_eq!(got, "PONG\r\n");
+    let cid = s
+        .shared()
+        .clients()
+        .iter()
+        .map(|c| c.cid)
+        .max()
+        .expect("the subscriber");
+    let mut publisher = connect(&s);
+    publisher
+        .write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .expect("write");
+    let payload = vec![b'x'; 1024 * 1024];
+    for _ in 0..40 {
+        let mut m = b"PUB foo 1048576\r\n".to_vec();
+        m.extend_from_slice(&payload);
+        m.extend_from_slice(b"\r\n");
+        if publisher.write_all(&m).is_err() {
+            break;
+        }
+    }
+    (s, sub, cid)
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while !f() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn write_timeout_retry_keeps_a_slow_consumer_connected() {
+    use natsd::config::options::WriteTimeoutPolicy;
+    let (s, _sub, cid) = stalled_subscriber(WriteTimeoutPolicy::Retry);
+    let client = s
+        .shared()
+        .clients()
+        .into_iter()
+        .find(|c| c.cid == cid)
+        .expect("client");
+    assert_eq!(client.write_timeout_policy(), WriteTimeoutPolicy::Retry);
+    wait_for("the slow consumer mark", || client.is_slow_consumer());
+    assert!(!client.is_closed(), "retry keeps the connection");
+}
+
+#[test]
+fn write_timeout_close_cuts_a_slow_consumer() {
+    use natsd::config::options::WriteTimeoutPolicy;
+    let (s, _sub, cid) = stalled_subscriber(WriteTimeoutPolicy::Default);
+    let client = s
+        .shared()
+        .clients()
+        .into_iter()
+        .find(|c| c.cid == cid)
+        .expect("client");
+    assert_eq!(client.write_timeout_policy(), WriteTimeoutPolicy::Close);
+    wait_for("the close", || client.is_closed());
+    assert_eq!(
+        client.close_reason(),
+        Some(natsd::closed::ClosedState::SlowConsumerWriteDeadline)
+    );
+    assert!(!client.is_slow_consumer());
 }

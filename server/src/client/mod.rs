@@ -12,6 +12,7 @@ mod tests;
 pub mod trace;
 
 use crate::closed::ClosedState;
+use crate::config::options::WriteTimeoutPolicy;
 use crate::protocol::encode;
 use bytes::{Bytes, BytesMut};
 use connect::ConnectInfo;
@@ -41,6 +42,10 @@ pub struct Client {
     closed: AtomicBool,
     /// See [`Client::accepts_async_info`].
     async_info: AtomicBool,
+    /// See [`Client::is_slow_consumer`].
+    slow_consumer: AtomicBool,
+    /// See [`Client::write_timeout_policy`].
+    write_timeout: std::sync::OnceLock<WriteTimeoutPolicy>,
     /// Whether the writer should write what is still queued before closing the socket.
     flush_on_close: AtomicBool,
     close_reason: Mutex<Option<ClosedState>>,
@@ -74,6 +79,8 @@ impl Client {
             reader_kill: Notify::new(),
             closed: AtomicBool::new(false),
             async_info: AtomicBool::new(false),
+            slow_consumer: AtomicBool::new(false),
+            write_timeout: std::sync::OnceLock::new(),
             flush_on_close: AtomicBool::new(true),
             close_reason: Mutex::new(None),
             echo: AtomicBool::new(true),
@@ -153,6 +160,28 @@ impl Client {
     /// protocol 1 or later and has had the PONG to its first PING, as Go requires.
     pub fn accepts_async_info(&self) -> bool {
         self.async_info.load(Ordering::Acquire)
+    }
+
+    /// What this connection does when a write misses its deadline (Go's `c.out.wtp`):
+    /// the server's `write_timeout`, where "default" means close for clients.
+    pub fn write_timeout_policy(&self) -> WriteTimeoutPolicy {
+        self.write_timeout
+            .get()
+            .copied()
+            .unwrap_or(WriteTimeoutPolicy::Close)
+    }
+
+    pub(crate) fn set_write_timeout_policy(&self, p: WriteTimeoutPolicy) {
+        let _ = self.write_timeout.set(p);
+    }
+
+    /// A write missed its deadline and the connection stayed up (retry policy).
+    pub fn is_slow_consumer(&self) -> bool {
+        self.slow_consumer.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_slow_consumer(&self) {
+        self.slow_consumer.store(true, Ordering::Release)
     }
 
     pub(crate) fn set_accepts_async_info(&self) {

@@ -8,6 +8,7 @@ use super::ping::{PingAction, PingTimer};
 use super::trace::{self, Dir};
 use super::{Client, SubRef, Subscription};
 use crate::closed::ClosedState;
+use crate::config::options::WriteTimeoutPolicy;
 use crate::protocol::parser::{go_quote_into, Parser, ParserConfig};
 use crate::protocol::{encode, ClientOp, PubMsg};
 use crate::server::ServerShared;
@@ -104,11 +105,17 @@ pub async fn run_connection(server: Arc<ServerShared>, stream: TcpStream, client
 /// Drains the client's outbound buffer; exits once the connection is closed and flushed.
 async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: OwnedWriteHalf) {
     let server_deadline = server.opts.write_deadline;
+    let policy = client.write_timeout_policy();
     let mut spare = BytesMut::with_capacity(READ_SIZE);
+    // Set once a write missed its deadline under the retry policy.
+    let mut slow_consumer = false;
     loop {
         let closed = {
             let mut out = client.out.lock();
-            out.take(&mut spare);
+            // After a partial write (retry policy) the rest goes out before anything newer.
+            if spare.is_empty() {
+                out.take(&mut spare);
+            }
             out.is_closed()
         };
         if closed && !client.flush_on_close.load(Ordering::Acquire) {
@@ -123,26 +130,43 @@ async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: Owne
         }
         let n = spare.len();
         let deadline = client.write_deadline().unwrap_or(server_deadline);
-        match tokio::time::timeout(deadline, wr.write_all(&spare)).await {
-            Ok(Ok(())) => {
-                client.out.lock().written(n);
-                spare.clear();
+        let mut written = 0;
+        let result = tokio::time::timeout(deadline, async {
+            while written < n {
+                match wr.write(&spare[written..]).await {
+                    Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                    Ok(k) => written += k,
+                    Err(e) => return Err(e),
+                }
             }
+            Ok::<(), std::io::Error>(())
+        })
+        .await;
+        client.out.lock().written(written);
+        match result {
+            Ok(Ok(())) => spare.clear(),
             Ok(Err(_)) => {
                 server.close_client(&client, ClosedState::WriteError, false);
                 break;
             }
             Err(_) => {
+                let state = if slow_consumer { "State" } else { "Detected" };
                 crate::notice!(
                     server.logging,
-                    "{} - Slow Consumer Detected: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
+                    "{} - Slow Consumer {state}: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
                     client.label(),
                     deadline,
                     n
                 );
                 server.stats.slow_consumers.fetch_add(1, Ordering::Relaxed);
-                server.close_client(&client, ClosedState::SlowConsumerWriteDeadline, false);
-                break;
+                // Go closes a client unless its policy is retry and some bytes went out.
+                if policy == WriteTimeoutPolicy::Close || written == 0 {
+                    server.close_client(&client, ClosedState::SlowConsumerWriteDeadline, false);
+                    break;
+                }
+                slow_consumer = true;
+                client.mark_slow_consumer();
+                let _ = spare.split_to(written);
             }
         }
         if closed {

@@ -382,6 +382,14 @@ fn apply_key_inner(
                 n => n,
             };
         }
+        "write_timeout" => {
+            o.write_timeout = options::WriteTimeoutPolicy::parse(want_str(v)?).ok_or_else(|| {
+                ConfigIssue::error(
+                    &v.pos,
+                    "write_timeout must be 'default', 'close' or 'retry'",
+                )
+            })?
+        }
         "max_pending" => {
             o.max_pending = match want_i64(v)? {
                 0 => options::MAX_PENDING as i64,

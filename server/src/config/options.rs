@@ -55,6 +55,8 @@ pub struct Options {
     pub ping_interval: Duration,
     pub max_pings_out: u32,
     pub write_deadline: Duration,
+    /// What a client connection does when a write misses `write_deadline`.
+    pub write_timeout: WriteTimeoutPolicy,
     pub auth_timeout: Duration,
     pub lame_duck_duration: Duration,
     pub lame_duck_grace_period: Duration,
@@ -161,6 +163,7 @@ impl Default for Options {
             ping_interval: DEFAULT_PING_INTERVAL,
             max_pings_out: DEFAULT_PING_MAX_OUT,
             write_deadline: DEFAULT_WRITE_DEADLINE,
+            write_timeout: WriteTimeoutPolicy::Default,
             auth_timeout: DEFAULT_AUTH_TIMEOUT,
             lame_duck_duration: DEFAULT_LAME_DUCK_DURATION,
             lame_duck_grace_period: DEFAULT_LAME_DUCK_GRACE_PERIOD,
@@ -199,6 +202,37 @@ impl Default for Options {
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
             config_digest: String::new(),
+        }
+    }
+}
+
+/// `write_timeout`: on a write that misses its deadline, close the connection, or mark it a
+/// slow consumer and retry the rest (Go's `WriteTimeoutPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteTimeoutPolicy {
+    /// Not set: client connections close.
+    #[default]
+    Default,
+    Close,
+    Retry,
+}
+
+impl WriteTimeoutPolicy {
+    /// The policy a client connection uses.
+    pub fn for_client(self) -> WriteTimeoutPolicy {
+        match self {
+            WriteTimeoutPolicy::Default => WriteTimeoutPolicy::Close,
+            p => p,
+        }
+    }
+
+    /// Go's config values: `default`, `close`, `retry`.
+    pub fn parse(v: &str) -> Option<WriteTimeoutPolicy> {
+        match v {
+            "default" => Some(WriteTimeoutPolicy::Default),
+            "close" => Some(WriteTimeoutPolicy::Close),
+            "retry" => Some(WriteTimeoutPolicy::Retry),
+            _ => None,
         }
     }
 }

@@ -2326,3 +2326,31 @@ fn client_set_permissions_publish_deny_queue_qualifier_fails_closed() {
     assert!(!perms.pub_allowed("admin.secret", now));
     assert!(perms.pub_allowed("admin.public", now));
 }
+
+port!("server/client_test.go::TestClientConfigureWriteTimeoutPolicy" => client_configure_write_timeout_policy);
+fn client_configure_write_timeout_policy() {
+    use natsd::config::options::WriteTimeoutPolicy;
+    for (name, policy) in [
+        ("Default", WriteTimeoutPolicy::Default),
+        ("Retry", WriteTimeoutPolicy::Retry),
+        ("Close", WriteTimeoutPolicy::Close),
+    ] {
+        let s = run_server(natsd::config::Options {
+            write_timeout: policy,
+            ..default_test_options()
+        });
+        let mut c = RawConn::setup(s.addr);
+        c.send("PING\r\n");
+        c.expect(&re::PONG);
+        let clients = s.shared().clients();
+        assert_eq!(clients.len(), 1, "{name}");
+        for r in clients {
+            let want = if policy == WriteTimeoutPolicy::Default {
+                WriteTimeoutPolicy::Close
+            } else {
+                policy
+            };
+            assert_eq!(r.write_timeout_policy(), want, "{name}");
+        }
+    }
+}
