@@ -472,3 +472,40 @@ fn remove_additional_auth_fields_from_trace() {
         ),
     ]);
 }
+
+port!("server/log_test.go::TestNoPasswordsFromConnectTrace" => no_passwords_from_connect_trace);
+fn no_passwords_from_connect_trace() {
+    use ported::support::{default_test_options, re, run_server, RawConn};
+    let s = run_server(natsd::config::Options {
+        trace: true,
+        username: "derek".to_string(),
+        password: "s3cr3t".to_string(),
+        ping_interval: std::time::Duration::from_secs(120),
+        ..default_test_options()
+    });
+    let dl = Arc::new(CaptureLogger::retaining());
+    s.shared().logging.set_logger(Some(dl.clone()), false, true);
+    assert!(s.shared().logging.is_trace(), "Expected trace 1");
+
+    let mut c = RawConn::connect(s.addr);
+    c.check_info();
+    c.send("CONNECT {\"user\":\"derek\",\"pass\":\"s3cr3t\"}\r\nPING\r\n");
+    // Go's CONNECT defaults to verbose: +OK, then the PONG.
+    c.expect(&re::OK);
+    c.expect(&re::PONG);
+
+    // Beyond Go's check: the CONNECT was traced, with the password redacted.
+    let connects = dl.containing("<<- [CONNECT");
+    assert_eq!(
+        connects.len(),
+        1,
+        "CONNECT traced once: {:?}",
+        dl.messages()
+    );
+    assert!(connects[0].contains("[REDACTED]"), "{}", connects[0]);
+    assert!(
+        dl.containing("s3cr3t").is_empty(),
+        "password found: {:?}",
+        dl.containing("s3cr3t")
+    );
+}
