@@ -13,6 +13,8 @@ fn server() -> BackgroundServer {
         port: -1,
         no_log: true,
         no_sigs: true,
+        // No server PING 2 s in: these tests wait that long to see that nothing comes.
+        disable_short_first_ping: true,
         ..Options::default()
     })
     .expect("server starts")
@@ -116,6 +118,7 @@ fn stalled_subscriber(
         no_sigs: true,
         write_deadline: Duration::from_millis(100),
         write_timeout: policy,
+        disable_short_first_ping: true,
         ..Options::default()
     })
     .expect("server starts");
