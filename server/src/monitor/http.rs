@@ -392,7 +392,23 @@ pub fn handle(s: &ServerShared, base: &str, path: &str, query: &str) -> Response
     } else {
         Ok(Response::not_found())
     };
-    r.unwrap_or_else(|e| e)
+    jsonp(r.unwrap_or_else(|e| e), q.get("callback"))
+}
+
+/// `?callback=f` wraps a JSON answer as `f(<json>)` (JSONP), as nats-server did through
+/// 2.9; 2.14 dropped it, but dashboards written against the older servers still ask for it.
+fn jsonp(mut r: Response, callback: &str) -> Response {
+    if callback.is_empty() || r.content_type != APPLICATION_JSON {
+        return r;
+    }
+    let mut body = Vec::with_capacity(callback.len() + r.body.len() + 2);
+    body.extend_from_slice(callback.as_bytes());
+    body.push(b'(');
+    body.extend_from_slice(&r.body);
+    body.push(b')');
+    r.body = body;
+    r.content_type = "application/javascript";
+    r
 }
 
 /// Kept out of line so the stack it reports shows this handler.

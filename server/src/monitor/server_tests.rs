@@ -76,3 +76,22 @@ fn unknown_paths_are_404_and_json_has_cors() {
         .unwrap()
         .contains("gnatsd_varz_connections{server_id="));
 }
+
+#[test]
+fn jsonp_callback_wraps_json() {
+    let s = server(0);
+    let plain = handle(s.shared(), "/", "/subsz", "");
+    let r = handle(s.shared(), "/", "/subsz", "callback=cb");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.content_type, "application/javascript");
+    let body = String::from_utf8(r.body).expect("utf8");
+    assert!(body.starts_with("cb(") && body.ends_with(')'), "{body}");
+    let inner = &body[3..body.len() - 1];
+    let v: serde_json::Value = serde_json::from_str(inner).expect("json inside");
+    assert!(v.get("num_subscriptions").is_some(), "{v}");
+    assert_eq!(plain.content_type, "application/json");
+    // Errors and plain text are never wrapped.
+    let r = handle(s.shared(), "/", "/nope", "callback=cb");
+    assert_eq!(r.status, 404);
+    assert!(!String::from_utf8_lossy(&r.body).starts_with("cb("));
+}
