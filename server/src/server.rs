@@ -185,9 +185,7 @@ impl ServerShared {
 
     /// INFO JSON for one client.
     pub fn info_json_for(&self, client: &Client) -> Vec<u8> {
-        let mut info = self.info.lock().clone();
-        info.client_id = client.cid;
-        info.client_ip = client.host.clone();
+        let mut info = self.info_for(client);
         if let Some(n) = client.auth.nonce.get() {
             info.nonce = n.clone();
         }
@@ -203,12 +201,18 @@ impl ServerShared {
         self.info.lock().clone()
     }
 
-    /// The INFO sent after a client's first PONG (Go's `connect_info` INFO): the server's
-    /// INFO plus the account the client is bound to.
-    pub fn connect_info_json_for(&self, client: &Client) -> Vec<u8> {
+    /// The server's INFO with the fields every client gets about itself.
+    fn info_for(&self, client: &Client) -> Info {
         let mut info = self.info.lock().clone();
         info.client_id = client.cid;
         info.client_ip = client.host.clone();
+        info
+    }
+
+    /// The INFO sent after a client's first PONG (Go's `connect_info` INFO): the server's
+    /// INFO plus the account the client is bound to.
+    pub fn connect_info_json_for(&self, client: &Client) -> Vec<u8> {
+        let mut info = self.info_for(client);
         info.connect_info = true;
         info.remote_account = crate::monitor::GLOBAL_ACCOUNT.to_string();
         info.acc_is_sys = false;
@@ -217,11 +221,7 @@ impl ServerShared {
 
     /// Removes a subscription from the sublist and from its connection.
     pub fn unsubscribe(&self, sub: &SubRef) {
-        let subject = String::from_utf8_lossy(&sub.subject);
-        let queue = sub
-            .queue
-            .as_ref()
-            .map(|q| String::from_utf8_lossy(q).into_owned());
+        let (subject, queue) = sub.sublist_key();
         let _ = self.sublist.remove(&subject, queue.as_deref(), sub);
         let mut subs = sub.client.subs.lock();
         if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, &sub.0)) {
@@ -236,21 +236,11 @@ impl ServerShared {
         }
         self.monitor.save_closed_client(client, reason);
         let subs: Vec<SubRef> = client.subs.lock().drain().map(|(_, s)| SubRef(s)).collect();
-        let keys: Vec<(String, Option<String>)> = subs
-            .iter()
-            .map(|s| {
-                (
-                    String::from_utf8_lossy(&s.subject).into_owned(),
-                    s.queue
-                        .as_ref()
-                        .map(|q| String::from_utf8_lossy(q).into_owned()),
-                )
-            })
-            .collect();
+        let keys: Vec<_> = subs.iter().map(|s| s.sublist_key()).collect();
         let _ = self.sublist.remove_batch(
             keys.iter()
                 .zip(subs.iter())
-                .map(|((subj, q), s)| (subj.as_str(), q.as_deref(), s)),
+                .map(|((subj, q), s)| (subj.as_ref(), q.as_deref(), s)),
         );
         self.clients.lock().remove(&client.cid);
         crate::debug!(

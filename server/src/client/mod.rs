@@ -18,6 +18,7 @@ use bytes::{Bytes, BytesMut};
 use connect::ConnectInfo;
 use outbound::{Outbound, Queued};
 use parking_lot::Mutex;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -311,6 +312,17 @@ pub struct Subscription {
     /// Auto-unsubscribe after this many deliveries; 0 means no limit.
     pub max: AtomicU64,
     pub delivered: AtomicU64,
+}
+
+impl Subscription {
+    /// Subject and queue as the sublist keys them (they were valid UTF-8 when inserted,
+    /// so this borrows).
+    pub fn sublist_key(&self) -> (Cow<'_, str>, Option<Cow<'_, str>>) {
+        (
+            String::from_utf8_lossy(&self.subject),
+            self.queue.as_deref().map(String::from_utf8_lossy),
+        )
+    }
 }
 
 /// Handle stored in the sublist: equality is pointer identity, so two subscriptions with

@@ -14,7 +14,7 @@ use crate::protocol::{encode, ClientOp, PubMsg};
 use crate::server::ServerShared;
 use crate::subject;
 use crate::sublist::SublistResult;
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use rand::Rng;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -107,8 +107,6 @@ async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: Owne
     let server_deadline = server.opts.write_deadline;
     let policy = client.write_timeout_policy();
     let mut spare = BytesMut::with_capacity(READ_SIZE);
-    // Set once a write missed its deadline under the retry policy.
-    let mut slow_consumer = false;
     loop {
         let closed = {
             let mut out = client.out.lock();
@@ -150,7 +148,11 @@ async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: Owne
                 break;
             }
             Err(_) => {
-                let state = if slow_consumer { "State" } else { "Detected" };
+                let state = if client.is_slow_consumer() {
+                    "State"
+                } else {
+                    "Detected"
+                };
                 crate::notice!(
                     server.logging,
                     "{} - Slow Consumer {state}: WriteDeadline of {:?} exceeded with 1 chunks of {} total bytes.",
@@ -164,9 +166,8 @@ async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: Owne
                     server.close_client(&client, ClosedState::SlowConsumerWriteDeadline, false);
                     break;
                 }
-                slow_consumer = true;
                 client.mark_slow_consumer();
-                let _ = spare.split_to(written);
+                spare.advance(written);
             }
         }
         if closed {
@@ -862,8 +863,10 @@ impl Reader {
             self.trace_delivery(client, subject, sid, reply, hdr, data);
         }
         if ok {
+            // What went out: without the headers for a subscriber that does not take them,
+            // matching the connection's own count (and Go's).
             self.batch_out_msgs += 1;
-            self.batch_out_bytes += payload.len() as u64;
+            self.batch_out_bytes += data.len() as u64;
         }
         ok
     }
@@ -915,7 +918,7 @@ impl Reader {
             }
             c.wake_writer();
         }
-        for sub in std::mem::take(&mut self.expired) {
+        for sub in self.expired.drain(..) {
             self.server.unsubscribe(&sub);
         }
         if self.batch_in_msgs > 0 {
