@@ -9,3 +9,4 @@
 //! - [`avl`]: a compact set of sequence numbers.
 //! - [`thw`]: a timing hash wheel for per-message TTLs.
 //! - [`ats`]: a coarse access-time clock.
+pub mod avl;

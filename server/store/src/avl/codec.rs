@@ -1,0 +1,200 @@
+//! The binary form of a sequence set, as Go's stores persist it.
+//!
+//! Layout (little endian): magic `22`, version `2`, node count `u32`, sequence count `u32`,
+//! then per node in tree order (node, left subtree, right subtree): base `u64`, 32 bucket
+//! words `u64`, height `u16`. Version 1 had 64 buckets per node and is still read.
+
+use super::node::{self, Link, Node, BITS_PER_BUCKET, NUM_BUCKETS};
+use super::SequenceSet;
+use std::fmt;
+
+const MAGIC: u8 = 22;
+const VERSION: u8 = 2;
+const HEADER_LEN: usize = 2;
+/// Magic, version, node count and sequence count.
+const MIN_LEN: usize = HEADER_LEN + 8;
+/// Encoded bytes per node in version 2.
+const NODE_LEN: usize = (NUM_BUCKETS + 1) * 8 + 2;
+const V1_NUM_BUCKETS: usize = 64;
+const V1_NODE_LEN: usize = (V1_NUM_BUCKETS + 1) * 8 + 2;
+/// Deepest tree accepted from an encoding. Trees built by inserts and deletes stay
+/// logarithmic; anything deeper is damage and would make the recursive operations unsafe.
+const MAX_DECODED_DEPTH: usize = 256;
+
+/// Errors of the sequence set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqSetError {
+    /// The bytes are not a sequence set encoding, or are damaged.
+    BadEncoding,
+    /// The encoding has an unknown version.
+    BadVersion,
+    /// [`SequenceSet::set_initial_min`] on a set that already has nodes.
+    SetNotEmpty,
+}
+
+impl fmt::Display for SeqSetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SeqSetError::BadEncoding => "ss: bad encoding",
+            SeqSetError::BadVersion => "ss: bad version",
+            SeqSetError::SetNotEmpty => "ss: set not empty",
+        })
+    }
+}
+
+impl std::error::Error for SeqSetError {}
+
+fn u16_at(buf: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([buf[at], buf[at + 1]])
+}
+
+fn u32_at(buf: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&buf[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+fn u64_at(buf: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&buf[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+impl SequenceSet {
+    /// Bytes [`Self::encode`] produces.
+    pub fn encode_len(&self) -> usize {
+        MIN_LEN + self.nodes() * NODE_LEN
+    }
+
+    /// The encoding of this set.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encode_len());
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends the encoding of this set to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.reserve(self.encode_len());
+        out.push(MAGIC);
+        out.push(VERSION);
+        // The format holds 32-bit counts; a set that large cannot be persisted by Go either.
+        out.extend_from_slice(&(self.nodes() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.size() as u32).to_le_bytes());
+        node::for_each_node_preorder(&self.root, &mut |n: &Node| {
+            out.extend_from_slice(&n.base.to_le_bytes());
+            for word in &n.bits {
+                out.extend_from_slice(&word.to_le_bytes());
+            }
+            out.extend_from_slice(&(n.height as u16).to_le_bytes());
+        });
+    }
+}
+
+/// Decodes a set from the start of `buf`; returns it and the number of bytes it used.
+pub fn decode(buf: &[u8]) -> Result<(SequenceSet, usize), SeqSetError> {
+    if buf.len() < MIN_LEN || buf[0] != MAGIC {
+        return Err(SeqSetError::BadEncoding);
+    }
+    match buf[1] {
+        1 => decode_v1(buf),
+        2 => decode_v2(buf),
+        _ => Err(SeqSetError::BadVersion),
+    }
+}
+
+fn decode_v2(buf: &[u8]) -> Result<(SequenceSet, usize), SeqSetError> {
+    let node_count = u32_at(buf, HEADER_LEN) as usize;
+    let size = u32_at(buf, HEADER_LEN + 4) as usize;
+    // Division, not multiplication, so a huge count cannot wrap around the check.
+    if node_count > (buf.len() - MIN_LEN) / NODE_LEN {
+        return Err(SeqSetError::BadEncoding);
+    }
+    let mut ss = SequenceSet::new();
+    let mut at = MIN_LEN;
+    let mut counted = 0usize;
+    for _ in 0..node_count {
+        let mut n = Box::new(Node::new(u64_at(buf, at)));
+        at += 8;
+        for word in n.bits.iter_mut() {
+            *word = u64_at(buf, at);
+            at += 8;
+        }
+        n.height = i32::from(u16_at(buf, at));
+        at += 2;
+        counted += n.count();
+        attach_in_tree_order(&mut ss.root, n)?;
+        ss.nodes += 1;
+    }
+    if counted != size {
+        return Err(SeqSetError::BadEncoding);
+    }
+    ss.size = size;
+    // Heights drive later rebalancing; trust the tree itself rather than stored values.
+    fix_heights(&mut ss.root);
+    Ok((ss, at))
+}
+
+/// Version 1 nodes held 64 buckets; their sequences are inserted one by one.
+fn decode_v1(buf: &[u8]) -> Result<(SequenceSet, usize), SeqSetError> {
+    let node_count = u32_at(buf, HEADER_LEN) as usize;
+    let size = u32_at(buf, HEADER_LEN + 4) as usize;
+    if node_count > (buf.len() - MIN_LEN) / V1_NODE_LEN {
+        return Err(SeqSetError::BadEncoding);
+    }
+    let mut ss = SequenceSet::new();
+    let mut at = MIN_LEN;
+    for _ in 0..node_count {
+        let base = u64_at(buf, at);
+        at += 8;
+        for bucket in 0..V1_NUM_BUCKETS as u64 {
+            let mut word = u64_at(buf, at);
+            at += 8;
+            while word != 0 {
+                let seq = base
+                    .wrapping_add(bucket * BITS_PER_BUCKET)
+                    .wrapping_add(u64::from(word.trailing_zeros()));
+                ss.insert(seq);
+                word &= word - 1;
+            }
+        }
+        // The stored height is not needed: inserts build the tree afresh.
+        at += 2;
+    }
+    if ss.size() != size {
+        return Err(SeqSetError::BadEncoding);
+    }
+    Ok((ss, at))
+}
+
+/// Places a decoded node by walking down from the root. Nodes come in tree order, so this
+/// rebuilds the encoded shape without rebalancing.
+fn attach_in_tree_order(root: &mut Link, n: Box<Node>) -> Result<(), SeqSetError> {
+    let mut slot = root;
+    let mut depth = 0;
+    while let Some(p) = slot {
+        depth += 1;
+        if depth >= MAX_DECODED_DEPTH {
+            return Err(SeqSetError::BadEncoding);
+        }
+        slot = if n.base < p.base {
+            &mut p.left
+        } else {
+            &mut p.right
+        };
+    }
+    *slot = Some(n);
+    Ok(())
+}
+
+fn fix_heights(link: &mut Link) -> i32 {
+    match link {
+        None => 0,
+        Some(n) => {
+            let l = fix_heights(&mut n.left);
+            let r = fix_heights(&mut n.right);
+            n.height = l.max(r) + 1;
+            n.height
+        }
+    }
+}

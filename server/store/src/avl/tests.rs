@@ -1,0 +1,118 @@
+// Unit tests fail by panicking; unwrapping is how they assert success.
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+fn sample() -> SequenceSet {
+    [2u64, 4, 22, 222, 2000, 2047, 2048, 4096, 100_000, 1_000_000]
+        .into_iter()
+        .collect()
+}
+
+#[test]
+fn iter_matches_range_in_ascending_order() {
+    let ss = sample();
+    let mut ranged = Vec::new();
+    ss.range(|s| {
+        ranged.push(s);
+        true
+    });
+    let iterated: Vec<u64> = ss.iter().collect();
+    assert_eq!(ranged, iterated);
+    assert_eq!(
+        iterated,
+        vec![2, 4, 22, 222, 2000, 2047, 2048, 4096, 100_000, 1_000_000]
+    );
+    assert_eq!(SequenceSet::new().iter().next(), None);
+}
+
+#[test]
+fn encode_decode_round_trip_keeps_shape_and_contents() {
+    let mut ss = SequenceSet::new();
+    for i in (0..50 * NUM_ENTRIES).step_by(7) {
+        ss.insert(i);
+    }
+    let enc = ss.encode();
+    assert_eq!(enc.len(), ss.encode_len());
+    let (back, used) = decode(&enc).unwrap();
+    assert_eq!(used, enc.len());
+    assert_eq!(back.nodes(), ss.nodes());
+    assert_eq!(back.size(), ss.size());
+    assert_eq!(back.heights(), ss.heights());
+    assert!(back.is_balanced());
+    assert_eq!(back, ss);
+    // Trailing bytes are left for the caller.
+    let mut longer = enc.clone();
+    longer.extend_from_slice(b"tail");
+    assert_eq!(decode(&longer).unwrap().1, enc.len());
+}
+
+#[test]
+fn decode_rejects_damage() {
+    let ss = sample();
+    let enc = ss.encode();
+    assert_eq!(decode(&enc[..5]).unwrap_err(), SeqSetError::BadEncoding);
+    let mut bad = enc.clone();
+    bad[0] = 23;
+    assert_eq!(decode(&bad).unwrap_err(), SeqSetError::BadEncoding);
+    bad = enc.clone();
+    bad[1] = 3;
+    assert_eq!(decode(&bad).unwrap_err(), SeqSetError::BadVersion);
+    // A truncated body.
+    assert_eq!(
+        decode(&enc[..enc.len() - 1]).unwrap_err(),
+        SeqSetError::BadEncoding
+    );
+    // A flipped bit in a bucket no longer matches the sequence count.
+    bad = enc.clone();
+    bad[MIN_LEN_FOR_TESTS + 8] ^= 0x40;
+    assert_eq!(decode(&bad).unwrap_err(), SeqSetError::BadEncoding);
+}
+
+const MIN_LEN_FOR_TESTS: usize = 10;
+
+#[test]
+fn decode_rejects_a_degenerate_deep_tree() {
+    // Nodes in ascending order without rebalancing would form a list 1,000 deep.
+    let count = 1_000u32;
+    let mut buf = vec![22u8, 2];
+    buf.extend_from_slice(&count.to_le_bytes());
+    buf.extend_from_slice(&count.to_le_bytes());
+    for i in 0..u64::from(count) {
+        buf.extend_from_slice(&(i * NUM_ENTRIES).to_le_bytes());
+        buf.extend_from_slice(&1u64.to_le_bytes());
+        buf.extend_from_slice(&[0u8; 31 * 8]);
+        buf.extend_from_slice(&1u16.to_le_bytes());
+    }
+    assert_eq!(decode(&buf).unwrap_err(), SeqSetError::BadEncoding);
+}
+
+#[test]
+fn bases_near_the_top_of_the_range_do_not_overflow() {
+    let mut ss = SequenceSet::new();
+    ss.set_initial_min(u64::MAX - 10).unwrap();
+    ss.insert(u64::MAX);
+    ss.insert(u64::MAX - 10);
+    ss.insert(5);
+    assert!(ss.exists(u64::MAX));
+    assert!(ss.exists(5));
+    assert_eq!(ss.min_max(), (5, u64::MAX));
+    assert!(ss.delete(u64::MAX));
+    assert!(!ss.exists(u64::MAX));
+}
+
+#[test]
+fn set_initial_min_needs_an_empty_set() {
+    let mut ss = sample();
+    assert_eq!(ss.set_initial_min(3), Err(SeqSetError::SetNotEmpty));
+    assert_eq!(ss.state(), (2, 1_000_000, 10));
+}
+
+#[test]
+fn union_of_nothing_is_none_and_picks_all_members() {
+    assert!(union(&[]).is_none());
+    let a: SequenceSet = [1u64, 2, 3].into_iter().collect();
+    let b: SequenceSet = [3u64, 5000].into_iter().collect();
+    let u = union(&[&b, &a]).unwrap();
+    assert_eq!(u.iter().collect::<Vec<_>>(), vec![1, 2, 3, 5000]);
+}
