@@ -10,3 +10,5 @@
 //! - [`thw`]: a timing hash wheel for per-message TTLs.
 //! - [`ats`]: a coarse access-time clock.
 pub mod avl;
+pub mod store;
+pub use store::*;
