@@ -12,3 +12,4 @@
 pub mod avl;
 pub mod store;
 pub use store::*;
+pub mod thw;
