@@ -13,3 +13,5 @@ pub mod avl;
 pub mod store;
 pub use store::*;
 pub mod thw;
+pub mod ats;
+pub mod stree;
