@@ -1,0 +1,1 @@
+//! Unit tests of the subject tree beyond the ported Go tests.
