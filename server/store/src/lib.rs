@@ -10,6 +10,7 @@
 //! - [`thw`]: a timing hash wheel for per-message TTLs.
 //! - [`ats`]: a coarse access-time clock.
 pub mod avl;
+pub mod file;
 pub mod store;
 pub use store::*;
 pub mod thw;

@@ -1,0 +1,347 @@
+//! One block file (`msgs/<index>.blk`) and the in-memory index of what it holds.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::record::{self, BlockHasher, Record, RecordKind, ERASED_BIT, TOMBSTONE_BIT};
+
+/// Where one sequence of this block is.
+#[derive(Debug, Clone)]
+pub struct Slot {
+    /// Offset of the record in the block file.
+    pub offset: u32,
+    /// Record length; 0 when the sequence has no record bytes here (a gap, or reclaimed).
+    pub len: u32,
+    pub ts: i64,
+    /// Subject of a live message; `None` once removed.
+    pub subject: Option<Arc<str>>,
+}
+
+impl Slot {
+    pub fn is_live(&self) -> bool {
+        self.subject.is_some()
+    }
+
+    /// The record of this sequence is still in the file (live or removed but not reclaimed).
+    pub fn has_bytes(&self) -> bool {
+        self.len > 0
+    }
+
+    fn gap() -> Self {
+        Slot {
+            offset: 0,
+            len: 0,
+            ts: 0,
+            subject: None,
+        }
+    }
+}
+
+/// A block: its file and index.
+#[derive(Debug)]
+pub struct Block {
+    pub index: u32,
+    pub path: PathBuf,
+    pub file: Arc<File>,
+    pub hasher: BlockHasher,
+    /// Bytes of valid records in the file; the next record is written here.
+    pub size: u64,
+    /// Sequence of `slots[0]`.
+    pub base_seq: u64,
+    /// One slot per sequence from `base_seq` to the last message sequence written here.
+    pub slots: Vec<Slot>,
+    pub live_msgs: u64,
+    /// Record bytes of live messages (what byte limits count).
+    pub live_bytes: u64,
+    /// Targets of the tombstones written in this block.
+    pub tombstones: Vec<u64>,
+    /// Highest sequence any record here names (message, erased or tombstone).
+    pub max_seq: u64,
+    /// Timestamp of the record with `max_seq`.
+    pub max_seq_ts: i64,
+}
+
+impl std::fmt::Debug for BlockHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BlockHasher")
+    }
+}
+
+/// Path of block `index` under `msgs_dir`.
+pub fn block_path(msgs_dir: &Path, index: u32) -> PathBuf {
+    msgs_dir.join(format!("{index}.blk"))
+}
+
+impl Block {
+    /// Creates an empty block file (and makes its name durable in the directory).
+    pub fn create(msgs_dir: &Path, stream: &str, index: u32) -> io::Result<Block> {
+        let path = block_path(msgs_dir, index);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        sync_dir(msgs_dir)?;
+        Ok(Block::with_file(index, path, file, stream))
+    }
+
+    pub fn with_file(index: u32, path: PathBuf, file: File, stream: &str) -> Block {
+        Block {
+            index,
+            path,
+            file: Arc::new(file),
+            hasher: BlockHasher::new(stream, index),
+            size: 0,
+            base_seq: 0,
+            slots: Vec::new(),
+            live_msgs: 0,
+            live_bytes: 0,
+            tombstones: Vec::new(),
+            max_seq: 0,
+            max_seq_ts: 0,
+        }
+    }
+
+    /// First sequence with a live message here.
+    pub fn first_live(&self) -> Option<u64> {
+        self.slots
+            .iter()
+            .position(Slot::is_live)
+            .map(|i| self.base_seq + i as u64)
+    }
+
+    /// Last sequence with a live message here.
+    pub fn last_live(&self) -> Option<u64> {
+        self.slots
+            .iter()
+            .rposition(Slot::is_live)
+            .map(|i| self.base_seq + i as u64)
+    }
+
+    /// Sequence range of the slots (empty when there are none).
+    pub fn slot_range(&self) -> std::ops::Range<u64> {
+        self.base_seq..self.base_seq + self.slots.len() as u64
+    }
+
+    pub fn slot(&self, seq: u64) -> Option<&Slot> {
+        let i = seq.checked_sub(self.base_seq)?;
+        self.slots.get(usize::try_from(i).ok()?)
+    }
+
+    pub fn slot_mut(&mut self, seq: u64) -> Option<&mut Slot> {
+        let i = seq.checked_sub(self.base_seq)?;
+        self.slots.get_mut(usize::try_from(i).ok()?)
+    }
+
+    /// Indexes a message record found at `offset`. Sequences must rise within a block;
+    /// a repeated or lower sequence is ignored.
+    pub fn index_message(&mut self, seq: u64, ts: i64, offset: u64, len: usize, subject: Arc<str>) {
+        if self.slots.is_empty() {
+            self.base_seq = seq;
+        } else if seq < self.slot_range().end {
+            return;
+        }
+        while self.slot_range().end < seq {
+            self.slots.push(Slot::gap());
+        }
+        self.slots.push(Slot {
+            offset: offset as u32,
+            len: len as u32,
+            ts,
+            subject: Some(subject),
+        });
+        self.live_msgs += 1;
+        self.live_bytes += len as u64;
+        self.note_seq(seq, ts);
+    }
+
+    pub fn note_seq(&mut self, seq: u64, ts: i64) {
+        if seq >= self.max_seq {
+            self.max_seq = seq;
+            self.max_seq_ts = ts;
+        }
+    }
+
+    /// Marks a live message removed in the index. Returns its subject and record length.
+    pub fn unindex(&mut self, seq: u64) -> Option<(Arc<str>, u64)> {
+        let slot = self.slot_mut(seq)?;
+        let subject = slot.subject.take()?;
+        let len = u64::from(slot.len);
+        self.live_msgs -= 1;
+        self.live_bytes -= len;
+        Some((subject, len))
+    }
+
+    /// Appends already-encoded records at the end of the file.
+    pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let at = self.size;
+        if let Err(err) = self.file.write_all_at(bytes, at) {
+            // Do not leave a partial record where the next one would follow it.
+            let _ = self.file.set_len(at);
+            return Err(err);
+        }
+        self.size += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Reads and verifies the record of `seq`; `buf` receives the record bytes.
+    pub fn read_record<'b>(&self, seq: u64, buf: &'b mut Vec<u8>) -> io::Result<Record<'b>> {
+        let slot = self
+            .slot(seq)
+            .filter(|s| s.has_bytes())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no record"))?;
+        buf.resize(slot.len as usize, 0);
+        self.file.read_exact_at(buf, u64::from(slot.offset))?;
+        let rec = record::decode(buf, &self.hasher).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("block {} seq {seq}: {e:?}", self.index),
+            )
+        })?;
+        if rec.seq != seq || rec.kind != RecordKind::Message {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "block {} seq {seq}: record names seq {}",
+                    self.index, rec.seq
+                ),
+            ));
+        }
+        Ok(rec)
+    }
+
+    /// Overwrites the record of `seq` in place with an erased record of the same length
+    /// whose payload is random-looking filler, and syncs it.
+    pub fn erase_in_place(&self, seq: u64, filler_seed: u64) -> io::Result<()> {
+        let Some(slot) = self.slot(seq).filter(|s| s.has_bytes()) else {
+            return Ok(());
+        };
+        let len = slot.len as usize;
+        let payload_len = len - record::EMPTY_RECORD_LEN;
+        let mut x = filler_seed | 1;
+        let filler: Vec<u8> = (0..payload_len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut out = Vec::with_capacity(len);
+        record::encode(
+            &mut out,
+            &self.hasher,
+            seq | ERASED_BIT,
+            slot.ts,
+            b"",
+            b"",
+            &filler,
+        );
+        self.file.write_all_at(&out, u64::from(slot.offset))?;
+        self.file.sync_data()
+    }
+
+    /// Rewrites the file with only live messages and the tombstones `keep_tombstone`
+    /// accepts, atomically (write aside, sync, rename, sync directory). A record of the
+    /// block's highest sequence is kept as an erased marker when its message is gone, so
+    /// the block still remembers how far sequences went.
+    pub fn compact(
+        &mut self,
+        msgs_dir: &Path,
+        keep_tombstone: impl Fn(u64) -> bool,
+    ) -> io::Result<()> {
+        let mut out = Vec::with_capacity(self.live_bytes as usize + 64);
+        let mut buf = Vec::new();
+        let mut new_slots = Vec::with_capacity(self.slots.len());
+        let mut first_kept = None;
+        for i in 0..self.slots.len() {
+            let seq = self.base_seq + i as u64;
+            let slot = &self.slots[i];
+            if !slot.is_live() {
+                if first_kept.is_some() {
+                    new_slots.push(Slot::gap());
+                }
+                continue;
+            }
+            let rec = self.read_record(seq, &mut buf)?;
+            let offset = out.len();
+            record::encode(
+                &mut out,
+                &self.hasher,
+                seq,
+                rec.ts,
+                rec.subject,
+                rec.headers,
+                rec.payload,
+            );
+            first_kept.get_or_insert(seq);
+            new_slots.push(Slot {
+                offset: offset as u32,
+                len: (out.len() - offset) as u32,
+                ts: slot.ts,
+                subject: slot.subject.clone(),
+            });
+        }
+        // Trailing gaps carry nothing.
+        while new_slots.last().is_some_and(|s| !s.is_live()) {
+            new_slots.pop();
+        }
+        let tombstones: Vec<u64> = self
+            .tombstones
+            .iter()
+            .copied()
+            .filter(|&t| keep_tombstone(t))
+            .collect();
+        for &t in &tombstones {
+            record::encode(&mut out, &self.hasher, t | TOMBSTONE_BIT, 0, b"", b"", b"");
+        }
+        let last_live = first_kept.map(|f| f + new_slots.len() as u64 - 1);
+        if self.max_seq > 0
+            && last_live != Some(self.max_seq)
+            && !tombstones.contains(&self.max_seq)
+        {
+            record::encode(
+                &mut out,
+                &self.hasher,
+                self.max_seq | ERASED_BIT,
+                self.max_seq_ts,
+                b"",
+                b"",
+                b"",
+            );
+        }
+        let tmp = self.path.with_extension("new");
+        {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            file.write_all_at(&out, 0)?;
+            file.sync_all()?;
+        }
+        fs::rename(&tmp, &self.path)?;
+        sync_dir(msgs_dir)?;
+        let file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+        self.file = Arc::new(file);
+        self.size = out.len() as u64;
+        self.base_seq = first_kept.unwrap_or(0);
+        self.slots = new_slots;
+        self.tombstones = tombstones;
+        Ok(())
+    }
+
+    /// Bytes in the file that no live message or needed record uses.
+    pub fn reclaimable(&self) -> u64 {
+        self.size.saturating_sub(self.live_bytes)
+    }
+}
+
+/// Makes changes to a directory's entries durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

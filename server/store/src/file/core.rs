@@ -1,0 +1,733 @@
+//! The file store's state under its lock: the blocks, the in-memory index of every
+//! sequence, per-subject counts, and the operations that change them on disk.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::block::{self, Block};
+use super::record::{self, RecordKind, ERASED_BIT, TOMBSTONE_BIT};
+use crate::store::{message_ttl, LostStreamData, StoreError, StoreMsg, NANOS_PER_SEC};
+
+/// Counts and bounds of one subject.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SubjectInfo {
+    pub msgs: u64,
+    pub first: u64,
+    pub last: u64,
+}
+
+/// What recovery found wrong on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// `(block index, offset, length)` of damaged ranges that were skipped.
+    pub damaged: Vec<(u32, u64, u64)>,
+    /// `(block index, bytes cut)` of torn or truncated tails that were cut off.
+    pub truncated: Vec<(u32, u64)>,
+    /// Sequences that had no record left after damage (lost messages).
+    pub lost: LostStreamData,
+}
+
+impl RecoveryReport {
+    pub fn is_clean(&self) -> bool {
+        self.damaged.is_empty() && self.truncated.is_empty()
+    }
+}
+
+/// The state of a file store.
+#[derive(Debug)]
+pub struct Core {
+    pub name: String,
+    pub msgs_dir: PathBuf,
+    pub block_size: u64,
+    pub blocks: Vec<Block>,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub last_ts: i64,
+    pub msgs: u64,
+    pub bytes: u64,
+    pub subjects: HashMap<Arc<str>, SubjectInfo>,
+    /// `(expires at ns, seq)` of messages with a TTL.
+    pub ttls: BTreeSet<(i64, u64)>,
+    /// Count of records written; a writer's ticket for group commit.
+    pub written: u64,
+    pub report: RecoveryReport,
+    /// Scratch buffer for encoding.
+    scratch: Vec<u8>,
+}
+
+fn io_err(e: io::Error) -> StoreError {
+    StoreError::from(e)
+}
+
+impl Core {
+    /// Opens (creating if needed) the blocks under `msgs_dir` and rebuilds the index from
+    /// them, cutting torn tails and stepping over damaged records.
+    pub fn open(name: &str, msgs_dir: &Path, block_size: u64) -> io::Result<Core> {
+        fs::create_dir_all(msgs_dir)?;
+        let mut indexes: Vec<u32> = fs::read_dir(msgs_dir)?
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                let name = name.to_str()?;
+                name.strip_suffix(".blk")?.parse().ok()
+            })
+            .collect();
+        indexes.sort_unstable();
+        // Leftovers of an interrupted compaction: the .blk is still the whole truth.
+        for entry in fs::read_dir(msgs_dir)?.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "new") {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        let mut core = Core {
+            name: name.to_string(),
+            msgs_dir: msgs_dir.to_path_buf(),
+            block_size,
+            blocks: Vec::new(),
+            first_seq: 0,
+            last_seq: 0,
+            last_ts: 0,
+            msgs: 0,
+            bytes: 0,
+            subjects: HashMap::new(),
+            ttls: BTreeSet::new(),
+            written: 0,
+            report: RecoveryReport::default(),
+            scratch: Vec::new(),
+        };
+        let mut tombstones = Vec::new();
+        let mut damaged_neighbours = Vec::new();
+        for index in indexes {
+            let path = block::block_path(msgs_dir, index);
+            let file = fs::OpenOptions::new().read(true).write(true).open(&path)?;
+            let bytes = fs::read(&path)?;
+            let mut blk = Block::with_file(index, path, file, name);
+            let scan = record::scan(&bytes, &blk.hasher);
+            let mut prev_seq = core.last_seq;
+            let mut damage = scan.damage.iter().peekable();
+            for rec in &scan.records {
+                // Remember the sequences around damage to name what was lost.
+                while let Some(d) = damage.peek() {
+                    if (d.offset as u64) < rec.offset as u64 {
+                        damaged_neighbours.push((prev_seq, rec.seq));
+                        core.report
+                            .damaged
+                            .push((index, d.offset as u64, d.len as u64));
+                        core.report.lost.bytes += d.len as u64;
+                        damage.next();
+                    } else {
+                        break;
+                    }
+                }
+                match rec.kind {
+                    RecordKind::Message => {
+                        let subject = core.intern(&rec.subject);
+                        blk.index_message(rec.seq, rec.ts, rec.offset as u64, rec.len, subject);
+                        if rec.has_headers {
+                            let headers = &bytes[rec.offset..rec.offset + rec.len];
+                            if let Ok(r) = record::decode(headers, &blk.hasher) {
+                                if let Ok(ttl) = message_ttl(r.headers) {
+                                    if ttl > 0 {
+                                        core.ttls.insert((rec.ts + ttl * NANOS_PER_SEC, rec.seq));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    RecordKind::Erased => blk.note_seq(rec.seq, rec.ts),
+                    RecordKind::Tombstone => {
+                        blk.tombstones.push(rec.seq);
+                        tombstones.push(rec.seq);
+                        blk.note_seq(rec.seq, rec.ts);
+                    }
+                }
+                prev_seq = prev_seq.max(rec.seq);
+            }
+            if (scan.valid_end as u64) < bytes.len() as u64 {
+                let cut = bytes.len() as u64 - scan.valid_end as u64;
+                core.report.truncated.push((index, cut));
+                core.report.lost.bytes += cut;
+                blk.file.set_len(scan.valid_end as u64)?;
+                blk.file.sync_all()?;
+                damaged_neighbours.push((prev_seq, u64::MAX));
+            }
+            blk.size = scan.valid_end as u64;
+            if blk.max_seq > core.last_seq {
+                core.last_seq = blk.max_seq;
+                core.last_ts = blk.max_seq_ts;
+            }
+            core.blocks.push(blk);
+        }
+        // Tombstones delete what older blocks still hold.
+        for seq in tombstones {
+            if let Some(bi) = core.block_of(seq) {
+                core.blocks[bi].unindex(seq);
+            }
+        }
+        // Count what is live now.
+        for bi in 0..core.blocks.len() {
+            let live: Vec<(u64, Arc<str>, u64)> = {
+                let blk = &core.blocks[bi];
+                blk.slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| {
+                        s.subject
+                            .clone()
+                            .map(|sub| (blk.base_seq + i as u64, sub, u64::from(s.len)))
+                    })
+                    .collect()
+            };
+            for (seq, subject, len) in live {
+                core.msgs += 1;
+                core.bytes += len;
+                let info = core.subjects.entry(subject).or_default();
+                if info.msgs == 0 {
+                    info.first = seq;
+                }
+                info.msgs += 1;
+                info.last = seq;
+            }
+        }
+        core.subjects.retain(|_, info| info.msgs > 0);
+        // Sequences between the neighbours of damage that no record names were lost.
+        for (before, after) in damaged_neighbours {
+            let end = after.min(core.last_seq + 1);
+            for seq in before + 1..end {
+                if core.block_of(seq).is_none() {
+                    core.report.lost.msgs.push(seq);
+                }
+            }
+        }
+        core.first_seq = core.first_live().unwrap_or(core.last_seq + 1);
+        // Drop ttl entries of messages that did not survive.
+        let ttls = std::mem::take(&mut core.ttls);
+        core.ttls = ttls
+            .into_iter()
+            .filter(|&(_, seq)| core.is_live(seq))
+            .collect();
+        if core.blocks.is_empty() {
+            let blk = Block::create(&core.msgs_dir, &core.name, 1)?;
+            core.blocks.push(blk);
+        }
+        Ok(core)
+    }
+
+    pub fn intern(&mut self, subject: &[u8]) -> Arc<str> {
+        let text = String::from_utf8_lossy(subject);
+        match self.subjects.get_key_value(text.as_ref()) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(text.as_ref()),
+        }
+    }
+
+    /// Index of the block whose slots cover `seq`.
+    pub fn block_of(&self, seq: u64) -> Option<usize> {
+        let i = self
+            .blocks
+            .partition_point(|b| b.slots.is_empty() || b.slot_range().end <= seq);
+        // Blocks without slots sort anywhere; fall back to a scan when needed.
+        if let Some(b) = self.blocks.get(i) {
+            if b.slot_range().contains(&seq) {
+                return Some(i);
+            }
+        }
+        self.blocks
+            .iter()
+            .position(|b| b.slot_range().contains(&seq))
+    }
+
+    pub fn is_live(&self, seq: u64) -> bool {
+        self.block_of(seq)
+            .and_then(|bi| self.blocks[bi].slot(seq))
+            .is_some_and(|s| s.is_live())
+    }
+
+    pub fn first_live(&self) -> Option<u64> {
+        self.blocks.iter().find_map(Block::first_live)
+    }
+
+    pub fn last_live(&self) -> Option<u64> {
+        self.blocks.iter().rev().find_map(Block::last_live)
+    }
+
+    /// Timestamp of a live message.
+    pub fn ts_of(&self, seq: u64) -> Option<i64> {
+        let blk = &self.blocks[self.block_of(seq)?];
+        blk.slot(seq).filter(|s| s.is_live()).map(|s| s.ts)
+    }
+
+    pub fn subject_of(&self, seq: u64) -> Option<&Arc<str>> {
+        let blk = &self.blocks[self.block_of(seq)?];
+        blk.slot(seq).and_then(|s| s.subject.as_ref())
+    }
+
+    fn lmb(&mut self) -> &mut Block {
+        let last = self.blocks.len() - 1;
+        &mut self.blocks[last]
+    }
+
+    /// The file that the newest writes went to.
+    pub fn lmb_file(&self) -> Option<Arc<std::fs::File>> {
+        self.blocks.last().map(|b| b.file.clone())
+    }
+
+    /// Starts a new last block when `len` more bytes would not fit; the sealed block is
+    /// synced first so group commit only ever needs to sync the last block.
+    fn rotate_if_needed(&mut self, len: usize, synced: &dyn Fn(u64)) -> io::Result<()> {
+        let (block_size, written) = (self.block_size, self.written);
+        let lmb = self.lmb();
+        if lmb.size == 0 || lmb.size + len as u64 <= block_size {
+            return Ok(());
+        }
+        lmb.file.sync_data()?;
+        synced(written);
+        let index = lmb.index + 1;
+        let blk = Block::create(&self.msgs_dir, &self.name, index)?;
+        self.blocks.push(blk);
+        Ok(())
+    }
+
+    /// Writes a message at `seq` (which must be `last_seq + 1`) and indexes it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn append_msg(
+        &mut self,
+        seq: u64,
+        ts: i64,
+        subject: &str,
+        hdr: &[u8],
+        msg: &[u8],
+        ttl: i64,
+        synced: &dyn Fn(u64),
+    ) -> Result<(), StoreError> {
+        let len = record::record_len(subject.len(), hdr.len(), msg.len());
+        self.rotate_if_needed(len, synced).map_err(io_err)?;
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let lmb_hasher = self.lmb().hasher.clone();
+        record::encode(&mut out, &lmb_hasher, seq, ts, subject.as_bytes(), hdr, msg);
+        let interned = self.intern(subject.as_bytes());
+        let lmb = self.lmb();
+        let offset = lmb.size;
+        let res = lmb.append(&out);
+        self.scratch = out;
+        res.map_err(io_err)?;
+        self.lmb()
+            .index_message(seq, ts, offset, len, interned.clone());
+        self.written += 1;
+        if self.msgs == 0 {
+            self.first_seq = seq;
+        }
+        self.msgs += 1;
+        self.bytes += len as u64;
+        self.last_seq = seq;
+        self.last_ts = ts;
+        let info = self.subjects.entry(interned).or_default();
+        if info.msgs == 0 {
+            info.first = seq;
+        }
+        info.msgs += 1;
+        info.last = seq;
+        if ttl > 0 {
+            self.ttls.insert((ts + ttl * NANOS_PER_SEC, seq));
+        }
+        Ok(())
+    }
+
+    /// Writes a record with no message: a tombstone (`TOMBSTONE_BIT`) or an erased /
+    /// skipped sequence (`ERASED_BIT`).
+    pub fn append_marker(
+        &mut self,
+        raw_seq: u64,
+        ts: i64,
+        synced: &dyn Fn(u64),
+    ) -> Result<(), StoreError> {
+        self.rotate_if_needed(record::EMPTY_RECORD_LEN, synced)
+            .map_err(io_err)?;
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let hasher = self.lmb().hasher.clone();
+        record::encode(&mut out, &hasher, raw_seq, ts, b"", b"", b"");
+        let res = self.lmb().append(&out);
+        self.scratch = out;
+        res.map_err(io_err)?;
+        self.written += 1;
+        let seq = raw_seq & !(TOMBSTONE_BIT | ERASED_BIT);
+        let lmb = self.lmb();
+        if raw_seq & TOMBSTONE_BIT != 0 {
+            lmb.tombstones.push(seq);
+        }
+        lmb.note_seq(seq, ts);
+        Ok(())
+    }
+
+    /// Uses up sequences `first..=last` without messages.
+    pub fn skip(&mut self, last: u64, ts: i64, synced: &dyn Fn(u64)) -> Result<(), StoreError> {
+        self.append_marker(last | ERASED_BIT, ts, synced)?;
+        self.last_seq = last;
+        self.last_ts = ts;
+        if self.msgs == 0 {
+            self.first_seq = last + 1;
+        }
+        Ok(())
+    }
+
+    /// Loads a live message.
+    pub fn load(&self, seq: u64) -> Result<StoreMsg, StoreError> {
+        if seq > self.last_seq {
+            return Err(StoreError::Eof);
+        }
+        let bi = self.block_of(seq).ok_or(StoreError::MsgNotFound)?;
+        let blk = &self.blocks[bi];
+        if !blk.slot(seq).is_some_and(|s| s.is_live()) {
+            return Err(StoreError::MsgNotFound);
+        }
+        let mut buf = Vec::new();
+        let rec = blk.read_record(seq, &mut buf).map_err(io_err)?;
+        Ok(StoreMsg {
+            subject: String::from_utf8_lossy(rec.subject).into_owned(),
+            hdr: Bytes::copy_from_slice(rec.headers),
+            msg: Bytes::copy_from_slice(rec.payload),
+            seq,
+            ts: rec.ts,
+        })
+    }
+
+    /// Removes a live message: unindexes it, records the delete on disk (a tombstone, or
+    /// an in-place overwrite when `erase`), and reclaims space. Returns the subject and
+    /// record length, or `None` if the message was not there.
+    pub fn remove(
+        &mut self,
+        seq: u64,
+        erase: bool,
+        now: i64,
+        synced: &dyn Fn(u64),
+    ) -> Result<Option<(Arc<str>, u64)>, StoreError> {
+        let Some(bi) = self.block_of(seq) else {
+            return Ok(None);
+        };
+        if !self.blocks[bi].slot(seq).is_some_and(|s| s.is_live()) {
+            return Ok(None);
+        }
+        if erase {
+            self.blocks[bi]
+                .erase_in_place(seq, seq ^ now as u64)
+                .map_err(io_err)?;
+            let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
+                return Ok(None);
+            };
+            return Ok(Some(self.after_remove(seq, bi, subject, len)));
+        }
+        self.append_marker(seq | TOMBSTONE_BIT, now, synced)?;
+        // The write may have rotated blocks; the target block index is unchanged.
+        let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
+            return Ok(None);
+        };
+        Ok(Some(self.after_remove(seq, bi, subject, len)))
+    }
+
+    fn after_remove(
+        &mut self,
+        seq: u64,
+        bi: usize,
+        subject: Arc<str>,
+        len: u64,
+    ) -> (Arc<str>, u64) {
+        self.msgs -= 1;
+        self.bytes -= len;
+        self.unaccount_subject(&subject, seq);
+        if seq == self.first_seq {
+            self.first_seq = self.next_live_from(seq).unwrap_or(self.last_seq + 1);
+        }
+        // Reclaiming is best effort: if it fails the dead bytes stay, which is safe.
+        let _ = self.reclaim(bi);
+        (subject, len)
+    }
+
+    /// Updates per-subject counts for a removed message.
+    fn unaccount_subject(&mut self, subject: &Arc<str>, seq: u64) {
+        let Some(info) = self.subjects.get(subject).copied() else {
+            return;
+        };
+        if info.msgs <= 1 {
+            self.subjects.remove(subject);
+            return;
+        }
+        let mut info = info;
+        info.msgs -= 1;
+        if seq == info.first {
+            info.first = self
+                .scan_subject(subject, seq + 1, info.last, true)
+                .unwrap_or(info.last);
+        }
+        if seq == info.last {
+            info.last = self
+                .scan_subject(subject, info.first, seq.saturating_sub(1), false)
+                .unwrap_or(info.first);
+        }
+        self.subjects.insert(subject.clone(), info);
+    }
+
+    /// First (or last) live sequence in `from..=to` with this subject.
+    fn scan_subject(&self, subject: &Arc<str>, from: u64, to: u64, forward: bool) -> Option<u64> {
+        let matches = |seq: u64| {
+            self.subject_of(seq)
+                .is_some_and(|s| Arc::ptr_eq(s, subject) || **s == **subject)
+        };
+        if from > to {
+            return None;
+        }
+        if forward {
+            self.live_seqs_from(from)
+                .take_while(|&s| s <= to)
+                .find(|&s| matches(s))
+        } else {
+            self.live_seqs_back_from(to)
+                .take_while(|&s| s >= from)
+                .find(|&s| matches(s))
+        }
+    }
+
+    pub fn next_live_from(&self, seq: u64) -> Option<u64> {
+        self.live_seqs_from(seq).next()
+    }
+
+    /// Live sequences from `start` upwards.
+    pub fn live_seqs_from(&self, start: u64) -> impl Iterator<Item = u64> + '_ {
+        let bi = self
+            .blocks
+            .iter()
+            .position(|b| !b.slots.is_empty() && b.slot_range().end > start)
+            .unwrap_or(self.blocks.len());
+        self.blocks[bi..].iter().flat_map(move |b| {
+            let from = start.max(b.base_seq);
+            let skip = (from - b.base_seq) as usize;
+            b.slots
+                .iter()
+                .enumerate()
+                .skip(skip)
+                .filter(|(_, s)| s.is_live())
+                .map(move |(i, _)| b.base_seq + i as u64)
+        })
+    }
+
+    /// Live sequences from `start` downwards.
+    pub fn live_seqs_back_from(&self, start: u64) -> impl Iterator<Item = u64> + '_ {
+        let end = self
+            .blocks
+            .iter()
+            .rposition(|b| !b.slots.is_empty() && b.base_seq <= start)
+            .map_or(0, |i| i + 1);
+        self.blocks[..end].iter().rev().flat_map(move |b| {
+            let upto = start.min(b.slot_range().end.saturating_sub(1));
+            let n = if b.slots.is_empty() || upto < b.base_seq {
+                0
+            } else {
+                (upto - b.base_seq + 1) as usize
+            };
+            b.slots[..n]
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|(_, s)| s.is_live())
+                .map(move |(i, _)| b.base_seq + i as u64)
+        })
+    }
+
+    /// Frees disk space in block `bi` after a delete: an older block without live messages
+    /// is deleted once none of its tombstones are needed; one mostly dead is rewritten.
+    pub fn reclaim(&mut self, bi: usize) -> io::Result<()> {
+        if bi + 1 >= self.blocks.len() {
+            return Ok(());
+        }
+        let blk = &self.blocks[bi];
+        if blk.live_msgs == 0 && self.tombstones_needed(bi).is_empty() {
+            return self.delete_block(bi);
+        }
+        let blk = &self.blocks[bi];
+        if blk.reclaimable() > blk.size / 2 && blk.reclaimable() >= self.block_size / 4 {
+            self.compact_block(bi)?;
+        }
+        Ok(())
+    }
+
+    /// Tombstones of block `bi` whose target record is still in some other block file.
+    fn tombstones_needed(&self, bi: usize) -> Vec<u64> {
+        self.blocks[bi]
+            .tombstones
+            .iter()
+            .copied()
+            .filter(|&t| self.target_on_disk(t, bi))
+            .collect()
+    }
+
+    fn target_on_disk(&self, seq: u64, holder: usize) -> bool {
+        self.blocks
+            .iter()
+            .enumerate()
+            .any(|(i, b)| i != holder && b.slot(seq).is_some_and(|s| s.has_bytes()))
+    }
+
+    fn compact_block(&mut self, bi: usize) -> io::Result<()> {
+        let needed = self.tombstones_needed(bi);
+        let msgs_dir = self.msgs_dir.clone();
+        self.blocks[bi].compact(&msgs_dir, |t| needed.contains(&t))?;
+        // Removed messages of this block are gone from disk: tombstones naming them in
+        // other blocks are no longer needed, which may free those blocks.
+        let others: Vec<usize> = (0..self.blocks.len().saturating_sub(1))
+            .filter(|&i| i != bi && self.blocks[i].live_msgs == 0)
+            .collect();
+        for i in others.into_iter().rev() {
+            if self.tombstones_needed(i).is_empty() {
+                self.delete_block(i)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes an older block that holds nothing needed. The last block remembers the
+    /// last sequence, so deleting an older one never loses it.
+    fn delete_block(&mut self, bi: usize) -> io::Result<()> {
+        let blk = self.blocks.remove(bi);
+        fs::remove_file(&blk.path)?;
+        block::sync_dir(&self.msgs_dir)
+    }
+
+    /// Makes sure the last block records `last_seq`, so that deleting older blocks does
+    /// not forget how far sequences went.
+    pub fn remember_last_seq(&mut self, synced: &dyn Fn(u64)) -> Result<(), StoreError> {
+        if self
+            .blocks
+            .last()
+            .is_some_and(|b| b.max_seq < self.last_seq)
+            && self.last_seq > 0
+        {
+            let (seq, ts) = (self.last_seq, self.last_ts);
+            let raw = if self.is_live(seq) {
+                seq | ERASED_BIT
+            } else {
+                seq | TOMBSTONE_BIT
+            };
+            self.append_marker(raw, ts, synced)?;
+        }
+        Ok(())
+    }
+
+    /// Removes everything and starts over at `next_first` (purge, or compact past the
+    /// end). Atomic on disk: the new block directory is built aside and swapped in.
+    pub fn reset_to(&mut self, next_first: u64, synced: &dyn Fn(u64)) -> Result<u64, StoreError> {
+        let purged = self.msgs;
+        let next_index = self.blocks.last().map_or(1, |b| b.index + 1);
+        let remembered = next_first.saturating_sub(1);
+        let parent = self
+            .msgs_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let staging = parent.join(super::NEW_MSGS_DIR);
+        let old = parent.join(super::PURGE_DIR);
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir_all(&staging).map_err(io_err)?;
+        let mut blk = Block::create(&staging, &self.name, next_index).map_err(io_err)?;
+        if remembered > 0 {
+            let mut out = Vec::new();
+            record::encode(
+                &mut out,
+                &blk.hasher,
+                remembered | TOMBSTONE_BIT,
+                self.last_ts,
+                b"",
+                b"",
+                b"",
+            );
+            blk.append(&out).map_err(io_err)?;
+            blk.note_seq(remembered, self.last_ts);
+            blk.tombstones.push(remembered);
+        }
+        blk.file.sync_all().map_err(io_err)?;
+        block::sync_dir(&staging).map_err(io_err)?;
+        fs::rename(&self.msgs_dir, &old).map_err(io_err)?;
+        fs::rename(&staging, &self.msgs_dir).map_err(io_err)?;
+        block::sync_dir(&parent).map_err(io_err)?;
+        let _ = fs::remove_dir_all(&old);
+        synced(self.written);
+        blk.path = block::block_path(&self.msgs_dir, next_index);
+        self.blocks = vec![blk];
+        self.msgs = 0;
+        self.bytes = 0;
+        self.subjects.clear();
+        self.ttls.clear();
+        self.last_seq = self.last_seq.max(remembered);
+        self.first_seq = self.last_seq + 1;
+        Ok(purged)
+    }
+
+    /// Sequences that are used but have no message, between first and last.
+    pub fn deleted(&self) -> Vec<u64> {
+        let mut out = Vec::new();
+        if self.msgs == 0 {
+            return out;
+        }
+        let mut expect = self.first_seq;
+        for seq in self.live_seqs_from(self.first_seq) {
+            out.extend(expect..seq);
+            expect = seq + 1;
+        }
+        out.extend(expect..=self.last_seq);
+        out
+    }
+
+    /// The first live sequence's timestamp.
+    pub fn first_ts(&self) -> i64 {
+        if self.msgs == 0 {
+            return 0;
+        }
+        self.ts_of(self.first_seq).unwrap_or(0)
+    }
+
+    /// Total bytes of block files.
+    pub fn disk_bytes(&self) -> u64 {
+        self.blocks.iter().map(|b| b.size).sum()
+    }
+
+    /// Removes every live message above `seq` (truncate). Blocks entirely above are
+    /// deleted, the straddling one is rewritten; tombstones for lower sequences survive.
+    pub fn truncate_above(&mut self, seq: u64, synced: &dyn Fn(u64)) -> Result<(), StoreError> {
+        let doomed: Vec<u64> = self.live_seqs_from(seq + 1).collect();
+        let last_ts = self.ts_of(seq).unwrap_or(self.last_ts);
+        for s in doomed {
+            if let Some(bi) = self.block_of(s) {
+                if let Some((subject, len)) = self.blocks[bi].unindex(s) {
+                    self.msgs -= 1;
+                    self.bytes -= len;
+                    self.unaccount_subject(&subject, s);
+                }
+            }
+        }
+        self.ttls.retain(|&(_, s)| s <= seq);
+        // Rewrite every block holding records above `seq`, keeping what is below.
+        let msgs_dir = self.msgs_dir.clone();
+        for bi in 0..self.blocks.len() {
+            if self.blocks[bi].max_seq > seq {
+                let blk = &mut self.blocks[bi];
+                blk.tombstones.retain(|&t| t <= seq);
+                blk.max_seq = blk.last_live().unwrap_or(0).min(seq);
+                let keep: Vec<u64> = blk.tombstones.clone();
+                blk.compact(&msgs_dir, |t| keep.contains(&t))
+                    .map_err(io_err)?;
+            }
+        }
+        self.last_seq = seq;
+        self.last_ts = last_ts;
+        if self.msgs == 0 {
+            self.first_seq = seq + 1;
+        }
+        self.remember_last_seq(synced)?;
+        synced(self.written);
+        Ok(())
+    }
+}

@@ -1,0 +1,983 @@
+//! [`Store`] for [`FileStore`]: stream semantics (limits, filters, state) over the core.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{FileStore, Locked};
+use crate::store::{
+    encode_stream_state, header_value, subject_has_wildcard, subject_matches, ConsumerConfig,
+    ConsumerStore, DeleteBlock, DeleteRange, DiscardPolicy, InMsg, ProcessJetStreamMsgHandler,
+    ScanResult, SimpleState, SnapshotResult, StorageRemoveMsgHandler, StorageType,
+    StorageUpdateHandler, Store, StoreError, StoreMsg, StreamConfig, StreamState, JS_MARKER_REASON,
+    JS_MARKER_REASON_MAX_AGE, JS_MESSAGE_TTL, JS_MSG_ROLLUP,
+};
+
+/// A storage-update event collected under the lock and delivered after it.
+type Update = (i64, i64, u64, String);
+
+fn matches(filter: &str, wc: bool, subject: &str) -> bool {
+    if filter.is_empty() || filter == ">" {
+        return true;
+    }
+    if wc {
+        subject_matches(subject, filter)
+    } else {
+        subject == filter
+    }
+}
+
+fn duration_ns(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+impl FileStore {
+    fn notify(&self, updates: Vec<Update>) {
+        if updates.is_empty() {
+            return;
+        }
+        let cb = self
+            .shared
+            .callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .update
+            .clone();
+        if let Some(cb) = cb {
+            for (msgs, bytes, seq, subject) in updates {
+                cb(msgs, bytes, seq, &subject);
+            }
+        }
+    }
+
+    fn open_lock(&self) -> Result<std::sync::MutexGuard<'_, Locked>, StoreError> {
+        let locked = self.lock();
+        if locked.closed {
+            return Err(StoreError::Closed);
+        }
+        Ok(locked)
+    }
+
+    /// Removes one message under the lock and records the update.
+    fn remove_locked(
+        &self,
+        locked: &mut Locked,
+        seq: u64,
+        erase: bool,
+        updates: &mut Vec<Update>,
+    ) -> Result<bool, StoreError> {
+        let now = self.shared.clock.now_ns();
+        let commit = &self.shared.commit;
+        let removed = locked
+            .core
+            .remove(seq, erase, now, &|t| commit.mark_synced(t))?;
+        Ok(match removed {
+            Some((subject, len)) => {
+                locked.core.ttls.retain(|&(_, s)| s != seq);
+                updates.push((-1, -(len as i64), seq, subject.to_string()));
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Enforces max msgs / bytes / per-subject after a change (discard old).
+    fn enforce_limits_locked(
+        &self,
+        locked: &mut Locked,
+        updates: &mut Vec<Update>,
+    ) -> Result<(), StoreError> {
+        let max_msgs = locked.cfg.max_msgs;
+        let max_bytes = locked.cfg.max_bytes;
+        while max_msgs > 0 && locked.core.msgs > max_msgs as u64 {
+            let first = locked.core.first_seq;
+            if !self.remove_locked(locked, first, false, updates)? {
+                break;
+            }
+        }
+        while max_bytes > 0 && locked.core.bytes > max_bytes as u64 {
+            let first = locked.core.first_seq;
+            if !self.remove_locked(locked, first, false, updates)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn enforce_per_subject_locked(
+        &self,
+        locked: &mut Locked,
+        subject: &str,
+        updates: &mut Vec<Update>,
+    ) -> Result<(), StoreError> {
+        let max = locked.cfg.max_msgs_per_subject;
+        if max <= 0 {
+            return Ok(());
+        }
+        while let Some(info) = locked.core.subjects.get(subject).copied() {
+            if info.msgs <= max as u64 {
+                break;
+            }
+            if !self.remove_locked(locked, info.first, false, updates)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn enforce_all_limits(&self) -> Result<(), StoreError> {
+        let mut updates = Vec::new();
+        {
+            let mut locked = self.lock();
+            let locked = &mut *locked;
+            if locked.cfg.max_msgs_per_subject > 0 {
+                let subjects: Vec<String> =
+                    locked.core.subjects.keys().map(|s| s.to_string()).collect();
+                for s in subjects {
+                    self.enforce_per_subject_locked(locked, &s, &mut updates)?;
+                }
+            }
+            self.enforce_limits_locked(locked, &mut updates)?;
+        }
+        self.notify(updates);
+        Ok(())
+    }
+
+    fn load_filtered(&self, start: u64, forward: bool, pred: impl Fn(&str) -> bool) -> ScanResult {
+        let locked = self.open_lock().map_err(|e| (e, 0))?;
+        let core = &locked.core;
+        if forward {
+            let start = start.max(core.first_seq);
+            if start > core.last_seq || core.msgs == 0 {
+                return Err((StoreError::Eof, core.last_seq));
+            }
+            let found = core
+                .live_seqs_from(start)
+                .find(|&s| core.subject_of(s).is_some_and(|sub| pred(sub)));
+            match found {
+                Some(seq) => core.load(seq).map(|m| (m, seq)).map_err(|e| (e, seq)),
+                None => Err((StoreError::Eof, core.last_seq)),
+            }
+        } else {
+            if start < core.first_seq || core.msgs == 0 {
+                return Err((StoreError::Eof, 0));
+            }
+            let start = start.min(core.last_seq);
+            let found = core
+                .live_seqs_back_from(start)
+                .find(|&s| core.subject_of(s).is_some_and(|sub| pred(sub)));
+            match found {
+                Some(seq) => core.load(seq).map(|m| (m, seq)).map_err(|e| (e, seq)),
+                None => Err((StoreError::Eof, 0)),
+            }
+        }
+    }
+
+    fn state_locked(locked: &Locked, with_deleted: bool) -> StreamState {
+        let core = &locked.core;
+        let mut state = StreamState {
+            msgs: core.msgs,
+            bytes: core.bytes,
+            first_seq: core.first_seq,
+            first_time: core.first_ts(),
+            last_seq: core.last_seq,
+            last_time: core.last_ts,
+            num_subjects: core.subjects.len(),
+            ..StreamState::default()
+        };
+        if core.msgs > 0 {
+            let span = core.last_seq - core.first_seq + 1;
+            state.num_deleted = (span - core.msgs) as usize;
+            if with_deleted && state.num_deleted > 0 {
+                state.deleted = core.deleted();
+            }
+        }
+        if !core.report.lost.msgs.is_empty() || core.report.lost.bytes > 0 {
+            state.lost = Some(core.report.lost.clone());
+        }
+        state
+    }
+
+    fn filtered_locked(locked: &Locked, seq: u64, filter: &str) -> SimpleState {
+        let core = &locked.core;
+        let wc = subject_has_wildcard(filter);
+        let mut ss = SimpleState::default();
+        if seq <= core.first_seq {
+            for (subject, info) in &core.subjects {
+                if matches(filter, wc, subject) {
+                    ss.msgs += info.msgs;
+                    if ss.first == 0 || info.first < ss.first {
+                        ss.first = info.first;
+                    }
+                    ss.last = ss.last.max(info.last);
+                }
+            }
+            return ss;
+        }
+        for s in core.live_seqs_from(seq) {
+            if core
+                .subject_of(s)
+                .is_some_and(|sub| matches(filter, wc, sub))
+            {
+                ss.msgs += 1;
+                if ss.first == 0 {
+                    ss.first = s;
+                }
+                ss.last = s;
+            }
+        }
+        ss
+    }
+
+    /// Last sequence at or below `max_seq` with this subject.
+    fn last_for_subject_locked(locked: &Locked, subject: &str, max_seq: u64) -> Option<u64> {
+        let core = &locked.core;
+        let info = core.subjects.get(subject)?;
+        if max_seq == 0 || max_seq >= info.last {
+            return Some(info.last);
+        }
+        if max_seq < info.first {
+            return None;
+        }
+        core.live_seqs_back_from(max_seq)
+            .take_while(|&s| s >= info.first)
+            .find(|&s| core.subject_of(s).is_some_and(|sub| &**sub == subject))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn store_locked(
+        &self,
+        subject: &str,
+        hdr: &[u8],
+        msg: &[u8],
+        seq: u64,
+        ts: Option<i64>,
+        ttl: i64,
+        discard_new_check: bool,
+    ) -> Result<(u64, i64), StoreError> {
+        let mut updates = Vec::new();
+        let ticket;
+        let (seq, ts) = {
+            let mut guard = self.open_lock()?;
+            let locked = &mut *guard;
+            let len = super::record::record_len(subject.len(), hdr.len(), msg.len()) as u64;
+            let cfg = &locked.cfg;
+            let info = locked.core.subjects.get(subject).copied();
+            let at_subject_limit = cfg.max_msgs_per_subject > 0
+                && info.is_some_and(|i| i.msgs >= cfg.max_msgs_per_subject as u64);
+            if discard_new_check && cfg.discard == DiscardPolicy::New {
+                let rollup = header_value(hdr, JS_MSG_ROLLUP).is_some();
+                if at_subject_limit && cfg.discard_new_per_subject && !rollup {
+                    return Err(StoreError::MaxMsgsPerSubject);
+                }
+                if cfg.max_msgs > 0 && locked.core.msgs >= cfg.max_msgs as u64 && !at_subject_limit
+                {
+                    return Err(StoreError::MaxMsgs);
+                }
+                if cfg.max_bytes > 0 && locked.core.bytes + len > cfg.max_bytes as u64 {
+                    if !at_subject_limit {
+                        return Err(StoreError::MaxBytes);
+                    }
+                    let first = info.map_or(0, |i| i.first);
+                    let first_len = locked
+                        .core
+                        .block_of(first)
+                        .and_then(|bi| locked.core.blocks[bi].slot(first))
+                        .map_or(0, |s| u64::from(s.len));
+                    if first_len < len {
+                        return Err(StoreError::MaxBytes);
+                    }
+                }
+            }
+            let seq = if seq != locked.core.last_seq + 1 {
+                if seq > 0 {
+                    return Err(StoreError::SequenceMismatch);
+                }
+                locked.core.last_seq + 1
+            } else {
+                seq
+            };
+            let ts = ts.unwrap_or_else(|| self.shared.clock.now_ns());
+            let ttl = if locked.cfg.allow_msg_ttl { ttl } else { 0 };
+            let commit = &self.shared.commit;
+            locked
+                .core
+                .append_msg(seq, ts, subject, hdr, msg, ttl, &|t| commit.mark_synced(t))?;
+            ticket = locked.core.written;
+            updates.push((1, len as i64, seq, subject.to_string()));
+            self.enforce_per_subject_locked(locked, subject, &mut updates)?;
+            self.enforce_limits_locked(locked, &mut updates)?;
+            (seq, ts)
+        };
+        self.wait_durable(ticket)?;
+        self.notify(updates);
+        Ok((seq, ts))
+    }
+
+    fn skip_locked(&self, seq: u64, num: u64) -> Result<u64, StoreError> {
+        let ticket;
+        let last = {
+            let mut guard = self.open_lock()?;
+            let locked = &mut *guard;
+            let next = locked.core.last_seq + 1;
+            let first = if seq != next {
+                if seq > 0 {
+                    return Err(StoreError::SequenceMismatch);
+                }
+                next
+            } else {
+                seq
+            };
+            let last = first + num.max(1) - 1;
+            let now = self.shared.clock.now_ns();
+            let commit = &self.shared.commit;
+            locked.core.skip(last, now, &|t| commit.mark_synced(t))?;
+            ticket = locked.core.written;
+            last
+        };
+        self.wait_durable(ticket)?;
+        Ok(last)
+    }
+
+    /// Removes messages below `seq` (Go's Compact).
+    fn compact_locked(&self, seq: u64) -> Result<u64, StoreError> {
+        if seq == 0 {
+            return self.purge();
+        }
+        let mut updates = Vec::new();
+        let purged = {
+            let mut guard = self.open_lock()?;
+            let locked = &mut *guard;
+            let commit = &self.shared.commit;
+            let synced = |t| commit.mark_synced(t);
+            if seq > locked.core.last_seq + 1 || locked.core.last_live().is_none_or(|l| l < seq) {
+                let (msgs, bytes) = (locked.core.msgs, locked.core.bytes);
+                let next_first = seq.max(locked.core.last_seq + 1);
+                let purged = locked.core.reset_to(next_first, &synced)?;
+                if seq > locked.core.last_seq + 1 {
+                    // Nothing at or past seq: the stream continues from seq.
+                }
+                if msgs > 0 {
+                    updates.push((-(msgs as i64), -(bytes as i64), 0, String::new()));
+                }
+                purged
+            } else {
+                let doomed: Vec<u64> = locked
+                    .core
+                    .live_seqs_from(0)
+                    .take_while(|&s| s < seq)
+                    .collect();
+                let mut purged = 0;
+                for s in doomed {
+                    if self.remove_locked(locked, s, false, &mut updates)? {
+                        purged += 1;
+                    }
+                }
+                if locked.core.first_seq < seq {
+                    locked.core.first_seq = locked
+                        .core
+                        .next_live_from(seq)
+                        .unwrap_or(locked.core.last_seq + 1);
+                }
+                purged
+            }
+        };
+        let (msgs, bytes) = updates.iter().fold((0, 0), |(m, b), u| (m + u.0, b + u.1));
+        if !updates.is_empty() {
+            self.notify(vec![(msgs, bytes, 0, String::new())]);
+        }
+        Ok(purged)
+    }
+
+    /// Age and TTL expiry due at `now`.
+    fn expire_locked(&self, locked: &mut Locked, now: i64, updates: &mut Vec<Update>) {
+        let max_age = duration_ns(locked.cfg.max_age);
+        let mut markers = Vec::new();
+        let marker_ttl = locked.cfg.subject_delete_marker_ttl;
+        if max_age > 0 {
+            let cutoff = now - max_age;
+            while locked.core.msgs > 0 {
+                let first = locked.core.first_seq;
+                let Some(ts) = locked.core.ts_of(first) else {
+                    break;
+                };
+                if ts > cutoff {
+                    break;
+                }
+                let subject = locked.core.subject_of(first).map(|s| s.to_string());
+                let last_of_subject = subject
+                    .as_deref()
+                    .and_then(|s| locked.core.subjects.get(s))
+                    .is_some_and(|i| i.msgs == 1);
+                if self
+                    .remove_locked(locked, first, false, updates)
+                    .unwrap_or(false)
+                    && !marker_ttl.is_zero()
+                    && last_of_subject
+                {
+                    markers.extend(subject);
+                }
+            }
+        }
+        let due: Vec<u64> = locked
+            .core
+            .ttls
+            .iter()
+            .take_while(|&&(at, _)| at <= now)
+            .map(|&(_, s)| s)
+            .collect();
+        for s in due {
+            let _ = self.remove_locked(locked, s, false, updates);
+        }
+        if !markers.is_empty() {
+            let ttl_secs = marker_ttl.as_secs().max(1);
+            let cb = self
+                .shared
+                .callbacks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .process
+                .clone();
+            if let Some(cb) = cb {
+                for subject in markers {
+                    let hdr = format!(
+                        "NATS/1.0\r\n{JS_MARKER_REASON}: {JS_MARKER_REASON_MAX_AGE}\r\n{JS_MESSAGE_TTL}: {ttl_secs}s\r\n\r\n"
+                    );
+                    cb(InMsg {
+                        subject,
+                        hdr: hdr.into_bytes().into(),
+                        msg: Default::default(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Store for FileStore {
+    fn store_msg(
+        &self,
+        subject: &str,
+        hdr: &[u8],
+        msg: &[u8],
+        ttl: i64,
+    ) -> Result<(u64, i64), StoreError> {
+        self.store_locked(subject, hdr, msg, 0, None, ttl, true)
+    }
+
+    fn store_raw_msg(
+        &self,
+        subject: &str,
+        hdr: &[u8],
+        msg: &[u8],
+        seq: u64,
+        ts: i64,
+        ttl: i64,
+        discard_new_check: bool,
+    ) -> Result<(), StoreError> {
+        self.store_locked(subject, hdr, msg, seq, Some(ts), ttl, discard_new_check)
+            .map(|_| ())
+    }
+
+    fn skip_msg(&self, seq: u64) -> Result<u64, StoreError> {
+        self.skip_locked(seq, 1)
+    }
+
+    fn skip_msg_no_interest(&self, seq: u64) -> Result<u64, StoreError> {
+        self.skip_locked(seq, 1)
+    }
+
+    fn skip_msgs(&self, seq: u64, num: u64) -> Result<(), StoreError> {
+        if num == 0 {
+            return Ok(());
+        }
+        self.skip_locked(seq, num).map(|_| ())
+    }
+
+    fn flush_all_pending(&self) -> Result<(), StoreError> {
+        self.sync_now()
+    }
+
+    fn load_msg(&self, seq: u64) -> Result<StoreMsg, StoreError> {
+        let locked = self.open_lock()?;
+        if seq < locked.core.first_seq && seq <= locked.core.last_seq {
+            return Err(StoreError::MsgNotFound);
+        }
+        locked.core.load(seq)
+    }
+
+    fn load_next_msg(&self, filter: &str, wc: bool, start: u64) -> ScanResult {
+        self.load_filtered(start, true, |s| matches(filter, wc, s))
+    }
+
+    fn load_next_msg_multi(
+        &self,
+        filters: &crate::store::SubjectFilters,
+        start: u64,
+    ) -> ScanResult {
+        self.load_filtered(start, true, |s| filters.has_interest(s))
+    }
+
+    fn load_last_msg(&self, subject: &str) -> Result<StoreMsg, StoreError> {
+        let locked = self.open_lock()?;
+        let core = &locked.core;
+        let seq = if subject.is_empty() || subject == ">" {
+            core.last_live()
+        } else if subject_has_wildcard(subject) {
+            core.subjects
+                .iter()
+                .filter(|(s, _)| subject_matches(s, subject))
+                .map(|(_, i)| i.last)
+                .max()
+        } else {
+            core.subjects.get(subject).map(|i| i.last)
+        };
+        core.load(seq.ok_or(StoreError::MsgNotFound)?)
+    }
+
+    fn load_prev_msg(&self, filter: &str, wc: bool, start: u64) -> ScanResult {
+        self.load_filtered(start, false, |s| matches(filter, wc, s))
+    }
+
+    fn load_prev_msg_multi(
+        &self,
+        filters: &crate::store::SubjectFilters,
+        start: u64,
+    ) -> ScanResult {
+        self.load_filtered(start, false, |s| filters.has_interest(s))
+    }
+
+    fn remove_msg(&self, seq: u64) -> Result<bool, StoreError> {
+        let mut updates = Vec::new();
+        let removed = {
+            let mut guard = self.open_lock()?;
+            self.remove_locked(&mut guard, seq, false, &mut updates)?
+        };
+        self.notify(updates);
+        Ok(removed)
+    }
+
+    fn erase_msg(&self, seq: u64) -> Result<bool, StoreError> {
+        let mut updates = Vec::new();
+        let removed = {
+            let mut guard = self.open_lock()?;
+            self.remove_locked(&mut guard, seq, true, &mut updates)?
+        };
+        self.notify(updates);
+        Ok(removed)
+    }
+
+    fn purge(&self) -> Result<u64, StoreError> {
+        let (purged, bytes) = {
+            let mut guard = self.open_lock()?;
+            let bytes = guard.core.bytes;
+            let next = guard.core.last_seq + 1;
+            let commit = &self.shared.commit;
+            let purged = guard.core.reset_to(next, &|t| commit.mark_synced(t))?;
+            (purged, bytes)
+        };
+        if purged > 0 {
+            self.notify(vec![(-(purged as i64), -(bytes as i64), 0, String::new())]);
+        }
+        Ok(purged)
+    }
+
+    fn purge_ex(&self, subject: &str, seq: u64, keep: u64) -> Result<u64, StoreError> {
+        if seq == 1 {
+            return Ok(0);
+        }
+        let mut subject = subject;
+        if subject.is_empty() || subject == ">" {
+            if keep == 0 && seq == 0 {
+                return self.purge();
+            }
+            if seq > 1 {
+                return self.compact_locked(seq);
+            }
+            subject = ">";
+        }
+        let mut updates = Vec::new();
+        let purged = {
+            let mut guard = self.open_lock()?;
+            let locked = &mut *guard;
+            let ss = Self::filtered_locked(locked, 0, subject);
+            if ss.msgs == 0 {
+                return Ok(0);
+            }
+            let mut max_purge = 0;
+            if keep > 0 {
+                if keep >= ss.msgs {
+                    return Ok(0);
+                }
+                max_purge = ss.msgs - keep;
+            }
+            let last = if seq >= 1 { seq - 1 } else { ss.last };
+            let wc = subject_has_wildcard(subject);
+            let candidates: Vec<u64> = locked
+                .core
+                .live_seqs_from(ss.first)
+                .take_while(|&s| s <= last)
+                .filter(|&s| {
+                    locked
+                        .core
+                        .subject_of(s)
+                        .is_some_and(|sub| matches(subject, wc, sub))
+                })
+                .collect();
+            let mut purged = 0;
+            for s in candidates {
+                if self.remove_locked(locked, s, false, &mut updates)? {
+                    purged += 1;
+                    if max_purge > 0 && purged >= max_purge {
+                        break;
+                    }
+                }
+            }
+            purged
+        };
+        let (msgs, bytes) = updates.iter().fold((0, 0), |(m, b), u| (m + u.0, b + u.1));
+        if purged > 0 {
+            self.notify(vec![(msgs, bytes, 0, String::new())]);
+        }
+        Ok(purged)
+    }
+
+    fn compact(&self, seq: u64) -> Result<u64, StoreError> {
+        self.compact_locked(seq)
+    }
+
+    fn truncate(&self, seq: u64) -> Result<(), StoreError> {
+        let (msgs, bytes) = {
+            let mut guard = self.open_lock()?;
+            let (m, b) = (guard.core.msgs, guard.core.bytes);
+            let commit = &self.shared.commit;
+            guard.core.truncate_above(seq, &|t| commit.mark_synced(t))?;
+            (m - guard.core.msgs, b - guard.core.bytes)
+        };
+        if msgs > 0 {
+            self.notify(vec![(-(msgs as i64), -(bytes as i64), 0, String::new())]);
+        }
+        Ok(())
+    }
+
+    fn get_seq_from_time(&self, ts: i64) -> u64 {
+        let locked = self.lock();
+        let core = &locked.core;
+        let found = core
+            .live_seqs_from(core.first_seq)
+            .find(|&s| core.ts_of(s).is_some_and(|t| t >= ts));
+        found.unwrap_or(core.last_seq + 1)
+    }
+
+    fn filtered_state(&self, seq: u64, subject: &str) -> Result<SimpleState, StoreError> {
+        let locked = self.open_lock()?;
+        Ok(Self::filtered_locked(&locked, seq, subject))
+    }
+
+    fn subjects_state(&self, filter: &str) -> HashMap<String, SimpleState> {
+        let locked = self.lock();
+        let wc = subject_has_wildcard(filter);
+        locked
+            .core
+            .subjects
+            .iter()
+            .filter(|(s, _)| matches(filter, wc, s))
+            .map(|(s, i)| {
+                (
+                    s.to_string(),
+                    SimpleState {
+                        msgs: i.msgs,
+                        first: i.first,
+                        last: i.last,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn subjects_totals(&self, filter: &str) -> HashMap<String, u64> {
+        let locked = self.lock();
+        let wc = subject_has_wildcard(filter);
+        locked
+            .core
+            .subjects
+            .iter()
+            .filter(|(s, _)| matches(filter, wc, s))
+            .map(|(s, i)| (s.to_string(), i.msgs))
+            .collect()
+    }
+
+    fn all_last_seqs(&self) -> Result<Vec<u64>, StoreError> {
+        let locked = self.open_lock()?;
+        let mut seqs: Vec<u64> = locked.core.subjects.values().map(|i| i.last).collect();
+        seqs.sort_unstable();
+        Ok(seqs)
+    }
+
+    fn multi_last_seqs(
+        &self,
+        filters: &[String],
+        max_seq: u64,
+        max_allowed: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let locked = self.open_lock()?;
+        let mut seqs = Vec::new();
+        let subjects: Vec<Arc<str>> = locked
+            .core
+            .subjects
+            .keys()
+            .filter(|s| {
+                filters
+                    .iter()
+                    .any(|f| matches(f, subject_has_wildcard(f), s))
+            })
+            .cloned()
+            .collect();
+        for s in subjects {
+            if let Some(seq) = Self::last_for_subject_locked(&locked, &s, max_seq) {
+                seqs.push(seq);
+                if max_allowed > 0 && seqs.len() > max_allowed {
+                    return Err(StoreError::TooManyResults);
+                }
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        Ok(seqs)
+    }
+
+    fn subject_for_seq(&self, seq: u64) -> Result<String, StoreError> {
+        let locked = self.open_lock()?;
+        locked
+            .core
+            .subject_of(seq)
+            .map(|s| s.to_string())
+            .ok_or(StoreError::MsgNotFound)
+    }
+
+    fn num_pending(
+        &self,
+        sseq: u64,
+        filter: &str,
+        last_per_subject: bool,
+    ) -> Result<(u64, u64), StoreError> {
+        let wc = subject_has_wildcard(filter);
+        self.num_pending_by(sseq, last_per_subject, |s| matches(filter, wc, s))
+    }
+
+    fn num_pending_multi(
+        &self,
+        sseq: u64,
+        filters: &crate::store::SubjectFilters,
+        last_per_subject: bool,
+    ) -> Result<(u64, u64), StoreError> {
+        self.num_pending_by(sseq, last_per_subject, |s| filters.has_interest(s))
+    }
+
+    fn state(&self) -> StreamState {
+        let locked = self.lock();
+        Self::state_locked(&locked, true)
+    }
+
+    fn fast_state(&self) -> StreamState {
+        let locked = self.lock();
+        Self::state_locked(&locked, false)
+    }
+
+    fn encoded_stream_state(&self, failed: u64) -> Result<Vec<u8>, StoreError> {
+        let locked = self.open_lock()?;
+        let core = &locked.core;
+        let mut ranges: Vec<DeleteRange> = Vec::new();
+        for seq in core.deleted() {
+            match ranges.last_mut() {
+                Some(r) if r.first + r.num == seq => r.num += 1,
+                _ => ranges.push(DeleteRange { first: seq, num: 1 }),
+            }
+        }
+        Ok(encode_stream_state(
+            core.msgs,
+            core.bytes,
+            core.first_seq,
+            core.last_seq,
+            failed,
+            &ranges,
+        ))
+    }
+
+    fn sync_deleted(&self, dbs: &[Box<dyn DeleteBlock>]) -> Result<(), StoreError> {
+        let mut seqs = Vec::new();
+        for db in dbs {
+            db.range(&mut |s| {
+                seqs.push(s);
+                true
+            });
+        }
+        for s in seqs {
+            self.remove_msg(s)?;
+        }
+        Ok(())
+    }
+
+    fn storage_type(&self) -> StorageType {
+        StorageType::File
+    }
+
+    fn register_storage_updates(&self, cb: StorageUpdateHandler) {
+        self.shared
+            .callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .update = Some(cb);
+    }
+
+    fn register_storage_remove_msg(&self, cb: StorageRemoveMsgHandler) {
+        self.shared
+            .callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove = Some(cb);
+    }
+
+    fn register_process_jetstream_msg(&self, cb: ProcessJetStreamMsgHandler) {
+        self.shared
+            .callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .process = Some(cb);
+    }
+
+    fn update_config(&self, cfg: &mut StreamConfig) -> Result<(), StoreError> {
+        if cfg.max_msgs_per_subject < -1 {
+            cfg.max_msgs_per_subject = -1;
+        }
+        {
+            let mut guard = self.open_lock()?;
+            guard.cfg = cfg.clone();
+        }
+        self.enforce_all_limits()?;
+        let mut updates = Vec::new();
+        {
+            let mut guard = self.open_lock()?;
+            let now = self.shared.clock.now_ns();
+            self.expire_locked(&mut guard, now, &mut updates);
+        }
+        self.notify(updates);
+        Ok(())
+    }
+
+    fn delete(&self, _inline: bool) -> Result<(), StoreError> {
+        self.stop()?;
+        std::fs::remove_dir_all(&self.shared.dir)?;
+        Ok(())
+    }
+
+    fn stop(&self) -> Result<(), StoreError> {
+        let (ticket, file) = {
+            let mut guard = self.lock();
+            if guard.closed {
+                return Ok(());
+            }
+            guard.closed = true;
+            (guard.core.written, guard.core.lmb_file())
+        };
+        let (flag, wake) = &self.shared.stopping;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+        if let Some(f) = file {
+            f.sync_data()?;
+        }
+        self.shared.commit.mark_synced(ticket);
+        Ok(())
+    }
+
+    fn consumer_store(
+        &self,
+        _name: &str,
+        _created: i64,
+        _cfg: &ConsumerConfig,
+    ) -> Result<Arc<dyn ConsumerStore>, StoreError> {
+        Err(StoreError::Other(
+            "file consumer store not implemented yet".to_string(),
+        ))
+    }
+
+    fn snapshot(
+        &self,
+        _deadline: Duration,
+        _include_consumers: bool,
+        _check_msgs: bool,
+    ) -> Result<SnapshotResult, StoreError> {
+        Err(StoreError::Other(
+            "file store snapshot not implemented yet".to_string(),
+        ))
+    }
+
+    fn utilization(&self) -> Result<(u64, u64), StoreError> {
+        let locked = self.open_lock()?;
+        Ok((locked.core.disk_bytes(), locked.core.bytes))
+    }
+
+    fn reset_state(&self) {}
+
+    fn next_expiration(&self) -> Option<i64> {
+        let locked = self.lock();
+        let max_age = duration_ns(locked.cfg.max_age);
+        let age = (max_age > 0 && locked.core.msgs > 0).then(|| locked.core.first_ts() + max_age);
+        let ttl = locked.core.ttls.iter().next().map(|&(at, _)| at);
+        match (age, ttl) {
+            (Some(a), Some(t)) => Some(a.min(t)),
+            (a, t) => a.or(t),
+        }
+    }
+
+    fn expire_msgs(&self) {
+        let mut updates = Vec::new();
+        {
+            let mut guard = self.lock();
+            if guard.closed {
+                return;
+            }
+            let now = self.shared.clock.now_ns();
+            self.expire_locked(&mut guard, now, &mut updates);
+        }
+        self.notify(updates);
+    }
+}
+
+impl FileStore {
+    fn num_pending_by(
+        &self,
+        sseq: u64,
+        last_per_subject: bool,
+        pred: impl Fn(&str) -> bool,
+    ) -> Result<(u64, u64), StoreError> {
+        let locked = self.open_lock()?;
+        let core = &locked.core;
+        let valid_through = core.last_seq;
+        if sseq > core.last_seq {
+            return Ok((0, valid_through));
+        }
+        if last_per_subject {
+            let total = core
+                .subjects
+                .iter()
+                .filter(|(s, i)| i.last >= sseq && pred(s))
+                .count() as u64;
+            return Ok((total, valid_through));
+        }
+        if sseq <= core.first_seq {
+            let total = core
+                .subjects
+                .iter()
+                .filter(|(s, _)| pred(s))
+                .map(|(_, i)| i.msgs)
+                .sum();
+            return Ok((total, valid_through));
+        }
+        let total = core
+            .live_seqs_from(sseq)
+            .filter(|&s| core.subject_of(s).is_some_and(|sub| pred(sub)))
+            .count() as u64;
+        Ok((total, valid_through))
+    }
+}
