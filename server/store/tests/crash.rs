@@ -83,7 +83,7 @@ fn crash_child() {
                     drop(out);
                     // Some deletes, so tombstones and compaction are crashed into too. The
                     // intent is printed first: a kill during the call may or may not delete.
-                    if n % 3 == 0 && seq > 10 {
+                    if n.is_multiple_of(3) && seq > 10 {
                         let mut out = std::io::stdout().lock();
                         writeln!(out, "DEL {}", seq - 10).unwrap();
                         out.flush().unwrap();
