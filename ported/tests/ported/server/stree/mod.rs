@@ -1,0 +1,2 @@
+//! Ports of `server/stree/*_test.go`.
+mod stree_test;
