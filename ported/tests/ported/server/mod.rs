@@ -1,12 +1,8 @@
 //! Ports of `server/*_test.go`.
-mod ats;
 mod auth_test;
-mod avl;
-mod client_proxyproto_test;
 mod client_test;
 mod gsl;
 mod log_test;
-mod memstore_test;
 mod monitor_test;
 mod nkey_test;
 mod opts_test;
@@ -20,5 +16,4 @@ mod split_test;
 mod stree;
 mod subject_transform_test;
 mod sublist_test;
-mod thw;
 mod util_test;
