@@ -11,6 +11,7 @@
 //! - [`ats`]: a coarse access-time clock.
 pub mod avl;
 pub mod file;
+pub mod mem;
 pub mod store;
 pub use store::*;
 pub mod thw;

@@ -425,6 +425,22 @@ impl DeleteBlock for DeleteSlice {
     }
 }
 
+impl DeleteBlock for crate::avl::SequenceSet {
+    fn state(&self) -> (u64, u64, u64) {
+        crate::avl::SequenceSet::state(self)
+    }
+
+    fn range(&self, f: &mut dyn FnMut(u64) -> bool) {
+        crate::avl::SequenceSet::range(self, f);
+    }
+}
+
+/// Decodes a sequence-set record with [`crate::avl::decode`], for [`decode_stream_state`].
+pub fn decode_avl_delete_block(buf: &[u8]) -> Option<(Box<dyn DeleteBlock>, usize)> {
+    let (set, n) = crate::avl::decode(buf).ok()?;
+    Some((Box::new(set), n))
+}
+
 /// A decoded replicated stream state.
 #[derive(Debug, Default)]
 pub struct StreamReplicatedState {
@@ -946,9 +962,31 @@ pub fn parse_go_duration(s: &str) -> Option<i64> {
     Some(total as i64)
 }
 
-/// Whether the message is a subject delete marker.
+/// Header of a key-value operation.
+pub const KV_OPERATION: &str = "KV-Operation";
+
+/// Whether the message is a subject delete marker: it has a marker reason, or it is a
+/// key-value purge.
 pub fn is_subject_delete_marker(hdr: &[u8]) -> bool {
-    header_value(hdr, JS_MARKER_REASON).is_some()
+    header_value(hdr, JS_MARKER_REASON).is_some_and(|v| !v.is_empty())
+        || header_value(hdr, KV_OPERATION) == Some(b"PURGE".as_slice())
+}
+
+/// Formats whole seconds as Go prints a `time.Duration` (`1s`, `1m0s`, `2h0m5s`).
+pub fn format_go_duration_secs(secs: i64) -> String {
+    if secs == 0 {
+        return "0s".to_string();
+    }
+    let sign = if secs < 0 { "-" } else { "" };
+    let s = secs.unsigned_abs();
+    let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
+    if h > 0 {
+        format!("{sign}{h}h{m}m{sec}s")
+    } else if m > 0 {
+        format!("{sign}{m}m{sec}s")
+    } else {
+        format!("{sign}{sec}s")
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1069,8 +1107,9 @@ pub trait Store: Send + Sync {
     fn register_storage_remove_msg(&self, cb: StorageRemoveMsgHandler);
     fn register_process_jetstream_msg(&self, cb: ProcessJetStreamMsgHandler);
 
-    /// Applies new limits (and enforces them at once).
-    fn update_config(&self, cfg: &StreamConfig) -> Result<(), StoreError>;
+    /// Applies new limits (and enforces them at once). Like Go, normalizes the caller's
+    /// config (a per-subject limit below -1 becomes -1).
+    fn update_config(&self, cfg: &mut StreamConfig) -> Result<(), StoreError>;
     /// Stops the store and removes what it keeps.
     fn delete(&self, inline: bool) -> Result<(), StoreError>;
     /// Stops the store; later calls fail with `Closed`.

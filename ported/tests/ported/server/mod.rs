@@ -3,6 +3,7 @@ mod auth_test;
 mod client_test;
 mod gsl;
 mod log_test;
+mod memstore_test;
 mod monitor_test;
 mod nkey_test;
 mod opts_test;
