@@ -1,5 +1,7 @@
 //! Ports of `server/*_test.go`.
+mod ats;
 mod auth_test;
+mod avl;
 mod client_test;
 mod gsl;
 mod log_test;
@@ -17,4 +19,5 @@ mod split_test;
 mod stree;
 mod subject_transform_test;
 mod sublist_test;
+mod thw;
 mod util_test;

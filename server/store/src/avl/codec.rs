@@ -60,6 +60,23 @@ fn u64_at(buf: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// Appends `words` little endian. On little-endian machines that is their memory as is.
+fn extend_le_words(out: &mut Vec<u8>, words: &[u64; NUM_BUCKETS]) {
+    #[cfg(target_endian = "little")]
+    out.extend_from_slice(zerocopy::IntoBytes::as_bytes(words));
+    #[cfg(not(target_endian = "little"))]
+    out.extend_from_slice(words.map(u64::to_le_bytes).as_flattened());
+}
+
+/// Reads `words` from little-endian `bytes`, which hold exactly as many.
+fn read_le_words(words: &mut [u64; NUM_BUCKETS], bytes: &[u8]) {
+    zerocopy::IntoBytes::as_mut_bytes(words).copy_from_slice(bytes);
+    #[cfg(not(target_endian = "little"))]
+    for w in words.iter_mut() {
+        *w = u64::from_le(*w);
+    }
+}
+
 impl SequenceSet {
     /// Bytes [`Self::encode`] produces.
     pub fn encode_len(&self) -> usize {
@@ -83,9 +100,8 @@ impl SequenceSet {
         out.extend_from_slice(&(self.size() as u32).to_le_bytes());
         node::for_each_node_preorder(&self.root, &mut |n: &Node| {
             out.extend_from_slice(&n.base.to_le_bytes());
-            for word in &n.bits {
-                out.extend_from_slice(&word.to_le_bytes());
-            }
+            // One copy per node: this runs on every index write of a block.
+            extend_le_words(out, &n.bits);
             out.extend_from_slice(&(n.height as u16).to_le_bytes());
         });
     }
@@ -116,10 +132,8 @@ fn decode_v2(buf: &[u8]) -> Result<(SequenceSet, usize), SeqSetError> {
     for _ in 0..node_count {
         let mut n = Box::new(Node::new(u64_at(buf, at)));
         at += 8;
-        for word in n.bits.iter_mut() {
-            *word = u64_at(buf, at);
-            at += 8;
-        }
+        read_le_words(&mut n.bits, &buf[at..at + NUM_BUCKETS * 8]);
+        at += NUM_BUCKETS * 8;
         n.height = i32::from(u16_at(buf, at));
         at += 2;
         counted += n.count();

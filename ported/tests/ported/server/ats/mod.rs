@@ -1,0 +1,2 @@
+//! Ports of `server/ats/*_test.go`.
+mod ats_test;

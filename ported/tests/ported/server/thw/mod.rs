@@ -1,0 +1,2 @@
+//! Ports of `server/thw/*_test.go`.
+mod thw_test;
