@@ -4,8 +4,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use super::codec::{self, BlockCodec, BodyKey};
 use super::record::{self, BlockHasher, Record, RecordKind, ERASED_BIT, TOMBSTONE_BIT};
 
 /// Where one sequence of this block is.
@@ -62,6 +63,16 @@ pub struct Block {
     pub max_seq: u64,
     /// Timestamp of the record with `max_seq`.
     pub max_seq_ts: i64,
+    /// Bytes of the file header before the records (0 for a bare block).
+    pub header_len: u64,
+    /// Key stream of an encrypted body.
+    pub key: Option<BodyKey>,
+    /// The body is compressed (a sealed block); reads go through `plain`.
+    pub compressed: bool,
+    /// Decompressed records of a compressed block, kept while it is being read.
+    pub plain: Mutex<Option<Arc<Vec<u8>>>>,
+    pub codec: BlockCodec,
+    pub stream: Arc<str>,
 }
 
 impl std::fmt::Debug for BlockHasher {
@@ -76,20 +87,40 @@ pub fn block_path(msgs_dir: &Path, index: u32) -> PathBuf {
 }
 
 impl Block {
-    /// Creates an empty block file (and makes its name durable in the directory).
-    pub fn create(msgs_dir: &Path, stream: &str, index: u32) -> io::Result<Block> {
+    /// Creates an empty block file, header included, and makes its name durable.
+    pub fn create(
+        msgs_dir: &Path,
+        stream: &str,
+        index: u32,
+        codec: &BlockCodec,
+    ) -> io::Result<Block> {
         let path = block_path(msgs_dir, index);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)?;
+        let (header, bytes) = codec.encode_block(stream, index, &[], false)?;
+        let tmp = path.with_extension("new");
+        {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&tmp)?;
+            file.write_all_at(&bytes, 0)?;
+            file.sync_all()?;
+        }
+        fs::rename(&tmp, &path)?;
         sync_dir(msgs_dir)?;
-        Ok(Block::with_file(index, path, file, stream))
+        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let mut blk = Block::with_file(index, path, file, stream, codec);
+        blk.set_header(header);
+        Ok(blk)
     }
 
-    pub fn with_file(index: u32, path: PathBuf, file: File, stream: &str) -> Block {
+    pub fn with_file(
+        index: u32,
+        path: PathBuf,
+        file: File,
+        stream: &str,
+        codec: &BlockCodec,
+    ) -> Block {
         Block {
             index,
             path,
@@ -103,7 +134,40 @@ impl Block {
             tombstones: Vec::new(),
             max_seq: 0,
             max_seq_ts: 0,
+            header_len: 0,
+            key: None,
+            compressed: false,
+            plain: Mutex::new(None),
+            codec: codec.clone(),
+            stream: Arc::from(stream),
         }
+    }
+
+    pub fn set_header(&mut self, header: codec::BlockHeader) {
+        self.header_len = header.len;
+        self.key = header.key;
+        self.compressed = header.compressed;
+        *self.plain.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// Drops the decompressed copy of a compressed block.
+    pub fn drop_cache(&self) {
+        *self.plain.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The plaintext records of the whole block.
+    pub fn read_plain(&self) -> io::Result<Arc<Vec<u8>>> {
+        let mut cache = self.plain.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(plain) = cache.as_ref() {
+            return Ok(plain.clone());
+        }
+        let raw = fs::read(&self.path)?;
+        let (_, plain) = self.codec.decode_block(&raw, &self.stream, self.index)?;
+        let plain = Arc::new(plain);
+        if self.compressed {
+            *cache = Some(plain.clone());
+        }
+        Ok(plain)
     }
 
     /// First sequence with a live message here.
@@ -179,9 +243,18 @@ impl Block {
     /// Appends already-encoded records at the end of the file.
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         let at = self.size;
-        if let Err(err) = self.file.write_all_at(bytes, at) {
+        let file_at = self.header_len + at;
+        let res = match &self.key {
+            Some(key) => {
+                let mut sealed = bytes.to_vec();
+                key.apply(at, &mut sealed);
+                self.file.write_all_at(&sealed, file_at)
+            }
+            None => self.file.write_all_at(bytes, file_at),
+        };
+        if let Err(err) = res {
             // Do not leave a partial record where the next one would follow it.
-            let _ = self.file.set_len(at);
+            let _ = self.file.set_len(file_at);
             return Err(err);
         }
         self.size += bytes.len() as u64;
@@ -194,8 +267,23 @@ impl Block {
             .slot(seq)
             .filter(|s| s.has_bytes())
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no record"))?;
-        buf.resize(slot.len as usize, 0);
-        self.file.read_exact_at(buf, u64::from(slot.offset))?;
+        let (offset, len) = (u64::from(slot.offset), slot.len as usize);
+        if self.compressed {
+            let plain = self.read_plain()?;
+            let bytes = plain
+                .get(offset as usize..offset as usize + len)
+                .ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidData, "record past block end")
+                })?;
+            buf.clear();
+            buf.extend_from_slice(bytes);
+        } else {
+            buf.resize(len, 0);
+            self.file.read_exact_at(buf, self.header_len + offset)?;
+            if let Some(key) = &self.key {
+                key.apply(offset, buf);
+            }
+        }
         let rec = record::decode(buf, &self.hasher).map_err(|e| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -216,21 +304,18 @@ impl Block {
 
     /// Overwrites the record of `seq` in place with an erased record of the same length
     /// whose payload is random-looking filler, and syncs it.
-    pub fn erase_in_place(&self, seq: u64, filler_seed: u64) -> io::Result<()> {
+    /// A compressed block cannot be patched in place: the caller rewrites it instead.
+    pub fn erase_in_place(&self, seq: u64) -> io::Result<()> {
         let Some(slot) = self.slot(seq).filter(|s| s.has_bytes()) else {
             return Ok(());
         };
+        if self.compressed {
+            return Ok(());
+        }
         let len = slot.len as usize;
         let payload_len = len - record::EMPTY_RECORD_LEN;
-        let mut x = filler_seed | 1;
-        let filler: Vec<u8> = (0..payload_len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let mut filler = vec![0u8; payload_len];
+        codec::fill_random(&mut filler)?;
         let mut out = Vec::with_capacity(len);
         record::encode(
             &mut out,
@@ -241,7 +326,11 @@ impl Block {
             b"",
             &filler,
         );
-        self.file.write_all_at(&out, u64::from(slot.offset))?;
+        if let Some(key) = &self.key {
+            key.apply(u64::from(slot.offset), &mut out);
+        }
+        self.file
+            .write_all_at(&out, self.header_len + u64::from(slot.offset))?;
         self.file.sync_data()
     }
 
@@ -314,6 +403,20 @@ impl Block {
                 b"",
             );
         }
+        self.replace_file(msgs_dir, &out, self.compressed)?;
+        self.size = out.len() as u64;
+        self.base_seq = first_kept.unwrap_or(0);
+        self.slots = new_slots;
+        self.tombstones = tombstones;
+        Ok(())
+    }
+
+    /// Writes `plain` as this block's new file (fresh key, compressed if asked) aside,
+    /// then renames it over the old one.
+    fn replace_file(&mut self, msgs_dir: &Path, plain: &[u8], compress: bool) -> io::Result<()> {
+        let (header, bytes) = self
+            .codec
+            .encode_block(&self.stream, self.index, plain, compress)?;
         let tmp = self.path.with_extension("new");
         {
             let file = OpenOptions::new()
@@ -321,18 +424,26 @@ impl Block {
                 .create(true)
                 .truncate(true)
                 .open(&tmp)?;
-            file.write_all_at(&out, 0)?;
+            file.write_all_at(&bytes, 0)?;
             file.sync_all()?;
         }
         fs::rename(&tmp, &self.path)?;
         sync_dir(msgs_dir)?;
         let file = OpenOptions::new().read(true).write(true).open(&self.path)?;
         self.file = Arc::new(file);
-        self.size = out.len() as u64;
-        self.base_seq = first_kept.unwrap_or(0);
-        self.slots = new_slots;
-        self.tombstones = tombstones;
+        self.set_header(header);
         Ok(())
+    }
+
+    /// Compresses a block that will not be appended to any more (no-op without
+    /// compression).
+    pub fn seal(&mut self, msgs_dir: &Path) -> io::Result<()> {
+        if self.compressed || self.codec.compression == codec::BlockCompression::None {
+            return Ok(());
+        }
+        let plain = self.read_plain()?;
+        let plain = plain[..self.size as usize].to_vec();
+        self.replace_file(msgs_dir, &plain, true)
     }
 
     /// Bytes in the file that no live message or needed record uses.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::block::{self, Block};
+use super::codec::BlockCodec;
 use super::record::{self, RecordKind, ERASED_BIT, TOMBSTONE_BIT};
 use crate::store::{message_ttl, LostStreamData, StoreError, StoreMsg, NANOS_PER_SEC};
 
@@ -44,6 +45,7 @@ pub struct Core {
     pub name: String,
     pub msgs_dir: PathBuf,
     pub block_size: u64,
+    pub codec: BlockCodec,
     pub blocks: Vec<Block>,
     pub first_seq: u64,
     pub last_seq: u64,
@@ -67,7 +69,12 @@ fn io_err(e: io::Error) -> StoreError {
 impl Core {
     /// Opens (creating if needed) the blocks under `msgs_dir` and rebuilds the index from
     /// them, cutting torn tails and stepping over damaged records.
-    pub fn open(name: &str, msgs_dir: &Path, block_size: u64) -> io::Result<Core> {
+    pub fn open(
+        name: &str,
+        msgs_dir: &Path,
+        block_size: u64,
+        codec: BlockCodec,
+    ) -> io::Result<Core> {
         fs::create_dir_all(msgs_dir)?;
         let mut indexes: Vec<u32> = fs::read_dir(msgs_dir)?
             .filter_map(|entry| {
@@ -87,6 +94,7 @@ impl Core {
             name: name.to_string(),
             msgs_dir: msgs_dir.to_path_buf(),
             block_size,
+            codec,
             blocks: Vec::new(),
             first_seq: 0,
             last_seq: 0,
@@ -104,8 +112,23 @@ impl Core {
         for index in indexes {
             let path = block::block_path(msgs_dir, index);
             let file = fs::OpenOptions::new().read(true).write(true).open(&path)?;
-            let bytes = fs::read(&path)?;
-            let mut blk = Block::with_file(index, path, file, name);
+            let raw = fs::read(&path)?;
+            let mut blk = Block::with_file(index, path, file, name, &core.codec);
+            let header = core.codec.read_header(&raw, name, index)?;
+            let bytes = match core.codec.decode_block(&raw, name, index) {
+                Ok((_, plain)) => plain,
+                Err(err) if header.as_ref().is_some_and(|h| h.compressed) => {
+                    // The compressed body is damaged as a whole: nothing in it is usable.
+                    let _ = err;
+                    core.report.damaged.push((index, 0, raw.len() as u64));
+                    core.report.lost.bytes += raw.len() as u64;
+                    Vec::new()
+                }
+                Err(err) => return Err(err),
+            };
+            if let Some(h) = header {
+                blk.set_header(h);
+            }
             let scan = record::scan(&bytes, &blk.hasher);
             let mut prev_seq = core.last_seq;
             let mut damage = scan.damage.iter().peekable();
@@ -149,10 +172,16 @@ impl Core {
             }
             if (scan.valid_end as u64) < bytes.len() as u64 {
                 let cut = bytes.len() as u64 - scan.valid_end as u64;
-                core.report.truncated.push((index, cut));
                 core.report.lost.bytes += cut;
-                blk.file.set_len(scan.valid_end as u64)?;
-                blk.file.sync_all()?;
+                if blk.compressed {
+                    core.report
+                        .damaged
+                        .push((index, scan.valid_end as u64, cut));
+                } else {
+                    core.report.truncated.push((index, cut));
+                    blk.file.set_len(blk.header_len + scan.valid_end as u64)?;
+                    blk.file.sync_all()?;
+                }
                 damaged_neighbours.push((prev_seq, u64::MAX));
             }
             blk.size = scan.valid_end as u64;
@@ -211,7 +240,7 @@ impl Core {
             .filter(|&(_, seq)| core.is_live(seq))
             .collect();
         if core.blocks.is_empty() {
-            let blk = Block::create(&core.msgs_dir, &core.name, 1)?;
+            let blk = Block::create(&core.msgs_dir, &core.name, 1, &core.codec)?;
             core.blocks.push(blk);
         }
         Ok(core)
@@ -287,8 +316,13 @@ impl Core {
         lmb.file.sync_data()?;
         synced(written);
         let index = lmb.index + 1;
-        let blk = Block::create(&self.msgs_dir, &self.name, index)?;
+        let blk = Block::create(&self.msgs_dir, &self.name, index, &self.codec)?;
         self.blocks.push(blk);
+        // Compressing the sealed block is an optimisation: if it fails the block stays
+        // as it is, intact.
+        let sealed = self.blocks.len() - 2;
+        let msgs_dir = self.msgs_dir.clone();
+        let _ = self.blocks[sealed].seal(&msgs_dir);
         Ok(())
     }
 
@@ -414,12 +448,14 @@ impl Core {
             return Ok(None);
         }
         if erase {
-            self.blocks[bi]
-                .erase_in_place(seq, seq ^ now as u64)
-                .map_err(io_err)?;
+            self.blocks[bi].erase_in_place(seq).map_err(io_err)?;
             let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
                 return Ok(None);
             };
+            if self.blocks[bi].compressed {
+                // A compressed block is rewritten without the record instead.
+                self.compact_block(bi).map_err(io_err)?;
+            }
             return Ok(Some(self.after_remove(seq, bi, subject, len)));
         }
         self.append_marker(seq | TOMBSTONE_BIT, now, synced)?;
@@ -632,7 +668,8 @@ impl Core {
         let old = parent.join(super::PURGE_DIR);
         let _ = fs::remove_dir_all(&staging);
         fs::create_dir_all(&staging).map_err(io_err)?;
-        let mut blk = Block::create(&staging, &self.name, next_index).map_err(io_err)?;
+        let mut blk =
+            Block::create(&staging, &self.name, next_index, &self.codec).map_err(io_err)?;
         if remembered > 0 {
             let mut out = Vec::new();
             record::encode(

@@ -853,6 +853,14 @@ impl Store for FileStore {
         {
             let mut guard = self.open_lock()?;
             guard.cfg = cfg.clone();
+            let compression = match cfg.compression {
+                crate::store::StoreCompression::None => super::BlockCompression::None,
+                crate::store::StoreCompression::S2 => super::BlockCompression::Lz4,
+            };
+            guard.core.codec.compression = compression;
+            for blk in &mut guard.core.blocks {
+                blk.codec.compression = compression;
+            }
         }
         self.enforce_all_limits()?;
         let mut updates = Vec::new();
