@@ -87,7 +87,9 @@ pub fn block_path(msgs_dir: &Path, index: u32) -> PathBuf {
 }
 
 impl Block {
-    /// Creates an empty block file, header included, and makes its name durable.
+    /// Creates an empty block file, header included. Neither the file nor its directory
+    /// entry is synced here: the first group commit that covers a record of this block
+    /// syncs both, and recovery recreates a last block whose header was torn.
     pub fn create(
         msgs_dir: &Path,
         stream: &str,
@@ -96,19 +98,13 @@ impl Block {
     ) -> io::Result<Block> {
         let path = block_path(msgs_dir, index);
         let (header, bytes) = codec.encode_block(stream, index, &[], false)?;
-        let tmp = path.with_extension("new");
-        {
-            let file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&tmp)?;
-            file.write_all_at(&bytes, 0)?;
-            file.sync_all()?;
-        }
-        fs::rename(&tmp, &path)?;
-        sync_dir(msgs_dir)?;
-        let file = OpenOptions::new().read(true).write(true).open(&path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)?;
+        file.write_all_at(&bytes, 0)?;
         let mut blk = Block::with_file(index, path, file, stream, codec);
         blk.set_header(header);
         Ok(blk)

@@ -10,7 +10,30 @@
 
 use std::fs::File;
 use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
+
+/// What one sync must cover: the files written since the last sync (sealed blocks and the
+/// last block) and the directory when a block file was created.
+#[derive(Debug, Default)]
+pub struct SyncWork {
+    /// The newest ticket this work makes durable.
+    pub ticket: u64,
+    pub files: Vec<Arc<File>>,
+    pub dir: Option<PathBuf>,
+}
+
+impl SyncWork {
+    pub fn run(&self) -> io::Result<()> {
+        for file in &self.files {
+            file.sync_data()?;
+        }
+        if let Some(dir) = &self.dir {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Default)]
 struct State {
@@ -28,13 +51,9 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    /// Returns once everything up to `ticket` is synced. `target` returns the newest
-    /// ticket written and the file holding it (earlier blocks were synced when sealed).
-    pub fn wait(
-        &self,
-        ticket: u64,
-        target: impl Fn() -> (u64, Option<Arc<File>>),
-    ) -> io::Result<()> {
+    /// Returns once everything up to `ticket` is synced. `target` hands over what the
+    /// writes so far still need synced.
+    pub fn wait(&self, ticket: u64, target: impl Fn() -> SyncWork) -> io::Result<()> {
         let mut state = self.lock();
         loop {
             if let Some(err) = &state.failed {
@@ -52,8 +71,9 @@ impl GroupCommit {
             }
             state.syncing = true;
             drop(state);
-            let (newest, file) = target();
-            let result = file.map_or(Ok(()), |f| f.sync_data());
+            let work = target();
+            let newest = work.ticket;
+            let result = work.run();
             state = self.lock();
             state.syncing = false;
             match result {
@@ -110,7 +130,11 @@ mod tests {
                         commit
                             .wait(ticket, || {
                                 syncs.fetch_add(1, Ordering::SeqCst);
-                                (written.load(Ordering::SeqCst), Some(file.clone()))
+                                SyncWork {
+                                    ticket: written.load(Ordering::SeqCst),
+                                    files: vec![file.clone()],
+                                    dir: None,
+                                }
                             })
                             .unwrap();
                         assert!(commit.synced() >= ticket);

@@ -57,10 +57,17 @@ pub struct Core {
     pub ttls: BTreeSet<(i64, u64)>,
     /// Count of records written; a writer's ticket for group commit.
     pub written: u64,
+    /// Sealed blocks written since the last sync.
+    pending_sync: Vec<Arc<std::fs::File>>,
+    /// A block file was created since the last sync.
+    dir_dirty: bool,
     pub report: RecoveryReport,
     /// Scratch buffer for encoding.
     scratch: Vec<u8>,
 }
+
+/// A last block shorter than this whose header does not parse was torn while created.
+const TORN_HEADER_MAX: usize = 512;
 
 fn io_err(e: io::Error) -> StoreError {
     StoreError::from(e)
@@ -104,17 +111,36 @@ impl Core {
             subjects: HashMap::new(),
             ttls: BTreeSet::new(),
             written: 0,
+            pending_sync: Vec::new(),
+            dir_dirty: false,
             report: RecoveryReport::default(),
             scratch: Vec::new(),
         };
         let mut tombstones = Vec::new();
         let mut damaged_neighbours = Vec::new();
+        let last_index = indexes.last().copied().unwrap_or(0);
         for index in indexes {
             let path = block::block_path(msgs_dir, index);
             let file = fs::OpenOptions::new().read(true).write(true).open(&path)?;
             let raw = fs::read(&path)?;
             let mut blk = Block::with_file(index, path, file, name, &core.codec);
-            let header = core.codec.read_header(&raw, name, index)?;
+            let header = match core.codec.read_header(&raw, name, index) {
+                Ok(h) => h,
+                // A new last block whose header a crash cut short holds no records yet.
+                Err(_) if index == last_index && raw.len() < TORN_HEADER_MAX => {
+                    core.report.truncated.push((index, raw.len() as u64));
+                    drop(blk);
+                    core.blocks
+                        .push(Block::create(msgs_dir, name, index, &core.codec)?);
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
+            if raw.is_empty() && core.codec.has_header() {
+                core.blocks
+                    .push(Block::create(msgs_dir, name, index, &core.codec)?);
+                continue;
+            }
             let bytes = match core.codec.decode_block(&raw, name, index) {
                 Ok((_, plain)) => plain,
                 Err(err) if header.as_ref().is_some_and(|h| h.compressed) => {
@@ -300,22 +326,30 @@ impl Core {
         &mut self.blocks[last]
     }
 
-    /// The file that the newest writes went to.
-    pub fn lmb_file(&self) -> Option<Arc<std::fs::File>> {
-        self.blocks.last().map(|b| b.file.clone())
+    /// Hands over what must be synced to make every write so far durable.
+    pub fn take_sync_work(&mut self) -> super::commit::SyncWork {
+        let mut files = std::mem::take(&mut self.pending_sync);
+        files.extend(self.blocks.last().map(|b| b.file.clone()));
+        let dir = std::mem::take(&mut self.dir_dirty).then(|| self.msgs_dir.clone());
+        super::commit::SyncWork {
+            ticket: self.written,
+            files,
+            dir,
+        }
     }
 
-    /// Starts a new last block when `len` more bytes would not fit; the sealed block is
-    /// synced first so group commit only ever needs to sync the last block.
-    fn rotate_if_needed(&mut self, len: usize, synced: &dyn Fn(u64)) -> io::Result<()> {
-        let (block_size, written) = (self.block_size, self.written);
+    /// Starts a new last block when `len` more bytes would not fit. The sealed block joins
+    /// the files the next sync covers.
+    fn rotate_if_needed(&mut self, len: usize, _synced: &dyn Fn(u64)) -> io::Result<()> {
+        let block_size = self.block_size;
         let lmb = self.lmb();
         if lmb.size == 0 || lmb.size + len as u64 <= block_size {
             return Ok(());
         }
-        lmb.file.sync_data()?;
-        synced(written);
+        let sealed_file = lmb.file.clone();
         let index = lmb.index + 1;
+        self.pending_sync.push(sealed_file);
+        self.dir_dirty = true;
         let blk = Block::create(&self.msgs_dir, &self.name, index, &self.codec)?;
         self.blocks.push(blk);
         // Compressing the sealed block is an optimisation: if it fails the block stays
@@ -764,7 +798,6 @@ impl Core {
             self.first_seq = seq + 1;
         }
         self.remember_last_seq(synced)?;
-        synced(self.written);
         Ok(())
     }
 }

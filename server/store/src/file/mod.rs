@@ -184,6 +184,9 @@ impl FileStore {
         if cfg.name.is_empty() {
             return Err(StoreError::Other("name required".to_string()));
         }
+        if cfg.storage != crate::store::StorageType::File {
+            return Err(StoreError::WrongType);
+        }
         let dir = fcfg.store_dir.clone();
         fs::create_dir_all(&dir)?;
         finish_interrupted_purge(&dir)?;
@@ -246,6 +249,25 @@ impl FileStore {
         self.lock().core.blocks.iter().map(|b| b.index).collect()
     }
 
+    /// Live messages in the block holding `seq` (Go's `selectMsgBlock(seq).msgs`).
+    #[doc(hidden)]
+    pub fn block_msgs_for(&self, seq: u64) -> Option<u64> {
+        let locked = self.lock();
+        let core = &locked.core;
+        core.block_of(seq).map(|bi| core.blocks[bi].live_msgs)
+    }
+
+    /// Paths of the block files, oldest first.
+    #[doc(hidden)]
+    pub fn block_paths(&self) -> Vec<PathBuf> {
+        self.lock()
+            .core
+            .blocks
+            .iter()
+            .map(|b| b.path.clone())
+            .collect()
+    }
+
     /// Bytes of all block files.
     pub fn disk_bytes(&self) -> u64 {
         self.lock().core.disk_bytes()
@@ -253,14 +275,9 @@ impl FileStore {
 
     /// Syncs everything written so far.
     pub fn sync_now(&self) -> Result<(), StoreError> {
-        let (ticket, file) = {
-            let locked = self.lock();
-            (locked.core.written, locked.core.lmb_file())
-        };
-        if let Some(f) = file {
-            f.sync_data()?;
-        }
-        self.shared.commit.mark_synced(ticket);
+        let work = self.lock().core.take_sync_work();
+        work.run()?;
+        self.shared.commit.mark_synced(work.ticket);
         Ok(())
     }
 
@@ -280,11 +297,11 @@ impl FileStore {
         shared
             .commit
             .wait(ticket, || {
-                let locked = shared
+                let mut locked = shared
                     .locked
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner());
-                (locked.core.written, locked.core.lmb_file())
+                locked.core.take_sync_work()
             })
             .map_err(StoreError::from)
     }
@@ -337,20 +354,18 @@ fn background_sync(shared: Weak<Shared>, interval: Duration) {
                 return;
             }
         }
-        let (ticket, file) = {
-            let locked = strong
+        let work = {
+            let mut locked = strong
                 .locked
                 .lock()
                 .unwrap_or_else(|poison| poison.into_inner());
             if locked.closed {
                 return;
             }
-            (locked.core.written, locked.core.lmb_file())
+            locked.core.take_sync_work()
         };
-        if let Some(f) = file {
-            if f.sync_data().is_ok() {
-                strong.commit.mark_synced(ticket);
-            }
+        if work.run().is_ok() {
+            strong.commit.mark_synced(work.ticket);
         }
     }
 }

@@ -880,21 +880,19 @@ impl Store for FileStore {
     }
 
     fn stop(&self) -> Result<(), StoreError> {
-        let (ticket, file) = {
+        let work = {
             let mut guard = self.lock();
             if guard.closed {
                 return Ok(());
             }
             guard.closed = true;
-            (guard.core.written, guard.core.lmb_file())
+            guard.core.take_sync_work()
         };
         let (flag, wake) = &self.shared.stopping;
         *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
         wake.notify_all();
-        if let Some(f) = file {
-            f.sync_data()?;
-        }
-        self.shared.commit.mark_synced(ticket);
+        work.run()?;
+        self.shared.commit.mark_synced(work.ticket);
         Ok(())
     }
 
