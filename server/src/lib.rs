@@ -15,6 +15,7 @@ pub mod signal;
 pub mod subject;
 pub mod subject_transform;
 pub mod sublist;
+pub mod tls;
 pub mod util;
 
 /// The nats-server version natsd is compatible with; clients read it from INFO.

@@ -481,6 +481,7 @@ impl FlagSet {
                 if name == "tls" {
                     if !opts.tls {
                         // `-tls=false` turns TLS off whatever the other flags say.
+                        opts.tls_config = None;
                         tls_disabled = true;
                         tls_override = false;
                         continue;
@@ -527,6 +528,18 @@ impl FlagSet {
                     "TLS Server private key must be present and valid".into(),
                 ));
             }
+            // Go's `overrideTLS`: a configuration of its own, replacing the file's.
+            let tc = crate::tls::TlsConfigOpts {
+                cert_file: opts.tls_cert.clone(),
+                key_file: opts.tls_key.clone(),
+                ca_file: opts.tls_ca_cert.clone(),
+                verify: opts.tls_verify,
+                ciphers: Some(crate::tls::default_cipher_ids()),
+                ..crate::tls::TlsConfigOpts::default()
+            };
+            let cfg = crate::tls::gen_tls_config(&tc).map_err(CliError::Invalid)?;
+            opts.tls_config = Some(std::sync::Arc::new(cfg));
+            super::tls_block::default_auth_timeout_for_tls(opts);
         }
         Ok(())
     }
@@ -1031,14 +1044,6 @@ pub fn parse_args(args: &[String]) -> Result<CliAction, CliError> {
 /// flag or setting is silently ignored. Config files are reported by the caller.
 pub fn unsupported_features(opts: &Options) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if opts.tls
-        || opts.tls_verify
-        || !opts.tls_cert.is_empty()
-        || !opts.tls_key.is_empty()
-        || !opts.tls_ca_cert.is_empty()
-    {
-        out.push("TLS (--tls, --tlsverify, --tlscert, --tlskey, --tlscacert)");
-    }
     let c = &opts.cluster;
     if !opts.routes_str.is_empty()
         || !opts.routes.is_empty()
@@ -1665,12 +1670,30 @@ mod tests {
             .message()
             .contains("private key"));
         assert!(err(&["-tlsverify"]).message().contains("certificate"));
-        let (o, _) = run(&["-tls", "-tlscert", "c.pem", "-tlskey", "k.pem"]);
-        assert!(o.tls && o.tls_cert == "c.pem" && o.tls_key == "k.pem");
+        // The files are loaded as the flags are applied (Go's `overrideTLS`).
+        assert!(err(&["-tls", "-tlscert", "c.pem", "-tlskey", "k.pem"])
+            .message()
+            .contains("error parsing X509 certificate/key pair: open c.pem: no such file"));
+        let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/certs/");
+        let (cert, key) = (
+            format!("{certs}server-cert.pem"),
+            format!("{certs}server-key.pem"),
+        );
+        let (o, _) = run(&["-tls", "-tlscert", &cert, "-tlskey", &key]);
+        assert!(o.tls && o.tls_cert == cert && o.tls_key == key);
+        let tc = o.tls_config.as_ref().unwrap();
+        assert!(!tc.verify);
+        assert_eq!(tc.cipher_ids, crate::tls::default_cipher_ids());
+        // With TLS the authentication timeout is the TLS timeout plus a second.
+        assert_eq!(o.auth_timeout, std::time::Duration::from_secs(3));
+        let ca = format!("{certs}ca.pem");
+        let (o, _) = run(&["-tlsverify", "-tlscert", &cert, "-tlskey", &key, "-tlscacert", &ca]);
+        assert!(o.tls_config.as_ref().unwrap().verify);
         // `-tls=false` disables TLS even with other TLS flags.
         let (o, _) = run(&["-tls=false", "-tlsverify"]);
         assert!(!o.tls);
-        assert!(!unsupported_features(&o).is_empty());
+        assert!(o.tls_config.is_none());
+        assert!(unsupported_features(&o).is_empty());
     }
 
     #[test]
@@ -1685,7 +1708,6 @@ mod tests {
             &["--profile", "1"],
             &["--cluster", "nats://h:1"],
             &["--cluster_name", "c"],
-            &["-tls", "-tlscert", "c", "-tlskey", "k"],
         ] {
             assert_eq!(unsupported_features(&run(a).0).len(), 1, "{a:?}");
         }

@@ -218,7 +218,7 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         | "resolver_pinned_accounts"
         | "trusted"
         | "trusted_keys" => "operator mode (JWT)",
-        "tls" | "allow_non_tls" | "ocsp" | "ocsp_cache" => "TLS",
+        "ocsp" | "ocsp_cache" => "OCSP",
         "cluster" => "clustering",
         "gateway" => "gateways",
         "leaf" | "leafnodes" => "leafnodes",
@@ -291,6 +291,9 @@ fn apply_key_inner(
         "http_port" | "monitor_port" => o.http_port = to_i32(want_i64(v)?),
         "http_base_path" => o.http_base_path = want_str(v)?.to_string(),
         "authorization" => apply_authorization(o, v, out)?,
+        "tls" => super::tls_block::apply_tls_block(o, v)
+            .map_err(|(pos, e)| ConfigIssue::error(&pos, e))?,
+        "allow_non_tls" => o.allow_non_tls = want_bool(v)?,
         "server_tags" => apply_server_tags(o, v)?,
         "server_metadata" => {
             let m = v.as_map().ok_or_else(|| {

@@ -4,5 +4,6 @@ pub mod cli;
 pub mod conf;
 pub mod file;
 pub mod options;
+pub mod tls_block;
 
 pub use options::Options;

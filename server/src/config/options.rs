@@ -105,6 +105,24 @@ pub struct Options {
     pub tls_cert: String,
     pub tls_key: String,
     pub tls_ca_cert: String,
+    /// Client TLS, loaded from the `tls` block or the `--tls*` flags; `None` without TLS.
+    pub tls_config: Option<std::sync::Arc<crate::tls::TlsConfig>>,
+    /// The `tls` block as parsed (Go's `tlsConfigOpts`).
+    pub tls_config_opts: Option<crate::tls::TlsConfigOpts>,
+    /// How long a client's TLS handshake may take.
+    pub tls_timeout: Duration,
+    /// `verify_and_map`: the client certificate names the user.
+    pub tls_map: bool,
+    /// `pinned_certs`: hex SHA-256 of the accepted client public keys.
+    pub tls_pinned_certs: Option<std::collections::BTreeSet<String>>,
+    /// `handshake_first`: the TLS handshake comes before INFO.
+    pub tls_handshake_first: bool,
+    /// With `handshake_first`: wait this long for a handshake, then send INFO (0: never).
+    pub tls_handshake_first_fallback: Duration,
+    /// `connection_rate_limit` of the `tls` block (new TLS connections per second).
+    pub tls_rate_limit: i64,
+    /// `allow_non_tls`: with TLS configured, plain clients are accepted too.
+    pub allow_non_tls: bool,
     /// `disable_sublist_cache` / `no_sublist_cache` (config file only).
     pub no_sublist_cache: bool,
     /// `connect_error_reports`: log every Nth failed connect attempt (routes, gateways,
@@ -198,6 +216,15 @@ impl Default for Options {
             tls_cert: String::new(),
             tls_key: String::new(),
             tls_ca_cert: String::new(),
+            tls_config: None,
+            tls_config_opts: None,
+            tls_timeout: crate::tls::DEFAULT_TLS_TIMEOUT,
+            tls_map: false,
+            tls_pinned_certs: None,
+            tls_handshake_first: false,
+            tls_handshake_first_fallback: Duration::ZERO,
+            tls_rate_limit: 0,
+            allow_non_tls: false,
             no_sublist_cache: false,
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
