@@ -8,6 +8,7 @@ pub mod gsl;
 pub mod logging;
 pub mod monitor;
 pub mod protocol;
+pub mod proxyproto;
 pub mod rate_counter;
 pub mod ring;
 pub mod server;

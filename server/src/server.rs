@@ -185,7 +185,20 @@ impl ServerShared {
 
     /// INFO JSON for one client.
     pub fn info_json_for(&self, client: &Client) -> Vec<u8> {
+        self.info_json_with(client, true)
+    }
+
+    /// The INFO a new connection gets first: without `client_ip` when `proxy_protocol` is
+    /// on, since the socket's peer is then the proxy (as Go).
+    pub fn first_info_json_for(&self, client: &Client) -> Vec<u8> {
+        self.info_json_with(client, !self.opts.proxy_protocol)
+    }
+
+    fn info_json_with(&self, client: &Client, client_ip: bool) -> Vec<u8> {
         let mut info = self.info_for(client);
+        if !client_ip {
+            info.client_ip.clear();
+        }
         if let Some(n) = client.auth.nonce.get() {
             info.nonce = n.clone();
         }
@@ -205,7 +218,7 @@ impl ServerShared {
     fn info_for(&self, client: &Client) -> Info {
         let mut info = self.info.lock().clone();
         info.client_id = client.cid;
-        info.client_ip = client.host.clone();
+        info.client_ip = client.remote_host().to_string();
         info
     }
 
@@ -469,6 +482,9 @@ impl Server {
             "Listening for client connections on {}",
             join_host_port(&opts.host, addr.port())
         );
+        if opts.proxy_protocol {
+            crate::notice!(s.logging, "PROXY protocol enabled for client connections");
+        }
         let _ = s.client_addr.set(addr);
         let (info_host, info_port) = info_host_port(opts, addr.port())?;
         {
@@ -578,11 +594,18 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
     if crate::auth::nonce_required(&s.opts) {
         let _ = client.auth.nonce.set(crate::auth::new_nonce());
     }
-    // INFO goes first, as in Go, so even a refused client learns who it talked to.
+    // INFO goes first, as in Go, so even a refused client learns who it talked to. With
+    // `proxy_protocol`, an accepted client's INFO is written before its PROXY header is read.
     let mut b = BytesMut::new();
-    encode::info(&mut b, &s.info_json_for(&client));
-    client.send_proto(&b);
+    encode::info(&mut b, &s.first_info_json_for(&client));
+    let proxy_protocol = s.opts.proxy_protocol;
+    if !proxy_protocol {
+        client.send_proto(&b);
+    }
     if s.is_shutting_down() || s.is_lame_duck() || !s.register(&client) {
+        if proxy_protocol {
+            client.send_proto(&b);
+        }
         if !s.is_shutting_down() && !s.is_lame_duck() {
             crate::error!(
                 s.logging,
@@ -595,6 +618,9 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
                 .save_closed_client(&client, ClosedState::MaxConnectionsExceeded);
         }
         client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
+    } else if proxy_protocol {
+        tokio::spawn(crate::proxyproto::conn::accept(s.clone(), stream, client, b.freeze()));
+        return;
     }
     tokio::spawn(client::run_connection(s.clone(), stream, client));
 }

@@ -67,6 +67,8 @@ pub struct Client {
     write_deadline_ns: AtomicU64,
     /// Nonce and permissions (see `crate::auth`).
     pub auth: crate::auth::ClientAuth,
+    /// The client's address from a PROXY protocol header, when a proxy sent one.
+    proxied: std::sync::OnceLock<(String, u16)>,
 }
 
 impl Client {
@@ -93,6 +95,7 @@ impl Client {
             activity: crate::monitor::ClientActivity::new(),
             write_deadline_ns: AtomicU64::new(0),
             auth: crate::auth::ClientAuth::default(),
+            proxied: std::sync::OnceLock::new(),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",
                 crate::server::join_host_port(&host, port)
@@ -299,6 +302,37 @@ impl Client {
         self.writer_wake.notify_one();
         self.reader_kill.notify_one();
         true
+    }
+}
+
+/// The client's address behind a proxy (PROXY protocol).
+impl Client {
+    /// Records the client's address from a PROXY header (once per connection). Log lines
+    /// keep the socket's address, as nats-server's do.
+    pub(crate) fn set_proxied_addr(&self, host: String, port: u16) {
+        let _ = self.proxied.set((host, port));
+    }
+
+    /// The client's host as connz and INFO `client_ip` report it: the PROXY header's
+    /// source if a proxy sent one, else the socket's peer (nats-server's `c.host`).
+    pub fn remote_host(&self) -> &str {
+        self.proxied.get().map_or(&self.host, |(h, _)| h)
+    }
+
+    /// The client's port, as [`Client::remote_host`].
+    pub fn remote_port(&self) -> u16 {
+        self.proxied.get().map_or(self.port, |(_, p)| *p)
+    }
+
+    /// Returns once the connection is closed (before its reader runs).
+    pub(crate) async fn wait_closed(&self) {
+        loop {
+            let notified = self.reader_kill.notified();
+            if self.is_closed() {
+                return;
+            }
+            notified.await;
+        }
     }
 }
 

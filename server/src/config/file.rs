@@ -224,7 +224,7 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         "leaf" | "leafnodes" => "leafnodes",
         "websocket" | "ws" => "websocket",
         "mqtt" => "MQTT",
-        "proxies" | "proxy_protocol" => "proxies",
+        "proxies" => "proxies",
         "max_sub_tokens" | "max_subscription_tokens" => "subscription token limits",
         "write_timeout" => "write timeout policies",
         "no_fast_producer_stall" => "fast producer stalls",
@@ -278,6 +278,7 @@ fn apply_key_inner(
         "logtime" => o.logtime = want_bool(v)?,
         "logtime_utc" => o.logtime_utc = want_bool(v)?,
         "disable_sublist_cache" | "no_sublist_cache" => o.no_sublist_cache = want_bool(v)?,
+        "proxy_protocol" => o.proxy_protocol = want_bool(v)?,
         "http" => {
             let (host, port) = parse_listen(v)?;
             o.http_host = host;
@@ -778,6 +779,17 @@ mod tests {
         assert_eq!(o.log_file, Some(PathBuf::from("/tmp/x.log")));
         assert_eq!((o.http_host.as_str(), o.http_port), ("127.0.0.1", 8222));
         assert!(o.no_header_support);
+    }
+
+    #[test]
+    fn proxy_protocol_is_a_bool() {
+        assert!(!Options::default().proxy_protocol);
+        let (o, w) = load("proxy_protocol: true").expect("loads");
+        assert!(o.proxy_protocol && w.is_empty());
+        assert_eq!(
+            errors_of("proxy_protocol: 1"),
+            [":1:0: interface conversion: interface {} is int64, not bool"]
+        );
     }
 
     #[test]

@@ -125,6 +125,9 @@ pub struct Options {
     pub allow_non_tls: bool,
     /// `disable_sublist_cache` / `no_sublist_cache` (config file only).
     pub no_sublist_cache: bool,
+    /// `proxy_protocol` (config file only): client connections start with a PROXY
+    /// protocol header (v1 or v2) giving the client's real address.
+    pub proxy_protocol: bool,
     /// `connect_error_reports`: log every Nth failed connect attempt (routes, gateways,
     /// leafnodes).
     pub connect_error_reports: i64,
@@ -226,6 +229,7 @@ impl Default for Options {
             tls_rate_limit: 0,
             allow_non_tls: false,
             no_sublist_cache: false,
+            proxy_protocol: false,
             connect_error_reports: DEFAULT_CONNECT_ERROR_REPORTS,
             reconnect_error_reports: DEFAULT_RECONNECT_ERROR_REPORTS,
             config_digest: String::new(),

@@ -320,9 +320,9 @@ fn fill(client: &Client, now: GoTime) -> ConnInfo {
         in_bytes: i64::try_from(client.in_bytes.load(Ordering::Relaxed)).unwrap_or(i64::MAX),
         ..ConnInfo::default()
     };
-    if client.port != 0 {
-        ci.port = i64::from(client.port);
-        ci.ip = client.host.clone();
+    if client.remote_port() != 0 {
+        ci.port = i64::from(client.remote_port());
+        ci.ip = client.remote_host().to_string();
     }
     ci
 }
