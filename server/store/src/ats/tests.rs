@@ -61,3 +61,8 @@ fn unbalanced_unregister_panics_and_leaves_the_clock_usable() {
     assert_eq!(at.refs(), 1);
     at.unregister();
 }
+
+#[test]
+fn the_process_wide_clock_always_reads_a_time() {
+    assert!(access_time() > 0);
+}

@@ -116,3 +116,41 @@ fn union_of_nothing_is_none_and_picks_all_members() {
     let u = union(&[&b, &a]).unwrap();
     assert_eq!(u.iter().collect::<Vec<_>>(), vec![1, 2, 3, 5000]);
 }
+
+#[test]
+fn tree_stays_shallow_under_random_inserts_and_whole_node_deletes() {
+    // Deletes that empty nodes are where the tree shape changes on removal; the height
+    // must stay logarithmic so that decoding's depth limit never refuses a real set.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut ss = SequenceSet::new();
+    let mut max_height = 0;
+    for round in 0..20_000 {
+        let node = rand(4_000);
+        if round % 3 == 0 {
+            for s in node * NUM_ENTRIES..node * NUM_ENTRIES + 4 {
+                ss.delete(s);
+            }
+        } else {
+            // Few sequences per node, so emptying one is cheap.
+            ss.insert(node * NUM_ENTRIES + rand(4));
+        }
+        let (l, r) = ss.heights();
+        max_height = max_height.max(l.max(r) + 1);
+    }
+    assert!(ss.nodes() > 1_000);
+    // An AVL tree of n nodes is at most 1.44 log2(n) high; allow twice log2(n).
+    let log2_nodes = 64 - (ss.nodes() as u64).leading_zeros() as usize;
+    assert!(
+        max_height <= 2 * log2_nodes,
+        "height {max_height} for {} nodes",
+        ss.nodes()
+    );
+    let (back, _) = decode(&ss.encode()).unwrap();
+    assert_eq!(back, ss);
+}
