@@ -2,6 +2,7 @@
 mod ats;
 mod auth_test;
 mod avl;
+mod client_proxyproto_test;
 mod client_test;
 mod gsl;
 mod log_test;
