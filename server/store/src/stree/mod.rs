@@ -16,6 +16,7 @@
 pub mod node;
 #[doc(hidden)]
 pub mod parts;
+mod path;
 #[cfg(test)]
 mod tests;
 
@@ -277,7 +278,7 @@ fn insert_at<T>(n: &mut Node<T>, subject: &[u8], value: T, si: usize) -> Option<
     if shared < prefix.len() {
         // The subject leaves this node's path part way: a new node4 takes the shared
         // bytes, with this node (its prefix shortened) and a new leaf below it.
-        let tail: Box<[u8]> = prefix[shared..].into();
+        let tail = path::Path::new(&prefix[shared..]);
         let old_key = pivot(&tail, 0);
         n.set_prefix(&tail);
         let new_rest = &rest[shared..];

@@ -10,6 +10,7 @@
 //! The node API is public (but hidden from the docs) so that the ported Go tests can check
 //! the shape of the tree; the stable interface is [`super::SubjectTree`].
 
+use super::path::Path;
 use std::fmt;
 
 /// The key of a child whose subject ends where its parent's path ends. Subjects containing
@@ -32,7 +33,7 @@ pub(crate) fn common_prefix_len(a: &[u8], b: &[u8]) -> usize {
 #[derive(Clone)]
 pub struct Leaf<T> {
     pub(crate) value: T,
-    pub(crate) suffix: Box<[u8]>,
+    pub(crate) suffix: Path,
 }
 
 impl<T> Leaf<T> {
@@ -55,7 +56,7 @@ impl<T> Leaf<T> {
 /// An inner node with up to `N` children kept in insertion order (4, 10 or 16).
 #[derive(Clone)]
 pub struct SmallNode<T, const N: usize> {
-    pub(crate) prefix: Box<[u8]>,
+    pub(crate) prefix: Path,
     pub(crate) size: u16,
     keys: [u8; N],
     children: [Option<Node<T>>; N],
@@ -140,7 +141,7 @@ fn lexical_rank(key: u8) -> u16 {
 /// An inner node with up to 48 children: a 256-entry index maps a key byte to a slot.
 #[derive(Clone)]
 pub struct Node48<T> {
-    pub(crate) prefix: Box<[u8]>,
+    pub(crate) prefix: Path,
     pub(crate) size: u16,
     /// Slot of each key byte plus one; zero means no child.
     keys: [u8; 256],
@@ -209,7 +210,7 @@ impl<T> Node48<T> {
 /// An inner node with a slot for every key byte.
 #[derive(Clone)]
 pub struct Node256<T> {
-    pub(crate) prefix: Box<[u8]>,
+    pub(crate) prefix: Path,
     pub(crate) size: u16,
     children: [Option<Node<T>>; 256],
 }
@@ -347,7 +348,7 @@ impl<T> Node<T> {
         inner!(self, n => n.prefix = prefix.into(), leaf => panic!("set_prefix called on leaf"))
     }
 
-    pub(crate) fn prefix_mut(&mut self) -> Option<&mut Box<[u8]>> {
+    pub(crate) fn prefix_mut(&mut self) -> Option<&mut Path> {
         inner!(self, n => Some(&mut n.prefix), leaf => None)
     }
 
@@ -549,17 +550,14 @@ pub(crate) fn prepend_path<T>(node: &mut Node<T>, front: &[u8]) {
     if front.is_empty() {
         return;
     }
-    let path: &mut Box<[u8]> = match node {
+    let path = match node {
         Node::Leaf(leaf) => &mut leaf.suffix,
         other => match other.prefix_mut() {
             Some(p) => p,
             None => return,
         },
     };
-    let mut joined = Vec::with_capacity(front.len() + path.len());
-    joined.extend_from_slice(front);
-    joined.extend_from_slice(path);
-    *path = joined.into_boxed_slice();
+    *path = path.prepended(front);
 }
 
 impl<T: fmt::Debug> fmt::Debug for Node<T> {
