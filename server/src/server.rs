@@ -379,9 +379,10 @@ impl Server {
             port: 0,
             headers: !opts.no_header_support,
             auth_required: crate::auth::auth_required(&opts),
-            tls_required: false,
-            tls_verify: false,
-            tls_available: false,
+            // Go's INFO: TLS required unless plain clients are allowed too.
+            tls_required: opts.tls_config.is_some() && !opts.allow_non_tls,
+            tls_verify: opts.tls_config.as_ref().is_some_and(|t| t.verify),
+            tls_available: opts.tls_config.is_some() && opts.allow_non_tls,
             max_payload: opts.max_payload,
             jetstream: false,
             client_id: 0,
@@ -484,6 +485,22 @@ impl Server {
         );
         if opts.proxy_protocol {
             crate::notice!(s.logging, "PROXY protocol enabled for client connections");
+        }
+        if opts.tls_config.is_some() {
+            // TLS first without a fallback always requires the handshake.
+            let tls_first_only =
+                opts.tls_handshake_first && opts.tls_handshake_first_fallback.is_zero();
+            if opts.allow_non_tls && !tls_first_only {
+                crate::notice!(s.logging, "TLS available for client connections");
+            } else {
+                crate::notice!(s.logging, "TLS required for client connections");
+            }
+            if tls_first_only {
+                crate::warn!(
+                    s.logging,
+                    "Clients that are not using \"TLS Handshake First\" option will fail to connect"
+                );
+            }
         }
         let _ = s.client_addr.set(addr);
         let (info_host, info_port) = info_host_port(opts, addr.port())?;
@@ -599,11 +616,13 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
     let mut b = BytesMut::new();
     encode::info(&mut b, &s.first_info_json_for(&client));
     let proxy_protocol = s.opts.proxy_protocol;
-    if !proxy_protocol {
+    // With `handshake_first`, INFO waits for the TLS handshake.
+    let tls_first = s.opts.tls_config.is_some() && s.opts.tls_handshake_first;
+    if !proxy_protocol && !tls_first {
         client.send_proto(&b);
     }
     if s.is_shutting_down() || s.is_lame_duck() || !s.register(&client) {
-        if proxy_protocol {
+        if proxy_protocol || tls_first {
             client.send_proto(&b);
         }
         if !s.is_shutting_down() && !s.is_lame_duck() {
@@ -620,6 +639,11 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
         client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
     } else if proxy_protocol {
         tokio::spawn(crate::proxyproto::conn::accept(s.clone(), stream, client, b.freeze()));
+        return;
+    }
+    if let Some(cfg) = &s.opts.tls_config {
+        let cfg = cfg.clone();
+        tokio::spawn(client::tls_conn::run_tls_connection(s.clone(), stream, client, cfg));
         return;
     }
     tokio::spawn(client::run_connection(s.clone(), stream, client));

@@ -6,6 +6,7 @@
 
 pub mod conf;
 mod perms;
+pub mod tls_map;
 
 pub use perms::{split_subject_queue, ClientPerms};
 

@@ -7,6 +7,7 @@ pub mod header;
 pub mod outbound;
 pub mod ping;
 mod reader;
+pub mod tls_conn;
 #[cfg(test)]
 mod tests;
 pub mod trace;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
-pub use reader::{run_connection, set_read_loop_report_threshold};
+pub use reader::{run_connection, run_stream, set_read_loop_report_threshold};
 
 /// The part of a connection other tasks touch: publishers append to `out`, the server
 /// closes it. Everything the reader alone needs stays in the reader.
@@ -67,6 +68,8 @@ pub struct Client {
     write_deadline_ns: AtomicU64,
     /// Nonce and permissions (see `crate::auth`).
     pub auth: crate::auth::ClientAuth,
+    /// What the TLS handshake established (TLS connections only).
+    pub tls: std::sync::OnceLock<crate::tls::TlsState>,
     /// The client's address from a PROXY protocol header, when a proxy sent one.
     proxied: std::sync::OnceLock<(String, u16)>,
 }
@@ -95,6 +98,7 @@ impl Client {
             activity: crate::monitor::ClientActivity::new(),
             write_deadline_ns: AtomicU64::new(0),
             auth: crate::auth::ClientAuth::default(),
+            tls: std::sync::OnceLock::new(),
             proxied: std::sync::OnceLock::new(),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",

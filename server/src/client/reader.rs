@@ -20,8 +20,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Read buffer growth step; also the most a single read asks for.
@@ -94,7 +93,25 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
 /// Serves one accepted client connection until it closes.
 pub async fn run_connection(server: Arc<ServerShared>, stream: TcpStream, client: Arc<Client>) {
     let _ = stream.set_nodelay(true);
+    // Plain TCP splits without a lock between the halves.
     let (rd, wr) = stream.into_split();
+    run_halves(server, client, rd, wr).await;
+}
+
+/// Serves a connection over any byte stream (TLS, or a test's in-memory socket).
+pub async fn run_stream<S>(server: Arc<ServerShared>, stream: S, client: Arc<Client>)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let (rd, wr) = tokio::io::split(stream);
+    run_halves(server, client, rd, wr).await;
+}
+
+async fn run_halves<R, W>(server: Arc<ServerShared>, client: Arc<Client>, rd: R, wr: W)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let writer = tokio::spawn(write_loop(server.clone(), client.clone(), wr));
     let mut reader = Reader::new(server.clone(), client.clone());
     let reason = reader.read_loop(rd).await;
@@ -103,7 +120,10 @@ pub async fn run_connection(server: Arc<ServerShared>, stream: TcpStream, client
 }
 
 /// Drains the client's outbound buffer; exits once the connection is closed and flushed.
-async fn write_loop(server: Arc<ServerShared>, client: Arc<Client>, mut wr: OwnedWriteHalf) {
+async fn write_loop<W>(server: Arc<ServerShared>, client: Arc<Client>, mut wr: W)
+where
+    W: AsyncWrite + Unpin,
+{
     let server_deadline = server.opts.write_deadline;
     let policy = client.write_timeout_policy();
     let mut spare = BytesMut::with_capacity(READ_SIZE);
@@ -272,7 +292,7 @@ impl Reader {
     }
 
     /// Reads until the connection closes; returns why.
-    async fn read_loop(&mut self, mut rd: OwnedReadHalf) -> ClosedState {
+    async fn read_loop<R: AsyncRead + Unpin>(&mut self, mut rd: R) -> ClosedState {
         let mut buf = BytesMut::with_capacity(READ_SIZE);
         loop {
             if buf.capacity() - buf.len() < READ_SIZE / 4 {
@@ -466,7 +486,13 @@ impl Reader {
     /// Returns who the client is, for the connection's label.
     fn authenticate(&mut self, info: &ConnectInfo) -> Result<Option<String>, ClosedState> {
         let nonce = self.client.auth.nonce.get().map(String::as_str);
-        match crate::auth::authenticate(&self.server.opts, info, nonce) {
+        let opts = &self.server.opts;
+        let result = if crate::auth::tls_map::maps_user(opts, info) {
+            self.authenticate_by_certificate(info)
+        } else {
+            crate::auth::authenticate(opts, info, nonce)
+        };
+        match result {
             Some(ok) => {
                 let user = ok.user_label.clone();
                 self.authenticated(ok);
@@ -485,6 +511,21 @@ impl Reader {
                 Err(ClosedState::AuthenticationViolation)
             }
         }
+    }
+
+    /// `verify_and_map`: the user is the one the client's certificate names.
+    fn authenticate_by_certificate(
+        &self,
+        info: &ConnectInfo,
+    ) -> Option<crate::auth::Authenticated> {
+        use crate::auth::tls_map::{authenticate_by_certificate, CertLog};
+        let cert = self.client.tls.get().and_then(|t| t.peer.as_ref());
+        let logging = &self.server.logging;
+        let label = self.client.label();
+        authenticate_by_certificate(&self.server.opts, info, cert, |line| match line {
+            CertLog::Debug(m) => crate::debug!(logging, "{label} - {m}"),
+            CertLog::Warn(m) => crate::warn!(logging, "{m}"),
+        })
     }
 
     fn authenticated(&mut self, ok: crate::auth::Authenticated) {
