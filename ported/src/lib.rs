@@ -8,6 +8,7 @@
 pub use inventory;
 
 pub mod support;
+pub mod tls_client;
 
 /// How a registered trial runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -239,6 +239,11 @@ async fn tls_handshake_timeout_closes_with_go_log_line() {
     let started = std::time::Instant::now();
     let _ = (&raw).read_to_end(&mut buf);
     assert!(started.elapsed() < Duration::from_secs(3));
+    // Go's `tlsTimeout` sends this before closing.
+    assert_eq!(
+        String::from_utf8_lossy(&buf),
+        "-ERR 'Secure Connection - TLS Required'\r\n"
+    );
     let deadline = std::time::Instant::now() + WAIT;
     while cap.containing("TLS handshake timeout").is_empty() {
         assert!(std::time::Instant::now() < deadline, "{:?}", cap.messages());

@@ -12,5 +12,6 @@ mod ping_test;
 mod port_test;
 mod proto_test;
 mod test_test;
+mod tls_test;
 mod user_authorization_test;
 mod verbose_test;
