@@ -161,23 +161,25 @@ fn failed(stream: &TcpStream, e: &io::Error) -> StreamEnd {
 
 /// The accept path of a client connection when `proxy_protocol` is on (nats-server's
 /// `createClient`): the INFO goes out at once (without `client_ip`, which would be the
-/// proxy's), then the PROXY header is read and its source becomes the client's address in
-/// connz and later INFOs; log lines keep naming the proxy, as in nats-server. A broken
-/// header closes the connection as a protocol violation; otherwise the connection goes on
-/// to its reader and writer.
+/// proxy's), then the PROXY header is read (see [`read_client_addr`]), then the connection
+/// goes on to its reader and writer.
 pub(crate) async fn accept(
     s: Arc<ServerShared>,
     mut stream: TcpStream,
     client: Arc<Client>,
     info: bytes::Bytes,
 ) {
-    if read_client_addr(&s, &mut stream, &client, &info).await {
+    if send_info(&s, &mut stream, &client, &info).await
+        && read_client_addr(&s, &mut stream, &client).await
+    {
         crate::client::run_connection(s, stream, client).await;
     }
 }
 
-async fn read_client_addr(
-    s: &Arc<ServerShared>,
+/// Writes the INFO straight to the socket: the writer task does not run yet, and a client
+/// that is not behind a proxy waits for it before sending anything.
+pub(crate) async fn send_info(
+    s: &ServerShared,
     stream: &mut TcpStream,
     client: &Arc<Client>,
     info: &[u8],
@@ -187,10 +189,22 @@ async fn read_client_addr(
         stream.write_all(info),
     )
     .await;
-    if !matches!(sent, Ok(Ok(()))) {
-        s.close_client(client, ClosedState::WriteError, false);
-        return false;
+    if matches!(sent, Ok(Ok(()))) {
+        return true;
     }
+    s.close_client(client, ClosedState::WriteError, false);
+    false
+}
+
+/// Reads the PROXY header, if any, before anything else (a TLS handshake included, as the
+/// header is sent in the clear). Its source becomes the client's address in connz and later
+/// INFOs; log lines keep naming the proxy, as in nats-server. A broken header closes the
+/// connection as a protocol violation. Returns whether the connection goes on.
+pub(crate) async fn read_client_addr(
+    s: &ServerShared,
+    stream: &mut TcpStream,
+    client: &Arc<Client>,
+) -> bool {
     let result = tokio::select! {
         r = read_header(stream, READ_TIMEOUT) => r,
         // Closed meanwhile (shutdown): nothing more to do here.
@@ -211,5 +225,186 @@ async fn read_client_addr(
             s.close_client(client, ClosedState::ProtocolViolation, false);
             false
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::config::Options;
+    use crate::logging::{CaptureLogger, Level};
+    use crate::monitor::{connz, ConnState, ConnzOptions};
+    use crate::server::BackgroundServer;
+    use std::io::{Read, Write};
+    use std::time::Duration as StdDuration;
+
+    fn proxy_server() -> (BackgroundServer, Arc<CaptureLogger>) {
+        let s = BackgroundServer::start(Options {
+            host: "127.0.0.1".to_string(),
+            port: -1,
+            no_log: true,
+            no_sigs: true,
+            proxy_protocol: true,
+            ..Options::default()
+        })
+        .unwrap();
+        let cap = Arc::new(CaptureLogger::retaining());
+        s.shared()
+            .logging
+            .set_logger(Some(cap.clone()), false, false);
+        (s, cap)
+    }
+
+    /// Reads until `want` has arrived, the connection closes or 3 s pass; returns it all.
+    fn read_until(c: &mut std::net::TcpStream, want: &str) -> String {
+        c.set_read_timeout(Some(StdDuration::from_millis(50)))
+            .unwrap();
+        let end = std::time::Instant::now() + StdDuration::from_secs(3);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while std::time::Instant::now() < end && !String::from_utf8_lossy(&got).contains(want) {
+            match c.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(_) => {}
+            }
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
+    fn closed_reasons(s: &BackgroundServer) -> Vec<String> {
+        let opts = ConnzOptions {
+            state: ConnState::Closed,
+            ..ConnzOptions::default()
+        };
+        let cz = connz(s.shared(), &opts).unwrap();
+        cz.conns().iter().map(|c| c.reason.clone()).collect()
+    }
+
+    #[test]
+    fn broken_header_is_a_protocol_violation() {
+        let (s, cap) = proxy_server();
+        let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+        let me = c.local_addr().unwrap();
+        let info = read_until(&mut c, "\r\n");
+        assert!(
+            info.starts_with("INFO ") && !info.contains("client_ip"),
+            "{info}"
+        );
+        c.write_all(b"PROXY TCP4 1.2.3.4\r\nCONNECT {}\r\n")
+            .unwrap();
+        // Closed without another word.
+        assert_eq!(read_until(&mut c, "never"), "");
+        let want = format!(
+            "Error reading PROXY protocol header from {me}: invalid PROXY protocol header: invalid v1 format"
+        );
+        assert!(
+            cap.entries().contains(&(Level::Warn, want)),
+            "{:?}",
+            cap.messages()
+        );
+        assert_eq!(closed_reasons(&s), ["Protocol Violation"]);
+        assert_eq!(s.shared().num_clients(), 0);
+    }
+
+    #[test]
+    fn a_short_start_then_close_fails_at_once() {
+        let (s, cap) = proxy_server();
+        let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+        read_until(&mut c, "\r\n");
+        let start = std::time::Instant::now();
+        c.write_all(b"PR").unwrap();
+        c.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(read_until(&mut c, "never"), "");
+        assert!(start.elapsed() < StdDuration::from_secs(2));
+        assert!(
+            cap.messages()
+                .iter()
+                .any(|m| m.ends_with(": failed to read protocol version: unexpected EOF")),
+            "{:?}",
+            cap.messages()
+        );
+    }
+
+    #[test]
+    fn proxied_and_direct_clients_side_by_side() {
+        let (s, _) = proxy_server();
+        // Behind a proxy, the header in pieces: the address is the header's, in connz and
+        // in the INFO after the first PONG.
+        let mut p = std::net::TcpStream::connect(s.addr).unwrap();
+        read_until(&mut p, "\r\n");
+        for part in [
+            &b"PRO"[..],
+            b"XY TCP6 2001:db8::9 ",
+            b"::1 4000 4222\r",
+            b"\nCONNECT ",
+        ] {
+            p.write_all(part).unwrap();
+            std::thread::sleep(StdDuration::from_millis(30));
+        }
+        p.write_all(b"{\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
+            .unwrap();
+        let got = read_until(&mut p, "\"connect_info\":true");
+        assert!(got.starts_with("PONG\r\nINFO "), "{got}");
+        assert!(got.contains("\"client_ip\":\"2001:db8::9\""), "{got}");
+        // Direct: its own address, and the INFO says nothing of it at first either.
+        let mut d = std::net::TcpStream::connect(s.addr).unwrap();
+        let me = d.local_addr().unwrap();
+        let info = read_until(&mut d, "\r\n");
+        assert!(!info.contains("client_ip"), "{info}");
+        d.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .unwrap();
+        assert_eq!(read_until(&mut d, "PONG\r\n"), "PONG\r\n");
+        let cz = connz(s.shared(), &ConnzOptions::default()).unwrap();
+        let mut addrs: Vec<(String, i64)> =
+            cz.conns().iter().map(|c| (c.ip.clone(), c.port)).collect();
+        addrs.sort();
+        assert_eq!(
+            addrs,
+            [
+                ("127.0.0.1".to_string(), i64::from(me.port())),
+                ("2001:db8::9".to_string(), 4000)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn deadlines_as_go() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let wait = Duration::from_millis(200);
+        // A v1 line begun and never finished: one deadline after the first 6 bytes.
+        let mut peer = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (mut conn, _) = l.accept().await.unwrap();
+        peer.write_all(b"PROXY TCP4").await.unwrap();
+        let start = Instant::now();
+        let e = read_header(&mut conn, wait).await.unwrap_err();
+        let took = start.elapsed();
+        assert!(took >= wait && took < 2 * wait, "{took:?}");
+        let local = conn.local_addr().unwrap();
+        let remote = conn.peer_addr().unwrap();
+        assert_eq!(
+            e.to_string(),
+            format!("failed to read v1 line: read tcp {local}->{remote}: i/o timeout")
+        );
+        // Fewer than 6 bytes: the first deadline passes, then a second one.
+        let mut peer = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (mut conn, _) = l.accept().await.unwrap();
+        peer.write_all(b"PR").await.unwrap();
+        let start = Instant::now();
+        let e = read_header(&mut conn, wait).await.unwrap_err();
+        assert!(start.elapsed() >= 2 * wait, "{:?}", start.elapsed());
+        assert!(
+            e.to_string()
+                .starts_with("failed to read protocol version: read tcp ")
+                && e.to_string().ends_with(": i/o timeout"),
+            "{e}"
+        );
+        // Nothing at all, closed: EOF.
+        let peer = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+        let (mut conn, _) = l.accept().await.unwrap();
+        drop(peer);
+        let e = read_header(&mut conn, wait).await.unwrap_err();
+        assert_eq!(e.to_string(), "failed to read protocol version: EOF");
     }
 }
