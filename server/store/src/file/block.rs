@@ -317,7 +317,8 @@ impl Block {
             &mut out,
             &self.hasher,
             seq | ERASED_BIT,
-            slot.ts,
+            // Like Go, an erased record keeps no trace of when the message was stored.
+            0,
             b"",
             b"",
             &filler,

@@ -57,6 +57,8 @@ pub struct Core {
     pub ttls: BTreeSet<(i64, u64)>,
     /// Count of records written; a writer's ticket for group commit.
     pub written: u64,
+    /// Index for the next block file (past every file seen, readable or not).
+    pub next_index: u32,
     /// Sealed blocks written since the last sync.
     pending_sync: Vec<Arc<std::fs::File>>,
     /// A block file was created since the last sync.
@@ -111,6 +113,7 @@ impl Core {
             subjects: HashMap::new(),
             ttls: BTreeSet::new(),
             written: 0,
+            next_index: 1,
             pending_sync: Vec::new(),
             dir_dirty: false,
             report: RecoveryReport::default(),
@@ -119,23 +122,49 @@ impl Core {
         let mut tombstones = Vec::new();
         let mut damaged_neighbours = Vec::new();
         let last_index = indexes.last().copied().unwrap_or(0);
+        core.next_index = last_index + 1;
         for index in indexes {
             let path = block::block_path(msgs_dir, index);
             let file = fs::OpenOptions::new().read(true).write(true).open(&path)?;
             let raw = fs::read(&path)?;
             let mut blk = Block::with_file(index, path, file, name, &core.codec);
+            let torn_new_block = index == last_index && raw.len() < TORN_HEADER_MAX;
             let header = match core.codec.read_header(&raw, name, index) {
                 Ok(h) => h,
                 // A new last block whose header a crash cut short holds no records yet.
-                Err(_) if index == last_index && raw.len() < TORN_HEADER_MAX => {
+                Err(_) if torn_new_block => {
                     core.report.truncated.push((index, raw.len() as u64));
                     drop(blk);
                     core.blocks
                         .push(Block::create(msgs_dir, name, index, &core.codec)?);
                     continue;
                 }
-                Err(err) => return Err(err),
+                Err(_) => {
+                    // The key is known to be right (checked by the caller), so a header
+                    // that does not open is damage; its block is skipped whole and kept.
+                    core.report.damaged.push((index, 0, raw.len() as u64));
+                    core.report.lost.bytes += raw.len() as u64;
+                    damaged_neighbours.push((core.last_seq, u64::MAX));
+                    continue;
+                }
             };
+            if header.is_none() && core.codec.has_header() && !raw.is_empty() {
+                // No magic. A bare block written before the store had a cipher or
+                // compression starts with a valid record; otherwise the magic is damaged.
+                if record::decode(&raw, &blk.hasher).is_err() {
+                    if torn_new_block {
+                        core.report.truncated.push((index, raw.len() as u64));
+                        drop(blk);
+                        core.blocks
+                            .push(Block::create(msgs_dir, name, index, &core.codec)?);
+                        continue;
+                    }
+                    core.report.damaged.push((index, 0, raw.len() as u64));
+                    core.report.lost.bytes += raw.len() as u64;
+                    damaged_neighbours.push((core.last_seq, u64::MAX));
+                    continue;
+                }
+            }
             if raw.is_empty() && core.codec.has_header() {
                 core.blocks
                     .push(Block::create(msgs_dir, name, index, &core.codec)?);
@@ -199,7 +228,9 @@ impl Core {
             if (scan.valid_end as u64) < bytes.len() as u64 {
                 let cut = bytes.len() as u64 - scan.valid_end as u64;
                 core.report.lost.bytes += cut;
-                if blk.compressed {
+                // Only the last block can have a torn write; damage at the end of an
+                // older block is reported and left on disk.
+                if blk.compressed || index != last_index {
                     core.report
                         .damaged
                         .push((index, scan.valid_end as u64, cut));
@@ -265,8 +296,12 @@ impl Core {
             .into_iter()
             .filter(|&(_, seq)| core.is_live(seq))
             .collect();
-        if core.blocks.is_empty() {
-            let blk = Block::create(&core.msgs_dir, &core.name, 1, &core.codec)?;
+        // Writes go to a block past every file, so a skipped damaged last block is never
+        // appended to or overwritten.
+        if core.blocks.last().is_none_or(|b| b.index != last_index) {
+            let index = core.next_index;
+            core.next_index += 1;
+            let blk = Block::create(&core.msgs_dir, &core.name, index, &core.codec)?;
             core.blocks.push(blk);
         }
         Ok(core)
@@ -347,7 +382,8 @@ impl Core {
             return Ok(());
         }
         let sealed_file = lmb.file.clone();
-        let index = lmb.index + 1;
+        let index = self.next_index;
+        self.next_index += 1;
         self.pending_sync.push(sealed_file);
         self.dir_dirty = true;
         let blk = Block::create(&self.msgs_dir, &self.name, index, &self.codec)?;
@@ -492,7 +528,10 @@ impl Core {
             }
             return Ok(Some(self.after_remove(seq, bi, subject, len)));
         }
-        self.append_marker(seq | TOMBSTONE_BIT, now, synced)?;
+        // The tombstone carries the message's time, so that a tombstone of the last
+        // message still tells recovery when the last message was stored.
+        let ts = self.blocks[bi].slot(seq).map_or(now, |s| s.ts);
+        self.append_marker(seq | TOMBSTONE_BIT, ts, synced)?;
         // The write may have rotated blocks; the target block index is unchanged.
         let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
             return Ok(None);
@@ -691,7 +730,8 @@ impl Core {
     /// end). Atomic on disk: the new block directory is built aside and swapped in.
     pub fn reset_to(&mut self, next_first: u64, synced: &dyn Fn(u64)) -> Result<u64, StoreError> {
         let purged = self.msgs;
-        let next_index = self.blocks.last().map_or(1, |b| b.index + 1);
+        let next_index = self.next_index;
+        self.next_index += 1;
         let remembered = next_first.saturating_sub(1);
         let parent = self
             .msgs_dir
@@ -735,6 +775,45 @@ impl Core {
         self.last_seq = self.last_seq.max(remembered);
         self.first_seq = self.last_seq + 1;
         Ok(purged)
+    }
+
+    /// Re-reads and verifies every live message against the files (Go's `checkMsgs`).
+    /// Messages whose records no longer verify are dropped from the index and returned
+    /// as lost (and added to the recovery report).
+    pub fn check_msgs(&mut self) -> LostStreamData {
+        let mut lost = LostStreamData::default();
+        let mut buf = Vec::new();
+        let live: Vec<u64> = self.live_seqs_from(0).collect();
+        for blk in &self.blocks {
+            // Verify what is on disk now, not a copy decompressed earlier.
+            blk.drop_cache();
+        }
+        for seq in live {
+            let Some(bi) = self.block_of(seq) else {
+                continue;
+            };
+            if self.blocks[bi].read_record(seq, &mut buf).is_ok() {
+                continue;
+            }
+            if let Some((subject, len)) = self.blocks[bi].unindex(seq) {
+                self.msgs -= 1;
+                self.bytes -= len;
+                self.unaccount_subject(&subject, seq);
+                self.ttls.retain(|&(_, s)| s != seq);
+                lost.msgs.push(seq);
+                lost.bytes += len;
+            }
+        }
+        if self.msgs == 0 {
+            self.first_seq = self.last_seq + 1;
+        } else if !self.is_live(self.first_seq) {
+            self.first_seq = self
+                .next_live_from(self.first_seq)
+                .unwrap_or(self.last_seq + 1);
+        }
+        self.report.lost.msgs.extend(&lost.msgs);
+        self.report.lost.bytes += lost.bytes;
+        lost
     }
 
     /// Sequences that are used but have no message, between first and last.

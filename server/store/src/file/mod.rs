@@ -196,6 +196,9 @@ impl FileStore {
                 "encryption requires a server key".to_string(),
             ));
         }
+        if let (StoreCipher::ChaCha | StoreCipher::Aes, Some(prf)) = (fcfg.cipher, &fcfg.prf) {
+            check_key(&dir, &cfg.name, prf)?;
+        }
         let codec = BlockCodec {
             cipher: fcfg.cipher,
             // The stream asks for S2 as Go names it; blocks are compressed with LZ4.
@@ -247,6 +250,30 @@ impl FileStore {
     /// Indexes of the block files, oldest first.
     pub fn block_indexes(&self) -> Vec<u32> {
         self.lock().core.blocks.iter().map(|b| b.index).collect()
+    }
+
+    /// Verifies every stored message against the files; returns those that no longer
+    /// verify (they are dropped). Go's `checkMsgs`.
+    pub fn check_msgs(&self) -> crate::store::LostStreamData {
+        self.lock().core.check_msgs()
+    }
+
+    /// Bytes held in decompressed copies of blocks (Go's `cacheSize`).
+    #[doc(hidden)]
+    pub fn cache_size(&self) -> u64 {
+        let locked = self.lock();
+        locked
+            .core
+            .blocks
+            .iter()
+            .map(|b| {
+                b.plain
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .as_ref()
+                    .map_or(0, |p| p.len() as u64)
+            })
+            .sum()
     }
 
     /// Live messages in the block holding `seq` (Go's `selectMsgBlock(seq).msgs`).
@@ -312,6 +339,32 @@ impl Drop for FileStore {
         let (flag, wake) = &self.shared.stopping;
         *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
         wake.notify_all();
+    }
+}
+
+/// File holding a digest of the stream's key, to tell a wrong server key from damage.
+pub const KEY_CHECK_FILE: &str = "natsd.keycheck";
+
+/// Refuses a server key other than the one the store was created with; records it for a
+/// new store.
+fn check_key(dir: &Path, stream: &str, prf: &KeyGen) -> Result<(), StoreError> {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(prf(format!("natsd-keycheck:{stream}").as_bytes()));
+    let path = dir.join(KEY_CHECK_FILE);
+    match fs::read(&path) {
+        Ok(stored) if stored == digest.as_slice() => Ok(()),
+        Ok(_) => Err(StoreError::Other(
+            "encryption key does not match the stream's key".to_string(),
+        )),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            let tmp = dir.join(format!("{KEY_CHECK_FILE}.tmp"));
+            fs::write(&tmp, digest.as_slice())?;
+            fs::File::open(&tmp)?.sync_all()?;
+            fs::rename(&tmp, &path)?;
+            block::sync_dir(dir)?;
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
     }
 }
 
