@@ -120,6 +120,8 @@ impl Core {
             scratch: Vec::new(),
         };
         let mut tombstones = Vec::new();
+        // Sequences some valid record says are not messages (erased or deleted).
+        let mut accounted = std::collections::HashSet::new();
         let mut damaged_neighbours = Vec::new();
         let last_index = indexes.last().copied().unwrap_or(0);
         core.next_index = last_index + 1;
@@ -177,6 +179,7 @@ impl Core {
                     let _ = err;
                     core.report.damaged.push((index, 0, raw.len() as u64));
                     core.report.lost.bytes += raw.len() as u64;
+                    damaged_neighbours.push((core.last_seq, u64::MAX));
                     Vec::new()
                 }
                 Err(err) => return Err(err),
@@ -216,7 +219,10 @@ impl Core {
                             }
                         }
                     }
-                    RecordKind::Erased => blk.note_seq(rec.seq, rec.ts),
+                    RecordKind::Erased => {
+                        blk.note_seq(rec.seq, rec.ts);
+                        accounted.insert(rec.seq);
+                    }
                     RecordKind::Tombstone => {
                         blk.tombstones.push(rec.seq);
                         tombstones.push(rec.seq);
@@ -250,6 +256,7 @@ impl Core {
         }
         // Tombstones delete what older blocks still hold.
         for seq in tombstones {
+            accounted.insert(seq);
             if let Some(bi) = core.block_of(seq) {
                 core.blocks[bi].unindex(seq);
             }
@@ -284,7 +291,9 @@ impl Core {
         for (before, after) in damaged_neighbours {
             let end = after.min(core.last_seq + 1);
             for seq in before + 1..end {
-                if core.block_of(seq).is_none() {
+                // Not a message any more and no record says why: the damage took it.
+                // (A sequence whose delete was compacted away is counted here too.)
+                if !core.is_live(seq) && !accounted.contains(&seq) {
                     core.report.lost.msgs.push(seq);
                 }
             }
