@@ -1,5 +1,6 @@
 //! natsd: a NATS server, drop-in for nats-server v2.14.5.
 
+pub mod account;
 pub mod auth;
 pub mod client;
 pub mod closed;

@@ -6,7 +6,6 @@ use crate::closed::ClosedState;
 use crate::config::Options;
 use crate::logging::{LogConfig, Logging};
 use crate::protocol::encode;
-use crate::sublist::Sublist;
 use bytes::BytesMut;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -88,7 +87,8 @@ pub struct ServerShared {
     pub logging: Arc<Logging>,
     pub id: String,
     pub name: String,
-    pub sublist: Sublist<SubRef>,
+    /// The accounts; each has its own sublist.
+    pub accounts: crate::account::Accounts,
     pub stats: ServerStats,
     pub start: Instant,
     clients: Mutex<HashMap<u64, Arc<Client>>>,
@@ -102,6 +102,8 @@ pub struct ServerShared {
     done: Notify,
     done_flag: AtomicBool,
     client_addr: OnceLock<SocketAddr>,
+    /// `tls { connection_rate_limit }`: new TLS connections allowed per second.
+    pub tls_rate: Option<Mutex<crate::rate_counter::RateCounter>>,
     /// The monitoring endpoints' state (closed connections, request counts, listener).
     pub monitor: crate::monitor::MonitorState,
 }
@@ -133,8 +135,23 @@ impl ServerShared {
         self.clients.lock().values().cloned().collect()
     }
 
+    /// Subscriptions over every account, as Go's `NumSubscriptions`.
     pub fn num_subscriptions(&self) -> u32 {
-        self.sublist.count()
+        self.accounts.num_subscriptions()
+    }
+
+    /// The global account `$G`.
+    pub fn global_account(&self) -> &Arc<crate::account::Account> {
+        self.accounts.global()
+    }
+
+    /// Connections bound to `acc`.
+    pub fn num_account_clients(&self, acc: &crate::account::Account) -> usize {
+        self.clients
+            .lock()
+            .values()
+            .filter(|c| c.account().is_some_and(|a| std::ptr::eq(Arc::as_ptr(&a), acc)))
+            .count()
     }
 
     pub fn is_lame_duck(&self) -> bool {
@@ -227,15 +244,17 @@ impl ServerShared {
     pub fn connect_info_json_for(&self, client: &Client) -> Vec<u8> {
         let mut info = self.info_for(client);
         info.connect_info = true;
-        info.remote_account = crate::monitor::GLOBAL_ACCOUNT.to_string();
-        info.acc_is_sys = false;
+        info.remote_account = client.account_name();
+        info.acc_is_sys = client
+            .account()
+            .is_some_and(|a| self.accounts.is_system(&a));
         serde_json::to_vec(&info).unwrap_or_default()
     }
 
     /// Removes a subscription from the sublist and from its connection.
     pub fn unsubscribe(&self, sub: &SubRef) {
         let (subject, queue) = sub.sublist_key();
-        let _ = self.sublist.remove(&subject, queue.as_deref(), sub);
+        let _ = sub.account.sublist.remove(&subject, queue.as_deref(), sub);
         let mut subs = sub.client.subs.lock();
         if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, &sub.0)) {
             subs.remove(&sub.sid);
@@ -250,11 +269,22 @@ impl ServerShared {
         self.monitor.save_closed_client(client, reason);
         let subs: Vec<SubRef> = client.subs.lock().drain().map(|(_, s)| SubRef(s)).collect();
         let keys: Vec<_> = subs.iter().map(|s| s.sublist_key()).collect();
-        let _ = self.sublist.remove_batch(
-            keys.iter()
-                .zip(subs.iter())
-                .map(|((subj, q), s)| (subj.as_ref(), q.as_deref(), s)),
-        );
+        // A connection's subscriptions are normally all in one account; removing them
+        // account by account keeps that one batch.
+        let mut accounts: Vec<&Arc<crate::account::Account>> = Vec::new();
+        for s in &subs {
+            if !accounts.iter().any(|a| Arc::ptr_eq(a, &s.account)) {
+                accounts.push(&s.account);
+            }
+        }
+        for acc in accounts {
+            let _ = acc.sublist.remove_batch(
+                keys.iter()
+                    .zip(subs.iter())
+                    .filter(|(_, s)| Arc::ptr_eq(&s.account, acc))
+                    .map(|((subj, q), s)| (subj.as_ref(), q.as_deref(), s)),
+            );
+        }
         self.clients.lock().remove(&client.cid);
         crate::debug!(
             self.logging,
@@ -395,15 +425,21 @@ impl Server {
             nonce: String::new(),
         };
         let monitor = crate::monitor::MonitorState::new(opts.max_closed_clients);
-        let sublist = Sublist::with_cache_enabled(!opts.no_sublist_cache);
+        let accounts = crate::account::Accounts::from_options(&opts)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let (shutdown_tx, _) = watch::channel(false);
+        let tls_rate = (opts.tls_config.is_some() && opts.tls_rate_limit > 0).then(|| {
+            Mutex::new(crate::rate_counter::RateCounter::new(
+                opts.tls_rate_limit.unsigned_abs(),
+            ))
+        });
         Ok(Server {
             shared: Arc::new(ServerShared {
                 opts: Arc::new(opts),
                 logging,
                 id,
                 name,
-                sublist,
+                accounts,
                 stats: ServerStats::default(),
                 start: Instant::now(),
                 clients: Mutex::new(HashMap::new()),
@@ -415,6 +451,7 @@ impl Server {
                 done: Notify::new(),
                 done_flag: AtomicBool::new(false),
                 client_addr: OnceLock::new(),
+                tls_rate,
                 monitor,
             }),
         })
@@ -512,6 +549,9 @@ impl Server {
         if let Some(dir) = &opts.ports_file_dir {
             write_ports_file(dir, &opts.host, addr.port(), s.monitor.addr())?;
         }
+        if s.tls_rate.is_some() {
+            tokio::spawn(client::tls_conn::log_rejected_tls_conns(s.clone()));
+        }
         tokio::spawn(accept_loop(s.clone(), listener));
         crate::notice!(s.logging, "Server is ready");
         Ok(addr)
@@ -606,6 +646,7 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
         peer.port(),
         max_pending,
     ));
+    client.bind_account(s.global_account().clone());
     crate::debug!(s.logging, "{} - Client connection created", client.label());
     client.set_write_timeout_policy(s.opts.write_timeout.for_client());
     if crate::auth::nonce_required(&s.opts) {
@@ -615,7 +656,8 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
     // `proxy_protocol`, an accepted client's INFO is written before its PROXY header is read.
     let mut b = BytesMut::new();
     encode::info(&mut b, &s.first_info_json_for(&client));
-    let proxy_protocol = s.opts.proxy_protocol;
+    // On a TLS listener, the TLS path reads the PROXY header (before any handshake).
+    let proxy_protocol = s.opts.proxy_protocol && s.opts.tls_config.is_none();
     // With `handshake_first`, INFO waits for the TLS handshake.
     let tls_first = s.opts.tls_config.is_some() && s.opts.tls_handshake_first;
     if !proxy_protocol && !tls_first {

@@ -348,6 +348,7 @@ async fn permissions_violation_is_reported_and_connection_stays_up() {
                 }),
                 response: None,
             }),
+            account: String::new(),
         }],
         ..opts()
     })

@@ -94,6 +94,7 @@ pub fn parse_users(
             nkeys.push(NkeyUser {
                 nkey,
                 permissions: perms,
+                account: String::new(),
             });
         } else {
             user.permissions = perms;

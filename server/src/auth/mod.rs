@@ -74,6 +74,8 @@ pub struct User {
     pub username: String,
     pub password: String,
     pub permissions: Option<Permissions>,
+    /// The account the user belongs to; empty for the global account.
+    pub account: String,
 }
 
 /// An nkey entry of `authorization { users [...] }`: the user proves ownership of the key
@@ -82,6 +84,8 @@ pub struct User {
 pub struct NkeyUser {
     pub nkey: String,
     pub permissions: Option<Permissions>,
+    /// The account the user belongs to; empty for the global account.
+    pub account: String,
 }
 
 /// Whether clients must authenticate with these options.
@@ -128,6 +132,8 @@ pub struct Authenticated {
     /// Who the client is, for log lines (Go's `getAuthUserLabel`: `user:x`, `nkey:x`,
     /// `token`); `None` without credentials.
     pub user_label: Option<String>,
+    /// The account the user belongs to; empty for the global account.
+    pub account: String,
 }
 
 /// Go's `isBcrypt`: a stored password or token that is a bcrypt hash.
@@ -174,7 +180,10 @@ pub fn verify_nonce_signature(nkey: &str, nonce: &[u8], sig: &str) -> bool {
 
 /// The label and permissions of the user a client authenticates as when it sends no
 /// credentials (`no_auth_user`, a user name or an nkey); `None` when that does not apply.
-fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<(String, &'a Option<Permissions>)> {
+fn no_auth_user<'a>(
+    o: &'a Options,
+    c: &ConnectInfo,
+) -> Option<(String, &'a Option<Permissions>, &'a str)> {
     if o.no_auth_user.is_empty()
         || !c.user.is_empty()
         || !c.nkey.is_empty()
@@ -187,12 +196,12 @@ fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<(String, &'a Opti
     o.users
         .iter()
         .find(|u| &u.username == name)
-        .map(|u| (format!("user:{name}"), &u.permissions))
+        .map(|u| (format!("user:{name}"), &u.permissions, u.account.as_str()))
         .or_else(|| {
             o.nkeys
                 .iter()
                 .find(|n| &n.nkey == name)
-                .map(|n| (format!("nkey:{name}"), &n.permissions))
+                .map(|n| (format!("nkey:{name}"), &n.permissions, n.account.as_str()))
         })
 }
 
@@ -235,14 +244,22 @@ pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option
         Some(Authenticated {
             perms,
             user_label: label,
+            account: String::new(),
+        })
+    };
+    let ok_in = |perms, label: String, account: &str| {
+        Some(Authenticated {
+            perms,
+            user_label: Some(label),
+            account: account.to_string(),
         })
     };
     if !auth_required(o) {
         return ok(None, None);
     }
     if !o.nkeys.is_empty() || !o.users.is_empty() {
-        if let Some((label, p)) = no_auth_user(o, c) {
-            return ok(perms_of(o, p), Some(label));
+        if let Some((label, p, account)) = no_auth_user(o, c) {
+            return ok_in(perms_of(o, p), label, account);
         }
         if !c.nkey.is_empty() {
             let user = o.nkeys.iter().find(|n| n.nkey == c.nkey)?;
@@ -250,9 +267,10 @@ pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option
             if c.sig.is_empty() || !verify_nonce_signature(&c.nkey, nonce.as_bytes(), &c.sig) {
                 return None;
             }
-            return ok(
+            return ok_in(
                 perms_of(o, &user.permissions),
-                Some(format!("nkey:{}", c.nkey)),
+                format!("nkey:{}", c.nkey),
+                &user.account,
             );
         }
         if !c.user.is_empty() {
@@ -260,9 +278,10 @@ pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option
             if !compare_passwords(&user.password, &c.pass) {
                 return None;
             }
-            return ok(
+            return ok_in(
                 perms_of(o, &user.permissions),
-                Some(format!("user:{}", c.user)),
+                format!("user:{}", c.user),
+                &user.account,
             );
         }
         return None;

@@ -41,6 +41,7 @@ fn nkey_nonce_signature() {
         nkeys: vec![NkeyUser {
             nkey: kp.public_key(),
             permissions: None,
+            account: String::new(),
         }],
         ..Options::default()
     };
@@ -152,6 +153,7 @@ fn no_auth_user_connects_without_credentials() {
             username: "foo".into(),
             password: "pwd".into(),
             permissions: None,
+            account: String::new(),
         }],
         no_auth_user: "foo".into(),
         ..Options::default()
@@ -193,6 +195,7 @@ fn no_auth_user_info_and_no_connect() {
             username: "foo".into(),
             password: "pwd".into(),
             permissions: None,
+            account: String::new(),
         }],
         no_auth_user: "foo".into(),
         ..Options::default()
@@ -228,6 +231,7 @@ fn user_labels_for_logs() {
             username: "foo".into(),
             password: "pwd".into(),
             permissions: None,
+            account: String::new(),
         }],
         no_auth_user: "foo".into(),
         ..Options::default()

@@ -12,6 +12,7 @@ pub mod tls_conn;
 mod tests;
 pub mod trace;
 
+use crate::account::Account;
 use crate::closed::ClosedState;
 use crate::config::options::WriteTimeoutPolicy;
 use crate::protocol::encode;
@@ -72,6 +73,8 @@ pub struct Client {
     pub tls: std::sync::OnceLock<crate::tls::TlsState>,
     /// The client's address from a PROXY protocol header, when a proxy sent one.
     proxied: std::sync::OnceLock<(String, u16)>,
+    /// The account the client is bound to (the server binds every client it registers).
+    account: Mutex<Option<Arc<Account>>>,
 }
 
 impl Client {
@@ -100,12 +103,47 @@ impl Client {
             auth: crate::auth::ClientAuth::default(),
             tls: std::sync::OnceLock::new(),
             proxied: std::sync::OnceLock::new(),
+            account: Mutex::new(None),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",
                 crate::server::join_host_port(&host, port)
             )),
             host,
         }
+    }
+
+    /// The account the client is bound to, once the server has registered it.
+    pub fn account(&self) -> Option<Arc<Account>> {
+        self.account.lock().clone()
+    }
+
+    /// Who the client authenticated as, as monitoring shows it (Go's `getRawAuthUser`):
+    /// its nkey, its user name, `[REDACTED]` for a token, or empty.
+    pub fn raw_auth_user(&self) -> String {
+        let o = self.opts.lock();
+        if !o.nkey.is_empty() {
+            o.nkey.clone()
+        } else if !o.user.is_empty() {
+            o.user.clone()
+        } else if !o.auth_token.is_empty() {
+            "[REDACTED]".to_string()
+        } else {
+            String::new()
+        }
+    }
+
+    /// The name of the client's account (`$G` until bound).
+    pub fn account_name(&self) -> String {
+        self.account
+            .lock()
+            .as_ref()
+            .map_or_else(|| crate::account::GLOBAL_ACCOUNT.to_string(), |a| a.name.clone())
+    }
+
+    /// Binds the client to `acc` (at registration, and when it authenticates as a user of
+    /// another account).
+    pub fn bind_account(&self, acc: Arc<Account>) {
+        *self.account.lock() = Some(acc);
     }
 
     /// How log lines name this connection: `host:port - cid:N` (IPv6 hosts in brackets),
@@ -138,7 +176,7 @@ impl Client {
     pub(crate) fn label_with_auth_user(&self, user: &str) {
         let mut label = self.label.lock();
         label.push_str(" - ");
-        crate::protocol::parser::go_quote_into(&mut label, format!("$G/{user}").as_bytes());
+        crate::protocol::parser::go_quote_into(&mut label, format!("{}/{user}", self.account_name()).as_bytes());
     }
 
     /// The write deadline set for this connection alone, if any.
@@ -344,6 +382,8 @@ impl Client {
 #[derive(Debug)]
 pub struct Subscription {
     pub client: Arc<Client>,
+    /// The account whose sublist holds the subscription.
+    pub account: Arc<Account>,
     pub subject: Bytes,
     pub queue: Option<Bytes>,
     pub sid: Bytes,

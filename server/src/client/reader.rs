@@ -204,6 +204,8 @@ where
 struct Reader {
     server: Arc<ServerShared>,
     client: Arc<Client>,
+    /// The client's account: whose sublist its publishes and subscriptions go to.
+    acc: Arc<crate::account::Account>,
     parser: Parser,
     connect: ConnectInfo,
     connect_received: bool,
@@ -251,6 +253,9 @@ impl Reader {
         Reader {
             auth_deadline,
             perms: None,
+            acc: client
+                .account()
+                .unwrap_or_else(|| server.global_account().clone()),
             server,
             client,
             parser,
@@ -274,14 +279,14 @@ impl Reader {
 
     /// Subscriptions matching `subject`, from this connection's cache when still valid.
     fn match_subject(&mut self, subject: &[u8]) -> Arc<SublistResult<SubRef>> {
-        let genid = self.server.sublist.genid();
+        let genid = self.acc.sublist.genid();
         if genid != self.l1_genid {
             self.l1.clear();
             self.l1_genid = genid;
         } else if let Some(r) = self.l1.get(subject) {
             return r.clone();
         }
-        let r = self.server.sublist.match_bytes(subject);
+        let r = self.acc.sublist.match_bytes(subject);
         if self.l1.len() >= L1_MAX {
             // Bounded like Go's: drop everything rather than track recency.
             self.l1.clear();
@@ -529,6 +534,20 @@ impl Reader {
     }
 
     fn authenticated(&mut self, ok: crate::auth::Authenticated) {
+        let name = if ok.account.is_empty() {
+            crate::account::GLOBAL_ACCOUNT
+        } else {
+            ok.account.as_str()
+        };
+        if name != self.acc.name {
+            if let Some(acc) = self.server.accounts.lookup(name) {
+                self.client.bind_account(acc.clone());
+                self.acc = acc;
+                // The match cache belongs to the previous account's sublist.
+                self.l1.clear();
+                self.l1_genid = 0;
+            }
+        }
         self.auth_deadline = None;
         self.parser.set_awaiting_connect(false);
         if let Some(p) = ok.perms {
@@ -700,6 +719,7 @@ impl Reader {
         }
         let sub = Arc::new(Subscription {
             client: self.client.clone(),
+            account: self.acc.clone(),
             subject: subject.clone(),
             queue: queue.clone(),
             sid: sid.clone(),
@@ -707,7 +727,7 @@ impl Reader {
             delivered: AtomicU64::new(0),
         });
         if self
-            .server
+            .acc
             .sublist
             .insert(subj_str, queue_str, SubRef(sub.clone()))
             .is_err()
@@ -834,7 +854,7 @@ impl Reader {
         if !self.connect.no_responders {
             return;
         }
-        let r = self.server.sublist.match_bytes(reply);
+        let r = self.acc.sublist.match_bytes(reply);
         let Some(sub) = r
             .psubs
             .iter()
@@ -931,6 +951,9 @@ impl Reader {
                     .stats
                     .slow_consumers
                     .fetch_add(1, Ordering::Relaxed);
+                if let Some(acc) = client.account() {
+                    acc.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                }
                 self.server
                     .close_client(client, ClosedState::SlowConsumerPendingBytes, false);
                 false
@@ -966,6 +989,9 @@ impl Reader {
             let s = &self.server.stats;
             s.in_msgs.fetch_add(self.batch_in_msgs, Ordering::Relaxed);
             s.in_bytes.fetch_add(self.batch_in_bytes, Ordering::Relaxed);
+            self.acc
+                .received
+                .add(self.batch_in_msgs, self.batch_in_bytes);
             self.client
                 .in_msgs
                 .fetch_add(self.batch_in_msgs, Ordering::Relaxed);
@@ -980,6 +1006,8 @@ impl Reader {
             s.out_msgs.fetch_add(self.batch_out_msgs, Ordering::Relaxed);
             s.out_bytes
                 .fetch_add(self.batch_out_bytes, Ordering::Relaxed);
+            // Subscribers are in the publisher's account (no imports yet).
+            self.acc.sent.add(self.batch_out_msgs, self.batch_out_bytes);
             self.batch_out_msgs = 0;
             self.batch_out_bytes = 0;
         }

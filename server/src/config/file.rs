@@ -202,8 +202,7 @@ fn to_usize(v: i64) -> usize {
 fn unsupported_feature(key: &str) -> Option<&'static str> {
     Some(match key {
         "default_sentinel" => "authorization (JWT sentinel)",
-        "accounts" | "mappings" | "maps" | "system_account" | "system" | "no_system_account"
-        | "no_system" | "no_sys_acc" | "default_js_domain" => "accounts",
+        "mappings" | "maps" | "default_js_domain" => "accounts",
         "operator"
         | "operators"
         | "roots"
@@ -295,6 +294,9 @@ fn apply_key_inner(
         "tls" => super::tls_block::apply_tls_block(o, v)
             .map_err(|(pos, e)| ConfigIssue::error(&pos, e))?,
         "allow_non_tls" => o.allow_non_tls = want_bool(v)?,
+        "accounts" => super::accounts::apply_accounts(o, v, out),
+        "system_account" | "system" => super::accounts::apply_system_account(o, v)?,
+        "no_system_account" | "no_system" | "no_sys_acc" => o.no_system_account = want_bool(v)?,
         "server_tags" => apply_server_tags(o, v)?,
         "server_metadata" => {
             let m = v.as_map().ok_or_else(|| {

@@ -87,6 +87,12 @@ pub struct Options {
     pub default_permissions: Option<crate::auth::Permissions>,
     /// Send a nonce in every INFO, even without nkey users (Go's `AlwaysEnableNonce`).
     pub always_enable_nonce: bool,
+    /// `accounts { ... }`: the configured accounts (their users are in `users`/`nkeys`).
+    pub accounts: Vec<crate::account::AccountConfig>,
+    /// `system_account`: the account of the server's own events; empty means `$SYS`.
+    pub system_account: String,
+    /// `no_system_account`: run without a system account.
+    pub no_system_account: bool,
     pub tags: Vec<String>,
     /// `-t`: check the configuration file and exit.
     pub check_config: bool,
@@ -207,6 +213,9 @@ impl Default for Options {
             no_auth_user: String::new(),
             default_permissions: None,
             always_enable_nonce: false,
+            accounts: Vec::new(),
+            system_account: String::new(),
+            no_system_account: false,
             tags: Vec::new(),
             check_config: false,
             prof_port: 0,

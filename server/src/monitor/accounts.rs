@@ -1,8 +1,8 @@
-//! `/accountz` and `/accstatz`. natsd has one account so far, Go's global account `$G`,
-//! and no system account.
+//! `/accountz` and `/accstatz`: the accounts (without imports, exports or JWTs, which
+//! natsd does not have yet) and their traffic.
 
 use super::gotime::GoTime;
-use super::GLOBAL_ACCOUNT;
+use crate::account::Account;
 use crate::server::ServerShared;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
@@ -56,23 +56,29 @@ pub fn accountz(s: &ServerShared, account: &str) -> Result<Accountz, String> {
     let mut a = Accountz {
         id: s.id.clone(),
         now: GoTime::now(),
+        system_account: s
+            .accounts
+            .system()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
         ..Accountz::default()
     };
     if account.is_empty() {
-        a.accounts = Some(vec![GLOBAL_ACCOUNT.to_string()]);
+        a.accounts = Some(s.accounts.all().iter().map(|a| a.name.clone()).collect());
         return Ok(a);
     }
-    if account != GLOBAL_ACCOUNT {
+    let Some(acc) = s.accounts.lookup(account) else {
         return Err(format!("Account {account} does not exist"));
-    }
+    };
     a.account = Some(AccountInfo {
-        account_name: GLOBAL_ACCOUNT.to_string(),
-        last_update: s.monitor.start_time(),
+        account_name: acc.name.clone(),
+        last_update: GoTime::from_unix_nanos(acc.updated_nanos),
+        is_system: s.accounts.is_system(&acc),
         complete: true,
-        client_cnt: s.num_clients() as i64,
-        sub_cnt: s.num_subscriptions(),
-        name_tag: GLOBAL_ACCOUNT.to_string(),
-        sublist: Some(super::subsz::SubszStats::from(&s.sublist.stats())),
+        client_cnt: s.num_account_clients(&acc) as i64,
+        sub_cnt: acc.sublist.count(),
+        name_tag: acc.name_tag().to_string(),
+        sublist: Some(super::subsz::SubszStats::from(&acc.sublist.stats())),
         ..AccountInfo::default()
     });
     Ok(a)
@@ -143,37 +149,50 @@ pub fn accstatz(s: &ServerShared, opts: &AccountStatzOptions) -> AccountStatz {
         now: GoTime::now(),
         accounts: Vec::new(),
     };
-    let wanted = opts.accounts.is_empty() || opts.accounts.iter().any(|a| a == GLOBAL_ACCOUNT);
-    let conns = s.num_clients() as i64;
-    if wanted && (opts.include_unused || conns != 0) {
-        let st = &s.stats;
-        let load = |a: &std::sync::atomic::AtomicU64| {
-            i64::try_from(a.load(Ordering::Relaxed)).unwrap_or(i64::MAX)
-        };
-        let per_kind = || Some(MsgBytes::default());
-        stz.accounts.push(AccountStat {
-            account: GLOBAL_ACCOUNT.to_string(),
-            name: GLOBAL_ACCOUNT.to_string(),
-            conns,
-            leaf_nodes: 0,
-            total_conns: conns,
-            num_subs: s.num_subscriptions(),
-            sent: DataStats {
-                msgs: load(&st.out_msgs),
-                bytes: load(&st.out_bytes),
-                gateways: per_kind(),
-                routes: per_kind(),
-                leafs: per_kind(),
-            },
-            received: DataStats {
-                msgs: load(&st.in_msgs),
-                bytes: load(&st.in_bytes),
-                gateways: per_kind(),
-                routes: per_kind(),
-                leafs: per_kind(),
-            },
-            slow_consumers: load(&st.slow_consumers),
-        });
+    let accounts = if opts.accounts.is_empty() {
+        s.accounts.all()
+    } else {
+        opts.accounts
+            .iter()
+            .filter_map(|a| s.accounts.lookup(a))
+            .collect()
+    };
+    for acc in accounts {
+        let conns = s.num_account_clients(&acc) as i64;
+        if opts.include_unused || conns != 0 {
+            stz.accounts.push(account_stat(&acc, conns));
+        }
     }
     stz
+}
+
+/// Go's `Account.statz`.
+fn account_stat(acc: &Account, conns: i64) -> AccountStat {
+    let per_kind = || Some(MsgBytes::default());
+    let (in_msgs, in_bytes) = acc.received.load();
+    let (out_msgs, out_bytes) = acc.sent.load();
+    AccountStat {
+        account: acc.name.clone(),
+        name: acc.name_tag().to_string(),
+        conns,
+        leaf_nodes: 0,
+        total_conns: conns,
+        num_subs: acc.sublist.count(),
+        sent: DataStats {
+            msgs: out_msgs,
+            bytes: out_bytes,
+            gateways: per_kind(),
+            routes: per_kind(),
+            leafs: per_kind(),
+        },
+        received: DataStats {
+            msgs: in_msgs,
+            bytes: in_bytes,
+            gateways: per_kind(),
+            routes: per_kind(),
+            leafs: per_kind(),
+        },
+        slow_consumers: i64::try_from(acc.slow_consumers.load(Ordering::Relaxed))
+            .unwrap_or(i64::MAX),
+    }
 }

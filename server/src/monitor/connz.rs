@@ -182,8 +182,8 @@ impl SubDetail {
     /// A subscription with its account, as `/subsz` and closed connections list it.
     pub fn with_account(sub: &crate::client::Subscription) -> SubDetail {
         SubDetail {
-            account: GLOBAL_ACCOUNT.to_string(),
-            account_tag: GLOBAL_ACCOUNT.to_string(),
+            account: sub.account.name.clone(),
+            account_tag: sub.account.name_tag().to_string(),
             ..SubDetail::of(sub)
         }
     }
@@ -339,11 +339,12 @@ pub(crate) fn closed_record(client: &Client, reason: ClosedState, now: GoTime) -
     info.num_subs = u32::try_from(subs.len()).unwrap_or(u32::MAX);
     info.stop = Some(now);
     info.reason = reason.to_string();
+    let acc = client.account_name();
     ClosedClient {
         info,
         subs,
-        user: String::new(),
-        acc: String::new(),
+        user: client.raw_auth_user(),
+        acc: if acc == GLOBAL_ACCOUNT { String::new() } else { acc },
     }
 }
 
@@ -383,13 +384,15 @@ pub fn connz(s: &ServerShared, opts: &ConnzOptions) -> Result<Connz, String> {
         now,
         ..Connz::default()
     };
-    // Only the global account exists: any other name is unknown, and Go answers with
-    // what it has so far (no server id, no list).
-    if !acc.is_empty() && acc != GLOBAL_ACCOUNT {
-        return Ok(c);
+    // An unknown account: Go answers with what it has so far (no server id, no list).
+    let mut clist = s.clients();
+    if !acc.is_empty() {
+        let Some(a) = s.accounts.lookup(acc) else {
+            return Ok(c);
+        };
+        clist.retain(|cl| cl.account().is_some_and(|ca| Arc::ptr_eq(&ca, &a)));
     }
     c.id = s.id.clone();
-    let clist = s.clients();
     let mut closed: Vec<ClosedClient> = Vec::new();
     match state {
         ConnState::Open => c.total = clist.len() as i64,
@@ -428,9 +431,12 @@ pub fn connz(s: &ServerShared, opts: &ConnzOptions) -> Result<Connz, String> {
             closed.clear();
         }
     } else if matches!(state, ConnState::Open | ConnState::All) {
-        // Users and MQTT client ids do not exist yet: a filter on them keeps nobody.
-        if opts.user.is_empty() && opts.mqtt_client.is_empty() {
+        // MQTT client ids do not exist yet: a filter on them keeps nobody.
+        if opts.mqtt_client.is_empty() {
             open = clist;
+            if !opts.user.is_empty() {
+                open.retain(|cl| cl.raw_auth_user() == opts.user);
+            }
         }
     }
     if !filter.is_empty() {
@@ -458,6 +464,14 @@ pub fn connz(s: &ServerShared, opts: &ConnzOptions) -> Result<Connz, String> {
                     .map(|s| String::from_utf8_lossy(&s.subject).into_owned())
                     .collect();
             }
+        }
+        if auth {
+            ci.authorized_user = cl.raw_auth_user();
+            let name = cl.account_name();
+            if name != GLOBAL_ACCOUNT {
+                ci.account = name.clone();
+            }
+            ci.name_tag = name;
         }
         conns.push(ci);
     }

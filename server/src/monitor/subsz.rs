@@ -3,7 +3,6 @@
 
 use super::connz::SubDetail;
 use super::gotime::GoTime;
-use super::GLOBAL_ACCOUNT;
 use crate::server::ServerShared;
 use crate::sublist::SublistStats;
 use serde::{Deserialize, Serialize};
@@ -88,8 +87,13 @@ pub fn subsz(s: &ServerShared, opts: &SubszOptions) -> Result<Subsz, String> {
             ));
         }
     }
-    // The only account is the global one; filtering on another leaves nothing.
-    let included = opts.account.is_empty() || opts.account == GLOBAL_ACCOUNT;
+    // One account, or all of them; an unknown account leaves nothing.
+    let accounts = if opts.account.is_empty() {
+        s.accounts.all()
+    } else {
+        s.accounts.lookup(&opts.account).into_iter().collect()
+    };
+    let included = !accounts.is_empty();
     let mut sz = Subsz {
         id: s.id.clone(),
         now: GoTime::now(),
@@ -101,10 +105,12 @@ pub fn subsz(s: &ServerShared, opts: &SubszOptions) -> Result<Subsz, String> {
         return Ok(sz);
     }
     let mut stats = SublistStats::default();
-    stats.add(&s.sublist.stats());
+    for a in &accounts {
+        stats.add(&a.sublist.stats());
+    }
     sz.stats = SubszStats::from(&stats);
     if opts.subscriptions {
-        let all = s.sublist.all();
+        let all: Vec<_> = accounts.iter().flat_map(|a| a.sublist.all()).collect();
         let details: Vec<SubDetail> = all
             .iter()
             .filter(|sub| match test {

@@ -375,6 +375,11 @@ pub fn varz(s: &ServerShared) -> Varz {
         }),
         stale_connection_stats: Some(ConnKindStats::default()),
         disk_io_wait_stats: Some(DiskIoWaitStats::default()),
+        system_account: s
+            .accounts
+            .system()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
         ..Varz::default()
     }
 }

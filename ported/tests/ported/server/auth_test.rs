@@ -12,6 +12,7 @@ fn user_clone_nil_permissions() {
         username: "foo".into(),
         password: "bar".into(),
         permissions: None,
+        account: String::new(),
     };
     let mut clone = user.clone();
     assert_eq!(user, clone, "Cloned Users are incorrect");
@@ -35,6 +36,7 @@ fn user_clone() {
             }),
             response: None,
         }),
+        account: String::new(),
     };
     let mut clone = user.clone();
     assert_eq!(user, clone, "Cloned Users are incorrect");
@@ -55,6 +57,7 @@ fn user_clone_permissions_no_lists() {
         username: "foo".into(),
         password: "bar".into(),
         permissions: Some(Permissions::default()),
+        account: String::new(),
     };
     let clone = user.clone();
     let p = clone.permissions.as_ref().unwrap();
@@ -76,6 +79,7 @@ fn user_clone_no_permissions() {
         username: "foo".into(),
         password: "bar".into(),
         permissions: None,
+        account: String::new(),
     };
     let clone = user.clone();
     assert!(

@@ -1846,6 +1846,7 @@ fn user(
         username: name.to_string(),
         password: password.to_string(),
         permissions,
+        account: String::new(),
     }
 }
 
@@ -2352,5 +2353,281 @@ fn client_configure_write_timeout_policy() {
             };
             assert_eq!(r.write_timeout_policy(), want, "{name}");
         }
+    }
+}
+
+/// The TLS ports of this file.
+mod tls_ports {
+    use super::*;
+    use natsd::logging::{Level, Logging};
+    use natsd::server::Server;
+    use natsd::tls::{gen_tls_config, TlsConfigOpts, DEFAULT_TLS_HANDSHAKE_FIRST_FALLBACK_DELAY};
+    use ported::support::{create_conf_file, run_server_with_config};
+    use ported::tls_client::{connect, test_cert, ClientOptions};
+    use std::io::{BufRead, BufReader, Write};
+
+    /// A configuration with the Go test's certificate paths replaced by natsd's.
+    fn conf(text: &str) -> std::path::PathBuf {
+        let text = text
+            .replace("../test/configs/certs/", &test_cert(""))
+            .replace("./configs/certs/", &test_cert(""));
+        create_conf_file(text.as_bytes())
+    }
+
+    const FIRST_TMPL: &str = r#"
+        listen: "127.0.0.1:-1"
+        tls {
+            cert_file:  "../test/configs/certs/server-cert.pem"
+            key_file:   "../test/configs/certs/server-key.pem"
+            timeout:    1
+            first:      %s
+        }
+    "#;
+
+    port!("server/client_test.go::TestTLSClientHandshakeFirstFallbackDelayConfigValues" => tls_client_handshake_first_fallback_delay_config_values);
+    fn tls_client_handshake_first_fallback_delay_config_values() {
+        let auto = DEFAULT_TLS_HANDSHAKE_FIRST_FALLBACK_DELAY;
+        for (name, val, first, delay) in [
+            ("first as boolean true", "true", true, Duration::ZERO),
+            ("first as boolean false", "false", false, Duration::ZERO),
+            ("first as string true", "\"true\"", true, Duration::ZERO),
+            ("first as string false", "\"false\"", false, Duration::ZERO),
+            ("first as string on", "on", true, Duration::ZERO),
+            ("first as string off", "off", false, Duration::ZERO),
+            ("first as string auto", "auto", true, auto),
+            ("first as string auto_fallback", "auto_fallback", true, auto),
+            (
+                "first as fallback duration",
+                "300ms",
+                true,
+                Duration::from_millis(300),
+            ),
+        ] {
+            let (_s, o) = run_server_with_config(conf(&FIRST_TMPL.replace("%s", val)));
+            if first {
+                assert!(
+                    o.tls_handshake_first,
+                    "{name}: Expected tls first to be true, was not"
+                );
+                assert_eq!(
+                    o.tls_handshake_first_fallback, delay,
+                    "{name}: Expected fallback delay to be {delay:?}"
+                );
+            } else {
+                assert!(
+                    !o.tls_handshake_first,
+                    "{name}: Expected tls first to be false, was not"
+                );
+                assert_eq!(
+                    o.tls_handshake_first_fallback,
+                    Duration::ZERO,
+                    "{name}: Expected fallback delay to be 0"
+                );
+            }
+        }
+    }
+
+    port!("server/client_test.go::TestTLSClientNoticeWithAllowNonTLS" => tls_client_notice_with_allow_non_tls);
+    fn tls_client_notice_with_allow_non_tls() {
+        let tc = TlsConfigOpts {
+            cert_file: test_cert("server-cert.pem"),
+            key_file: test_cert("server-key.pem"),
+            ca_file: test_cert("ca.pem"),
+            ..TlsConfigOpts::default()
+        };
+        let tls = Arc::new(gen_tls_config(&tc).unwrap());
+        const REQUIRED: &str = "TLS required for client connections";
+        const AVAILABLE: &str = "TLS available for client connections";
+        for (name, allow_non_tls, first, fallback, expected) in [
+            ("tls only", false, false, Duration::ZERO, REQUIRED),
+            ("allow non tls", true, false, Duration::ZERO, AVAILABLE),
+            (
+                "allow non tls and tls first",
+                true,
+                true,
+                Duration::ZERO,
+                REQUIRED,
+            ),
+            (
+                "allow non tls and tls first with fallback",
+                true,
+                true,
+                Duration::from_millis(25),
+                AVAILABLE,
+            ),
+        ] {
+            let mut o = default_test_options();
+            o.no_log = false;
+            o.tls_config = Some(tls.clone());
+            o.allow_non_tls = allow_non_tls;
+            o.tls_handshake_first = first;
+            o.tls_handshake_first_fallback = fallback;
+            let logging = Arc::new(Logging::new());
+            let cap = Arc::new(CaptureLogger::retaining());
+            logging.set_logger(Some(cap.clone()), false, false);
+            let s = Server::with_logging(o, logging).unwrap();
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(s.start()).unwrap();
+            let notices: Vec<String> = cap
+                .entries()
+                .into_iter()
+                .filter(|(l, m)| {
+                    *l == Level::Notice
+                        && m.starts_with("TLS ")
+                        && m.ends_with(" for client connections")
+                })
+                .map(|(_, m)| m)
+                .collect();
+            assert_eq!(notices, vec![expected.to_string()], "{name}");
+            s.shutdown();
+            rt.block_on(s.wait_for_shutdown());
+        }
+    }
+
+    port!("server/client_test.go::TestTLSClientHandshakeProbeErrorsLogAsDebug" => tls_client_handshake_probe_errors_log_as_debug);
+    fn tls_client_handshake_probe_errors_log_as_debug() {
+        // The Go test drives the handshake of a client struct over a pipe; here a server
+        // is configured the same way and a peer connects over TCP.
+        for (name, timeout, peer, pinned, want_debug, want_err) in [
+            ("timeout", "0.01", "", false, true, false),
+            ("not_tls_first_record", "1", "plain", false, true, false),
+            ("pinned_cert_failure", "1", "tls", true, false, true),
+        ] {
+            let pins = if pinned {
+                format!("pinned_certs: [\"{}\"]", "a".repeat(64))
+            } else {
+                String::new()
+            };
+            let (s, _) = run_server_with_config(conf(&format!(
+                r#"
+                listen: "127.0.0.1:-1"
+                tls {{
+                    cert_file: "../test/configs/certs/server-cert.pem"
+                    key_file:  "../test/configs/certs/server-key.pem"
+                    timeout: {timeout}
+                    {pins}
+                }}
+                "#
+            )));
+            let cap = Arc::new(CaptureLogger::retaining());
+            s.shared()
+                .logging
+                .set_logger(Some(cap.clone()), true, false);
+            match peer {
+                "plain" => {
+                    let mut c = std::net::TcpStream::connect(s.addr).unwrap();
+                    let mut line = String::new();
+                    BufReader::new(c.try_clone().unwrap())
+                        .read_line(&mut line)
+                        .unwrap();
+                    c.write_all(b"not tls\r\n").unwrap();
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                    let _ = std::io::Read::read(&mut c, &mut [0u8; 64]);
+                }
+                "tls" => {
+                    let o = ClientOptions::default().root_ca(test_cert("ca.pem"));
+                    assert!(connect(s.addr, &o).is_err(), "{name}");
+                }
+                _ => {
+                    let c = std::net::TcpStream::connect(s.addr).unwrap();
+                    let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                    let _ = std::io::Read::read(&mut &c, &mut [0u8; 4096]);
+                    let _ = std::io::Read::read(&mut &c, &mut [0u8; 64]);
+                }
+            }
+            let level_of = |level: Level| {
+                cap.entries()
+                    .iter()
+                    .any(|(l, m)| *l == level && m.contains("TLS handshake error"))
+            };
+            // Logged as the connection closes: wait for the close.
+            check_for(Duration::from_secs(2), Duration::from_millis(10), || {
+                if s.shared().num_clients() == 0
+                    && (level_of(Level::Debug) || level_of(Level::Error))
+                {
+                    Ok(())
+                } else {
+                    Err("no handshake error logged".into())
+                }
+            });
+            assert_eq!(
+                level_of(Level::Debug),
+                want_debug,
+                "{name}: Expected debug TLS handshake error log: {want_debug}"
+            );
+            assert_eq!(
+                level_of(Level::Error),
+                want_err,
+                "{name}: Expected error TLS handshake error log: {want_err}"
+            );
+        }
+    }
+
+    port!("server/client_test.go::TestNonTLSConnectionState" => non_tls_connection_state);
+    fn non_tls_connection_state() {
+        let s = run_server(default_test_options());
+        let (_c, client) = setup_client(&s);
+        assert!(
+            client.tls.get().is_none(),
+            "GetTLSConnectionState() returned non-nil"
+        );
+    }
+
+    port!("server/client_test.go::TestClientCloseTLSConnection" => client_close_tls_connection);
+    fn client_close_tls_connection() {
+        let (s, _) = run_server_with_config(conf(
+            r#"
+            listen: 127.0.0.1:-1
+            tls {
+              cert_file:  "./configs/certs/server-cert.pem"
+              key_file:   "./configs/certs/server-key.pem"
+              timeout:    100
+            }
+            authorization {
+              user:     derek
+              password: foo
+              timeout:  1
+            }
+            "#,
+        ));
+        let o = ClientOptions::default()
+            .root_ca(test_cert("ca.pem"))
+            .user("derek", "foo");
+        let _nc = connect(s.addr, &o).unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+        check_for(Duration::from_secs(2), Duration::from_millis(10), || {
+            if s.shared().num_clients() == 1 {
+                Ok(())
+            } else {
+                Err("Did not register client on time".into())
+            }
+        });
+        let cli = s.shared().clients()[0].clone();
+        assert!(
+            cli.tls.get().is_some(),
+            "GetTLSConnectionState() returned nil"
+        );
+        assert_eq!(
+            cli.host, "127.0.0.1",
+            "RemoteAddress() returned incorrect ip"
+        );
+        // Fill what the client does not read until the writer is stuck on the socket.
+        let chunk = vec![b'x'; 64 * 1024];
+        check_for(Duration::from_secs(5), Duration::from_millis(1), || {
+            cli.send_proto(&chunk);
+            if cli.pending_bytes() > 4 * 1024 * 1024 {
+                Ok(())
+            } else {
+                Err("writes still complete".into())
+            }
+        });
+        // Closing must not block on the stuck write.
+        let start = std::time::Instant::now();
+        s.shared()
+            .close_client(&cli, ClosedState::ClientClosed, true);
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "closeConnection is blocked"
+        );
+        assert!(cli.is_closed());
     }
 }

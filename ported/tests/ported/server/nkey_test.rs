@@ -21,6 +21,7 @@ fn nkey_options() -> Options {
         nkeys: vec![NkeyUser {
             nkey: user_key().public_key(),
             permissions: None,
+            account: String::new(),
         }],
         ..default_test_options()
     }
@@ -38,6 +39,7 @@ fn mixed_setup() -> BackgroundServer {
             username: "derek".into(),
             password: "foo".into(),
             permissions: None,
+            account: String::new(),
         }],
         ..nkey_options()
     })

@@ -818,5 +818,5 @@ fn sublist_no_cache_config() {
         no_sublist_cache: true,
         ..ported::support::default_test_options()
     });
-    assert!(!s.shared().sublist.cache_enabled());
+    assert!(!s.shared().global_account().sublist.cache_enabled());
 }

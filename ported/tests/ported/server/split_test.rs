@@ -131,7 +131,7 @@ fn split_buffer_sub_op() {
     send_split(&mut nc, &[subop1, subop2]);
     nc.send("PING\r\n");
     nc.expect(&ported::support::re::PONG);
-    let r = srv.shared().sublist.match_subject("foo");
+    let r = srv.shared().global_account().sublist.match_subject("foo");
     assert_eq!(
         r.psubs.len(),
         1,
@@ -178,11 +178,19 @@ fn split_buffer_unsub_op() {
     let mut nc = RawConn::setup(srv.addr);
     nc.send("SUB foo 1024\r\nPING\r\n");
     nc.expect(&ported::support::re::PONG);
-    assert_eq!(srv.shared().sublist.match_subject("foo").psubs.len(), 1);
+    assert_eq!(
+        srv.shared()
+            .global_account()
+            .sublist
+            .match_subject("foo")
+            .psubs
+            .len(),
+        1
+    );
     send_split(&mut nc, &[unsubop1, unsubop2]);
     nc.send("PING\r\n");
     nc.expect(&ported::support::re::PONG);
-    let r = srv.shared().sublist.match_subject("foo");
+    let r = srv.shared().global_account().sublist.match_subject("foo");
     assert!(
         r.psubs.is_empty(),
         "Should be no subscriptions in results: {}",

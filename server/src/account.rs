@@ -1,0 +1,220 @@
+//! Accounts: isolated subject spaces. Every client is bound to one account and only
+//! reaches subscribers of that account. Clients without an account of their own use the
+//! global account `$G`; the system account (`$SYS` unless configured otherwise) carries
+//! the server's own events and requests.
+
+use crate::client::SubRef;
+use crate::sublist::Sublist;
+use parking_lot::RwLock;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The account of clients that are not bound to a configured one.
+pub const GLOBAL_ACCOUNT: &str = "$G";
+/// The system account a server creates when none is configured.
+pub const DEFAULT_SYSTEM_ACCOUNT: &str = "$SYS";
+
+/// An account as the configuration declares it (`accounts { NAME { ... } }`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccountConfig {
+    pub name: String,
+    /// The account's public nkey (`nkey: A...`), when it has one.
+    pub nkey: String,
+    /// Permissions for the account's users that have none of their own.
+    pub default_permissions: Option<crate::auth::Permissions>,
+}
+
+/// Message and byte counters of one direction.
+#[derive(Debug, Default)]
+pub struct MsgCounters {
+    pub msgs: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+impl MsgCounters {
+    pub fn add(&self, msgs: u64, bytes: u64) {
+        self.msgs.fetch_add(msgs, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// (messages, bytes) as Go's signed counters report them.
+    pub fn load(&self) -> (i64, i64) {
+        let l = |a: &AtomicU64| i64::try_from(a.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+        (l(&self.msgs), l(&self.bytes))
+    }
+}
+
+/// One account: its own subscriptions and its traffic counters.
+#[derive(Debug)]
+pub struct Account {
+    pub name: String,
+    pub nkey: String,
+    pub sublist: Sublist<SubRef>,
+    /// Messages the account's clients published.
+    pub received: MsgCounters,
+    /// Messages delivered to the account's clients.
+    pub sent: MsgCounters,
+    pub slow_consumers: AtomicU64,
+    /// When the account was created or last updated, Unix nanoseconds (`/accountz`).
+    pub updated_nanos: i64,
+}
+
+impl Account {
+    pub fn new(name: &str, nkey: &str, sublist_cache: bool) -> Account {
+        Account {
+            name: name.to_string(),
+            nkey: nkey.to_string(),
+            sublist: Sublist::with_cache_enabled(sublist_cache),
+            received: MsgCounters::default(),
+            sent: MsgCounters::default(),
+            slow_consumers: AtomicU64::new(0),
+            updated_nanos: crate::monitor::gotime::now_nanos(),
+        }
+    }
+
+    /// How monitoring names the account: its nkey when it has one, else its name.
+    pub fn name_tag(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The accounts of a server, by name.
+#[derive(Debug)]
+pub struct Accounts {
+    by_name: RwLock<BTreeMap<String, Arc<Account>>>,
+    global: Arc<Account>,
+    system: Option<Arc<Account>>,
+}
+
+impl Accounts {
+    /// The global account, the configured accounts, and the system account: the one
+    /// `system_account` names, else `$SYS` (created when not configured) unless
+    /// `no_system_account`. A `$SYS` account in the configuration becomes the system
+    /// account when none is named, as in Go.
+    pub fn from_options(o: &crate::config::Options) -> Result<Accounts, String> {
+        let cache = !o.no_sublist_cache;
+        let global = Arc::new(Account::new(GLOBAL_ACCOUNT, "", cache));
+        let mut by_name = BTreeMap::new();
+        by_name.insert(GLOBAL_ACCOUNT.to_string(), global.clone());
+        for a in &o.accounts {
+            by_name
+                .entry(a.name.clone())
+                .or_insert_with(|| Arc::new(Account::new(&a.name, &a.nkey, cache)));
+        }
+        let mut sys_name = o.system_account.clone();
+        if sys_name.is_empty() && by_name.contains_key(DEFAULT_SYSTEM_ACCOUNT) {
+            sys_name = DEFAULT_SYSTEM_ACCOUNT.to_string();
+        }
+        let system = if !sys_name.is_empty() {
+            match by_name.get(&sys_name) {
+                Some(a) => Some(a.clone()),
+                None => return Err("Can't set system account: account missing".to_string()),
+            }
+        } else if o.no_system_account {
+            None
+        } else {
+            let sys = Arc::new(Account::new(DEFAULT_SYSTEM_ACCOUNT, "", cache));
+            by_name.insert(DEFAULT_SYSTEM_ACCOUNT.to_string(), sys.clone());
+            Some(sys)
+        };
+        Ok(Accounts {
+            by_name: RwLock::new(by_name),
+            global,
+            system,
+        })
+    }
+
+    pub fn global(&self) -> &Arc<Account> {
+        &self.global
+    }
+
+    pub fn system(&self) -> Option<&Arc<Account>> {
+        self.system.as_ref()
+    }
+
+    pub fn is_system(&self, acc: &Account) -> bool {
+        self.system
+            .as_ref()
+            .is_some_and(|s| std::ptr::eq(Arc::as_ptr(s), acc))
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<Arc<Account>> {
+        self.by_name.read().get(name).cloned()
+    }
+
+    /// Every account, sorted by name.
+    pub fn all(&self) -> Vec<Arc<Account>> {
+        self.by_name.read().values().cloned().collect()
+    }
+
+    /// Subscriptions over every account.
+    pub fn num_subscriptions(&self) -> u32 {
+        self.by_name
+            .read()
+            .values()
+            .map(|a| a.sublist.count())
+            .sum()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::config::Options;
+
+    fn names(a: &Accounts) -> Vec<String> {
+        a.all().iter().map(|a| a.name.clone()).collect()
+    }
+
+    #[test]
+    fn default_accounts_are_global_and_system() {
+        let a = Accounts::from_options(&Options::default()).unwrap();
+        assert_eq!(names(&a), ["$G", "$SYS"]);
+        assert_eq!(a.system().unwrap().name, "$SYS");
+        assert!(a.is_system(a.system().unwrap()));
+        assert!(!a.is_system(a.global()));
+    }
+
+    #[test]
+    fn no_system_account() {
+        let o = Options {
+            no_system_account: true,
+            ..Options::default()
+        };
+        let a = Accounts::from_options(&o).unwrap();
+        assert_eq!(names(&a), ["$G"]);
+        assert!(a.system().is_none());
+    }
+
+    #[test]
+    fn configured_system_account_must_exist() {
+        let mut o = Options {
+            system_account: "SYS".into(),
+            ..Options::default()
+        };
+        assert!(Accounts::from_options(&o).is_err());
+        o.accounts.push(AccountConfig {
+            name: "SYS".into(),
+            ..AccountConfig::default()
+        });
+        let a = Accounts::from_options(&o).unwrap();
+        assert_eq!(names(&a), ["$G", "SYS"]);
+        assert_eq!(a.system().unwrap().name, "SYS");
+    }
+
+    #[test]
+    fn a_configured_sys_account_is_the_system_account() {
+        let o = Options {
+            accounts: vec![AccountConfig {
+                name: "$SYS".into(),
+                ..AccountConfig::default()
+            }],
+            ..Options::default()
+        };
+        let a = Accounts::from_options(&o).unwrap();
+        assert_eq!(a.system().unwrap().name, "$SYS");
+        assert_eq!(names(&a), ["$G", "$SYS"]);
+    }
+}

@@ -1,0 +1,278 @@
+//! The `accounts` block of a configuration file (nats-server's `parseAccounts`): accounts
+//! as a list of names or as a map of name to `{ users, nkey, default_permissions }`, with
+//! Go's error texts. Users defined in an account are added to the options' users and
+//! nkeys, tagged with the account.
+
+use super::file::{ConfigErrors, ConfigIssue, IssueKind};
+use super::Options;
+use crate::account::{AccountConfig, GLOBAL_ACCOUNT};
+use crate::config::conf::{Kind, Value};
+use std::collections::HashSet;
+
+fn error(v: &Value, reason: impl Into<String>) -> ConfigIssue {
+    ConfigIssue {
+        pos: Some(v.pos.clone()),
+        kind: IssueKind::Error(reason.into()),
+    }
+}
+
+/// `$G` cannot be configured.
+fn is_reserved(name: &str) -> bool {
+    name == GLOBAL_ACCOUNT
+}
+
+/// Keys of an account that configure features natsd does not have yet.
+fn unsupported(key: &str) -> bool {
+    matches!(
+        key,
+        "imports"
+            | "exports"
+            | "jetstream"
+            | "mappings"
+            | "maps"
+            | "limits"
+            | "msg_trace"
+            | "trace_dest"
+    )
+}
+
+/// Applies an `accounts` value to `o`; problems go to `out`.
+pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
+    match &v.kind {
+        Kind::Array(names) => {
+            let mut seen = HashSet::new();
+            for n in names {
+                let Some(name) = n.as_str() else {
+                    out.errors.push(error(
+                        n,
+                        format!("Expected an account name, got {}", n.go_type()),
+                    ));
+                    continue;
+                };
+                if is_reserved(name) {
+                    out.errors
+                        .push(error(n, format!("{name:?} is a Reserved Account")));
+                    continue;
+                }
+                if !seen.insert(name.to_string()) {
+                    out.errors
+                        .push(error(n, format!("Duplicate Account Entry: {name}")));
+                    continue;
+                }
+                o.accounts.push(AccountConfig {
+                    name: name.to_string(),
+                    ..AccountConfig::default()
+                });
+            }
+        }
+        Kind::Map(m) => {
+            // Users must be unique across accounts and the authorization block.
+            let mut taken: HashSet<String> = o
+                .users
+                .iter()
+                .map(|u| u.username.clone())
+                .chain(o.nkeys.iter().map(|n| n.nkey.clone()))
+                .collect();
+            for (name, av) in m.iter() {
+                if av.used_variable {
+                    continue;
+                }
+                let Some(body) = av.as_map() else {
+                    out.errors
+                        .push(error(av, "Expected map entries for accounts"));
+                    continue;
+                };
+                if is_reserved(name) {
+                    out.errors
+                        .push(error(av, format!("{name:?} is a Reserved Account")));
+                    continue;
+                }
+                let mut acc = AccountConfig {
+                    name: name.to_string(),
+                    ..AccountConfig::default()
+                };
+                let mut users = Vec::new();
+                let mut nkeys = Vec::new();
+                let mut users_value: Option<&Value> = None;
+                for (k, kv) in body.iter() {
+                    let key = k.to_lowercase();
+                    match key.as_str() {
+                        "nkey" => match kv.as_str() {
+                            Some(nk) if is_account_public_key(nk) => acc.nkey = nk.to_string(),
+                            _ => out.errors.push(error(
+                                kv,
+                                format!(
+                                    "Not a valid public nkey for an account: {}",
+                                    go_quoted_value(kv)
+                                ),
+                            )),
+                        },
+                        "users" => {
+                            users_value = Some(kv);
+                            match crate::auth::conf::parse_users(kv, &mut out.errors) {
+                                Ok((n, u)) => {
+                                    nkeys = n;
+                                    users = u;
+                                }
+                                Err(e) => out.errors.push(e),
+                            }
+                        }
+                        "default_permissions" => {
+                            match crate::auth::conf::parse_permissions(kv, &mut out.errors) {
+                                Ok(p) => acc.default_permissions = Some(p),
+                                Err(e) => out.errors.push(e),
+                            }
+                        }
+                        _ if unsupported(&key) => out.errors.push(error(
+                            kv,
+                            format!(
+                                "{} is not supported yet (account {key})",
+                                super::cli::go_quote(k)
+                            ),
+                        )),
+                        _ if kv.used_variable => {}
+                        _ => out.errors.push(ConfigIssue {
+                            pos: Some(kv.pos.clone()),
+                            kind: IssueKind::UnknownField(k.to_string()),
+                        }),
+                    }
+                }
+                let at = users_value.unwrap_or(av);
+                if !users.is_empty() || !nkeys.is_empty() {
+                    if !o.username.is_empty() {
+                        out.errors
+                            .push(error(at, "Can not have a single user/pass and accounts"));
+                        o.accounts.push(acc);
+                        continue;
+                    }
+                    if !o.authorization.is_empty() {
+                        out.errors
+                            .push(error(at, "Can not have a token and accounts"));
+                        o.accounts.push(acc);
+                        continue;
+                    }
+                }
+                crate::auth::conf::fill_default_permissions(
+                    &mut users,
+                    &mut nkeys,
+                    acc.default_permissions.as_ref(),
+                );
+                for mut n in nkeys {
+                    if !taken.insert(n.nkey.clone()) {
+                        out.errors
+                            .push(error(at, format!("Duplicate nkey {:?} detected", n.nkey)));
+                        continue;
+                    }
+                    n.account = acc.name.clone();
+                    o.nkeys.push(n);
+                }
+                for mut u in users {
+                    if !taken.insert(u.username.clone()) {
+                        out.errors.push(error(
+                            at,
+                            format!("Duplicate user {:?} detected", u.username),
+                        ));
+                        continue;
+                    }
+                    u.account = acc.name.clone();
+                    o.users.push(u);
+                }
+                o.accounts.push(acc);
+            }
+        }
+        _ => out.errors.push(error(
+            v,
+            format!("Expected an array or map of accounts, got {}", v.go_type()),
+        )),
+    }
+}
+
+/// `system_account` / `system`: the name of the system account.
+pub fn apply_system_account(o: &mut Options, v: &Value) -> Result<(), ConfigIssue> {
+    match v.as_str() {
+        Some(s) => {
+            o.system_account = s.to_string();
+            Ok(())
+        }
+        None => Err(error(v, "system account name must be a string")),
+    }
+}
+
+/// A public account nkey: `A...` that decodes as one.
+fn is_account_public_key(k: &str) -> bool {
+    k.starts_with('A') && nkeys::KeyPair::from_public_key(k).is_ok()
+}
+
+/// A value as Go's `%q` prints it: strings quoted, other kinds as their text.
+fn go_quoted_value(v: &Value) -> String {
+    match v.as_str() {
+        Some(s) => super::cli::go_quote(s),
+        None => match &v.kind {
+            Kind::Integer(i) => format!("%!q({}={i})", v.go_type()),
+            Kind::Bool(b) => format!("%!q(bool={b})"),
+            _ => format!("%!q({})", v.go_type()),
+        },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::config::file::apply_config_string;
+    use crate::config::Options;
+
+    fn load(conf: &str) -> Result<Options, String> {
+        let mut o = Options::default();
+        apply_config_string(&mut o, conf)
+            .map(|_| o)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn users_are_tagged_with_their_account() {
+        let o = load(
+            "accounts { A { users [{user: a, password: a}] }\n\
+             B { users [{user: b, password: b}], default_permissions { publish: foo } } }\n\
+             system_account: A",
+        )
+        .unwrap();
+        let names: Vec<_> = o.accounts.iter().map(|a| a.name.as_str()).collect();
+        assert_eq!(names, ["A", "B"]);
+        assert_eq!(o.system_account, "A");
+        let b = o.users.iter().find(|u| u.username == "b").unwrap();
+        assert_eq!(b.account, "B");
+        assert!(b.permissions.is_some(), "account default permissions apply");
+        assert_eq!(
+            o.users.iter().find(|u| u.username == "a").unwrap().account,
+            "A"
+        );
+    }
+
+    #[test]
+    fn list_of_names() {
+        let o = load("accounts: [A, B]").unwrap();
+        assert_eq!(o.accounts.len(), 2);
+        let e = load("accounts: [A, A]").unwrap_err();
+        assert!(e.contains("Duplicate Account Entry: A"), "{e}");
+    }
+
+    #[test]
+    fn errors_as_go() {
+        let e = load("accounts { $G { } }").unwrap_err();
+        assert!(e.contains("\"$G\" is a Reserved Account"), "{e}");
+        let e = load("accounts { A { users [{user: x}] }, B { users [{user: x}] } }").unwrap_err();
+        assert!(e.contains("Duplicate user \"x\" detected"), "{e}");
+        let e =
+            load("authorization { token: t }\naccounts { A { users [{user: x}] } }").unwrap_err();
+        assert!(e.contains("Can not have a token and accounts"), "{e}");
+        let e = load("accounts { A { nkey: nope } }").unwrap_err();
+        assert!(
+            e.contains("Not a valid public nkey for an account: \"nope\""),
+            "{e}"
+        );
+        let e = load("accounts { A { exports [{stream: foo}] } }").unwrap_err();
+        assert!(e.contains("not supported yet"), "{e}");
+        let e = load("accounts { A { bogus: 1 } }").unwrap_err();
+        assert!(e.contains("unknown field \"bogus\""), "{e}");
+    }
+}
