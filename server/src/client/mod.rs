@@ -7,9 +7,9 @@ pub mod header;
 pub mod outbound;
 pub mod ping;
 mod reader;
-pub mod tls_conn;
 #[cfg(test)]
 mod tests;
+pub mod tls_conn;
 pub mod trace;
 
 use crate::account::Account;
@@ -134,10 +134,10 @@ impl Client {
 
     /// The name of the client's account (`$G` until bound).
     pub fn account_name(&self) -> String {
-        self.account
-            .lock()
-            .as_ref()
-            .map_or_else(|| crate::account::GLOBAL_ACCOUNT.to_string(), |a| a.name.clone())
+        self.account.lock().as_ref().map_or_else(
+            || crate::account::GLOBAL_ACCOUNT.to_string(),
+            |a| a.name.clone(),
+        )
     }
 
     /// Binds the client to `acc` (at registration, and when it authenticates as a user of
@@ -176,7 +176,10 @@ impl Client {
     pub(crate) fn label_with_auth_user(&self, user: &str) {
         let mut label = self.label.lock();
         label.push_str(" - ");
-        crate::protocol::parser::go_quote_into(&mut label, format!("{}/{user}", self.account_name()).as_bytes());
+        crate::protocol::parser::go_quote_into(
+            &mut label,
+            format!("{}/{user}", self.account_name()).as_bytes(),
+        );
     }
 
     /// The write deadline set for this connection alone, if any.

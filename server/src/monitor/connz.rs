@@ -344,7 +344,11 @@ pub(crate) fn closed_record(client: &Client, reason: ClosedState, now: GoTime) -
         info,
         subs,
         user: client.raw_auth_user(),
-        acc: if acc == GLOBAL_ACCOUNT { String::new() } else { acc },
+        acc: if acc == GLOBAL_ACCOUNT {
+            String::new()
+        } else {
+            acc
+        },
     }
 }
 
