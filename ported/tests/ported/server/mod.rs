@@ -18,6 +18,7 @@ mod ring_test;
 mod server_test;
 mod signal_test;
 mod split_test;
+mod store_test;
 mod stree;
 mod subject_transform_test;
 mod sublist_test;
