@@ -30,7 +30,6 @@ use parts::{gen_parts, match_parts, Parts, FWC, PWC, TSEP};
 ///
 /// Subjects are bytes; they are not validated, but a subject containing the byte 127
 /// (DEL, [`NO_PIVOT`]) can not be stored: [`SubjectTree::insert`] ignores it, as Go does.
-#[derive(Clone)]
 pub struct SubjectTree<T> {
     root: Option<Node<T>>,
     size: usize,
@@ -42,6 +41,24 @@ impl<T> Default for SubjectTree<T> {
             root: None,
             size: 0,
         }
+    }
+}
+
+impl<T> Drop for SubjectTree<T> {
+    fn drop(&mut self) {
+        drop_nodes(self.root.take());
+    }
+}
+
+impl<T: Clone> Clone for SubjectTree<T> {
+    /// Rebuilds the entries into a new tree (a walk, not a recursive copy of nodes).
+    fn clone(&self) -> Self {
+        let mut copy = SubjectTree::new();
+        self.iter_fast(|subject, value| {
+            copy.insert(subject, value.clone());
+            true
+        });
+        copy
     }
 }
 
@@ -61,7 +78,7 @@ impl<T> SubjectTree<T> {
 
     /// Removes every entry.
     pub fn clear(&mut self) {
-        self.root = None;
+        drop_nodes(self.root.take());
         self.size = 0;
     }
 
@@ -76,7 +93,7 @@ impl<T> SubjectTree<T> {
                 self.root = Some(Node::new_leaf(subject, value));
                 None
             }
-            Some(root) => insert_at(root, subject, value, 0),
+            Some(root) => insert_at(root, subject, value),
         };
         if old.is_none() {
             self.size += 1;
@@ -124,7 +141,7 @@ impl<T> SubjectTree<T> {
     /// Removes `subject` and returns its value. Inner nodes left sparse shrink to a
     /// smaller kind, and a node left with one child merges into it.
     pub fn delete(&mut self, subject: &[u8]) -> Option<T> {
-        let value = delete_at(&mut self.root, subject, 0);
+        let value = delete_at(&mut self.root, subject);
         if value.is_some() {
             self.size -= 1;
         }
@@ -148,8 +165,7 @@ impl<T> SubjectTree<T> {
             return true;
         }
         let list = gen_parts(filter);
-        let mut pre = Vec::with_capacity(256);
-        match_node(root, Parts::new(&list), &mut pre, &mut cb)
+        match_node(root, Parts::new(&list), &mut cb)
     }
 
     /// [`SubjectTree::for_each_match`] with mutable access to the values.
@@ -173,14 +189,13 @@ impl<T> SubjectTree<T> {
             return true;
         }
         let list = gen_parts(filter);
-        let mut pre = Vec::with_capacity(256);
-        match_node_mut(root, Parts::new(&list), &mut pre, &mut cb)
+        match_node_mut(root, Parts::new(&list), &mut cb)
     }
 
     /// Walks every entry in lexical order of subjects until `cb` returns false.
     pub fn iter_ordered(&self, mut cb: impl FnMut(&[u8], &T) -> bool) {
         if let Some(root) = &self.root {
-            iter_node(root, &mut Vec::with_capacity(256), true, &mut cb);
+            iter_node(root, true, &mut cb);
         }
     }
 
@@ -188,14 +203,14 @@ impl<T> SubjectTree<T> {
     /// [`SubjectTree::iter_ordered`].
     pub fn iter_fast(&self, mut cb: impl FnMut(&[u8], &T) -> bool) {
         if let Some(root) = &self.root {
-            iter_node(root, &mut Vec::with_capacity(256), false, &mut cb);
+            iter_node(root, false, &mut cb);
         }
     }
 
     /// [`SubjectTree::iter_fast`] with mutable access to the values.
     pub fn iter_fast_mut(&mut self, mut cb: impl FnMut(&[u8], &mut T) -> bool) {
         if let Some(root) = &mut self.root {
-            iter_node_mut(root, &mut Vec::with_capacity(256), &mut cb);
+            iter_node_mut(root, &mut cb);
         }
     }
 
@@ -211,7 +226,7 @@ impl<T: fmt::Debug> SubjectTree<T> {
     pub fn dump(&self, w: &mut impl fmt::Write) -> fmt::Result {
         match &self.root {
             None => writeln!(w, "EMPTY")?,
-            Some(root) => dump_node(w, root, 0)?,
+            Some(root) => dump_tree(w, root)?,
         }
         writeln!(w)
     }
@@ -228,185 +243,229 @@ impl<T: fmt::Debug> fmt::Debug for SubjectTree<T> {
     }
 }
 
-fn dump_node<T: fmt::Debug>(w: &mut impl fmt::Write, n: &Node<T>, depth: usize) -> fmt::Result {
-    if depth == 0 {
-        write!(w, "-- ")?;
-    } else {
-        write!(w, "{}|__ ", "  ".repeat(depth))?;
-    }
-    if let Node::Leaf(leaf) = n {
-        return writeln!(
+/// Writes one line per node, depth first in storage order.
+fn dump_tree<T: fmt::Debug>(w: &mut impl fmt::Write, root: &Node<T>) -> fmt::Result {
+    let mut stack = vec![(root, 0usize)];
+    while let Some((n, depth)) = stack.pop() {
+        if depth == 0 {
+            write!(w, "-- ")?;
+        } else {
+            write!(w, "{}|__ ", "  ".repeat(depth))?;
+        }
+        if let Node::Leaf(leaf) = n {
+            writeln!(
+                w,
+                "LEAF: Suffix: {:?} Value: {:?}",
+                String::from_utf8_lossy(&leaf.suffix),
+                leaf.value
+            )?;
+            continue;
+        }
+        writeln!(
             w,
-            "LEAF: Suffix: {:?} Value: {:?}",
-            String::from_utf8_lossy(&leaf.suffix),
-            leaf.value
+            "{} Prefix: {:?}",
+            n.kind(),
+            String::from_utf8_lossy(n.path())
+        )?;
+        let start = stack.len();
+        stack.extend(
+            n.children()
+                .iter()
+                .flatten()
+                .map(|child| (child, depth + 1)),
         );
-    }
-    writeln!(
-        w,
-        "{} Prefix: {:?}",
-        n.kind(),
-        String::from_utf8_lossy(n.path())
-    )?;
-    for child in n.children().iter().flatten() {
-        dump_node(w, child, depth + 1)?;
+        stack[start..].reverse();
     }
     Ok(())
 }
 
-/// Inserts below `n`, which matched `subject[..si]`.
-fn insert_at<T>(n: &mut Node<T>, subject: &[u8], value: T, si: usize) -> Option<T> {
-    let rest = &subject[si..];
-    if let Node::Leaf(leaf) = n {
-        if leaf.matches(rest) {
-            return Some(std::mem::replace(&mut leaf.value, value));
-        }
-        // Split the leaf: a node4 takes the shared bytes, the two leaves keep the rest.
-        // They differ right after the shared bytes (or one ends there), so their keys
-        // differ.
-        let shared = common_prefix_len(&leaf.suffix, rest);
-        leaf.suffix = leaf.suffix[shared..].into();
-        let old_key = pivot(&leaf.suffix, 0);
-        let new_rest = &rest[shared..];
-        let old = std::mem::replace(n, Node::new_node4(&rest[..shared]));
-        n.add_child(pivot(new_rest, 0), Node::new_leaf(new_rest, value));
-        n.add_child(old_key, old);
-        return None;
+// The walks below keep their own stacks instead of recursing: a tree is as deep as its
+// longest subject, and subjects can be kilobytes long.
+
+/// Drops a subtree node by node, so a deep tree can not overflow the stack.
+fn drop_nodes<T>(root: Option<Node<T>>) {
+    let mut stack: Vec<Node<T>> = root.into_iter().collect();
+    while let Some(mut n) = stack.pop() {
+        stack.extend(n.children_mut().iter_mut().filter_map(Option::take));
     }
-    let prefix = n.path();
-    let shared = common_prefix_len(prefix, rest);
-    if shared < prefix.len() {
-        // The subject leaves this node's path part way: a new node4 takes the shared
-        // bytes, with this node (its prefix shortened) and a new leaf below it.
-        let tail = path::Path::new(&prefix[shared..]);
-        let old_key = pivot(&tail, 0);
-        n.set_prefix(&tail);
-        let new_rest = &rest[shared..];
-        let old = std::mem::replace(n, Node::new_node4(&rest[..shared]));
-        n.add_child(old_key, old);
-        n.add_child(pivot(new_rest, 0), Node::new_leaf(new_rest, value));
-        return None;
-    }
-    let si = si + prefix.len();
-    let key = pivot(subject, si);
-    if let Some(child) = n.find_child_mut(key) {
-        return insert_at(child, subject, value, si);
-    }
-    if n.is_full() {
-        let grown = n.grow();
-        *n = grown;
-    }
-    n.add_child(key, Node::new_leaf(&subject[si..], value));
-    None
 }
 
-/// Deletes `subject` from the subtree in `slot`, which matched `subject[..si]`.
-fn delete_at<T>(slot: &mut Option<Node<T>>, subject: &[u8], si: usize) -> Option<T> {
+/// Inserts `subject` below the inner node or leaf `n` (the root).
+fn insert_at<T>(mut n: &mut Node<T>, subject: &[u8], value: T) -> Option<T> {
+    let mut si = 0;
+    loop {
+        let rest = &subject[si..];
+        if let Node::Leaf(leaf) = n {
+            if leaf.matches(rest) {
+                return Some(std::mem::replace(&mut leaf.value, value));
+            }
+            // Split the leaf: a node4 takes the shared bytes, the two leaves keep the
+            // rest. They differ right after the shared bytes (or one ends there), so
+            // their keys differ.
+            let shared = common_prefix_len(&leaf.suffix, rest);
+            leaf.suffix = leaf.suffix[shared..].into();
+            let old_key = pivot(&leaf.suffix, 0);
+            let new_rest = &rest[shared..];
+            let old = std::mem::replace(n, Node::new_node4(&rest[..shared]));
+            n.add_child(pivot(new_rest, 0), Node::new_leaf(new_rest, value));
+            n.add_child(old_key, old);
+            return None;
+        }
+        let prefix = n.path();
+        let shared = common_prefix_len(prefix, rest);
+        if shared < prefix.len() {
+            // The subject leaves this node's path part way: a new node4 takes the shared
+            // bytes, with this node (its prefix shortened) and a new leaf below it.
+            let tail = path::Path::new(&prefix[shared..]);
+            let old_key = pivot(&tail, 0);
+            n.set_prefix(&tail);
+            let new_rest = &rest[shared..];
+            let old = std::mem::replace(n, Node::new_node4(&rest[..shared]));
+            n.add_child(old_key, old);
+            n.add_child(pivot(new_rest, 0), Node::new_leaf(new_rest, value));
+            return None;
+        }
+        si += prefix.len();
+        let key = pivot(subject, si);
+        match n.child_index(key) {
+            Some(at) => n = n.child_at_mut(at),
+            None => {
+                if n.is_full() {
+                    let grown = n.grow();
+                    *n = grown;
+                }
+                n.add_child(key, Node::new_leaf(&subject[si..], value));
+                return None;
+            }
+        }
+    }
+}
+
+/// Deletes `subject` from the tree rooted in `root`. The leaf is removed from its parent,
+/// which then shrinks (or merges into its last child) if it became sparse.
+fn delete_at<T>(root: &mut Option<Node<T>>, subject: &[u8]) -> Option<T> {
     if subject.is_empty() {
         return None;
     }
-    let n = slot.as_mut()?;
-    if let Node::Leaf(leaf) = n {
-        if !leaf.matches(&subject[si..]) {
+    if root.as_ref()?.is_leaf() {
+        if !root
+            .as_ref()
+            .and_then(Node::as_leaf)
+            .is_some_and(|leaf| leaf.matches(subject))
+        {
             return None;
         }
-        return match slot.take() {
+        return match root.take() {
             Some(Node::Leaf(leaf)) => Some(leaf.value),
             _ => None,
         };
     }
-    let prefix = n.path();
-    if !subject[si..].starts_with(prefix) {
-        return None;
-    }
-    let si = si + prefix.len();
-    let key = pivot(subject, si);
-    let child = n.find_child(key)?;
-    if let Some(leaf) = child.as_leaf() {
-        if !leaf.matches(&subject[si..]) {
+    let mut n = root.as_mut()?;
+    let mut si = 0;
+    loop {
+        let prefix = n.path();
+        if !subject[si..].starts_with(prefix) {
             return None;
         }
-        let removed = n.delete_child(key);
-        if let Some(smaller) = n.shrink() {
-            *slot = Some(smaller);
+        si += prefix.len();
+        let key = pivot(subject, si);
+        let at = n.child_index(key)?;
+        if let Some(leaf) = n.slots()[at].as_ref().and_then(Node::as_leaf) {
+            if !leaf.matches(&subject[si..]) {
+                return None;
+            }
+            let removed = n.delete_child(key);
+            if let Some(smaller) = n.shrink() {
+                *n = smaller;
+            }
+            return match removed {
+                Some(Node::Leaf(leaf)) => Some(leaf.value),
+                _ => None,
+            };
         }
-        return match removed {
-            Some(Node::Leaf(leaf)) => Some(leaf.value),
-            _ => None,
-        };
+        n = n.child_at_mut(at);
     }
-    delete_at(n.slot_mut(key)?, subject, si)
 }
 
 /// Generates the wildcard walk for shared (`&`) or exclusive (`&mut`) access to values.
 macro_rules! match_walk {
     ($name:ident, $children:ident, $iter:ident, $find:ident $(, $m:ident)?) => {
-        /// Calls `cb` for each leaf below `n` that matches `parts`; `pre` holds the
-        /// subject bytes above `n` and is restored before returning. Returns false if
+        /// Calls `cb` for each leaf below `root` that matches `parts`. Returns false if
         /// `cb` stopped the walk.
-        fn $name<T, F>(mut n: &$($m)? Node<T>, mut parts: Parts<'_>, pre: &mut Vec<u8>, cb: &mut F) -> bool
+        fn $name<T, F>(root: &$($m)? Node<T>, parts: Parts<'_>, cb: &mut F) -> bool
         where
             F: FnMut(&[u8], &$($m)? T) -> bool,
         {
-            // A terminal `>` matches anything below once the parts before it matched.
-            let has_fwc = parts.ends_with_fwc();
-            let base = pre.len();
-            let keep_going = 'walk: loop {
-                let Some(mut rest) = match_parts(parts, n.path()) else { break 'walk true };
-                if let Node::Leaf(leaf) = &$($m)? *n {
-                    if rest.is_empty() || (has_fwc && rest.len() == 1) {
-                        pre.extend_from_slice(&leaf.suffix);
-                        break 'walk cb(pre, &$($m)? leaf.value);
-                    }
-                    break 'walk true;
-                }
-                pre.extend_from_slice(n.path());
-                if rest.is_empty() && !has_fwc {
-                    // The parts end at this node: children that end here match, and with a
-                    // terminal `*` so do children completing the last token.
-                    let term_pwc = parts.ends_with_pwc();
-                    let last = parts.last();
-                    for child in n.$children().$iter().flatten() {
-                        if let Node::Leaf(leaf) = child {
-                            if leaf.suffix.is_empty() || (term_pwc && !leaf.suffix.contains(&TSEP)) {
-                                let at = pre.len();
-                                pre.extend_from_slice(&leaf.suffix);
-                                let go = cb(pre, &$($m)? leaf.value);
-                                pre.truncate(at);
-                                if !go {
-                                    break 'walk false;
-                                }
+            let mut pre = Vec::with_capacity(256);
+            // Pending branches: a node, the parts left for it, and the length of its
+            // parent's subject bytes in `pre`.
+            let mut stack = vec![(root, parts, 0)];
+            while let Some((mut n, mut parts, base)) = stack.pop() {
+                pre.truncate(base);
+                // A terminal `>` matches anything below once the parts before it matched.
+                let has_fwc = parts.ends_with_fwc();
+                loop {
+                    let Some(mut rest) = match_parts(parts, n.path()) else { break };
+                    if let Node::Leaf(leaf) = &$($m)? *n {
+                        if rest.is_empty() || (has_fwc && rest.len() == 1) {
+                            pre.extend_from_slice(&leaf.suffix);
+                            if !cb(&pre, &$($m)? leaf.value) {
+                                return false;
                             }
-                        } else if term_pwc && !$name(child, last, pre, cb) {
-                            break 'walk false;
                         }
+                        break;
                     }
-                    break 'walk true;
-                }
-                if has_fwc && rest.is_empty() {
-                    rest = parts.last();
-                }
-                let first = rest.get(0);
-                let key = pivot(first, 0);
-                if first.len() == 1 && (key == PWC || key == FWC) {
-                    // A wildcard here: any child may match further down.
-                    for child in n.$children().$iter().flatten() {
-                        if !$name(child, rest, pre, cb) {
-                            break 'walk false;
+                    pre.extend_from_slice(n.path());
+                    let above = pre.len();
+                    if rest.is_empty() && !has_fwc {
+                        // The parts end at this node: children that end here match, and
+                        // with a terminal `*` so do children completing the last token.
+                        let term_pwc = parts.ends_with_pwc();
+                        let last = parts.last();
+                        let start = stack.len();
+                        for child in n.$children().$iter().flatten() {
+                            match child {
+                                Node::Leaf(leaf)
+                                    if leaf.suffix.is_empty()
+                                        || (term_pwc && !leaf.suffix.contains(&TSEP)) =>
+                                {
+                                    pre.extend_from_slice(&leaf.suffix);
+                                    let go_on = cb(&pre, &$($m)? leaf.value);
+                                    pre.truncate(above);
+                                    if !go_on {
+                                        return false;
+                                    }
+                                }
+                                Node::Leaf(_) => {}
+                                _ if term_pwc => stack.push((child, last, above)),
+                                _ => {}
+                            }
                         }
+                        stack[start..].reverse();
+                        break;
                     }
-                    break 'walk true;
-                }
-                match n.$find(key) {
-                    Some(child) => {
-                        n = child;
-                        parts = rest;
+                    if has_fwc && rest.is_empty() {
+                        rest = parts.last();
                     }
-                    None => break 'walk true,
+                    let first = rest.get(0);
+                    let key = pivot(first, 0);
+                    if first.len() == 1 && (key == PWC || key == FWC) {
+                        // A wildcard here: any child may match further down.
+                        let start = stack.len();
+                        stack.extend(n.$children().$iter().flatten().map(|child| (child, rest, above)));
+                        stack[start..].reverse();
+                        break;
+                    }
+                    match n.$find(key) {
+                        Some(child) => {
+                            n = child;
+                            parts = rest;
+                        }
+                        None => break,
+                    }
                 }
-            };
-            pre.truncate(base);
-            keep_going
+            }
+            true
         }
     };
 }
@@ -414,45 +473,69 @@ macro_rules! match_walk {
 match_walk!(match_node, children, iter, find_child);
 match_walk!(match_node_mut, children_mut, iter_mut, find_child_mut, mut);
 
-/// Calls `cb` for each leaf below `n`, in lexical order if `ordered`; `pre` holds the
-/// subject bytes above `n` and is restored before returning. Returns false if `cb`
-/// stopped the walk.
-fn iter_node<T, F>(n: &Node<T>, pre: &mut Vec<u8>, ordered: bool, cb: &mut F) -> bool
+/// Calls `cb` for each leaf below `root`, in lexical order if `ordered`, else in storage
+/// order. Returns false if `cb` stopped the walk.
+fn iter_node<T, F>(root: &Node<T>, ordered: bool, cb: &mut F) -> bool
 where
     F: FnMut(&[u8], &T) -> bool,
 {
-    let base = pre.len();
-    pre.extend_from_slice(n.path());
-    let keep_going = match n {
-        Node::Leaf(leaf) => cb(pre, &leaf.value),
-        _ if ordered => n.for_each_ordered(|child| iter_node(child, pre, true, cb)),
-        _ => n
-            .children()
-            .iter()
-            .flatten()
-            .all(|child| iter_node(child, pre, false, cb)),
-    };
-    pre.truncate(base);
-    keep_going
+    let mut pre = Vec::with_capacity(256);
+    let mut stack = vec![(root, 0)];
+    while let Some((n, base)) = stack.pop() {
+        pre.truncate(base);
+        pre.extend_from_slice(n.path());
+        if let Node::Leaf(leaf) = n {
+            if !cb(&pre, &leaf.value) {
+                return false;
+            }
+            continue;
+        }
+        let above = pre.len();
+        let start = stack.len();
+        if ordered {
+            n.for_each_ordered(|child| {
+                stack.push((child, above));
+                true
+            });
+        } else {
+            stack.extend(n.children().iter().flatten().map(|child| (child, above)));
+        }
+        stack[start..].reverse();
+    }
+    true
 }
 
 /// [`iter_node`] in storage order with mutable access to the values.
-fn iter_node_mut<T, F>(n: &mut Node<T>, pre: &mut Vec<u8>, cb: &mut F) -> bool
+fn iter_node_mut<T, F>(root: &mut Node<T>, cb: &mut F) -> bool
 where
     F: FnMut(&[u8], &mut T) -> bool,
 {
-    let base = pre.len();
-    pre.extend_from_slice(n.path());
-    let keep_going = match n {
-        Node::Leaf(leaf) => cb(pre, &mut leaf.value),
-        _ => n
-            .children_mut()
-            .iter_mut()
-            .flatten()
-            .all(|child| iter_node_mut(child, pre, cb)),
-    };
-    pre.truncate(base);
-    keep_going
+    let mut pre = Vec::with_capacity(256);
+    let mut stack = vec![(root, 0)];
+    while let Some((n, base)) = stack.pop() {
+        pre.truncate(base);
+        pre.extend_from_slice(n.path());
+        let above = pre.len();
+        match n {
+            Node::Leaf(leaf) => {
+                if !cb(&pre, &mut leaf.value) {
+                    return false;
+                }
+            }
+            inner => {
+                let start = stack.len();
+                stack.extend(
+                    inner
+                        .children_mut()
+                        .iter_mut()
+                        .flatten()
+                        .map(|child| (child, above)),
+                );
+                stack[start..].reverse();
+            }
+        }
+    }
+    true
 }
 
 /// Calls `cb` with each subject stored in both trees and its two values. Walks the
@@ -500,33 +583,40 @@ pub fn intersect_gsl<T, S: SubjectInterest + ?Sized>(
     mut cb: impl FnMut(&[u8], &T) -> bool,
 ) {
     if let Some(root) = &tree.root {
-        intersect_node(root, &mut Vec::with_capacity(256), interest, &mut cb);
+        intersect_node(root, interest, &mut cb);
     }
 }
 
-fn intersect_node<T, S, F>(n: &Node<T>, pre: &mut Vec<u8>, interest: &S, cb: &mut F) -> bool
+fn intersect_node<T, S, F>(root: &Node<T>, interest: &S, cb: &mut F)
 where
     S: SubjectInterest + ?Sized,
     F: FnMut(&[u8], &T) -> bool,
 {
-    let base = pre.len();
-    pre.extend_from_slice(n.path());
-    let keep_going = match n {
-        Node::Leaf(leaf) => !interest.has_interest(pre) || cb(pre, &leaf.value),
-        _ => {
-            let above = pre.len();
-            n.children().iter().flatten().all(|child| {
-                // Only whole tokens can be asked about, so check each token the child's
-                // path completes.
-                pre.extend_from_slice(child.path());
-                let wanted = (above..pre.len())
-                    .filter(|&i| pre[i] == TSEP)
-                    .all(|i| interest.has_interest_starting_in(&pre[..i]));
-                pre.truncate(above);
-                !wanted || intersect_node(child, pre, interest, cb)
-            })
+    let mut pre = Vec::with_capacity(256);
+    let mut stack = vec![(root, 0)];
+    while let Some((n, base)) = stack.pop() {
+        pre.truncate(base);
+        pre.extend_from_slice(n.path());
+        if let Node::Leaf(leaf) = n {
+            if interest.has_interest(&pre) && !cb(&pre, &leaf.value) {
+                return;
+            }
+            continue;
         }
-    };
-    pre.truncate(base);
-    keep_going
+        let above = pre.len();
+        let start = stack.len();
+        for child in n.children().iter().flatten() {
+            // Only whole tokens can be asked about, so check each token the child's path
+            // completes.
+            pre.extend_from_slice(child.path());
+            let wanted = (above..pre.len())
+                .filter(|&i| pre[i] == TSEP)
+                .all(|i| interest.has_interest_starting_in(&pre[..i]));
+            pre.truncate(above);
+            if wanted {
+                stack.push((child, above));
+            }
+        }
+        stack[start..].reverse();
+    }
 }

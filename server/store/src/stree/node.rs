@@ -407,10 +407,11 @@ impl<T> Node<T> {
         inner!(self, n => n.children[at].as_mut(), leaf => None)
     }
 
-    /// The slot holding the child under `key`.
-    pub(crate) fn slot_mut(&mut self, key: u8) -> Option<&mut Option<Node<T>>> {
-        let at = self.child_index(key)?;
-        inner!(self, n => Some(&mut n.children[at]), leaf => None)
+    /// The live child in slot `at` (as found by [`Node::child_index`]).
+    pub(crate) fn child_at_mut(&mut self, at: usize) -> &mut Node<T> {
+        let slot = inner!(self, n => n.children.get_mut(at), leaf => None);
+        slot.and_then(Option::as_mut)
+            .expect("child_index points at a live child slot")
     }
 
     /// Removes and returns the child under `key`. Panics on a leaf.
@@ -517,10 +518,10 @@ impl<T> Node<T> {
 
     /// Calls `f` on each child in lexical order of their paths until it returns false;
     /// returns false if `f` stopped the walk.
-    pub(crate) fn for_each_ordered(&self, mut f: impl FnMut(&Node<T>) -> bool) -> bool {
-        fn small<T, const N: usize>(
-            n: &SmallNode<T, N>,
-            f: &mut impl FnMut(&Node<T>) -> bool,
+    pub(crate) fn for_each_ordered<'a>(&'a self, mut f: impl FnMut(&'a Node<T>) -> bool) -> bool {
+        fn small<'a, T, const N: usize>(
+            n: &'a SmallNode<T, N>,
+            f: &mut impl FnMut(&'a Node<T>) -> bool,
         ) -> bool {
             let (order, live) = n.sorted_slots();
             order[..live]

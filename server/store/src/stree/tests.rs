@@ -229,3 +229,54 @@ fn debug_lists_entries_in_order() {
     tree.insert(b"a", 1);
     assert_eq!(format!("{tree:?}"), "{\"a\": 1, \"b\": 2}");
 }
+
+#[test]
+fn a_deep_tree_of_nested_subjects_walks_without_trouble() {
+    // Each subject extends the previous one by a byte: one tree level per subject, as deep
+    // as a subject can be long in practice (the default max control line is 4 KiB).
+    let mut tree = SubjectTree::new();
+    let mut subject = Vec::new();
+    for i in 0..4096 {
+        subject.push(b'a');
+        tree.insert(&subject, i);
+    }
+    assert_eq!(tree.len(), 4096);
+    assert_eq!(tree.find(&subject), Some(&4095));
+    let mut count = 0;
+    tree.iter_ordered(|_, _| {
+        count += 1;
+        true
+    });
+    assert_eq!(count, 4096);
+    tree.for_each_match(b">", |_, _| count -= 1);
+    assert_eq!(count, 0);
+    tree.for_each_match_mut(b">", |_, v| *v += 1);
+    tree.iter_fast_mut(|_, v| {
+        *v -= 1;
+        true
+    });
+    struct Everything;
+    impl SubjectInterest for Everything {
+        fn has_interest(&self, _: &[u8]) -> bool {
+            true
+        }
+        fn has_interest_starting_in(&self, _: &[u8]) -> bool {
+            true
+        }
+    }
+    intersect_gsl(&tree, &Everything, |_, _| {
+        count += 1;
+        true
+    });
+    assert_eq!(count, 4096);
+    let copy = tree.clone();
+    let mut same = 0;
+    lazy_intersect(&tree, &copy, |_, a, b| same += usize::from(a == b));
+    assert_eq!(same, 4096);
+    drop(copy);
+    while !subject.is_empty() {
+        assert!(tree.delete(&subject).is_some());
+        subject.pop();
+    }
+    assert!(tree.is_empty());
+}
