@@ -478,3 +478,11 @@ impl NatsConn {
         self.closed
     }
 }
+
+/// A file of natsd's test certificates (`server/tests/certs`, made by its `gen.sh`).
+pub fn test_cert(name: &str) -> String {
+    format!(
+        "{}/../server/tests/certs/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}

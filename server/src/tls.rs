@@ -441,12 +441,14 @@ pub fn gen_tls_config(tc: &TlsConfigOpts) -> Result<TlsConfig, String> {
     })
 }
 
-/// Go's name of a negotiated TLS version (`tlsVersion`).
-pub fn version_name(v: rustls::ProtocolVersion) -> String {
+/// Go's name of a TLS version number (`tlsVersion`).
+pub fn version_name(v: u16) -> String {
     match v {
-        rustls::ProtocolVersion::TLSv1_2 => "1.2".into(),
-        rustls::ProtocolVersion::TLSv1_3 => "1.3".into(),
-        other => format!("Unknown [{:x}]", u16::from(other)),
+        0x0301 => "1.0".into(),
+        0x0302 => "1.1".into(),
+        0x0303 => "1.2".into(),
+        0x0304 => "1.3".into(),
+        other => format!("Unknown [0x{other:x}]"),
     }
 }
 
@@ -508,6 +510,18 @@ mod tests {
         assert!(check_supported(&[], &[Curve::P521])
             .unwrap_err()
             .contains("CurveP521"));
+    }
+
+    #[test]
+    fn version_names_like_go() {
+        assert_eq!(version_name(0x0301), "1.0");
+        assert_eq!(version_name(0x0304), "1.3");
+        assert_eq!(version_name(0x999), "Unknown [0x999]");
+        assert_eq!(cipher_name(rustls::CipherSuite::from(0x9999)), "0x9999");
+        assert_eq!(
+            cipher_name(rustls::CipherSuite::from(0x0005)),
+            "TLS_RSA_WITH_RC4_128_SHA"
+        );
     }
 
     #[test]

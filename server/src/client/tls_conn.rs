@@ -40,8 +40,19 @@ async fn write_queued(client: &Client, stream: &mut TcpStream) -> std::io::Resul
 
 /// Queues the INFO for `client`; `tls_required` overrides the server's value (a TLS-first
 /// connection says TLS is required even where plain clients are allowed, as Go does).
-fn queue_info(server: &ServerShared, client: &Client, tls_required: Option<bool>) {
-    let json = server.info_json_for(client);
+/// `before_proxy_header`: a PROXY header may still come, so `client_ip` would be the
+/// proxy's (left out when `proxy_protocol` is on, as Go).
+fn queue_info(
+    server: &ServerShared,
+    client: &Client,
+    tls_required: Option<bool>,
+    before_proxy_header: bool,
+) {
+    let json = if before_proxy_header {
+        server.first_info_json_for(client)
+    } else {
+        server.info_json_for(client)
+    };
     let json = match tls_required {
         Some(req) => with_tls_required(&json, req),
         None => json,
@@ -76,6 +87,29 @@ fn is_probe_error(e: &std::io::Error) -> bool {
     )
 }
 
+/// Every second, warns how many connections the TLS rate limit refused (Go's
+/// `logRejectedTLSConns`); ends when the server shuts down.
+pub async fn log_rejected_tls_conns(server: Arc<ServerShared>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if server.is_shutting_down() {
+            return;
+        }
+        let blocked = match &server.tls_rate {
+            Some(r) => r.lock().count_blocked(),
+            None => return,
+        };
+        if blocked > 0 {
+            crate::warn!(
+                server.logging,
+                "Rejected {blocked} connections due to TLS rate limiting"
+            );
+        }
+    }
+}
+
 /// The stream and a second (blocking) handle on the same socket.
 fn with_spare_handle(
     stream: TcpStream,
@@ -108,17 +142,32 @@ pub async fn run_tls_connection(
             .is_none()
         {
             tls_first = false;
-            queue_info(&server, &client, None);
+            queue_info(&server, &client, None, true);
         }
     }
     if !tls_first && write_queued(&client, &mut stream).await.is_err() {
         server.close_client(&client, ClosedState::WriteError, false);
         return;
     }
+    // The PROXY header comes in plain text before anything else, a TLS handshake too.
+    if opts.proxy_protocol
+        && !crate::proxyproto::conn::read_client_addr(&server, &mut stream, &client).await
+    {
+        return;
+    }
     if !tls_first && opts.allow_non_tls {
         let first = first_byte_within(&stream, opts.tls_timeout).await;
         if first != Some(TLS_HANDSHAKE_RECORD) {
             return super::run_connection(server, stream, client).await;
+        }
+    }
+    if let Some(rate) = &server.tls_rate {
+        if !rate.lock().allow(std::time::Instant::now()) {
+            // Still plain text: the handshake has not started.
+            client.send_err("Connection throttling is active. Please try again later.");
+            let _ = write_queued(&client, &mut stream).await;
+            server.close_client(&client, ClosedState::MaxConnectionsExceeded, false);
+            return;
         }
     }
     let label = client.label();
@@ -143,7 +192,13 @@ pub async fn run_tls_connection(
     };
     let tls = match handshake {
         Err(_) => {
+            // Go logs both its timer's line and the handshake's read timeout, at debug
+            // level for clients (probes and slow clients are common).
             crate::debug!(server.logging, "{label} - TLS handshake timeout");
+            crate::debug!(
+                server.logging,
+                "{label} - TLS handshake error: read tcp: i/o timeout"
+            );
             if let Some(mut s) = spare {
                 let mut b = BytesMut::new();
                 encode::err(&mut b, "Secure Connection - TLS Required");
@@ -169,7 +224,7 @@ pub async fn run_tls_connection(
     let state = TlsState {
         version: conn
             .protocol_version()
-            .map(crate::tls::version_name)
+            .map(|v| crate::tls::version_name(u16::from(v)))
             .unwrap_or_default(),
         cipher: conn
             .negotiated_cipher_suite()
@@ -217,7 +272,7 @@ pub async fn run_tls_connection(
     );
     let _ = client.tls.set(state);
     if tls_first {
-        queue_info(&server, &client, Some(true));
+        queue_info(&server, &client, Some(true), false);
     }
     super::reader::run_stream(server, tls, client).await;
 }

@@ -4,6 +4,7 @@ mod auth_test;
 mod avl;
 mod client_proxyproto_test;
 mod client_test;
+mod closed_conns_test;
 mod filestore_test;
 mod gsl;
 mod log_test;

@@ -673,3 +673,53 @@ fn startup_and_shutdown() {
     );
     assert_eq!(varz["subscriptions"], 0);
 }
+
+/// The TLS ports of this file.
+mod tls_ports {
+    use ported::port;
+
+    port!("server/server_test.go::TestTLSVersions" => tls_versions);
+    fn tls_versions() {
+        for (name, value, expected) in [
+            ("1.0", 0x0301u16, "1.0"),
+            ("1.1", 0x0302, "1.1"),
+            ("1.2", 0x0303, "1.2"),
+            ("1.3", 0x0304, "1.3"),
+            ("unknown", 0x999, "Unknown [0x999]"),
+        ] {
+            let v = natsd::tls::version_name(value);
+            assert_eq!(
+                v, expected,
+                "{name}: Expected value 0x{value:x} to be {expected:?}"
+            );
+        }
+    }
+
+    port!("server/server_test.go::TestTLSCipher" => tls_cipher);
+    fn tls_cipher() {
+        let name = |id: u16| natsd::tls::cipher_name(rustls::CipherSuite::from(id));
+        for (id, want) in [
+            (0x0005, "TLS_RSA_WITH_RC4_128_SHA"),
+            (0x000a, "TLS_RSA_WITH_3DES_EDE_CBC_SHA"),
+            (0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA"),
+            (0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA"),
+            (0xc007, "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA"),
+            (0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"),
+            (0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"),
+            (0xc011, "TLS_ECDHE_RSA_WITH_RC4_128_SHA"),
+            (0xc012, "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA"),
+            (0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+            (0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"),
+            (0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            (0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
+            (0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
+            (0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
+            (0x1301, "TLS_AES_128_GCM_SHA256"),
+            (0x1302, "TLS_AES_256_GCM_SHA384"),
+            (0x1303, "TLS_CHACHA20_POLY1305_SHA256"),
+            (0x9999, "0x9999"),
+        ] {
+            assert_eq!(name(id), want);
+        }
+    }
+}

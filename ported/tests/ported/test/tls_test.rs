@@ -826,3 +826,51 @@ fn tls_client_svid_auth() {
     ];
     run_map_cases("svid", ("server.pem", "server.key"), true, &cases);
 }
+
+port!("test/tls_test.go::TestTLSConnectionRate" => tls_connection_rate);
+fn tls_connection_rate() {
+    let (srv, _) = run_server_with_config(conf(
+        r#"
+listen: "127.0.0.1:-1"
+tls {
+  cert_file: "./configs/certs/server-cert.pem"
+  key_file:  "./configs/certs/server-key.pem"
+  connection_rate_limit: 3
+}
+"#,
+    ));
+    let cap = std::sync::Arc::new(natsd::logging::CaptureLogger::retaining());
+    srv.shared()
+        .logging
+        .set_logger(Some(cap.clone()), false, false);
+    let mut count = 0;
+    let mut last_err = None;
+    while count < 10 {
+        match connect(srv.addr, &ca()) {
+            Ok(nc) => drop(nc),
+            Err(e) => {
+                last_err = Some(e);
+                break;
+            }
+        }
+        count += 1;
+    }
+    assert_eq!(
+        count, 3,
+        "Expected 3 connections per second, got {count} ({last_err:?})"
+    );
+    // The warning comes from a once-a-second task.
+    check_for(
+        Duration::from_millis(1500),
+        Duration::from_millis(20),
+        || {
+            if cap
+                .containing("connections due to TLS rate limiting")
+                .is_empty()
+            {
+                return Err("did not log 'TLS rate limiting' warning".into());
+            }
+            Ok(())
+        },
+    );
+}
