@@ -582,3 +582,197 @@ fn client_proxy_proto_unrecognized_version() {
     assert_eq!(r.unwrap(), Outcome::NotProxy);
     assert_eq!(rest, header);
 }
+
+// PROXY protocol + TLS (Go's regression tests for issue #7571).
+
+mod tls_ports {
+    use super::*;
+    use natsd::tls::{gen_tls_config, TlsConfigOpts};
+    use ported::tls_client::test_cert;
+    use rustls::pki_types::ServerName;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpStream;
+
+    type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+    /// Go's `runProxyProtoTLSServer` (TLS required) and `runProxyProtoAllowNonTLSServer`,
+    /// with natsd's test certificates in place of Go's (same names and subjects).
+    fn run_proxy_proto_tls_server(
+        allow_non_tls: bool,
+        tls_first_fallback: Option<Duration>,
+    ) -> BackgroundServer {
+        let tc = TlsConfigOpts {
+            cert_file: test_cert("server-cert.pem"),
+            key_file: test_cert("server-key.pem"),
+            ca_file: test_cert("ca.pem"),
+            ..TlsConfigOpts::default()
+        };
+        let mut o = default_test_options();
+        o.proxy_protocol = true;
+        o.tls_config = Some(Arc::new(gen_tls_config(&tc).unwrap()));
+        o.tls_timeout = Duration::from_secs(2);
+        o.allow_non_tls = allow_non_tls;
+        if let Some(fallback) = tls_first_fallback {
+            o.tls_handshake_first = true;
+            o.tls_handshake_first_fallback = fallback;
+        }
+        run_server(o)
+    }
+
+    /// Go's `proxyProtoTLSClientConfig`: trusts the test CA, expects "localhost".
+    fn tls_client(tcp: TcpStream) -> TlsStream {
+        let mut roots = rustls::RootCertStore::empty();
+        let pem = std::fs::read(test_cert("ca.pem")).unwrap();
+        for c in rustls_pemfile::certs(&mut pem.as_slice()) {
+            roots.add(c.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = ServerName::try_from("localhost").unwrap();
+        let mut conn = rustls::ClientConnection::new(Arc::new(cfg), name).unwrap();
+        let mut tcp = tcp;
+        while conn.is_handshaking() {
+            conn.complete_io(&mut tcp).unwrap();
+        }
+        rustls::StreamOwned::new(conn, tcp)
+    }
+
+    fn dial(addr: std::net::SocketAddr) -> TcpStream {
+        let c = TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        c.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
+        c
+    }
+
+    /// Reads one line, byte by byte, so nothing past it is taken off the connection.
+    fn read_line_exact(r: &mut impl Read) -> String {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\n") {
+            assert_eq!(r.read(&mut b).unwrap(), 1, "closed after {line:?}");
+            line.push(b[0]);
+        }
+        String::from_utf8(line).unwrap()
+    }
+
+    /// Go's `connectProxyProtoTLS`: PROXY header, INFO in plain text, then the upgrade.
+    fn connect_proxy_proto_tls(addr: std::net::SocketAddr, header: &[u8]) -> BufReader<TlsStream> {
+        let mut raw = dial(addr);
+        raw.write_all(header).unwrap();
+        // INFO comes in plain text before the upgrade; nothing may follow it.
+        let info = read_line_exact(&mut raw);
+        assert!(info.starts_with("INFO "), "{info}");
+        raw.set_nonblocking(true).unwrap();
+        let mut extra = [0u8; 1];
+        assert!(
+            raw.read(&mut extra).is_err(),
+            "bytes after INFO before the upgrade"
+        );
+        raw.set_nonblocking(false).unwrap();
+        BufReader::new(tls_client(raw))
+    }
+
+    fn read_line(r: &mut impl BufRead) -> String {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        line
+    }
+
+    /// CONNECT (verbose) + PING: +OK then PONG (Go's `expectPong`).
+    fn connect_ping(c: &mut BufReader<impl Read + Write>) {
+        c.get_mut()
+            .write_all(b"CONNECT {\"verbose\":true,\"pedantic\":false,\"protocol\":1}\r\nPING\r\n")
+            .unwrap();
+        c.get_mut().flush().unwrap();
+        let line = read_line(c);
+        assert!(line.starts_with("+OK"), "{line}");
+        assert_eq!(read_line(c), "PONG\r\n");
+    }
+
+    port!("server/client_proxyproto_test.go::TestClientProxyProtoV1WithRequiredTLS" => client_proxy_proto_v1_with_required_tls);
+    fn client_proxy_proto_v1_with_required_tls() {
+        let srv = run_proxy_proto_tls_server(false, None);
+        let (client_ip, client_port) = ("203.0.113.50", 54321);
+        let header = build_proxy_v1_header("TCP4", client_ip, "127.0.0.1", client_port, 4222);
+        let mut c = connect_proxy_proto_tls(srv.addr, &header);
+        connect_ping(&mut c);
+        check_proxy_proto_client(&srv, client_ip, client_port);
+    }
+
+    port!("server/client_proxyproto_test.go::TestClientProxyProtoV2WithRequiredTLS" => client_proxy_proto_v2_with_required_tls);
+    fn client_proxy_proto_v2_with_required_tls() {
+        let srv = run_proxy_proto_tls_server(false, None);
+        let (client_ip, client_port) = ("203.0.113.51", 54322);
+        let header = build_proxy_v2_header(client_ip, "127.0.0.1", client_port, 4222, FAMILY_INET);
+        let mut c = connect_proxy_proto_tls(srv.addr, &header);
+        connect_ping(&mut c);
+        check_proxy_proto_client(&srv, client_ip, client_port);
+    }
+
+    port!("server/client_proxyproto_test.go::TestClientProxyProtoNonProxiedTLSFirstFallback" => client_proxy_proto_non_proxied_tls_first_fallback);
+    fn client_proxy_proto_non_proxied_tls_first_fallback() {
+        let srv = run_proxy_proto_tls_server(false, Some(Duration::from_millis(250)));
+        // A direct TLS-first client: the handshake at once, no PROXY header.
+        let mut c = BufReader::new(tls_client(dial(srv.addr)));
+        let info = read_line(&mut c);
+        assert!(info.starts_with("INFO "), "{info}");
+        connect_ping(&mut c);
+    }
+
+    /// Go's `testClientProxyProtoAllowNonTLS`: with `allow_non_tls`, TLS is told from plain
+    /// text by the first byte after the PROXY header, so both kinds of client connect.
+    fn client_proxy_proto_allow_non_tls(header: &[u8], client_ip: &str, client_port: u16) {
+        let srv = run_proxy_proto_tls_server(true, None);
+
+        // A TLS client behind the proxy.
+        let mut c = connect_proxy_proto_tls(srv.addr, header);
+        connect_ping(&mut c);
+        let tls_client = check_proxy_proto_client(&srv, client_ip, client_port);
+
+        // A plain-text client behind the proxy.
+        let mut raw = dial(srv.addr);
+        raw.write_all(header).unwrap();
+        let mut plain = BufReader::new(raw);
+        let info = read_line(&mut plain);
+        assert!(info.starts_with("INFO "), "{info}");
+        connect_ping(&mut plain);
+        check_for(Duration::from_secs(1), Duration::from_millis(10), || {
+            let n = srv
+                .shared()
+                .clients()
+                .iter()
+                .filter(|c| c.remote_host() == client_ip && c.remote_port() == client_port)
+                .count();
+            if n == 2 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{n} clients with the PROXY-supplied address, want 2"
+                ))
+            }
+        });
+        assert!(srv
+            .shared()
+            .clients()
+            .iter()
+            .any(|c| c.cid != tls_client.cid));
+    }
+
+    port!("server/client_proxyproto_test.go::TestClientProxyProtoV1WithAllowNonTLS" => client_proxy_proto_v1_with_allow_non_tls);
+    fn client_proxy_proto_v1_with_allow_non_tls() {
+        let (client_ip, client_port) = ("203.0.113.60", 54331);
+        let header = build_proxy_v1_header("TCP4", client_ip, "127.0.0.1", client_port, 4222);
+        client_proxy_proto_allow_non_tls(&header, client_ip, client_port);
+    }
+
+    port!("server/client_proxyproto_test.go::TestClientProxyProtoV2WithAllowNonTLS" => client_proxy_proto_v2_with_allow_non_tls);
+    fn client_proxy_proto_v2_with_allow_non_tls() {
+        let (client_ip, client_port) = ("203.0.113.61", 54332);
+        let header = build_proxy_v2_header(client_ip, "127.0.0.1", client_port, 4222, FAMILY_INET);
+        client_proxy_proto_allow_non_tls(&header, client_ip, client_port);
+    }
+}
