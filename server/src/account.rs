@@ -85,7 +85,12 @@ pub struct Accounts {
     by_name: RwLock<BTreeMap<String, Arc<Account>>>,
     global: Arc<Account>,
     system: Option<Arc<Account>>,
+    /// Whether new accounts' sublists cache matches (`no_sublist_cache` unset).
+    sublist_cache: bool,
 }
+
+/// Registering an account under a name already taken (Go's `ErrAccountExists`).
+pub const ERR_ACCOUNT_EXISTS: &str = "account exists";
 
 impl Accounts {
     /// The global account, the configured accounts, and the system account: the one
@@ -122,6 +127,7 @@ impl Accounts {
             by_name: RwLock::new(by_name),
             global,
             system,
+            sublist_cache: cache,
         })
     }
 
@@ -141,6 +147,18 @@ impl Accounts {
 
     pub fn lookup(&self, name: &str) -> Option<Arc<Account>> {
         self.by_name.read().get(name).cloned()
+    }
+
+    /// Adds an account named `name` (Go's `RegisterAccount`); a name already taken,
+    /// `$G` and the system account included, is refused.
+    pub fn register(&self, name: &str) -> Result<Arc<Account>, &'static str> {
+        let mut by_name = self.by_name.write();
+        if by_name.contains_key(name) {
+            return Err(ERR_ACCOUNT_EXISTS);
+        }
+        let acc = Arc::new(Account::new(name, "", self.sublist_cache));
+        by_name.insert(name.to_string(), acc.clone());
+        Ok(acc)
     }
 
     /// Every account, sorted by name.
@@ -202,6 +220,23 @@ mod tests {
         let a = Accounts::from_options(&o).unwrap();
         assert_eq!(names(&a), ["$G", "SYS"]);
         assert_eq!(a.system().unwrap().name, "SYS");
+    }
+
+    #[test]
+    fn register_refuses_taken_names() {
+        let a = Accounts::from_options(&Options::default()).unwrap();
+        let foo = a.register("$foo").unwrap();
+        assert!(Arc::ptr_eq(&foo, &a.lookup("$foo").unwrap()));
+        assert!(foo.sublist.cache_enabled());
+        for taken in ["$foo", GLOBAL_ACCOUNT, DEFAULT_SYSTEM_ACCOUNT] {
+            assert_eq!(a.register(taken).unwrap_err(), ERR_ACCOUNT_EXISTS);
+        }
+        let o = Options {
+            no_sublist_cache: true,
+            ..Options::default()
+        };
+        let a = Accounts::from_options(&o).unwrap();
+        assert!(!a.register("x").unwrap().sublist.cache_enabled());
     }
 
     #[test]

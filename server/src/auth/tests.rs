@@ -308,3 +308,28 @@ fn permission_entries_that_do_not_parse_are_skipped() {
     assert!(!c.can_subscribe("foo", None));
     assert!(c.can_subscribe("baz", None));
 }
+
+#[test]
+fn connect_naming_an_account_is_refused() {
+    let o = Options {
+        users: vec![User {
+            username: "ua".into(),
+            password: "pa".into(),
+            permissions: None,
+            account: "A".into(),
+        }],
+        ..Options::default()
+    };
+    assert!(authenticate(&o, &connect(r#"{"user":"ua","pass":"pa"}"#), None).is_some());
+    for json in [
+        r#"{"user":"ua","pass":"pa","account":"A"}"#,
+        r#"{"user":"ua","pass":"pa","account":"B"}"#,
+        r#"{"user":"ua","pass":"pa","new_account":true}"#,
+    ] {
+        assert!(authenticate(&o, &connect(json), None).is_none(), "{json}");
+    }
+    // Without any authentication configured too.
+    let open = Options::default();
+    assert!(authenticate(&open, &connect(r#"{"account":"ANY"}"#), None).is_none());
+    assert!(authenticate(&open, &connect(r#"{"new_account":true}"#), None).is_none());
+}
