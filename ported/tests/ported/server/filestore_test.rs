@@ -873,3 +873,139 @@ fn file_store_erase_msg() {
         "expected message body to be randomized"
     );
 }
+
+port!("server/filestore_test.go::TestFileStoreCollapseDmap" => file_store_collapse_dmap);
+fn file_store_collapse_dmap() {
+    all_permutations(|mut fcfg| {
+        let (subj, msg) = ("foo", b"Hello World!");
+        fcfg.block_size = 4 * msg_size(subj, b"", msg);
+        let fs = fcfg.open(zzz());
+        for _ in 0..10 {
+            fs.store_msg(subj, b"", msg, 0).unwrap();
+        }
+        assert_eq!(fs.state().msgs, 10);
+        let check_dmap_total = |total: usize| assert_eq!(fs.dmap_entries(), total);
+        let check_first_seq = |seq: u64| assert_eq!(fs.state().first_seq, seq);
+        fs.remove_msg(2).unwrap();
+        check_first_seq(1);
+        fs.remove_msg(4).unwrap();
+        check_first_seq(1);
+        fs.remove_msg(8).unwrap();
+        check_first_seq(1);
+        assert_eq!(fs.state().msgs, 7);
+        check_dmap_total(3);
+        fs.remove_msg(1).unwrap();
+        check_dmap_total(2);
+        check_first_seq(3);
+        fs.remove_msg(3).unwrap();
+        check_dmap_total(1);
+        check_first_seq(5);
+        fs.remove_msg(5).unwrap();
+        check_dmap_total(1);
+        check_first_seq(6);
+        fs.remove_msg(7).unwrap();
+        check_dmap_total(2);
+        fs.remove_msg(6).unwrap();
+        check_dmap_total(0);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreStreamStateDeleted" => file_store_stream_state_deleted);
+fn file_store_stream_state_deleted() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz());
+        let to_store = 10u64;
+        for i in 1..=to_store {
+            fs.store_msg("foo", b"", format!("[{i:08}] Hello World!").as_bytes(), 0)
+                .unwrap();
+        }
+        assert!(fs.state().deleted.is_empty());
+        let mut expected = Vec::new();
+        for seq in (2..to_store).step_by(2) {
+            fs.remove_msg(seq).unwrap();
+            expected.push(seq);
+        }
+        assert_eq!(fs.state().deleted, expected);
+        fs.remove_msg(1).unwrap();
+        fs.remove_msg(3).unwrap();
+        let expected = expected[2..].to_vec();
+        let state = fs.state();
+        assert_eq!(state.deleted, expected);
+        assert_eq!(state.first_seq, 5);
+        fs.purge().unwrap();
+        assert!(fs.state().deleted.is_empty());
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreStreamDeleteDirNotEmpty" => file_store_stream_delete_dir_not_empty);
+fn file_store_stream_delete_dir_not_empty() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz());
+        for i in 1..=10u64 {
+            fs.store_msg("foo", b"", format!("[{i:08}] Hello World!").as_bytes(), 0)
+                .unwrap();
+        }
+        let g = fcfg.dir.join("g");
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            ready_tx.send(()).unwrap();
+            for _ in 0..100 {
+                let _ = std::fs::write(&g, b"OK");
+            }
+        });
+        ready_rx.recv().unwrap();
+        fs.delete(true).unwrap();
+        writer.join().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreStreamDeleteCacheBug" => file_store_stream_delete_cache_bug);
+fn file_store_stream_delete_cache_bug() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz());
+        fs.store_msg("foo", b"", b"Hello World", 0).unwrap();
+        fs.store_msg("foo", b"", b"Hello World", 0).unwrap();
+        fs.erase_msg(1).unwrap();
+        // Go waits for its cache to expire (50ms) before the load.
+        std::thread::sleep(Duration::from_millis(100));
+        fs.load_msg(2).unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreStreamFailToRollBug" => file_store_stream_fail_to_roll_bug);
+fn file_store_stream_fail_to_roll_bug() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 512;
+        let fs = fcfg.open(zzz_with(|c| c.max_bytes = 300));
+        let msg = b"ABC".repeat(33);
+        for _ in 0..200 {
+            fs.store_msg("zzz", b"", &msg, 0).unwrap();
+        }
+        let indexes = fs.block_indexes();
+        assert_eq!(indexes.len(), 1, "expected only one block, got {indexes:?}");
+        assert!(
+            indexes[0] >= 60,
+            "expected a block index > 60, got {}",
+            indexes[0]
+        );
+        let path = fs.block_paths().pop().unwrap();
+        let size = std::fs::metadata(&path).unwrap().len();
+        // natsd's block header (cipher/compression) is not part of the block budget.
+        let header =
+            if fcfg.cipher == StoreCipher::None && fcfg.compression == StoreCompression::None {
+                0
+            } else {
+                128
+            };
+        assert!(
+            size <= 512 + header,
+            "expected block to be <= 512, got {size}"
+        );
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreBadConsumerState" => file_store_bad_consumer_state);
+fn file_store_bad_consumer_state() {
+    let bs = b"\x16\x02\x01\x01\x03\x02\x01\x98\xf4\x8a\x8a\x0c\x01\x03\x86\xfa\n\x01\x00\x01";
+    decode_consumer_state(bs).unwrap();
+}

@@ -372,10 +372,7 @@ impl Block {
                 subject: slot.subject.clone(),
             });
         }
-        // Trailing gaps carry nothing.
-        while new_slots.last().is_some_and(|s| !s.is_live()) {
-            new_slots.pop();
-        }
+        // Trailing removed slots stay: the block still spans up to its last message.
         let tombstones: Vec<u64> = self
             .tombstones
             .iter()
@@ -385,7 +382,7 @@ impl Block {
         for &t in &tombstones {
             record::encode(&mut out, &self.hasher, t | TOMBSTONE_BIT, 0, b"", b"", b"");
         }
-        let last_live = first_kept.map(|f| f + new_slots.len() as u64 - 1);
+        let last_live = self.last_live();
         if self.max_seq > 0
             && last_live != Some(self.max_seq)
             && !tombstones.contains(&self.max_seq)

@@ -284,6 +284,23 @@ impl FileStore {
         core.block_of(seq).map(|bi| core.blocks[bi].live_msgs)
     }
 
+    /// Deleted sequences inside blocks, between each block's first live message and the
+    /// last message written to it (Go's `dmapEntries`).
+    #[doc(hidden)]
+    pub fn dmap_entries(&self) -> usize {
+        let locked = self.lock();
+        locked
+            .core
+            .blocks
+            .iter()
+            .filter_map(|b| {
+                let first = b.first_live()?;
+                let skip = (first - b.base_seq) as usize;
+                Some(b.slots[skip..].iter().filter(|s| !s.is_live()).count())
+            })
+            .sum()
+    }
+
     /// Paths of the block files, oldest first.
     #[doc(hidden)]
     pub fn block_paths(&self) -> Vec<PathBuf> {

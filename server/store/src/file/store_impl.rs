@@ -875,8 +875,18 @@ impl Store for FileStore {
 
     fn delete(&self, _inline: bool) -> Result<(), StoreError> {
         self.stop()?;
-        std::fs::remove_dir_all(&self.shared.dir)?;
-        Ok(())
+        // Something may still be writing into the directory (Go's test does exactly
+        // that); retry a few times before giving up.
+        let mut last_err = None;
+        for _ in 0..10 {
+            match std::fs::remove_dir_all(&self.shared.dir) {
+                Ok(()) => return Ok(()),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(err) => last_err = Some(err),
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Err(last_err.map_or(StoreError::Closed, StoreError::from))
     }
 
     fn stop(&self) -> Result<(), StoreError> {
