@@ -82,7 +82,10 @@ fn is_zero(v: &u64) -> bool {
 /// State shared by the listener, every connection and the control API.
 #[derive(Debug)]
 pub struct ServerShared {
-    pub opts: Arc<Options>,
+    /// The options in force; a reload swaps them (see [`ServerShared::opts`]).
+    opts: parking_lot::RwLock<Arc<Options>>,
+    /// Bumped by each reload that changed options, so connections can pick them up.
+    opts_gen: AtomicU64,
     /// This server's log sink and debug/trace switches.
     pub logging: Arc<Logging>,
     pub id: String,
@@ -106,9 +109,28 @@ pub struct ServerShared {
     pub tls_rate: Option<Mutex<crate::rate_counter::RateCounter>>,
     /// The monitoring endpoints' state (closed connections, request counts, listener).
     pub monitor: crate::monitor::MonitorState,
+    /// System account events and requests (see `crate::events`).
+    pub events: crate::events::Events,
 }
 
 impl ServerShared {
+    /// The options in force (a reload may replace them; hold the `Arc` for a consistent
+    /// view).
+    pub fn opts(&self) -> Arc<Options> {
+        self.opts.read().clone()
+    }
+
+    /// Changes each time a reload replaces the options.
+    pub fn opts_generation(&self) -> u64 {
+        self.opts_gen.load(Ordering::Acquire)
+    }
+
+    /// Replaces the options (a reload).
+    pub(crate) fn set_opts(&self, opts: Arc<Options>) {
+        *self.opts.write() = opts;
+        self.opts_gen.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// Registers a new connection, or refuses it when over `max_connections`.
     fn register(&self, client: &Arc<Client>) -> bool {
         let mut clients = self.clients.lock();
@@ -117,7 +139,7 @@ impl ServerShared {
         if self.is_shutting_down() {
             return false;
         }
-        let max = self.opts.max_connections;
+        let max = self.opts().max_connections;
         // A negative maximum refuses every connection, as in Go.
         if max < 0 || (max > 0 && clients.len() as i64 >= max) {
             return false;
@@ -150,7 +172,10 @@ impl ServerShared {
         self.clients
             .lock()
             .values()
-            .filter(|c| c.account().is_some_and(|a| std::ptr::eq(Arc::as_ptr(&a), acc)))
+            .filter(|c| {
+                c.account()
+                    .is_some_and(|a| std::ptr::eq(Arc::as_ptr(&a), acc))
+            })
             .count()
     }
 
@@ -208,7 +233,7 @@ impl ServerShared {
     /// The INFO a new connection gets first: without `client_ip` when `proxy_protocol` is
     /// on, since the socket's peer is then the proxy (as Go).
     pub fn first_info_json_for(&self, client: &Client) -> Vec<u8> {
-        self.info_json_with(client, !self.opts.proxy_protocol)
+        self.info_json_with(client, !self.opts().proxy_protocol)
     }
 
     fn info_json_with(&self, client: &Client, client_ip: bool) -> Vec<u8> {
@@ -221,7 +246,7 @@ impl ServerShared {
         }
         // A client may connect without credentials as the `no_auth_user`: tell it none
         // are required (the server still expects CONNECT first).
-        if !self.opts.no_auth_user.is_empty() {
+        if !self.opts().no_auth_user.is_empty() {
             info.auth_required = false;
         }
         serde_json::to_vec(&info).unwrap_or_default()
@@ -286,6 +311,7 @@ impl ServerShared {
             );
         }
         self.clients.lock().remove(&client.cid);
+        crate::events::client_closed(self, client, reason);
         crate::debug!(
             self.logging,
             "{} - Client connection closed: {}",
@@ -302,10 +328,11 @@ impl ServerShared {
         crate::notice!(self.logging, "Initiating Shutdown...");
         let _ = self.shutdown_tx.send(true);
         self.monitor.stop();
+        crate::events::shutdown(self);
         for c in self.clients() {
             self.close_client(&c, ClosedState::ServerShutdown, true);
         }
-        if let Some(dir) = &self.opts.ports_file_dir {
+        if let Some(dir) = &self.opts().ports_file_dir {
             let _ = std::fs::remove_file(ports_file_path(dir));
         }
         crate::notice!(self.logging, "Server Exiting..");
@@ -336,6 +363,7 @@ impl ServerShared {
         );
         // Stop accepting: the accept loop exits on this.
         let _ = self.shutdown_tx.send(true);
+        crate::events::lame_duck(self);
         let clients = self.clients();
         if clients.is_empty() {
             self.shutdown();
@@ -348,8 +376,8 @@ impl ServerShared {
             encode::info(&mut b, &self.info_json_for(c));
             c.send_proto(&b);
         }
-        let grace = self.opts.lame_duck_grace_period;
-        let mut dur = self.opts.lame_duck_duration.saturating_sub(grace);
+        let grace = self.opts().lame_duck_grace_period;
+        let mut dur = self.opts().lame_duck_duration.saturating_sub(grace);
         if dur.is_zero() {
             dur = Duration::from_secs(1);
         }
@@ -435,7 +463,8 @@ impl Server {
         });
         Ok(Server {
             shared: Arc::new(ServerShared {
-                opts: Arc::new(opts),
+                opts: parking_lot::RwLock::new(Arc::new(opts)),
+                opts_gen: AtomicU64::new(0),
                 logging,
                 id,
                 name,
@@ -453,6 +482,7 @@ impl Server {
                 client_addr: OnceLock::new(),
                 tls_rate,
                 monitor,
+                events: crate::events::Events::new(),
             }),
         })
     }
@@ -465,7 +495,7 @@ impl Server {
     /// server is ready ("Server is ready" has been logged).
     pub async fn start(&self) -> io::Result<SocketAddr> {
         let s = &self.shared;
-        let opts = &s.opts;
+        let opts = &s.opts();
         // Shut down before it started: no listener, nothing to serve (as in Go).
         if s.is_shutting_down() {
             return Err(io::Error::other("server is shutting down"));
@@ -552,6 +582,7 @@ impl Server {
         if s.tls_rate.is_some() {
             tokio::spawn(client::tls_conn::log_rejected_tls_conns(s.clone()));
         }
+        crate::events::start(s);
         tokio::spawn(accept_loop(s.clone(), listener));
         crate::notice!(s.logging, "Server is ready");
         Ok(addr)
@@ -580,7 +611,7 @@ impl Server {
 
     /// The URL clients connect to, from the configured host and port (Go's `ClientURL`).
     pub fn client_url(&self) -> String {
-        let o = &self.shared.opts;
+        let o = &self.shared.opts();
         let scheme = if o.tls { "tls" } else { "nats" };
         let host = if o.host.contains(':') {
             format!("[{}]", o.host)
@@ -639,7 +670,7 @@ pub fn is_temporary_accept_error(e: &io::Error) -> bool {
 
 fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr) {
     let cid = s.next_cid.fetch_add(1, Ordering::Relaxed);
-    let max_pending = usize::try_from(s.opts.max_pending).unwrap_or(usize::MAX);
+    let max_pending = usize::try_from(s.opts().max_pending).unwrap_or(usize::MAX);
     let client = Arc::new(Client::new(
         cid,
         peer.ip().to_string(),
@@ -648,8 +679,8 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
     ));
     client.bind_account(s.global_account().clone());
     crate::debug!(s.logging, "{} - Client connection created", client.label());
-    client.set_write_timeout_policy(s.opts.write_timeout.for_client());
-    if crate::auth::nonce_required(&s.opts) {
+    client.set_write_timeout_policy(s.opts().write_timeout.for_client());
+    if crate::auth::nonce_required(&s.opts()) {
         let _ = client.auth.nonce.set(crate::auth::new_nonce());
     }
     // INFO goes first, as in Go, so even a refused client learns who it talked to. With
@@ -657,9 +688,9 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
     let mut b = BytesMut::new();
     encode::info(&mut b, &s.first_info_json_for(&client));
     // On a TLS listener, the TLS path reads the PROXY header (before any handshake).
-    let proxy_protocol = s.opts.proxy_protocol && s.opts.tls_config.is_none();
+    let proxy_protocol = s.opts().proxy_protocol && s.opts().tls_config.is_none();
     // With `handshake_first`, INFO waits for the TLS handshake.
-    let tls_first = s.opts.tls_config.is_some() && s.opts.tls_handshake_first;
+    let tls_first = s.opts().tls_config.is_some() && s.opts().tls_handshake_first;
     if !proxy_protocol && !tls_first {
         client.send_proto(&b);
     }
@@ -680,12 +711,22 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
         }
         client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
     } else if proxy_protocol {
-        tokio::spawn(crate::proxyproto::conn::accept(s.clone(), stream, client, b.freeze()));
+        tokio::spawn(crate::proxyproto::conn::accept(
+            s.clone(),
+            stream,
+            client,
+            b.freeze(),
+        ));
         return;
     }
-    if let Some(cfg) = &s.opts.tls_config {
+    if let Some(cfg) = &s.opts().tls_config {
         let cfg = cfg.clone();
-        tokio::spawn(client::tls_conn::run_tls_connection(s.clone(), stream, client, cfg));
+        tokio::spawn(client::tls_conn::run_tls_connection(
+            s.clone(),
+            stream,
+            client,
+            cfg,
+        ));
         return;
     }
     tokio::spawn(client::run_connection(s.clone(), stream, client));

@@ -115,12 +115,27 @@ pub fn new_nonce() -> String {
 #[derive(Debug, Default)]
 pub struct ClientAuth {
     pub nonce: std::sync::OnceLock<String>,
-    pub perms: std::sync::OnceLock<Arc<ClientPerms>>,
+    /// Set once the client has permissions: deliveries to clients without any (most)
+    /// then cost one atomic load, not a lock.
+    has_perms: std::sync::atomic::AtomicBool,
+    /// The permissions; a reload may replace them.
+    perms: parking_lot::RwLock<Option<Arc<ClientPerms>>>,
 }
 
 impl ClientAuth {
-    pub fn perms(&self) -> Option<&Arc<ClientPerms>> {
-        self.perms.get()
+    pub fn perms(&self) -> Option<Arc<ClientPerms>> {
+        if !self.has_perms.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        self.perms.read().clone()
+    }
+
+    /// Gives the client `perms` (or none), at authentication or on a reload.
+    pub fn set_perms(&self, perms: Option<Arc<ClientPerms>>) {
+        let has = perms.is_some();
+        *self.perms.write() = perms;
+        self.has_perms
+            .store(has, std::sync::atomic::Ordering::Release);
     }
 }
 

@@ -51,6 +51,12 @@ impl PingTimer {
         }
     }
 
+    /// A reload changed `ping_interval` or `ping_max`: they apply from the next firing on.
+    pub fn set_limits(&mut self, interval: Duration, max_out: u32) {
+        self.interval = interval;
+        self.max_out = max_out;
+    }
+
     /// When the timer fires next.
     pub fn deadline(&self) -> Instant {
         self.deadline

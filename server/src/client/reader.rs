@@ -124,7 +124,7 @@ async fn write_loop<W>(server: Arc<ServerShared>, client: Arc<Client>, mut wr: W
 where
     W: AsyncWrite + Unpin,
 {
-    let server_deadline = server.opts.write_deadline;
+    let server_deadline = server.opts().write_deadline;
     let policy = client.write_timeout_policy();
     let mut spare = BytesMut::with_capacity(READ_SIZE);
     loop {
@@ -235,11 +235,13 @@ struct Reader {
     auth_deadline: Option<tokio::time::Instant>,
     /// This client's permissions, once authenticated with some.
     perms: Option<Arc<crate::auth::ClientPerms>>,
+    /// The options generation this reader last applied (see `options_reloaded`).
+    opts_gen: u64,
 }
 
 impl Reader {
     fn new(server: Arc<ServerShared>, client: Arc<Client>) -> Self {
-        let opts = &server.opts;
+        let opts = &server.opts();
         let parser = Parser::new(ParserConfig {
             max_control_line: usize::try_from(opts.max_control_line).unwrap_or(usize::MAX),
             max_payload: usize::try_from(opts.max_payload).unwrap_or(usize::MAX),
@@ -253,6 +255,7 @@ impl Reader {
         Reader {
             auth_deadline,
             perms: None,
+            opts_gen: server.opts_generation(),
             acc: client
                 .account()
                 .unwrap_or_else(|| server.global_account().clone()),
@@ -355,6 +358,11 @@ impl Reader {
 
     /// Processes every complete operation in `buf`.
     fn process(&mut self, buf: &mut BytesMut) -> Result<(), ClosedState> {
+        let gen = self.server.opts_generation();
+        if gen != self.opts_gen {
+            self.opts_gen = gen;
+            self.options_reloaded();
+        }
         loop {
             match self.parser.parse(buf) {
                 Ok(Some(op)) => {
@@ -375,6 +383,20 @@ impl Reader {
                     return Err(e.close_reason());
                 }
             }
+        }
+    }
+
+    /// A reload replaced the options: take on the limits Go applies to open connections.
+    fn options_reloaded(&mut self) {
+        let o = self.server.opts();
+        self.parser
+            .set_max_payload(usize::try_from(o.max_payload).unwrap_or(usize::MAX));
+        self.parser
+            .set_max_control_line(usize::try_from(o.max_control_line).unwrap_or(usize::MAX));
+        self.ping.set_limits(o.ping_interval, o.max_pings_out);
+        // A reload may have changed this client's permissions.
+        if self.connect_received {
+            self.perms = self.client.auth.perms();
         }
     }
 
@@ -467,7 +489,7 @@ impl Reader {
             self.send_err("invalid client protocol");
             return Err(ClosedState::BadClientProtocolVersion);
         }
-        let headers = info.headers && !self.server.opts.no_header_support;
+        let headers = info.headers && !self.server.opts().no_header_support;
         if info.no_responders && !headers {
             self.send_err("no responders requires headers support");
             return Err(ClosedState::NoRespondersRequiresHeaders);
@@ -491,7 +513,7 @@ impl Reader {
     /// Returns who the client is, for the connection's label.
     fn authenticate(&mut self, info: &ConnectInfo) -> Result<Option<String>, ClosedState> {
         let nonce = self.client.auth.nonce.get().map(String::as_str);
-        let opts = &self.server.opts;
+        let opts = &self.server.opts();
         let result = if crate::auth::tls_map::maps_user(opts, info) {
             self.authenticate_by_certificate(info)
         } else {
@@ -513,6 +535,11 @@ impl Reader {
                     None => crate::error!(self.server.logging, "{label} - authentication error"),
                 }
                 self.send_err("Authorization Violation");
+                crate::events::auth_failed(
+                    &self.server,
+                    &self.client,
+                    ClosedState::AuthenticationViolation,
+                );
                 Err(ClosedState::AuthenticationViolation)
             }
         }
@@ -527,7 +554,7 @@ impl Reader {
         let cert = self.client.tls.get().and_then(|t| t.peer.as_ref());
         let logging = &self.server.logging;
         let label = self.client.label();
-        authenticate_by_certificate(&self.server.opts, info, cert, |line| match line {
+        authenticate_by_certificate(&self.server.opts(), info, cert, |line| match line {
             CertLog::Debug(m) => crate::debug!(logging, "{label} - {m}"),
             CertLog::Warn(m) => crate::warn!(logging, "{m}"),
         })
@@ -542,24 +569,27 @@ impl Reader {
         if name != self.acc.name {
             if let Some(acc) = self.server.accounts.lookup(name) {
                 self.client.bind_account(acc.clone());
-                self.acc = acc;
+                let old = std::mem::replace(&mut self.acc, acc);
                 // The match cache belongs to the previous account's sublist.
                 self.l1.clear();
                 self.l1_genid = 0;
+                crate::events::account_conns_changed(&self.server, &old);
+                crate::events::account_conns_changed(&self.server, &self.acc);
             }
         }
         self.auth_deadline = None;
         self.parser.set_awaiting_connect(false);
         if let Some(p) = ok.perms {
-            let _ = self.client.auth.perms.set(p.clone());
+            self.client.auth.set_perms(Some(p.clone()));
             self.perms = Some(p);
         }
+        crate::events::client_connected(&self.server, &self.client);
     }
 
     /// Something other than CONNECT came first: with `no_auth_user` the client is that
     /// user, as Go lets simple clients (telnet) skip CONNECT.
     fn auth_as_no_auth_user(&mut self) -> bool {
-        let opts = &self.server.opts;
+        let opts = &self.server.opts();
         if opts.no_auth_user.is_empty() {
             return false;
         }
@@ -583,7 +613,7 @@ impl Reader {
             self.trace_line(&self.client, &line);
         }
         if let ClientOp::Pub(m) = op {
-            let o = &self.server.opts;
+            let o = &self.server.opts();
             if let Some(line) = trace::msg_payload(
                 Dir::In,
                 &m.payload,
@@ -608,7 +638,7 @@ impl Reader {
     ) {
         let line = trace::delivery_op(subject, sid, reply, header_len, data.len());
         self.trace_line(client, &line);
-        let o = &self.server.opts;
+        let o = &self.server.opts();
         if let Some(line) = trace::msg_payload(
             Dir::Out,
             data,
@@ -666,7 +696,7 @@ impl Reader {
     }
 
     fn process_sub(&mut self, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
-        let max_subs = self.server.opts.max_subs;
+        let max_subs = self.server.opts().max_subs;
         let subj_str = match std::str::from_utf8(&subject) {
             Ok(s) => s,
             Err(_) => {
@@ -1041,7 +1071,7 @@ impl Reader {
     /// The first PING after CONNECT comes sooner (unless `disable_short_first_ping`), spread
     /// by up to 20% so many clients don't ping in lockstep.
     fn first_ping_interval(&self) -> Duration {
-        let opts = &self.server.opts;
+        let opts = &self.server.opts();
         let mut first = opts.ping_interval;
         if !opts.disable_short_first_ping && first > FIRST_CLIENT_PING_INTERVAL {
             first = FIRST_CLIENT_PING_INTERVAL;

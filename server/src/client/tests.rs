@@ -17,6 +17,8 @@ fn opts() -> Options {
         port: -1,
         no_log: true,
         no_sigs: true,
+        // Subscription counts below are the clients' own: no system account's.
+        no_system_account: true,
         ..Options::default()
     }
 }

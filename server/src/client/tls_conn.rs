@@ -128,7 +128,7 @@ pub async fn run_tls_connection(
     cfg: Arc<TlsConfig>,
 ) {
     let _ = stream.set_nodelay(true);
-    let opts = server.opts.clone();
+    let opts = server.opts();
     // Refused at accept (shutting down, too many connections): INFO and -ERR go out in
     // plain text, as they do in Go before any handshake.
     if client.is_closed() {
@@ -234,6 +234,11 @@ pub async fn run_tls_connection(
             .first()
             .and_then(|c| crate::tls::x509::parse_certificate(c)),
         peer_chain_len: peer_chain.len(),
+        first: tls_first,
+        peer_certs: peer_chain
+            .iter()
+            .map(|c| crate::tls::PeerCert::of(c))
+            .collect(),
     };
     if let Some(pins) = &opts.tls_pinned_certs {
         let pinned = match &state.peer {

@@ -29,7 +29,7 @@ const TEXT_HTML: &str = "text/html; charset=utf-8";
 /// Validates the monitoring options, binds the listener and serves until the server shuts
 /// down. Returns the bound address. Errors read like Go's.
 pub async fn start(s: &Arc<ServerShared>) -> io::Result<SocketAddr> {
-    let opts = &s.opts;
+    let opts = &s.opts();
     if opts.http_port != 0 && opts.https_port != 0 {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -85,7 +85,7 @@ pub async fn start(s: &Arc<ServerShared>) -> io::Result<SocketAddr> {
 
 async fn serve(s: Arc<ServerShared>, listener: TcpListener) {
     let mut stop = s.monitor.stop_tx.subscribe();
-    let base = normalize_base_path(&s.opts.http_base_path);
+    let base = normalize_base_path(&s.opts().http_base_path);
     loop {
         if *stop.borrow() {
             break;

@@ -304,7 +304,7 @@ fn to_i64(v: u64) -> i64 {
 
 /// Go's `Server.Varz`.
 pub fn varz(s: &ServerShared) -> Varz {
-    let opts = &s.opts;
+    let opts = &s.opts();
     let info = s.info();
     let (cpu, rss) = super::misc::process_usage();
     let now = GoTime::now();
