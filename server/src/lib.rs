@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod closed;
 pub mod config;
+pub mod events;
 pub mod gsl;
 pub mod logging;
 pub mod monitor;

@@ -330,6 +330,21 @@ impl Client {
         self.writer_wake.notify_one();
     }
 
+    /// For a connection without a socket (the server's internal system client): takes
+    /// everything queued into `into` as if written. Returns whether the connection is
+    /// closed.
+    pub(crate) fn take_queued(&self, into: &mut BytesMut) -> bool {
+        let mut out = self.out.lock();
+        out.take(into);
+        out.written(into.len());
+        out.is_closed()
+    }
+
+    /// Waits until something is queued or the connection closes (socketless connections).
+    pub(crate) async fn queued(&self) {
+        self.writer_wake.notified().await
+    }
+
     pub(crate) fn max_pending(&self) -> usize {
         self.out.lock().max_pending()
     }

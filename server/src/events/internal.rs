@@ -1,0 +1,361 @@
+//! The server's internal client: subscriptions that sit in account sublists like any
+//! other, whose deliveries land in a socketless connection's outbound buffer and are
+//! handed to handlers; and the internal publish that delivers the server's own messages.
+
+use crate::account::Account;
+use crate::client::outbound::Queued;
+use crate::client::{Client, SubRef, Subscription};
+use crate::closed::ClosedState;
+use crate::protocol::encode;
+use crate::server::ServerShared;
+use bytes::{Buf, Bytes, BytesMut};
+use parking_lot::Mutex;
+use rand::Rng;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+/// One message delivered to an internal subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InMsg {
+    pub subject: String,
+    pub reply: String,
+    /// The header block (`NATS/1.0 ...\r\n\r\n`), when the publisher sent one.
+    pub header: Option<Bytes>,
+    pub payload: Bytes,
+}
+
+/// What runs for a message on an internal subscription; `acc` is the account whose
+/// sublist holds the subscription (replies go back there).
+pub type Handler = Arc<dyn Fn(&Arc<ServerShared>, &Arc<Account>, &InMsg) + Send + Sync>;
+
+/// The internal client and its handlers, by sid.
+pub struct InternalClient {
+    pub client: Arc<Client>,
+    handlers: Mutex<HashMap<Bytes, (Arc<Account>, Handler)>>,
+    next_sid: AtomicU64,
+    /// Messages this client published (Go's system client `outMsgs`).
+    pub published: AtomicU64,
+}
+
+impl std::fmt::Debug for InternalClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InternalClient")
+            .field("cid", &self.client.cid)
+            .finish()
+    }
+}
+
+impl InternalClient {
+    /// A socketless client bound to `account`; it takes headers and never hears its own
+    /// publishes.
+    pub fn new(cid: u64, account: Arc<Account>) -> InternalClient {
+        let client = Arc::new(Client::new(cid, String::new(), 0, usize::MAX));
+        client.bind_account(account);
+        client.set_headers(true);
+        client.set_echo(false);
+        InternalClient {
+            client,
+            handlers: Mutex::new(HashMap::new()),
+            next_sid: AtomicU64::new(1),
+            published: AtomicU64::new(0),
+        }
+    }
+
+    /// Subscribes in `account`'s sublist; `handler` runs for each delivery.
+    pub fn subscribe(
+        &self,
+        account: &Arc<Account>,
+        subject: &str,
+        queue: Option<&str>,
+        handler: Handler,
+    ) -> Result<Arc<Subscription>, String> {
+        let sid = Bytes::from(self.next_sid.fetch_add(1, Ordering::Relaxed).to_string());
+        let sub = Arc::new(Subscription {
+            client: self.client.clone(),
+            account: account.clone(),
+            subject: Bytes::copy_from_slice(subject.as_bytes()),
+            queue: queue.map(|q| Bytes::copy_from_slice(q.as_bytes())),
+            sid: sid.clone(),
+            max: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+        });
+        account
+            .sublist
+            .insert(subject, queue, SubRef(sub.clone()))
+            .map_err(|e| format!("{e:?}"))?;
+        self.client.subs.lock().insert(sid.clone(), sub.clone());
+        self.handlers.lock().insert(sid, (account.clone(), handler));
+        Ok(sub)
+    }
+
+    /// Removes an internal subscription; its handler no longer runs.
+    pub fn unsubscribe(&self, server: &ServerShared, sub: &Arc<Subscription>) {
+        server.unsubscribe(&SubRef(sub.clone()));
+        self.handlers.lock().remove(&sub.sid);
+    }
+
+    /// Drops every subscription and handler (shutdown).
+    pub fn close(&self, server: &ServerShared) {
+        // Not through `close_client`: the internal client is no connection to report.
+        if self.client.mark_closed(ClosedState::ServerShutdown, false) {
+            let subs: Vec<_> = self.client.subs.lock().drain().map(|(_, s)| s).collect();
+            for s in subs {
+                server.unsubscribe(&SubRef(s));
+            }
+        }
+        self.handlers.lock().clear();
+    }
+
+    fn handler(&self, sid: &[u8]) -> Option<(Arc<Account>, Handler)> {
+        self.handlers.lock().get(sid).cloned()
+    }
+}
+
+/// Runs the internal client's "writer": parses the MSG/HMSG frames delivered into its
+/// outbound buffer and runs their handlers, until the client is closed.
+pub async fn dispatch_loop(server: Weak<ServerShared>, internal: Arc<InternalClient>) {
+    let mut buf = BytesMut::new();
+    loop {
+        let closed = internal.client.take_queued(&mut buf);
+        if buf.is_empty() {
+            if closed {
+                return;
+            }
+            internal.client.queued().await;
+            continue;
+        }
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        for (sid, msg) in parse_frames(&mut buf) {
+            if let Some((acc, h)) = internal.handler(&sid) {
+                h(&server, &acc, &msg);
+            }
+        }
+        buf.clear();
+    }
+}
+
+/// Splits the frames natsd encoded (`MSG`/`HMSG`) into (sid, message). Anything else is
+/// skipped line by line; an incomplete tail is dropped (frames are always whole here).
+pub fn parse_frames(buf: &mut BytesMut) -> Vec<(Bytes, InMsg)> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = memchr::memmem::find(buf, b"\r\n") else {
+            return out;
+        };
+        let line = buf.split_to(eol).freeze();
+        buf.advance(2);
+        let parts: Vec<&[u8]> = line
+            .split(|&c| c == b' ')
+            .filter(|p| !p.is_empty())
+            .collect();
+        let (hdr_len, total, reply) = match parts.first().copied() {
+            Some(b"MSG") if parts.len() == 4 || parts.len() == 5 => {
+                let total = parse_usize(parts[parts.len() - 1]);
+                let reply = (parts.len() == 5).then(|| parts[3]);
+                (None, total, reply)
+            }
+            Some(b"HMSG") if parts.len() == 5 || parts.len() == 6 => {
+                let n = parts.len();
+                let reply = (n == 6).then(|| parts[3]);
+                (parse_usize(parts[n - 2]), parse_usize(parts[n - 1]), reply)
+            }
+            _ => continue,
+        };
+        let Some(total) = total else { continue };
+        if buf.len() < total + 2 {
+            buf.clear();
+            return out;
+        }
+        let mut body = buf.split_to(total).freeze();
+        buf.advance(2);
+        let header = match hdr_len {
+            Some(h) if h <= body.len() => Some(body.split_to(h)),
+            _ => None,
+        };
+        out.push((
+            Bytes::copy_from_slice(parts[2]),
+            InMsg {
+                subject: String::from_utf8_lossy(parts[1]).into_owned(),
+                reply: reply
+                    .map(|r| String::from_utf8_lossy(r).into_owned())
+                    .unwrap_or_default(),
+                header,
+                payload: body,
+            },
+        ));
+    }
+}
+
+fn parse_usize(b: &[u8]) -> Option<usize> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// Delivers a message the server publishes itself into `account`: to every matching
+/// subscriber (one member per queue group), never to the internal client (no echo),
+/// counting it as a delivery the way a client's publish is counted. Returns how many
+/// subscribers got it.
+pub fn publish(
+    server: &ServerShared,
+    internal: &InternalClient,
+    account: &Account,
+    subject: &str,
+    reply: Option<&str>,
+    header: Option<&[u8]>,
+    payload: &[u8],
+) -> usize {
+    internal.published.fetch_add(1, Ordering::Relaxed);
+    let result = account.sublist.match_bytes(subject.as_bytes());
+    let mut full = Vec::new();
+    let data: &[u8] = match header {
+        Some(h) => {
+            full.extend_from_slice(h);
+            full.extend_from_slice(payload);
+            &full
+        }
+        None => payload,
+    };
+    let is_self = |s: &SubRef| Arc::ptr_eq(&s.client, &internal.client);
+    let mut d = Delivery {
+        server,
+        subject: subject.as_bytes(),
+        reply: reply.map(str::as_bytes),
+        header_len: header.map(<[u8]>::len),
+        data,
+        count: 0,
+        bytes: 0,
+        expired: Vec::new(),
+    };
+    for sub in result.psubs.iter().filter(|s| !is_self(s)) {
+        d.deliver(sub);
+    }
+    for group in result.qsubs.iter() {
+        let members: Vec<&SubRef> = group.iter().filter(|s| !is_self(s)).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let start = rand::thread_rng().gen_range(0..members.len());
+        for i in 0..members.len() {
+            if d.deliver(members[(start + i) % members.len()]) {
+                break;
+            }
+        }
+    }
+    let (count, bytes) = (d.count, d.bytes);
+    for sub in d.expired {
+        server.unsubscribe(&sub);
+    }
+    if count > 0 {
+        let st = &server.stats;
+        st.out_msgs.fetch_add(count as u64, Ordering::Relaxed);
+        st.out_bytes.fetch_add(bytes, Ordering::Relaxed);
+        account.sent.add(count as u64, bytes);
+    }
+    count
+}
+
+struct Delivery<'a> {
+    server: &'a ServerShared,
+    subject: &'a [u8],
+    reply: Option<&'a [u8]>,
+    header_len: Option<usize>,
+    data: &'a [u8],
+    count: usize,
+    bytes: u64,
+    expired: Vec<SubRef>,
+}
+
+impl Delivery<'_> {
+    fn deliver(&mut self, sub: &SubRef) -> bool {
+        let client = &sub.client;
+        if let Some(p) = client.auth.perms() {
+            if p.has_sub_deny() {
+                let q = sub.queue.as_deref().map(String::from_utf8_lossy);
+                if p.delivery_denied(&String::from_utf8_lossy(self.subject), q.as_deref()) {
+                    return false;
+                }
+            }
+        }
+        let max = sub.max.load(Ordering::Relaxed);
+        let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+        if max > 0 {
+            if n > max {
+                return false;
+            }
+            if n == max {
+                self.expired.push(sub.clone());
+            }
+        }
+        let (hdr, data) = match self.header_len {
+            Some(h) if client.headers() => (Some(h), self.data),
+            Some(h) => (None, &self.data[h.min(self.data.len())..]),
+            None => (None, self.data),
+        };
+        let (subject, reply, sid) = (self.subject, self.reply, &sub.sid);
+        let q = match hdr {
+            Some(h) => client.queue_msg(
+                |b| encode::hmsg(b, subject, sid, reply, h, data),
+                data.len(),
+            ),
+            None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, data), data.len()),
+        };
+        match q {
+            Queued::WakeWriter | Queued::Appended => {
+                client.wake_writer();
+                client.activity.touch(crate::monitor::gotime::now_nanos());
+                self.count += 1;
+                self.bytes += data.len() as u64;
+                true
+            }
+            Queued::Closed => false,
+            Queued::SlowConsumer => {
+                self.server
+                    .stats
+                    .slow_consumers
+                    .fetch_add(1, Ordering::Relaxed);
+                if let Some(acc) = client.account() {
+                    acc.slow_consumers.fetch_add(1, Ordering::Relaxed);
+                }
+                self.server
+                    .close_client(client, ClosedState::SlowConsumerPendingBytes, false);
+                false
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_are_split_into_messages() {
+        let mut b = BytesMut::new();
+        encode::msg(&mut b, b"foo", b"1", None, b"hello");
+        encode::msg(&mut b, b"bar", b"22", Some(b"inbox.1"), b"");
+        encode::hmsg(&mut b, b"baz", b"3", Some(b"r"), 12, b"NATS/1.0\r\n\r\n{}");
+        let msgs = parse_frames(&mut b);
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(&msgs[0].0[..], b"1");
+        assert_eq!(msgs[0].1.subject, "foo");
+        assert_eq!(msgs[0].1.reply, "");
+        assert_eq!(&msgs[0].1.payload[..], b"hello");
+        assert_eq!(&msgs[1].0[..], b"22");
+        assert_eq!(msgs[1].1.reply, "inbox.1");
+        assert!(msgs[1].1.payload.is_empty());
+        assert_eq!(msgs[2].1.header.as_deref(), Some(&b"NATS/1.0\r\n\r\n"[..]));
+        assert_eq!(&msgs[2].1.payload[..], b"{}");
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn payload_with_crlf_is_kept_whole() {
+        let mut b = BytesMut::new();
+        encode::msg(&mut b, b"a", b"1", None, b"x\r\ny");
+        let msgs = parse_frames(&mut b);
+        assert_eq!(&msgs[0].1.payload[..], b"x\r\ny");
+    }
+}
