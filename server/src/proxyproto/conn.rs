@@ -399,36 +399,6 @@ mod tests {
         s.shutdown();
     }
 
-    #[test]
-    fn startup_notice_follows_the_listen_line() {
-        let logging = Arc::new(crate::logging::Logging::new());
-        let cap = Arc::new(CaptureLogger::retaining());
-        logging.set_logger(Some(cap.clone()), false, false);
-        let s = crate::server::Server::with_logging(
-            Options {
-                host: "127.0.0.1".to_string(),
-                port: -1,
-                no_sigs: true,
-                proxy_protocol: true,
-                ..Options::default()
-            },
-            logging,
-        )
-        .unwrap();
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(s.start()).unwrap();
-        let msgs = cap.messages();
-        let listen = msgs
-            .iter()
-            .position(|m| m.starts_with("Listening for client connections on "))
-            .unwrap();
-        assert_eq!(
-            msgs[listen + 1],
-            "PROXY protocol enabled for client connections"
-        );
-        s.shutdown();
-    }
-
     #[tokio::test]
     async fn deadlines_as_go() {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
