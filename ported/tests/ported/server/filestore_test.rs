@@ -1009,3 +1009,162 @@ fn file_store_bad_consumer_state() {
     let bs = b"\x16\x02\x01\x01\x03\x02\x01\x98\xf4\x8a\x8a\x0c\x01\x03\x86\xfa\n\x01\x00\x01";
     decode_consumer_state(bs).unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreSparseCompactionWithInteriorDeletes" => file_store_sparse_compaction_with_interior_deletes);
+fn file_store_sparse_compaction_with_interior_deletes() {
+    all_permutations(|fcfg| {
+        let cfg = StreamConfig {
+            name: "KV".to_string(),
+            subjects: vec!["kv.>".to_string()],
+            ..zzz()
+        };
+        let fs = fcfg.open(cfg);
+        for i in 1..=1000 {
+            fs.store_msg(&format!("kv.{}", i % 10), b"", b"OK", 0)
+                .unwrap();
+        }
+        for seq in [500, 600, 700, 800] {
+            assert!(fs.remove_msg(seq).unwrap());
+        }
+        fs.load_msg(900).unwrap();
+        // Compact the last block by hand; messages past the interior deletes still load.
+        let last = fs.block_indexes().len() - 1;
+        fs.compact_block_at(last).unwrap();
+        fs.load_msg(900).unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStorePurgeExKeepOneBug" => file_store_purge_ex_keep_one_bug);
+fn file_store_purge_ex_keep_one_bug() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 128;
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["*".to_string()]));
+        let fill = b"X".repeat(128);
+        fs.store_msg("A", b"", b"META", 0).unwrap();
+        fs.store_msg("B", b"", &fill, 0).unwrap();
+        fs.store_msg("A", b"", b"META", 0).unwrap();
+        fs.store_msg("B", b"", &fill, 0).unwrap();
+        assert_eq!(fs.filtered_state(1, "A").unwrap().msgs, 2);
+        assert_eq!(fs.purge_ex("A", 0, 1).unwrap(), 1);
+        assert_eq!(fs.filtered_state(1, "A").unwrap().msgs, 1);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreFilteredPendingBug" => file_store_filtered_pending_bug);
+fn file_store_filtered_pending_bug() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["*".to_string()]));
+        fs.store_msg("foo", b"", b"msg", 0).unwrap();
+        fs.store_msg("bar", b"", b"msg", 0).unwrap();
+        fs.store_msg("baz", b"", b"msg", 0).unwrap();
+        // Go asks the last block for "foo" from sequence 3; all three are in it.
+        let ss = fs.filtered_state(3, "foo").unwrap();
+        assert_eq!(ss.msgs, 0);
+        assert_eq!((ss.first, ss.last), (0, 0));
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreCompactReclaimHeadSpace" => file_store_compact_reclaim_head_space);
+fn file_store_compact_reclaim_head_space() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 4 * 1024 * 1024;
+        let cfg = zzz_with(|c| c.subjects = vec!["*".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        // Random payload, to tell corruption from repetition.
+        let mut x = SystemClock.now_ns() as u64 | 1;
+        let msg: Vec<u8> = (0..64 * 1024)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let subj = "z";
+        for _ in 0..100 {
+            fs.store_msg(subj, b"", &msg, 0).unwrap();
+        }
+        let check_num_blocks = |fs: &FileStore, n: usize| assert_eq!(fs.block_indexes().len(), n);
+        let check_block = |fs: &FileStore, position: usize| {
+            let (first, last, raw_bytes, path) = fs.block_info(position).unwrap();
+            if fcfg.compression == StoreCompression::None {
+                assert_eq!(raw_bytes, std::fs::metadata(&path).unwrap().len());
+            }
+            assert_eq!(fs.load_msg(first).unwrap().msg.as_ref(), msg.as_slice());
+            assert_eq!(fs.load_msg(last).unwrap().msg.as_ref(), msg.as_slice());
+        };
+        check_num_blocks(&fs, 2);
+        fs.compact(33).unwrap();
+        check_num_blocks(&fs, 2);
+        check_block(&fs, 0);
+        check_block(&fs, 1);
+        fs.compact(85).unwrap();
+        check_num_blocks(&fs, 1);
+        check_block(&fs, 0);
+        fs.store_msg(subj, b"", &msg, 0).unwrap();
+        check_num_blocks(&fs, 1);
+        check_block(&fs, 0);
+        fs.stop().unwrap();
+
+        let fs = fcfg.open(cfg);
+        check_num_blocks(&fs, 1);
+        check_block(&fs, 0);
+        fs.store_msg(subj, b"", &msg, 0).unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreRememberLastMsgTime" => file_store_remember_last_msg_time);
+fn file_store_remember_last_msg_time() {
+    all_permutations(|fcfg| {
+        let cfg = StreamConfig {
+            name: "TEST".to_string(),
+            max_age: Duration::from_secs(1),
+            ..zzz()
+        };
+        let clock = ManualClock::starting_now();
+        let open = || fcfg.open_with_clock(cfg.clone(), clock.clone());
+        let msg = b"X".repeat(2 * 1024 * 1024);
+
+        let fs = open();
+        let (seq, ts) = fs.store_msg("foo", b"", &msg, 0).unwrap();
+        assert!(fs.remove_msg(seq).unwrap());
+        assert_eq!(fs.state().last_time, ts);
+        fs.stop().unwrap();
+        let fs = open();
+        assert_eq!(fs.state().last_time, ts);
+
+        clock.advance(Duration::from_millis(1));
+        let (seq, ts) = fs.store_msg("foo", b"", &msg, 0).unwrap();
+        fs.load_msg(seq).unwrap();
+        fs.purge().unwrap();
+        fs.stop().unwrap();
+        let fs = open();
+        assert_eq!(fs.state().last_time, ts);
+
+        clock.advance(Duration::from_millis(1));
+        fs.store_msg("foo", b"", &msg, 0).unwrap();
+        clock.advance(Duration::from_millis(1));
+        let (seq, ts) = fs.store_msg("foo", b"", &msg, 0).unwrap();
+        assert_eq!(seq, 4);
+        // Wait until the messages expire.
+        clock.advance(Duration::from_secs(2));
+        run_expiry(&fs, &clock);
+        assert_eq!(fs.state().msgs, 0);
+        fs.stop().unwrap();
+        let fs = open();
+        assert_eq!(fs.state().last_time, ts);
+
+        // Now make sure we retain the true last seq.
+        clock.advance(Duration::from_millis(1));
+        fs.store_msg("foo", b"", &msg, 0).unwrap();
+        clock.advance(Duration::from_millis(1));
+        let (seq, ts) = fs.store_msg("foo", b"", &msg, 0).unwrap();
+        assert_eq!(seq, 6);
+        assert!(fs.remove_msg(seq).unwrap());
+        assert!(fs.remove_msg(seq - 1).unwrap());
+        fs.stop().unwrap();
+        let fs = open();
+        assert_eq!(fs.state().last_time, ts);
+        assert_eq!(fs.state().last_seq, 6);
+    });
+}

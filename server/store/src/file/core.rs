@@ -690,7 +690,7 @@ impl Core {
             .any(|(i, b)| i != holder && b.slot(seq).is_some_and(|s| s.has_bytes()))
     }
 
-    fn compact_block(&mut self, bi: usize) -> io::Result<()> {
+    pub fn compact_block(&mut self, bi: usize) -> io::Result<()> {
         let needed = self.tombstones_needed(bi);
         let msgs_dir = self.msgs_dir.clone();
         self.blocks[bi].compact(&msgs_dir, |t| needed.contains(&t))?;

@@ -301,6 +301,33 @@ impl FileStore {
             .sum()
     }
 
+    /// Rewrites the block at `position` (oldest first) with only what it still needs, as
+    /// Go's `mb.compact()`.
+    #[doc(hidden)]
+    pub fn compact_block_at(&self, position: usize) -> Result<(), StoreError> {
+        let mut locked = self.lock();
+        if position >= locked.core.blocks.len() {
+            return Err(StoreError::Other("no such block".to_string()));
+        }
+        locked.core.compact_block(position)?;
+        Ok(())
+    }
+
+    /// `(first live seq, last live seq, bytes the block accounts for including its
+    /// header, file path)` of the block at `position` (Go's `mb.first.seq`,
+    /// `mb.last.seq`, `mb.rbytes`, `mb.mfn`).
+    #[doc(hidden)]
+    pub fn block_info(&self, position: usize) -> Option<(u64, u64, u64, PathBuf)> {
+        let locked = self.lock();
+        let b = locked.core.blocks.get(position)?;
+        Some((
+            b.first_live().unwrap_or(0),
+            b.last_live().unwrap_or(0),
+            b.header_len + b.size,
+            b.path.clone(),
+        ))
+    }
+
     /// Paths of the block files, oldest first.
     #[doc(hidden)]
     pub fn block_paths(&self) -> Vec<PathBuf> {
