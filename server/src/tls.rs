@@ -472,6 +472,35 @@ pub struct TlsState {
     pub peer: Option<x509::CertInfo>,
     /// How many certificates the client sent.
     pub peer_chain_len: usize,
+    /// The handshake came before INFO (`handshake_first`).
+    pub first: bool,
+    /// Each certificate the client sent, as monitoring shows it.
+    pub peer_certs: Vec<PeerCert>,
+}
+
+/// A client certificate as `/connz?auth=1` shows it (Go's `TLSPeerCert`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerCert {
+    /// Go's `cert.Subject.String()`.
+    pub subject: String,
+    /// Hex SHA-256 of the SubjectPublicKeyInfo.
+    pub spki_sha256: String,
+    /// Hex SHA-256 of the whole certificate.
+    pub cert_sha256: String,
+}
+
+impl PeerCert {
+    pub fn of(der: &[u8]) -> PeerCert {
+        let info = x509::parse_certificate(der);
+        PeerCert {
+            subject: info
+                .as_ref()
+                .map(x509::CertInfo::go_name_string)
+                .unwrap_or_default(),
+            spki_sha256: info.map(|i| i.spki_sha256).unwrap_or_default(),
+            cert_sha256: x509::sha256_hex(der),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -139,6 +139,7 @@ mod tests {
         vec![Attribute {
             oid: oid.into(),
             value: Some(v.into()),
+            raw: Vec::new(),
         }]
     }
 

@@ -324,7 +324,27 @@ fn fill(client: &Client, now: GoTime) -> ConnInfo {
         ci.port = i64::from(client.remote_port());
         ci.ip = client.remote_host().to_string();
     }
+    // Set once the TLS handshake has completed (empty while it runs, as in Go).
+    if let Some(tls) = client.tls.get() {
+        ci.tls_version = tls.version.clone();
+        ci.tls_cipher = tls.cipher.clone();
+        ci.tls_first = tls.first;
+    }
     ci
+}
+
+/// The client's certificates, shown with `auth` (Go's `makePeerCerts`).
+fn peer_certs(client: &Client) -> Vec<TlsPeerCert> {
+    client.tls.get().map_or_else(Vec::new, |tls| {
+        tls.peer_certs
+            .iter()
+            .map(|c| TlsPeerCert {
+                subject: c.subject.clone(),
+                subject_pki_sha256: c.spki_sha256.clone(),
+                cert_sha256: c.cert_sha256.clone(),
+            })
+            .collect()
+    })
 }
 
 /// The record kept for a connection that just closed (subscriptions still attached).
@@ -470,6 +490,7 @@ pub fn connz(s: &ServerShared, opts: &ConnzOptions) -> Result<Connz, String> {
             }
         }
         if auth {
+            ci.tls_peer_certs = peer_certs(cl);
             ci.authorized_user = cl.raw_auth_user();
             let name = cl.account_name();
             if name != GLOBAL_ACCOUNT {

@@ -130,6 +130,8 @@ pub struct Attribute {
     pub oid: String,
     /// The value when it is a string (Go's `atv.Value.(string)`).
     pub value: Option<String>,
+    /// The value's DER (tag, length, content) when it is not a string.
+    pub raw: Vec<u8>,
 }
 
 /// A subject as encoded: relative distinguished names in certificate order.
@@ -151,9 +153,15 @@ fn parse_name(name: &Tlv<'_>) -> Option<RdnSequence> {
                 [o, v] if atv.tag == SEQUENCE && o.tag == OID => (oid_string(o.content)?, v),
                 _ => return None,
             };
+            let string = string_value(value);
             rdn.push(Attribute {
                 oid,
-                value: string_value(value),
+                raw: if string.is_some() {
+                    Vec::new()
+                } else {
+                    value.raw.to_vec()
+                },
+                value: string,
             });
         }
         rdns.push(rdn);
@@ -226,6 +234,36 @@ pub fn parse_certificate(der: &[u8]) -> Option<CertInfo> {
         }
     }
     Some(info)
+}
+
+/// A Go string as `encoding/asn1` marshals it: PrintableString when every character
+/// allows it, else UTF8String.
+fn go_marshal_string(v: &str) -> Vec<u8> {
+    let printable = v.bytes().all(|b| {
+        b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b)
+    });
+    let tag = if printable { 0x13 } else { 0x0c };
+    let len = v.len();
+    let mut out = vec![tag];
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes: Vec<u8> = len
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend_from_slice(&bytes);
+    }
+    out.extend_from_slice(v.as_bytes());
+    out
+}
+
+/// Hex SHA-256 of `data` (Go's fingerprints in monitoring).
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -305,6 +343,32 @@ impl CertInfo {
                 out.push('=');
                 escape_value(v, &mut out);
             }
+        }
+        out
+    }
+
+    /// The subject as Go's `cert.Subject.String()` prints it: like
+    /// [`CertInfo::go_subject_string`], followed by the attributes Go has no field for
+    /// (e-mail, DC, UID...), last first, each as `OID=#<DER hex>` (Go puts them at the
+    /// start of the sequence so that they print last).
+    pub fn go_name_string(&self) -> String {
+        let mut extras: Vec<String> = Vec::new();
+        for atv in self.subject.iter().flatten() {
+            if go_type_name(&atv.oid).is_some() {
+                continue;
+            }
+            let der = match &atv.value {
+                Some(v) => go_marshal_string(v),
+                None => atv.raw.clone(),
+            };
+            extras.push(format!("{}=#{}", atv.oid, hex(&der)));
+        }
+        let mut out = self.go_subject_string();
+        for e in extras.iter().rev() {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            out.push_str(e);
         }
         out
     }
@@ -499,6 +563,7 @@ mod tests {
         Attribute {
             oid: oid.into(),
             value: Some(v.into()),
+            raw: Vec::new(),
         }
     }
 
@@ -522,6 +587,14 @@ mod tests {
             r#"CN=jdoe\, \"x\",OU=NATS+OU=Team,O=Synadia,ST=CA,C=US"#
         );
         assert_eq!(c.domain_components(), "DC=org,DC=foo");
+        // Go's Name.String(): the others first, last one first, as OID=#DER.
+        assert_eq!(
+            c.go_name_string(),
+            format!(
+                "{},1.2.840.113549.1.9.1=#0c05612340622e63,{OID_DC}=#1303666f6f,{OID_DC}=#13036f7267",
+                c.go_subject_string()
+            )
+        );
         // The e-mail attribute has no LDAP name: no DN.
         assert!(c.ldap_dn().is_none());
     }

@@ -1827,3 +1827,137 @@ fn monitor_connz_sort_by_rtt() {
         "RTT not in descending order: {rtts:?}"
     );
 }
+
+/// The TLS ports of this file.
+mod tls_ports {
+    use super::*;
+    use natsd::tls::{gen_tls_config, TlsConfigOpts};
+    use ported::tls_client::{connect, test_cert, ClientOptions};
+    use std::io::Write;
+
+    /// Go's monitor TLS tests: a server certificate, `tls_timeout` 1.5 s.
+    fn tls_monitor_options(verify: bool) -> Options {
+        let tc = TlsConfigOpts {
+            cert_file: test_cert("server-cert.pem"),
+            key_file: test_cert("server-key.pem"),
+            ca_file: if verify {
+                test_cert("ca.pem")
+            } else {
+                String::new()
+            },
+            verify,
+            ..TlsConfigOpts::default()
+        };
+        let mut o = default_monitor_options();
+        o.tls_timeout = Duration::from_millis(1500);
+        o.tls_config = Some(Arc::new(gen_tls_config(&tc).unwrap()));
+        o
+    }
+
+    port!("server/monitor_test.go::TestMonitorConnzClosedConnsBadTLSClient" => monitor_connz_closed_conns_bad_tls_client);
+    fn monitor_connz_closed_conns_bad_tls_client() {
+        let s = run_server(tls_monitor_options(false));
+        let mut rc = std::net::TcpStream::connect(s.addr).unwrap();
+        rc.write_all(b"CONNECT {}\r\n").unwrap();
+        drop(rc);
+        check_closed_conns(&s, 1, Duration::from_secs(2));
+        let url = monitor_url(&s);
+        let opts = ConnzOptions {
+            state: ConnState::Closed,
+            ..Default::default()
+        };
+        let c = poll_connz(&s, 1, &format!("{url}connz?state=closed"), &opts);
+        assert_eq!(c.conns().len(), 1, "Incorrect Results: {c:?}");
+        let ci = &c.conns()[0];
+        let uptime = ci.stop.expect("stop").sub(ci.start);
+        let idle =
+            parse_go_duration(&ci.idle).unwrap_or_else(|e| panic!("Could not parse Idle: {e}"));
+        assert!(
+            idle <= uptime,
+            "Idle can't be larger then uptime, {idle} vs {uptime}"
+        );
+        assert!(
+            !ci.last_activity.is_zero(),
+            "LastActivity should not be Zero"
+        );
+        assert_eq!(ci.reason, "TLS Handshake Failure");
+    }
+
+    port!("server/monitor_test.go::TestMonitorConnzTLSInHandshake" => monitor_connz_tls_in_handshake);
+    fn monitor_connz_tls_in_handshake() {
+        let s = run_server(tls_monitor_options(false));
+        // A bare TCP connection: the TLS handshake never starts.
+        let _c = std::net::TcpStream::connect(s.addr).unwrap();
+        check_clients_count(&s, 1);
+        let start = std::time::Instant::now();
+        let endpoint = format!("{}connz", monitor_url(&s));
+        for mode in 0..2 {
+            let connz = poll_connz(&s, mode, &endpoint, &ConnzOptions::default());
+            let d = start.elapsed();
+            assert!(
+                d < Duration::from_millis(1500),
+                "Looks like connz blocked on handshake, took {d:?}"
+            );
+            assert_eq!(connz.conns().len(), 1, "Expected 1 conn");
+            let conn = &connz.conns()[0];
+            assert!(
+                conn.tls_version.is_empty() && conn.tls_cipher.is_empty(),
+                "Expected TLS fields to not be set, got version:{} cipher:{}",
+                conn.tls_version,
+                conn.tls_cipher
+            );
+        }
+    }
+
+    port!("server/monitor_test.go::TestMonitorConnzTLSPeerCerts" => monitor_connz_tls_peer_certs);
+    fn monitor_connz_tls_peer_certs() {
+        let mut o = tls_monitor_options(true);
+        o.tls_timeout = Duration::from_secs(2);
+        let s = run_server(o);
+        let _nc = connect(
+            s.addr,
+            &ClientOptions::default()
+                .root_ca(test_cert("ca.pem"))
+                .client_cert(test_cert("client-cert.pem"), test_cert("client-key.pem")),
+        )
+        .unwrap();
+        let endpoint = format!("{}connz", monitor_url(&s));
+        for mode in 0..2 {
+            // Without "auth" the details are not given.
+            let connz = poll_connz(&s, mode, &endpoint, &ConnzOptions::default());
+            assert_eq!(connz.conns().len(), 1);
+            let c = &connz.conns()[0];
+            assert!(
+                c.tls_peer_certs.is_empty(),
+                "Did not expect TLSPeerCerts when auth is not specified: {:?}",
+                c.tls_peer_certs
+            );
+            assert!(!c.tls_version.is_empty() && !c.tls_cipher.is_empty());
+            let connz = poll_connz(
+                &s,
+                mode,
+                &format!("{endpoint}?auth=1"),
+                &ConnzOptions {
+                    username: true,
+                    ..Default::default()
+                },
+            );
+            assert_eq!(connz.conns().len(), 1);
+            let c = &connz.conns()[0];
+            assert_eq!(
+                c.tls_peer_certs.len(),
+                1,
+                "Unexpected peer certificates: {:?}",
+                c.tls_peer_certs
+            );
+            for d in &c.tls_peer_certs {
+                assert_eq!(
+                    d.subject, "CN=localhost,OU=nats.io,O=Synadia,ST=California,C=US",
+                    "Unexpected subject"
+                );
+                assert_eq!(d.subject_pki_sha256.len(), 64, "Unexpected spki_sha256");
+                assert_eq!(d.cert_sha256.len(), 64, "Unexpected cert_sha256");
+            }
+        }
+    }
+}
