@@ -223,7 +223,12 @@ fn no_auth_user<'a>(
 /// Whether a configured password is stored in plain text (the server warns at start).
 pub fn has_plaintext_passwords(o: &Options) -> bool {
     (!o.password.is_empty() && !is_bcrypt(&o.password))
-        || o.users.iter().any(|u| !is_bcrypt(&u.password))
+        || o
+            .users
+            .iter()
+            // A user without password that certificates map to is not one (Go's canTLSMap).
+            .filter(|u| !(u.password.is_empty() && o.tls_map))
+            .any(|u| !is_bcrypt(&u.password))
 }
 
 /// Go's `validateNoAuthUser`: `no_auth_user` must name a configured user or nkey.

@@ -144,6 +144,24 @@ mod tests {
     }
 
     #[test]
+    fn certificate_users_are_not_plaintext_passwords() {
+        let mut o = Options {
+            users: vec![user("CN=box")],
+            ..Options::default()
+        };
+        // Without mapping, a user without password is a plaintext (empty) one, as Go.
+        assert!(super::super::has_plaintext_passwords(&o));
+        o.tls_map = true;
+        assert!(!super::super::has_plaintext_passwords(&o));
+        o.users.push(User {
+            username: "left".into(),
+            password: "over".into(),
+            ..User::default()
+        });
+        assert!(super::super::has_plaintext_passwords(&o));
+    }
+
+    #[test]
     fn order_of_candidates() {
         let cert = CertInfo {
             subject: vec![
