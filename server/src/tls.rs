@@ -441,6 +441,15 @@ pub fn gen_tls_config(tc: &TlsConfigOpts) -> Result<TlsConfig, String> {
     })
 }
 
+/// INFO's `(tls_required, tls_verify, tls_available)` for these options, as Go sets them:
+/// required unless plain clients are allowed too, available when they are.
+pub fn info_flags(o: &crate::config::Options) -> (bool, bool, bool) {
+    match &o.tls_config {
+        None => (false, false, false),
+        Some(t) => (!o.allow_non_tls, t.verify, o.allow_non_tls),
+    }
+}
+
 /// Go's name of a TLS version number (`tlsVersion`).
 pub fn version_name(v: u16) -> String {
     match v {
