@@ -233,6 +233,8 @@ pub struct StreamConfig {
     /// The first sequence of a new stream (0 means 1).
     pub first_seq: u64,
     pub compression: StoreCompression,
+    /// Messages with a `Nats-Schedule` header publish scheduled messages.
+    pub allow_msg_schedules: bool,
 }
 
 /// How a consumer acknowledges; only what the consumer store needs.
@@ -1139,6 +1141,15 @@ pub trait Store: Send + Sync {
     fn next_expiration(&self) -> Option<i64>;
     /// Removes (or marks, with subject delete markers) every message due to expire now.
     fn expire_msgs(&self);
+
+    /// When the next message schedule fires (ns), if any. Stores without message
+    /// schedules have none.
+    fn next_msg_schedule(&self) -> Option<i64> {
+        None
+    }
+
+    /// Hands every due scheduled message to the process handler.
+    fn run_msg_scheduling(&self) {}
 }
 
 /// A consumer's state store.

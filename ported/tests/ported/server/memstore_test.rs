@@ -11,6 +11,10 @@ use std::collections::HashMap;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
+use natsd_store::mem::schedule::{
+    format_rfc3339_nano, gen_header, parse_rfc3339, JS_SCHEDULER, JS_SCHEDULE_NEXT,
+    JS_SCHEDULE_NEXT_PURGE, JS_SCHEDULE_PATTERN, JS_SCHEDULE_TARGET,
+};
 use natsd_store::mem::{mem_store_msg_size, MemStore};
 use natsd_store::*;
 use ported::port;
@@ -949,4 +953,75 @@ fn mem_store_multi_last_seqs_does_not_reorder_config_subjects() {
     let cfg = ms.config();
     assert_eq!(cfg.subjects[0], "orders.*");
     assert_eq!(cfg.subjects[1], "billing.*");
+}
+
+/// A memory store with message schedules whose scheduled messages are captured.
+fn schedule_store(clock: &Arc<ManualClock>) -> (MemStore, mpsc::Receiver<InMsg>) {
+    let ms = MemStore::with_clock(
+        StreamConfig {
+            allow_msg_schedules: true,
+            ..named("TEST", &["foo.*"])
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    let (tx, rx) = mpsc::sync_channel::<InMsg>(1);
+    ms.register_process_jetstream_msg(Arc::new(move |im| {
+        let _ = tx.try_send(im);
+    }));
+    (ms, rx)
+}
+
+port!("server/memstore_test.go::TestMemStoreMessageSchedule" => mem_store_message_schedule);
+fn mem_store_message_schedule() {
+    let clock = ManualClock::starting_now();
+    let (ms, rx) = schedule_store(&clock);
+    // A single schedule, a second from now.
+    let at = clock.now_ns() + NANOS_PER_SEC;
+    let schedule = format_rfc3339_nano(at);
+    let hdr = gen_header(&[], JS_SCHEDULE_PATTERN, &format!("@at {schedule}"));
+    let hdr = gen_header(&hdr, JS_SCHEDULE_TARGET, "foo.target");
+    ms.store_msg("foo.schedule", &hdr, &[], 0).unwrap();
+
+    // The schedule's timer is due then; when it fires, the message is published.
+    assert_eq!(ms.next_msg_schedule(), Some(at));
+    clock.advance(Duration::from_secs(1));
+    ms.run_msg_scheduling();
+    let im = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a scheduled message");
+    assert_eq!(im.subject, "foo.target");
+    assert_eq!(get_header(&im.hdr, JS_SCHEDULER), b"foo.schedule");
+    assert_eq!(
+        get_header(&im.hdr, JS_SCHEDULE_NEXT),
+        JS_SCHEDULE_NEXT_PURGE.as_bytes()
+    );
+}
+
+port!("server/memstore_test.go::TestMemStoreMessageScheduleEverySubSecondPrecision" => mem_store_message_schedule_every_sub_second_precision);
+fn mem_store_message_schedule_every_sub_second_precision() {
+    let clock = ManualClock::starting_now();
+    let (ms, rx) = schedule_store(&clock);
+    // A repeating schedule with a sub-second remainder.
+    let hdr = gen_header(&[], JS_SCHEDULE_PATTERN, "@every 1500ms");
+    let hdr = gen_header(&hdr, JS_SCHEDULE_TARGET, "foo.target");
+    let (_, ts) = ms.store_msg("foo.schedule", &hdr, &[], 0).unwrap();
+
+    // Each fire time is the previous one rounded to the second (halves up) plus the
+    // interval: first round(store time) + 1.5 s, then round(first) + 1.5 s.
+    let interval = 1_500_000_000i64;
+    let round = |ns: i64| (ns + NANOS_PER_SEC / 2).div_euclid(NANOS_PER_SEC) * NANOS_PER_SEC;
+    let first = round(ts) + interval;
+    let expected = round(first) + interval;
+    assert_eq!(ms.next_msg_schedule(), Some(first));
+    clock.set(first);
+    ms.run_msg_scheduling();
+    let im = rx
+        .recv_timeout(Duration::from_secs(3))
+        .expect("a scheduled message");
+    assert_eq!(im.subject, "foo.target");
+    assert_eq!(get_header(&im.hdr, JS_SCHEDULER), b"foo.schedule");
+    // The re-arm header keeps the sub-second part through RFC 3339 with nanoseconds.
+    let next = std::str::from_utf8(get_header(&im.hdr, JS_SCHEDULE_NEXT)).unwrap();
+    assert_eq!(parse_rfc3339(next), Some(expected), "next {next}");
 }

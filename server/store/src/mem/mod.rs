@@ -11,6 +11,7 @@
 
 mod consumer;
 mod query;
+pub mod schedule;
 mod store_impl;
 #[cfg(test)]
 mod tests;
@@ -26,6 +27,7 @@ use crate::store::*;
 use crate::stree::SubjectTree;
 
 pub use consumer::ConsumerMemStore;
+use schedule::MsgScheduling;
 
 /// Bytes a message counts for in a memory store: subject, header, payload and 16 bytes for
 /// sequence and timestamp.
@@ -153,6 +155,8 @@ pub(crate) struct Inner {
     /// Per-message expiry times; `None` unless TTLs are allowed.
     ttls: Option<TtlIndex>,
     sdm: SdmMeta,
+    /// Message schedules; `None` unless allowed.
+    scheduling: Option<MsgScheduling>,
     effects: Vec<Effect>,
 }
 
@@ -200,8 +204,13 @@ impl MemStore {
             rmcb: None,
             pmsgcb: None,
             sdm: SdmMeta::default(),
+            scheduling: None,
             effects: Vec::new(),
         };
+        let mut inner = inner;
+        if inner.cfg.allow_msg_schedules {
+            inner.scheduling = Some(MsgScheduling::new());
+        }
         let first_seq = inner.cfg.first_seq;
         let ms = MemStore {
             inner: Mutex::new(inner),
@@ -518,6 +527,7 @@ impl Inner {
         ts: i64,
         ttl: i64,
         discard_new_check: bool,
+        now: i64,
     ) -> Result<u64, StoreError> {
         if self.closed {
             return Err(StoreError::Closed);
@@ -611,6 +621,9 @@ impl Inner {
             if let Some(ttls) = &mut self.ttls {
                 ttls.add(seq, ts.saturating_add(ttl.saturating_mul(NANOS_PER_SEC)));
             }
+        }
+        if let Some(sched) = &mut self.scheduling {
+            track_schedule(sched, subject, hdr, seq, ts, now);
         }
         Ok(seq)
     }
@@ -785,6 +798,17 @@ impl Inner {
         )
     }
 
+    /// Recreates the schedules from the stored messages' headers.
+    fn recover_msg_scheduling_state(&mut self, now: i64) {
+        let mut sched = MsgScheduling::new();
+        for (&seq, sm) in &self.msgs {
+            if let Ok(Some(at)) = schedule::next_message_schedule(&sm.hdr, sm.ts, now) {
+                sched.add(seq, &sm.subject, at);
+            }
+        }
+        self.scheduling = Some(sched);
+    }
+
     /// Recreates the TTL index from the stored messages' headers.
     fn recover_ttl_state(&mut self) {
         let mut ttls = TtlIndex::default();
@@ -800,6 +824,51 @@ impl Inner {
         }
         self.ttls = Some(ttls);
     }
+}
+
+/// Tracks a stored message in the schedules: a schedule message (re)arms its subject's
+/// schedule, a plain message on that subject ends it, and a scheduled message moves its
+/// schedule to the next fire time it carries.
+fn track_schedule(
+    sched: &mut MsgScheduling,
+    subject: &str,
+    hdr: &[u8],
+    seq: u64,
+    ts: i64,
+    now: i64,
+) {
+    match schedule::next_message_schedule(hdr, ts, now) {
+        Ok(Some(at)) => sched.add(seq, subject, at),
+        _ => {
+            if schedule::message_scheduler(hdr).is_empty() {
+                sched.remove_subject(subject);
+            }
+        }
+    }
+    let next = header_value(hdr, schedule::JS_SCHEDULE_NEXT)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .unwrap_or_default();
+    if !next.is_empty() && next != schedule::JS_SCHEDULE_NEXT_PURGE {
+        let scheduler = schedule::message_scheduler(hdr);
+        if let (Some(at), false) = (schedule::parse_rfc3339(next), scheduler.is_empty()) {
+            sched.update(scheduler, at);
+        }
+    }
+}
+
+/// The last message of `subject`, without updating its (possibly stale) index entry.
+fn last_of_subject(
+    msgs: &BTreeMap<u64, StoreMsg>,
+    subject: &str,
+    ss: &SubjectState,
+) -> Option<StoreMsg> {
+    if !ss.last_needs_update {
+        return msgs.get(&ss.last).cloned();
+    }
+    msgs.range(..=ss.last)
+        .rev()
+        .find(|(_, sm)| sm.subject == subject)
+        .map(|(_, sm)| sm.clone())
 }
 
 /// Recalculates stale first/last of `ss` for `subject` by scanning present messages.

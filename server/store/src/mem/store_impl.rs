@@ -18,7 +18,7 @@ impl Store for MemStore {
         let ts = self.now();
         self.locked(|inner| {
             let seq = inner.state.last_seq + 1;
-            let seq = inner.store_raw(subject, hdr, msg, seq, ts, ttl, true)?;
+            let seq = inner.store_raw(subject, hdr, msg, seq, ts, ttl, true, ts)?;
             inner.effects.push(Effect::Update(
                 1,
                 mem_store_msg_size(subject, hdr, msg) as i64,
@@ -39,8 +39,9 @@ impl Store for MemStore {
         ttl: i64,
         discard_new_check: bool,
     ) -> Result<(), StoreError> {
+        let now = self.now();
         self.locked(|inner| {
-            inner.store_raw(subject, hdr, msg, seq, ts, ttl, discard_new_check)?;
+            inner.store_raw(subject, hdr, msg, seq, ts, ttl, discard_new_check, now)?;
             inner.effects.push(Effect::Update(
                 1,
                 mem_store_msg_size(subject, hdr, msg) as i64,
@@ -485,12 +486,19 @@ impl Store for MemStore {
             cfg.max_msgs_per_subject = -1;
         }
         let expire = cfg.max_age > Duration::ZERO || cfg.allow_msg_ttl;
+        let schedules = cfg.allow_msg_schedules;
+        let now = self.now();
         self.locked(|inner| {
             inner.cfg = cfg.clone();
             if cfg.allow_msg_ttl && inner.ttls.is_none() {
                 inner.recover_ttl_state();
             } else if !cfg.allow_msg_ttl {
                 inner.ttls = None;
+            }
+            if cfg.allow_msg_schedules && inner.scheduling.is_none() {
+                inner.recover_msg_scheduling_state(now);
+            } else if !cfg.allow_msg_schedules {
+                inner.scheduling = None;
             }
             inner.enforce_msg_limit();
             inner.enforce_bytes_limit();
@@ -513,6 +521,9 @@ impl Store for MemStore {
         });
         if expire {
             self.expire_msgs();
+        }
+        if schedules {
+            self.run_msg_scheduling();
         }
         Ok(())
     }
@@ -568,7 +579,11 @@ impl Store for MemStore {
         Ok((bytes, bytes))
     }
 
-    fn reset_state(&self) {}
+    fn reset_state(&self) {
+        if let Some(sched) = &mut self.lock().scheduling {
+            sched.clear_inflight();
+        }
+    }
 
     fn next_expiration(&self) -> Option<i64> {
         let inner = self.lock();
@@ -643,6 +658,36 @@ impl Store for MemStore {
             if let Some(sm) = sm {
                 self.process_sdm(seq, &sm, sdm_ttl);
             }
+        }
+    }
+
+    fn next_msg_schedule(&self) -> Option<i64> {
+        self.lock().scheduling.as_ref().and_then(|s| s.next_fire())
+    }
+
+    fn run_msg_scheduling(&self) {
+        let now = self.now();
+        let (msgs, pmsgcb) = {
+            let mut guard = self.lock();
+            let inner = &mut *guard;
+            // Scheduled messages need the stream layer's handler; until then, later.
+            let (Some(sched), Some(pmsgcb)) = (&mut inner.scheduling, inner.pmsgcb.clone()) else {
+                return;
+            };
+            let msgs_map = &inner.msgs;
+            let fss = &inner.fss;
+            let msgs = sched.scheduled_messages(
+                now,
+                |seq| msgs_map.get(&seq).cloned(),
+                |subject| {
+                    fss.find(subject.as_bytes())
+                        .and_then(|ss| last_of_subject(msgs_map, subject, ss))
+                },
+            );
+            (msgs, pmsgcb)
+        };
+        for (_, msg) in msgs {
+            pmsgcb(msg);
         }
     }
 }
