@@ -24,8 +24,22 @@ impl Rng {
 /// A subject of 1-5 tokens drawn from a small alphabet, so subjects share prefixes and
 /// tokens often are prefixes of each other.
 fn random_subject(rng: &mut Rng) -> String {
-    const TOKENS: [&str; 12] = [
-        "a", "ab", "abc", "b", "ba", "foo", "foobar", "1", "12", "123", "z", "zz",
+    // The long ones outgrow a node's inline path bytes.
+    const TOKENS: [&str; 14] = [
+        "a",
+        "ab",
+        "abc",
+        "b",
+        "ba",
+        "foo",
+        "foobar",
+        "1",
+        "12",
+        "123",
+        "z",
+        "zz",
+        "a_token_longer_than_the_inline_path_bytes",
+        "a_token_longer_than_the_inline_path_bytes_too",
     ];
     let n = 1 + rng.below(5);
     (0..n)
@@ -152,6 +166,12 @@ fn random_wildcard_matches_agree_with_token_matching() {
             .map(|(s, v)| (s.clone(), *v))
             .collect();
         assert_eq!(got, want, "filter {filter}");
+        let mut got_mut = Vec::new();
+        tree.for_each_match_mut(filter.as_bytes(), |subject, value| {
+            got_mut.push((String::from_utf8(subject.to_vec()).expect("utf8"), *value));
+        });
+        got_mut.sort();
+        assert_eq!(got_mut, want, "filter {filter} (mutable walk)");
     }
 }
 
