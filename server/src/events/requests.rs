@@ -629,13 +629,10 @@ pub fn subscribe_all(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), Str
         with_sys(|s, sys, _, m| statsz_request(s, sys, m)),
     )?;
     for kind in SERVER_KINDS {
-        let h: Handler = {
-            let inner = with_sys(|s, sys, acc, m| {
-                let kind = m.subject.rsplit('.').next().unwrap_or_default();
-                server_request(s, sys, acc, kind, m)
-            });
-            inner
-        };
+        let h = with_sys(|s, sys, acc, m| {
+            let kind = m.subject.rsplit('.').next().unwrap_or_default();
+            server_request(s, sys, acc, kind, m)
+        });
         sys.subscribe(&format!("$SYS.REQ.SERVER.{}.{kind}", s.id), h.clone())?;
         sys.subscribe(&format!("$SYS.REQ.SERVER.PING.{kind}"), h)?;
     }
@@ -667,7 +664,7 @@ pub fn subscribe_all(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), Str
     sys.subscribe(&format!("$SYS.REQ.SERVER.{}.RELOAD", s.id), ignore())?;
     sys.subscribe(
         &format!("$SYS.REQ.SERVER.{}.KICK", s.id),
-        with_sys(|s, sys, acc, m| kick_request(s, sys, acc, m)),
+        with_sys(kick_request),
     )?;
     sys.subscribe(&format!("$SYS.REQ.SERVER.{}.LDM", s.id), ignore())?;
     // What Go imports into every other account from the system account: requests there
