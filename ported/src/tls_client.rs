@@ -33,6 +33,9 @@ pub struct ClientOptions {
     pub kx_groups: Option<Vec<&'static dyn rustls::crypto::SupportedKxGroup>>,
     /// How long connecting may take, handshake and first PONG included.
     pub timeout: Duration,
+    /// Waits this long after the TCP connect before doing anything (the Go tests'
+    /// `pauseAfterDial` dialer).
+    pub dial_pause: Duration,
 }
 
 impl Default for ClientOptions {
@@ -47,6 +50,7 @@ impl Default for ClientOptions {
             tls12_suites: None,
             kx_groups: None,
             timeout: Duration::from_secs(3),
+            dial_pause: Duration::ZERO,
         }
     }
 }
@@ -74,6 +78,18 @@ impl ClientOptions {
 
     pub fn plain(mut self) -> Self {
         self.secure = false;
+        self
+    }
+
+    /// TLS 1.2 only (Go's `MaxVersion: tls.VersionTLS12`).
+    pub fn max_tls12(mut self) -> Self {
+        self.tls12_suites = Some(
+            rustls::crypto::ring::ALL_CIPHER_SUITES
+                .iter()
+                .filter(|s| s.tls13().is_none())
+                .copied()
+                .collect(),
+        );
         self
     }
 }
@@ -194,6 +210,7 @@ pub fn connect(addr: SocketAddr, o: &ClientOptions) -> Result<NatsConn, String> 
     let deadline = Instant::now() + o.timeout;
     let tcp = TcpStream::connect_timeout(&addr, o.timeout).map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
+    std::thread::sleep(o.dial_pause);
     tcp.set_read_timeout(Some(o.timeout))
         .map_err(|e| e.to_string())?;
     let mut nc = if o.tls_first {
