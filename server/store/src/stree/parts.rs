@@ -102,7 +102,7 @@ impl<'a> Parts<'a> {
     }
 
     /// The parts from `i` on.
-    fn from(self, i: usize) -> Self {
+    fn starting_at(self, i: usize) -> Self {
         if i == 0 {
             self
         } else {
@@ -115,7 +115,7 @@ impl<'a> Parts<'a> {
 
     /// Only the last part.
     pub(crate) fn last(self) -> Self {
-        self.from(self.list.len().saturating_sub(1))
+        self.starting_at(self.list.len().saturating_sub(1))
     }
 
     /// Whether the last part is the token `>`.
@@ -141,7 +141,7 @@ pub fn match_parts<'a>(parts: Parts<'a>, frag: &[u8]) -> Option<Parts<'a>> {
     let mut si = 0;
     for i in 0..parts.len() {
         if si >= frag_len {
-            return Some(parts.from(i));
+            return Some(parts.starting_at(i));
         }
         let part = parts.get(i);
         if part.len() == 1 {
@@ -150,7 +150,7 @@ pub fn match_parts<'a>(parts: Parts<'a>, frag: &[u8]) -> Option<Parts<'a>> {
                     // The token runs past this fragment: the wildcard is still open for
                     // the nodes below (or done, if it was the last part).
                     None if i == last => return Some(Parts::EMPTY),
-                    None => return Some(parts.from(i)),
+                    None => return Some(parts.starting_at(i)),
                     Some(at) => {
                         si += at + 1;
                         continue;
