@@ -131,6 +131,25 @@ impl Accounts {
         })
     }
 
+    /// A reload: accounts the options add are created, accounts they no longer have are
+    /// dropped (never `$G` or the system account). Clients of a dropped account are
+    /// closed by the authorization check that follows.
+    pub fn sync_with(&self, o: &crate::config::Options) -> Result<(), String> {
+        let cache = !o.no_sublist_cache;
+        let mut by_name = self.by_name.write();
+        by_name.retain(|name, acc| {
+            name == GLOBAL_ACCOUNT
+                || self.is_system(acc)
+                || o.accounts.iter().any(|a| &a.name == name)
+        });
+        for a in &o.accounts {
+            by_name
+                .entry(a.name.clone())
+                .or_insert_with(|| Arc::new(Account::new(&a.name, &a.nkey, cache)));
+        }
+        Ok(())
+    }
+
     pub fn global(&self) -> &Arc<Account> {
         &self.global
     }

@@ -12,6 +12,7 @@ pub mod monitor;
 pub mod protocol;
 pub mod proxyproto;
 pub mod rate_counter;
+pub mod reload;
 pub mod ring;
 pub mod server;
 pub mod signal;

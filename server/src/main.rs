@@ -77,7 +77,7 @@ fn main() -> ExitCode {
             }
         }
         CliAction::Run(opts, flags) => match load_config_file(*opts, &flags) {
-            Ok(opts) => run(opts),
+            Ok(opts) => run(opts, flags),
             Err(e) => {
                 eprintln!("nats-server: {e}");
                 ExitCode::from(1)
@@ -121,7 +121,7 @@ fn check_supported(opts: &natsd::config::Options) -> Result<(), String> {
     }
 }
 
-fn run(opts: natsd::config::Options) -> ExitCode {
+fn run(opts: natsd::config::Options, flags: cli::FlagSet) -> ExitCode {
     let log = match natsd::logging::init(&natsd::logging::LogConfig::from_options(&opts)) {
         Ok(l) => l,
         Err(e) => {
@@ -152,6 +152,7 @@ fn run(opts: natsd::config::Options) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        server.shared().set_command_line(flags);
         // Signals are trapped before the server starts: a client that sees the listener
         // (or the ports file) may signal at once, and must not meet the default action.
         let signals = if no_sigs {

@@ -86,6 +86,8 @@ pub struct ServerShared {
     opts: parking_lot::RwLock<Arc<Options>>,
     /// Bumped by each reload that changed options, so connections can pick them up.
     opts_gen: AtomicU64,
+    /// See [`ServerShared::command_line`].
+    command_line: OnceLock<crate::config::cli::FlagSet>,
     /// This server's log sink and debug/trace switches.
     pub logging: Arc<Logging>,
     pub id: String,
@@ -128,7 +130,37 @@ impl ServerShared {
     /// Replaces the options (a reload).
     pub(crate) fn set_opts(&self, opts: Arc<Options>) {
         *self.opts.write() = opts;
+        self.bump_opts_generation();
+    }
+
+    /// Tells connections to take on the options (and their permissions) again.
+    pub(crate) fn bump_opts_generation(&self) {
         self.opts_gen.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The command line the server was started with, which a reload applies over the
+    /// configuration file again.
+    pub fn command_line(&self) -> Option<&crate::config::cli::FlagSet> {
+        self.command_line.get()
+    }
+
+    /// Records the command line (the binary does, once, before serving).
+    pub fn set_command_line(&self, flags: crate::config::cli::FlagSet) {
+        let _ = self.command_line.set(flags);
+    }
+
+    /// Re-reads the configuration file and applies it (SIGHUP, `--signal reload`).
+    pub fn reload(self: &Arc<Self>) -> Result<(), crate::reload::ReloadError> {
+        crate::reload::reload(self)
+    }
+
+    /// Updates the INFO clients get from the options in force (after a reload).
+    pub(crate) fn refresh_info(&self) {
+        let o = self.opts();
+        let mut info = self.info.lock();
+        info.max_payload = o.max_payload;
+        info.auth_required = crate::auth::auth_required(&o);
+        (info.tls_required, info.tls_verify, info.tls_available) = crate::tls::info_flags(&o);
     }
 
     /// Registers a new connection, or refuses it when over `max_connections`.
@@ -418,7 +450,8 @@ impl Server {
     }
 
     /// Builds a server that logs through `logging` (the binary passes the process-wide one).
-    pub fn with_logging(opts: Options, logging: Arc<Logging>) -> io::Result<Server> {
+    pub fn with_logging(mut opts: Options, logging: Arc<Logging>) -> io::Result<Server> {
+        crate::tls::baseline_timeouts(&mut opts);
         let id = nkeys::KeyPair::new_server().public_key();
         let name = if opts.server_name.is_empty() {
             id.clone()
@@ -465,6 +498,7 @@ impl Server {
             shared: Arc::new(ServerShared {
                 opts: parking_lot::RwLock::new(Arc::new(opts)),
                 opts_gen: AtomicU64::new(0),
+                command_line: OnceLock::new(),
                 logging,
                 id,
                 name,
@@ -529,8 +563,7 @@ impl Server {
             );
         }
         if let Some(pid_file) = &opts.pid_file {
-            std::fs::write(pid_file, std::process::id().to_string())
-                .map_err(|e| io::Error::new(e.kind(), format!("Could not write pidfile: {e}")))?;
+            write_pid_file(pid_file)?;
         }
         // Monitoring starts first, so the server can be watched while it starts (as Go).
         if opts.http_port != 0 || opts.https_port != 0 {
@@ -645,6 +678,12 @@ async fn accept_loop(s: Arc<ServerShared>, listener: TcpListener) {
             }
         }
     }
+}
+
+/// Writes this process's id to `path`.
+pub fn write_pid_file(path: &std::path::Path) -> io::Result<()> {
+    std::fs::write(path, std::process::id().to_string())
+        .map_err(|e| io::Error::new(e.kind(), format!("Could not write pidfile: {e}")))
 }
 
 /// Accept errors worth retrying after a pause (Go's `net.Error.Temporary`): interrupted

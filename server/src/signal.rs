@@ -89,10 +89,11 @@ pub fn handle_signal(
             let s = server.clone();
             tokio::spawn(async move { s.lame_duck().await });
         }
-        SignalAction::Reload => crate::error!(
-            logging,
-            "Failed to reload server configuration: config reload is not supported yet"
-        ),
+        SignalAction::Reload => {
+            if let Err(e) = server.shared().reload() {
+                crate::error!(logging, "Failed to reload server configuration: {e}");
+            }
+        }
         SignalAction::Ignore => {}
     }
     action

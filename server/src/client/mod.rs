@@ -75,6 +75,8 @@ pub struct Client {
     proxied: std::sync::OnceLock<(String, u16)>,
     /// The account the client is bound to (the server binds every client it registers).
     account: Mutex<Option<Arc<Account>>>,
+    /// See [`Client::connect_received`].
+    connect_received: AtomicBool,
 }
 
 impl Client {
@@ -104,6 +106,7 @@ impl Client {
             tls: std::sync::OnceLock::new(),
             proxied: std::sync::OnceLock::new(),
             account: Mutex::new(None),
+            connect_received: AtomicBool::new(false),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",
                 crate::server::join_host_port(&host, port)
@@ -203,6 +206,12 @@ impl Client {
 
     pub(crate) fn set_connect_opts(&self, opts: ConnectInfo) {
         *self.opts.lock() = opts;
+        self.connect_received.store(true, Ordering::Release);
+    }
+
+    /// Whether the client has sent CONNECT.
+    pub fn connect_received(&self) -> bool {
+        self.connect_received.load(Ordering::Acquire)
     }
 
     /// Whether the server may send this client INFO updates (lame duck mode): it speaks
