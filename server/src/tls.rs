@@ -450,6 +450,22 @@ pub fn info_flags(o: &crate::config::Options) -> (bool, bool, bool) {
     }
 }
 
+/// Go's baseline for the timeouts (`setBaselineOptions`): a zero TLS timeout is the
+/// default one, and a zero authentication timeout is the TLS timeout plus a second with
+/// TLS, the default one without.
+pub fn baseline_timeouts(o: &mut crate::config::Options) {
+    if o.tls_timeout.is_zero() {
+        o.tls_timeout = DEFAULT_TLS_TIMEOUT;
+    }
+    if o.auth_timeout.is_zero() {
+        o.auth_timeout = if o.tls_config.is_some() {
+            o.tls_timeout + Duration::from_secs(1)
+        } else {
+            crate::config::options::DEFAULT_AUTH_TIMEOUT
+        };
+    }
+}
+
 /// Go's name of a TLS version number (`tlsVersion`).
 pub fn version_name(v: u16) -> String {
     match v {
@@ -560,6 +576,24 @@ mod tests {
             cipher_name(rustls::CipherSuite::from(0x0005)),
             "TLS_RSA_WITH_RC4_128_SHA"
         );
+    }
+
+    #[test]
+    fn zero_timeouts_take_go_defaults() {
+        let mut o = crate::config::Options {
+            auth_timeout: Duration::ZERO,
+            tls_timeout: Duration::ZERO,
+            ..crate::config::Options::default()
+        };
+        baseline_timeouts(&mut o);
+        assert_eq!(o.tls_timeout, DEFAULT_TLS_TIMEOUT);
+        assert_eq!(o.auth_timeout, Duration::from_secs(2));
+        let mut o = crate::config::Options {
+            auth_timeout: Duration::from_millis(1),
+            ..crate::config::Options::default()
+        };
+        baseline_timeouts(&mut o);
+        assert_eq!(o.auth_timeout, Duration::from_millis(1));
     }
 
     #[test]
