@@ -1168,3 +1168,132 @@ fn file_store_remember_last_msg_time() {
         assert_eq!(fs.state().last_seq, 6);
     });
 }
+
+port!("server/filestore_test.go::TestFileStorePurgeExWithSubject" => file_store_purge_ex_with_subject);
+fn file_store_purge_ex_with_subject() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 1000;
+        let cfg = StreamConfig {
+            name: "TEST".to_string(),
+            subjects: vec!["foo.>".to_string()],
+            ..zzz()
+        };
+        let fs = fcfg.open(cfg.clone());
+        let payload = [0u8; 20];
+        fs.store_msg("foo.0", b"", &payload, 0).unwrap();
+        let total = 200u64;
+        for _ in 0..total {
+            fs.store_msg("foo.1", b"", &payload, 0).unwrap();
+        }
+        fs.store_msg("foo.2", b"", b"xxxxxx", 0).unwrap();
+        assert_eq!(fs.purge_ex("foo.1", 0, 0).unwrap(), total);
+        let state = fs.state();
+        assert_eq!(state.msgs, 2);
+        assert_eq!(state.first_seq, 1);
+        fs.stop().unwrap();
+        // natsd has no index.db: every restart recovers from the blocks, which must keep
+        // the effect of the subject purge.
+        let before = state;
+        let fs = fcfg.open(cfg.clone());
+        assert_eq!(fs.state(), before);
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), before);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStorePurgeExNoTombsOnBlockRemoval" => file_store_purge_ex_no_tombs_on_block_removal);
+fn file_store_purge_ex_no_tombs_on_block_removal() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 1000;
+        let cfg = StreamConfig {
+            name: "TEST".to_string(),
+            subjects: vec!["foo.>".to_string()],
+            ..zzz()
+        };
+        let fs = fcfg.open(cfg.clone());
+        let payload = [0u8; 20];
+        let total = 100u64;
+        for _ in 0..total {
+            fs.store_msg("foo.1", b"", &payload, 0).unwrap();
+        }
+        fs.store_msg("foo.2", b"", &payload, 0).unwrap();
+        assert_eq!(fs.block_indexes().len(), 6);
+        // Purging all "foo.1" removes whole blocks: no tombstone per message.
+        assert_eq!(fs.purge_ex("foo.1", 0, 0).unwrap(), total);
+        let state = fs.state();
+        assert_eq!(state.msgs, 1);
+        assert_eq!(state.first_seq, 101);
+        assert_eq!(fs.block_indexes().len(), 1);
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        let state = fs.state();
+        assert_eq!(state.msgs, 1);
+        assert_eq!(state.first_seq, 101);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreMaxMsgsPerSubject" => file_store_max_msgs_per_subject);
+fn file_store_max_msgs_per_subject() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 128;
+        let fs = fcfg.open(zzz_with(|c| {
+            c.subjects = vec!["kv.>".to_string()];
+            c.max_msgs_per_subject = 1;
+        }));
+        let ns = 100;
+        for _ in 0..2 {
+            for i in 1..=ns {
+                fs.store_msg(&format!("kv.{i}"), b"", b"value", 0).unwrap();
+            }
+        }
+        let state = fs.state();
+        assert_eq!(
+            (
+                state.msgs,
+                state.first_seq,
+                state.last_seq,
+                state.deleted.len()
+            ),
+            (100, 101, 200, 0),
+            "bad state: {state:?}"
+        );
+        assert_eq!(fs.block_indexes().len(), 34);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreMaxMsgsAndMaxMsgsPerSubject" => file_store_max_msgs_and_max_msgs_per_subject);
+fn file_store_max_msgs_and_max_msgs_per_subject() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 128;
+        let fs = fcfg.open(zzz_with(|c| {
+            c.subjects = vec!["kv.>".to_string()];
+            c.discard = DiscardPolicy::New;
+            c.max_msgs = 100;
+            c.discard_new_per_subject = true;
+            c.max_msgs_per_subject = 1;
+        }));
+        for i in 1..=101 {
+            let res = fs.store_msg(&format!("kv.{i}"), b"", b"value", 0);
+            if i == 101 {
+                assert!(res.is_err());
+            } else {
+                res.unwrap();
+            }
+        }
+        for i in 1..=100 {
+            assert!(fs.store_msg(&format!("kv.{i}"), b"", b"value", 0).is_err());
+        }
+        let state = fs.state();
+        assert_eq!(
+            (
+                state.msgs,
+                state.first_seq,
+                state.last_seq,
+                state.deleted.len()
+            ),
+            (100, 1, 100, 0),
+            "bad state: {state:?}"
+        );
+    });
+}

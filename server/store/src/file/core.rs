@@ -513,10 +513,15 @@ impl Core {
     /// Removes a live message: unindexes it, records the delete on disk (a tombstone, or
     /// an in-place overwrite when `erase`), and reclaims space. Returns the subject and
     /// record length, or `None` if the message was not there.
+    ///
+    /// Like Go, a removal `via_limits` (max msgs/bytes/per subject, age, TTL) writes no
+    /// tombstone: recovery re-applies the same limits and removes the same messages. Nor
+    /// does a removal that empties an older block, which is deleted at once instead.
     pub fn remove(
         &mut self,
         seq: u64,
         erase: bool,
+        via_limits: bool,
         now: i64,
         synced: &dyn Fn(u64),
     ) -> Result<Option<(Arc<str>, u64)>, StoreError> {
@@ -537,10 +542,30 @@ impl Core {
             }
             return Ok(Some(self.after_remove(seq, bi, subject, len)));
         }
-        // The tombstone carries the message's time, so that a tombstone of the last
-        // message still tells recovery when the last message was stored.
-        let ts = self.blocks[bi].slot(seq).map_or(now, |s| s.ts);
-        self.append_marker(seq | TOMBSTONE_BIT, ts, synced)?;
+        let empties_older_block = self.blocks[bi].live_msgs == 1
+            && bi + 1 < self.blocks.len()
+            && self.tombstones_needed(bi).is_empty();
+        if empties_older_block {
+            let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
+                return Ok(None);
+            };
+            if self.delete_block(bi).is_err() {
+                self.append_marker(seq | TOMBSTONE_BIT, now, synced)?;
+            }
+            self.msgs -= 1;
+            self.bytes -= len;
+            self.unaccount_subject(&subject, seq);
+            if seq == self.first_seq {
+                self.first_seq = self.next_live_from(seq).unwrap_or(self.last_seq + 1);
+            }
+            return Ok(Some((subject, len)));
+        }
+        if !via_limits {
+            // The tombstone carries the message's time, so that a tombstone of the last
+            // message still tells recovery when the last message was stored.
+            let ts = self.blocks[bi].slot(seq).map_or(now, |s| s.ts);
+            self.append_marker(seq | TOMBSTONE_BIT, ts, synced)?;
+        }
         // The write may have rotated blocks; the target block index is unchanged.
         let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
             return Ok(None);
@@ -564,6 +589,86 @@ impl Core {
         // Reclaiming is best effort: if it fails the dead bytes stay, which is safe.
         let _ = self.reclaim(bi);
         (subject, len)
+    }
+
+    /// Removes many live messages at once (purge by subject, compact, expiry). Where a
+    /// block loses more than a few messages it is rewritten without them, or deleted when
+    /// nothing in it is needed any more, instead of writing a tombstone per message; the
+    /// rewrite is atomic, so a crash leaves either the old block or the new one. Returns
+    /// what was removed.
+    pub fn remove_bulk(
+        &mut self,
+        seqs: &[u64],
+        via_limits: bool,
+        now: i64,
+        synced: &dyn Fn(u64),
+    ) -> Result<Vec<(u64, Arc<str>, u64)>, StoreError> {
+        const TOMBSTONES_UP_TO: usize = 16;
+        let mut by_block: Vec<(u32, Vec<u64>)> = Vec::new();
+        for &seq in seqs {
+            let Some(bi) = self.block_of(seq) else {
+                continue;
+            };
+            if !self.blocks[bi].slot(seq).is_some_and(|s| s.is_live()) {
+                continue;
+            }
+            let index = self.blocks[bi].index;
+            match by_block.last_mut() {
+                Some((i, list)) if *i == index => list.push(seq),
+                _ => by_block.push((index, vec![seq])),
+            }
+        }
+        let mut removed = Vec::with_capacity(seqs.len());
+        for (index, list) in by_block {
+            let Some(bi) = self.blocks.iter().position(|b| b.index == index) else {
+                continue;
+            };
+            let whole = list.len() as u64 == self.blocks[bi].live_msgs;
+            if !whole && list.len() <= TOMBSTONES_UP_TO {
+                for seq in list {
+                    if let Some((subject, len)) =
+                        self.remove(seq, false, via_limits, now, synced)?
+                    {
+                        removed.push((seq, subject, len));
+                    }
+                }
+                continue;
+            }
+            let mut gone = Vec::with_capacity(list.len());
+            for &seq in &list {
+                if let Some((subject, len)) = self.blocks[bi].unindex(seq) {
+                    gone.push((seq, subject, len));
+                }
+            }
+            let is_last = bi + 1 == self.blocks.len();
+            let on_disk = if whole && !is_last && self.tombstones_needed(bi).is_empty() {
+                self.delete_block(bi)
+            } else {
+                self.compact_block(bi)
+            };
+            if on_disk.is_err() && !via_limits {
+                // The block could not be rewritten: record the deletes as tombstones.
+                for (seq, _, _) in &gone {
+                    self.append_marker(seq | TOMBSTONE_BIT, now, synced)?;
+                }
+            }
+            for (seq, subject, len) in gone {
+                self.msgs -= 1;
+                self.bytes -= len;
+                self.unaccount_subject(&subject, seq);
+                removed.push((seq, subject, len));
+            }
+        }
+        if self.msgs == 0 {
+            self.first_seq = self.last_seq + 1;
+        } else if !self.is_live(self.first_seq) {
+            self.first_seq = self
+                .next_live_from(self.first_seq)
+                .unwrap_or(self.last_seq + 1);
+        }
+        let gone: std::collections::HashSet<u64> = removed.iter().map(|r| r.0).collect();
+        self.ttls.retain(|(_, s)| !gone.contains(s));
+        Ok(removed)
     }
 
     /// Updates per-subject counts for a removed message.

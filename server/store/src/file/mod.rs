@@ -31,7 +31,11 @@
 //! [`FileStoreConfig::sync_interval`] opts out: calls return after the write and a
 //! background thread syncs every interval, so a crash may lose the last interval.
 //! Deletes (tombstones) do not wait for a sync; a crash may bring back a message removed
-//! just before it, never lose one that was acknowledged.
+//! just before it, never lose one that was acknowledged. As in Go, removals by limits
+//! (max msgs/bytes/per subject, age, TTL) write no tombstone — recovery re-applies the
+//! limits — and a removal that empties an older block deletes the block instead. So after
+//! a crash a message removed by a limit can reappear if later deletes brought the stream
+//! back under that limit (at-least-once, as with Go without its `index.db`).
 //!
 //! # Recovery
 //!

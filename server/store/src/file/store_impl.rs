@@ -64,13 +64,14 @@ impl FileStore {
         locked: &mut Locked,
         seq: u64,
         erase: bool,
+        via_limits: bool,
         updates: &mut Vec<Update>,
     ) -> Result<bool, StoreError> {
         let now = self.shared.clock.now_ns();
         let commit = &self.shared.commit;
         let removed = locked
             .core
-            .remove(seq, erase, now, &|t| commit.mark_synced(t))?;
+            .remove(seq, erase, via_limits, now, &|t| commit.mark_synced(t))?;
         Ok(match removed {
             Some((subject, len)) => {
                 locked.core.ttls.retain(|&(_, s)| s != seq);
@@ -79,6 +80,26 @@ impl FileStore {
             }
             None => false,
         })
+    }
+
+    /// Removes many messages under the lock and records the updates.
+    fn remove_bulk_locked(
+        &self,
+        locked: &mut Locked,
+        seqs: &[u64],
+        via_limits: bool,
+        updates: &mut Vec<Update>,
+    ) -> Result<u64, StoreError> {
+        let now = self.shared.clock.now_ns();
+        let commit = &self.shared.commit;
+        let removed = locked
+            .core
+            .remove_bulk(seqs, via_limits, now, &|t| commit.mark_synced(t))?;
+        let n = removed.len() as u64;
+        for (seq, subject, len) in removed {
+            updates.push((-1, -(len as i64), seq, subject.to_string()));
+        }
+        Ok(n)
     }
 
     /// Enforces max msgs / bytes / per-subject after a change (discard old).
@@ -91,13 +112,13 @@ impl FileStore {
         let max_bytes = locked.cfg.max_bytes;
         while max_msgs > 0 && locked.core.msgs > max_msgs as u64 {
             let first = locked.core.first_seq;
-            if !self.remove_locked(locked, first, false, updates)? {
+            if !self.remove_locked(locked, first, false, true, updates)? {
                 break;
             }
         }
         while max_bytes > 0 && locked.core.bytes > max_bytes as u64 {
             let first = locked.core.first_seq;
-            if !self.remove_locked(locked, first, false, updates)? {
+            if !self.remove_locked(locked, first, false, true, updates)? {
                 break;
             }
         }
@@ -118,7 +139,7 @@ impl FileStore {
             if info.msgs <= max as u64 {
                 break;
             }
-            if !self.remove_locked(locked, info.first, false, updates)? {
+            if !self.remove_locked(locked, info.first, false, true, updates)? {
                 break;
             }
         }
@@ -367,12 +388,7 @@ impl FileStore {
                     .live_seqs_from(0)
                     .take_while(|&s| s < seq)
                     .collect();
-                let mut purged = 0;
-                for s in doomed {
-                    if self.remove_locked(locked, s, false, &mut updates)? {
-                        purged += 1;
-                    }
-                }
+                let purged = self.remove_bulk_locked(locked, &doomed, false, &mut updates)?;
                 if locked.core.first_seq < seq {
                     locked.core.first_seq = locked
                         .core
@@ -396,26 +412,22 @@ impl FileStore {
         let marker_ttl = locked.cfg.subject_delete_marker_ttl;
         if max_age > 0 {
             let cutoff = now - max_age;
-            while locked.core.msgs > 0 {
-                let first = locked.core.first_seq;
-                let Some(ts) = locked.core.ts_of(first) else {
-                    break;
-                };
-                if ts > cutoff {
-                    break;
-                }
-                let subject = locked.core.subject_of(first).map(|s| s.to_string());
-                let last_of_subject = subject
-                    .as_deref()
-                    .and_then(|s| locked.core.subjects.get(s))
-                    .is_some_and(|i| i.msgs == 1);
-                if self
-                    .remove_locked(locked, first, false, updates)
-                    .unwrap_or(false)
-                    && !marker_ttl.is_zero()
-                    && last_of_subject
-                {
-                    markers.extend(subject);
+            let core = &locked.core;
+            let expired: Vec<u64> = core
+                .live_seqs_from(core.first_seq)
+                .take_while(|&s| core.ts_of(s).is_some_and(|ts| ts <= cutoff))
+                .collect();
+            let before = updates.len();
+            let _ = self.remove_bulk_locked(locked, &expired, true, updates);
+            if !marker_ttl.is_zero() {
+                // A subject that lost its last message to age gets a delete marker.
+                let mut seen = std::collections::HashSet::new();
+                for (_, _, _, subject) in &updates[before..] {
+                    if !locked.core.subjects.contains_key(subject.as_str())
+                        && seen.insert(subject.clone())
+                    {
+                        markers.push(subject.clone());
+                    }
                 }
             }
         }
@@ -427,7 +439,7 @@ impl FileStore {
             .map(|&(_, s)| s)
             .collect();
         for s in due {
-            let _ = self.remove_locked(locked, s, false, updates);
+            let _ = self.remove_locked(locked, s, false, true, updates);
         }
         if !markers.is_empty() {
             let ttl_secs = marker_ttl.as_secs().max(1);
@@ -551,7 +563,7 @@ impl Store for FileStore {
         let mut updates = Vec::new();
         let removed = {
             let mut guard = self.open_lock()?;
-            self.remove_locked(&mut guard, seq, false, &mut updates)?
+            self.remove_locked(&mut guard, seq, false, false, &mut updates)?
         };
         self.notify(updates);
         Ok(removed)
@@ -561,7 +573,7 @@ impl Store for FileStore {
         let mut updates = Vec::new();
         let removed = {
             let mut guard = self.open_lock()?;
-            self.remove_locked(&mut guard, seq, true, &mut updates)?
+            self.remove_locked(&mut guard, seq, true, false, &mut updates)?
         };
         self.notify(updates);
         Ok(removed)
@@ -624,16 +636,11 @@ impl Store for FileStore {
                         .is_some_and(|sub| matches(subject, wc, sub))
                 })
                 .collect();
-            let mut purged = 0;
-            for s in candidates {
-                if self.remove_locked(locked, s, false, &mut updates)? {
-                    purged += 1;
-                    if max_purge > 0 && purged >= max_purge {
-                        break;
-                    }
-                }
+            let mut candidates = candidates;
+            if max_purge > 0 {
+                candidates.truncate(max_purge as usize);
             }
-            purged
+            self.remove_bulk_locked(locked, &candidates, false, &mut updates)?
         };
         let (msgs, bytes) = updates.iter().fold((0, 0), |(m, b), u| (m + u.0, b + u.1));
         if purged > 0 {
