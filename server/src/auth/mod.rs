@@ -220,6 +220,21 @@ fn no_auth_user<'a>(
         })
 }
 
+/// Whether the only configured account is the system account, there only to give it
+/// users, with no `authorization` block and no `no_auth_user`: Go then lets clients
+/// without credentials into the global account (its `sysAccOnlyNoAuthUser`).
+fn system_account_only(o: &Options) -> bool {
+    let [only] = o.accounts.as_slice() else {
+        return false;
+    };
+    let system = if o.system_account.is_empty() {
+        crate::account::DEFAULT_SYSTEM_ACCOUNT
+    } else {
+        o.system_account.as_str()
+    };
+    o.no_auth_user.is_empty() && !o.auth_block_defined && only.name == system
+}
+
 /// Whether a configured password is stored in plain text (the server warns at start).
 pub fn has_plaintext_passwords(o: &Options) -> bool {
     (!o.password.is_empty() && !is_bcrypt(&o.password))
@@ -285,6 +300,14 @@ pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option
     if !o.nkeys.is_empty() || !o.users.is_empty() {
         if let Some((label, p, account)) = no_auth_user(o, c) {
             return ok_in(perms_of(o, p), label, account);
+        }
+        if system_account_only(o)
+            && c.user.is_empty()
+            && c.pass.is_empty()
+            && c.auth_token.is_empty()
+            && c.nkey.is_empty()
+        {
+            return ok(None, None);
         }
         if !c.nkey.is_empty() {
             let user = o.nkeys.iter().find(|n| n.nkey == c.nkey)?;

@@ -333,3 +333,38 @@ fn connect_naming_an_account_is_refused() {
     assert!(authenticate(&open, &connect(r#"{"account":"ANY"}"#), None).is_none());
     assert!(authenticate(&open, &connect(r#"{"new_account":true}"#), None).is_none());
 }
+
+#[test]
+fn system_account_users_leave_global_access_open() {
+    let sys_only = |conf: &str| {
+        let mut o = Options::default();
+        crate::config::file::apply_config_string(&mut o, conf).unwrap();
+        o
+    };
+    let anonymous = connect(r#"{}"#);
+    let admin = connect(r#"{"user":"admin","pass":"pwd"}"#);
+    for conf in [
+        "accounts { $SYS { users [{user: admin, password: pwd}] } }",
+        "accounts { SYS { users [{user: admin, password: pwd}] } }\nsystem_account: SYS",
+    ] {
+        let o = sys_only(conf);
+        let ok = authenticate(&o, &anonymous, None).unwrap();
+        assert!(ok.account.is_empty(), "{conf}: global account");
+        assert!(ok.perms.is_none());
+        let ok = authenticate(&o, &admin, None).unwrap();
+        assert_ne!(ok.account, "", "{conf}");
+        assert!(authenticate(&o, &connect(r#"{"user":"admin","pass":"x"}"#), None).is_none());
+        assert!(authenticate(&o, &connect(r#"{"auth_token":"x"}"#), None).is_none());
+    }
+    // Not with an authorization block, another account, or a system account not named.
+    for conf in [
+        "authorization { users [{user: u, password: p}] }\n\
+         accounts { $SYS { users [{user: admin, password: pwd}] } }",
+        "authorization { timeout: 1 }\naccounts { $SYS { users [{user: admin, password: pwd}] } }",
+        "accounts { $SYS { users [{user: admin, password: pwd}] }, A { } }",
+        "accounts { SYS { users [{user: admin, password: pwd}] } }",
+    ] {
+        let o = sys_only(conf);
+        assert!(authenticate(&o, &anonymous, None).is_none(), "{conf}");
+    }
+}

@@ -187,6 +187,52 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
     }
 }
 
+/// Adds the users and nkeys of an `authorization` block to those accounts parsed before
+/// it may have added (the blocks come in any order), refusing duplicates and a single
+/// user or a token next to them, as Go does.
+pub fn merge_authorization_users(
+    o: &mut Options,
+    users: Vec<crate::auth::User>,
+    nkeys: Vec<crate::auth::NkeyUser>,
+    single_user: &str,
+    token: &str,
+    at: &Value,
+) -> Result<(), ConfigIssue> {
+    let mut taken: HashSet<String> = o
+        .users
+        .iter()
+        .map(|u| u.username.clone())
+        .chain(o.nkeys.iter().map(|n| n.nkey.clone()))
+        .collect();
+    if !taken.is_empty() || !users.is_empty() || !nkeys.is_empty() {
+        if !single_user.is_empty() {
+            return Err(error(
+                at,
+                "Can not have a single user/pass and a users array",
+            ));
+        }
+        if !token.is_empty() {
+            return Err(error(at, "Can not have a token and a users array"));
+        }
+    }
+    for u in &users {
+        if !taken.insert(u.username.clone()) {
+            return Err(error(
+                at,
+                format!("Duplicate user {:?} detected", u.username),
+            ));
+        }
+    }
+    for n in &nkeys {
+        if !taken.insert(n.nkey.clone()) {
+            return Err(error(at, format!("Duplicate nkey {:?} detected", n.nkey)));
+        }
+    }
+    o.users.extend(users);
+    o.nkeys.extend(nkeys);
+    Ok(())
+}
+
 /// `system_account` / `system`: the name of the system account.
 pub fn apply_system_account(o: &mut Options, v: &Value) -> Result<(), ConfigIssue> {
     match v.as_str() {
@@ -246,6 +292,44 @@ mod tests {
             o.users.iter().find(|u| u.username == "a").unwrap().account,
             "A"
         );
+    }
+
+    #[test]
+    fn authorization_after_accounts_keeps_both() {
+        for conf in [
+            "accounts { A { users [{user: a, password: a}] } }\n\
+             authorization { users [{user: b, password: b}] }",
+            "authorization { users [{user: b, password: b}] }\n\
+             accounts { A { users [{user: a, password: a}] } }",
+        ] {
+            let o = load(conf).unwrap();
+            let mut users: Vec<_> = o
+                .users
+                .iter()
+                .map(|u| (u.username.as_str(), u.account.as_str()))
+                .collect();
+            users.sort_unstable();
+            assert_eq!(users, [("a", "A"), ("b", "")], "{conf}");
+            assert!(o.auth_block_defined);
+        }
+        for (conf, want) in [
+            (
+                "accounts { A { users [{user: x}] } }\nauthorization { users [{user: x}] }",
+                "Duplicate user \"x\" detected",
+            ),
+            (
+                "accounts { A { users [{user: x}] } }\nauthorization { user: u, password: p }",
+                "Can not have a single user/pass",
+            ),
+            (
+                "accounts { A { users [{user: x}] } }\nauthorization { token: t }",
+                "Can not have a token",
+            ),
+        ] {
+            let e = load(conf).unwrap_err();
+            assert!(e.contains(want), "{conf}: {e}");
+        }
+        assert!(!load("accounts: [A]").unwrap().auth_block_defined);
     }
 
     #[test]

@@ -593,8 +593,8 @@ fn apply_authorization(
         ));
     }
     crate::auth::conf::fill_default_permissions(&mut users, &mut nkeys, default_perms.as_ref());
-    o.users = users;
-    o.nkeys = nkeys;
+    super::accounts::merge_authorization_users(o, users, nkeys, &user, &token, v)?;
+    o.auth_block_defined = true;
     o.default_permissions = default_perms;
     o.username = user;
     o.password = pass;

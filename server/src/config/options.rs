@@ -83,6 +83,8 @@ pub struct Options {
     pub nkeys: Vec<crate::auth::NkeyUser>,
     /// `no_auth_user`: the user a client without credentials connects as.
     pub no_auth_user: String,
+    /// An `authorization` block was configured (Go's `authBlockDefined`).
+    pub auth_block_defined: bool,
     /// `authorization { default_permissions }`.
     pub default_permissions: Option<crate::auth::Permissions>,
     /// Send a nonce in every INFO, even without nkey users (Go's `AlwaysEnableNonce`).
@@ -211,6 +213,7 @@ impl Default for Options {
             users: Vec::new(),
             nkeys: Vec::new(),
             no_auth_user: String::new(),
+            auth_block_defined: false,
             default_permissions: None,
             always_enable_nonce: false,
             accounts: Vec::new(),
