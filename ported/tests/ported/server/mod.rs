@@ -1,10 +1,12 @@
 //! Ports of `server/*_test.go`.
+mod accounts_test;
 mod ats;
 mod auth_test;
 mod avl;
 mod client_proxyproto_test;
 mod client_test;
 mod closed_conns_test;
+mod events_test;
 mod filestore_test;
 mod gsl;
 mod log_test;
@@ -15,6 +17,7 @@ mod opts_test;
 mod parser_test;
 mod ping_test;
 mod rate_counter_test;
+mod reload_test;
 mod ring_test;
 mod server_test;
 mod signal_test;

@@ -1,0 +1,386 @@
+//! Ports of `server/accounts_test.go` that need only accounts with users (no imports,
+//! exports, mappings, limits, JWT or clustering).
+//!
+//! Where Go reads the server's internals (`s.LookupAccount`, `s.RegisterAccount`,
+//! `c.acc`), these check the same fact through `ServerShared::accounts` and the account a
+//! connected client is bound to.
+
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
+use base64::Engine;
+use natsd::account::{AccountConfig, ERR_ACCOUNT_EXISTS, GLOBAL_ACCOUNT};
+use natsd::auth::User;
+use natsd::config::file::process_config_file;
+use natsd::server::BackgroundServer;
+use ported::port;
+use ported::support::{
+    check_for, check_msg, create_conf_file, default_test_options, re, run_server,
+    run_server_with_config, RawConn,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn conf_path(text: &str) -> String {
+    create_conf_file(text.as_bytes())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Connects, reads INFO and sends `CONNECT <json>` followed by a PING. Unless `json`
+/// says otherwise, the CONNECT is not verbose (as the Go clients send it).
+fn connect_with(s: &BackgroundServer, json: &str) -> (RawConn, serde_json::Value) {
+    let mut c = RawConn::connect(s.addr);
+    let info = c.check_info();
+    let json = if json.contains("\"verbose\"") {
+        json.to_string()
+    } else {
+        json.replacen('{', "{\"verbose\":false,", 1)
+    };
+    c.send(&format!("CONNECT {json}\r\nPING\r\n"));
+    (c, info)
+}
+
+/// The name of the account of the only client connected to `s`, once it has one.
+fn only_client_account(s: &BackgroundServer) -> Arc<natsd::account::Account> {
+    let clients = s.shared().clients();
+    assert_eq!(clients.len(), 1, "expected exactly one client");
+    clients[0].account().expect("client bound to an account")
+}
+
+/// Waits until `s` has `n` clients.
+fn wait_clients(s: &BackgroundServer, n: usize) {
+    check_for(Duration::from_secs(2), Duration::from_millis(10), || {
+        let got = s.shared().num_clients();
+        if got == n {
+            Ok(())
+        } else {
+            Err(format!("expected {n} clients, got {got}"))
+        }
+    });
+}
+
+port!("server/accounts_test.go::TestRegisterDuplicateAccounts" => register_duplicate_accounts);
+fn register_duplicate_accounts() {
+    let s = run_server(default_test_options());
+    let accounts = &s.shared().accounts;
+    accounts
+        .register("$foo")
+        .unwrap_or_else(|e| panic!("Error creating account 'foo': {e}"));
+    accounts
+        .register("$bar")
+        .unwrap_or_else(|e| panic!("Error creating account 'bar': {e}"));
+    assert_eq!(
+        accounts.register("$foo").err(),
+        Some(ERR_ACCOUNT_EXISTS),
+        "Expected an error registering 'foo' twice"
+    );
+}
+
+port!("server/accounts_test.go::TestAccountIsolation" => account_isolation);
+fn account_isolation() {
+    // Go binds two in-process clients to the accounts `$foo` and `$bar`; here each client
+    // authenticates as a user of one of them.
+    let user = |name: &str, account: &str| User {
+        username: name.into(),
+        password: name.into(),
+        permissions: None,
+        account: account.into(),
+    };
+    let s = run_server(natsd::config::Options {
+        accounts: ["$foo", "$bar"]
+            .iter()
+            .map(|n| AccountConfig {
+                name: n.to_string(),
+                ..AccountConfig::default()
+            })
+            .collect(),
+        users: vec![user("foo", "$foo"), user("bar", "$bar")],
+        ..default_test_options()
+    });
+    let (mut cfoo, _) = connect_with(&s, r#"{"user":"foo","pass":"foo"}"#);
+    cfoo.expect(&re::PONG);
+    let (mut cbar, _) = connect_with(&s, r#"{"user":"bar","pass":"bar"}"#);
+    cbar.expect(&re::PONG);
+
+    // Make sure they are different accounts, each with its own sublist.
+    let acc_of = |user: &str| {
+        s.shared()
+            .clients()
+            .into_iter()
+            .find(|c| c.connect_opts().user == user)
+            .and_then(|c| c.account())
+            .unwrap()
+    };
+    let (foo_acc, bar_acc) = (acc_of("foo"), acc_of("bar"));
+    assert!(
+        !Arc::ptr_eq(&foo_acc, &bar_acc),
+        "Error, accounts the same for both clients"
+    );
+    assert_eq!(foo_acc.name, "$foo");
+    assert_eq!(bar_acc.name, "$bar");
+
+    // Messages must not cross over: bar subscribes to foo as well.
+    cbar.send("SUB foo 1\r\nPING\r\nPING\r\n");
+    cbar.expect(&re::PONG);
+
+    cfoo.send("SUB foo 1\r\nPUB foo 5\r\nhello\r\nPING\r\n");
+    let msgs = cfoo.expect_msgs(1);
+    check_msg(&msgs[0], "foo", "1", "", "5", "hello");
+    cfoo.expect(&re::PONG);
+
+    // Now make sure nothing shows up on bar: its next line is the second PONG.
+    cbar.expect(&re::PONG);
+    cbar.expect_nothing();
+    // Each account's sublist holds its own subscriber on foo.
+    assert_eq!(foo_acc.sublist.match_subject("foo").psubs.len(), 1);
+    assert_eq!(bar_acc.sublist.match_subject("foo").psubs.len(), 1);
+}
+
+port!("server/accounts_test.go::TestAccountFromOptions" => account_from_options);
+fn account_from_options() {
+    let s = run_server(natsd::config::Options {
+        accounts: ["foo", "bar"]
+            .iter()
+            .map(|n| AccountConfig {
+                name: n.to_string(),
+                ..AccountConfig::default()
+            })
+            .collect(),
+        ..default_test_options()
+    });
+    let accounts = &s.shared().accounts;
+    // Go counts its one reserved account ($G) plus the two; the Go test's server is not
+    // started, so it has no system account yet. A started server also has `$SYS`.
+    let names: Vec<String> = accounts.all().iter().map(|a| a.name.clone()).collect();
+    assert_eq!(
+        names,
+        ["$G", "$SYS", "bar", "foo"],
+        "Expected a server with 4 active accounts"
+    );
+    let foo_acc = accounts.lookup("foo");
+    let bar_acc = accounts.lookup("bar");
+    assert!(
+        foo_acc.is_some() && bar_acc.is_some(),
+        "Error retrieving accounts for 'foo' and 'bar'"
+    );
+    // Each has a sublist of its own.
+    let (foo_acc, bar_acc) = (foo_acc.unwrap(), bar_acc.unwrap());
+    assert!(!std::ptr::eq(&foo_acc.sublist, &bar_acc.sublist));
+}
+
+port!("server/accounts_test.go::TestNewAccountAndRequireNewAlwaysError" => new_account_and_require_new_always_error);
+fn new_account_and_require_new_always_error() {
+    let (s, _) = run_server_with_config(create_conf_file(
+        br#"
+        listen: 127.0.0.1:-1
+        accounts: {
+            A: { users: [ {user: ua, password: pa} ] },
+            B: { users: [ {user: ub, password: pb} ] },
+        }
+        "#,
+    ));
+    // Success case.
+    let (mut c, _) = connect_with(&s, r#"{"user":"ua", "pass":"pa"}"#);
+    c.expect(&re::PONG);
+    drop(c);
+
+    // Any setting of account or new_account errors, even with proper credentials, and
+    // even when the account named is the user's own.
+    for connect in [
+        r#"{"user":"ua", "pass":"pa", "account":"ANY"}"#,
+        r#"{"user":"ua", "pass":"pa", "new_account":true}"#,
+        r#"{"user":"ua", "pass":"pa", "account":"B"}"#,
+        r#"{"user":"ua", "pass":"pa", "account":"A"}"#,
+    ] {
+        let (mut c, _) = connect_with(&s, connect);
+        c.expect_err("Authorization Violation");
+    }
+}
+
+port!("server/accounts_test.go::TestAccountSimpleConfig" => account_simple_config);
+fn account_simple_config() {
+    let opts = process_config_file(&conf_path("accounts = [foo, bar]"))
+        .unwrap_or_else(|e| panic!("Received an error processing config file: {e}"));
+    assert_eq!(opts.accounts.len(), 2, "Expected to see 2 accounts in opts");
+    let has = |name: &str| opts.accounts.iter().any(|a| a.name == name);
+    assert!(has("foo"), "Expected a 'foo' account");
+    assert!(has("bar"), "Expected a 'bar' account");
+
+    // Double entries are an error.
+    assert!(
+        process_config_file(&conf_path("accounts = [foo, foo]")).is_err(),
+        "Expected an error with double account entries"
+    );
+}
+
+port!("server/accounts_test.go::TestAccountParseConfigDuplicateUsers" => account_parse_config_duplicate_users);
+fn account_parse_config_duplicate_users() {
+    let r = process_config_file(&conf_path(
+        r#"
+        accounts {
+          synadia {
+            users = [
+              {user: alice, password: foo}
+              {user: bob, password: bar}
+            ]
+          }
+          nats.io {
+            users = [
+              {user: alice, password: bar}
+            ]
+          }
+        }
+        "#,
+    ));
+    assert!(r.is_err(), "Expected an error with double user entries");
+}
+
+port!("server/accounts_test.go::TestAccountMapsUsers" => account_maps_users);
+fn account_maps_users() {
+    // Seeds of the two nkey users, to sign the nonce.
+    const SEED1: &str = "SUAPM67TC4RHQLKBX55NIQXSMATZDOZK6FNEOSS36CAYA7F7TY66LP4BOM";
+    const SEED2: &str = "SUAIS5JPX4X4GJ7EIIJEQ56DH2GWPYJRPWN5XJEDENJOZHCBLI7SEPUQDE";
+    let (s, _) = run_server_with_config(create_conf_file(
+        br#"
+        listen: 127.0.0.1:-1
+        accounts {
+          synadia {
+            users = [
+              {user: derek, password: foo},
+              {nkey: UCNGL4W5QX66CFX6A6DCBVDH5VOHMI7B2UZZU7TXAUQQSI2JPHULCKBR}
+            ]
+          }
+          nats {
+            users = [
+              {user: ivan, password: bar},
+              {nkey: UDPGQVFIWZ7Q5UH4I5E6DBCZULQS6VTVBG6CYBD7JV3G3N2GMQOMNAUH}
+            ]
+          }
+        }
+        "#,
+    ));
+    let synadia = s.shared().accounts.lookup("synadia");
+    let nats = s.shared().accounts.lookup("nats");
+    assert!(
+        synadia.is_some() && nats.is_some(),
+        "Expected non nil accounts during lookup"
+    );
+    let (synadia, nats) = (synadia.unwrap(), nats.unwrap());
+
+    // A user/password login maps to the user's account.
+    for (connect, want) in [
+        (r#"{"user":"derek","pass":"foo"}"#, &synadia),
+        (r#"{"user":"ivan","pass":"bar"}"#, &nats),
+    ] {
+        let (mut c, _) = connect_with(&s, connect);
+        c.expect(&re::PONG);
+        let acc = only_client_account(&s);
+        assert!(
+            Arc::ptr_eq(&acc, want),
+            "Expected the client's account to match {:?}, got {:?}",
+            want.name,
+            acc.name
+        );
+        drop(c);
+        wait_clients(&s, 0);
+    }
+
+    // And nkey users too.
+    for (seed, want) in [(SEED1, &synadia), (SEED2, &nats)] {
+        let kp = nkeys::KeyPair::from_seed(seed).unwrap();
+        let mut c = RawConn::connect(s.addr);
+        let info = c.check_info();
+        let nonce = info["nonce"].as_str().unwrap_or_default();
+        assert!(
+            !nonce.is_empty(),
+            "Expected a non-empty nonce with nkeys defined"
+        );
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(kp.sign(nonce.as_bytes()).unwrap());
+        c.send(&format!(
+            "CONNECT {{\"nkey\":{:?},\"sig\":\"{sig}\",\"verbose\":true,\"pedantic\":true}}\r\nPING\r\n",
+            kp.public_key()
+        ));
+        c.expect(&re::OK);
+        c.expect(&re::PONG);
+        let acc = only_client_account(&s);
+        assert!(
+            Arc::ptr_eq(&acc, want),
+            "Expected the nkey client's account to match {:?}, got {:?}",
+            want.name,
+            acc.name
+        );
+        drop(c);
+        wait_clients(&s, 0);
+    }
+}
+
+port!("server/accounts_test.go::TestAccountGlobalDefault" => account_global_default);
+fn account_global_default() {
+    let s = run_server(default_test_options());
+    assert!(
+        s.shared().accounts.lookup(GLOBAL_ACCOUNT).is_some(),
+        "Expected a global default account on a new server, got none."
+    );
+    // Make sure we can not create one with the same name.
+    assert!(
+        s.shared().accounts.register(GLOBAL_ACCOUNT).is_err(),
+        "Expected error trying to create a new reserved account"
+    );
+    // Nor define one in a config file.
+    assert!(
+        process_config_file(&conf_path("accounts { $G {} }")).is_err(),
+        "Expected an error parsing config file with reserved account"
+    );
+}
+
+port!("server/accounts_test.go::TestAccountSystemPermsWithGlobalAccess" => account_system_perms_with_global_access);
+fn account_system_perms_with_global_access() {
+    let (s, _) = run_server_with_config(create_conf_file(
+        br#"
+        listen: 127.0.0.1:-1
+        accounts {
+            $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] }
+        }
+        "#,
+    ));
+    // A client without credentials connects to the global account as normal.
+    let (mut nc, _) = connect_with(&s, r#"{"verbose":false}"#);
+    nc.expect(&re::PONG);
+    assert_eq!(only_client_account(&s).name, GLOBAL_ACCOUNT);
+    drop(nc);
+    wait_clients(&s, 0);
+
+    // And to the system account with its credentials.
+    let (mut sc, _) = connect_with(&s, r#"{"user":"admin","pass":"s3cr3t!"}"#);
+    sc.expect(&re::PONG);
+    let acc = only_client_account(&s);
+    assert!(s.shared().accounts.is_system(&acc));
+}
+
+port!("server/accounts_test.go::TestAccountUserSubPermsWithQueueGroups" => account_user_sub_perms_with_queue_groups);
+fn account_user_sub_perms_with_queue_groups() {
+    let (s, _) = run_server_with_config(create_conf_file(
+        br#"
+        listen: 127.0.0.1:-1
+
+        authorization {
+        users = [
+            { user: user, password: "pass",
+                permissions: {
+                    publish: "foo.restricted"
+                    subscribe: { allow: "foo.>", deny: "foo.restricted" }
+                    allow_responses: { max: 1, ttl: 0s }
+                }
+            }
+        ]}
+        "#,
+    ));
+    let (mut nc, _) = connect_with(&s, r#"{"user":"user","pass":"pass"}"#);
+    nc.expect(&re::PONG);
+    // A queue subscriber alone on foo.>.
+    nc.send("SUB foo.> qg 1\r\nPUB foo.restricted 10\r\nRESTRICTED\r\nPING\r\n");
+    // No message: the PONG comes first and nothing follows.
+    nc.expect(&re::PONG);
+    nc.expect_nothing();
+}
