@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use super::*;
 
@@ -151,4 +152,119 @@ fn consumer_store_acks_and_counts() {
     o.stop().unwrap();
     assert_eq!(ms.state().consumers, 0);
     assert_eq!(o.state(), Err(StoreError::Closed));
+}
+
+fn store_with(cfg: StreamConfig, clock: SharedClock) -> MemStore {
+    MemStore::with_clock(
+        StreamConfig {
+            storage: StorageType::Memory,
+            ..cfg
+        },
+        clock,
+    )
+    .unwrap()
+}
+
+#[test]
+fn seq_from_time_skips_gaps() {
+    let clock = ManualClock::new(1_000);
+    let ms = store_with(StreamConfig::default(), clock.clone());
+    for _ in 0..20 {
+        ms.store_msg("a", &[], &[], 0).unwrap();
+        clock.advance(Duration::from_nanos(10));
+    }
+    for seq in 5..=15 {
+        ms.remove_msg(seq).unwrap();
+    }
+    // Message n was stored at 1000 + 10 * (n - 1).
+    assert_eq!(ms.get_seq_from_time(0), 1);
+    assert_eq!(ms.get_seq_from_time(1_000 + 10 * 4), 16);
+    assert_eq!(ms.get_seq_from_time(1_000 + 10 * 3 + 1), 16);
+    assert_eq!(ms.get_seq_from_time(1_000 + 10 * 3), 4);
+    assert_eq!(ms.get_seq_from_time(1_000 + 10 * 19), 20);
+    assert_eq!(ms.get_seq_from_time(1_000 + 10 * 19 + 1), 21);
+}
+
+#[test]
+fn ttl_expiry_with_markers_uses_the_handlers() {
+    let clock = ManualClock::new(NANOS_PER_SEC);
+    let ms = Arc::new(store_with(
+        StreamConfig {
+            allow_msg_ttl: true,
+            subject_delete_marker_ttl: Duration::from_secs(60),
+            ..Default::default()
+        },
+        clock.clone(),
+    ));
+    ms.store_msg("a", b"NATS/1.0\r\nNats-TTL: 1s\r\n\r\n", &[], 1)
+        .unwrap();
+    ms.store_msg("b", &[], &[], 0).unwrap();
+    ms.store_msg("b", b"NATS/1.0\r\nNats-TTL: 1s\r\n\r\n", &[], 1)
+        .unwrap();
+    clock.advance(Duration::from_secs(2));
+    // Without handlers nothing happens yet.
+    ms.expire_msgs();
+    assert_eq!(ms.state().msgs, 3);
+
+    let removed = Arc::new(Mutex::new(Vec::new()));
+    let markers = Arc::new(Mutex::new(Vec::new()));
+    let (r, m) = (removed.clone(), markers.clone());
+    ms.register_storage_remove_msg(Arc::new(move |seq| r.lock().unwrap().push(seq)));
+    ms.register_process_jetstream_msg(Arc::new(move |im: InMsg| {
+        m.lock().unwrap().push((im.subject, im.hdr))
+    }));
+    ms.expire_msgs();
+    // `a` was the last of its subject: a marker; `b` at 3 is not the last: a removal.
+    assert_eq!(*removed.lock().unwrap(), vec![3]);
+    let markers = markers.lock().unwrap();
+    assert_eq!(markers.len(), 1);
+    assert_eq!(markers[0].0, "a");
+    assert_eq!(
+        header_value(&markers[0].1, JS_MESSAGE_TTL),
+        Some(&b"1m0s"[..])
+    );
+    // Proposed again only after two seconds.
+    ms.expire_msgs();
+    assert_eq!(removed.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn purge_ex_keep_and_subject() {
+    let ms = store();
+    for i in 0..10 {
+        ms.store_msg(if i % 2 == 0 { "a" } else { "b" }, &[], &[], 0)
+            .unwrap();
+    }
+    assert_eq!(ms.purge_ex("a", 0, 2).unwrap(), 3);
+    assert_eq!(ms.subjects_totals("a")["a"], 2);
+    assert_eq!(ms.subjects_state("a")["a"].first, 7);
+    assert_eq!(ms.purge_ex("b", 6, 0).unwrap(), 2);
+    assert_eq!(ms.subjects_state("b")["b"].first, 6);
+    assert_eq!(ms.state().msgs, 5);
+}
+
+#[test]
+fn concurrent_writers_and_readers() {
+    let ms = Arc::new(store());
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let ms = ms.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    ms.store_msg(&format!("w.{w}.{}", i % 7), &[], b"x", 0)
+                        .unwrap();
+                    let _ = ms.num_pending(1, "w.>", false).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let state = ms.state();
+    assert_eq!(
+        (state.msgs, state.last_seq, state.num_subjects),
+        (2000, 2000, 28)
+    );
+    assert_eq!(ms.num_pending(1, "w.1.*", false).unwrap().0, 500);
 }
