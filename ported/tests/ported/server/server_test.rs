@@ -723,3 +723,65 @@ mod tls_ports {
         }
     }
 }
+
+/// The TLS port of this file that reloads the configuration.
+mod tls_reload_ports {
+    use natsd::tls::{gen_tls_config, TlsConfigOpts, TlsVersion};
+    use ported::port;
+    use ported::support::{create_conf_file, run_server_with_config};
+    use ported::tls_client::{connect, test_cert, ClientOptions};
+
+    port!("server/server_test.go::TestTLSMinVersionConfig" => tls_min_version_config);
+    fn tls_min_version_config() {
+        let tmpl = r#"
+            listen: "127.0.0.1:-1"
+            tls {
+                cert_file:   "CERTS/server-cert.pem"
+                key_file:    "CERTS/server-key.pem"
+                timeout:     1
+                min_version: %s
+            }
+        "#
+        .replace("CERTS/", &test_cert(""));
+        let path = create_conf_file(tmpl.replace("%s", "\"1.3\"").as_bytes());
+        let (s, _) = run_server_with_config(&path);
+        let base = ClientOptions::default().root_ca(test_cert("ca.pem"));
+        // A client that stops at TLS 1.2 is refused with a protocol_version alert (the Go
+        // client reports "remote error: tls: protocol version not supported").
+        let e = connect(s.addr, &base.clone().max_tls12())
+            .err()
+            .expect("Expected error");
+        assert!(
+            e.contains("ProtocolVersion"),
+            "Expected a protocol version alert, got: {e}"
+        );
+        connect(s.addr, &base).unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+        let reload = |v: &str| {
+            std::fs::write(&path, tmpl.replace("%s", v)).unwrap();
+            natsd::reload::reload(s.shared()).map_err(|e| e.to_string())
+        };
+        assert!(reload("\"1.0\"").is_err(), "Expected reload to fail");
+        reload("\"1.3\"").unwrap_or_else(|e| panic!("Unexpected error reloading TLS version: {e}"));
+        reload("\"1.2\"").unwrap_or_else(|e| panic!("Unexpected error reloading: {e}"));
+        connect(s.addr, &base.clone().max_tls12())
+            .unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+        connect(s.addr, &base).unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+        let e = reload("\"1.4\"").err().unwrap_or_default();
+        assert!(
+            e.contains("unknown version: 1.4"),
+            "Unexpected error reloading: {e}"
+        );
+        let tc = TlsConfigOpts {
+            cert_file: test_cert("server-cert.pem"),
+            key_file: test_cert("server-key.pem"),
+            ca_file: test_cert("ca.pem"),
+            timeout: 4.0,
+            min_version: Some(TlsVersion::Tls11),
+            ..TlsConfigOpts::default()
+        };
+        assert_eq!(
+            gen_tls_config(&tc).err().as_deref(),
+            Some("unsupported minimum TLS version: TLS 1.1")
+        );
+    }
+}

@@ -874,3 +874,89 @@ tls {
         },
     );
 }
+
+/// Rewrites `path` and reloads the server from it (Go's `os.WriteFile` + `s.Reload()`).
+fn reload_with(
+    srv: &natsd::server::BackgroundServer,
+    path: &std::path::Path,
+    text: &str,
+) -> Result<(), String> {
+    let text = text
+        .replace("./configs/certs/", &format!("{}/", certs()))
+        .replace("configs/certs/", &format!("{}/", certs()));
+    std::fs::write(path, text).unwrap();
+    natsd::reload::reload(srv.shared()).map_err(|e| e.to_string())
+}
+
+port!("test/tls_test.go::TestAllowNonTLSReload" => allow_non_tls_reload);
+fn allow_non_tls_reload() {
+    let tmpl = r#"
+        listen: "127.0.0.1:-1"
+        ping_interval: "%s"
+        tls {
+            ca_file: "configs/certs/ca.pem"
+            cert_file: "configs/certs/server-cert.pem"
+            key_file: "configs/certs/server-key.pem"
+        }
+        allow_non_tls: true
+    "#;
+    let path = conf(&tmpl.replace("%s", "10s"));
+    let (s, _) = run_server_with_config(&path);
+    let check = || {
+        let mut nc = ported::support::RawConn::connect(s.addr);
+        let info = nc.check_info();
+        assert_eq!(
+            info["tls_available"], true,
+            "TLSAvailable should be true, was false"
+        );
+        assert!(
+            info.get("tls_required").is_none() || info["tls_required"] == false,
+            "TLSRequired should be false, was true"
+        );
+    };
+    check();
+    reload_with(&s, &path, &tmpl.replace("%s", "20s"))
+        .unwrap_or_else(|e| panic!("Error on reload: {e}"));
+    check();
+}
+
+port!("test/tls_test.go::TestTLSPinnedCertsClient" => tls_pinned_certs_client);
+fn tls_pinned_certs_client() {
+    let tmpl = r#"
+        host: 127.0.0.1
+        port: -1
+        tls {
+            ca_file: "configs/certs/ca.pem"
+            cert_file: "configs/certs/server-cert.pem"
+            key_file: "configs/certs/server-key.pem"
+            # Require a client certificate and map user id from certificate
+            verify: true
+            pinned_certs: ["%s"]
+        }
+    "#;
+    let bad = "aaaaaaaa09fde09451411ba3b42c0f74727d61a974c69fd3cf5257f39c75f0e9";
+    let path = conf(&tmpl.replace("%s", bad));
+    let (srv, o) = run_server_with_config(&path);
+    assert_eq!(
+        o.tls_pinned_certs.as_ref().map(|p| p.len()),
+        Some(1),
+        "expected one pinned cert"
+    );
+    let opts = ca().client_cert(cert("client-cert.pem"), cert("client-key.pem"));
+    assert!(
+        connect(srv.addr, &opts).is_err(),
+        "Expected error trying to connect without a certificate in pinned_certs"
+    );
+    // The key id of natsd's client certificate (Go's test hard-codes its own).
+    let pem = std::fs::read(cert("client-cert.pem")).unwrap();
+    let der = rustls_pemfile::certs(&mut pem.as_slice())
+        .next()
+        .unwrap()
+        .unwrap();
+    let good = natsd::tls::x509::parse_certificate(&der)
+        .unwrap()
+        .spki_sha256;
+    reload_with(&srv, &path, &tmpl.replace("%s", &good))
+        .unwrap_or_else(|e| panic!("on Reload got {e}"));
+    connect(srv.addr, &opts).unwrap_or_else(|e| panic!("Expected no error, got: {e}"));
+}
