@@ -97,6 +97,7 @@ pub struct System {
     /// Accounts whose connection count repeats while they have connections.
     conns_timers: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    statsz_timer: Mutex<Option<tokio::task::AbortHandle>>,
     /// Hash of the server name, for server-targeted inboxes (Go's `sys.shash`).
     pub shash: String,
     server: Weak<ServerShared>,
@@ -118,6 +119,30 @@ impl System {
             time: GoTime::now(),
             ..ServerInfo::default()
         }
+    }
+
+    /// Stops the periodic statsz broadcasts.
+    pub fn stop_statsz_timer(&self) {
+        if let Some(t) = self.statsz_timer.lock().take() {
+            t.abort();
+        }
+    }
+
+    /// Records a statsz broadcast as sent now (the rate limit counts from here).
+    pub fn mark_statsz_sent(&self) {
+        self.statsz.lock().last = Some(std::time::Instant::now());
+    }
+
+    /// Handles a statsz request as if it arrived on `$SYS.REQ.SERVER.PING` (Go's
+    /// `statszReq`): without a reply it forces a broadcast.
+    pub fn statsz_request(&self, s: &ServerShared, reply: &str, body: &[u8]) {
+        let msg = internal::InMsg {
+            subject: "$SYS.REQ.SERVER.PING".to_string(),
+            reply: reply.to_string(),
+            header: None,
+            payload: bytes::Bytes::copy_from_slice(body),
+        };
+        requests::statsz_request(s, self, &msg);
     }
 
     /// Messages the internal client published.
@@ -171,6 +196,7 @@ pub fn start(s: &Arc<ServerShared>) {
         remote_stats_sub: Mutex::new(None),
         conns_timers: Mutex::new(HashMap::new()),
         tasks: Mutex::new(Vec::new()),
+        statsz_timer: Mutex::new(None),
         shash: hash8(&s.name),
         server: Arc::downgrade(s),
     });
@@ -181,7 +207,7 @@ pub fn start(s: &Arc<ServerShared>) {
     }
     *s.events.system.lock() = Some(sys.clone());
     let timer = tokio::spawn(statsz::timer_loop(Arc::downgrade(s)));
-    sys.tasks.lock().push(timer.abort_handle());
+    *sys.statsz_timer.lock() = Some(timer.abort_handle());
     // Ask who else tracks each account (Go's `enableAccountTracking`); alone, this only
     // reaches our own handler, which answers for accounts with connections.
     for acc in s.accounts.all() {
@@ -210,6 +236,7 @@ pub fn shutdown(s: &ServerShared) {
     };
     let si = sys.server_info(s);
     sys.publish_json(s, &format!("$SYS.SERVER.{}.SHUTDOWN", s.id), &si);
+    sys.stop_statsz_timer();
     for t in sys.tasks.lock().drain(..) {
         t.abort();
     }

@@ -460,7 +460,7 @@ fn server_request(s: &Arc<ServerShared>, sys: &System, acc: &Account, kind: &str
 }
 
 /// Go's `statszReq`: statistics to the reply, or broadcast (not rate limited) without one.
-fn statsz_request(s: &ServerShared, sys: &System, msg: &InMsg) {
+pub(super) fn statsz_request(s: &ServerShared, sys: &System, msg: &InMsg) {
     let subject = if msg.reply.is_empty() {
         statsz::reset_limit(sys);
         statsz::broadcast_subject(s)
