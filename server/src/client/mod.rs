@@ -27,6 +27,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
+/// How long after accept a client that has not had its first PONG may still be spared an
+/// RTT PING (Go's `maxNoRTTPingBeforeFirstPong`).
+pub const MAX_NO_RTT_PING_BEFORE_FIRST_PONG: Duration = Duration::from_secs(2);
+
 pub use reader::{run_connection, run_stream, set_read_loop_report_threshold};
 
 /// The part of a connection other tasks touch: publishers append to `out`, the server
@@ -77,6 +81,8 @@ pub struct Client {
     account: Mutex<Option<Arc<Account>>>,
     /// See [`Client::connect_received`].
     connect_received: AtomicBool,
+    /// The PONG answering the client's first PING has gone out (see `send_rtt_ping`).
+    first_pong_sent: AtomicBool,
 }
 
 impl Client {
@@ -107,6 +113,7 @@ impl Client {
             proxied: std::sync::OnceLock::new(),
             account: Mutex::new(None),
             connect_received: AtomicBool::new(false),
+            first_pong_sent: AtomicBool::new(false),
             label: Mutex::new(format!(
                 "{} - cid:{cid}",
                 crate::server::join_host_port(&host, port)
@@ -207,6 +214,32 @@ impl Client {
     pub(crate) fn set_connect_opts(&self, opts: ConnectInfo) {
         *self.opts.lock() = opts;
         self.connect_received.store(true, Ordering::Release);
+    }
+
+    /// Marks the first PONG as sent (the reader does, once).
+    pub(crate) fn set_first_pong_sent(&self) {
+        self.first_pong_sent.store(true, Ordering::Release);
+    }
+
+    /// Sends a PING to measure the round trip, as Go's `sendRTTPing`: only once the client
+    /// has had its first PONG (most clients send CONNECT+PING and wait for it) or
+    /// [`MAX_NO_RTT_PING_BEFORE_FIRST_PONG`] after it connected, so a client still setting
+    /// up is not sent a PING it does not expect. Returns whether the PING went out.
+    ///
+    /// The reader's PING accounting does not count it; its PONG updates the RTT.
+    pub fn send_rtt_ping(&self) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        if !self.first_pong_sent.load(Ordering::Acquire)
+            && self.start.elapsed() <= MAX_NO_RTT_PING_BEFORE_FIRST_PONG
+        {
+            return false;
+        }
+        self.activity
+            .on_ping_sent(crate::monitor::gotime::now_nanos());
+        self.send_proto(encode::PING);
+        true
     }
 
     /// Whether the client has sent CONNECT.

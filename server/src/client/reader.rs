@@ -676,6 +676,7 @@ impl Reader {
             return;
         }
         self.first_pong_sent = true;
+        self.client.set_first_pong_sent();
         if self.connect.protocol < CLIENT_PROTO_INFO {
             return;
         }

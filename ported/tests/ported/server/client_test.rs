@@ -2797,3 +2797,193 @@ mod tls_reload_ports {
         check_conn_info(connect(s.addr, &plain).unwrap(), false, false);
     }
 }
+
+port!("server/client_test.go::TestPingNotSentTooSoon" => ping_not_sent_too_soon);
+fn ping_not_sent_too_soon() {
+    use natsd::client::MAX_NO_RTT_PING_BEFORE_FIRST_PONG;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = server();
+    // Monitoring asks for every connection's RTT in a loop (which pings clients that have
+    // none yet) while clients connect and leave.
+    let done = Arc::new(AtomicBool::new(false));
+    let poller = {
+        let shared = s.shared().clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                natsd::monitor::connz::connz(&shared, &Default::default()).expect("connz");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    for _ in 0..100 {
+        let mut nc = RawConn::connect(s.addr);
+        nc.check_info();
+        nc.send("CONNECT {\"verbose\":false,\"lang\":\"go\",\"version\":\"1.0.0\"}\r\nPING\r\n");
+        nc.expect(&re::PONG);
+    }
+    done.store(true, Ordering::Relaxed);
+    poller.join().expect("connz poller");
+
+    let (mut c, client) = connect_client(&s);
+    c.send("CONNECT {\"verbose\":false,\"user\":\"ivan\",\"pass\":\"bar\"}\r\n");
+    check_for(Duration::from_secs(2), Duration::from_millis(5), || {
+        client
+            .connect_received()
+            .then_some(())
+            .ok_or_else(|| "CONNECT not processed yet".to_string())
+    });
+    // The client has not sent PING, so it has had no PONG: no RTT ping yet.
+    assert!(
+        !client.send_rtt_ping(),
+        "RTT ping should not have been sent"
+    );
+    std::thread::sleep(MAX_NO_RTT_PING_BEFORE_FIRST_PONG);
+    assert!(client.send_rtt_ping(), "RTT ping should have been sent");
+    c.expect(&re::PING);
+}
+
+/// Ports that need accounts: clients bound to the account of the user they authenticate as.
+mod account_ports {
+    use ported::port;
+    use ported::support::{check_for, create_conf_file, re, run_server_with_config, RawConn};
+    use std::time::Duration;
+
+    port!("server/client_test.go::TestClientAuthRequiredNoAuthUser" => client_auth_required_no_auth_user);
+    fn client_auth_required_no_auth_user() {
+        let (s, _) = run_server_with_config(create_conf_file(
+            br#"
+            listen: 127.0.0.1:-1
+            accounts: {
+                A: { users: [ { user: user, password: pass } ] }
+            }
+            no_auth_user: user
+            "#,
+        ));
+        let mut nc = RawConn::connect(s.addr);
+        let info = nc.check_info();
+        nc.send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+        nc.expect(&re::PONG);
+        assert!(
+            !info["auth_required"].as_bool().unwrap_or(false),
+            "Expected AuthRequired to be false due to 'no_auth_user'"
+        );
+    }
+
+    port!("server/client_test.go::TestClientRepeatConnectSwitchesAccountAndCleansOldSubs" => client_repeat_connect_switches_account_and_cleans_old_subs);
+    fn client_repeat_connect_switches_account_and_cleans_old_subs() {
+        for diff_acc in [true, false] {
+            let title = if diff_acc {
+                "ToDifferentAccount"
+            } else {
+                "SameAccount"
+            };
+            let (s, _) = run_server_with_config(create_conf_file(
+                br#"
+                listen: 127.0.0.1:-1
+                accounts: {
+                    A: { users: [ { user: ua, password: pa } ] }
+                    B: { users: [ { user: ub, password: pb } ] }
+                }
+                "#,
+            ));
+            let sh = s.shared().clone();
+            let acc_a = sh.accounts.lookup("A").unwrap();
+            let acc_b = sh.accounts.lookup("B").unwrap();
+
+            let mut c = RawConn::connect(s.addr);
+            c.check_info();
+            // First CONNECT into account A plus a subscription.
+            c.send("CONNECT {\"verbose\":false,\"user\":\"ua\",\"pass\":\"pa\"}\r\nSUB foo 1\r\nPING\r\n");
+            c.expect(&re::PONG);
+            check_for(Duration::from_secs(1), Duration::from_millis(15), || {
+                let n = acc_a.sublist.match_subject("foo").psubs.len();
+                if n != 1 {
+                    return Err(format!(
+                        "{title}: expected 1 psub on foo in account A, got {n}"
+                    ));
+                }
+                let n = sh.num_account_clients(&acc_a);
+                if n != 1 {
+                    return Err(format!("{title}: expected 1 client in account A, got {n}"));
+                }
+                Ok(())
+            });
+
+            // Second CONNECT, re-authenticating into B or into A again.
+            if diff_acc {
+                c.send("CONNECT {\"verbose\":false,\"user\":\"ub\",\"pass\":\"pb\"}\r\nPING\r\n");
+            } else {
+                c.send("CONNECT {\"verbose\":false,\"user\":\"ua\",\"pass\":\"pa\"}\r\nPING\r\n");
+            }
+            c.expect(&re::PONG);
+
+            // Account A no longer has the old sub (nor the client when it moved to B).
+            check_for(Duration::from_secs(1), Duration::from_millis(15), || {
+                let n = acc_a.sublist.match_subject("foo").psubs.len();
+                if n != 0 {
+                    return Err(format!(
+                        "{title}: expected 0 psubs on foo in account A after re-CONNECT, got {n}"
+                    ));
+                }
+                let (ea, eb) = if diff_acc { (0, 1) } else { (1, 0) };
+                let n = sh.num_account_clients(&acc_a);
+                if n != ea {
+                    return Err(format!(
+                        "{title}: expected {ea} clients in account A after re-CONNECT, got {n}"
+                    ));
+                }
+                let n = sh.num_account_clients(&acc_b);
+                if n != eb {
+                    return Err(format!(
+                        "{title}: expected {eb} client in account B after re-CONNECT, got {n}"
+                    ));
+                }
+                Ok(())
+            });
+
+            // A publish on foo in account A must not reach this client.
+            let mut nca = RawConn::connect(s.addr);
+            nca.check_info();
+            nca.send("CONNECT {\"verbose\":false,\"user\":\"ua\",\"pass\":\"pa\"}\r\nPUB foo 17\r\nshould-not-arrive\r\nPING\r\n");
+            nca.expect(&re::PONG);
+            c.expect_nothing_for(Duration::from_millis(150));
+        }
+    }
+
+    port!("server/client_test.go::TestClientRejectsNRGSubjects" => client_rejects_nrg_subjects);
+    fn client_rejects_nrg_subjects() {
+        let (s, _) = run_server_with_config(create_conf_file(
+            br#"
+            listen: 127.0.0.1:-1
+            accounts: {
+                A: { users: [ { user: nat, password: pass } ] }
+                $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] }
+            }
+            no_auth_user: nat
+            "#,
+        ));
+        // System: clients of the system account may publish to $NRG subjects.
+        let mut nc = RawConn::connect(s.addr);
+        nc.check_info();
+        nc.send("CONNECT {\"verbose\":false,\"user\":\"admin\",\"pass\":\"s3cr3t!\"}\r\nPUB $NRG.foo 0\r\n\r\nPING\r\n");
+        nc.expect(&re::PONG);
+        let sys = s.shared().clients()[0].account().unwrap();
+        assert!(s.shared().accounts.is_system(&sys));
+        nc.expect_nothing_for(Duration::from_secs(1));
+        drop(nc);
+
+        // Normal: others get a publish permissions violation.
+        let mut nc = RawConn::connect(s.addr);
+        nc.check_info();
+        nc.send("CONNECT {\"verbose\":false}\r\nPUB $NRG.foo 0\r\n\r\nPING\r\n");
+        nc.expect_err("Permissions Violation for Publish to \"$NRG.foo\"");
+        nc.expect(&re::PONG);
+        let acc = s
+            .shared()
+            .clients()
+            .into_iter()
+            .find_map(|c| c.account().filter(|a| a.name == "A"));
+        assert!(acc.is_some_and(|a| !s.shared().accounts.is_system(&a)));
+    }
+}
