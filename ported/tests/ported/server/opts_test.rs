@@ -820,3 +820,49 @@ fn sublist_no_cache_config() {
     });
     assert!(!s.shared().global_account().sublist.cache_enabled());
 }
+
+/// The TLS ports of this file.
+mod tls_ports {
+    use natsd::tls::{gen_tls_config, TlsConfigOpts};
+    use ported::port;
+    use ported::support::{default_test_options, run_server};
+    use ported::tls_client::test_cert;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    port!("server/opts_test.go::TestDefaultAuthTimeout" => default_auth_timeout);
+    fn default_auth_timeout() {
+        // Go's test options leave AuthTimeout at zero: the server picks the default.
+        let mut opts = default_test_options();
+        opts.auth_timeout = Duration::ZERO;
+        let s = run_server(opts);
+        let at = s.shared().opts().auth_timeout;
+        assert_eq!(
+            at,
+            Duration::from_secs(2),
+            "Expected auth timeout to be 2s, got {at:?}"
+        );
+        drop(s);
+
+        let tc = TlsConfigOpts {
+            cert_file: test_cert("server-cert.pem"),
+            key_file: test_cert("server-key.pem"),
+            ca_file: test_cert("ca.pem"),
+            timeout: 4.0,
+            ..TlsConfigOpts::default()
+        };
+        let tls =
+            gen_tls_config(&tc).unwrap_or_else(|e| panic!("Error generating tls config: {e}"));
+        let mut opts = default_test_options();
+        opts.auth_timeout = Duration::ZERO;
+        opts.tls_config = Some(Arc::new(tls));
+        opts.tls_timeout = Duration::from_secs(4);
+        let s = run_server(opts);
+        let at = s.shared().opts().auth_timeout;
+        assert_eq!(
+            at,
+            Duration::from_secs(5),
+            "Expected auth timeout to be 5s, got {at:?}"
+        );
+    }
+}
