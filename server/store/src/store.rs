@@ -854,6 +854,30 @@ impl SubjectFilters {
     }
 }
 
+/// Lets [`crate::stree::intersect_gsl`] walk only the subjects these filters can match.
+impl crate::stree::SubjectInterest for SubjectFilters {
+    fn has_interest(&self, subject: &[u8]) -> bool {
+        std::str::from_utf8(subject).is_ok_and(|s| SubjectFilters::has_interest(self, s))
+    }
+
+    fn has_interest_starting_in(&self, prefix: &[u8]) -> bool {
+        let Ok(prefix) = std::str::from_utf8(prefix) else {
+            return false;
+        };
+        self.filters().any(|filter| {
+            let mut tokens = filter.split('.');
+            for token in prefix.split('.') {
+                match tokens.next() {
+                    Some(">") => return true,
+                    Some(t) if t == "*" || t == token => {}
+                    _ => return false,
+                }
+            }
+            true
+        })
+    }
+}
+
 impl<S: AsRef<str>> FromIterator<S> for SubjectFilters {
     fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
         let mut set = Self::new();
@@ -1258,6 +1282,22 @@ mod tests {
         let set: SubjectFilters = ["foo.1", "bar.>"].into_iter().collect();
         assert!(set.has_interest("foo.1") && set.has_interest("bar.x.y"));
         assert!(!set.has_interest("foo.2"));
+        use crate::stree::SubjectInterest;
+        assert!(set.has_interest_starting_in(b"foo"));
+        assert!(set.has_interest_starting_in(b"bar.x.y.z"));
+        assert!(!set.has_interest_starting_in(b"foo.2"));
+        assert!(!set.has_interest_starting_in(b"baz"));
+        let mut tree = crate::stree::SubjectTree::new();
+        for s in ["foo.1", "foo.2", "bar.a.b", "baz"] {
+            tree.insert(s.as_bytes(), ());
+        }
+        let mut seen = Vec::new();
+        crate::stree::intersect_gsl(&tree, &set, |s, _| {
+            seen.push(String::from_utf8_lossy(s).into_owned());
+            true
+        });
+        seen.sort();
+        assert_eq!(seen, vec!["bar.a.b", "foo.1"]);
     }
 
     #[test]

@@ -55,12 +55,19 @@ fn visit(
         }
         SubjectMatch::All => fss.for_each_match_mut(FULL_WILDCARD.as_bytes(), one),
         SubjectMatch::Wildcard(filter) => fss.for_each_match_mut(filter.as_bytes(), one),
-        SubjectMatch::Set(set) => fss.iter_fast_mut(|subject, ss| {
-            if std::str::from_utf8(subject).is_ok_and(|s| set.has_interest(s)) {
-                one(subject, ss);
+        SubjectMatch::Set(set) => {
+            // Find the matches on the pruned walk, then visit them mutably.
+            let mut matched: Vec<Vec<u8>> = Vec::new();
+            crate::stree::intersect_gsl(fss, set, |subject, _| {
+                matched.push(subject.to_vec());
+                true
+            });
+            for subject in matched {
+                if let Some(ss) = fss.find_mut(&subject) {
+                    one(&subject, ss);
+                }
             }
-            true
-        }),
+        }
     }
 }
 
