@@ -1297,3 +1297,88 @@ fn file_store_max_msgs_and_max_msgs_per_subject() {
         );
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreEncrypted" => file_store_encrypted);
+fn file_store_encrypted() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz());
+        for _ in 0..50 {
+            fs.store_msg("foo", b"", b"aes ftw", 0).unwrap();
+        }
+        let o = fs
+            .consumer_store("o22", 0, &ConsumerConfig::default())
+            .unwrap();
+        let mut state = ConsumerState::default();
+        state.delivered.consumer = 22;
+        state.delivered.stream = 22;
+        state.ack_floor.consumer = 11;
+        state.ack_floor.stream = 11;
+        o.update(&state).unwrap();
+        o.stop().unwrap();
+        fs.stop().unwrap();
+
+        let fs = fcfg.open(zzz());
+        assert_eq!(fs.load_msg(10).unwrap().msg.as_ref(), b"aes ftw");
+        let o = fs
+            .consumer_store("o22", 0, &ConsumerConfig::default())
+            .unwrap();
+        let rstate = o.state().unwrap();
+        assert_eq!(rstate.delivered, state.delivered);
+        assert_eq!(rstate.ack_floor, state.ack_floor);
+        // With a cipher, neither messages nor consumer state are readable on disk.
+        if fcfg.cipher != StoreCipher::None {
+            let o_dat = std::fs::read(fcfg.dir.join("obs").join("o22").join("o.dat")).unwrap();
+            assert_ne!(o_dat, o.encoded_state().unwrap());
+            for path in fs.block_paths() {
+                let raw = std::fs::read(path).unwrap();
+                assert!(!raw.windows(7).any(|w| w == b"aes ftw"));
+            }
+        }
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreFSSCloseAndKeepOnExpireOnRecoverBug" => file_store_fss_close_and_keep_on_expire_on_recover_bug);
+fn file_store_fss_close_and_keep_on_expire_on_recover_bug() {
+    all_permutations(|fcfg| {
+        let ttl = Duration::from_millis(100);
+        let cfg = zzz_with(|c| {
+            c.subjects = vec!["foo".to_string()];
+            c.max_age = ttl;
+        });
+        let clock = ManualClock::starting_now();
+        let fs = fcfg.open_with_clock(cfg.clone(), clock.clone());
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        fs.stop().unwrap();
+        clock.advance(2 * ttl);
+        let fs = fcfg.open_with_clock(cfg, clock.clone());
+        run_expiry(&fs, &clock);
+        assert_eq!(fs.state().num_subjects, 0);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreExpireOnRecoverSubjectAccounting" => file_store_expire_on_recover_subject_accounting);
+fn file_store_expire_on_recover_subject_accounting() {
+    let msg = b"A".repeat(19);
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 100;
+        let ttl = Duration::from_millis(200);
+        let cfg = zzz_with(|c| {
+            c.subjects = vec!["*".to_string()];
+            c.max_age = ttl;
+        });
+        let clock = ManualClock::starting_now();
+        let fs = fcfg.open_with_clock(cfg.clone(), clock.clone());
+        // These are in the first block.
+        fs.store_msg("A", b"", &msg, 0).unwrap();
+        fs.store_msg("B", b"", &msg, 0).unwrap();
+        clock.advance(ttl / 2);
+        // This one in the second.
+        fs.store_msg("C", b"", &msg, 0).unwrap();
+        assert_eq!(fs.block_indexes().len(), 2);
+        fs.stop().unwrap();
+        clock.advance(ttl / 2 + Duration::from_millis(10));
+        let fs = fcfg.open_with_clock(cfg, clock.clone());
+        run_expiry(&fs, &clock);
+        assert_eq!(fs.state().num_subjects, 1);
+    });
+}

@@ -278,6 +278,9 @@ impl Core {
             for (seq, subject, len) in live {
                 core.msgs += 1;
                 core.bytes += len;
+                if subject.is_empty() {
+                    continue;
+                }
                 let info = core.subjects.entry(subject).or_default();
                 if info.msgs == 0 {
                     info.first = seq;
@@ -439,12 +442,15 @@ impl Core {
         self.bytes += len as u64;
         self.last_seq = seq;
         self.last_ts = ts;
-        let info = self.subjects.entry(interned).or_default();
-        if info.msgs == 0 {
-            info.first = seq;
+        // Messages without a subject (raft state) are not tracked per subject, as in Go.
+        if !interned.is_empty() {
+            let info = self.subjects.entry(interned).or_default();
+            if info.msgs == 0 {
+                info.first = seq;
+            }
+            info.msgs += 1;
+            info.last = seq;
         }
-        info.msgs += 1;
-        info.last = seq;
         if ttl > 0 {
             self.ttls.insert((ts + ttl * NANOS_PER_SEC, seq));
         }

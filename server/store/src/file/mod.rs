@@ -49,6 +49,7 @@
 pub mod block;
 pub mod codec;
 pub mod commit;
+pub mod consumer;
 pub mod core;
 pub mod record;
 mod store_impl;
@@ -161,6 +162,8 @@ struct Shared {
     callbacks: Mutex<Callbacks>,
     /// Wakes the background syncer early when the store stops.
     stopping: (Mutex<bool>, Condvar),
+    /// Open consumer stores.
+    consumers: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A stream store on disk. Cheap to share: all methods take `&self`.
@@ -228,6 +231,7 @@ impl FileStore {
             clock,
             callbacks: Mutex::new(Callbacks::default()),
             stopping: (Mutex::new(false), Condvar::new()),
+            consumers: Arc::default(),
         });
         if let Some(interval) = fcfg.sync_interval {
             let weak = Arc::downgrade(&shared);

@@ -783,12 +783,22 @@ impl Store for FileStore {
 
     fn state(&self) -> StreamState {
         let locked = self.lock();
-        Self::state_locked(&locked, true)
+        let mut state = Self::state_locked(&locked, true);
+        state.consumers = self
+            .shared
+            .consumers
+            .load(std::sync::atomic::Ordering::SeqCst);
+        state
     }
 
     fn fast_state(&self) -> StreamState {
         let locked = self.lock();
-        Self::state_locked(&locked, false)
+        let mut state = Self::state_locked(&locked, false);
+        state.consumers = self
+            .shared
+            .consumers
+            .load(std::sync::atomic::Ordering::SeqCst);
+        state
     }
 
     fn encoded_stream_state(&self, failed: u64) -> Result<Vec<u8>, StoreError> {
@@ -915,13 +925,25 @@ impl Store for FileStore {
 
     fn consumer_store(
         &self,
-        _name: &str,
-        _created: i64,
-        _cfg: &ConsumerConfig,
+        name: &str,
+        created: i64,
+        cfg: &ConsumerConfig,
     ) -> Result<Arc<dyn ConsumerStore>, StoreError> {
-        Err(StoreError::Other(
-            "file consumer store not implemented yet".to_string(),
-        ))
+        let (stream, codec) = {
+            let guard = self.open_lock()?;
+            (guard.cfg.name.clone(), guard.core.codec.clone())
+        };
+        let store = super::consumer::FileConsumerStore::open(
+            &self.shared.dir,
+            &stream,
+            name,
+            created,
+            cfg,
+            codec,
+            self.shared.clock.clone(),
+            self.shared.consumers.clone(),
+        )?;
+        Ok(Arc::new(store))
     }
 
     fn snapshot(
