@@ -92,6 +92,7 @@ pub struct System {
     /// Sequence stamped on each message carrying server info (Go's `sys.seq`).
     seq: AtomicU64,
     statsz: Mutex<statsz::StatszState>,
+    statsz_sent: AtomicU64,
     /// The internal `$SYS.SERVER.*.STATSZ` subscription: alone, it is no interest.
     remote_stats_sub: Mutex<Option<Arc<Subscription>>>,
     /// Accounts whose connection count repeats while they have connections.
@@ -145,6 +146,11 @@ impl System {
         requests::statsz_request(s, self, &msg);
     }
 
+    /// Statistics messages sent (broadcasts and replies).
+    pub fn statsz_sent(&self) -> u64 {
+        self.statsz_sent.load(Ordering::Relaxed)
+    }
+
     /// Messages the internal client published.
     pub fn published(&self) -> u64 {
         self.internal.published.load(Ordering::Relaxed)
@@ -193,6 +199,7 @@ pub fn start(s: &Arc<ServerShared>) {
         internal: internal.clone(),
         seq: AtomicU64::new(1),
         statsz: Mutex::new(statsz::StatszState::new(s.events.timing().statsz_first)),
+        statsz_sent: AtomicU64::new(0),
         remote_stats_sub: Mutex::new(None),
         conns_timers: Mutex::new(HashMap::new()),
         tasks: Mutex::new(Vec::new()),

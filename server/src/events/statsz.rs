@@ -108,6 +108,7 @@ pub fn send_statsz(s: &ServerShared, sys: &System, subject: &str) {
         stats: server_stats(s),
     };
     sys.publish_json(s, subject, &m);
+    sys.statsz_sent.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Go's `ServerStats` for this server.
