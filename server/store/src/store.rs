@@ -13,7 +13,12 @@
 //!   the Unix epoch as `i64`; `0` means "no time" (Go's zero `time.Time`).
 //! - **No hidden timers.** Age and TTL expiry do not run on a thread of the store: the owner
 //!   asks [`Store::next_expiration`] when something is due and then calls
-//!   [`Store::expire_msgs`]. Tests drive the same calls with a manual clock.
+//!   [`Store::expire_msgs`]; likewise [`Store::next_msg_schedule`] and
+//!   [`Store::run_msg_scheduling`] for message schedules. Go never fires these more often than
+//!   every 250 ms; owners should not either. Tests drive the same calls with a manual clock.
+//! - **Consumers.** [`Store::consumer_store`] counts the consumer in the stream's state and
+//!   the consumer store's `stop` uncounts it (Go's `AddConsumer`/`RemoveConsumer` are not
+//!   separate calls).
 //! - **Loads return owned messages.** [`StoreMsg`] holds `Bytes`, so a memory store hands out
 //!   reference-counted views without copying payloads.
 
