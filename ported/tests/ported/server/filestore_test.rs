@@ -1382,3 +1382,149 @@ fn file_store_expire_on_recover_subject_accounting() {
         assert_eq!(fs.state().num_subjects, 1);
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreFSSExpireNumPendingBug" => file_store_fss_expire_num_pending_bug);
+fn file_store_fss_expire_num_pending_bug() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz_with(|c| {
+            c.subjects = vec!["KV.>".to_string()];
+            c.max_msgs_per_subject = 1;
+        }));
+        // Go lets its per-block subject state expire first; natsd keeps none to expire.
+        std::thread::sleep(Duration::from_millis(200));
+        fs.store_msg("KV.X", b"", b"Y", 0).unwrap();
+        assert_eq!(fs.filtered_state(1, "KV.X").unwrap().msgs, 1);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreFilteredFirstMatchingBug" => file_store_filtered_first_matching_bug);
+fn file_store_filtered_first_matching_bug() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.>".to_string()]));
+        fs.store_msg("foo.foo", b"", b"A", 0).unwrap();
+        fs.store_msg("foo.foo", b"", b"B", 0).unwrap();
+        fs.store_msg("foo.foo", b"", b"C", 0).unwrap();
+        // Go rebuilds its per-block subject state here; natsd's index is always complete.
+        fs.store_msg("foo.bar", b"", b"X", 0).unwrap();
+        let res = fs.load_next_msg("foo.foo", false, 4);
+        assert!(
+            res.is_err(),
+            "loaded filtered message with wrong subject: {res:?}"
+        );
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreOutOfSpaceRebuildState" => file_store_out_of_space_rebuild_state);
+fn file_store_out_of_space_rebuild_state() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["*".to_string()]));
+        fs.store_msg("foo", b"", b"A", 0).unwrap();
+        fs.store_msg("bar", b"", b"B", 0).unwrap();
+        let state = fs.state();
+        let ss = fs.subjects_state(">");
+        fs.fail_next_write();
+        let err = fs.store_msg("baz", b"", b"C", 0).unwrap_err();
+        assert!(err.to_string().contains("mock write error"), "{err}");
+        assert_eq!(fs.state(), state);
+        assert_eq!(fs.subjects_state(">"), ss);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreRebuildStateProperlyWithMaxMsgsPerSubject" => file_store_rebuild_state_properly_with_max_msgs_per_subject);
+fn file_store_rebuild_state_properly_with_max_msgs_per_subject() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 4096;
+        let fs = fcfg.open(zzz_with(|c| {
+            c.subjects = vec!["foo".to_string(), "bar".to_string(), "baz".to_string()];
+            c.max_msgs_per_subject = 1;
+        }));
+        fs.store_msg("baz", b"", b"", 0).unwrap();
+        for _ in 1..=1000 {
+            fs.store_msg("foo", b"", b"", 0).unwrap();
+            fs.store_msg("bar", b"", b"", 0).unwrap();
+        }
+        let ss = fs.fast_state();
+        assert_eq!(ss.num_subjects, 3);
+        assert_eq!(ss.msgs, 3);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreUpdateMaxMsgsPerSubject" => file_store_update_max_msgs_per_subject);
+fn file_store_update_max_msgs_per_subject() {
+    all_permutations(|fcfg| {
+        let mut cfg = StreamConfig {
+            name: "TEST".to_string(),
+            subjects: vec!["foo".to_string()],
+            max_msgs_per_subject: 10,
+            ..zzz()
+        };
+        let fs = fcfg.open(cfg.clone());
+        cfg.max_msgs_per_subject = 50;
+        cfg.compression = fcfg.compression;
+        fs.update_config(&mut cfg).unwrap();
+        let num_stored = 22;
+        for _ in 0..num_stored {
+            fs.store_msg("foo", b"", b"", 0).unwrap();
+        }
+        assert_eq!(fs.subjects_state("foo")["foo"].msgs, num_stored);
+        cfg.max_msgs_per_subject = 10;
+        fs.update_config(&mut cfg).unwrap();
+        assert_eq!(fs.subjects_state("foo")["foo"].msgs, 10);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreBadFirstAndFailedExpireAfterRestart" => file_store_bad_first_and_failed_expire_after_restart);
+fn file_store_bad_first_and_failed_expire_after_restart() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 256;
+        let ttl = Duration::from_secs(1);
+        let cfg = zzz_with(|c| {
+            c.subjects = vec!["foo".to_string()];
+            c.max_age = ttl;
+        });
+        let clock = ManualClock::starting_now();
+        let fs = fcfg.open_with_clock(cfg.clone(), clock.clone());
+        let (subj, msg) = ("foo", b"ZZ");
+        for _ in 0..7 {
+            fs.store_msg(subj, b"", msg, 0).unwrap();
+        }
+        clock.advance(Duration::from_millis(1500));
+        let (seq, _) = fs.store_msg(subj, b"", msg, 0).unwrap();
+        fs.store_msg(subj, b"", msg, 0).unwrap();
+        // Sequence 8 starts the second block.
+        let last = fs.block_indexes().len() - 1;
+        assert_eq!(fs.block_info(last).unwrap().0, 8);
+        fs.remove_msg(seq).unwrap();
+        fs.stop().unwrap();
+        // Until the first block has expired, but not the second.
+        clock.advance(Duration::from_millis(500));
+        let fs = fcfg.open_with_clock(cfg, clock.clone());
+        run_expiry(&fs, &clock);
+        let state = fs.fast_state();
+        let ts = state.first_time;
+        assert_eq!(state.msgs, 1);
+        assert_eq!(state.first_seq, 9);
+        assert_ne!(ts, 0);
+        // The expiry keeps working.
+        clock.advance(2 * ttl);
+        run_expiry(&fs, &clock);
+        let state = fs.fast_state();
+        assert_eq!(state.msgs, 0);
+        assert_eq!(state.first_seq, 10);
+        assert_eq!(state.last_seq, 9);
+        assert_eq!(state.last_time, ts);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreCompactAllWithDanglingLMB" => file_store_compact_all_with_dangling_lmb);
+fn file_store_compact_all_with_dangling_lmb() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo".to_string()]));
+        for _ in 0..100 {
+            fs.store_msg("foo", b"", b"ZZ", 0).unwrap();
+        }
+        fs.remove_msg(100).unwrap();
+        assert_eq!(fs.compact(100).unwrap(), 99);
+        fs.store_msg("foo", b"", b"ZZ", 0).unwrap();
+    });
+}

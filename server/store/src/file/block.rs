@@ -73,6 +73,8 @@ pub struct Block {
     pub plain: Mutex<Option<Arc<Vec<u8>>>>,
     pub codec: BlockCodec,
     pub stream: Arc<str>,
+    /// Test hook: the next append fails as a full disk would (Go's `mockWriteErr`).
+    pub fail_next_append: bool,
 }
 
 impl std::fmt::Debug for BlockHasher {
@@ -136,6 +138,7 @@ impl Block {
             plain: Mutex::new(None),
             codec: codec.clone(),
             stream: Arc::from(stream),
+            fail_next_append: false,
         }
     }
 
@@ -238,6 +241,9 @@ impl Block {
 
     /// Appends already-encoded records at the end of the file.
     pub fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if std::mem::take(&mut self.fail_next_append) {
+            return Err(io::Error::other("mock write error"));
+        }
         let at = self.size;
         let file_at = self.header_len + at;
         let res = match &self.key {

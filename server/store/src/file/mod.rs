@@ -336,6 +336,14 @@ impl FileStore {
         ))
     }
 
+    /// Makes the next write to the last block fail as a full disk would.
+    #[doc(hidden)]
+    pub fn fail_next_write(&self) {
+        if let Some(b) = self.lock().core.blocks.last_mut() {
+            b.fail_next_append = true;
+        }
+    }
+
     /// Paths of the block files, oldest first.
     #[doc(hidden)]
     pub fn block_paths(&self) -> Vec<PathBuf> {
