@@ -198,7 +198,7 @@ fn round_to_second(ns: i64) -> i64 {
     let r = ns.rem_euclid(NANOS_PER_SEC);
     let down = ns - r;
     if r >= half {
-        down + NANOS_PER_SEC
+        down.saturating_add(NANOS_PER_SEC)
     } else {
         down
     }
@@ -239,9 +239,9 @@ pub fn parse_msg_schedule(
         if interval < NANOS_PER_SEC {
             return Err(());
         }
-        let mut at = round_to_second(ts) + interval;
+        let mut at = round_to_second(ts).saturating_add(interval);
         if at < now {
-            at = round_to_second(now) + interval;
+            at = round_to_second(now).saturating_add(interval);
         }
         return Ok(Some(NextFire { at, repeat: true }));
     }

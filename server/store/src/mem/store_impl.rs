@@ -64,7 +64,7 @@ impl Store for MemStore {
         let now = self.now();
         let mut inner = self.lock();
         let seq = inner.check_next_seq(seq)?;
-        let lseq = (seq + num).saturating_sub(1);
+        let lseq = seq.saturating_add(num).saturating_sub(1);
         inner.state.last_seq = lseq;
         if inner.state.last_time == 0 {
             inner.state.last_time = now;
