@@ -128,6 +128,7 @@ fn mask_reloadable(new: &Options, old: &Options) -> Options {
     m.username = old.username.clone();
     m.password = old.password.clone();
     m.authorization = old.authorization.clone();
+    m.auth_block_defined = old.auth_block_defined;
     m.users = old.users.clone();
     m.nkeys = old.nkeys.clone();
     m.default_permissions = old.default_permissions.clone();
@@ -451,8 +452,8 @@ fn apply(s: &Arc<ServerShared>, new: &Options, changes: &[Change]) {
                 }
             }
             Change::MaxConnections(max) => {
-                crate::notice!(s.logging, "Reloaded: max_connections = {max}");
                 close_over_max_connections(s, *max);
+                crate::notice!(s.logging, "Reloaded: max_connections = {max}");
             }
             Change::Limit(line) => crate::notice!(s.logging, "Reloaded: {line}"),
             Change::PidFile => {
@@ -476,18 +477,29 @@ fn apply(s: &Arc<ServerShared>, new: &Options, changes: &[Change]) {
     s.bump_opts_generation();
 }
 
-/// Closes connections until at most `max` remain (nats-server closes arbitrary ones).
+/// Closes connections until at most `max` remain (nats-server closes arbitrary ones); a
+/// negative `max` (a configured 0) refuses every connection, so all are closed.
 fn close_over_max_connections(s: &Arc<ServerShared>, max: i64) {
     let clients = s.clients();
-    let keep = usize::try_from(max.max(0)).unwrap_or(usize::MAX);
-    if max <= 0 || clients.len() <= keep {
+    let to_close = connections_over_max(clients.len(), max);
+    if to_close == 0 {
         return;
     }
-    for c in clients.iter().take(clients.len() - keep) {
+    for c in clients.iter().take(to_close) {
         crate::error!(s.logging, "{} - maximum connections exceeded", c.label());
         c.send_err("maximum connections exceeded");
         s.close_client(c, ClosedState::MaxConnectionsExceeded, true);
     }
+    crate::notice!(
+        s.logging,
+        "Closed {to_close} connections to fall within max_connections"
+    );
+}
+
+/// How many of `connected` clients a new `max_connections` leaves over the limit.
+fn connections_over_max(connected: usize, max: i64) -> usize {
+    let keep = usize::try_from(max.max(0)).unwrap_or(usize::MAX);
+    connected.saturating_sub(keep)
 }
 
 /// Re-checks every connected client against the new users (nats-server's
@@ -622,6 +634,26 @@ mod tests {
             diff_options(&old, &new).unwrap_err().0,
             "config reload not supported for NoAuthUser: old=, new=derek"
         );
+    }
+
+    #[test]
+    fn max_connections_closes_the_excess_and_all_when_refusing_all() {
+        assert_eq!(connections_over_max(2, 1), 1);
+        assert_eq!(connections_over_max(2, 5), 0);
+        // A configured 0 is stored as -1: no connection is allowed.
+        assert_eq!(connections_over_max(2, -1), 2);
+        assert_eq!(connections_over_max(0, -1), 0);
+    }
+
+    #[test]
+    fn removing_the_authorization_block_is_reloadable() {
+        let old = Options {
+            authorization: "secret".into(),
+            auth_block_defined: true,
+            ..Options::default()
+        };
+        let c = diff_options(&old, &Options::default()).unwrap();
+        assert!(c.iter().any(|c| matches!(c, Change::Auth(_))));
     }
 
     #[test]

@@ -157,10 +157,17 @@ impl ServerShared {
     /// Updates the INFO clients get from the options in force (after a reload).
     pub(crate) fn refresh_info(&self) {
         let o = self.opts();
+        let advertised = self
+            .client_addr()
+            .and_then(|a| info_host_port(&o, a.port()).ok());
         let mut info = self.info.lock();
         info.max_payload = o.max_payload;
         info.auth_required = crate::auth::auth_required(&o);
         (info.tls_required, info.tls_verify, info.tls_available) = crate::tls::info_flags(&o);
+        // client_advertise may have changed what clients are told to connect to.
+        if let Some((host, port)) = advertised {
+            (info.host, info.port) = (host, port);
+        }
     }
 
     /// Registers a new connection, or refuses it when over `max_connections`.
