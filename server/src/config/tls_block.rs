@@ -296,3 +296,140 @@ pub fn default_auth_timeout_for_tls(o: &mut super::Options) {
         o.auth_timeout = o.tls_timeout + std::time::Duration::from_secs(1);
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::config::file::{apply_config_string, ConfigFileError};
+    use crate::config::Options;
+    use std::time::Duration;
+
+    fn certs() -> String {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/certs/").to_string()
+    }
+
+    fn block(extra: &str) -> String {
+        let c = certs();
+        format!(
+            "tls {{\n  cert_file: \"{c}server-cert.pem\"\n  key_file: \"{c}server-key.pem\"\n  {extra}\n}}\n"
+        )
+    }
+
+    fn load(text: &str) -> Result<Options, String> {
+        let mut o = Options::default();
+        match apply_config_string(&mut o, text) {
+            Ok(_) => Ok(o),
+            Err(ConfigFileError::Invalid(e)) => Err(e.to_string().trim_end().to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_full_block() {
+        let o = load(&block(
+            "ca_file: \"CA\"\n verify_and_map: true\n timeout: \"3s\"\n handshake_first: auto\n \
+             min_version: \"1.3\"\n cipher_suites: [\"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256\"]\n \
+             curve_preferences: [\"CurveP256\", \"X25519\"]\n \
+             pinned_certs: [\"7F83B1657FF1FC53B92DC18148A1D65DFC2D4B1FA3D677284ADDD200126D9069\"]"
+                .replace("CA", &format!("{}ca.pem", certs()))
+                .as_str(),
+        ))
+        .unwrap();
+        let tc = o.tls_config.as_ref().unwrap();
+        assert!(tc.verify && o.tls_map);
+        assert_eq!(o.tls_timeout, Duration::from_secs(3));
+        assert_eq!(o.auth_timeout, Duration::from_secs(4));
+        assert!(o.tls_handshake_first);
+        assert_eq!(
+            o.tls_handshake_first_fallback,
+            crate::tls::DEFAULT_TLS_HANDSHAKE_FIRST_FALLBACK_DELAY
+        );
+        assert_eq!(tc.min_version, crate::tls::TlsVersion::Tls13);
+        assert_eq!(tc.cipher_ids, vec![0xc02f]);
+        assert_eq!(
+            tc.curves,
+            vec![crate::tls::Curve::P256, crate::tls::Curve::X25519]
+        );
+        // Lower-cased, as Go keeps them.
+        assert!(o
+            .tls_pinned_certs
+            .as_ref()
+            .unwrap()
+            .contains("7f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069"));
+    }
+
+    #[test]
+    fn errors_point_at_the_value() {
+        let e = load(&block("cipher_suites: [\"TLS_NOPE\"]")).unwrap_err();
+        assert_eq!(e, ":4:20: unrecognized cipher TLS_NOPE");
+        let e = load(&block(
+            "cipher_suites: [\"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA\"]",
+        ))
+        .unwrap_err();
+        assert!(
+            e.starts_with(":4:20: cipher suites not supported by natsd")
+                && e.ends_with("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
+            "{e}"
+        );
+        let e = load(&block("cipher_suites: [\"TLS_RSA_WITH_RC4_128_SHA\"]")).unwrap_err();
+        assert!(
+            e.contains("insecure cipher suites configured without 'allow_insecure_cipher_suites' option set: TLS_RSA_WITH_RC4_128_SHA"),
+            "{e}"
+        );
+        let e = load(&block("curve_preferences: [\"CurveP521\"]")).unwrap_err();
+        assert_eq!(
+            e,
+            ":4:24: curve preferences not supported by natsd: CurveP521"
+        );
+        let e = load(&block("curve_preferences: [\"P999\"]")).unwrap_err();
+        assert_eq!(e, ":4:24: unrecognized curve preference P999");
+        let e = load(&block("min_version: \"1.0\"")).unwrap_err();
+        assert_eq!(
+            e,
+            ":4:3: error parsing tls config: unsupported TLS version: TLS 1.0"
+        );
+        let e = load(&block("timeout: true")).unwrap_err();
+        assert_eq!(e, ":4:3: error parsing tls config, 'timeout' wrong type");
+        let e = load(&block("first: maybe")).unwrap_err();
+        assert_eq!(e, ":4:3: field \"first\"'s value \"maybe\" is invalid");
+        let e = load(&block("nope: 1")).unwrap_err();
+        assert_eq!(e, ":4:3: error parsing tls config, unknown field \"nope\"");
+        let e = load(&block("pinned_certs: [\"abc\"]")).unwrap_err();
+        assert!(
+            e.starts_with(":4:19: error parsing tls config, 'pinned_certs' key abc"),
+            "{e}"
+        );
+        let e = load(&block("cert_store: \"WindowsCurrentUser\"")).unwrap_err();
+        assert!(e.contains("not supported yet (certificate stores)"), "{e}");
+        // Loading the files fails at the block.
+        let e = load("tls {\n cert_file: \"/nonexistent.pem\"\n key_file: \"/k.pem\"\n}\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with(":1:0: error parsing X509 certificate/key pair: open /nonexistent.pem"),
+            "{e}"
+        );
+        let e = load("tls {\n cert_file: \"/nonexistent.pem\"\n}\n").unwrap_err();
+        assert_eq!(e, ":1:0: missing 'key_file' in TLS configuration");
+    }
+
+    #[test]
+    fn allow_non_tls_and_info() {
+        let o = load(&format!(
+            "{}allow_non_tls: true\n",
+            block(
+                "verify: true\n ca_file: \"CA\""
+                    .replace("CA", &format!("{}ca.pem", certs()))
+                    .as_str()
+            )
+        ))
+        .unwrap();
+        assert!(o.allow_non_tls);
+        assert_eq!(crate::tls::info_flags(&o), (false, true, true));
+        let o = load(&block("")).unwrap();
+        assert_eq!(crate::tls::info_flags(&o), (true, false, false));
+        assert_eq!(
+            crate::tls::info_flags(&Options::default()),
+            (false, false, false)
+        );
+    }
+}
