@@ -294,6 +294,8 @@ where
     let mut data = None;
     if error.is_none() {
         match build(opts) {
+            // Go leaves out a nil result (reload, kick, ldm).
+            Ok(serde_json::Value::Null) => {}
             Ok(v) => data = Some(v),
             Err(ZErr::Skip) => return,
             Err(ZErr::Failed(e)) => {
@@ -661,12 +663,23 @@ pub fn subscribe_all(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), Str
     sys.subscribe("$SYS.ACCOUNT.*.LEAFNODE.CONNECT", ignore())?;
     sys.subscribe(&format!("$SYS.LATENCY.M2.{}", sys.shash), ignore())?;
     sys.subscribe("$SYS.DEBUG.SUBSCRIBERS", ignore())?;
-    sys.subscribe(&format!("$SYS.REQ.SERVER.{}.RELOAD", s.id), ignore())?;
+    sys.subscribe(
+        &format!("$SYS.REQ.SERVER.{}.RELOAD", s.id),
+        with_sys(reload_request),
+    )?;
     sys.subscribe(
         &format!("$SYS.REQ.SERVER.{}.KICK", s.id),
         with_sys(kick_request),
     )?;
-    sys.subscribe(&format!("$SYS.REQ.SERVER.{}.LDM", s.id), ignore())?;
+    sys.subscribe(
+        &format!("$SYS.REQ.SERVER.{}.LDM", s.id),
+        with_sys(ldm_request),
+    )?;
+    // Go imports the user info service into the system account too.
+    sys.subscribe(
+        "$SYS.REQ.USER.INFO",
+        with_sys(|s, sys, acc, m| user_info_request(s, sys, acc, m)),
+    )?;
     // What Go imports into every other account from the system account: requests there
     // are answered for that account, in that account.
     for acc in s.accounts.all() {
@@ -704,33 +717,68 @@ pub fn subscribe_all(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), Str
     Ok(())
 }
 
-/// Go's `kickClient`: closes the connection with the `cid` of the request body.
+/// The body of a kick or lame duck request (Go's `KickClientReq`, `LDMClientReq`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ClientIdReq {
+    cid: u64,
+}
+
+/// The cid of a kick/LDM request, or `None` (logged, no answer) when the body is not one.
+fn client_id(s: &ServerShared, msg: &InMsg) -> Option<u64> {
+    match serde_json::from_slice::<ClientIdReq>(&msg.payload) {
+        Ok(r) => Some(r.cid),
+        Err(e) => {
+            crate::error!(s.logging, "Error unmarshalling kick client request: {e}");
+            None
+        }
+    }
+}
+
+/// Go's `kickClient`: closes the connection with the request's `cid`.
 fn kick_request(s: &Arc<ServerShared>, sys: &System, acc: &Account, msg: &InMsg) {
-    #[derive(Default, Deserialize)]
-    #[serde(default)]
-    struct KickReq {
-        cid: u64,
-    }
-    let result = decode::<KickReq>(&msg.payload).and_then(|r| {
-        s.clients()
-            .into_iter()
-            .find(|c| c.cid == r.cid)
-            .map(|c| s.close_client(&c, crate::closed::ClosedState::Kicked, true))
-            .ok_or_else(|| format!("client {} not found", r.cid))
-    });
-    if msg.reply.is_empty() {
+    let Some(cid) = client_id(s, msg) else {
         return;
-    }
-    let resp = ServerApiResponse {
-        server: sys.server_info(s),
-        data: None,
-        error: result.err().map(|e| ApiError {
-            code: 400,
-            description: e,
-        }),
     };
-    let body = serde_json::to_vec(&resp).unwrap_or_default();
-    sys.publish_raw(s, acc, &msg.reply, None, None, &body);
+    z_req::<FilterOnly, _>(s, sys, acc, msg, |_| {
+        let c = s.clients().into_iter().find(|c| c.cid == cid);
+        let c = c.ok_or_else(|| "no such client or leafnode id".to_string())?;
+        s.close_client(&c, crate::closed::ClosedState::Kicked, true);
+        Ok(serde_json::Value::Null)
+    });
+}
+
+/// Go's `ldmClient`: tells the client with the request's `cid` that the server is going
+/// away (INFO with `ldm`), if it can take asynchronous INFO.
+fn ldm_request(s: &Arc<ServerShared>, sys: &System, acc: &Account, msg: &InMsg) {
+    let Some(cid) = client_id(s, msg) else {
+        return;
+    };
+    z_req::<FilterOnly, _>(s, sys, acc, msg, |_| {
+        let c = s.clients().into_iter().find(|c| c.cid == cid);
+        let c = c.ok_or_else(|| "no such client id".to_string())?;
+        if !c.accepts_async_info() {
+            return Err(ZErr::Failed(
+                "client does not support Lame Duck Mode or is not ready to receive the notification"
+                    .to_string(),
+            ));
+        }
+        let mut info: serde_json::Value =
+            serde_json::from_slice(&s.info_json_for(&c)).map_err(|e| e.to_string())?;
+        info["ldm"] = serde_json::Value::Bool(true);
+        let mut b = bytes::BytesMut::new();
+        crate::protocol::encode::info(&mut b, &serde_json::to_vec(&info).unwrap_or_default());
+        c.send_proto(&b);
+        Ok(serde_json::Value::Null)
+    });
+}
+
+/// Go's `reloadConfig`: reloads the configuration file.
+fn reload_request(s: &Arc<ServerShared>, sys: &System, acc: &Account, msg: &InMsg) {
+    z_req::<FilterOnly, _>(s, sys, acc, msg, |_| {
+        s.reload().map_err(|e| e.to_string())?;
+        Ok(serde_json::Value::Null)
+    });
 }
 
 #[cfg(test)]

@@ -312,7 +312,9 @@ fn system_account_internal_subscriptions() {
         "Got the wrong msg payload"
     );
     sys.unsubscribe(s.shared(), &sub);
-    nc.send("PUB foo 10\r\nYou There?\r\n");
+    nc.send("PUB foo 10\r\nYou There?\r\nPING\r\n");
+    // Processed by the server before we look.
+    nc.expect(&re::PONG);
     assert!(
         rx.recv_timeout(Duration::from_millis(100)).is_err(),
         "Received a message when we should not have"

@@ -45,9 +45,11 @@ fn default_monitor_options() -> Options {
     o
 }
 
-/// Go's `runMonitorServer`.
+/// Go's `runMonitorServer` (without a system account, as Go's).
 fn run_monitor_server() -> BackgroundServer {
-    run_server(default_monitor_options())
+    let mut o = default_monitor_options();
+    o.no_system_account = true;
+    run_server(o)
 }
 
 fn monitor_url(s: &BackgroundServer) -> String {

@@ -17,6 +17,7 @@ fn monitor_options() -> Options {
     let mut o = default_test_options();
     o.http_host = "127.0.0.1".to_string();
     o.http_port = -1;
+    o.no_system_account = true;
     o
 }
 
