@@ -503,3 +503,36 @@ pub fn test_cert(name: &str) -> String {
         env!("CARGO_MANIFEST_DIR")
     )
 }
+
+/// A TLS connection with nothing sent yet: INFO read in plain text, then the handshake
+/// (the Go tests' `tls.Client(conn)` after `checkInfoMsg`). Returns the stream and INFO.
+pub fn raw_tls(
+    addr: SocketAddr,
+    o: &ClientOptions,
+) -> Result<
+    (
+        rustls::StreamOwned<rustls::ClientConnection, TcpStream>,
+        serde_json::Value,
+    ),
+    String,
+> {
+    let tcp = TcpStream::connect_timeout(&addr, o.timeout).map_err(|e| e.to_string())?;
+    let _ = tcp.set_nodelay(true);
+    tcp.set_read_timeout(Some(o.timeout))
+        .map_err(|e| e.to_string())?;
+    // One byte at a time: nothing past the INFO line may be consumed.
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    while !line.ends_with(b"\r\n") {
+        match (&tcp).read(&mut b) {
+            Ok(1) => line.push(b[0]),
+            _ => return Err("EOF before INFO".into()),
+        }
+    }
+    let text = String::from_utf8_lossy(&line);
+    let json = text
+        .strip_prefix("INFO ")
+        .ok_or_else(|| format!("expected INFO, got {text:?}"))?;
+    let info = serde_json::from_str(json.trim_end()).map_err(|e| e.to_string())?;
+    Ok((handshake(o, tcp)?, info))
+}

@@ -6,6 +6,7 @@ mod gosrv_test;
 mod log_test;
 mod maxpayload_test;
 mod monitor_test;
+mod opts_test;
 mod pedantic_test;
 mod pid_test;
 mod ping_test;

@@ -111,3 +111,71 @@ fn ping_suppression() {
     // Through the time a PING would have fired and been delivered, nothing comes.
     c.expect_nothing_for(Duration::from_millis(100));
 }
+
+/// The TLS port of this file.
+mod tls_ports {
+    use super::*;
+    use ported::tls_client::{raw_tls, test_cert, ClientOptions};
+    use std::io::{BufRead, BufReader};
+
+    port!("test/ping_test.go::TestPingSentToTLSConnection" => ping_sent_to_tls_connection);
+    fn ping_sent_to_tls_connection() {
+        let tc = natsd::tls::TlsConfigOpts {
+            cert_file: test_cert("server-cert.pem"),
+            key_file: test_cert("server-key.pem"),
+            ca_file: test_cert("ca.pem"),
+            ..natsd::tls::TlsConfigOpts::default()
+        };
+        let s = run_server(Options {
+            ping_interval: PING_INTERVAL,
+            max_pings_out: PING_MAX,
+            tls_config: Some(std::sync::Arc::new(
+                natsd::tls::gen_tls_config(&tc).unwrap(),
+            )),
+            tls_timeout: Duration::from_secs(5),
+            ..default_test_options()
+        });
+        let (mut tls, _info) = raw_tls(
+            s.addr,
+            &ClientOptions::default().root_ca(test_cert("ca.pem")),
+        )
+        .unwrap();
+        tls.write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false,\"tls_required\":true}\r\n")
+            .unwrap();
+        tls.flush().unwrap();
+        tls.sock
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut r = BufReader::new(tls);
+        let mut line = String::new();
+        // The PINGs arrive over TLS, then the stale error.
+        for _ in 0..PING_MAX {
+            std::thread::sleep(PING_INTERVAL / 2);
+            line.clear();
+            r.read_line(&mut line).unwrap();
+            assert_eq!(line, "PING\r\n");
+        }
+        std::thread::sleep(PING_INTERVAL);
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert_eq!(line, "-ERR 'Stale Connection'\r\n");
+        // The server closes the connection: writes end in an error, not a timeout.
+        std::thread::sleep(PING_INTERVAL);
+        let mut tls = r.into_inner();
+        tls.sock.set_write_timeout(Some(PING_INTERVAL)).unwrap();
+        let started = Instant::now();
+        let err = loop {
+            if let Err(e) = tls.write_all(b"PING\r\n").and_then(|_| tls.flush()) {
+                break e;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "No error: Expected to have connection closed"
+            );
+        };
+        assert!(
+            !matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+            "timeout: Expected to have connection closed"
+        );
+    }
+}
