@@ -1528,3 +1528,116 @@ fn file_store_compact_all_with_dangling_lmb() {
         fs.store_msg("foo", b"", b"ZZ", 0).unwrap();
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreStateWithBlkFirstDeleted" => file_store_state_with_blk_first_deleted);
+fn file_store_state_with_blk_first_deleted() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 4096;
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo".to_string()]));
+        for _ in 0..500 {
+            fs.store_msg("foo", b"", b"Hello World", 0).unwrap();
+        }
+        assert!(fs.block_indexes().len() > 2);
+        let fseq = fs.block_info(1).unwrap().0;
+        for seq in fseq..fseq + 10 {
+            assert!(fs.remove_msg(seq).unwrap());
+        }
+        assert_eq!(fs.fast_state().num_deleted, 10);
+        assert_eq!(fs.state().num_deleted, 10);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreAllFilteredStateWithDeleted" => file_store_all_filtered_state_with_deleted);
+fn file_store_all_filtered_state_with_deleted() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 1024;
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo".to_string()]));
+        for _ in 0..100 {
+            fs.store_msg("foo", b"", b"Hello World", 0).unwrap();
+        }
+        let remove = |seqs: &[u64]| {
+            for &seq in seqs {
+                assert!(fs.remove_msg(seq).unwrap());
+            }
+        };
+        let check = |start: u64, msgs: u64, first: u64, last: u64| {
+            let fss = fs.filtered_state(start, "").unwrap();
+            assert_eq!(
+                (fss.msgs, fss.first, fss.last),
+                (msgs, first, last),
+                "from {start}"
+            );
+        };
+        check(1, 100, 1, 100);
+        remove(&[2]);
+        check(2, 98, 3, 100);
+        remove(&[3, 4, 5]);
+        check(2, 95, 6, 100);
+        check(6, 95, 6, 100);
+        remove(&[8, 10, 12, 14, 16, 18]);
+        check(7, 88, 7, 100);
+        fs.purge().unwrap();
+        check(0, 0, 101, 100);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreStreamTruncateResetMultiBlock" => file_store_stream_truncate_reset_multi_block);
+fn file_store_stream_truncate_reset_multi_block() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 128;
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo".to_string()]));
+        for _ in 0..1000 {
+            fs.store_msg("foo", b"", b"Hello World", 0).unwrap();
+        }
+        fs.flush_all_pending().unwrap();
+        assert_eq!(fs.block_indexes().len(), 500);
+        fs.truncate(0).unwrap();
+        assert_eq!(fs.block_indexes().len(), 0);
+        let state = fs.state();
+        assert_eq!(
+            (state.msgs, state.bytes, state.first_seq, state.last_seq),
+            (0, 0, 0, 0)
+        );
+        assert_eq!((state.num_subjects, state.num_deleted), (0, 0));
+        for _ in 0..1000 {
+            fs.store_msg("foo", b"", b"Hello World", 0).unwrap();
+        }
+        fs.flush_all_pending().unwrap();
+        let state = fs.state();
+        assert_eq!(
+            (state.msgs, state.bytes, state.first_seq, state.last_seq),
+            (1000, 44000, 1, 1000)
+        );
+        assert_eq!((state.num_subjects, state.num_deleted), (1, 0));
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreStreamCompactMultiBlockSubjectInfo" => file_store_stream_compact_multi_block_subject_info);
+fn file_store_stream_compact_multi_block_subject_info() {
+    all_permutations(|mut fcfg| {
+        fcfg.block_size = 128;
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*".to_string()]));
+        for i in 0..1000 {
+            fs.store_msg(&format!("foo.{i}"), b"", b"Hello World", 0)
+                .unwrap();
+        }
+        assert_eq!(fs.block_indexes().len(), 500);
+        assert_eq!(fs.compact(501).unwrap(), 500);
+        assert_eq!(fs.block_indexes().len(), 250);
+        assert_eq!(fs.state().num_subjects, 500);
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreInitialFirstSeq" => file_store_initial_first_seq);
+fn file_store_initial_first_seq() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz_with(|c| c.first_seq = 1000));
+        assert_eq!(fs.store_msg("A", b"", b"OK", 0).unwrap().0, 1000);
+        assert_eq!(fs.store_msg("B", b"", b"OK", 0).unwrap().0, 1001);
+        let state = fs.fast_state();
+        assert_eq!(
+            (state.msgs, state.first_seq, state.last_seq),
+            (2, 1000, 1001)
+        );
+    });
+}

@@ -368,9 +368,22 @@ impl Core {
         blk.slot(seq).and_then(|s| s.subject.as_ref())
     }
 
+    /// The last block. Callers make sure one exists ([`Core::ensure_lmb`]).
     fn lmb(&mut self) -> &mut Block {
-        let last = self.blocks.len() - 1;
+        let last = self.blocks.len().saturating_sub(1);
         &mut self.blocks[last]
+    }
+
+    /// Creates a last block when there is none (after a reset).
+    fn ensure_lmb(&mut self) -> io::Result<()> {
+        if self.blocks.is_empty() {
+            let index = self.next_index;
+            self.next_index += 1;
+            let blk = Block::create(&self.msgs_dir, &self.name, index, &self.codec)?;
+            self.blocks.push(blk);
+            self.dir_dirty = true;
+        }
+        Ok(())
     }
 
     /// Hands over what must be synced to make every write so far durable.
@@ -388,6 +401,7 @@ impl Core {
     /// Starts a new last block when `len` more bytes would not fit. The sealed block joins
     /// the files the next sync covers.
     fn rotate_if_needed(&mut self, len: usize, _synced: &dyn Fn(u64)) -> io::Result<()> {
+        self.ensure_lmb()?;
         let block_size = self.block_size;
         let lmb = self.lmb();
         if lmb.size == 0 || lmb.size + len as u64 <= block_size {
@@ -934,6 +948,36 @@ impl Core {
         self.report.lost.msgs.extend(&lost.msgs);
         self.report.lost.bytes += lost.bytes;
         lost
+    }
+
+    /// Forgets everything, sequences included (truncate to 0): the blocks directory is
+    /// swapped for an empty one, atomically.
+    pub fn reset_all(&mut self, synced: &dyn Fn(u64)) -> Result<(), StoreError> {
+        let parent = self
+            .msgs_dir
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let staging = parent.join(super::NEW_MSGS_DIR);
+        let old = parent.join(super::PURGE_DIR);
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir_all(&staging).map_err(io_err)?;
+        block::sync_dir(&staging).map_err(io_err)?;
+        fs::rename(&self.msgs_dir, &old).map_err(io_err)?;
+        fs::rename(&staging, &self.msgs_dir).map_err(io_err)?;
+        block::sync_dir(&parent).map_err(io_err)?;
+        let _ = fs::remove_dir_all(&old);
+        synced(self.written);
+        self.blocks.clear();
+        self.pending_sync.clear();
+        self.msgs = 0;
+        self.bytes = 0;
+        self.subjects.clear();
+        self.ttls.clear();
+        self.first_seq = 0;
+        self.last_seq = 0;
+        self.last_ts = 0;
+        Ok(())
     }
 
     /// Sequences that are used but have no message, between first and last.

@@ -223,6 +223,18 @@ impl FileStore {
         let core = &locked.core;
         let wc = subject_has_wildcard(filter);
         let mut ss = SimpleState::default();
+        let is_all = filter.is_empty() || filter == ">";
+        if is_all && seq <= core.first_seq {
+            // Like Go: the stream's bounds, even when it holds nothing.
+            return SimpleState {
+                msgs: core.msgs,
+                first: core.first_seq,
+                last: core.last_seq,
+            };
+        }
+        if seq > core.last_seq {
+            return ss;
+        }
         if seq <= core.first_seq {
             for (subject, info) in &core.subjects {
                 if matches(filter, wc, subject) {
@@ -658,7 +670,11 @@ impl Store for FileStore {
             let mut guard = self.open_lock()?;
             let (m, b) = (guard.core.msgs, guard.core.bytes);
             let commit = &self.shared.commit;
-            guard.core.truncate_above(seq, &|t| commit.mark_synced(t))?;
+            if seq == 0 {
+                guard.core.reset_all(&|t| commit.mark_synced(t))?;
+            } else {
+                guard.core.truncate_above(seq, &|t| commit.mark_synced(t))?;
+            }
             (m - guard.core.msgs, b - guard.core.bytes)
         };
         if msgs > 0 {
