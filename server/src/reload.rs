@@ -35,7 +35,8 @@ enum Change {
     MaxConnections(i64),
     Limit(String),
     PidFile,
-    PortsFile,
+    /// The directory the ports file was in before.
+    PortsFile(Option<std::path::PathBuf>),
     Info(String),
     Quiet,
 }
@@ -300,7 +301,7 @@ fn diff_options(old: &Options, new: &Options) -> Result<Vec<Change>, ReloadError
         out.push(Change::PidFile);
     }
     if old.ports_file_dir != new.ports_file_dir {
-        out.push(Change::PortsFile);
+        out.push(Change::PortsFile(old.ports_file_dir.clone()));
     }
     if old.tags != new.tags {
         out.push(Change::Info("tags".into()));
@@ -459,12 +460,22 @@ fn apply(s: &Arc<ServerShared>, new: &Options, changes: &[Change]) {
             Change::PidFile => {
                 if let Some(p) = &new.pid_file {
                     if let Err(e) = crate::server::write_pid_file(p) {
-                        crate::error!(s.logging, "Failed to write pid file: {e}");
+                        crate::error!(s.logging, "Failed to write pidfile: {e}");
                     }
+                    crate::notice!(s.logging, "Reloaded: pid_file = {}", p.display());
                 }
-                crate::notice!(s.logging, "Reloaded: pid_file");
             }
-            Change::PortsFile => crate::notice!(s.logging, "Reloaded: ports_file_dir"),
+            Change::PortsFile(old_dir) => {
+                move_ports_file(s, old_dir.as_deref(), new);
+                crate::notice!(
+                    s.logging,
+                    "Reloaded: ports_file_dir = {}",
+                    new.ports_file_dir
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default()
+                );
+            }
             Change::Info(line) => crate::notice!(s.logging, "Reloaded: {line}"),
             Change::Quiet => {}
         }
@@ -494,6 +505,23 @@ fn close_over_max_connections(s: &Arc<ServerShared>, max: i64) {
         s.logging,
         "Closed {to_close} connections to fall within max_connections"
     );
+}
+
+/// Removes the ports file from the old directory and writes it in the new one.
+fn move_ports_file(s: &Arc<ServerShared>, old_dir: Option<&std::path::Path>, new: &Options) {
+    if let Some(dir) = old_dir {
+        let _ = std::fs::remove_file(crate::server::ports_file_path(dir));
+    }
+    let (Some(dir), Some(addr)) = (&new.ports_file_dir, s.client_addr()) else {
+        return;
+    };
+    if let Err(e) = crate::server::write_ports_file(dir, &new.host, addr.port(), s.monitor.addr()) {
+        crate::error!(
+            s.logging,
+            "Error writing ports file ({}): {e}",
+            crate::server::ports_file_path(dir).display()
+        );
+    }
 }
 
 /// How many of `connected` clients a new `max_connections` leaves over the limit.
@@ -654,6 +682,22 @@ mod tests {
         };
         let c = diff_options(&old, &Options::default()).unwrap();
         assert!(c.iter().any(|c| matches!(c, Change::Auth(_))));
+    }
+
+    #[test]
+    fn ports_file_change_remembers_the_old_directory() {
+        let old = Options {
+            ports_file_dir: Some("/tmp/a".into()),
+            ..Options::default()
+        };
+        let new = Options {
+            ports_file_dir: Some("/tmp/b".into()),
+            ..Options::default()
+        };
+        assert_eq!(
+            diff_options(&old, &new).unwrap(),
+            vec![Change::PortsFile(Some("/tmp/a".into()))]
+        );
     }
 
     #[test]

@@ -893,7 +893,7 @@ pub fn ports_file_path(dir: &std::path::Path) -> PathBuf {
     dir.join(format!("{exe}_{}.ports", std::process::id()))
 }
 
-fn write_ports_file(
+pub(crate) fn write_ports_file(
     dir: &std::path::Path,
     host: &str,
     port: u16,

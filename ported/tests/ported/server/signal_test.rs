@@ -267,3 +267,88 @@ port!("server/signal_test.go::TestSignalTermHasSuccessfulExit" => signal_term_ha
 fn signal_term_has_successful_exit() {
     signal_has_successful_exit(Signal::SIGTERM);
 }
+
+/// How many times `log_file` says the configuration was reloaded.
+fn reload_count(log_file: &std::path::Path) -> usize {
+    std::fs::read_to_string(log_file)
+        .unwrap_or_default()
+        .matches("Reloaded server configuration")
+        .count()
+}
+
+/// Waits until the log says the configuration was reloaded `n` times.
+fn wait_for_reloads(log_file: &std::path::Path, n: usize) {
+    check_for(Duration::from_secs(5), Duration::from_millis(20), || {
+        let got = reload_count(log_file);
+        if got == n {
+            Ok(())
+        } else {
+            Err(format!(
+                "ConfigTime is incorrect: expected {n} reloads, log shows {got}"
+            ))
+        }
+    });
+}
+
+port!("server/signal_test.go::TestSignalToReloadConfig" => signal_to_reload_config);
+fn signal_to_reload_config() {
+    // Go signals its own test process; natsd's in-process servers trap no signals, so the
+    // real binary takes SIGHUP. Go's ConfigTime changes exactly when a reload succeeds,
+    // which natsd logs as "Reloaded server configuration".
+    let dir = TempDir::new();
+    let conf = dir.path().join("reload.conf");
+    let log_file = dir.path().join("test.log");
+    let tmpl = |user: &str| {
+        format!(
+            "listen: 127.0.0.1:-1\naccounts: {{\n  A: {{ users: [ {{ user: \"{user}\", password: foo }} ] }}\n}}\n"
+        )
+    };
+    std::fs::write(&conf, tmpl("foo")).unwrap();
+    let mut s = NatsdProcess::start(&[
+        "-c",
+        conf.to_str().unwrap(),
+        "-l",
+        log_file.to_str().unwrap(),
+    ]);
+    check_for(Duration::from_secs(5), Duration::from_millis(20), || {
+        let buf = std::fs::read_to_string(&log_file).map_err(|e| e.to_string())?;
+        if buf.contains("Server is ready") {
+            Ok(())
+        } else {
+            Err(format!("server not ready: {buf:?}"))
+        }
+    });
+    let port: u16 = {
+        let buf = std::fs::read_to_string(&log_file).unwrap();
+        let line = buf
+            .lines()
+            .find(|l| l.contains("Listening for client connections on"))
+            .expect("listen line");
+        line.rsplit(':').next().unwrap().trim().parse().unwrap()
+    };
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let auth = |user: &str| {
+        let mut c = RawConn::connect(addr);
+        c.check_info();
+        c.send(&format!(
+            "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"foo\"}}\r\nPING\r\n"
+        ));
+        c
+    };
+
+    // Even without changes, a reload happens (the reload time changes).
+    assert_eq!(reload_count(&log_file), 0);
+    kill(Pid::from_raw(s.pid()), Signal::SIGHUP).unwrap();
+    wait_for_reloads(&log_file, 1);
+
+    // The server serves the signal more than once, and takes on the new file each time.
+    for i in 0..2 {
+        let user = format!("foo:{i}");
+        std::fs::write(&conf, tmpl(&user)).unwrap();
+        kill(Pid::from_raw(s.pid()), Signal::SIGHUP).unwrap();
+        wait_for_reloads(&log_file, i + 2);
+        auth(&user).expect(&ported::support::re::PONG);
+        auth("foo").expect_err("Authorization Violation");
+    }
+    assert!(s.wait_timeout(Duration::ZERO).is_none(), "server exited");
+}

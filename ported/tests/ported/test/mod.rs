@@ -11,6 +11,7 @@ mod pedantic_test;
 mod pid_test;
 mod ping_test;
 mod port_test;
+mod ports_test;
 mod proto_test;
 mod test_test;
 mod tls_test;
