@@ -47,8 +47,7 @@ pub fn set_read_loop_report_threshold(d: Duration) {
 
 /// Subject prefix of replies routed through gateways; clients may not publish to it.
 const GW_REPLY_PREFIX: &[u8] = b"_GR_.";
-/// Subject prefix of the servers' own Raft traffic, reserved to the system account (which
-/// natsd clients are never in).
+/// Subject prefix of the servers' own Raft traffic, reserved to the system account.
 const NRG_PREFIX: &[u8] = b"$NRG.";
 /// Reply prefixes the server hands out itself (service imports, JetStream acks, gateway
 /// replies); a client may not set them as the reply of its own publish.
@@ -66,12 +65,16 @@ fn has_prefix(s: &[u8], prefix: &[u8]) -> bool {
     s.len() > prefix.len() && s.starts_with(prefix)
 }
 
-/// Go's checks of reserved subjects and replies on a client's publish.
+/// Go's checks of reserved subjects and replies on a client's publish; `$NRG.` subjects
+/// are open to clients of the system account.
 fn check_reserved<'a>(
     subject: &'a [u8],
     reply: Option<&'a [u8]>,
+    in_system_account: bool,
 ) -> Result<(), PublishViolation<'a>> {
-    if has_prefix(subject, GW_REPLY_PREFIX) || subject.starts_with(NRG_PREFIX) {
+    if has_prefix(subject, GW_REPLY_PREFIX)
+        || (subject.starts_with(NRG_PREFIX) && !in_system_account)
+    {
         return Err(PublishViolation::Subject(subject));
     }
     match reply {
@@ -477,6 +480,15 @@ impl Reader {
         self.client
             .activity
             .on_connect(crate::monitor::gotime::now_nanos());
+        // A repeated CONNECT may move the client to another account: its subscriptions
+        // are dropped first so none stays behind in the old account (Go drops them on
+        // every CONNECT after the first).
+        if self.connect_received {
+            let subs: Vec<_> = self.client.subs.lock().values().cloned().collect();
+            for sub in subs {
+                self.server.unsubscribe(&SubRef(sub));
+            }
+        }
         // Credentials are checked before the label takes the client's info, as in Go.
         let user_label = self.authenticate(&info)?;
         if !self.connect_received {
@@ -839,7 +851,10 @@ impl Reader {
                 return;
             }
         }
-        if let Err(violation) = check_reserved(&msg.subject, msg.reply.as_deref()) {
+        let in_system_account = self.server.accounts.is_system(&self.acc);
+        if let Err(violation) =
+            check_reserved(&msg.subject, msg.reply.as_deref(), in_system_account)
+        {
             self.publish_violation(violation);
             return;
         }
@@ -1104,24 +1119,30 @@ mod tests {
 
     #[test]
     fn reserved_subjects_and_replies() {
-        assert_eq!(check_reserved(b"foo", Some(b"bar")), Ok(()));
+        assert_eq!(check_reserved(b"foo", Some(b"bar"), false), Ok(()));
         assert_eq!(
-            check_reserved(b"_GR_.x", None),
+            check_reserved(b"_GR_.x", None, false),
             Err(PublishViolation::Subject(b"_GR_.x"))
         );
         // The bare prefix is not a reserved subject.
-        assert_eq!(check_reserved(b"_GR_.", None), Ok(()));
+        assert_eq!(check_reserved(b"_GR_.", None, false), Ok(()));
         assert_eq!(
-            check_reserved(b"$NRG.x", None),
+            check_reserved(b"$NRG.x", None, false),
             Err(PublishViolation::Subject(b"$NRG.x"))
+        );
+        // Clients of the system account may publish to $NRG subjects, not to _GR_.
+        assert_eq!(check_reserved(b"$NRG.x", None, true), Ok(()));
+        assert_eq!(
+            check_reserved(b"_GR_.x", None, true),
+            Err(PublishViolation::Subject(b"_GR_.x"))
         );
         for r in [&b"_R_.a"[..], b"$JS.ACK.s.c.1", b"_GR_.abc"] {
             assert_eq!(
-                check_reserved(b"foo", Some(r)),
+                check_reserved(b"foo", Some(r), false),
                 Err(PublishViolation::Reply(r))
             );
         }
-        assert_eq!(check_reserved(b"foo", Some(b"_INBOX.x")), Ok(()));
+        assert_eq!(check_reserved(b"foo", Some(b"_INBOX.x"), false), Ok(()));
     }
 
     use crate::config::Options;
@@ -1147,6 +1168,26 @@ mod tests {
         let mut l = String::new();
         r.read_line(&mut l).unwrap();
         l
+    }
+
+    /// A second CONNECT drops the subscriptions made before it.
+    #[test]
+    fn repeated_connect_drops_subscriptions() {
+        let srv = ping_server();
+        let mut w = TcpStream::connect(srv.addr).unwrap();
+        w.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut r = BufReader::new(w.try_clone().unwrap());
+        assert!(read_line(&mut r).starts_with("INFO "));
+        w.write_all(b"CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPING\r\n")
+            .unwrap();
+        assert_eq!(read_line(&mut r), "PONG\r\n");
+        let global = srv.shared().global_account().clone();
+        assert_eq!(global.sublist.match_subject("foo").psubs.len(), 1);
+        w.write_all(b"CONNECT {\"verbose\":false}\r\nPING\r\n")
+            .unwrap();
+        assert_eq!(read_line(&mut r), "PONG\r\n");
+        assert!(global.sublist.match_subject("foo").psubs.is_empty());
+        assert!(srv.shared().clients()[0].subs.lock().is_empty());
     }
 
     /// Once the RTT is known, a PONG alone is no activity: PINGs keep their interval.
