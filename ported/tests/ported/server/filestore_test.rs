@@ -1641,3 +1641,138 @@ fn file_store_initial_first_seq() {
         );
     });
 }
+
+/// A store without cipher or compression, as Go's tests that skip the permutations.
+fn plain_fcfg(dir: &TempDir) -> Fcfg {
+    Fcfg {
+        dir: dir.0.clone(),
+        block_size: 0,
+        cipher: StoreCipher::None,
+        compression: StoreCompression::None,
+    }
+}
+
+port!("server/filestore_test.go::TestFileStoreSubjectsTotals" => file_store_subjects_totals);
+fn file_store_subjects_totals() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = vec!["*.*".to_string()]));
+    let mut fmap = std::collections::HashMap::new();
+    let mut bmap = std::collections::HashMap::new();
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for _ in 0..10_000 {
+        let (ft, m) = if rand(2) == 0 {
+            ("foo", &mut fmap)
+        } else {
+            ("bar", &mut bmap)
+        };
+        let dt = rand(100);
+        *m.entry(dt).or_insert(0u64) += 1;
+        fs.store_msg(&format!("{ft}.{dt}"), b"", b"Hello World", 0)
+            .unwrap();
+    }
+    for (dt, total) in &fmap {
+        let subj = format!("foo.{dt}");
+        assert_eq!(fs.subjects_totals(&subj)[&subj], *total);
+    }
+    for (prefix, map) in [("foo", &fmap), ("bar", &bmap)] {
+        let st = fs.subjects_totals(&format!("{prefix}.*"));
+        assert_eq!(st.len(), map.len());
+        assert_eq!(st.values().sum::<u64>(), map.values().sum::<u64>());
+    }
+    assert_eq!(fs.subjects_totals("*.*").len(), fmap.len() + bmap.len());
+}
+
+port!("server/filestore_test.go::TestFileStoreConsumerStoreEncodeAfterRestart" => file_store_consumer_store_encode_after_restart);
+fn file_store_consumer_store_encode_after_restart() {
+    all_permutations(|fcfg| {
+        let cfg = ConsumerConfig {
+            ack_policy: AckPolicy::Explicit,
+            ..ConsumerConfig::default()
+        };
+        let mut state = ConsumerState::default();
+        {
+            let fs = fcfg.open(zzz());
+            let o = fs.consumer_store("o22", 0, &cfg).unwrap();
+            state.delivered.consumer = 22;
+            state.delivered.stream = 22;
+            state.ack_floor.consumer = 11;
+            state.ack_floor.stream = 11;
+            o.update(&state).unwrap();
+            o.stop().unwrap();
+            fs.stop().unwrap();
+        }
+        let fs = fcfg.open(zzz());
+        let o = fs.consumer_store("o22", 0, &cfg).unwrap();
+        let got = o.state().unwrap();
+        assert_eq!(got.delivered, state.delivered);
+        assert_eq!(got.ack_floor, state.ack_floor);
+        o.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreNumPendingLargeNumBlks" => file_store_num_pending_large_num_blks);
+fn file_store_num_pending_large_num_blks() {
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    fcfg.block_size = 128;
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["zzz".to_string()]));
+    let msg = b"X".repeat(100);
+    for _ in 0..10_000 {
+        fs.store_msg("zzz", b"", &msg, 0).unwrap();
+    }
+    let timed = |sseq: u64, limit_ms: u128, expected: u64| {
+        let start = std::time::Instant::now();
+        let (total, _) = fs.num_pending(sseq, "zzz", false).unwrap();
+        assert!(
+            start.elapsed().as_millis() < limit_ms,
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(total, expected);
+    };
+    timed(4000, 15, 6001);
+    timed(6000, 25, 4001);
+    fs.remove_msg(1000).unwrap();
+    fs.remove_msg(9000).unwrap();
+    timed(4000, 50, 6000);
+    timed(6000, 50, 4000);
+}
+
+port!("server/filestore_test.go::TestFileStoreSkipMsgAndNumBlocks" => file_store_skip_msg_and_num_blocks);
+fn file_store_skip_msg_and_num_blocks() {
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    fcfg.block_size = 128;
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["zzz".to_string()]));
+    let msg = b"X".repeat(100);
+    fs.store_msg("zzz", b"", &msg, 0).unwrap();
+    fs.skip_msgs(0, 10_000).unwrap();
+    fs.store_msg("zzz", b"", &msg, 0).unwrap();
+    assert_eq!(fs.block_indexes().len(), 3);
+}
+
+port!("server/filestore_test.go::TestFileStoreRestoreEncryptedWithNoKeyFuncFails" => file_store_restore_encrypted_with_no_key_func_fails);
+fn file_store_restore_encrypted_with_no_key_func_fails() {
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    fcfg.cipher = StoreCipher::Aes;
+    let cfg = zzz_with(|c| c.subjects = vec!["zzz".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    let msg = b"X".repeat(100);
+    for _ in 0..100 {
+        fs.store_msg("zzz", b"", &msg, 0).unwrap();
+    }
+    fs.stop().unwrap();
+    // Without a key generator the encrypted store does not open.
+    let no_key = FileStoreConfig {
+        prf: None,
+        ..fcfg.store_config()
+    };
+    assert!(FileStore::open(no_key, fcfg.stream(cfg), system_clock()).is_err());
+}
