@@ -239,9 +239,9 @@ pub fn parse_certificate(der: &[u8]) -> Option<CertInfo> {
 /// A Go string as `encoding/asn1` marshals it: PrintableString when every character
 /// allows it, else UTF8String.
 fn go_marshal_string(v: &str) -> Vec<u8> {
-    let printable = v.bytes().all(|b| {
-        b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b)
-    });
+    let printable = v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&b));
     let tag = if printable { 0x13 } else { 0x0c };
     let len = v.len();
     let mut out = vec![tag];
@@ -591,7 +591,7 @@ mod tests {
         assert_eq!(
             c.go_name_string(),
             format!(
-                "{},1.2.840.113549.1.9.1=#0c05612340622e63,{OID_DC}=#1303666f6f,{OID_DC}=#13036f7267",
+                "{},1.2.840.113549.1.9.1=#0c056140622e63,{OID_DC}=#1303666f6f,{OID_DC}=#13036f7267",
                 c.go_subject_string()
             )
         );
