@@ -116,8 +116,12 @@ fn flush(c: &mut RawConn) {
     c.expect(&re::PONG);
 }
 
+/// Go's `rawSetup` builds its server with `New` and never starts it, so no system
+/// account events (and their subscriptions) run.
 fn server() -> BackgroundServer {
-    run_server(default_test_options())
+    let mut o = default_test_options();
+    o.no_system_account = true;
+    run_server(o)
 }
 
 port!("server/client_test.go::TestClientCreateAndInfo" => client_create_and_info);
@@ -718,6 +722,8 @@ fn client_does_not_add_subscriptions_when_connection_closed() {
     let mut o = default_test_options();
     o.max_pending = 1024;
     o.max_payload = 1024;
+    // As `rawSetup`: no system account events.
+    o.no_system_account = true;
     let s = run_server(o);
     let (mut c, client) = setup_client(&s);
     flush(&mut c);
