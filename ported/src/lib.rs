@@ -7,6 +7,7 @@
 
 pub use inventory;
 
+pub mod fake_socket;
 pub mod support;
 pub mod tls_client;
 

@@ -714,7 +714,8 @@ pub fn is_temporary_accept_error(e: &io::Error) -> bool {
     })
 }
 
-fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+/// A new connection's shared state: bound to `$G`, with its write policy and nonce.
+fn create_client(s: &Arc<ServerShared>, peer: SocketAddr) -> Arc<Client> {
     let cid = s.next_cid.fetch_add(1, Ordering::Relaxed);
     let max_pending = usize::try_from(s.opts().max_pending).unwrap_or(usize::MAX);
     let client = Arc::new(Client::new(
@@ -729,6 +730,49 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
     if crate::auth::nonce_required(&s.opts()) {
         let _ = client.auth.nonce.set(crate::auth::new_nonce());
     }
+    client
+}
+
+/// Refuses a connection over `max_connections` (or during shutdown), as Go does.
+fn refuse(s: &Arc<ServerShared>, client: &Arc<Client>) {
+    if !s.is_shutting_down() && !s.is_lame_duck() {
+        crate::error!(
+            s.logging,
+            "{} - maximum connections exceeded",
+            client.label()
+        );
+        client.send_err("maximum connections exceeded");
+        // Go keeps refused clients among the closed connections too.
+        s.monitor
+            .save_closed_client(client, ClosedState::MaxConnectionsExceeded);
+    }
+    client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
+}
+
+impl ServerShared {
+    /// Serves a client over any byte stream, as if it had connected to the listener
+    /// (plain protocol: no TLS, no PROXY header). For embedding, and for tests that need a
+    /// socket that writes short or stalls. Must be called inside the server's runtime.
+    /// Returns the client's id.
+    pub fn accept_stream<S>(self: &Arc<Self>, stream: S, peer: SocketAddr) -> u64
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+    {
+        let client = create_client(self, peer);
+        let mut b = BytesMut::new();
+        encode::info(&mut b, &self.first_info_json_for(&client));
+        client.send_proto(&b);
+        if self.is_shutting_down() || self.is_lame_duck() || !self.register(&client) {
+            refuse(self, &client);
+        }
+        let cid = client.cid;
+        tokio::spawn(client::run_stream(self.clone(), stream, client));
+        cid
+    }
+}
+
+fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+    let client = create_client(s, peer);
     // INFO goes first, as in Go, so even a refused client learns who it talked to. With
     // `proxy_protocol`, an accepted client's INFO is written before its PROXY header is read.
     let mut b = BytesMut::new();
@@ -744,18 +788,7 @@ fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr
         if proxy_protocol || tls_first {
             client.send_proto(&b);
         }
-        if !s.is_shutting_down() && !s.is_lame_duck() {
-            crate::error!(
-                s.logging,
-                "{} - maximum connections exceeded",
-                client.label()
-            );
-            client.send_err("maximum connections exceeded");
-            // Go keeps refused clients among the closed connections too.
-            s.monitor
-                .save_closed_client(&client, ClosedState::MaxConnectionsExceeded);
-        }
-        client.mark_closed(ClosedState::MaxConnectionsExceeded, true);
+        refuse(s, &client);
     } else if proxy_protocol {
         tokio::spawn(crate::proxyproto::conn::accept(
             s.clone(),

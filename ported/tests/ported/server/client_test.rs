@@ -2993,3 +2993,78 @@ mod account_ports {
         assert!(acc.is_some_and(|a| !s.shared().accounts.is_system(&a)));
     }
 }
+
+port!("server/client_test.go::TestFlushOutboundNoSliceReuseIfPartial" => flush_outbound_no_slice_reuse_if_partial);
+fn flush_outbound_no_slice_reuse_if_partial() {
+    use ported::fake_socket::{connect_with_writes, WriteMode};
+    use std::sync::atomic::Ordering;
+    // Go builds a bare client with this max_pending; a running server also needs
+    // max_payload within it (the payloads here are tiny).
+    let s = run_server(natsd::config::Options {
+        max_pending: 1024,
+        max_payload: 1024,
+        ..default_test_options()
+    });
+    let (mut sub, _, partial) = connect_with_writes(&s, WriteMode::PartialOnce);
+    sub.check_info();
+    sub.send("CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPING\r\n");
+    sub.expect(&re::PONG);
+    let mut publisher = RawConn::setup(s.addr);
+    let bufs = ["ABCDEFGHIJKLMNOPQRSTUVWXYZ", "------", "0123456789"];
+    let mut expected = String::new();
+    // The first flush writes only part of what is queued; later ones write whole.
+    partial.store(true, Ordering::Release);
+    for b in bufs {
+        expected.push_str(&format!("MSG foo 1 {}\r\n{b}\r\n", b.len()));
+        publisher.send(&format!("PUB foo {}\r\n{b}\r\nPING\r\n", b.len()));
+        publisher.expect(&re::PONG);
+    }
+    // Everything arrives, in order, with nothing repeated or lost.
+    let want = Regex::new(&format!("^{}", regex::escape(&expected))).expect("regex");
+    let got = sub.expect(&want);
+    assert_eq!(String::from_utf8_lossy(&got), expected);
+    assert!(
+        !partial.load(Ordering::Acquire),
+        "the partial write happened"
+    );
+}
+
+port!("server/client_test.go::TestClientFlushOutboundWriteTimeoutPolicy" => client_flush_outbound_write_timeout_policy);
+fn client_flush_outbound_write_timeout_policy() {
+    use natsd::config::options::WriteTimeoutPolicy;
+    use ported::fake_socket::{connect_with_writes, WriteMode};
+    use std::sync::atomic::Ordering;
+    for policy in [WriteTimeoutPolicy::Retry, WriteTimeoutPolicy::Close] {
+        let s = run_server(natsd::config::Options {
+            ping_interval: Duration::from_millis(250),
+            write_deadline: Duration::from_millis(100),
+            write_timeout: policy,
+            ..default_test_options()
+        });
+        let (mut sub, cid, stall) = connect_with_writes(&s, WriteMode::StallAfterOneByte);
+        sub.check_info();
+        sub.send("CONNECT {\"verbose\":false}\r\nSUB test 1\r\nPING\r\n");
+        sub.expect(&re::PONG);
+        let client = client_of(&s, cid);
+        // From now on the subscriber's socket takes one byte, then never completes a write.
+        stall.store(true, Ordering::Release);
+        let mut publisher = RawConn::setup(s.addr);
+        let payload = "x".repeat(1024 * 1024);
+        publisher.send(&format!(
+            "PUB test {}\r\n{payload}\r\nPING\r\n",
+            payload.len()
+        ));
+        publisher.expect(&re::PONG);
+        check_for(Duration::from_secs(5), Duration::from_millis(10), || {
+            match (client.is_closed(), policy, client.is_slow_consumer()) {
+                (false, _, _) => Err("connection not closed yet".to_string()),
+                // Retry marks the client a slow consumer and keeps flushing until the
+                // connection goes stale.
+                (true, WriteTimeoutPolicy::Retry, true) => Ok(()),
+                // Close closes without marking it.
+                (true, WriteTimeoutPolicy::Close, false) => Ok(()),
+                _ => Err(format!("client not in the right state for {policy:?}")),
+            }
+        });
+    }
+}

@@ -786,3 +786,58 @@ mod tls_reload_ports {
         );
     }
 }
+
+/// Ports that need accounts.
+mod account_ports {
+    use ported::port;
+    use ported::support::{create_conf_file, re, run_server_with_config, RawConn};
+
+    port!("server/server_test.go::TestServerAuthBlockAndSysAccounts" => server_auth_block_and_sys_accounts);
+    fn server_auth_block_and_sys_accounts() {
+        let (s, _) = run_server_with_config(create_conf_file(
+            br#"
+            listen: 127.0.0.1:-1
+            server_name: s-test
+            authorization {
+                users = [ { user: "u", password: "pass"} ]
+            }
+            accounts {
+                $SYS: { users: [ { user: admin, password: pwd } ] }
+            }
+            "#,
+        ));
+        // This works of course.
+        let mut nc = RawConn::connect(s.addr);
+        nc.check_info();
+        nc.send("CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"pass\"}\r\nPING\r\n");
+        nc.expect(&re::PONG);
+
+        // This does not: the authorization block leaves no global access.
+        let mut nc = RawConn::connect(s.addr);
+        nc.check_info();
+        nc.send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+        nc.expect_err("Authorization Violation");
+        nc.expect_disconnect();
+    }
+}
+
+port!("server/server_test.go::TestClientWriteLoopStall" => client_write_loop_stall);
+fn client_write_loop_stall() {
+    use ported::fake_socket::{connect_with_writes, WriteMode};
+    let s = ported::support::run_server(ported::support::default_test_options());
+    // The subscriber's socket takes at most 10 bytes per write.
+    let (mut sub, _, _) = connect_with_writes(&s, WriteMode::Short);
+    sub.check_info();
+    sub.send("CONNECT {\"verbose\":false}\r\nSUB foo 1\r\nPING\r\n");
+    sub.expect(&ported::support::re::PONG);
+    let mut sender = ported::support::RawConn::setup(s.addr);
+    let payload = "x".repeat(100);
+    sender.send(&format!("PUB foo 100\r\n{payload}\r\nPING\r\n"));
+    sender.expect(&ported::support::re::PONG);
+    // The writer keeps going after short writes: the whole message arrives.
+    let msgs = sub.expect_msgs(1);
+    assert_eq!(msgs[0].subject, "foo");
+    assert_eq!(msgs[0].payload, payload);
+    // And no error came with it.
+    sub.expect_nothing_for(Duration::from_millis(250));
+}
