@@ -227,6 +227,10 @@ async fn verify_and_map_unknown_user_is_refused() {
 #[tokio::test]
 async fn tls_handshake_timeout_closes_with_go_log_line() {
     let s = server(&tls_block("timeout: 0.5"));
+    // /varz reports the TLS settings in force.
+    let v = natsd::monitor::varz(s.shared());
+    assert_eq!(v.tls_timeout, 0.5);
+    assert!(v.tls_required && !v.tls_verify);
     let cap = Arc::new(CaptureLogger::retaining());
     s.shared()
         .logging

@@ -343,7 +343,7 @@ pub fn varz(s: &ServerShared) -> Varz {
         max_control_line: opts.max_control_line,
         max_payload: i64::from(opts.max_payload),
         max_pending: opts.max_pending,
-        tls_timeout: 2.0,
+        tls_timeout: opts.tls_timeout.as_secs_f64(),
         write_deadline: duration_nanos(opts.write_deadline),
         start,
         now,
