@@ -1776,3 +1776,182 @@ fn file_store_restore_encrypted_with_no_key_func_fails() {
     };
     assert!(FileStore::open(no_key, fcfg.stream(cfg), system_clock()).is_err());
 }
+
+port!("server/filestore_test.go::TestFileStoreKeepWithDeletedMsgsBug" => file_store_keep_with_deleted_msgs_bug);
+fn file_store_keep_with_deleted_msgs_bug() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = vec!["*".to_string()]));
+    let msg = b"A".repeat(19);
+    for _ in 0..5 {
+        fs.store_msg("A", b"", &msg, 0).unwrap();
+        fs.store_msg("B", b"", &msg, 0).unwrap();
+    }
+    assert_eq!(fs.purge_ex("A", 0, 0).unwrap(), 5);
+    // Purge with keep.
+    assert_eq!(fs.purge_ex("", 0, 2).unwrap(), 3);
+}
+
+port!("server/filestore_test.go::TestFileStoreRestartWithExpireAndLockingBug" => file_store_restart_with_expire_and_locking_bug);
+fn file_store_restart_with_expire_and_locking_bug() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let mut scfg = zzz_with(|c| c.subjects = vec!["*".to_string()]);
+    let fs = fcfg.open(scfg.clone());
+    for _ in 0..10 {
+        fs.store_msg("A", b"", b"HELLO WORLD", 0).unwrap();
+        fs.store_msg("B", b"", b"HELLO WORLD", 0).unwrap();
+    }
+    fs.stop().unwrap();
+    // New limits under the stored messages: they are enforced while opening.
+    scfg.max_msgs = 15;
+    scfg.max_msgs_per_subject = 2;
+    let fs = fcfg.open(scfg);
+    let state = fs.state();
+    assert_eq!(state.msgs, 4);
+    assert_eq!(fs.subjects_totals("*").values().max(), Some(&2));
+}
+
+port!("server/filestore_test.go::TestFileStoreSkipMsgs" => file_store_skip_msgs);
+fn file_store_skip_msgs() {
+    let cfg = zzz_with(|c| c.subjects = vec!["*".to_string()]);
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    fcfg.block_size = 1024;
+    let fs = fcfg.open(cfg.clone());
+    assert_eq!(
+        fs.skip_msgs(10, 100).unwrap_err(),
+        StoreError::SequenceMismatch
+    );
+    fs.skip_msgs(1, 100).unwrap();
+    let state = fs.state();
+    assert_eq!((state.first_seq, state.last_seq), (101, 100));
+    assert_eq!(fs.block_indexes().len(), 1);
+    fs.skip_msgs(101, 100_000).unwrap();
+    let state = fs.state();
+    assert_eq!((state.first_seq, state.last_seq), (100_101, 100_100));
+    assert_eq!(fs.block_indexes().len(), 1);
+
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    fcfg.block_size = 1024;
+    let fs = fcfg.open(cfg);
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    fs.skip_msgs(2, 10).unwrap();
+    let state = fs.state();
+    assert_eq!((state.first_seq, state.last_seq, state.msgs), (1, 11, 1));
+    assert_eq!((state.num_deleted, state.deleted.len()), (10, 10));
+    let state = fs.fast_state();
+    assert_eq!((state.first_seq, state.last_seq, state.msgs), (1, 11, 1));
+    assert_eq!(state.num_deleted, 10);
+}
+
+port!("server/filestore_test.go::TestFileStoreReloadAndLoseLastSequence" => file_store_reload_and_lose_last_sequence);
+fn file_store_reload_and_lose_last_sequence() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    for _ in 0..22 {
+        fs.skip_msg(0).unwrap();
+    }
+    let mut fs = fs;
+    for _ in 0..5 {
+        fs.stop().unwrap();
+        fs = fcfg.open(cfg.clone());
+        let ss = fs.fast_state();
+        assert_eq!((ss.first_seq, ss.last_seq), (23, 22));
+    }
+}
+
+port!("server/filestore_test.go::TestFileStoreReloadAndLoseLastSequenceWithSkipMsgs" => file_store_reload_and_lose_last_sequence_with_skip_msgs);
+fn file_store_reload_and_lose_last_sequence_with_skip_msgs() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
+    let mut fs = fcfg.open(cfg.clone());
+    fs.skip_msgs(0, 22).unwrap();
+    for _ in 0..5 {
+        fs.stop().unwrap();
+        fs = fcfg.open(cfg.clone());
+        let ss = fs.fast_state();
+        assert_eq!((ss.first_seq, ss.last_seq), (23, 22));
+    }
+}
+
+port!("server/filestore_test.go::TestFileStoreMessageTTL" => file_store_message_ttl);
+fn file_store_message_ttl() {
+    let dir = TempDir::new();
+    let clock = ManualClock::starting_now();
+    let fs = plain_fcfg(&dir).open_with_clock(
+        zzz_with(|c| {
+            c.subjects = vec!["test".to_string()];
+            c.allow_msg_ttl = true;
+        }),
+        clock.clone(),
+    );
+    let ttl = 1; // One second.
+    for _ in 1..=10 {
+        fs.store_msg("test", b"", b"", ttl).unwrap();
+    }
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 10, 10));
+    clock.advance(Duration::from_secs(2));
+    run_expiry(&fs, &clock);
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (11, 10, 0));
+}
+
+port!("server/filestore_test.go::TestFileStoreAllLastSeqs" => file_store_all_last_seqs);
+fn file_store_all_last_seqs() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| {
+        c.subjects = vec!["*.*".to_string()];
+        c.max_msgs_per_subject = 50;
+    }));
+    let subjs = [
+        "foo.foo", "foo.bar", "foo.baz", "bar.foo", "bar.bar", "bar.baz",
+    ];
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    for _ in 0..100_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        fs.store_msg(subjs[(x % subjs.len() as u64) as usize], b"", b"abc", 0)
+            .unwrap();
+    }
+    let mut expected: Vec<u64> = subjs
+        .iter()
+        .map(|s| fs.load_last_msg(s).unwrap().seq)
+        .collect();
+    expected.sort_unstable();
+    assert_eq!(fs.all_last_seqs().unwrap(), expected);
+}
+
+port!("server/filestore_test.go::TestFileStoreMessageTTLRestart" => file_store_message_ttl_restart);
+fn file_store_message_ttl_restart() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let cfg = zzz_with(|c| {
+        c.subjects = vec!["test".to_string()];
+        c.allow_msg_ttl = true;
+    });
+    let clock = ManualClock::starting_now();
+    // Before the restart.
+    {
+        let fs = fcfg.open_with_clock(cfg.clone(), clock.clone());
+        for _ in 1..=10 {
+            fs.store_msg("test", b"", b"", 1).unwrap();
+        }
+        let ss = fs.fast_state();
+        assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 10, 10));
+        fs.stop().unwrap();
+    }
+    // After the restart.
+    let fs = fcfg.open_with_clock(cfg, clock.clone());
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 10, 10));
+    clock.advance(Duration::from_secs(2));
+    run_expiry(&fs, &clock);
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (11, 10, 0));
+}

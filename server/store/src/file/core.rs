@@ -68,6 +68,10 @@ pub struct Core {
     scratch: Vec<u8>,
 }
 
+/// File of per-message TTLs kept across a clean stop.
+pub const TTL_FILE: &str = "thw.db";
+const TTL_MAGIC: &[u8; 4] = b"TTL1";
+
 /// A last block shorter than this whose header does not parse was torn while created.
 const TORN_HEADER_MAX: usize = 512;
 
@@ -978,6 +982,56 @@ impl Core {
         self.last_seq = 0;
         self.last_ts = 0;
         Ok(())
+    }
+
+    /// Saves the per-message TTLs (Go's `thw.db`): a TTL given by the caller rather than
+    /// a `Nats-TTL` header is not in the records, so it is kept here across a clean stop.
+    /// Each entry carries its message's timestamp and is only taken back for that same
+    /// message.
+    pub fn save_ttls(&self, dir: &Path) -> io::Result<()> {
+        let path = dir.join(TTL_FILE);
+        if self.ttls.is_empty() {
+            return match fs::remove_file(&path) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+                _ => Ok(()),
+            };
+        }
+        let mut out = Vec::with_capacity(4 + self.ttls.len() * 24);
+        out.extend_from_slice(TTL_MAGIC);
+        for &(expires, seq) in &self.ttls {
+            let ts = self.ts_of(seq).unwrap_or(0);
+            out.extend_from_slice(&seq.to_le_bytes());
+            out.extend_from_slice(&ts.to_le_bytes());
+            out.extend_from_slice(&expires.to_le_bytes());
+        }
+        let tmp = dir.join(format!("{TTL_FILE}.tmp"));
+        fs::write(&tmp, &out)?;
+        fs::File::open(&tmp)?.sync_all()?;
+        fs::rename(&tmp, &path)
+    }
+
+    /// Takes back the TTLs saved by [`Core::save_ttls`] for messages still stored.
+    pub fn load_ttls(&mut self, dir: &Path) {
+        let Ok(raw) = fs::read(dir.join(TTL_FILE)) else {
+            return;
+        };
+        let Some(body) = raw.strip_prefix(TTL_MAGIC.as_slice()) else {
+            return;
+        };
+        for entry in body.chunks_exact(24) {
+            let word = |i: usize| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&entry[i * 8..i * 8 + 8]);
+                b
+            };
+            let seq = u64::from_le_bytes(word(0));
+            let ts = i64::from_le_bytes(word(1));
+            let expires = i64::from_le_bytes(word(2));
+            if self.ts_of(seq) == Some(ts) {
+                self.ttls.retain(|&(_, s)| s != seq);
+                self.ttls.insert((expires, seq));
+            }
+        }
     }
 
     /// Sequences that are used but have no message, between first and last.

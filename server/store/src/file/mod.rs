@@ -216,6 +216,7 @@ impl FileStore {
             prf: fcfg.prf.clone(),
         };
         let mut core = Core::open(&cfg.name, &dir.join(MSGS_DIR), block_size, codec)?;
+        core.load_ttls(&dir);
         if core.last_seq == 0 && cfg.first_seq > 1 {
             core.reset_to(cfg.first_seq, &|_| {})?;
         }

@@ -929,6 +929,8 @@ impl Store for FileStore {
                 return Ok(());
             }
             guard.closed = true;
+            // Best effort: without it, caller-given TTLs are not restored.
+            let _ = guard.core.save_ttls(&self.shared.dir);
             guard.core.take_sync_work()
         };
         let (flag, wake) = &self.shared.stopping;
