@@ -17,6 +17,9 @@ fn server(conf: &str) -> BackgroundServer {
         no_log: std::env::var("E2E_TRACE").is_err(),
         trace: std::env::var("E2E_TRACE").is_ok(),
         debug: std::env::var("E2E_TRACE").is_ok(),
+        // The sublist counts below are the clients' own: without a system account the
+        // server adds no subscriptions of its own to the accounts.
+        no_system_account: true,
         ..Options::default()
     };
     apply_config_string(&mut o, conf).expect("valid configuration");
