@@ -1955,3 +1955,69 @@ fn file_store_message_ttl_restart() {
     let ss = fs.fast_state();
     assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (11, 10, 0));
 }
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+port!("server/filestore_test.go::TestFileStoreMultiLastSeqs" => file_store_multi_last_seqs);
+fn file_store_multi_last_seqs() {
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    // Small blocks to test multi-block selections with a max sequence.
+    fcfg.block_size = 256;
+    let fs = fcfg.open(zzz_with(|c| c.subjects = strings(&["foo.*", "bar.*"])));
+    for prefix in ["foo", "bar"] {
+        for _ in 0..33 {
+            for last in ["foo", "bar", "baz"] {
+                fs.store_msg(&format!("{prefix}.{last}"), b"", b"abc", 0)
+                    .unwrap();
+            }
+        }
+    }
+    // Go passes -1 for "no limit"; the Rust API takes 0.
+    let check = |filters: &[&str], max_seq: u64, expected: &[u64]| {
+        let seqs = fs.multi_last_seqs(&strings(filters), max_seq, 0).unwrap();
+        assert_eq!(seqs, expected, "{filters:?} up to {max_seq}");
+    };
+    check(&["foo.*"], 3, &[1, 2, 3]);
+    check(&["foo.*"], 0, &[97, 98, 99]);
+    check(&["bar.*"], 0, &[196, 197, 198]);
+    check(&["bar.*"], 99, &[]);
+    check(&["foo.foo", "foo.bar", "foo.baz"], 3, &[1, 2, 3]);
+    check(&["foo.foo", "foo.bar", "foo.baz"], 0, &[97, 98, 99]);
+    check(&["bar.foo", "bar.bar", "bar.baz"], 0, &[196, 197, 198]);
+    check(&["bar.foo", "bar.bar", "bar.baz"], 99, &[]);
+    check(&["foo.foo"], 3, &[1]);
+    check(&["foo.*", "foo.bar"], 3, &[1, 2, 3]);
+    check(&["bar.>", "bar.bar", "bar.baz"], 0, &[196, 197, 198]);
+    check(&[">"], 0, &[97, 98, 99, 196, 197, 198]);
+    check(&[">"], 99, &[97, 98, 99]);
+}
+
+port!("server/filestore_test.go::TestFileStoreMultiLastSeqsMaxAllowed" => file_store_multi_last_seqs_max_allowed);
+fn file_store_multi_last_seqs_max_allowed() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = strings(&["foo.*"])));
+    for i in 1..=100 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"abc", 0).unwrap();
+    }
+    assert_eq!(
+        fs.multi_last_seqs(&strings(&["foo.*"]), 0, 10),
+        Err(StoreError::TooManyResults)
+    );
+}
+
+port!("server/filestore_test.go::TestFileStoreSubjectForSeq" => file_store_subject_for_seq);
+fn file_store_subject_for_seq() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(StreamConfig {
+        name: "foo".to_string(),
+        subjects: strings(&["foo.>"]),
+        ..zzz()
+    });
+    assert_eq!(fs.store_msg("foo.bar", b"", b"", 0).unwrap().0, 1);
+    assert_eq!(fs.subject_for_seq(0), Err(StoreError::MsgNotFound));
+    assert_eq!(fs.subject_for_seq(1).unwrap(), "foo.bar");
+    assert_eq!(fs.subject_for_seq(2), Err(StoreError::MsgNotFound));
+}
