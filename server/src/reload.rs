@@ -87,6 +87,8 @@ pub fn reload_options(s: &Arc<ServerShared>, mut new: Options) -> Result<(), Rel
     let new = Arc::new(new);
     s.set_opts(new.clone());
     apply(s, &new, &changes);
+    s.monitor
+        .set_config_load_time(crate::monitor::gotime::GoTime::now());
     let digest = if new.config_digest.is_empty() {
         String::new()
     } else {

@@ -75,7 +75,9 @@ pub struct MonitorState {
     stop_tx: watch::Sender<bool>,
     /// When the server was created and its configuration loaded (wall clock).
     start: GoTime,
-    config_load_time: GoTime,
+    /// When the configuration was last loaded: at start, then at each reload (Go's
+    /// `configTime`).
+    config_load_time: Mutex<GoTime>,
 }
 
 impl MonitorState {
@@ -89,8 +91,18 @@ impl MonitorState {
             serving: AtomicBool::new(false),
             stop_tx,
             start: now,
-            config_load_time: now,
+            config_load_time: Mutex::new(now),
         }
+    }
+
+    /// When the configuration was last loaded (`/varz` `config_load_time`).
+    pub fn config_load_time(&self) -> GoTime {
+        *self.config_load_time.lock()
+    }
+
+    /// Records a successful configuration reload.
+    pub(crate) fn set_config_load_time(&self, t: GoTime) {
+        *self.config_load_time.lock() = t;
     }
 
     /// Where the monitoring listener is bound, once started.

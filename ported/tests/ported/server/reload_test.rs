@@ -1,9 +1,8 @@
 //! Ports of `server/reload_test.go` (the tests that need a single server).
 //!
 //! Go's `s.Reload()` is `ServerShared::reload`; rewriting the configuration file and
-//! reloading is [`ReloadServer::reload_with`]. Go's `ConfigTime` changes exactly when a
-//! reload succeeds; natsd's equivalent fact is the options generation, bumped by each
-//! successful reload and by nothing else, together with the options themselves.
+//! reloading is [`ReloadServer::reload_with`]. Go's `ConfigTime` is the monitor's
+//! `config_load_time` (what `/varz` shows as Go's does).
 //! The Go client (`nats.Connect`) is [`Nc`], a small blocking client that records
 //! asynchronous `-ERR`s and whether the server closed the connection.
 
@@ -12,6 +11,7 @@
 use natsd::server::BackgroundServer;
 use ported::port;
 use ported::support::{check_for, create_conf_file, load_config, run_server};
+use ported::tls_client::{self, test_cert, ClientOptions};
 use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -53,8 +53,9 @@ impl ReloadServer {
         }
     }
 
-    fn generation(&self) -> u64 {
-        self.srv.shared().opts_generation()
+    /// Go's `ConfigTime`.
+    fn config_time(&self) -> natsd::monitor::gotime::GoTime {
+        self.srv.shared().monitor.config_load_time()
     }
 }
 
@@ -212,6 +213,20 @@ impl Nc {
             .unwrap();
     }
 
+    /// A request from this connection (Go's `nc.Request`): the reply's payload.
+    fn request(&mut self, subject: &str, wait: Duration) -> Option<Vec<u8>> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let (inbox, sid) = (format!("_INBOX.reload.{n}"), format!("req{n}"));
+        self.sub(&inbox, &sid);
+        let _ = self.send(&format!("PUB {subject} {inbox} 0\r\n\r\n"));
+        let reply = self.next_msg(&sid, wait).map(|m| m.payload);
+        let _ = self.send(&format!("UNSUB {sid}\r\n"));
+        let _ = self.flush();
+        reply
+    }
+
     fn publish(&mut self, subject: &str, payload: &str) {
         // A write may fail once the server has closed the connection; Go's Publish only
         // buffers, so that is not an error here either.
@@ -359,14 +374,15 @@ fn config_reload_no_config_file() {
         ..ported::support::default_test_options()
     };
     let srv = run_server(opts);
-    let loaded = srv.shared().opts_generation();
+    let loaded = srv.shared().monitor.config_load_time();
     let before = srv.shared().opts();
+    std::thread::sleep(Duration::from_millis(2));
     assert!(
         srv.shared().reload().is_err(),
         "Expected Reload to return an error"
     );
     assert_eq!(
-        srv.shared().opts_generation(),
+        srv.shared().monitor.config_load_time(),
         loaded,
         "ConfigTime is incorrect"
     );
@@ -376,13 +392,14 @@ fn config_reload_no_config_file() {
 port!("server/reload_test.go::TestConfigReloadUnsupportedHotSwapping" => config_reload_unsupported_hot_swapping);
 fn config_reload_unsupported_hot_swapping() {
     let s = ReloadServer::start("listen: 127.0.0.1:-1");
-    let loaded = s.generation();
+    let loaded = s.config_time();
+    std::thread::sleep(Duration::from_millis(1));
     s.rewrite("listen: 127.0.0.1:9999");
     match s.reload() {
         Err(e) if e.contains("not supported") => {}
         other => panic!("Expected Reload to return a not supported error, got {other:?}"),
     }
-    assert_eq!(s.generation(), loaded, "ConfigTime is incorrect");
+    assert_eq!(s.config_time(), loaded, "ConfigTime is incorrect");
 }
 
 port!("server/reload_test.go::TestConfigReloadRotateUserAuthentication" => config_reload_rotate_user_authentication);
@@ -909,4 +926,523 @@ fn config_reload_rotate_files() {
     std::fs::rename(p("nats-server.pid"), p("nats-server_old.pid")).unwrap();
     std::fs::remove_file(p("log_old.txt")).unwrap();
     std::fs::remove_file(p("nats-server_old.pid")).unwrap();
+}
+
+port!("server/reload_test.go::TestConfigReloadMaxControlLineWithClients" => config_reload_max_control_line_with_clients);
+fn config_reload_max_control_line_with_clients() {
+    // Go reads the limit each connected client keeps (`c.mcl`); here the connected client
+    // shows it: a control line over the limit is refused, one at it is not.
+    let s = ReloadServer::start(BASIC_CONF);
+    let mut nc = nats_connect(s.addr(), Auth::None).unwrap();
+    let mcl = usize::try_from(s.srv.shared().opts().max_control_line).unwrap();
+    // A SUB whose arguments ("<subject> 1", what the limit applies to) are `len` long.
+    let sub_line = |len: usize| format!("SUB {} 1\r\n", "a".repeat(len - " 1".len()));
+    nc.send(&sub_line(mcl)).unwrap();
+    nc.flush().unwrap();
+    nc.assert_no_err("the client at the old limit");
+
+    s.reload_with("listen: 127.0.0.1:-1; max_control_line: 222");
+    let new_mcl = usize::try_from(s.srv.shared().opts().max_control_line).unwrap();
+    assert_eq!(new_mcl, 222);
+
+    // The connected client took on the new limit: at it is fine, over it is not.
+    nc.send(&sub_line(new_mcl)).unwrap();
+    nc.flush().unwrap();
+    nc.assert_no_err("the client at the new limit");
+    nc.send(&sub_line(new_mcl + 1)).unwrap();
+    assert_eq!(
+        nc.next_err(Duration::from_secs(2)).as_deref(),
+        Some("maximum control line exceeded"),
+        "Expected snapshot in client for mcl to be same as new opts.MaxControlLine"
+    );
+}
+
+port!("server/reload_test.go::TestConfigReloadDefaultSystemAccount" => config_reload_default_system_account);
+fn config_reload_default_system_account() {
+    let s = ReloadServer::start(
+        r#"
+    listen: "127.0.0.1:-1"
+    accounts {
+        ACC {
+            users = [
+                {user: usr, password: pwd}
+            ]
+        }
+    }
+    "#,
+    );
+    let shared = s.srv.shared();
+    let sys = shared
+        .accounts
+        .system()
+        .expect("Expected system account to be present")
+        .clone();
+    let num_subs = sys.sublist.count();
+    let sname = sys.name.clone();
+    let in_accounts = || {
+        assert!(
+            shared.accounts.all().iter().any(|a| a.name == sname),
+            "System account not found in accounts list"
+        );
+    };
+    in_accounts();
+
+    if let Err(e) = s.reload() {
+        panic!("Unexpected error reloading: {e}");
+    }
+    let sys = shared
+        .accounts
+        .system()
+        .expect("Expected system account to still be present");
+    assert_eq!(sys.sublist.count(), num_subs, "Expected {num_subs} subs");
+    in_accounts();
+}
+
+port!("server/reload_test.go::TestConfigReloadWithSysAccountOnly" => config_reload_with_sys_account_only);
+fn config_reload_with_sys_account_only() {
+    let s = ReloadServer::start(
+        r#"
+        listen: "127.0.0.1:-1"
+        accounts {
+            $SYS {
+                users = [{user: "system",pass: "password"}, {user: "system2",pass: "password2"}]
+            }
+        }
+    "#,
+    );
+    let mut nc = nats_connect(s.addr(), Auth::None).unwrap();
+    if let Err(e) = s.reload() {
+        panic!("Error on reload: {e}");
+    }
+    // Not disconnected within half a second.
+    assert!(
+        !nc.wait_closed(Duration::from_millis(500)),
+        "Got disconnected!"
+    );
+    nc.flush().unwrap();
+}
+
+port!("server/reload_test.go::TestConfigReloadAccountWithNoChanges" => config_reload_account_with_no_changes);
+fn config_reload_account_with_no_changes() {
+    let s = ReloadServer::start(
+        r#"
+    listen: "127.0.0.1:-1"
+    system_account: sys
+    accounts {
+        A {
+            users = [{ user: a }]
+        }
+        B {
+            users = [{ user: b }]
+        }
+        C {
+            users = [{ user: c }]
+        }
+        sys {
+            users = [{ user: sys }]
+        }
+    }
+    "#,
+    );
+    let mut nc_a = nats_connect(s.addr(), Auth::User("a", "")).unwrap();
+    // The service imports every account has from the system account answer.
+    let mut check_subs = || {
+        for (subject, want) in [
+            ("$SYS.REQ.ACCOUNT.PING.CONNZ", r#""num_connections":1"#),
+            ("$SYS.REQ.SERVER.PING.CONNZ", r#""num_connections":1"#),
+            ("$SYS.REQ.ACCOUNT.PING.STATZ", r#""conns":1"#),
+        ] {
+            let resp = nc_a
+                .request(subject, Duration::from_secs(1))
+                .unwrap_or_else(|| panic!("no response to {subject}"));
+            assert!(
+                String::from_utf8_lossy(&resp).contains(want),
+                "unexpected data in connz response: {}",
+                String::from_utf8_lossy(&resp)
+            );
+        }
+    };
+    for _ in 0..3 {
+        check_subs();
+        let before = s.srv.shared().num_subscriptions();
+        let _ = s.reload();
+        let after = s.srv.shared().num_subscriptions();
+        assert_eq!(
+            before, after,
+            "Number of subscriptions changed after reload: {before} -> {after}"
+        );
+    }
+}
+
+port!("server/reload_test.go::TestConfigReloadAccountUsers" => config_reload_account_users);
+fn config_reload_account_users() {
+    let s = ReloadServer::start(
+        r#"
+    listen: "127.0.0.1:-1"
+    accounts {
+        synadia {
+            users = [
+                {user: derek, password: derek}
+                {user: foo, password: foo}
+            ]
+        }
+        nats.io {
+            users = [
+                {user: ivan, password: ivan}
+                {user: bar, password: bar}
+            ]
+        }
+        acc_deleted_after_reload {
+            users = [
+                {user: gone, password: soon}
+                {user: baz, password: baz}
+                {user: bat, password: bat}
+            ]
+        }
+    }
+    "#,
+    );
+    let shared = s.srv.shared().clone();
+    let connect = |u: &str| nats_connect(s.addr(), Auth::User(u, u)).unwrap();
+    let mut nc = connect("derek");
+    let mut nc2 = connect("ivan");
+    let mut nc3 = nats_connect(s.addr(), Auth::User("gone", "soon")).unwrap();
+    // These users move to another account; their subscriptions must land in the right
+    // sublists once they are back.
+    let mut moved = Vec::new();
+    for u in ["foo", "bar", "baz", "bat"] {
+        let mut c = connect(u);
+        c.sub(u, "1");
+        c.flush().unwrap();
+        moved.push(c);
+    }
+
+    // Each account has the system's service imports (4) and its user's subscription.
+    let expected_subs = 5;
+    let count = |name: &str| shared.accounts.lookup(name).unwrap().sublist.count();
+    assert_eq!(
+        count("synadia"),
+        expected_subs,
+        "Synadia account should have {expected_subs} sub"
+    );
+    assert_eq!(
+        count("nats.io"),
+        expected_subs,
+        "Nats.io account should have {expected_subs} sub"
+    );
+
+    s.reload_with(
+        r#"
+    listen: "127.0.0.1:-1"
+    authorization {
+        users = [
+            {user: foo, password: foo}
+            {user: baz, password: baz}
+        ]
+    }
+    accounts {
+        synadia {
+            users = [
+                {user: derek, password: derek}
+                {user: bar, password: bar}
+            ]
+        }
+        nats.io {
+            users = [
+                {user: bat, password: bat}
+            ]
+        }
+    }
+    "#,
+    );
+    // The removed users' connections are closed.
+    assert!(
+        nc2.wait_closed(Duration::from_secs(5)),
+        "Did not get the closed callback"
+    );
+    assert!(
+        nc3.wait_closed(Duration::from_secs(5)),
+        "Did not get the closed callback"
+    );
+    // The first connection is still connected.
+    nc.flush()
+        .expect("First connection should still be connected");
+    assert!(
+        shared.accounts.lookup("acc_deleted_after_reload").is_none(),
+        "old account should be gone"
+    );
+    // The moved users are disconnected; they reconnect (as the Go client does) and
+    // subscribe again.
+    for (c, u) in moved.iter_mut().zip(["foo", "bar", "baz", "bat"]) {
+        assert!(
+            c.wait_closed(Duration::from_secs(5)),
+            "Did not get the reconnect cb"
+        );
+        let mut again = connect(u);
+        again.sub(u, "1");
+        again.flush().unwrap();
+        *c = again;
+    }
+    check_for(Duration::from_secs(2), Duration::from_millis(100), || {
+        let g = shared.accounts.global();
+        let n = g.sublist.count();
+        // 4 service imports + foo and baz.
+        if n != 6 {
+            return Err(format!("Global account should have 6 subs, got {n}"));
+        }
+        if g.sublist.match_subject("foo").psubs.len() != 1 {
+            return Err("Global account should have foo sub".into());
+        }
+        if g.sublist.match_subject("baz").psubs.len() != 1 {
+            return Err("Global account should have baz sub".into());
+        }
+        let synadia = shared.accounts.lookup("synadia").unwrap();
+        let n = synadia.sublist.count();
+        if n != expected_subs {
+            return Err(format!(
+                "Synadia account should have {expected_subs} sub, got {n}"
+            ));
+        }
+        if synadia.sublist.match_subject("bar").psubs.len() != 1 {
+            return Err("Synadia account should have bar sub".into());
+        }
+        let nats = shared.accounts.lookup("nats.io").unwrap();
+        let n = nats.sublist.count();
+        if n != expected_subs {
+            return Err(format!(
+                "Nats.io account should have {expected_subs} sub, got {n}"
+            ));
+        }
+        if nats.sublist.match_subject("bat").psubs.len() != 1 {
+            return Err("Nats.io account should have bat sub".into());
+        }
+        Ok(())
+    });
+}
+
+port!("server/reload_test.go::TestConfigReloadAccountNKeyUsers" => config_reload_account_nkey_users);
+fn config_reload_account_nkey_users() {
+    const DEREK: &str = "UCNGL4W5QX66CFX6A6DCBVDH5VOHMI7B2UZZU7TXAUQQSI2JPHULCKBR";
+    const IVAN: &str = "UDPGQVFIWZ7Q5UH4I5E6DBCZULQS6VTVBG6CYBD7JV3G3N2GMQOMNAUH";
+    let s = ReloadServer::start(&format!(
+        r#"
+    listen: "127.0.0.1:-1"
+    accounts {{
+        synadia {{
+            users = [
+                # Derek
+                {{nkey : {DEREK}}}
+            ]
+        }}
+        nats.io {{
+            users = [
+                # Ivan
+                {{nkey : {IVAN}}}
+            ]
+        }}
+    }}
+    "#
+    ));
+    let shared = s.srv.shared().clone();
+
+    // Signs the nonce, connects verbose and pedantic, and returns the account the server
+    // bound the client to.
+    let connect_nkey = |seed: &str| -> (ported::support::RawConn, String) {
+        let kp = nkeys::KeyPair::from_seed(seed).unwrap();
+        let before: Vec<u64> = shared.clients().iter().map(|c| c.cid).collect();
+        let mut c = ported::support::RawConn::connect(s.addr());
+        let info = c.check_info();
+        let nonce = info["nonce"].as_str().unwrap_or_default().to_string();
+        assert!(
+            !nonce.is_empty(),
+            "Expected a non-empty nonce with nkeys defined"
+        );
+        use base64::Engine;
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(kp.sign(nonce.as_bytes()).unwrap());
+        c.send(&format!(
+            "CONNECT {{\"nkey\":{:?},\"sig\":\"{sig}\",\"verbose\":true,\"pedantic\":true}}\r\nPING\r\n",
+            kp.public_key()
+        ));
+        c.expect(&ported::support::re::OK);
+        c.expect(&ported::support::re::PONG);
+        let me = shared
+            .clients()
+            .into_iter()
+            .find(|cl| !before.contains(&cl.cid))
+            .expect("the new client is registered");
+        (c, me.account_name())
+    };
+    let (_c1, acc) = connect_nkey("SUAPM67TC4RHQLKBX55NIQXSMATZDOZK6FNEOSS36CAYA7F7TY66LP4BOM");
+    assert_eq!(
+        acc, "synadia",
+        "Expected the nkey client's account to match 'synadia'"
+    );
+    let (_c2, acc) = connect_nkey("SUAIS5JPX4X4GJ7EIIJEQ56DH2GWPYJRPWN5XJEDENJOZHCBLI7SEPUQDE");
+    assert_eq!(
+        acc, "nats.io",
+        "Expected the nkey client's account to match 'nats'"
+    );
+
+    // Derek moves to nats.io, Ivan to the global account, synadia goes away.
+    s.reload_with(&format!(
+        r#"
+    listen: "127.0.0.1:-1"
+    authorization {{
+        users = [
+            # Ivan
+            {{nkey : {IVAN}}}
+        ]
+    }}
+    accounts {{
+        nats.io {{
+            users = [
+                # Derek
+                {{nkey : {DEREK}}}
+            ]
+        }}
+    }}
+    "#
+    ));
+    let opts = shared.opts();
+    assert_eq!(opts.nkeys.len(), 2, "NKeys map should have 2 users");
+    let derek = opts
+        .nkeys
+        .iter()
+        .find(|u| u.nkey == DEREK)
+        .expect("NKey for user Derek not found");
+    assert_eq!(derek.account, "nats.io", "Invalid account for user Derek");
+    let ivan = opts
+        .nkeys
+        .iter()
+        .find(|u| u.nkey == IVAN)
+        .expect("NKey for user Ivan not found");
+    assert!(
+        ivan.account.is_empty() || ivan.account == "$G",
+        "Invalid account for user Ivan: {:?}",
+        ivan.account
+    );
+    assert!(
+        shared.accounts.lookup("synadia").is_none(),
+        "Account Synadia should have been removed"
+    );
+}
+
+/// Go's `tls_test.conf`: TLS with the server certificate, no client verification.
+fn tls_conf() -> String {
+    format!(
+        "listen: 127.0.0.1:-1\ntls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  timeout: 2\n}}\n",
+        test_cert("server-cert.pem"),
+        test_cert("server-key.pem")
+    )
+}
+
+/// Go's `tls_verify_test.conf`: another certificate (and CA), client certificates
+/// required.
+fn tls_verify_conf() -> String {
+    format!(
+        "listen: 127.0.0.1:-1\ntls {{\n  cert_file: \"{}\"\n  key_file: \"{}\"\n  ca_file: \"{}\"\n  verify: true\n  timeout: 2\n}}\n",
+        test_cert("sans/server.pem"),
+        test_cert("sans/server-key.pem"),
+        test_cert("sans/ca.pem")
+    )
+}
+
+/// Go's client with `nats.Secure` (the tests skip verification; here the server is
+/// verified against its CA, which is stricter).
+fn secure(ca: &str) -> ClientOptions {
+    ClientOptions::default().root_ca(test_cert(ca))
+}
+
+port!("server/reload_test.go::TestConfigReloadRotateTLS" => config_reload_rotate_tls);
+fn config_reload_rotate_tls() {
+    let s = ReloadServer::start(&tls_conf());
+    let mut nc = tls_client::connect(s.addr(), &secure("ca.pem")).unwrap();
+    nc.subscribe("foo", "1");
+    nc.flush().unwrap();
+
+    // Rotate the certificate and require client certificates.
+    s.reload_with(&tls_verify_conf());
+
+    assert!(
+        tls_client::connect(s.addr(), &secure("sans/ca.pem")).is_err(),
+        "Expected connect to fail"
+    );
+    let with_cert = secure("sans/ca.pem").client_cert(
+        test_cert("sans/client.pem"),
+        test_cert("sans/client-key.pem"),
+    );
+    tls_client::connect(s.addr(), &with_cert).unwrap();
+
+    // The original connection still publishes and receives.
+    nc.publish("foo", b"hello");
+    nc.flush().unwrap();
+    let m = nc
+        .next_msg(Duration::from_secs(2))
+        .expect("Error receiving msg");
+    assert_eq!(m.payload, b"hello", "Msg is incorrect");
+}
+
+port!("server/reload_test.go::TestConfigReloadEnableTLS" => config_reload_enable_tls);
+fn config_reload_enable_tls() {
+    let s = ReloadServer::start(BASIC_CONF);
+    nats_connect(s.addr(), Auth::None).unwrap();
+
+    s.reload_with(&tls_conf());
+
+    tls_client::connect(s.addr(), &secure("ca.pem")).unwrap();
+}
+
+port!("server/reload_test.go::TestConfigReloadDisableTLS" => config_reload_disable_tls);
+fn config_reload_disable_tls() {
+    let s = ReloadServer::start(&tls_conf());
+    tls_client::connect(s.addr(), &secure("ca.pem")).unwrap();
+
+    s.reload_with(BASIC_CONF);
+
+    assert!(
+        tls_client::connect(s.addr(), &secure("ca.pem")).is_err(),
+        "Expected connect to fail"
+    );
+    nats_connect(s.addr(), Auth::None).unwrap();
+}
+
+port!("server/reload_test.go::TestConfigReloadAndVarz" => config_reload_and_varz);
+fn config_reload_and_varz() {
+    let template = |extra: &str| format!("\n\t\tport: -1\n\t\t{extra}\n\t");
+    let s = ReloadServer::start(&template(""));
+    let init_config_time = s.config_time();
+
+    let v = natsd::monitor::varz::varz(s.srv.shared());
+    assert_eq!(
+        v.config_load_time, init_config_time,
+        "ConfigLoadTime should be the configuration time"
+    );
+    assert_eq!(
+        v.max_conn,
+        natsd::config::options::DEFAULT_MAX_CONNECTIONS,
+        "MaxConn should be the default"
+    );
+    assert_eq!(
+        v.config_digest,
+        "sha256:7ea4cc5c6864139d814ce940a40ee6546b7ac5285eec3c390a4ce11e34dc1102"
+    );
+
+    s.rewrite(&template("max_connections: 10"));
+    // Wait a bit so the load time can change.
+    std::thread::sleep(Duration::from_millis(15));
+    if let Err(e) = s.reload() {
+        panic!("Error during reload: {e}");
+    }
+
+    let v = natsd::monitor::varz::varz(s.srv.shared());
+    assert_ne!(
+        v.config_load_time, init_config_time,
+        "ConfigLoadTime should be different from the first one"
+    );
+    assert_eq!(v.max_conn, 10, "MaxConn should be 10");
+    assert_eq!(
+        v.config_digest,
+        "sha256:508a26309068f62c3022aa8951e712ed8ff5dd6f2360f727ad8242a2a233176e"
+    );
 }
