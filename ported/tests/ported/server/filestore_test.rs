@@ -2021,3 +2021,87 @@ fn file_store_subject_for_seq() {
     assert_eq!(fs.subject_for_seq(1).unwrap(), "foo.bar");
     assert_eq!(fs.subject_for_seq(2), Err(StoreError::MsgNotFound));
 }
+
+port!("server/filestore_test.go::TestFileStoreLoadLastWildcardWithPresenceMultipleBlocks" => file_store_load_last_wildcard_with_presence_multiple_blocks);
+fn file_store_load_last_wildcard_with_presence_multiple_blocks() {
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    fcfg.block_size = 64;
+    let fs = fcfg.open(zzz_with(|c| c.subjects = strings(&["foo.*.*"])));
+    fs.store_msg("foo.22.bar", b"", b"hello", 0).unwrap();
+    fs.store_msg("foo.22.baz", b"", b"ok", 0).unwrap();
+    fs.store_msg("foo.22.baz", b"", b"ok", 0).unwrap();
+    fs.store_msg("foo.22.bar", b"", b"hello22", 0).unwrap();
+    assert!(fs.block_indexes().len() > 1);
+    assert_eq!(
+        fs.load_last_msg("foo.*.bar").unwrap().msg.as_ref(),
+        b"hello22"
+    );
+}
+
+port!("server/filestore_test.go::TestFileStoreCheckSkipFirstBlockBug" => file_store_check_skip_first_block_bug);
+fn file_store_check_skip_first_block_bug() {
+    let dir = TempDir::new();
+    let mut fcfg = plain_fcfg(&dir);
+    fcfg.block_size = 128;
+    let fs = fcfg.open(zzz_with(|c| c.subjects = strings(&["foo.*.*"])));
+    let msg = b"hello";
+    fs.store_msg("foo.BB.bar", b"", msg, 0).unwrap();
+    fs.store_msg("foo.BB.bar", b"", msg, 0).unwrap();
+    fs.store_msg("foo.AA.bar", b"", msg, 0).unwrap();
+    for _ in 0..5 {
+        fs.store_msg("foo.BB.bar", b"", msg, 0).unwrap();
+    }
+    fs.store_msg("foo.AA.bar", b"", msg, 0).unwrap();
+    fs.store_msg("foo.AA.bar", b"", msg, 0).unwrap();
+    // BB BB | AA BB | BB BB | BB BB | AA AA
+    assert_eq!(fs.block_indexes().len(), 5);
+    fs.remove_msg(3).unwrap();
+    fs.remove_msg(4).unwrap();
+    // BB BB | -- -- | BB BB | BB BB | AA AA
+    assert_eq!(fs.block_indexes().len(), 4);
+    fs.load_next_msg("foo.AA.bar", false, 4).unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreNumPendingMulti" => file_store_num_pending_multi);
+fn file_store_num_pending_multi() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = strings(&["ev.*"])));
+    let total_msgs = 100_000u64;
+    let total_subjects = 10_000u64;
+    let num_filtered = 5000;
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let start_seq = 5_000 + rand(90_000);
+    let subjects: Vec<String> = (0..total_subjects)
+        .map(|i| format!("ev.{:016x}{i}", rand(u64::MAX)))
+        .collect();
+    let msg = b"ZZZ".repeat(333);
+    for _ in 0..total_msgs {
+        fs.store_msg(&subjects[rand(total_subjects) as usize], b"", &msg, 0)
+            .unwrap();
+    }
+    let mut filters = SubjectFilters::new();
+    let mut count = 0;
+    while count < num_filtered {
+        let filter = &subjects[rand(total_subjects) as usize];
+        if !filters.has_interest(filter) {
+            filters.insert(filter);
+            count += 1;
+        }
+    }
+    let (total, _) = fs.num_pending_multi(start_seq, &filters, false).unwrap();
+    let mut check_total = 0;
+    for seq in start_seq..=total_msgs {
+        let sm = fs.load_msg(seq).unwrap();
+        if filters.has_interest(&sm.subject) {
+            check_total += 1;
+        }
+    }
+    assert_eq!(total, check_total);
+}
