@@ -2105,3 +2105,42 @@ fn file_store_num_pending_multi() {
     }
     assert_eq!(total, check_total);
 }
+
+port!("server/filestore_test.go::TestFileStoreSubjectDeleteMarkers" => file_store_subject_delete_markers);
+fn file_store_subject_delete_markers() {
+    let dir = TempDir::new();
+    let clock = ManualClock::starting_now();
+    let fs = std::sync::Arc::new(plain_fcfg(&dir).open_with_clock(
+        zzz_with(|c| {
+            c.subjects = strings(&["test"]);
+            c.max_age = Duration::from_secs(1);
+            c.allow_msg_ttl = true;
+            c.subject_delete_marker_ttl = Duration::from_secs(1);
+        }),
+        clock.clone(),
+    ));
+    // Capture subject delete marker proposals.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let weak = std::sync::Arc::downgrade(&fs);
+    fs.register_storage_remove_msg(std::sync::Arc::new(move |seq| {
+        if let Some(fs) = weak.upgrade() {
+            fs.remove_msg(seq).unwrap();
+        }
+    }));
+    let tx = std::sync::Mutex::new(tx);
+    fs.register_process_jetstream_msg(std::sync::Arc::new(move |im| {
+        let _ = tx.lock().unwrap().send(im);
+    }));
+    for _ in 0..3 {
+        fs.store_msg("test", b"", b"", 0).unwrap();
+    }
+    // Let max age pass.
+    clock.advance(Duration::from_millis(1500));
+    run_expiry(&fs, &clock);
+    let im = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        header_value(&im.hdr, JS_MARKER_REASON).unwrap(),
+        JS_MARKER_REASON_MAX_AGE.as_bytes()
+    );
+    assert_eq!(header_value(&im.hdr, JS_MESSAGE_TTL).unwrap(), b"1s");
+}
