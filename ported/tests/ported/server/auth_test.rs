@@ -95,3 +95,101 @@ fn user_clone_nil() {
     let clone = user.clone();
     assert!(clone.is_none(), "Expected nil, got: {clone:?}");
 }
+
+/// Ports that need accounts: `no_auth_user` naming a user of an account.
+mod account_ports {
+    use ported::port;
+    use ported::support::{check_for, create_conf_file, re, run_server_with_config, RawConn};
+    use std::time::Duration;
+
+    fn wait_clients(s: &natsd::server::BackgroundServer, n: usize) {
+        check_for(Duration::from_secs(2), Duration::from_millis(10), || {
+            let got = s.shared().num_clients();
+            if got == n {
+                Ok(())
+            } else {
+                Err(format!("Expected {n} clients, got {got}"))
+            }
+        });
+    }
+
+    port!("server/auth_test.go::TestNoAuthUser" => no_auth_user);
+    fn no_auth_user() {
+        let (s, _) = run_server_with_config(create_conf_file(
+            br#"
+            listen: "127.0.0.1:-1"
+            accounts {
+                FOO { users [{user: "foo", password: "pwd1"}] }
+                BAR { users [{user: "bar", password: "pwd2"}] }
+            }
+            no_auth_user: "foo"
+            "#,
+        ));
+        // The CONNECT the Go client sends for each URL's user info: `user:pass@` gives
+        // user and password, `name@` a token, `user:@` a user with an empty password
+        // (left out of the JSON).
+        for (name, creds, ok, account) in [
+            (
+                "valid user/pwd",
+                r#""user":"bar","pass":"pwd2","#,
+                true,
+                "BAR",
+            ),
+            ("invalid pwd", r#""user":"bar","pass":"wrong","#, false, ""),
+            ("some token", r#""auth_token":"sometoken","#, false, ""),
+            ("user used without pwd", r#""auth_token":"bar","#, false, ""),
+            ("user with empty password", r#""user":"bar","#, false, ""),
+            ("no user", "", true, "FOO"),
+        ] {
+            let mut nc = RawConn::connect(s.addr);
+            nc.check_info();
+            nc.send(&format!("CONNECT {{{creds}\"verbose\":false}}\r\nPING\r\n"));
+            if !ok {
+                nc.expect_err("Authorization Violation");
+                drop(nc);
+                wait_clients(&s, 0);
+                continue;
+            }
+            nc.expect(&re::PONG);
+            let clients = s.shared().clients();
+            assert_eq!(clients.len(), 1, "{name}");
+            let acc_name = clients[0].account().map(|a| a.name.clone()).unwrap();
+            drop(nc);
+            wait_clients(&s, 0);
+            assert_eq!(
+                acc_name, account,
+                "{name}: The account should have been {account:?}, got {acc_name:?}"
+            );
+        }
+    }
+
+    port!("server/auth_test.go::TestNoAuthUserNoConnectProto" => no_auth_user_no_connect_proto);
+    fn no_auth_user_no_connect_proto() {
+        let (s, _) = run_server_with_config(create_conf_file(
+            br#"
+            listen: "127.0.0.1:-1"
+            accounts {
+                A { users [{user: "foo", password: "pwd"}] }
+            }
+            authorization { timeout: 1 }
+            no_auth_user: "foo"
+            "#,
+        ));
+        let check_clients = |n: usize| {
+            std::thread::sleep(Duration::from_millis(100));
+            assert_eq!(s.shared().num_clients(), n, "Expected {n} clients");
+        };
+        let mut conn = RawConn::connect(s.addr);
+        wait_clients(&s, 1);
+        // With a no_auth_user, a CONNECT is not required first.
+        conn.send("PUB foo 2\r\nok\r\n");
+        check_clients(1);
+        drop(conn);
+
+        // But a client that sends nothing still times out.
+        let _conn = RawConn::connect(s.addr);
+        wait_clients(&s, 1);
+        std::thread::sleep(Duration::from_millis(1200));
+        wait_clients(&s, 0);
+    }
+}

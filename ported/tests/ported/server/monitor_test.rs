@@ -1963,3 +1963,205 @@ mod tls_ports {
         }
     }
 }
+
+/// Ports that need accounts: the system account, `/accountz`, `/accstatz`, and `/subsz`
+/// per account.
+mod account_ports {
+    use super::*;
+    use natsd::account::{AccountConfig, DEFAULT_SYSTEM_ACCOUNT, GLOBAL_ACCOUNT};
+    use natsd::auth::User;
+    use natsd::monitor::{AccountStatz, AccountStatzOptions, Accountz};
+
+    #[track_caller]
+    fn poll_accountz(s: &BackgroundServer, mode: u8, url: &str, account: &str) -> Accountz {
+        if mode == 0 {
+            serde_json::from_slice(&read_body(url)).expect("unmarshal accountz")
+        } else {
+            monitor::accountz(s.shared(), account)
+                .unwrap_or_else(|e| panic!("Error on Accountz(): {e}"))
+        }
+    }
+
+    #[track_caller]
+    fn poll_account_statz(
+        s: &BackgroundServer,
+        mode: u8,
+        url: &str,
+        opts: &AccountStatzOptions,
+    ) -> AccountStatz {
+        if mode == 0 {
+            serde_json::from_slice(&read_body(url)).expect("unmarshal accstatz")
+        } else {
+            monitor::accstatz(s.shared(), opts)
+        }
+    }
+
+    /// Go's `runMonitorServerWithAccounts`: accounts A and B with users a and b.
+    fn run_monitor_server_with_accounts() -> BackgroundServer {
+        let mut o = default_monitor_options();
+        o.no_system_account = true;
+        for name in ["A", "B"] {
+            o.accounts.push(AccountConfig {
+                name: name.to_string(),
+                ..AccountConfig::default()
+            });
+            let user = name.to_lowercase();
+            o.users.push(User {
+                username: user.clone(),
+                password: user,
+                permissions: None,
+                account: name.to_string(),
+            });
+        }
+        run_server(o)
+    }
+
+    /// Go's `createClientConnWithUserSubscribeAndPublish`.
+    fn create_client_conn_with_user_subscribe_and_publish(
+        s: &BackgroundServer,
+        user: &str,
+        pwd: &str,
+    ) -> Client {
+        let mut conn = RawConn::connect(s.addr);
+        let info = conn.check_info();
+        let cid = info["client_id"].as_u64().expect("client_id in INFO");
+        conn.send(&format!(
+            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"lang\":\"rust\",\"version\":\"1.0\",\"user\":\"{user}\",\"pass\":\"{pwd}\"}}\r\nPING\r\n"
+        ));
+        conn.expect(&re::PONG);
+        let mut c = Client {
+            conn,
+            cid,
+            next_sid: 1,
+        };
+        let inbox = format!("_INBOX.{}", rand_token());
+        let sid = c.subscribe(&inbox);
+        c.publish(&inbox, "Hello");
+        c.conn.expect_msgs(1);
+        c.unsubscribe(sid);
+        c.flush();
+        c
+    }
+
+    port!("server/monitor_test.go::TestMonitorAccountz" => monitor_accountz);
+    fn monitor_accountz() {
+        let s = run_server(default_monitor_options());
+        let url = monitor_url(&s);
+        for mode in 0..2 {
+            let a = poll_accountz(&s, mode, &format!("{url}accountz"), "");
+            assert_eq!(a.id, s.shared().id);
+            let accounts = a.accounts.unwrap_or_default();
+            assert_eq!(accounts.len(), 2);
+            for acc in &accounts {
+                assert!(
+                    acc == DEFAULT_SYSTEM_ACCOUNT || acc == GLOBAL_ACCOUNT,
+                    "Unexpected account: {acc}"
+                );
+            }
+            assert_eq!(a.system_account, DEFAULT_SYSTEM_ACCOUNT);
+        }
+        for mode in 0..2 {
+            let a = poll_accountz(
+                &s,
+                mode,
+                &format!("{url}accountz?acc=$SYS"),
+                DEFAULT_SYSTEM_ACCOUNT,
+            );
+            let acc = a.account.expect("account detail");
+            assert_eq!(acc.account_name, DEFAULT_SYSTEM_ACCOUNT);
+            assert_eq!(acc.name_tag, DEFAULT_SYSTEM_ACCOUNT);
+            assert!(acc.is_system);
+            assert_eq!(a.system_account, DEFAULT_SYSTEM_ACCOUNT);
+        }
+    }
+
+    port!("server/monitor_test.go::TestMonitorAccountStatz" => monitor_account_statz);
+    fn monitor_account_statz() {
+        let s = run_server(default_monitor_options());
+        let url = monitor_url(&s);
+        let opts = AccountStatzOptions {
+            include_unused: true,
+            ..AccountStatzOptions::default()
+        };
+        for mode in 0..2 {
+            let a = poll_account_statz(&s, mode, &format!("{url}accstatz?unused=1"), &opts);
+            assert_eq!(a.id, s.shared().id);
+            assert_eq!(a.accounts.len(), 2);
+            for acc in &a.accounts {
+                match acc.account.as_str() {
+                    GLOBAL_ACCOUNT | DEFAULT_SYSTEM_ACCOUNT => {
+                        assert_eq!(acc.name, acc.account);
+                        assert_eq!(acc.conns, 0);
+                    }
+                    _ => panic!("Unexpected account: {acc:?}"),
+                }
+            }
+        }
+    }
+
+    port!("server/monitor_test.go::TestMonitorSubszMultiAccount" => monitor_subsz_multi_account);
+    fn monitor_subsz_multi_account() {
+        let s = run_monitor_server_with_accounts();
+        let mut clients = Vec::new();
+        for user in ["a", "b"] {
+            let mut nc = create_client_conn_with_user_subscribe_and_publish(&s, user, user);
+            for subject in ["foo.*", "foo.bar", "foo.foo"] {
+                nc.subscribe(subject);
+            }
+            for subject in ["foo.bar", "foo.baz", "foo.foo"] {
+                nc.publish(subject, "Hello");
+            }
+            // Flush: the client gets its own messages (foo.bar and foo.foo twice each,
+            // foo.baz once) before the PONG, and only from its own account.
+            nc.conn.send("PING\r\n");
+            nc.conn.expect_msgs(5);
+            nc.conn.expect(&re::PONG);
+            clients.push(nc);
+        }
+        let url = monitor_url(&s);
+        for mode in 0..2 {
+            let sl = poll_subsz(
+                &s,
+                mode,
+                &format!("{url}subsz?subs=1"),
+                &SubszOptions {
+                    subscriptions: true,
+                    ..SubszOptions::default()
+                },
+            );
+            assert_eq!(sl.stats.num_subs, 6, "Expected NumSubs of 6");
+            assert_eq!(sl.total, 6, "Expected Total of 6");
+            let subs = sl.subs;
+            assert_eq!(subs.len(), 6, "Expected subscription details for 6 subs");
+            for sd in &subs {
+                assert!(
+                    sd.account == "A" || sd.account == "B",
+                    "Expected account information to be present and be 'A' or 'B', got {:?}",
+                    sd.account
+                );
+            }
+
+            // Filtered on one account.
+            let sl = poll_subsz(
+                &s,
+                mode,
+                &format!("{url}subsz?subs=1&acc=A"),
+                &SubszOptions {
+                    subscriptions: true,
+                    account: "A".to_string(),
+                    ..SubszOptions::default()
+                },
+            );
+            assert_eq!(sl.stats.num_subs, 3, "Expected NumSubs of 3");
+            assert_eq!(sl.total, 3, "Expected Total of 3");
+            let subs = sl.subs;
+            assert_eq!(subs.len(), 3, "Expected subscription details for 3 subs");
+            for sd in &subs {
+                assert_eq!(
+                    sd.account, "A",
+                    "Expected account information to be present and be 'A'"
+                );
+            }
+        }
+    }
+}

@@ -866,3 +866,260 @@ mod tls_ports {
         );
     }
 }
+
+/// Ports that need accounts: users defined in accounts next to the authorization block.
+mod account_ports {
+    use natsd::auth::Permissions;
+    use natsd::config::file::process_config_file;
+    use ported::port;
+    use ported::support::{create_conf_file, re, run_server, run_server_with_config, RawConn};
+
+    port!("server/opts_test.go::TestAccountUsersLoadedProperly" => account_users_loaded_properly);
+    fn account_users_loaded_properly() {
+        let conf = create_conf_file(
+            br#"
+            listen: "127.0.0.1:-1"
+            authorization {
+                users [
+                    {user: ivan, password: bar}
+                    {nkey : UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX}
+                ]
+            }
+            accounts {
+                synadia {
+                    users [
+                        {user: derek, password: foo}
+                        {nkey : UBAAQWTW6CG2G6ANGNKB5U2B7HRWHSGMZEZX3AQSAJOQDAUGJD46LD2E}
+                    ]
+                }
+            }
+            "#,
+        );
+        // Go repeats this because its order of processing the two blocks was random.
+        for _ in 0..20 {
+            let (s, opts) = run_server_with_config(&conf);
+            assert_eq!(opts.users.len(), 2, "Should have 2 users");
+            assert_eq!(opts.nkeys.len(), 2, "Should have 2 nkeys");
+            // And the server serves them all.
+            for connect in [
+                r#"{"verbose":false,"user":"ivan","pass":"bar"}"#,
+                r#"{"verbose":false,"user":"derek","pass":"foo"}"#,
+            ] {
+                let mut nc = RawConn::connect(s.addr);
+                nc.check_info();
+                nc.send(&format!("CONNECT {connect}\r\nPING\r\n"));
+                nc.expect(&re::PONG);
+            }
+        }
+    }
+
+    port!("server/opts_test.go::TestSublistNoCacheConfigOnAccounts" => sublist_no_cache_config_on_accounts);
+    fn sublist_no_cache_config_on_accounts() {
+        let (s, _) = run_server_with_config(create_conf_file(
+            br#"
+            listen: "127.0.0.1:-1"
+            disable_sublist_cache: true
+
+            accounts {
+              synadia {
+                users [ {nkey : UBAAQWTW6CG2G6ANGNKB5U2B7HRWHSGMZEZX3AQSAJOQDAUGJD46LD2E} ]
+              }
+              nats.io {
+                users [ {nkey : UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX} ]
+              }
+            }
+            no_sys_acc = true
+            "#,
+        ));
+        let all = s.shared().accounts.all();
+        // The reserved $G plus the two.
+        assert_eq!(
+            all.len(),
+            3,
+            "Expected to have a server with 3 active accounts"
+        );
+        for acc in all {
+            assert!(
+                !acc.sublist.cache_enabled(),
+                "Expected the account sublist of {} to not have caching enabled",
+                acc.name
+            );
+        }
+    }
+
+    port!("server/opts_test.go::TestNkeyUsersDefaultPermissionsConfig" => nkey_users_default_permissions_config);
+    fn nkey_users_default_permissions_config() {
+        let opts = process_config_file(
+            &create_conf_file(
+                br#"
+                authorization {
+                    default_permissions = {
+                        publish = "foo"
+                    }
+                    users = [
+                        { user: "user", password: "pwd"}
+                        { user: "other", password: "pwd",
+                            permissions = {
+                                subscribe = "bar"
+                            }
+                        }
+                        { nkey: "UDKTV7HZVYJFJN64LLMYQBUR6MTNNYCDC3LAZH4VHURW3GZLL3FULBXV" }
+                        { nkey: "UA3C5TBZYK5GJQJRWPMU6NFY5JNAEVQB2V2TUZFZDHFJFUYVKTTUOFKZ",
+                            permissions = {
+                                subscribe = "bar"
+                            }
+                        }
+                    ]
+                }
+                accounts {
+                    A {
+                        default_permissions = {
+                            publish = "foo"
+                        }
+                        users = [
+                            { user: "accuser", password: "pwd"}
+                            { user: "accother", password: "pwd",
+                                permissions = {
+                                    subscribe = "bar"
+                                }
+                            }
+                            { nkey: "UC4YEYJHYKTU4LHROX7UEKEIO5RP5OUWDYXELHWXZOQHZYXHUD44LCRS" }
+                            { nkey: "UDLSDF4UY3YW7JJQCYE6T2D4KFDCH6RGF3R65KHK247G3POJPI27VMQ3",
+                                permissions = {
+                                    subscribe = "bar"
+                                }
+                            }
+                        ]
+                    }
+                }
+                "#,
+            )
+            .to_string_lossy(),
+        )
+        .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+
+        // The user without permissions of its own gets the defaults (publish foo, no
+        // subscribe); the one with its own keeps only those (subscribe bar, no publish).
+        let check_perms = |def: Option<&Permissions>, non_def: Option<&Permissions>| {
+            let (def, non_def) = (
+                def.expect("permissions with defaults"),
+                non_def.expect("permissions of its own"),
+            );
+            let publish = def.publish.as_ref().expect("Publish allow foo missing");
+            assert_eq!(
+                publish
+                    .allow
+                    .as_ref()
+                    .and_then(|a| a.first())
+                    .map(String::as_str),
+                Some("foo"),
+                "Publish allow foo missing"
+            );
+            assert!(
+                def.subscribe.is_none(),
+                "Has unexpected Subscribe permission"
+            );
+            let subscribe = non_def
+                .subscribe
+                .as_ref()
+                .expect("Subscribe allow bar missing");
+            assert_eq!(
+                subscribe
+                    .allow
+                    .as_ref()
+                    .and_then(|a| a.first())
+                    .map(String::as_str),
+                Some("bar"),
+                "Subscribe allow bar missing"
+            );
+            assert!(
+                non_def.publish.is_none(),
+                "Has unexpected Publish permission"
+            );
+        };
+        let user = |name: &str| {
+            opts.users
+                .iter()
+                .find(|u| u.username == name)
+                .and_then(|u| u.permissions.as_ref())
+        };
+        let nkey = |prefix: &str| {
+            opts.nkeys
+                .iter()
+                .find(|n| n.nkey.starts_with(prefix))
+                .and_then(|n| n.permissions.as_ref())
+        };
+        assert_eq!(opts.users.len(), 4, "Expected 4 users");
+        check_perms(user("user"), user("other"));
+        check_perms(user("accuser"), user("accother"));
+        assert_eq!(opts.nkeys.len(), 4, "Expected 4 nkey users");
+        check_perms(nkey("UDK"), nkey("UA3"));
+        check_perms(nkey("UC4"), nkey("UDL"));
+    }
+
+    port!("server/opts_test.go::TestNoAuthUserCode" => no_auth_user_code);
+    fn no_auth_user_code() {
+        // Go reads the user from $NO_AUTH_USER; a variable of this test's own keeps
+        // parallel tests apart.
+        let var = format!("NATSD_PORTED_NO_AUTH_USER_{}", std::process::id());
+        let conf = create_conf_file(
+            format!(
+                r#"
+                listen: "127.0.0.1:-1"
+                no_auth_user: ${var}
+
+                accounts {{
+                    synadia {{
+                        users [
+                            {{user: "a", password: "a"}},
+                            {{nkey : UBAAQWTW6CG2G6ANGNKB5U2B7HRWHSGMZEZX3AQSAJOQDAUGJD46LD2E}},
+                        ]
+                    }}
+                    acc {{
+                        users [
+                            {{user: "c", password: "c"}}
+                        ]
+                    }}
+                }}
+                # config for $G
+                authorization {{
+                    users [
+                        {{user: "b", password: "b"}}
+                    ]
+                }}
+                "#
+            )
+            .as_bytes(),
+        );
+        let path = conf.to_string_lossy().into_owned();
+        for user in ["a", "b", "b"] {
+            std::env::set_var(&var, user);
+            let mut opts = process_config_file(&path)
+                .unwrap_or_else(|e| panic!("{user}: Received unexpected error {e}"));
+            opts.no_log = true;
+            let s = run_server(opts);
+            let mut nc = RawConn::connect(s.addr);
+            nc.check_info();
+            nc.send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+            nc.expect(&re::PONG);
+        }
+        for bad_user in [
+            "notthere",
+            "UBAAQWTW6CG2G6ANGNKB5U2B7HRWHSGMZEZX3AQSAJOQDAUGJD46LD2F",
+        ] {
+            std::env::set_var(&var, bad_user);
+            let opts = process_config_file(&path)
+                .unwrap_or_else(|e| panic!("{bad_user}: Received unexpected error {e}"));
+            match natsd::server::Server::new(opts) {
+                Ok(_) => {
+                    panic!("{bad_user}: Received no error, where no_auth_user error was expected")
+                }
+                Err(e) => assert!(
+                    e.to_string().starts_with("no_auth_user"),
+                    "{bad_user}: Received unexpected error {e}"
+                ),
+            }
+        }
+        std::env::remove_var(&var);
+    }
+}

@@ -261,3 +261,127 @@ fn monitor_stop() {
         },
     );
 }
+
+/// Ports that need accounts.
+mod account_ports {
+    use super::*;
+    use ported::support::{create_conf_file, re, run_server_with_config};
+    use std::collections::HashMap;
+
+    port!("test/monitor_test.go::TestConnzWithAccounts" => connz_with_accounts);
+    fn connz_with_accounts() {
+        // Go's configs/multi_accounts.conf, on random ports.
+        let (s, opts) = run_server_with_config(create_conf_file(
+            br#"
+            listen: 127.0.0.1:-1
+            http: 127.0.0.1:-1
+
+            password = "s3cr3t!"
+
+            accounts: {
+               engineering: {
+                  users = [
+                    {user: alice, password: $password}
+                    {user: bob,   password: $password}
+                  ]
+                }
+
+                legal: {
+                  users = [
+                    {user: john,  password: $password}
+                    {user: mary,  password: $password}
+                  ]
+                }
+
+                finance: {
+                  users = [
+                    {user: peter, password: $password}
+                    {user: paul,  password: $password}
+                  ]
+                }
+            }
+
+            no_sys_acc: true
+            "#,
+        ));
+        assert_eq!(opts.users.len(), 6, "Expected 6 total users");
+        assert_eq!(opts.accounts.len(), 3, "Expected 3 total accounts");
+
+        // Map from user to account name; connect them all.
+        let mut utoa = HashMap::new();
+        let mut conns = Vec::new();
+        for u in &opts.users {
+            let mut nc = RawConn::connect(s.addr);
+            nc.check_info();
+            nc.send(&format!(
+                "CONNECT {{\"verbose\":false,\"user\":\"{}\",\"pass\":\"{}\"}}\r\nPING\r\n",
+                u.username, u.password
+            ));
+            nc.expect(&re::PONG);
+            utoa.insert(u.username.clone(), u.account.clone());
+            conns.push(nc);
+        }
+
+        let url = monitor_url(&s);
+        let grab_connz = |args: &str| -> Connz {
+            let args = if args.is_empty() {
+                String::new()
+            } else {
+                format!("&{args}")
+            };
+            serde_json::from_slice(&get_ok(&format!("{url}connz?auth=1{args}")))
+                .unwrap_or_else(|e| panic!("Got an error unmarshalling the body: {e}"))
+        };
+
+        let c = grab_connz("");
+        assert_eq!(c.num_conns, 6, "Expected 6 connection entries");
+        for (i, ci) in c.conns.iter().flatten().enumerate() {
+            assert_eq!(ci.cid, i as u64 + 1, "Expected CID of {}", i + 1);
+            let user = &ci.authorized_user;
+            let account = utoa.get(user).cloned().unwrap_or_default();
+            assert!(
+                !user.is_empty() && !account.is_empty(),
+                "Empty user or account: {user:?} - {account:?}"
+            );
+            assert_eq!(ci.account, account, "Expected account of {account:?}");
+        }
+
+        let pull_by_account = |acc_name: &str, state: &str| {
+            let c = grab_connz(&format!("acc={acc_name}&state={state}"));
+            assert_eq!(c.num_conns, 2, "Expected 2 connection entries ({state})");
+            for ci in c.conns.iter().flatten() {
+                assert_eq!(ci.account, acc_name, "Expected {acc_name:?} account");
+            }
+        };
+        let pull_by_user = |user: &str, state: &str| {
+            let c = grab_connz(&format!("user={user}&state={state}"));
+            assert_eq!(c.num_conns, 1, "Expected 1 connection ({state})");
+            assert_eq!(
+                c.conns.unwrap()[0].authorized_user,
+                user,
+                "Expected user {user:?}"
+            );
+        };
+        let pull_all = |state: &str| {
+            for acc in ["engineering", "finance", "legal"] {
+                pull_by_account(acc, state);
+            }
+            for user in ["alice", "bob", "john", "mary", "peter", "paul"] {
+                pull_by_user(user, state);
+            }
+        };
+        pull_all("open");
+
+        // Closed connections can be pulled the same way.
+        drop(conns);
+        check_for(Duration::from_secs(1), Duration::from_millis(10), || {
+            let n = s.shared().num_clients();
+            if n == 0 {
+                Ok(())
+            } else {
+                Err(format!("Number of client is {n}"))
+            }
+        });
+        pull_all("closed");
+    }
+}
