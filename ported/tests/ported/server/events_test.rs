@@ -567,3 +567,97 @@ fn send_internal_account_msg_with_reply_does_not_mutate_header_slice() {
     nc.expect(&whole);
     assert_eq!(hdr, snapshot, "hdr was mutated by send");
 }
+
+port!("server/events_test.go::TestServerEventsReload" => server_events_reload);
+fn server_events_reload() {
+    let conf_text = |ping: &str| {
+        format!(
+            r#"
+        listen: "127.0.0.1:-1"
+        accounts: {{
+            $SYS {{ users [{{user: "admin", password: "p1d"}}]}}
+            test {{ users [{{user: "foo", password: "bar"}}]}}
+        }}
+        ping_interval: "{ping}"
+    "#
+        )
+    };
+    let conf = create_conf_file(conf_text("100ms").as_bytes());
+    let (s, _) = run_server_with_config(&conf);
+    let subject = format!("$SYS.REQ.SERVER.{}.RELOAD", s.shared().id);
+
+    // A user of another account cannot reach the reload endpoint.
+    let mut nc_test = user_conn_pw(&s, "foo", "bar");
+    sub(&mut nc_test, "test.reply", 1);
+    nc_test.send(&format!("PUB {subject} test.reply 0\r\n\r\n"));
+    // No reply within a second (PINGs at 100 ms are answered meanwhile).
+    for _ in 0..20 {
+        nc_test.send("PONG\r\n");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nc_test.expect_msgs(0);
+    assert_eq!(s.shared().opts().ping_interval, Duration::from_millis(100));
+
+    let mut nc = user_conn_pw(&s, "admin", "p1d");
+    std::fs::write(&conf, conf_text("200ms")).unwrap();
+    nc.send("PONG\r\n");
+    let resp: serde_json::Value = serde_json::from_str(&request(&mut nc, &subject, "")).unwrap();
+    assert!(resp.get("data").is_none(), "{resp}");
+    assert!(resp.get("error").is_none(), "{resp}");
+    assert_eq!(s.shared().opts().ping_interval, Duration::from_millis(200));
+
+    std::fs::write(&conf, "garbage and nonsense").unwrap();
+    nc.send("PONG\r\n");
+    let resp: serde_json::Value = serde_json::from_str(&request(&mut nc, &subject, "")).unwrap();
+    assert!(resp.get("data").is_none(), "{resp}");
+    assert_eq!(
+        resp["error"]["description"],
+        "Parse error on line 1: 'Expected a top-level value to end with a new line, comment or EOF, but got 'n' instead.'"
+    );
+    assert_eq!(s.shared().opts().ping_interval, Duration::from_millis(200));
+}
+
+port!("server/events_test.go::TestServerEventsLDMKick" => server_events_ldm_kick);
+fn server_events_ldm_kick() {
+    let s = run_conf(TRUSTED_CONF);
+    let mut ncs = user_conn(&s, "sys", "");
+    // A client that takes asynchronous INFO (protocol 1, first PONG sent).
+    let mut nc = RawConn::connect(s.addr);
+    let info = nc.check_info();
+    let cid = info["client_id"].as_u64().unwrap();
+    nc.send(
+        "CONNECT {\"verbose\":false,\"protocol\":1,\"user\":\"acc2\",\"pass\":\"acc2\",\"name\":\"TEST EVENTS LDM+KICK\"}\r\nPING\r\n",
+    );
+    nc.expect(&re::PONG);
+    nc.check_info();
+    // Other clients of the account come and go meanwhile.
+    let churn = {
+        let addr = s.addr;
+        std::thread::spawn(move || {
+            let conns: Vec<RawConn> = (0..100)
+                .map(|_| {
+                    let mut c = RawConn::connect(addr);
+                    c.check_info();
+                    c.send("CONNECT {\"verbose\":false,\"user\":\"acc2\",\"pass\":\"acc2\"}\r\n");
+                    c
+                })
+                .collect();
+            drop(conns);
+        })
+    };
+    let subject = format!("$SYS.REQ.SERVER.{}.LDM", s.shared().id);
+    let resp: serde_json::Value =
+        serde_json::from_str(&request(&mut ncs, &subject, &format!("{{\"cid\":{cid}}}"))).unwrap();
+    assert!(resp.get("error").is_none(), "{resp}");
+    let ldm = nc.check_info();
+    assert_eq!(
+        ldm["ldm"], true,
+        "timeout waiting for the connection to receive the LDM signal"
+    );
+    let subject = format!("$SYS.REQ.SERVER.{}.KICK", s.shared().id);
+    let resp: serde_json::Value =
+        serde_json::from_str(&request(&mut ncs, &subject, &format!("{{\"cid\":{cid}}}"))).unwrap();
+    assert!(resp.get("error").is_none(), "{resp}");
+    nc.expect_disconnect();
+    churn.join().unwrap();
+}
