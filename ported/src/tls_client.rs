@@ -536,3 +536,62 @@ pub fn raw_tls(
     let info = serde_json::from_str(json.trim_end()).map_err(|e| e.to_string())?;
     Ok((handshake(o, tcp)?, info))
 }
+
+/// An HTTPS GET as Go's `http.Client` with a TLS transport would do it: returns the
+/// status code and the body.
+pub fn https_get(
+    addr: SocketAddr,
+    path: &str,
+    o: &ClientOptions,
+) -> Result<(u16, Vec<u8>), String> {
+    let tcp = TcpStream::connect_timeout(&addr, o.timeout).map_err(|e| e.to_string())?;
+    tcp.set_read_timeout(Some(o.timeout))
+        .map_err(|e| e.to_string())?;
+    let mut tls = handshake(o, tcp)?;
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        o.server_name
+    );
+    tls.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    // The server closes after the answer; a close without close_notify is fine here.
+    match tls.read_to_end(&mut raw) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no end of HTTP headers")?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or("no HTTP status")?;
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body)?;
+    }
+    Ok((status, body))
+}
+
+/// Joins the chunks of a chunked HTTP body.
+fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let eol = b.windows(2).position(|w| w == b"\r\n").ok_or("bad chunk")?;
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16)
+            .map_err(|e| e.to_string())?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let start = eol + 2;
+        out.extend_from_slice(b.get(start..start + size).ok_or("short chunk")?);
+        b = b.get(start + size + 2..).ok_or("short chunk")?;
+    }
+}

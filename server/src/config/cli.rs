@@ -1062,9 +1062,6 @@ pub fn unsupported_features(opts: &Options) -> Vec<&'static str> {
     if opts.jetstream {
         out.push("JetStream (-js, --jetstream)");
     }
-    if opts.https_port != 0 {
-        out.push("HTTPS monitoring (-ms, --https_port)");
-    }
     if opts.prof_port != 0 {
         out.push("profiling (--profile)");
     }
@@ -1687,7 +1684,15 @@ mod tests {
         // With TLS the authentication timeout is the TLS timeout plus a second.
         assert_eq!(o.auth_timeout, std::time::Duration::from_secs(3));
         let ca = format!("{certs}ca.pem");
-        let (o, _) = run(&["-tlsverify", "-tlscert", &cert, "-tlskey", &key, "-tlscacert", &ca]);
+        let (o, _) = run(&[
+            "-tlsverify",
+            "-tlscert",
+            &cert,
+            "-tlskey",
+            &key,
+            "-tlscacert",
+            &ca,
+        ]);
         assert!(o.tls_config.as_ref().unwrap().verify);
         // `-tls=false` disables TLS even with other TLS flags.
         let (o, _) = run(&["-tls=false", "-tlsverify"]);
@@ -1700,11 +1705,11 @@ mod tests {
     fn unsupported_features_are_reported() {
         assert!(unsupported_features(&run(&["-p", "-1", "-D"]).0).is_empty());
         assert!(unsupported_features(&run(&["-m", "8222"]).0).is_empty());
+        assert!(unsupported_features(&run(&["-ms", "8443"]).0).is_empty());
         assert!(unsupported_features(&run(&["--user", "u", "--pass", "p"]).0).is_empty());
         assert!(unsupported_features(&run(&["--auth", "t"]).0).is_empty());
         for a in [
             &["-js"][..],
-            &["-ms", "8443"],
             &["--profile", "1"],
             &["--cluster", "nats://h:1"],
             &["--cluster_name", "c"],

@@ -39,24 +39,24 @@ pub async fn start(s: &Arc<ServerShared>) -> io::Result<SocketAddr> {
             ),
         ));
     }
-    if opts.https_port != 0 {
-        let msg = if opts.tls_cert.is_empty() || opts.tls_key.is_empty() {
-            "TLS cert and key required for HTTPS"
-        } else {
-            "HTTPS monitoring is not supported yet"
-        };
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, msg));
-    }
-    let port = if opts.http_port == -1 {
+    let secure = opts.https_port != 0;
+    let acceptor = if secure {
+        Some(monitoring_tls(opts)?)
+    } else {
+        None
+    };
+    let configured = if secure {
+        opts.https_port
+    } else {
+        opts.http_port
+    };
+    let port = if configured == -1 {
         0
     } else {
-        u16::try_from(opts.http_port).map_err(|_| {
+        u16::try_from(configured).map_err(|_| {
             io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "can't listen to the monitor port: invalid port {}",
-                    opts.http_port
-                ),
+                format!("can't listen to the monitor port: invalid port {configured}"),
             )
         })?
     };
@@ -71,7 +71,8 @@ pub async fn start(s: &Arc<ServerShared>) -> io::Result<SocketAddr> {
     let addr = listener.local_addr()?;
     crate::notice!(
         s.logging,
-        "Starting http monitor on {}",
+        "Starting {} monitor on {}",
+        if secure { "https" } else { "http" },
         join_host_port(host, addr.port())
     );
     let _ = s.monitor.addr.set(addr);
@@ -79,11 +80,36 @@ pub async fn start(s: &Arc<ServerShared>) -> io::Result<SocketAddr> {
         return Ok(addr);
     }
     s.monitor.serving.store(true, Ordering::Release);
-    tokio::spawn(serve(s.clone(), listener));
+    tokio::spawn(serve(s.clone(), listener, acceptor));
     Ok(addr)
 }
 
-async fn serve(s: Arc<ServerShared>, listener: TcpListener) {
+/// The TLS configuration of the client listener, without asking for client
+/// certificates (as Go serves HTTPS monitoring).
+fn monitoring_tls(opts: &crate::config::Options) -> io::Result<tokio_rustls::TlsAcceptor> {
+    let invalid = |m: String| io::Error::new(io::ErrorKind::InvalidInput, m);
+    let Some(tc) = &opts.tls_config else {
+        return Err(invalid("TLS cert and key required for HTTPS".to_string()));
+    };
+    let server = match (&opts.tls_config_opts, tc.verify) {
+        (Some(o), true) => {
+            let o = crate::tls::TlsConfigOpts {
+                verify: false,
+                map: false,
+                ..o.clone()
+            };
+            crate::tls::gen_tls_config(&o).map_err(invalid)?.server
+        }
+        _ => tc.server.clone(),
+    };
+    Ok(tokio_rustls::TlsAcceptor::from(server))
+}
+
+async fn serve(
+    s: Arc<ServerShared>,
+    listener: TcpListener,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
     let mut stop = s.monitor.stop_tx.subscribe();
     let base = normalize_base_path(&s.opts().http_base_path);
     loop {
@@ -96,25 +122,22 @@ async fn serve(s: Arc<ServerShared>, listener: TcpListener) {
                 Ok((stream, _)) => {
                     let s = s.clone();
                     let base = base.clone();
-                    let mut stop = s.monitor.stop_tx.subscribe();
+                    let acceptor = acceptor.clone();
                     tokio::spawn(async move {
-                        let svc_server = s.clone();
-                        let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                            let resp = handle(
-                                &svc_server,
-                                &base,
-                                req.uri().path(),
-                                req.uri().query().unwrap_or(""),
-                            );
-                            async move { Ok::<_, Infallible>(resp.into_hyper()) }
-                        });
-                        let conn = http1::Builder::new()
-                            .timer(TokioTimer::new())
-                            .header_read_timeout(Duration::from_secs(5))
-                            .serve_connection(TokioIo::new(stream), svc);
-                        tokio::select! {
-                            _ = conn => {}
-                            _ = stop.changed() => {}
+                        match acceptor {
+                            Some(a) => {
+                                // A failed handshake just drops the connection, as Go's
+                                // http.Server logs nothing for it by default.
+                                let tls = tokio::time::timeout(
+                                    Duration::from_secs(5),
+                                    a.accept(stream),
+                                )
+                                .await;
+                                if let Ok(Ok(tls)) = tls {
+                                    serve_connection(s, base, tls).await;
+                                }
+                            }
+                            None => serve_connection(s, base, stream).await,
                         }
                     });
                 }
@@ -126,6 +149,32 @@ async fn serve(s: Arc<ServerShared>, listener: TcpListener) {
         }
     }
     s.monitor.serving.store(false, Ordering::Release);
+}
+
+/// Serves HTTP/1 on one accepted connection until it ends or monitoring stops.
+async fn serve_connection<S>(s: Arc<ServerShared>, base: String, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut stop = s.monitor.stop_tx.subscribe();
+    let svc_server = s.clone();
+    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        let resp = handle(
+            &svc_server,
+            &base,
+            req.uri().path(),
+            req.uri().query().unwrap_or(""),
+        );
+        async move { Ok::<_, Infallible>(resp.into_hyper()) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(5))
+        .serve_connection(TokioIo::new(stream), svc);
+    tokio::select! {
+        _ = conn => {}
+        _ = stop.changed() => {}
+    }
 }
 
 /// An endpoint's answer before it becomes an HTTP response.

@@ -385,3 +385,59 @@ mod account_ports {
         pull_all("closed");
     }
 }
+
+port!("test/monitor_test.go::TestTLSConnz" => tls_connz);
+fn tls_connz() {
+    use ported::tls_client::{connect, https_get, ClientOptions};
+    let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/certs");
+    // Go's configs/tls.conf, on random ports.
+    let conf = format!(
+        "listen: 127.0.0.1:-1\nhttps: -1\n\
+         tls {{ cert_file: \"{certs}/server-cert.pem\", key_file: \"{certs}/server-key.pem\", timeout: 2 }}\n\
+         authorization {{ user: derek, password: monkey, timeout: 1 }}\n"
+    );
+    let (srv, _) =
+        ported::support::run_server_with_config(ported::support::create_conf_file(conf.as_bytes()));
+    let ca = ClientOptions::default().root_ca(format!("{certs}/ca.pem"));
+    let mut nc = connect(srv.addr, &ca.clone().user("derek", "monkey"))
+        .unwrap_or_else(|e| panic!("Got an error on Connect with Secure Options: {e}"));
+    nc.subscribe("foo", "1");
+    nc.publish("foo", b"Hello");
+    nc.flush().expect("flush");
+    assert_eq!(nc.pending_msgs(), 1, "the message came back");
+
+    let monitor = srv.server.monitor_addr().expect("https monitoring runs");
+    let client = ca.client_cert(
+        format!("{certs}/client-cert.pem"),
+        format!("{certs}/client-key.pem"),
+    );
+    let (status, body) = https_get(monitor, "/connz", &client)
+        .unwrap_or_else(|e| panic!("Expected no error: Got {e}"));
+    assert_eq!(status, 200, "Expected a 200 response");
+    let c: Connz = serde_json::from_slice(&body).expect("connz JSON");
+    assert_eq!(c.num_conns, 1, "Expected 1 connection");
+    assert_eq!(c.total, 1, "Expected 1 live connection");
+    let conns = c.conns.expect("connections listed");
+    assert_eq!(conns.len(), 1, "Expected 1 connection in array");
+    let ci = &conns[0];
+    assert_ne!(ci.cid, 0, "Expected non-zero cid");
+    assert_eq!(ci.ip, "127.0.0.1");
+    assert_ne!(ci.port, 0, "Expected non-zero port");
+    assert_eq!(ci.num_subs, 1);
+    assert!(ci.subs.is_empty(), "Expected subs of 0");
+    assert_eq!(ci.in_msgs, 1);
+    assert_eq!(ci.out_msgs, 1);
+    assert_eq!(ci.in_bytes, 5);
+    assert_eq!(ci.out_bytes, 5);
+    assert!(!ci.start.is_zero(), "Expected Start to be valid");
+    assert!(!ci.uptime.is_empty(), "Expected Uptime to be valid");
+    assert!(
+        !ci.last_activity.is_zero(),
+        "Expected LastActivity to be valid"
+    );
+    assert!(
+        ci.last_activity.unix_nanos() >= ci.start.unix_nanos(),
+        "Expected LastActivity to be > Start"
+    );
+    assert!(!ci.idle.is_empty(), "Expected Idle to be valid");
+}
