@@ -65,6 +65,8 @@ enum Auth<'a> {
     None,
     User(&'a str, &'a str),
     Token(&'a str),
+    /// User, password and connection name (Go's `nats.Name`).
+    Named(&'a str, &'a str, &'a str),
 }
 
 /// A message received by [`Nc`].
@@ -123,6 +125,11 @@ fn nats_connect(addr: SocketAddr, auth: Auth<'_>) -> Result<Nc, String> {
             connect["pass"] = p.into();
         }
         Auth::Token(t) => connect["auth_token"] = t.into(),
+        Auth::Named(u, p, name) => {
+            connect["user"] = u.into();
+            connect["pass"] = p.into();
+            connect["name"] = name.into();
+        }
     }
     nc.send(&format!("CONNECT {connect}\r\nPING\r\n"))?;
     while nc.pongs == 0 {
@@ -1445,4 +1452,136 @@ fn config_reload_and_varz() {
         v.config_digest,
         "sha256:508a26309068f62c3022aa8951e712ed8ff5dd6f2360f727ad8242a2a233176e"
     );
+}
+
+port!("server/reload_test.go::TestConfigReloadAccounts" => config_reload_accounts);
+fn config_reload_accounts() {
+    let s = ReloadServer::start(
+        r#"
+    listen: "127.0.0.1:-1"
+    system_account: SYS
+    accounts {
+        SYS {
+            users = [
+                {user: sys, password: pwd}
+            ]
+        }
+        ACC {
+            users = [
+                {user: usr, password: pwd}
+            ]
+        }
+        acc_deleted_after_reload_will_trigger_reload_of_all_accounts {
+            users = [
+                {user: notused, password: soon}
+            ]
+        }
+    }
+    "#,
+    );
+    let shared = s.srv.shared().clone();
+    let old_acc = shared.accounts.lookup("SYS").expect("No SYS account");
+
+    // The system account and its internal client are the same ones after a reload.
+    let test_srv_state = |old_acc: &std::sync::Arc<natsd::account::Account>| {
+        let sys_acc = shared
+            .accounts
+            .system()
+            .expect("Expected sys.account to be non-nil");
+        let sys = shared
+            .events
+            .system()
+            .expect("Expected sys.account to be non-nil");
+        assert_eq!(sys_acc.name, "SYS", "Found wrong sys.account");
+        assert_eq!(
+            shared.opts().system_account,
+            "SYS",
+            "Found wrong sys.account"
+        );
+        let acc = shared
+            .accounts
+            .lookup("SYS")
+            .expect("System account \"SYS\" not found in s.accounts map");
+        assert!(
+            std::sync::Arc::ptr_eq(&acc, old_acc),
+            "System account pointer was changed during reload"
+        );
+        assert!(
+            std::sync::Arc::ptr_eq(&sys.account, old_acc),
+            "Found wrong sys.account"
+        );
+        assert_eq!(
+            sys.internal.client.account_name(),
+            "SYS",
+            "Found wrong sys.account"
+        );
+        assert!(
+            !sys.internal.client.echo(),
+            "Internal clients should always have echo false"
+        );
+    };
+
+    // The system user listens for ACC's connect and disconnect events; connection names
+    // tell them apart.
+    let subscribe = |name: &str| {
+        let mut c = nats_connect(s.addr(), Auth::Named("sys", "pwd", name)).unwrap();
+        c.sub("$SYS.ACCOUNT.ACC.CONNECT", "con");
+        c.sub("$SYS.ACCOUNT.ACC.DISCONNECT", "dis");
+        c.flush().unwrap();
+        c
+    };
+    let recv = |c: &mut Nc, sid: &str, name: &str| {
+        let m = c
+            .next_msg(sid, Duration::from_secs(1))
+            .unwrap_or_else(|| panic!("{name} Error on next"));
+        let ev: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+        assert_eq!(
+            ev["client"]["name"],
+            name,
+            "{name} wrong message: {}",
+            String::from_utf8_lossy(&m.payload)
+        );
+    };
+    let trigger_sys_event = |name: &str, listeners: &mut [&mut Nc]| {
+        let mut c = nats_connect(s.addr(), Auth::Named("usr", "pwd", name)).unwrap();
+        drop(c);
+        for l in listeners.iter_mut() {
+            recv(l, "con", name);
+            recv(l, "dis", name);
+            l.flush().unwrap();
+            assert_eq!(l.pending("con"), 0, "Expected no pending");
+            assert_eq!(l.pending("dis"), 0, "Expected no pending");
+        }
+    };
+
+    test_srv_state(&old_acc);
+    let mut c1 = subscribe("SYS1");
+    trigger_sys_event("BEFORE1", &mut [&mut c1]);
+    trigger_sys_event("BEFORE2", &mut [&mut c1]);
+
+    // Removing an account makes the reload go over every account.
+    s.reload_with(
+        r#"
+    listen: "127.0.0.1:-1"
+    system_account: SYS
+    accounts {
+        SYS {
+            users = [
+                {user: sys, password: pwd}
+            ]
+        }
+        ACC {
+            users = [
+                {user: usr, password: pwd}
+            ]
+        }
+    }
+    "#,
+    );
+
+    test_srv_state(&old_acc);
+    let mut c2 = subscribe("SYS2");
+    // New and existing subscriptions both get the events.
+    trigger_sys_event("AFTER1", &mut [&mut c1, &mut c2]);
+    trigger_sys_event("AFTER2", &mut [&mut c1, &mut c2]);
 }
