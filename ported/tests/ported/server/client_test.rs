@@ -2992,6 +2992,89 @@ mod account_ports {
             .find_map(|c| c.account().filter(|a| a.name == "A"));
         assert!(acc.is_some_and(|a| !s.shared().accounts.is_system(&a)));
     }
+
+    /// Connects to `s`, sends `CONNECT <json>` and a PING, and returns the server's label
+    /// for the connection (Go's `c.ncs`).
+    fn label_after_connect(
+        s: &natsd::server::BackgroundServer,
+        json: impl FnOnce(&serde_json::Value) -> String,
+    ) -> String {
+        let mut nc = RawConn::connect(s.addr);
+        let info = nc.check_info();
+        nc.send(&format!("CONNECT {}\r\nPING\r\n", json(&info)));
+        nc.expect(&re::PONG);
+        let cid = info["client_id"].as_u64().unwrap();
+        s.shared()
+            .clients()
+            .into_iter()
+            .find(|c| c.cid == cid)
+            .map(|c| c.label())
+            .unwrap()
+    }
+
+    port!("server/client_test.go::TestLogConnectionAuthInfo" => log_connection_auth_info);
+    fn log_connection_auth_info() {
+        use base64::Engine;
+        use natsd::auth::NkeyUser;
+        use ported::support::{default_test_options, run_server};
+
+        // username_password
+        let s = run_server(natsd::config::Options {
+            username: "testuser".into(),
+            password: "testpass".into(),
+            ..default_test_options()
+        });
+        let label = label_after_connect(&s, |_| {
+            r#"{"verbose":false,"pedantic":false,"user":"testuser","pass":"testpass"}"#.into()
+        });
+        assert!(label.contains(r#""$G/user:testuser""#), "{label}");
+        // combined_info_and_auth
+        let label = label_after_connect(&s, |_| {
+            r#"{"verbose":false,"pedantic":false,"user":"testuser","pass":"testpass","version":"1.0.0","lang":"go","name":"test-client"}"#.into()
+        });
+        assert!(label.contains(r#""v1.0.0:go:test-client""#), "{label}");
+        assert!(label.contains(r#""$G/user:testuser""#), "{label}");
+        drop(s);
+
+        // token
+        let s = run_server(natsd::config::Options {
+            authorization: "secret-token".into(),
+            ..default_test_options()
+        });
+        let label = label_after_connect(&s, |_| {
+            r#"{"verbose":false,"pedantic":false,"auth_token":"secret-token"}"#.into()
+        });
+        assert!(label.contains(r#""$G/token""#), "{label}");
+        drop(s);
+
+        // nkey
+        let kp = nkeys::KeyPair::new_user();
+        let nkey = kp.public_key();
+        let s = run_server(natsd::config::Options {
+            nkeys: vec![NkeyUser {
+                nkey: nkey.clone(),
+                permissions: None,
+                account: String::new(),
+            }],
+            ..default_test_options()
+        });
+        let label = label_after_connect(&s, |info| {
+            let nonce = info["nonce"].as_str().unwrap();
+            let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(kp.sign(nonce.as_bytes()).unwrap());
+            format!(r#"{{"verbose":false,"pedantic":false,"nkey":"{nkey}","sig":"{sig}"}}"#)
+        });
+        assert!(label.contains(&format!(r#""$G/nkey:{nkey}""#)), "{label}");
+        drop(s);
+
+        // no_auth
+        let s = run_server(default_test_options());
+        let label = label_after_connect(&s, |_| r#"{"verbose":false,"pedantic":false}"#.into());
+        assert!(
+            !label.contains("$G/"),
+            "Expected no auth info when no authentication provided, got: {label}"
+        );
+    }
 }
 
 port!("server/client_test.go::TestFlushOutboundNoSliceReuseIfPartial" => flush_outbound_no_slice_reuse_if_partial);

@@ -2164,4 +2164,60 @@ mod account_ports {
             }
         }
     }
+
+    port!("server/monitor_test.go::TestMonitorConnz" => monitor_connz_with_account);
+    fn monitor_connz_with_account() {
+        let s = run_monitor_server_with_accounts();
+        let url = monitor_url(&s);
+        for mode in 0..2 {
+            let c = poll_connz(&s, mode, &format!("{url}connz"), &ConnzOptions::default());
+            assert_eq!(c.num_conns, 0);
+            assert_eq!(c.total, 0);
+            assert_eq!(c.conns.unwrap_or_default().len(), 0);
+
+            // With a connection.
+            let nc = create_client_conn_with_user_subscribe_and_publish(&s, "a", "a");
+            std::thread::sleep(Duration::from_millis(50));
+            let c = poll_connz(
+                &s,
+                mode,
+                &format!("{url}connz?auth=1"),
+                &ConnzOptions {
+                    username: true,
+                    ..ConnzOptions::default()
+                },
+            );
+            assert_eq!(c.num_conns, 1);
+            assert_eq!(c.total, 1);
+            assert_eq!(c.limit, monitor::connz::DEFAULT_CONN_LIST_SIZE);
+            assert_eq!(c.offset, 0);
+            let conns = c.conns.unwrap_or_default();
+            assert_eq!(conns.len(), 1);
+
+            // The details of the connection.
+            let ci = &conns[0];
+            assert_ne!(ci.cid, 0);
+            assert_eq!(ci.ip, "127.0.0.1");
+            assert_ne!(ci.port, 0);
+            assert_eq!(ci.num_subs, 0);
+            assert_eq!(ci.subs.len(), 0);
+            assert_eq!(ci.subs_detail.len(), 0);
+            assert_eq!(ci.in_msgs, 1);
+            assert_eq!(ci.out_msgs, 1);
+            assert_eq!(ci.in_bytes, 5);
+            assert_eq!(ci.out_bytes, 5);
+            assert!(!ci.start.is_zero());
+            assert_ne!(ci.uptime, "");
+            assert!(!ci.last_activity.is_zero());
+            assert!(ci.last_activity.unix_nanos() >= ci.start.unix_nanos());
+            assert_ne!(ci.idle, "");
+            // Set for connections once the client has sent CONNECT.
+            assert_ne!(ci.rtt, "");
+            assert_eq!(ci.account, "A");
+            assert_eq!(ci.name_tag, "A");
+
+            drop(nc);
+            check_clients_count(&s, 0);
+        }
+    }
 }
