@@ -2144,3 +2144,19 @@ fn file_store_subject_delete_markers() {
     );
     assert_eq!(header_value(&im.hdr, JS_MESSAGE_TTL).unwrap(), b"1s");
 }
+
+port!("server/filestore_test.go::TestFileStoreMultiLastSeqsDoesNotReorderConfigSubjects" => file_store_multi_last_seqs_does_not_reorder_config_subjects);
+fn file_store_multi_last_seqs_does_not_reorder_config_subjects() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| {
+        c.subjects = strings(&["orders.*", "billing.*"])
+    }));
+    fs.store_msg("orders.1", b"", b"x", 0).unwrap();
+    fs.store_msg("billing.1", b"", b"x", 0).unwrap();
+    // As many filters as configured subjects.
+    fs.multi_last_seqs(&strings(&["orders.*", "billing.*"]), 0, 0)
+        .unwrap();
+    let cfg = fs.config();
+    assert_eq!(cfg.subjects[0], "orders.*");
+    assert_eq!(cfg.subjects[1], "billing.*");
+}

@@ -246,6 +246,11 @@ impl FileStore {
         Ok(store)
     }
 
+    /// The stream configuration the store runs with.
+    pub fn config(&self) -> StreamConfig {
+        self.lock().cfg.clone()
+    }
+
     /// What recovery found damaged when the store was opened.
     pub fn recovery_report(&self) -> RecoveryReport {
         self.lock().core.report.clone()
