@@ -1543,7 +1543,7 @@ fn config_reload_accounts() {
         );
     };
     let trigger_sys_event = |name: &str, listeners: &mut [&mut Nc]| {
-        let mut c = nats_connect(s.addr(), Auth::Named("usr", "pwd", name)).unwrap();
+        let c = nats_connect(s.addr(), Auth::Named("usr", "pwd", name)).unwrap();
         drop(c);
         for l in listeners.iter_mut() {
             recv(l, "con", name);
