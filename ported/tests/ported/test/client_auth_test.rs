@@ -70,3 +70,88 @@ fn token_in_config() {
     // `nats://test@host:port` sends the user info as the token.
     connect_with(srv.addr, "\"auth_token\":\"test\"");
 }
+
+/// Ports that need accounts.
+mod account_ports {
+    use super::*;
+
+    port!("test/client_auth_test.go::TestClientConnectInfo" => client_connect_info);
+    fn client_connect_info() {
+        // Go's ClientProtoZero and ClientProtoInfo.
+        const PROTO_ZERO: u8 = 0;
+        const PROTO_INFO: u8 = 1;
+        for (name, sys, has_sys, protocol) in [
+            (
+                "async info support with explicit system account",
+                "system_account: SYS",
+                true,
+                PROTO_INFO,
+            ),
+            (
+                "async info support without explicit system account",
+                "",
+                false,
+                PROTO_INFO,
+            ),
+            (
+                "no async info support with explicit system account",
+                "system_account: SYS",
+                true,
+                PROTO_ZERO,
+            ),
+            (
+                "no async info support without explicit system account",
+                "",
+                false,
+                PROTO_ZERO,
+            ),
+        ] {
+            let (s, _) = run_server_with_config(create_conf_file(
+                format!(
+                    r#"
+                    port: -1
+                    {sys}
+                    accounts {{
+                        SYS: {{ users: [{{ user: sys, password: pwd}}] }}
+                        A:   {{ users: [{{ user: a, password: pwd}}] }}
+                        B:   {{ users: [{{ user: b, password: pwd}}] }}
+                    }}
+                    "#
+                )
+                .as_bytes(),
+            ));
+            let check_info_on_connect = |user: &str, acc: &str, is_sys: bool| {
+                let mut cc = RawConn::connect(s.addr);
+                cc.check_info();
+                cc.send(&format!(
+                    "CONNECT {{\"user\":{user:?},\"pass\":\"pwd\",\"pedantic\":false,\"verbose\":false,\"protocol\":{protocol}}}\r\nPING\r\n"
+                ));
+                // The PONG comes alone, first.
+                cc.expect(&re::PONG);
+                if protocol < PROTO_INFO {
+                    cc.expect_nothing();
+                } else {
+                    let info = cc.check_info();
+                    assert_eq!(
+                        info["connect_info"].as_bool(),
+                        Some(true),
+                        "{name}: Expected ConnectInfo to be true"
+                    );
+                    assert_eq!(
+                        info["remote_account"].as_str().unwrap_or_default(),
+                        acc,
+                        "{name}: Expected account {acc:?}"
+                    );
+                    assert_eq!(
+                        info["acc_is_sys"].as_bool().unwrap_or(false),
+                        is_sys,
+                        "{name}: Expected IsSystemAccount to be {is_sys}"
+                    );
+                }
+            };
+            check_info_on_connect("a", "A", false);
+            check_info_on_connect("sys", "SYS", has_sys);
+            check_info_on_connect("b", "B", false);
+        }
+    }
+}
