@@ -84,6 +84,7 @@ pub fn reload_options(s: &Arc<ServerShared>, mut new: Options) -> Result<(), Rel
     s.accounts
         .sync_with(&new)
         .map_err(|e| ReloadError(format!("config reload failed: {e}")))?;
+    crate::events::accounts_changed(s);
     let new = Arc::new(new);
     s.set_opts(new.clone());
     apply(s, &new, &changes);

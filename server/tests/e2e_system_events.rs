@@ -105,3 +105,57 @@ async fn server_ping_statsz_and_account_requests() {
     let v = ask("$SYS.REQ.SERVER.PING.IDZ", "").await;
     assert_eq!(v["id"], s.shared().id.as_str());
 }
+
+#[tokio::test]
+async fn other_accounts_reach_their_own_connz_and_statz() {
+    let s = server(CONF);
+    let app = connect(&s, "app", "the app").await;
+    let ask = |subject: &'static str| {
+        let app = app.clone();
+        async move {
+            let m = tokio::time::timeout(WAIT, app.request(subject, "".into()))
+                .await
+                .expect("in time")
+                .expect("a response");
+            serde_json::from_slice::<serde_json::Value>(&m.payload).expect("JSON")
+        }
+    };
+    for subject in ["$SYS.REQ.ACCOUNT.PING.CONNZ", "$SYS.REQ.SERVER.PING.CONNZ"] {
+        let v = ask(subject).await;
+        assert_eq!(v["data"]["num_connections"], 1, "{subject}: {v}");
+        assert_eq!(v["data"]["connections"][0]["name"], "the app");
+    }
+    let v = ask("$SYS.REQ.ACCOUNT.PING.STATZ").await;
+    assert_eq!(v["data"]["account_statz"][0]["acc"], "APP");
+    let v = ask("$SYS.REQ.USER.INFO").await;
+    assert_eq!(v["data"]["account"], "APP");
+}
+
+#[tokio::test]
+async fn accounts_added_by_a_reload_get_the_system_imports() {
+    let s = server(CONF);
+    let mut o = Options {
+        host: "127.0.0.1".to_string(),
+        port: -1,
+        no_sigs: true,
+        no_log: true,
+        ..Options::default()
+    };
+    apply_config_string(
+        &mut o,
+        "accounts { SYS { users [{user: sys, password: sys}] }\n\
+                    APP { users [{user: app, password: app}] }\n\
+                    NEW { users [{user: new, password: new}] } }\n\
+                    system_account: SYS",
+    )
+    .expect("valid configuration");
+    natsd::reload::reload_options(s.shared(), o).expect("reload");
+    let new = connect(&s, "new", "newcomer").await;
+    let m = tokio::time::timeout(WAIT, new.request("$SYS.REQ.ACCOUNT.PING.CONNZ", "".into()))
+        .await
+        .expect("in time")
+        .expect("a response");
+    let v: serde_json::Value = serde_json::from_slice(&m.payload).expect("JSON");
+    assert_eq!(v["data"]["num_connections"], 1, "{v}");
+    assert_eq!(v["data"]["connections"][0]["name"], "newcomer");
+}

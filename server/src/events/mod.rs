@@ -99,6 +99,8 @@ pub struct System {
     conns_timers: Mutex<HashMap<String, tokio::task::AbortHandle>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     statsz_timer: Mutex<Option<tokio::task::AbortHandle>>,
+    /// Accounts that have their system import subscriptions.
+    imports_done: Mutex<Vec<Weak<Account>>>,
     /// Hash of the server name, for server-targeted inboxes (Go's `sys.shash`).
     pub shash: String,
     server: Weak<ServerShared>,
@@ -204,6 +206,7 @@ pub fn start(s: &Arc<ServerShared>) {
         conns_timers: Mutex::new(HashMap::new()),
         tasks: Mutex::new(Vec::new()),
         statsz_timer: Mutex::new(None),
+        imports_done: Mutex::new(Vec::new()),
         shash: hash8(&s.name),
         server: Arc::downgrade(s),
     });
@@ -232,6 +235,16 @@ pub fn start(s: &Arc<ServerShared>) {
             None,
             &body,
         );
+    }
+}
+
+/// The accounts changed (a reload): accounts new to the server get the system imports,
+/// as Go registers them for each account it adds.
+pub fn accounts_changed(s: &Arc<ServerShared>) {
+    if let Some(sys) = s.events.system() {
+        if let Err(e) = requests::subscribe_account_imports(s, &sys) {
+            crate::error!(s.logging, "Error setting up system service imports: {e}");
+        }
     }
 }
 

@@ -680,11 +680,36 @@ pub fn subscribe_all(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), Str
         "$SYS.REQ.USER.INFO",
         with_sys(|s, sys, acc, m| user_info_request(s, sys, acc, m)),
     )?;
-    // What Go imports into every other account from the system account: requests there
-    // are answered for that account, in that account.
+    subscribe_account_imports(s, sys)
+}
+
+/// What Go imports into every other account from the system account: requests there are
+/// answered for that account, in that account. Accounts that have them already are
+/// skipped, so a reload that adds accounts calls this again.
+pub fn subscribe_account_imports(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), String> {
+    let weak = Arc::downgrade(sys);
+    let with_sys = move |f: fn(&Arc<ServerShared>, &System, &Account, &InMsg)| -> Handler {
+        let weak = weak.clone();
+        Arc::new(move |s, acc, m| {
+            if let Some(sys) = weak.upgrade() {
+                f(s, &sys, acc, m)
+            }
+        })
+    };
     for acc in s.accounts.all() {
         if Arc::ptr_eq(&acc, &sys.account) {
             continue;
+        }
+        {
+            let mut done = sys.imports_done.lock();
+            done.retain(|w| w.strong_count() > 0);
+            if done
+                .iter()
+                .any(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(&acc)))
+            {
+                continue;
+            }
+            done.push(Arc::downgrade(&acc));
         }
         let conns = with_sys(|s, sys, acc, m| {
             z_req::<ConnzReq, _>(s, sys, acc, m, |o| {
