@@ -2220,4 +2220,67 @@ mod account_ports {
             check_clients_count(&s, 0);
         }
     }
+
+    port!("server/monitor_test.go::TestMonitorConnzAccountRace" => monitor_connz_account_race);
+    fn monitor_connz_account_race() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let s = run_monitor_server_with_accounts();
+        let sh = s.shared().clone();
+        let acc_a = sh.accounts.lookup("A").expect("LookupAccount A");
+        let acc_b = sh.accounts.lookup("B").expect("LookupAccount B");
+
+        // A real client bound to account A, and its server-side client.
+        let _nc = create_client_conn_with_user_subscribe_and_publish(&s, "a", "a");
+        let mut found = None;
+        check_for(Duration::from_secs(2), Duration::from_millis(5), || {
+            found = sh
+                .clients()
+                .into_iter()
+                .find(|c| c.account().is_some_and(|a| Arc::ptr_eq(&a, &acc_a)));
+            found
+                .as_ref()
+                .map(|_| ())
+                .ok_or_else(|| "could not find server-side client for account A".to_string())
+        });
+        let c = found.unwrap();
+
+        let stop = Arc::new(AtomicBool::new(false));
+        // Writer: swaps the client's account back and forth, as binding or a reload does.
+        let writer = {
+            let (c, stop, acc_a, acc_b) = (c.clone(), stop.clone(), acc_a.clone(), acc_b);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let next = if c.account().is_some_and(|a| Arc::ptr_eq(&a, &acc_a)) {
+                        acc_b.clone()
+                    } else {
+                        acc_a.clone()
+                    };
+                    c.bind_account(next);
+                }
+            })
+        };
+        // Reader: connz filtered on an account reads every client's account.
+        let reader = {
+            let (sh, stop) = (sh.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let opts = ConnzOptions {
+                        account: "A".to_string(),
+                        ..ConnzOptions::default()
+                    };
+                    if let Err(e) = monitor::connz(&sh, &opts) {
+                        return Err(format!("Connz error: {e}"));
+                    }
+                }
+                Ok(())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::Relaxed);
+        writer.join().expect("writer");
+        reader.join().expect("reader").unwrap();
+
+        // Restore so shutdown is consistent.
+        c.bind_account(acc_a);
+    }
 }
