@@ -238,8 +238,7 @@ fn system_account_only(o: &Options) -> bool {
 /// Whether a configured password is stored in plain text (the server warns at start).
 pub fn has_plaintext_passwords(o: &Options) -> bool {
     (!o.password.is_empty() && !is_bcrypt(&o.password))
-        || o
-            .users
+        || o.users
             .iter()
             // A user without password that certificates map to is not one (Go's canTLSMap).
             .filter(|u| !(u.password.is_empty() && o.tls_map))
