@@ -652,6 +652,7 @@ fn startup_and_shutdown() {
     // has no exported NumRoutes/NumRemotes.
     let mut opts = default_test_options();
     opts.http_port = -1;
+    opts.no_system_account = true;
     let s = run_server(opts);
 
     assert!(

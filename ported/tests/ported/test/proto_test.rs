@@ -12,10 +12,12 @@ use ported::support::{check_for, check_msg, default_test_options, re, run_server
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// Go's `runProtoServer`: the default test options with a 256-byte control line limit.
+/// Go's `runProtoServer`: the default test options with a 256-byte control line limit,
+/// without a system account.
 pub(crate) fn proto_options() -> Options {
     Options {
         max_control_line: 256,
+        no_system_account: true,
         ..default_test_options()
     }
 }
