@@ -62,10 +62,14 @@ pub fn reload(s: &Arc<ServerShared>) -> Result<(), ReloadError> {
 
 /// Applies `new` over the server's current options (nats-server's `ReloadOptions`).
 pub fn reload_options(s: &Arc<ServerShared>, mut new: Options) -> Result<(), ReloadError> {
-    let cur = s.opts();
-    // A random port stays the one that was bound.
-    if new.port == 0 || new.port == crate::config::options::RANDOM_PORT {
+    let mut cur = (*s.opts()).clone();
+    // As in nats-server, the options in force name the port that was bound, and a random
+    // port in the file keeps it.
+    cur.port = bound_port(cur.port, s.client_addr().map(|a| a.port()));
+    if new.port == crate::config::options::RANDOM_PORT {
         new.port = cur.port;
+    } else if new.port == 0 {
+        new.port = i32::from(crate::config::options::DEFAULT_PORT);
     }
     // Only used by tests and embedding: they are not in files.
     new.no_log = cur.no_log;
@@ -97,6 +101,17 @@ pub fn reload_options(s: &Arc<ServerShared>, mut new: Options) -> Result<(), Rel
     };
     crate::notice!(s.logging, "Reloaded server configuration {digest}");
     Ok(())
+}
+
+/// The port the options in force name: the bound one when a random (or the default, 0)
+/// port was asked for.
+fn bound_port(configured: i32, bound: Option<u16>) -> i32 {
+    match bound {
+        Some(b) if configured == crate::config::options::RANDOM_PORT || configured == 0 => {
+            i32::from(b)
+        }
+        _ => configured,
+    }
 }
 
 /// Sets each option nats-server reloads live from `old` into `new`, so that what is left
@@ -701,6 +716,14 @@ mod tests {
             diff_options(&old, &new).unwrap(),
             vec![Change::PortsFile(Some("/tmp/a".into()))]
         );
+    }
+
+    #[test]
+    fn a_random_port_is_the_bound_one() {
+        assert_eq!(bound_port(-1, Some(4567)), 4567);
+        assert_eq!(bound_port(-1, None), -1);
+        assert_eq!(bound_port(4222, Some(4222)), 4222);
+        assert_eq!(bound_port(0, Some(4222)), 4222);
     }
 
     #[test]
