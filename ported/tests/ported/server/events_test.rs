@@ -661,3 +661,24 @@ fn server_events_ldm_kick() {
     nc.expect_disconnect();
     churn.join().unwrap();
 }
+
+port!("server/events_test.go::TestServerEventsHealthZJetStreamNotEnabled" => server_events_healthz_jetstream_not_enabled);
+fn server_events_healthz_jetstream_not_enabled() {
+    let s = run_conf(
+        r#"listen: 127.0.0.1:-1
+
+    accounts {
+        $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] }
+    }"#,
+    );
+    let mut ncs = user_conn_pw(&s, "admin", "s3cr3t!");
+    let subj = format!("$SYS.REQ.SERVER.{}.HEALTHZ", s.shared().id);
+    let health: serde_json::Value = serde_json::from_str(&request(&mut ncs, &subj, "")).unwrap();
+    assert_eq!(health["data"]["status"], "ok", "Invalid healthz status");
+    assert!(
+        health["data"].get("error").is_none_or(|e| e == ""),
+        "HealthZ error: {}",
+        health["data"]["error"]
+    );
+    assert_eq!(health["server"]["id"], s.shared().id.as_str());
+}
