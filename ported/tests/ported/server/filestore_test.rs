@@ -2160,3 +2160,48 @@ fn file_store_multi_last_seqs_does_not_reorder_config_subjects() {
     assert_eq!(cfg.subjects[0], "orders.*");
     assert_eq!(cfg.subjects[1], "billing.*");
 }
+
+port!("server/filestore_test.go::TestFileStoreCompactStoreMsgRace" => file_store_compact_store_msg_race);
+fn file_store_compact_store_msg_race() {
+    let dir = TempDir::new();
+    let fs = std::sync::Arc::new(plain_fcfg(&dir).open(zzz()));
+    fs.store_msg("foo", b"", b"first", 0).unwrap();
+    let compactor = {
+        let fs = fs.clone();
+        std::thread::spawn(move || fs.compact(2))
+    };
+    let storer = {
+        let fs = fs.clone();
+        std::thread::spawn(move || fs.store_msg("foo", b"", b"second", 0))
+    };
+    assert_eq!(compactor.join().unwrap().unwrap(), 1);
+    assert_eq!(storer.join().unwrap().unwrap().0, 2);
+    assert_eq!(fs.load_msg(2).unwrap().seq, 2);
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (1, 2, 2));
+}
+
+port!("server/filestore_test.go::TestFileStoreLargeFullStatePSIM" => file_store_large_full_state_psim);
+fn file_store_large_full_state_psim() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = strings(&[">"])));
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for _ in 0..100_000 {
+        // 1-6 tokens of 2-9 random bytes in hex.
+        let tokens: Vec<String> = (0..rand(6) + 1)
+            .map(|_| {
+                (0..rand(8) + 2)
+                    .map(|_| format!("{:02x}", rand(256)))
+                    .collect()
+            })
+            .collect();
+        fs.store_msg(&tokens.join("."), b"", b"", 0).unwrap();
+    }
+    fs.stop().unwrap();
+}

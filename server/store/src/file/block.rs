@@ -46,7 +46,9 @@ impl Slot {
 pub struct Block {
     pub index: u32,
     pub path: PathBuf,
-    pub file: Arc<File>,
+    /// Open handle of the last block; older blocks are opened per use so that a
+    /// stream with many blocks does not hold a descriptor for each.
+    pub file: Option<Arc<File>>,
     pub hasher: BlockHasher,
     /// Bytes of valid records in the file; the next record is written here.
     pub size: u64,
@@ -122,7 +124,7 @@ impl Block {
         Block {
             index,
             path,
-            file: Arc::new(file),
+            file: Some(Arc::new(file)),
             hasher: BlockHasher::new(stream, index),
             size: 0,
             base_seq: 0,
@@ -140,6 +142,21 @@ impl Block {
             stream: Arc::from(stream),
             fail_next_append: false,
         }
+    }
+
+    /// The file, from the kept handle or opened for this use.
+    pub fn handle(&self) -> io::Result<Arc<File>> {
+        match &self.file {
+            Some(file) => Ok(file.clone()),
+            None => Ok(Arc::new(
+                OpenOptions::new().read(true).write(true).open(&self.path)?,
+            )),
+        }
+    }
+
+    /// Stops keeping the file open (a sealed block).
+    pub fn release_handle(&mut self) {
+        self.file = None;
     }
 
     pub fn set_header(&mut self, header: codec::BlockHeader) {
@@ -250,13 +267,13 @@ impl Block {
             Some(key) => {
                 let mut sealed = bytes.to_vec();
                 key.apply(at, &mut sealed);
-                self.file.write_all_at(&sealed, file_at)
+                self.handle()?.write_all_at(&sealed, file_at)
             }
-            None => self.file.write_all_at(bytes, file_at),
+            None => self.handle()?.write_all_at(bytes, file_at),
         };
         if let Err(err) = res {
             // Do not leave a partial record where the next one would follow it.
-            let _ = self.file.set_len(file_at);
+            let _ = self.handle()?.set_len(file_at);
             return Err(err);
         }
         self.size += bytes.len() as u64;
@@ -281,7 +298,8 @@ impl Block {
             buf.extend_from_slice(bytes);
         } else {
             buf.resize(len, 0);
-            self.file.read_exact_at(buf, self.header_len + offset)?;
+            self.handle()?
+                .read_exact_at(buf, self.header_len + offset)?;
             if let Some(key) = &self.key {
                 key.apply(offset, buf);
             }
@@ -332,9 +350,9 @@ impl Block {
         if let Some(key) = &self.key {
             key.apply(u64::from(slot.offset), &mut out);
         }
-        self.file
-            .write_all_at(&out, self.header_len + u64::from(slot.offset))?;
-        self.file.sync_data()
+        let file = self.handle()?;
+        file.write_all_at(&out, self.header_len + u64::from(slot.offset))?;
+        file.sync_data()
     }
 
     /// Rewrites the file with only live messages and the tombstones `keep_tombstone`
@@ -429,8 +447,11 @@ impl Block {
         }
         fs::rename(&tmp, &self.path)?;
         sync_dir(msgs_dir)?;
-        let file = OpenOptions::new().read(true).write(true).open(&self.path)?;
-        self.file = Arc::new(file);
+        // Only the last block keeps its file open.
+        if self.file.is_some() {
+            let file = OpenOptions::new().read(true).write(true).open(&self.path)?;
+            self.file = Some(Arc::new(file));
+        }
         self.set_header(header);
         Ok(())
     }

@@ -130,6 +130,10 @@ impl Core {
         let last_index = indexes.last().copied().unwrap_or(0);
         core.next_index = last_index + 1;
         for index in indexes {
+            // Only the last block keeps a descriptor.
+            if let Some(prev) = core.blocks.last_mut() {
+                prev.release_handle();
+            }
             let path = block::block_path(msgs_dir, index);
             let file = fs::OpenOptions::new().read(true).write(true).open(&path)?;
             let raw = fs::read(&path)?;
@@ -246,8 +250,9 @@ impl Core {
                         .push((index, scan.valid_end as u64, cut));
                 } else {
                     core.report.truncated.push((index, cut));
-                    blk.file.set_len(blk.header_len + scan.valid_end as u64)?;
-                    blk.file.sync_all()?;
+                    let file = blk.handle()?;
+                    file.set_len(blk.header_len + scan.valid_end as u64)?;
+                    file.sync_all()?;
                 }
                 damaged_neighbours.push((prev_seq, u64::MAX));
             }
@@ -319,6 +324,10 @@ impl Core {
             core.next_index += 1;
             let blk = Block::create(&core.msgs_dir, &core.name, index, &core.codec)?;
             core.blocks.push(blk);
+        }
+        let older = core.blocks.len().saturating_sub(1);
+        for blk in &mut core.blocks[..older] {
+            blk.release_handle();
         }
         Ok(core)
     }
@@ -393,7 +402,7 @@ impl Core {
     /// Hands over what must be synced to make every write so far durable.
     pub fn take_sync_work(&mut self) -> super::commit::SyncWork {
         let mut files = std::mem::take(&mut self.pending_sync);
-        files.extend(self.blocks.last().map(|b| b.file.clone()));
+        files.extend(self.blocks.last().and_then(|b| b.file.clone()));
         let dir = std::mem::take(&mut self.dir_dirty).then(|| self.msgs_dir.clone());
         super::commit::SyncWork {
             ticket: self.written,
@@ -411,7 +420,8 @@ impl Core {
         if lmb.size == 0 || lmb.size + len as u64 <= block_size {
             return Ok(());
         }
-        let sealed_file = lmb.file.clone();
+        let sealed_file = lmb.handle()?;
+        lmb.release_handle();
         let index = self.next_index;
         self.next_index += 1;
         self.pending_sync.push(sealed_file);
@@ -897,7 +907,7 @@ impl Core {
             blk.note_seq(remembered, self.last_ts);
             blk.tombstones.push(remembered);
         }
-        blk.file.sync_all().map_err(io_err)?;
+        blk.handle().map_err(io_err)?.sync_all().map_err(io_err)?;
         block::sync_dir(&staging).map_err(io_err)?;
         fs::rename(&self.msgs_dir, &old).map_err(io_err)?;
         fs::rename(&staging, &self.msgs_dir).map_err(io_err)?;
