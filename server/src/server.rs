@@ -720,7 +720,7 @@ fn create_client(s: &Arc<ServerShared>, peer: SocketAddr) -> Arc<Client> {
     let max_pending = usize::try_from(s.opts().max_pending).unwrap_or(usize::MAX);
     let client = Arc::new(Client::new(
         cid,
-        peer.ip().to_string(),
+        peer.ip().to_canonical().to_string(),
         peer.port(),
         max_pending,
     ));
