@@ -14,6 +14,6 @@ pub mod file;
 pub mod mem;
 pub mod store;
 pub use store::*;
-pub mod thw;
 pub mod ats;
 pub mod stree;
+pub mod thw;
