@@ -308,6 +308,40 @@ async fn token_authentication() {
 }
 
 #[tokio::test]
+async fn nkey_authentication() {
+    let user = nkeys::KeyPair::new_user();
+    let seed = user.seed().expect("seed");
+    let s = BackgroundServer::start(Options {
+        nkeys: vec![natsd::auth::NkeyUser {
+            nkey: user.public_key(),
+            permissions: None,
+            account: String::new(),
+        }],
+        ..opts()
+    })
+    .expect("start");
+    // The client signs the nonce of the server's INFO with its seed.
+    let nc = async_nats::ConnectOptions::with_nkey(seed)
+        .connect(url(&s))
+        .await
+        .expect("connect with the registered nkey");
+    assert!(nc.server_info().auth_required);
+    let mut sub = nc.subscribe("nkey.ok").await.expect("sub");
+    nc.publish("nkey.ok", "hi".into()).await.expect("pub");
+    let m = tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("in time")
+        .expect("msg");
+    assert_eq!(&m.payload[..], b"hi");
+    // Another key, unknown to the server, is refused.
+    let stranger = nkeys::KeyPair::new_user().seed().expect("seed");
+    let bad = async_nats::ConnectOptions::with_nkey(stranger)
+        .connect(url(&s))
+        .await;
+    assert!(bad.is_err(), "an unknown nkey must be refused");
+}
+
+#[tokio::test]
 async fn user_password_authentication() {
     let s = BackgroundServer::start(Options {
         username: "derek".into(),
