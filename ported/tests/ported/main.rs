@@ -5,6 +5,7 @@
 //! done by `parity_tool::harness` (set `PARITY_DB` to record elsewhere).
 
 mod conf;
+mod internal;
 mod logger;
 mod server;
 mod test;

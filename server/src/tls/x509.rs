@@ -480,6 +480,14 @@ impl Dn {
                     let pair = b
                         .get(i + 1..i + 3)
                         .ok_or("got corrupted escaped character")?;
+                    if let Some(&bad) = pair.iter().find(|c| !c.is_ascii_hexdigit()) {
+                        // Go's encoding/hex wording.
+                        let ch = char::from(bad);
+                        return Err(format!(
+                            "failed to decode escaped character: encoding/hex: invalid byte: U+{:04X} {ch:?}",
+                            u32::from(ch)
+                        ));
+                    }
                     let hexs = std::str::from_utf8(pair).map_err(|e| e.to_string())?;
                     let v = u8::from_str_radix(hexs, 16)
                         .map_err(|e| format!("failed to decode escaped character: {e}"))?;
@@ -536,6 +544,16 @@ impl Dn {
     pub fn equal(&self, o: &Dn) -> bool {
         self.rdns.len() == o.rdns.len()
             && self.rdns.iter().zip(&o.rdns).all(|(a, b)| rdn_equal(a, b))
+    }
+
+    /// Whether `self` is a proper ancestor of `o`: `o` has more RDNs and ends with
+    /// `self`'s, in order.
+    pub fn ancestor_of(&self, o: &Dn) -> bool {
+        if self.rdns.len() >= o.rdns.len() {
+            return false;
+        }
+        let tail = &o.rdns[o.rdns.len() - self.rdns.len()..];
+        self.rdns.iter().zip(tail).all(|(a, b)| rdn_equal(a, b))
     }
 
     /// Same RDNs in any order.
