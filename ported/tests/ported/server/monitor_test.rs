@@ -2284,3 +2284,161 @@ mod account_ports {
         c.bind_account(acc_a);
     }
 }
+
+port!("server/monitor_test.go::TestMonitorSubszMultiAccountWithOffsetAndLimit" => monitor_subsz_multi_account_with_offset_and_limit);
+fn monitor_subsz_multi_account_with_offset_and_limit() {
+    // As in Go, the server has no users: the credentials are ignored and both clients
+    // land in the global account.
+    let s = run_monitor_server();
+    let mut clients = Vec::new();
+    for user in ["a", "b"] {
+        let mut nc = Client::connect(&s, "");
+        nc.conn.send(&format!(
+            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"user\":\"{user}\",\"pass\":\"{user}\"}}\r\n"
+        ));
+        let inbox = format!("_INBOX.{}", rand_token());
+        let sid = nc.subscribe(&inbox);
+        nc.publish(&inbox, "Hello");
+        nc.conn.expect_msgs(1);
+        nc.unsubscribe(sid);
+        for i in 0..200 {
+            nc.subscribe(&format!("foo.{i}"));
+        }
+        nc.flush();
+        clients.push(nc);
+    }
+    let url = monitor_url(&s);
+    for mode in 0..2 {
+        let sl = poll_subsz(
+            &s,
+            mode,
+            &format!("{url}subsz?subs=1&offset=10&limit=100"),
+            &SubszOptions {
+                subscriptions: true,
+                offset: 10,
+                limit: 100,
+                ..SubszOptions::default()
+            },
+        );
+        assert_eq!(sl.stats.num_subs, 400, "Expected NumSubs of 400");
+        assert_eq!(sl.total, 400, "Expected Total of 400");
+        assert_eq!(sl.offset, 10, "Expected Offset of 10");
+        assert_eq!(sl.limit, 100, "Expected Limit of 100");
+        assert_eq!(
+            sl.subs.len(),
+            100,
+            "Expected subscription details for 100 subs"
+        );
+    }
+}
+
+port!("server/monitor_test.go::TestMonitorServerIDZRequest" => monitor_server_idz_request);
+fn monitor_server_idz_request() {
+    use natsd::events::messages::ServerId;
+    use ported::support::{create_conf_file, run_server_with_config};
+    let (s, _) = run_server_with_config(create_conf_file(
+        br#"
+        listen: 127.0.0.1:-1
+        server_name: TEST22
+        # For access to system account.
+        accounts { $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] } }
+        "#,
+    ));
+    let mut nc = RawConn::connect(s.addr);
+    nc.check_info();
+    nc.send(
+        "CONNECT {\"verbose\":false,\"pedantic\":false,\"user\":\"admin\",\"pass\":\"s3cr3t!\"}\r\nPING\r\n",
+    );
+    nc.expect(&re::PONG);
+    nc.send("SUB _INBOX.idz 1\r\nPUB $SYS.REQ.SERVER.PING.IDZ _INBOX.idz 0\r\n\r\n");
+    let msgs = nc.expect_msgs(1);
+    assert_eq!(msgs[0].subject, "_INBOX.idz");
+    let sid: ServerId = serde_json::from_str(&msgs[0].payload).expect("unmarshal ServerID");
+    assert_eq!(sid.name, "TEST22");
+    assert!(sid.id.starts_with('N'), "Unexpected server id {:?}", sid.id);
+}
+
+port!("server/monitor_test.go::TestMonitorVarzFeatureFlags" => monitor_varz_feature_flags);
+fn monitor_varz_feature_flags() {
+    // Go adds a flag to its global defaults for the test; natsd's defaults are fixed, so
+    // the configured override is of one of the real defaults instead. The default options
+    // also configure flags the server does not know, which must not show.
+    let defaults = natsd::monitor::varz::merged_feature_flags(&BTreeMap::new());
+    let known = "js_ack_fc_v2";
+    assert_eq!(defaults.get(known), Some(&false), "default of {known}");
+    let mut expected = defaults.clone();
+    expected.insert(known.to_string(), true);
+
+    let mut o = default_monitor_options();
+    o.no_system_account = true;
+    o.feature_flags.insert(known.to_string(), true);
+    let s = run_server(o);
+    let v = monitor::varz(s.shared());
+    assert_eq!(
+        v.feature_flags, expected,
+        "expected: {expected:?}, got: {:?}",
+        v.feature_flags
+    );
+}
+
+port!("server/monitor_test.go::TestMonitorVarzRaces" => monitor_varz_races);
+fn monitor_varz_races() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = run_monitor_server();
+    let murl = format!("{}varz", monitor_url(&s));
+    let server_id = s.shared().id.clone();
+    let initial_max_conn = s.shared().opts().max_connections;
+    let done = Arc::new(AtomicBool::new(false));
+
+    // Each snapshot is consistent: the server's id, and a max_connections value that was
+    // in force at some point.
+    let check = |v: &Varz| {
+        assert_eq!(v.id, server_id, "varz shows another server id");
+        assert!(
+            v.max_conn == initial_max_conn || (100..200).contains(&v.max_conn),
+            "Unexpected max_connections {}",
+            v.max_conn
+        );
+    };
+    std::thread::scope(|scope| {
+        let poller = scope.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                for mode in 0..2 {
+                    check(&poll_varz(&s, mode, &murl));
+                }
+            }
+        });
+        // Change the server's options while it is polled.
+        for i in 0..100 {
+            let mut new = (*s.shared().opts()).clone();
+            new.max_connections = 100 + i;
+            natsd::reload::reload_options(s.shared(), new)
+                .unwrap_or_else(|e| panic!("reload: {e}"));
+        }
+        done.store(true, Ordering::Relaxed);
+        poller.join().unwrap();
+    });
+    let v = poll_varz(&s, 0, &murl);
+    assert_eq!(v.max_conn, 199, "varz shows the last max_connections");
+
+    // Parallel polling.
+    done.store(false, Ordering::Relaxed);
+    std::thread::scope(|scope| {
+        let pollers: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    while !done.load(Ordering::Relaxed) {
+                        for mode in 0..2 {
+                            check(&poll_varz(&s, mode, &murl));
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+        done.store(true, Ordering::Relaxed);
+        for p in pollers {
+            p.join().unwrap();
+        }
+    });
+}

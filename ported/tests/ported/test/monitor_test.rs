@@ -441,3 +441,69 @@ fn tls_connz() {
     );
     assert!(!ci.idle.is_empty(), "Expected Idle to be valid");
 }
+
+port!("test/monitor_test.go::TestConnzWithAuth" => connz_with_auth);
+fn connz_with_auth() {
+    use ported::support::{create_conf_file, re, run_server_with_config};
+    // Go's configs/multi_user.conf, on random ports.
+    let (s, opts) = run_server_with_config(create_conf_file(
+        br#"
+        listen: 127.0.0.1:-1
+        http: 127.0.0.1:-1
+
+        authorization {
+            users = [
+              {user: alice, password: foo}
+              {user: bob,   password: bar}
+            ]
+        }
+        "#,
+    ));
+    let user = &opts.users[0];
+    let mut nc = RawConn::connect(s.addr);
+    nc.check_info();
+    nc.send(&format!(
+        "CONNECT {{\"verbose\":false,\"pedantic\":false,\"user\":\"{}\",\"pass\":\"{}\"}}\r\nPING\r\n",
+        user.username, user.password
+    ));
+    nc.expect(&re::PONG);
+    nc.send("SUB foo 1\r\nPUB foo 5\r\nHello\r\n");
+    // Wait for message
+    nc.expect_msgs(1);
+
+    let body = get_ok(&format!("{}connz?auth=1", monitor_url(&s)));
+    let c: Connz = serde_json::from_slice(&body).expect("unmarshal connz");
+    // Test that we have authorized_user and it is alice.
+    let ci = c.conns().first().expect("one connection");
+    assert_eq!(
+        ci.authorized_user, user.username,
+        "Expected authorized_user to be {:?}, got {:?}",
+        user.username, ci.authorized_user
+    );
+}
+
+/// A local IPv4 address that is not a loopback one, from the kernel's routing table.
+fn non_loopback_ipv4() -> Option<std::net::Ipv4Addr> {
+    let trie = std::fs::read_to_string("/proc/net/fib_trie").ok()?;
+    let lines: Vec<&str> = trie.lines().collect();
+    lines.windows(2).find_map(|w| {
+        let addr = w[0].trim().strip_prefix("|-- ")?;
+        if w[1].trim() != "/32 host LOCAL" {
+            return None;
+        }
+        let ip: std::net::Ipv4Addr = addr.parse().ok()?;
+        (!ip.is_loopback()).then_some(ip)
+    })
+}
+
+port!("test/monitor_test.go::TestHTTPHost" => http_host);
+fn http_host() {
+    let s = run_monitor_server();
+    let port = s.server.monitor_addr().expect("monitoring runs").port();
+    // Monitoring listens on 127.0.0.1 only: another local address must not reach it.
+    let ip = non_loopback_ipv4().expect("Could not find non-loopback IPV4 address");
+    let url = format!("http://{ip}:{port}/varz");
+    if let Ok((status, _)) = http_get(&url) {
+        panic!("Expected error: Got {status}");
+    }
+}
