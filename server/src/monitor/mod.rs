@@ -150,6 +150,12 @@ impl MonitorState {
         self.closed.lock().len()
     }
 
+    /// How many closed connections were ever recorded, including those dropped from the ring
+    /// (Go's `totalClosedConns`).
+    pub fn total_closed(&self) -> u64 {
+        self.closed.lock().total_conns()
+    }
+
     /// Edits the held closed connections in place (tests change stop times and reasons).
     pub fn with_closed_mut(&self, f: impl FnOnce(&mut dyn Iterator<Item = &mut ClosedClient>)) {
         let mut ring = self.closed.lock();
