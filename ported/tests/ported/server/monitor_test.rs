@@ -2442,3 +2442,33 @@ fn monitor_varz_races() {
         }
     });
 }
+
+port!("server/monitor_test.go::TestMonitorVarzReloadRace" => monitor_varz_reload_race);
+fn monitor_varz_reload_race() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = run_monitor_server();
+    let murl = format!("{}varz", monitor_url(&s));
+    // Varz is served once before the race starts.
+    poll_varz(&s, 0, &murl);
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // Reader: /varz over HTTP in a loop.
+        let reader = scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                poll_varz(&s, 0, &murl);
+            }
+        });
+        // Writer: reload the options in force, over and over; every reload must succeed.
+        let writer = scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                let same = (*s.shared().opts()).clone();
+                natsd::reload::reload_options(s.shared(), same)
+                    .unwrap_or_else(|e| panic!("Error on reload: {e}"));
+            }
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        stop.store(true, Ordering::Relaxed);
+        reader.join().expect("varz reader");
+        writer.join().expect("reloader");
+    });
+}
