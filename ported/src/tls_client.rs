@@ -595,3 +595,13 @@ fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
         b = b.get(start + size + 2..).ok_or("short chunk")?;
     }
 }
+
+/// Connects to `addr` and runs only the TLS handshake (for listeners that speak TLS
+/// first, like HTTPS monitoring).
+pub fn tls_handshake(
+    addr: SocketAddr,
+    o: &ClientOptions,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, String> {
+    let tcp = TcpStream::connect_timeout(&addr, o.timeout).map_err(|e| e.to_string())?;
+    handshake(o, tcp)
+}

@@ -112,6 +112,8 @@ async fn serve(
 ) {
     let mut stop = s.monitor.stop_tx.subscribe();
     let base = normalize_base_path(&s.opts().http_base_path);
+    // A reload may change the certificates: rebuild the TLS side when the options change.
+    let mut acceptor = acceptor.map(|a| (s.opts_generation(), a));
     loop {
         if *stop.borrow() {
             break;
@@ -122,7 +124,20 @@ async fn serve(
                 Ok((stream, _)) => {
                     let s = s.clone();
                     let base = base.clone();
-                    let acceptor = acceptor.clone();
+                    if let Some((gen, a)) = &mut acceptor {
+                        let now = s.opts_generation();
+                        if *gen != now {
+                            match monitoring_tls(&s.opts()) {
+                                Ok(fresh) => *a = fresh,
+                                Err(e) => crate::error!(
+                                    s.logging,
+                                    "monitoring: keeping the previous TLS configuration: {e}"
+                                ),
+                            }
+                            *gen = now;
+                        }
+                    }
+                    let acceptor = acceptor.as_ref().map(|(_, a)| a.clone());
                     tokio::spawn(async move {
                         match acceptor {
                             Some(a) => {

@@ -2472,3 +2472,51 @@ fn monitor_varz_reload_race() {
         writer.join().expect("reloader");
     });
 }
+
+port!("server/monitor_test.go::TestMonitorReloadTLSConfig" => monitor_reload_tls_config);
+fn monitor_reload_tls_config() {
+    use ported::tls_client::{tls_handshake, ClientOptions};
+    use std::io::Read;
+    let certs = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/certs/sans");
+    // verify_and_map must not make secure monitoring ask for client certificates.
+    let template = |cert: &str, key: &str| {
+        format!(
+            "listen: \"127.0.0.1:-1\"\nhttps: \"127.0.0.1:-1\"\n\
+             tls {{\n cert_file: '{certs}/{cert}'\n key_file: '{certs}/{key}'\n \
+             ca_file: '{certs}/ca.pem'\n verify_and_map: true\n}}\n"
+        )
+    };
+    // First a certificate without an IP address among its names.
+    let conf = ported::support::create_conf_file(template("dev.pem", "dev-key.pem").as_bytes());
+    let (s, _) = ported::support::run_server_with_config(&conf);
+    let addr = s.server.monitor_addr().expect("https monitoring runs");
+    let mut client = ClientOptions::default().root_ca(format!("{certs}/ca.pem"));
+    client.server_name = "127.0.0.1".into();
+    match tls_handshake(addr, &client) {
+        Ok(_) => panic!("the handshake must fail: the certificate has no IP SAN"),
+        Err(e) => assert!(
+            e.contains("NotValidForName") || e.contains("not valid for name"),
+            "Unexpected error: {e}"
+        ),
+    }
+    // Reload with a certificate for 127.0.0.1: monitoring uses it at once.
+    std::fs::write(&conf, template("server.pem", "server-key.pem")).expect("rewrite config");
+    s.shared()
+        .reload()
+        .unwrap_or_else(|e| panic!("reload: {e}"));
+    let mut tls =
+        tls_handshake(addr, &client).unwrap_or_else(|e| panic!("Error on TLS handshake: {e}"));
+    // Reading shows whether the certificate was accepted: nothing arrives, no error.
+    tls.sock
+        .set_read_timeout(Some(Duration::from_millis(250)))
+        .expect("read timeout");
+    let mut buf = [0u8; 64];
+    match tls.read(&mut buf) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) => {}
+        r => panic!("Error: {r:?}"),
+    }
+}
