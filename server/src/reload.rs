@@ -597,8 +597,7 @@ fn remove_unauthorized_subs(s: &Arc<ServerShared>, c: &Arc<Client>) {
         return;
     };
     let subs: Vec<_> = c.subs.lock().values().cloned().collect();
-    let user = crate::auth::auth_user_label(&c.connect_opts())
-        .unwrap_or_else(|| "User \"N/A\"".to_string());
+    let user = crate::auth::auth_user(&c.connect_opts());
     for sub in subs {
         let subject = String::from_utf8_lossy(&sub.subject).into_owned();
         let queue = sub

@@ -769,6 +769,13 @@ impl ServerShared {
         tokio::spawn(client::run_stream(self.clone(), stream, client));
         cid
     }
+
+    /// Serves a TCP connection exactly as the listener would (TLS and PROXY header
+    /// included): for tests that hand over a connection already broken. Must be called
+    /// inside the server's runtime.
+    pub fn accept_tcp(self: &Arc<Self>, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        accept(self, stream, peer);
+    }
 }
 
 fn accept(s: &Arc<ServerShared>, stream: tokio::net::TcpStream, peer: SocketAddr) {

@@ -365,6 +365,12 @@ pub fn auth_user_label(c: &ConnectInfo) -> Option<String> {
     Some(out)
 }
 
+/// How log lines name the client's user, `User "N/A"` when it gave none (Go's
+/// `getAuthUser`).
+pub fn auth_user(c: &ConnectInfo) -> String {
+    auth_user_label(c).unwrap_or_else(|| "User \"N/A\"".to_string())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;

@@ -368,3 +368,22 @@ fn system_account_users_leave_global_access_open() {
         assert!(authenticate(&o, &anonymous, None).is_none(), "{conf}");
     }
 }
+
+/// Failed-authentication and removed-subscription log lines name the client's
+/// credential: nkey first, then user, a redacted token, else `User "N/A"`.
+#[test]
+fn auth_user_names_the_credential_or_na() {
+    assert_eq!(
+        auth_user(&connect(r#"{"nkey":"UABC","user":"u"}"#)),
+        r#"Nkey "UABC""#
+    );
+    assert_eq!(
+        auth_user(&connect(r#"{"user":"foo","auth_token":"t"}"#)),
+        r#"User "foo""#
+    );
+    assert_eq!(
+        auth_user(&connect(r#"{"auth_token":"s3cr3t!"}"#)),
+        r#"Token "[REDACTED]""#
+    );
+    assert_eq!(auth_user(&connect("{}")), r#"User "N/A""#);
+}
