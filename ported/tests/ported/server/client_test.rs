@@ -3151,3 +3151,83 @@ fn client_flush_outbound_write_timeout_policy() {
         });
     }
 }
+
+port!("server/client_test.go::TestClientUserInfo" => client_user_info);
+/// Go's `getAuthUser` is `auth::auth_user` over the client's CONNECT options.
+fn client_user_info() {
+    let connect = |json: &str| ConnectInfo::parse(json.as_bytes()).unwrap();
+    let pnkey = "UD6AYQSOIN2IN5OGC6VQZCR4H3UFMIOXSW6NNS6N53CLJA4PB56CEJJI";
+    assert_eq!(
+        natsd::auth::auth_user(&connect(&format!(r#"{{"nkey":"{pnkey}"}}"#))),
+        format!(r#"Nkey "{pnkey}""#)
+    );
+    assert_eq!(
+        natsd::auth::auth_user(&connect(r#"{"user":"foo"}"#)),
+        r#"User "foo""#
+    );
+    assert_eq!(natsd::auth::auth_user(&connect("{}")), r#"User "N/A""#);
+    assert_eq!(
+        natsd::auth::auth_user(&connect(r#"{"auth_token":"s3cr3t!"}"#)),
+        r#"Token "[REDACTED]""#
+    );
+}
+
+port!("server/client_test.go::TestCloseConnectionVeryEarly" => close_connection_very_early);
+/// Go hands `createClient` a connection that is already closed; natsd's
+/// `ServerShared::accept_tcp` is the same accept path, fed a TCP connection whose peer has
+/// gone before the server writes its INFO.
+fn close_connection_very_early() {
+    use natsd::tls::{gen_tls_config, TlsConfigOpts};
+    use ported::tls_client::test_cert;
+    use std::net::{TcpListener, TcpStream};
+
+    for use_tls in [false, true] {
+        let mut o = default_test_options();
+        if use_tls {
+            let tc = TlsConfigOpts {
+                cert_file: test_cert("server-cert.pem"),
+                key_file: test_cert("server-key.pem"),
+                ca_file: test_cert("ca.pem"),
+                ..TlsConfigOpts::default()
+            };
+            let tls =
+                gen_tls_config(&tc).unwrap_or_else(|e| panic!("Error generating tls config: {e}"));
+            o.tls_config = Some(Arc::new(tls));
+        }
+        let s = run_server(o);
+        let shared = s.shared().clone();
+        let clients_gone = |step: &str| {
+            check_for(
+                Duration::from_secs(2),
+                Duration::from_millis(15),
+                || match shared.num_clients() {
+                    0 => Ok(()),
+                    n => Err(format!("tls={use_tls} {step}: expected 0 clients, got {n}")),
+                },
+            )
+        };
+
+        // A plain TCP connection to the server, closed right away.
+        let c = TcpStream::connect(s.addr).expect("Unable to create tcp connection");
+        drop(c);
+        clients_gone("after closing a fresh connection");
+
+        // The server side of a connection whose client is already gone.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client_end = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server_end, peer) = listener.accept().unwrap();
+        drop(client_end);
+        server_end.set_nonblocking(true).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let accepting = shared.clone();
+        s.spawn(async move {
+            let stream = tokio::net::TcpStream::from_std(server_end).unwrap();
+            accepting.accept_tcp(stream, peer);
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(5))
+            .expect("server took the connection");
+        // It must not stay among the server's clients.
+        clients_gone("after handing over a closed connection");
+    }
+}
