@@ -27,6 +27,8 @@ pub struct ServerStats {
     pub out_msgs: AtomicU64,
     pub out_bytes: AtomicU64,
     pub slow_consumers: AtomicU64,
+    /// Connections closed for not answering PINGs (Go's `staleConnections`).
+    pub stale_connections: AtomicU64,
     pub total_connections: AtomicU64,
 }
 

@@ -1072,6 +1072,10 @@ impl Reader {
                     self.client.label()
                 );
                 self.send_err("Stale Connection");
+                self.server
+                    .stats
+                    .stale_connections
+                    .fetch_add(1, Ordering::Relaxed);
                 Err(ClosedState::StaleConnection)
             }
             PingAction::SendPing => {

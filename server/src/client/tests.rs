@@ -195,3 +195,27 @@ fn a_stalled_read_is_reported() {
     super::set_read_loop_report_threshold(Duration::from_secs(2));
     assert!(warned, "{:?}", cap.messages());
 }
+
+#[test]
+fn stale_connections_are_counted_in_varz() {
+    let s = BackgroundServer::start(Options {
+        ping_interval: Duration::from_millis(50),
+        max_pings_out: 1,
+        disable_short_first_ping: true,
+        ..opts()
+    })
+    .unwrap();
+    assert_eq!(crate::monitor::varz(s.shared()).stale_connections, 0);
+    // A client that never answers PING is closed as stale.
+    let mut c = connect(&s);
+    c.write_all(b"CONNECT {\"verbose\":false}\r\n").unwrap();
+    let got = read_until(&mut c, "Stale Connection");
+    assert!(got.contains("-ERR 'Stale Connection'"), "{got}");
+    let end = Instant::now() + Duration::from_secs(2);
+    while s.shared().num_clients() > 0 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let v = crate::monitor::varz(s.shared());
+    assert_eq!(v.stale_connections, 1);
+    assert_eq!(v.stale_connection_stats.map(|k| k.clients), Some(1));
+}

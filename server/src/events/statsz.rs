@@ -130,6 +130,7 @@ pub fn server_stats(s: &ServerShared) -> ServerStats {
         ..DataStats::default()
     };
     let slow = st.slow_consumers.load(Ordering::Relaxed);
+    let stale = st.stale_connections.load(Ordering::Relaxed);
     let active_accounts = s
         .accounts
         .all()
@@ -152,6 +153,11 @@ pub fn server_stats(s: &ServerShared) -> ServerStats {
         slow_consumers: i(slow),
         slow_consumers_stats: (slow > 0).then(|| KindCounts {
             clients: slow,
+            ..KindCounts::default()
+        }),
+        stale_connections: i(stale),
+        stale_connection_stats: (stale > 0).then(|| KindCounts {
+            clients: stale,
             ..KindCounts::default()
         }),
         active_servers: 1,

@@ -318,6 +318,7 @@ pub fn varz(s: &ServerShared) -> Varz {
     let out_msgs = to_i64(st.out_msgs.load(Ordering::Relaxed));
     let out_bytes = to_i64(st.out_bytes.load(Ordering::Relaxed));
     let slow = st.slow_consumers.load(Ordering::Relaxed);
+    let stale = st.stale_connections.load(Ordering::Relaxed);
     Varz {
         id: info.server_id.clone(),
         name: info.server_name.clone(),
@@ -374,7 +375,11 @@ pub fn varz(s: &ServerShared) -> Varz {
             clients: slow,
             ..ConnKindStats::default()
         }),
-        stale_connection_stats: Some(ConnKindStats::default()),
+        stale_connections: to_i64(stale),
+        stale_connection_stats: Some(ConnKindStats {
+            clients: stale,
+            ..ConnKindStats::default()
+        }),
         disk_io_wait_stats: Some(DiskIoWaitStats::default()),
         system_account: s
             .accounts
