@@ -49,6 +49,20 @@ async fn varz_request_is_answered_by_this_server() {
 }
 
 #[tokio::test]
+async fn raftz_request_answers_an_empty_map_without_raft_groups() {
+    let s = server(CONF);
+    let sys = connect(&s, "sys", "admin").await;
+    let msg = tokio::time::timeout(WAIT, sys.request("$SYS.REQ.SERVER.PING.RAFTZ", "".into()))
+        .await
+        .expect("in time")
+        .expect("a response");
+    let v: serde_json::Value = serde_json::from_slice(&msg.payload).expect("JSON");
+    // Go answers with its map of Raft groups by account: empty here, never absent.
+    assert_eq!(v["data"], serde_json::json!({}), "{v}");
+    assert!(v.get("error").is_none(), "{v}");
+}
+
+#[tokio::test]
 async fn connect_events_reach_system_subscribers() {
     let s = server(CONF);
     let sys = connect(&s, "sys", "admin").await;
