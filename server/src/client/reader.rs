@@ -152,25 +152,39 @@ where
         let n = spare.len();
         let deadline = client.write_deadline().unwrap_or(server_deadline);
         let mut written = 0;
-        let result = tokio::time::timeout(deadline, async {
-            while written < n {
-                match wr.write(&spare[written..]).await {
-                    Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
-                    Ok(k) => written += k,
-                    Err(e) => return Err(e),
+        let at = tokio::time::Instant::now() + deadline;
+        // As with Go's socket deadlines, a deadline already past fails the write before it
+        // is tried (tokio's timeout would let a write that completes at once through).
+        let result = if tokio::time::Instant::now() >= at {
+            None
+        } else {
+            tokio::time::timeout_at(at, async {
+                while written < n {
+                    match wr.write(&spare[written..]).await {
+                        Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+                        Ok(k) => written += k,
+                        Err(e) => return Err(e),
+                    }
                 }
-            }
-            Ok::<(), std::io::Error>(())
-        })
-        .await;
+                Ok::<(), std::io::Error>(())
+            })
+            .await
+            .ok()
+        };
         client.out.lock().written(written);
         match result {
-            Ok(Ok(())) => spare.clear(),
-            Ok(Err(_)) => {
+            Some(Ok(())) => spare.clear(),
+            Some(Err(_)) => {
                 server.close_client(&client, ClosedState::WriteError, false);
                 break;
             }
-            Err(_) => {
+            // A client that has not sent CONNECT to a server requiring authentication is
+            // closed without counting a slow consumer, which would mislead (as Go).
+            None if !client.connect_received() && crate::auth::auth_required(&server.opts()) => {
+                server.close_client(&client, ClosedState::SlowConsumerWriteDeadline, false);
+                break;
+            }
+            None => {
                 let state = if client.is_slow_consumer() {
                     "State"
                 } else {

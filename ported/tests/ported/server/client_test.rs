@@ -3231,3 +3231,32 @@ fn close_connection_very_early() {
         clients_gone("after handing over a closed connection");
     }
 }
+
+port!("server/client_test.go::TestClientNoSlowConsumerIfConnectExpected" => client_no_slow_consumer_if_connect_expected);
+fn client_no_slow_consumer_if_connect_expected() {
+    // So short that writing the INFO fails.
+    let s = run_server(natsd::config::Options {
+        username: "ivan".into(),
+        password: "pass".into(),
+        write_deadline: Duration::from_nanos(1),
+        ..default_test_options()
+    });
+    // The INFO write fails, so the server closes the connection without a word and the
+    // client cannot connect...
+    let mut c = RawConn::connect(s.addr);
+    c.expect_eof();
+    check_for(Duration::from_secs(2), Duration::from_millis(10), || {
+        (s.shared().num_clients() == 0)
+            .then_some(())
+            .ok_or_else(|| "client still registered".to_string())
+    });
+    // ...without counting a slow consumer.
+    assert_eq!(
+        s.shared()
+            .stats
+            .slow_consumers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "Expected 0 slow consumer"
+    );
+}
