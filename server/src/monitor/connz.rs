@@ -294,15 +294,15 @@ fn display_rtt(rtt: i64) -> i64 {
 /// Fills a [`ConnInfo`] from a live (or just closed) connection at `now`.
 fn fill(client: &Client, now: GoTime) -> ConnInfo {
     let act = &client.activity;
+    let opts = client.connect_opts();
     // No RTT yet from a real client (one that named its language): measure it now, as Go.
-    if act.rtt_nanos() == 0 && !client.connect_opts().lang.is_empty() {
+    if act.rtt_nanos() == 0 && !opts.lang.is_empty() {
         client.send_rtt_ping();
     }
     let rtt = display_rtt(act.rtt_nanos());
     let start = act.start();
     let last = act.last_activity();
     let (out_msgs, out_bytes) = client.out_stats();
-    let opts = client.connect_opts();
     let mut ci = ConnInfo {
         cid: client.cid,
         kind: "Client".to_string(),
