@@ -92,6 +92,16 @@ pub struct Accounts {
 /// Registering an account under a name already taken (Go's `ErrAccountExists`).
 pub const ERR_ACCOUNT_EXISTS: &str = "account exists";
 
+/// Creates the accounts of `o` that are not in `by_name` yet.
+fn add_configured(by_name: &mut BTreeMap<String, Arc<Account>>, o: &crate::config::Options) {
+    let cache = !o.no_sublist_cache;
+    for a in &o.accounts {
+        by_name
+            .entry(a.name.clone())
+            .or_insert_with(|| Arc::new(Account::new(&a.name, &a.nkey, cache)));
+    }
+}
+
 impl Accounts {
     /// The global account, the configured accounts, and the system account: the one
     /// `system_account` names, else `$SYS` (created when not configured) unless
@@ -102,11 +112,7 @@ impl Accounts {
         let global = Arc::new(Account::new(GLOBAL_ACCOUNT, "", cache));
         let mut by_name = BTreeMap::new();
         by_name.insert(GLOBAL_ACCOUNT.to_string(), global.clone());
-        for a in &o.accounts {
-            by_name
-                .entry(a.name.clone())
-                .or_insert_with(|| Arc::new(Account::new(&a.name, &a.nkey, cache)));
-        }
+        add_configured(&mut by_name, o);
         let mut sys_name = o.system_account.clone();
         if sys_name.is_empty() && by_name.contains_key(DEFAULT_SYSTEM_ACCOUNT) {
             sys_name = DEFAULT_SYSTEM_ACCOUNT.to_string();
@@ -134,20 +140,14 @@ impl Accounts {
     /// A reload: accounts the options add are created, accounts they no longer have are
     /// dropped (never `$G` or the system account). Clients of a dropped account are
     /// closed by the authorization check that follows.
-    pub fn sync_with(&self, o: &crate::config::Options) -> Result<(), String> {
-        let cache = !o.no_sublist_cache;
+    pub fn sync_with(&self, o: &crate::config::Options) {
         let mut by_name = self.by_name.write();
         by_name.retain(|name, acc| {
             name == GLOBAL_ACCOUNT
                 || self.is_system(acc)
                 || o.accounts.iter().any(|a| &a.name == name)
         });
-        for a in &o.accounts {
-            by_name
-                .entry(a.name.clone())
-                .or_insert_with(|| Arc::new(Account::new(&a.name, &a.nkey, cache)));
-        }
-        Ok(())
+        add_configured(&mut by_name, o);
     }
 
     pub fn global(&self) -> &Arc<Account> {

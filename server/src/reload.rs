@@ -85,9 +85,7 @@ pub fn reload_options(s: &Arc<ServerShared>, mut new: Options) -> Result<(), Rel
         )));
     }
     let changes = diff_options(&cur, &new)?;
-    s.accounts
-        .sync_with(&new)
-        .map_err(|e| ReloadError(format!("config reload failed: {e}")))?;
+    s.accounts.sync_with(&new);
     crate::events::accounts_changed(s);
     let new = Arc::new(new);
     s.set_opts(new.clone());
@@ -449,10 +447,12 @@ fn go_field_name(rust: &str) -> String {
 /// Applies the changes to the running server and logs each as nats-server does.
 fn apply(s: &Arc<ServerShared>, new: &Options, changes: &[Change]) {
     let mut auth = false;
+    let mut logging_configured = false;
     for c in changes {
         match c {
             Change::Logging(line) => {
-                if !new.no_log {
+                // Once for all the logging options that changed.
+                if !new.no_log && !std::mem::replace(&mut logging_configured, true) {
                     if let Err(e) = s
                         .logging
                         .configure(&crate::logging::LogConfig::from_options(new))
