@@ -463,6 +463,71 @@ impl Subscription {
     }
 }
 
+/// What [`queue_delivery`] queued: the header length and body that went out (without the
+/// headers for a subscriber that does not take them).
+pub(crate) struct QueuedDelivery<'a> {
+    pub queued: Queued,
+    pub header_len: Option<usize>,
+    pub data: &'a [u8],
+}
+
+/// Queues one message for `sub`'s connection (Go's `deliverMsg` up to the write), for the
+/// reader's publishes and the server's own alike. `None` when it is not delivered: the
+/// subscriber's deny list refuses the subject, or its auto-unsubscribe limit is passed.
+/// A subscription reaching its limit is pushed onto `expired`; a reply subject is
+/// remembered for a subscriber with response permissions.
+#[inline]
+pub(crate) fn queue_delivery<'a>(
+    sub: &SubRef,
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    header_len: Option<usize>,
+    payload: &'a [u8],
+    expired: &mut Vec<SubRef>,
+) -> Option<QueuedDelivery<'a>> {
+    let client = &sub.client;
+    if let Some(p) = client.auth.perms() {
+        if p.has_sub_deny() {
+            let q = sub.queue.as_deref().map(String::from_utf8_lossy);
+            if p.delivery_denied(&String::from_utf8_lossy(subject), q.as_deref()) {
+                return None;
+            }
+        }
+        if let Some(r) = reply.filter(|_| p.tracks_replies()) {
+            p.track_reply(&String::from_utf8_lossy(r), Instant::now());
+        }
+    }
+    let max = sub.max.load(Ordering::Relaxed);
+    let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+    if max > 0 {
+        if n > max {
+            return None;
+        }
+        if n == max {
+            expired.push(sub.clone());
+        }
+    }
+    let sid = &sub.sid;
+    // A subscriber without header support gets the body only, as in Go.
+    let (hdr, data) = match header_len {
+        Some(h) if client.headers() => (Some(h), payload),
+        Some(h) => (None, &payload[h.min(payload.len())..]),
+        None => (None, payload),
+    };
+    let queued = match hdr {
+        Some(h) => client.queue_msg(
+            |b| encode::hmsg(b, subject, sid, reply, h, data),
+            data.len(),
+        ),
+        None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, data), data.len()),
+    };
+    Some(QueuedDelivery {
+        queued,
+        header_len: hdr,
+        data,
+    })
+}
+
 /// Handle stored in the sublist: equality is pointer identity, so two subscriptions with
 /// the same subject and sid on different connections stay distinct.
 #[derive(Debug, Clone)]

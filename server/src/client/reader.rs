@@ -943,42 +943,13 @@ impl Reader {
         header_len: Option<usize>,
         payload: &[u8],
     ) -> bool {
-        if let Some(p) = sub.client.auth.perms() {
-            if p.has_sub_deny() {
-                let q = sub.queue.as_deref().map(String::from_utf8_lossy);
-                if p.delivery_denied(&String::from_utf8_lossy(subject), q.as_deref()) {
-                    return false;
-                }
-            }
-            if let Some(r) = reply.filter(|_| p.tracks_replies()) {
-                p.track_reply(&String::from_utf8_lossy(r), Instant::now());
-            }
-        }
-        let max = sub.max.load(Ordering::Relaxed);
-        let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
-        if max > 0 {
-            if n > max {
-                return false;
-            }
-            if n == max {
-                self.expired.push(sub.clone());
-            }
-        }
-        let client = &sub.client;
-        let sid = &sub.sid;
-        // A subscriber without header support gets the body only, as in Go.
-        let (hdr, data) = match header_len {
-            Some(h) if client.headers() => (Some(h), payload),
-            Some(h) => (None, &payload[h.min(payload.len())..]),
-            None => (None, payload),
+        let Some(d) =
+            super::queue_delivery(sub, subject, reply, header_len, payload, &mut self.expired)
+        else {
+            return false;
         };
-        let q = match hdr {
-            Some(h) => client.queue_msg(
-                |b| encode::hmsg(b, subject, sid, reply, h, data),
-                data.len(),
-            ),
-            None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, data), data.len()),
-        };
+        let (client, sid, hdr, data) = (&sub.client, &sub.sid, d.header_len, d.data);
+        let q = d.queued;
         let ok = self.after_deliver_queue(client, q);
         if ok && self.trace {
             self.trace_delivery(client, subject, sid, reply, hdr, data);

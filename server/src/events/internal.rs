@@ -6,7 +6,6 @@ use crate::account::Account;
 use crate::client::outbound::Queued;
 use crate::client::{Client, SubRef, Subscription};
 use crate::closed::ClosedState;
-use crate::protocol::encode;
 use crate::server::ServerShared;
 use bytes::{Buf, Bytes, BytesMut};
 use parking_lot::Mutex;
@@ -270,37 +269,17 @@ struct Delivery<'a> {
 impl Delivery<'_> {
     fn deliver(&mut self, sub: &SubRef) -> bool {
         let client = &sub.client;
-        if let Some(p) = client.auth.perms() {
-            if p.has_sub_deny() {
-                let q = sub.queue.as_deref().map(String::from_utf8_lossy);
-                if p.delivery_denied(&String::from_utf8_lossy(self.subject), q.as_deref()) {
-                    return false;
-                }
-            }
-        }
-        let max = sub.max.load(Ordering::Relaxed);
-        let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
-        if max > 0 {
-            if n > max {
-                return false;
-            }
-            if n == max {
-                self.expired.push(sub.clone());
-            }
-        }
-        let (hdr, data) = match self.header_len {
-            Some(h) if client.headers() => (Some(h), self.data),
-            Some(h) => (None, &self.data[h.min(self.data.len())..]),
-            None => (None, self.data),
+        let Some(d) = crate::client::queue_delivery(
+            sub,
+            self.subject,
+            self.reply,
+            self.header_len,
+            self.data,
+            &mut self.expired,
+        ) else {
+            return false;
         };
-        let (subject, reply, sid) = (self.subject, self.reply, &sub.sid);
-        let q = match hdr {
-            Some(h) => client.queue_msg(
-                |b| encode::hmsg(b, subject, sid, reply, h, data),
-                data.len(),
-            ),
-            None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, data), data.len()),
-        };
+        let (q, data) = (d.queued, d.data);
         match q {
             Queued::WakeWriter | Queued::Appended => {
                 client.wake_writer();
@@ -330,6 +309,7 @@ impl Delivery<'_> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::protocol::encode;
 
     #[test]
     fn frames_are_split_into_messages() {
