@@ -257,7 +257,10 @@ async fn tls_handshake_timeout_closes_with_go_log_line() {
     assert!(line.ends_with(" - TLS handshake timeout"), "{line}");
     // The line is logged just before the connection is unregistered.
     while s.shared().num_clients() != 0 {
-        assert!(std::time::Instant::now() < deadline, "client still registered");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "client still registered"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
