@@ -1000,11 +1000,22 @@ impl Core {
     /// message.
     pub fn save_ttls(&self, dir: &Path) -> io::Result<()> {
         let path = dir.join(TTL_FILE);
-        if self.ttls.is_empty() {
+        let Some(out) = self.encode_ttls() else {
             return match fs::remove_file(&path) {
                 Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
                 _ => Ok(()),
             };
+        };
+        let tmp = dir.join(format!("{TTL_FILE}.tmp"));
+        fs::write(&tmp, &out)?;
+        fs::File::open(&tmp)?.sync_all()?;
+        fs::rename(&tmp, &path)
+    }
+
+    /// The TTL file's contents, `None` when no message has a TTL.
+    pub fn encode_ttls(&self) -> Option<Vec<u8>> {
+        if self.ttls.is_empty() {
+            return None;
         }
         let mut out = Vec::with_capacity(4 + self.ttls.len() * 24);
         out.extend_from_slice(TTL_MAGIC);
@@ -1014,10 +1025,7 @@ impl Core {
             out.extend_from_slice(&ts.to_le_bytes());
             out.extend_from_slice(&expires.to_le_bytes());
         }
-        let tmp = dir.join(format!("{TTL_FILE}.tmp"));
-        fs::write(&tmp, &out)?;
-        fs::File::open(&tmp)?.sync_all()?;
-        fs::rename(&tmp, &path)
+        Some(out)
     }
 
     /// Takes back the TTLs saved by [`Core::save_ttls`] for messages still stored.

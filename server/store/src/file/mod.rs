@@ -52,6 +52,7 @@ pub mod commit;
 pub mod consumer;
 pub mod core;
 pub mod record;
+pub mod snapshot;
 mod store_impl;
 
 use std::fs;
@@ -138,6 +139,24 @@ pub fn block_size_for(cfg: &StreamConfig, requested: u64) -> u64 {
     DEFAULT_BLOCK_SIZE
 }
 
+/// How blocks of a store with these options are encoded.
+fn codec_for(fcfg: &FileStoreConfig, cfg: &StreamConfig) -> Result<BlockCodec, StoreError> {
+    if fcfg.cipher != StoreCipher::None && fcfg.prf.is_none() {
+        return Err(StoreError::Other(
+            "encryption requires a server key".to_string(),
+        ));
+    }
+    Ok(BlockCodec {
+        cipher: fcfg.cipher,
+        // The stream asks for S2 as Go names it; blocks are compressed with LZ4.
+        compression: match cfg.compression {
+            StoreCompression::None => BlockCompression::None,
+            StoreCompression::S2 => BlockCompression::Lz4,
+        },
+        prf: fcfg.prf.clone(),
+    })
+}
+
 /// Registered callbacks, called without the store lock held.
 #[derive(Default)]
 struct Callbacks {
@@ -164,6 +183,8 @@ struct Shared {
     stopping: (Mutex<bool>, Condvar),
     /// Open consumer stores.
     consumers: Arc<std::sync::atomic::AtomicUsize>,
+    /// A snapshot is being written (one at a time, as in Go).
+    snapshotting: std::sync::atomic::AtomicBool,
 }
 
 /// A stream store on disk. Cheap to share: all methods take `&self`.
@@ -195,26 +216,19 @@ impl FileStore {
             return Err(StoreError::WrongType);
         }
         let dir = fcfg.store_dir.clone();
+        if dir.join(snapshot::RESTORE_MARKER).exists() {
+            return Err(StoreError::Other(format!(
+                "{}: a restore into this directory did not complete",
+                dir.display()
+            )));
+        }
         fs::create_dir_all(&dir)?;
         finish_interrupted_purge(&dir)?;
         let block_size = block_size_for(&cfg, fcfg.block_size);
-        if fcfg.cipher != StoreCipher::None && fcfg.prf.is_none() {
-            return Err(StoreError::Other(
-                "encryption requires a server key".to_string(),
-            ));
-        }
+        let codec = codec_for(&fcfg, &cfg)?;
         if let (StoreCipher::ChaCha | StoreCipher::Aes, Some(prf)) = (fcfg.cipher, &fcfg.prf) {
             check_key(&dir, &cfg.name, prf)?;
         }
-        let codec = BlockCodec {
-            cipher: fcfg.cipher,
-            // The stream asks for S2 as Go names it; blocks are compressed with LZ4.
-            compression: match cfg.compression {
-                StoreCompression::None => BlockCompression::None,
-                StoreCompression::S2 => BlockCompression::Lz4,
-            },
-            prf: fcfg.prf.clone(),
-        };
         let mut core = Core::open(&cfg.name, &dir.join(MSGS_DIR), block_size, codec)?;
         core.load_ttls(&dir);
         if core.last_seq == 0 && cfg.first_seq > 1 {
@@ -233,6 +247,7 @@ impl FileStore {
             callbacks: Mutex::new(Callbacks::default()),
             stopping: (Mutex::new(false), Condvar::new()),
             consumers: Arc::default(),
+            snapshotting: std::sync::atomic::AtomicBool::new(false),
         });
         if let Some(interval) = fcfg.sync_interval {
             let weak = Arc::downgrade(&shared);

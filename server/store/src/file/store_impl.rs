@@ -108,6 +108,11 @@ impl FileStore {
         locked: &mut Locked,
         updates: &mut Vec<Update>,
     ) -> Result<(), StoreError> {
+        // Discard new refuses at store time instead; a message stored without that check
+        // (a follower's) never pushes older ones out (Go: only discard old enforces).
+        if locked.cfg.discard != DiscardPolicy::Old {
+            return Ok(());
+        }
         let max_msgs = locked.cfg.max_msgs;
         let max_bytes = locked.cfg.max_bytes;
         while max_msgs > 0 && locked.core.msgs > max_msgs as u64 {
@@ -180,8 +185,9 @@ impl FileStore {
                 None => Err((StoreError::Eof, core.last_seq)),
             }
         } else {
+            // Go reports the first sequence as where a backwards walk ended.
             if start < core.first_seq || core.msgs == 0 {
-                return Err((StoreError::Eof, 0));
+                return Err((StoreError::Eof, core.first_seq));
             }
             let start = start.min(core.last_seq);
             let found = core
@@ -189,7 +195,7 @@ impl FileStore {
                 .find(|&s| core.subject_of(s).is_some_and(|sub| pred(sub)));
             match found {
                 Some(seq) => core.load(seq).map(|m| (m, seq)).map_err(|e| (e, seq)),
-                None => Err((StoreError::Eof, 0)),
+                None => Err((StoreError::Eof, core.first_seq)),
             }
         }
     }
@@ -347,7 +353,10 @@ impl FileStore {
         Ok((seq, ts))
     }
 
-    fn skip_locked(&self, seq: u64, num: u64) -> Result<u64, StoreError> {
+    /// Uses up `num` sequences from `seq`. The skip keeps the stream's last time when one
+    /// is set, so that time lookups still resolve to the last real message; with
+    /// `no_interest` (or no last time yet) it takes the current time, as in Go.
+    fn skip_locked(&self, seq: u64, num: u64, no_interest: bool) -> Result<u64, StoreError> {
         let ticket;
         let last = {
             let mut guard = self.open_lock()?;
@@ -362,9 +371,13 @@ impl FileStore {
                 seq
             };
             let last = first + num.max(1) - 1;
-            let now = self.shared.clock.now_ns();
+            let ts = if no_interest || locked.core.last_ts == 0 {
+                self.shared.clock.now_ns()
+            } else {
+                locked.core.last_ts
+            };
             let commit = &self.shared.commit;
-            locked.core.skip(last, now, &|t| commit.mark_synced(t))?;
+            locked.core.skip(last, ts, &|t| commit.mark_synced(t))?;
             ticket = locked.core.written;
             last
         };
@@ -504,18 +517,18 @@ impl Store for FileStore {
     }
 
     fn skip_msg(&self, seq: u64) -> Result<u64, StoreError> {
-        self.skip_locked(seq, 1)
+        self.skip_locked(seq, 1, false)
     }
 
     fn skip_msg_no_interest(&self, seq: u64) -> Result<u64, StoreError> {
-        self.skip_locked(seq, 1)
+        self.skip_locked(seq, 1, true)
     }
 
     fn skip_msgs(&self, seq: u64, num: u64) -> Result<(), StoreError> {
         if num == 0 {
             return Ok(());
         }
-        self.skip_locked(seq, num).map(|_| ())
+        self.skip_locked(seq, num, false).map(|_| ())
     }
 
     fn flush_all_pending(&self) -> Result<(), StoreError> {
@@ -966,13 +979,11 @@ impl Store for FileStore {
 
     fn snapshot(
         &self,
-        _deadline: Duration,
-        _include_consumers: bool,
-        _check_msgs: bool,
+        deadline: Duration,
+        include_consumers: bool,
+        check_msgs: bool,
     ) -> Result<SnapshotResult, StoreError> {
-        Err(StoreError::Other(
-            "file store snapshot not implemented yet".to_string(),
-        ))
+        self.start_snapshot(deadline, include_consumers, check_msgs)
     }
 
     fn utilization(&self) -> Result<(u64, u64), StoreError> {

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use super::*;
-use crate::store::{ManualClock, Store, StreamConfig};
+use crate::store::{Clock, ManualClock, Store, StreamConfig};
 
 fn cfg(name: &str) -> StreamConfig {
     StreamConfig {
@@ -110,4 +110,227 @@ fn every_permutation_rotates_recovers_and_erases() {
             assert!(FileStore::open(wrong, scfg, ManualClock::starting_now()).is_err());
         }
     }
+}
+
+#[test]
+fn discard_new_never_removes_old_messages_for_msg_or_byte_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let scfg = StreamConfig {
+        max_msgs: 1,
+        discard: crate::store::DiscardPolicy::New,
+        ..cfg("D")
+    };
+    let fs = open(dir.path(), scfg);
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    // Stored without the discard-new check (as a follower does): both stay.
+    fs.store_raw_msg("foo", b"", b"", 0, 1, 0, false).unwrap();
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (2, 1, 2));
+}
+
+#[test]
+fn skips_keep_the_last_time_and_a_backward_walk_ends_at_the_first_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let fs = FileStore::open(FileStoreConfig::new(dir.path()), cfg("K"), clock.clone()).unwrap();
+    fs.store_raw_msg("foo", b"", b"", 1, 1_000, 0, false)
+        .unwrap();
+    fs.skip_msgs(2, 3).unwrap();
+    fs.skip_msg(0).unwrap();
+    assert_eq!(fs.fast_state().last_time, 1_000);
+    fs.skip_msg_no_interest(0).unwrap();
+    assert_eq!(fs.fast_state().last_time, clock.now_ns());
+    // Recovery finds the same last time the skips carried.
+    fs.stop().unwrap();
+    let fs = FileStore::open(FileStoreConfig::new(dir.path()), cfg("K"), clock.clone()).unwrap();
+    assert_eq!(fs.fast_state().last_time, clock.now_ns());
+    let (err, seq) = fs.load_prev_msg("bar", false, 6).unwrap_err();
+    assert_eq!((err, seq), (StoreError::Eof, 1));
+}
+
+/// Takes a whole snapshot of `fs` into memory.
+fn snapshot_bytes(fs: &FileStore, consumers: bool) -> Vec<u8> {
+    let mut snap = fs
+        .snapshot(std::time::Duration::from_secs(10), consumers, true)
+        .unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut snap.reader, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn snapshot_restores_messages_deletes_ttls_and_consumers_under_another_cipher() {
+    use crate::store::{ConsumerConfig, ConsumerState, SequencePair};
+    for (cipher, compression) in permutations() {
+        let dir = tempfile::tempdir().unwrap();
+        let fcfg = FileStoreConfig {
+            block_size: 2048,
+            cipher,
+            prf: Some(js_key_gen("dlc22", "")),
+            ..FileStoreConfig::new(dir.path().join("src"))
+        };
+        let scfg = StreamConfig {
+            compression,
+            allow_msg_ttl: true,
+            ..cfg("SNAP")
+        };
+        let clock = ManualClock::starting_now();
+        let fs = FileStore::open(fcfg.clone(), scfg.clone(), clock.clone()).unwrap();
+        for i in 1..=200u64 {
+            let ttl = if i == 150 { 3600 } else { 0 };
+            fs.store_msg(
+                &format!("s.{}", i % 5),
+                b"",
+                format!("m{i}").as_bytes(),
+                ttl,
+            )
+            .unwrap();
+        }
+        for seq in [1, 2, 50, 51, 199] {
+            assert!(fs.remove_msg(seq).unwrap());
+        }
+        assert!(fs.erase_msg(100).unwrap());
+        let o = fs
+            .consumer_store("dur", 0, &ConsumerConfig::default())
+            .unwrap();
+        let cstate = ConsumerState {
+            delivered: SequencePair {
+                consumer: 10,
+                stream: 10,
+            },
+            ack_floor: SequencePair {
+                consumer: 5,
+                stream: 5,
+            },
+            ..ConsumerState::default()
+        };
+        o.update(&cstate).unwrap();
+        let snap = snapshot_bytes(&fs, true);
+        assert!(
+            !fs.snapshot_in_progress() || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                !fs.snapshot_in_progress()
+            }
+        );
+
+        // Restore under the other ciphers too: blocks go out as plaintext.
+        let target = FileStoreConfig {
+            cipher: StoreCipher::ChaCha,
+            ..FileStoreConfig::new(dir.path().join("dst"))
+        };
+        let target = FileStoreConfig {
+            prf: Some(js_key_gen("other-key", "")),
+            ..target
+        };
+        let restored = FileStore::restore(&snap[..], target, scfg.clone(), clock.clone()).unwrap();
+        let mut want = fs.state();
+        want.consumers = 0;
+        assert_eq!(restored.state(), want, "{cipher:?} {compression:?}");
+        for seq in want.first_seq..=want.last_seq {
+            match fs.load_msg(seq) {
+                Ok(m) => assert_eq!(restored.load_msg(seq).unwrap(), m),
+                Err(e) => assert_eq!(restored.load_msg(seq).unwrap_err(), e),
+            }
+        }
+        assert_eq!(restored.next_expiration(), fs.next_expiration());
+        let ro = restored
+            .consumer_store("dur", 0, &ConsumerConfig::default())
+            .unwrap();
+        assert_eq!(ro.state().unwrap(), o.state().unwrap());
+    }
+}
+
+#[test]
+fn damaged_snapshots_are_refused_and_leave_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let fs = FileStore::open(
+        FileStoreConfig::new(dir.path().join("src")),
+        cfg("D"),
+        clock.clone(),
+    )
+    .unwrap();
+    for i in 0..500u64 {
+        fs.store_msg("foo", b"", format!("payload {i}").as_bytes(), 0)
+            .unwrap();
+    }
+    let snap = snapshot_bytes(&fs, true);
+    let restore = |bytes: &[u8], name: &str| {
+        let target = dir.path().join(name);
+        let res = FileStore::restore(
+            bytes,
+            FileStoreConfig::new(&target),
+            cfg("D"),
+            clock.clone(),
+        );
+        (res, target)
+    };
+    // The whole snapshot restores.
+    let (ok, _) = restore(&snap, "whole");
+    assert_eq!(ok.unwrap().state().msgs, 500);
+    // Every truncation is refused, and the target is left absent.
+    let step = (snap.len() / 97).max(1);
+    for (n, cut) in (0..snap.len()).step_by(step).enumerate() {
+        let (res, target) = restore(&snap[..cut], &format!("cut{n}"));
+        assert!(res.is_err(), "cut at {cut} of {}", snap.len());
+        assert!(!target.exists());
+    }
+    // Every flipped byte is refused.
+    for (n, at) in (0..snap.len()).step_by(step).enumerate() {
+        let mut bad = snap.clone();
+        bad[at] ^= 0x40;
+        let (res, target) = restore(&bad, &format!("flip{n}"));
+        assert!(res.is_err(), "flip at {at} of {}", snap.len());
+        assert!(!target.exists());
+    }
+    // Another stream's snapshot is refused, and so is a non-empty target.
+    let target = dir.path().join("other");
+    assert!(FileStore::restore(
+        &snap[..],
+        FileStoreConfig::new(&target),
+        cfg("E"),
+        clock.clone()
+    )
+    .is_err());
+    let (res, _) = restore(&snap, "whole");
+    assert!(res.is_err());
+}
+
+#[test]
+fn snapshot_fails_for_a_reader_past_the_deadline_and_one_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = open(dir.path(), cfg("T"));
+    for _ in 0..100 {
+        fs.store_msg("foo", b"", b"hello", 0).unwrap();
+    }
+    let mut snap = fs
+        .snapshot(std::time::Duration::from_millis(25), false, false)
+        .unwrap();
+    assert_eq!(
+        fs.snapshot(std::time::Duration::from_secs(1), false, false)
+            .unwrap_err(),
+        StoreError::SnapshotInProgress
+    );
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let mut buf = [0u8; 32];
+    assert!(std::io::Read::read(&mut snap.reader, &mut buf).is_err());
+    // Dropping the reader ends it; the next snapshot may start.
+    drop(snap);
+    for _ in 0..100 {
+        if !fs.snapshot_in_progress() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!fs.snapshot_in_progress());
+    // An interrupted restore leaves a directory that does not open.
+    let target = dir.path().join("half");
+    std::fs::create_dir_all(&target).unwrap();
+    std::fs::write(target.join(snapshot::RESTORE_MARKER), b"").unwrap();
+    assert!(FileStore::open(
+        FileStoreConfig::new(&target),
+        cfg("T"),
+        ManualClock::starting_now()
+    )
+    .is_err());
 }
