@@ -39,6 +39,8 @@ enum Change {
     PortsFile(Option<std::path::PathBuf>),
     Info(String),
     Quiet,
+    /// Trusted proxy keys removed and added.
+    Proxies(Vec<String>, Vec<String>),
 }
 
 /// Re-reads the configuration file and applies it (nats-server's `Server.Reload`).
@@ -77,6 +79,7 @@ pub fn reload_options(s: &Arc<ServerShared>, mut new: Options) -> Result<(), Rel
     new.disable_short_first_ping = cur.disable_short_first_ping;
     new.check_config = cur.check_config;
     crate::server::validate_options(&new).map_err(ReloadError)?;
+    crate::auth::normalize_connection_types(&mut new);
     let missing = crate::config::cli::unsupported_features(&new);
     if !missing.is_empty() {
         return Err(ReloadError(format!(
@@ -148,6 +151,7 @@ fn mask_reloadable(new: &Options, old: &Options) -> Options {
     m.auth_block_defined = old.auth_block_defined;
     m.users = old.users.clone();
     m.nkeys = old.nkeys.clone();
+    m.proxies = old.proxies.clone();
     m.default_permissions = old.default_permissions.clone();
     m.accounts = old.accounts.clone();
     m.auth_timeout = old.auth_timeout;
@@ -275,6 +279,10 @@ fn diff_options(old: &Options, new: &Options) -> Result<Vec<Change>, ReloadError
     }
     if auth_changed && out.iter().all(|c| !matches!(c, Change::Auth(_))) {
         out.push(Change::Auth(String::new()));
+    }
+    let (removed, added) = crate::auth::proxy::diff_trusted(old, new);
+    if !removed.is_empty() || !added.is_empty() {
+        out.push(Change::Proxies(removed, added));
     }
     if old.max_connections != new.max_connections {
         out.push(Change::MaxConnections(new.max_connections));
@@ -496,6 +504,7 @@ fn apply(s: &Arc<ServerShared>, new: &Options, changes: &[Change]) {
             }
             Change::Info(line) => crate::notice!(s.logging, "Reloaded: {line}"),
             Change::Quiet => {}
+            Change::Proxies(removed, added) => reload_proxies(s, removed, added),
         }
     }
     s.refresh_info();
@@ -558,23 +567,19 @@ fn reload_authorization(s: &Arc<ServerShared>, new: &Options) {
             continue;
         }
         let connect = c.connect_opts();
-        let nonce = c.auth.nonce.get().map(String::as_str);
+        let ctx = c.auth.context();
         let result = if crate::auth::tls_map::maps_user(new, &connect) {
             let cert = c.tls.get().and_then(|t| t.peer.as_ref());
-            crate::auth::tls_map::authenticate_by_certificate(new, &connect, cert, |_| {})
+            crate::auth::tls_map::check_certificate(new, &connect, cert, &ctx, |_| {})
         } else {
-            crate::auth::authenticate(new, &connect, nonce)
+            crate::auth::check_client(new, &connect, &ctx)
         };
-        let Some(ok) = result else {
-            match crate::auth::auth_user_label(&connect) {
-                Some(user) => {
-                    crate::error!(s.logging, "{} - authentication error - {user}", c.label())
-                }
-                None => crate::error!(s.logging, "{} - authentication error", c.label()),
+        let ok = match result {
+            Ok(ok) => ok,
+            Err(failure) => {
+                auth_violation(s, &c, failure);
+                continue;
             }
-            c.send_err("Authorization Violation");
-            s.close_client(&c, ClosedState::AuthenticationViolation, true);
-            continue;
         };
         let account = if ok.account.is_empty() {
             crate::account::GLOBAL_ACCOUNT.to_string()
@@ -587,6 +592,45 @@ fn reload_authorization(s: &Arc<ServerShared>, new: &Options) {
         }
         c.auth.set_perms(ok.perms.clone());
         remove_unauthorized_subs(s, &c);
+    }
+}
+
+/// Closes a client whose credentials no longer hold, as Go's `authViolation`.
+fn auth_violation(s: &Arc<ServerShared>, c: &Arc<Client>, failure: crate::auth::AuthFailure) {
+    match crate::auth::auth_user_label(&c.connect_opts()) {
+        Some(user) => crate::error!(s.logging, "{} - authentication error - {user}", c.label()),
+        None => crate::error!(s.logging, "{} - authentication error", c.label()),
+    }
+    c.send_err("Authorization Violation");
+    s.close_client(c, failure.closed_state(), true);
+}
+
+/// Closes the clients that came through a proxy whose key is no longer trusted (Go's
+/// `proxiesReload`), and logs the keys removed and added.
+fn reload_proxies(s: &Arc<ServerShared>, removed: &[String], added: &[String]) {
+    let quoted = |keys: &[String]| {
+        let q: Vec<String> = keys.iter().map(|k| crate::config::cli::go_quote(k)).collect();
+        format!("[{}]", q.join(" "))
+    };
+    if !removed.is_empty() {
+        for c in s.clients() {
+            let through = c.auth.proxy_key.lock().clone();
+            if through.is_some_and(|k| removed.contains(&k)) {
+                auth_violation(s, &c, crate::auth::AuthFailure::ProxyNotTrusted);
+            }
+        }
+        crate::notice!(
+            s.logging,
+            "Reloaded: proxies trusted keys {} were removed",
+            quoted(removed)
+        );
+    }
+    if !added.is_empty() {
+        crate::notice!(
+            s.logging,
+            "Reloaded: proxies trusted keys {} were added",
+            quoted(added)
+        );
     }
 }
 

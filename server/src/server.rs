@@ -468,6 +468,7 @@ impl Server {
             opts.server_name.clone()
         };
         validate_options(&opts).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        crate::auth::normalize_connection_types(&mut opts);
         let info = Info {
             server_id: id.clone(),
             server_name: name.clone(),
@@ -875,7 +876,7 @@ pub fn validate_options(o: &Options) -> Result<(), String> {
     if o.server_name.contains(' ') {
         return Err("server name cannot contain spaces".to_string());
     }
-    crate::auth::validate_no_auth_user(o)?;
+    crate::auth::validate_auth(o)?;
     Ok(())
 }
 

@@ -316,6 +316,7 @@ async fn nkey_authentication() {
             nkey: user.public_key(),
             permissions: None,
             account: String::new(),
+            ..Default::default()
         }],
         ..opts()
     })
@@ -385,6 +386,7 @@ async fn permissions_violation_is_reported_and_connection_stays_up() {
                 response: None,
             }),
             account: String::new(),
+            ..Default::default()
         }],
         ..opts()
     })

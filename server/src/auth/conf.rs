@@ -5,6 +5,7 @@ use super::{NkeyUser, Permissions, ResponsePermission, SubjectPermission, User};
 use crate::config::conf::duration::{parse_duration, to_std};
 use crate::config::conf::{Kind, Value};
 use crate::config::file::{ConfigIssue, IssueKind};
+use std::collections::BTreeSet;
 
 fn err(v: &Value, reason: impl Into<String>) -> ConfigIssue {
     ConfigIssue {
@@ -26,6 +27,68 @@ fn string_of(v: &Value) -> Result<String, ConfigIssue> {
             ),
         )),
     }
+}
+
+/// A boolean field (Go asserts the type and fails the same way).
+pub fn bool_of(v: &Value) -> Result<bool, ConfigIssue> {
+    match &v.kind {
+        Kind::Bool(b) => Ok(*b),
+        _ => Err(err(
+            v,
+            format!(
+                "interface conversion: interface {{}} is {}, not bool",
+                v.go_type()
+            ),
+        )),
+    }
+}
+
+/// A string or an array of strings (Go's `parseStringArray`); problems are added to
+/// `errors` with Go's texts, and `None` means the value was not a string or an array.
+pub fn parse_string_array(
+    field: &str,
+    v: &Value,
+    errors: &mut Vec<ConfigIssue>,
+) -> Option<Vec<String>> {
+    match &v.kind {
+        Kind::String(s) => Some(vec![s.clone()]),
+        Kind::Array(a) => {
+            let mut out = Vec::with_capacity(a.len());
+            for i in a {
+                match i.as_str() {
+                    Some(s) => out.push(s.to_string()),
+                    None => errors.push(err(
+                        i,
+                        format!(
+                            "error parsing {field}: unsupported type in array {}",
+                            i.go_type()
+                        ),
+                    )),
+                }
+            }
+            Some(out)
+        }
+        _ => {
+            errors.push(err(
+                v,
+                format!("error parsing {field}: unsupported type {}", v.go_type()),
+            ));
+            None
+        }
+    }
+}
+
+/// `allowed_connection_types` of a user (Go's `parseAllowedConnectionTypes`): unknown
+/// names are an error, the known ones are kept in upper case.
+fn parse_connection_types(v: &Value, errors: &mut Vec<ConfigIssue>) -> BTreeSet<String> {
+    let Some(names) = parse_string_array("allowed connection types", v, errors) else {
+        return BTreeSet::new();
+    };
+    let (set, result) = super::conn_types::convert(&names);
+    if let Err(e) = result {
+        errors.push(err(v, e));
+    }
+    set
 }
 
 /// Users and nkeys without permissions of their own get `default_permissions`.
@@ -63,6 +126,8 @@ pub fn parse_users(
         let mut user = User::default();
         let mut nkey = String::new();
         let mut perms = None;
+        let mut conn_types = BTreeSet::new();
+        let mut proxy_required = false;
         for (k, mv) in m.iter() {
             let r = match k.to_lowercase().as_str() {
                 "nkey" => string_of(mv).map(|s| nkey = s),
@@ -71,6 +136,11 @@ pub fn parse_users(
                 "permission" | "permissions" | "authorization" => {
                     parse_permissions(mv, errors).map(|p| perms = Some(p))
                 }
+                "allowed_connection_types" | "connection_types" | "clients" => {
+                    conn_types = parse_connection_types(mv, errors);
+                    Ok(())
+                }
+                "proxy_required" => bool_of(mv).map(|b| proxy_required = b),
                 _ if mv.used_variable => Ok(()),
                 _ => Err(ConfigIssue {
                     pos: Some(mv.pos.clone()),
@@ -95,9 +165,13 @@ pub fn parse_users(
                 nkey,
                 permissions: perms,
                 account: String::new(),
+                allowed_connection_types: conn_types,
+                proxy_required,
             });
         } else {
             user.permissions = perms;
+            user.allowed_connection_types = conn_types;
+            user.proxy_required = proxy_required;
             users.push(user);
         }
     }
@@ -274,4 +348,84 @@ fn check_perm_subject(s: &str, allow_queue: bool) -> Result<(), String> {
         return Err(format!("queue \"{}\" is not a valid queue", f[1]));
     }
     Ok(())
+}
+
+/// `proxies { trusted [ {key: ...} ] }` (Go's `parseProxies`), with Go's error texts.
+pub fn parse_proxies(
+    v: &Value,
+    errors: &mut Vec<ConfigIssue>,
+) -> Result<super::proxy::ProxiesConfig, ConfigIssue> {
+    let Some(m) = v.as_map() else {
+        return Err(err(
+            v,
+            format!("expected proxies to be a map/struct, got {}", v.go_type()),
+        ));
+    };
+    let mut proxies = super::proxy::ProxiesConfig::default();
+    for (k, mv) in m.iter() {
+        match k.to_lowercase().as_str() {
+            "trusted" => match parse_trusted_proxies(mv, errors) {
+                Ok(t) => proxies.trusted = t,
+                Err(e) => errors.push(e),
+            },
+            _ if mv.used_variable => {}
+            _ => errors.push(ConfigIssue {
+                pos: Some(mv.pos.clone()),
+                kind: IssueKind::UnknownField(k.to_string()),
+            }),
+        }
+    }
+    Ok(proxies)
+}
+
+fn parse_trusted_proxies(
+    v: &Value,
+    errors: &mut Vec<ConfigIssue>,
+) -> Result<Vec<String>, ConfigIssue> {
+    let Some(arr) = v.as_array() else {
+        return Err(err(
+            v,
+            format!(
+                "expected proxies' trusted field to be an array, got {}",
+                v.go_type()
+            ),
+        ));
+    };
+    let mut trusted = Vec::new();
+    for t in arr {
+        let Some(m) = t.as_map() else {
+            errors.push(err(
+                t,
+                format!(
+                    "expected proxies' trusted entry to be a map/struct, got {}",
+                    t.go_type()
+                ),
+            ));
+            continue;
+        };
+        let mut key = String::new();
+        for (k, mv) in m.iter() {
+            match k.to_lowercase().as_str() {
+                "key" | "public_key" => match string_of(mv) {
+                    Ok(s) => {
+                        if nkeys::KeyPair::from_public_key(&s).is_err() {
+                            errors.push(err(
+                                mv,
+                                format!("invalid proxy key {}", crate::config::cli::go_quote(&s)),
+                            ));
+                        }
+                        key = s;
+                    }
+                    Err(e) => errors.push(e),
+                },
+                _ if mv.used_variable => {}
+                _ => errors.push(ConfigIssue {
+                    pos: Some(mv.pos.clone()),
+                    kind: IssueKind::UnknownField(k.to_string()),
+                }),
+            }
+        }
+        trusted.push(key);
+    }
+    Ok(trusted)
 }

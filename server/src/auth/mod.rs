@@ -5,14 +5,18 @@
 //! and applies the outcome (close with `Authorization Violation`, or keep the permissions).
 
 pub mod conf;
+pub mod conn_types;
 mod perms;
+pub mod proxy;
 pub mod tls_map;
 
+pub use conn_types::ConnectionType;
 pub use perms::{split_subject_queue, ClientPerms};
 
 use crate::client::connect::ConnectInfo;
 use crate::config::Options;
 use base64::Engine;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +80,11 @@ pub struct User {
     pub permissions: Option<Permissions>,
     /// The account the user belongs to; empty for the global account.
     pub account: String,
+    /// `allowed_connection_types`: the kinds of connection the user may come over (Go's
+    /// names, upper case once the server validated them); empty allows all.
+    pub allowed_connection_types: BTreeSet<String>,
+    /// `proxy_required`: the user may only connect through a trusted proxy.
+    pub proxy_required: bool,
 }
 
 /// An nkey entry of `authorization { users [...] }`: the user proves ownership of the key
@@ -86,6 +95,10 @@ pub struct NkeyUser {
     pub permissions: Option<Permissions>,
     /// The account the user belongs to; empty for the global account.
     pub account: String,
+    /// `allowed_connection_types`, as for [`User`].
+    pub allowed_connection_types: BTreeSet<String>,
+    /// `proxy_required`, as for [`User`].
+    pub proxy_required: bool,
 }
 
 /// Whether clients must authenticate with these options.
@@ -99,7 +112,7 @@ pub fn auth_required(o: &Options) -> bool {
 /// Whether the INFO carries a nonce for clients to sign (nkey users are configured, or
 /// the option asks for it always).
 pub fn nonce_required(o: &Options) -> bool {
-    o.always_enable_nonce || !o.nkeys.is_empty()
+    o.always_enable_nonce || !o.nkeys.is_empty() || proxy::has_trusted(o)
 }
 
 /// A fresh nonce for one connection's INFO: 11 random bytes in raw URL-safe base64, as Go.
@@ -120,6 +133,11 @@ pub struct ClientAuth {
     has_perms: std::sync::atomic::AtomicBool,
     /// The permissions; a reload may replace them.
     perms: parking_lot::RwLock<Option<Arc<ClientPerms>>>,
+    /// How the client reached the server; unset means the client listener.
+    pub conn_type: std::sync::OnceLock<ConnectionType>,
+    /// The trusted proxy the client authenticated through, if any (a reload that stops
+    /// trusting it closes the client).
+    pub proxy_key: parking_lot::Mutex<Option<String>>,
 }
 
 impl ClientAuth {
@@ -128,6 +146,19 @@ impl ClientAuth {
             return None;
         }
         self.perms.read().clone()
+    }
+
+    /// How the client reached the server.
+    pub fn connection_type(&self) -> ConnectionType {
+        self.conn_type.get().copied().unwrap_or_default()
+    }
+
+    /// What [`check_client`] needs to know of this connection.
+    pub fn context(&self) -> ConnContext<'_> {
+        ConnContext {
+            nonce: self.nonce.get().map(String::as_str),
+            conn_type: self.connection_type(),
+        }
     }
 
     /// Gives the client `perms` (or none), at authentication or on a reload.
@@ -149,6 +180,8 @@ pub struct Authenticated {
     pub user_label: Option<String>,
     /// The account the user belongs to; empty for the global account.
     pub account: String,
+    /// The key of the trusted proxy the client came through, if it did.
+    pub proxy_key: Option<String>,
 }
 
 /// Go's `isBcrypt`: a stored password or token that is a bcrypt hash.
@@ -193,12 +226,9 @@ pub fn verify_nonce_signature(nkey: &str, nonce: &[u8], sig: &str) -> bool {
     }
 }
 
-/// The label and permissions of the user a client authenticates as when it sends no
-/// credentials (`no_auth_user`, a user name or an nkey); `None` when that does not apply.
-fn no_auth_user<'a>(
-    o: &'a Options,
-    c: &ConnectInfo,
-) -> Option<(String, &'a Option<Permissions>, &'a str)> {
+/// The user a client without credentials authenticates as (`no_auth_user`, a user name
+/// or an nkey); `None` when that does not apply.
+fn no_auth_user<'a>(o: &'a Options, c: &ConnectInfo) -> Option<Found<'a>> {
     if o.no_auth_user.is_empty()
         || !c.user.is_empty()
         || !c.nkey.is_empty()
@@ -211,13 +241,48 @@ fn no_auth_user<'a>(
     o.users
         .iter()
         .find(|u| &u.username == name)
-        .map(|u| (format!("user:{name}"), &u.permissions, u.account.as_str()))
-        .or_else(|| {
-            o.nkeys
-                .iter()
-                .find(|n| &n.nkey == name)
-                .map(|n| (format!("nkey:{name}"), &n.permissions, n.account.as_str()))
-        })
+        .map(Found::User)
+        .or_else(|| o.nkeys.iter().find(|n| &n.nkey == name).map(Found::Nkey))
+}
+
+/// A configured user a client names.
+#[derive(Clone, Copy)]
+enum Found<'a> {
+    User(&'a User),
+    Nkey(&'a NkeyUser),
+}
+
+impl<'a> Found<'a> {
+    fn label(self) -> String {
+        match self {
+            Found::User(u) => format!("user:{}", u.username),
+            Found::Nkey(n) => format!("nkey:{}", n.nkey),
+        }
+    }
+    fn permissions(self) -> &'a Option<Permissions> {
+        match self {
+            Found::User(u) => &u.permissions,
+            Found::Nkey(n) => &n.permissions,
+        }
+    }
+    fn account(self) -> &'a str {
+        match self {
+            Found::User(u) => &u.account,
+            Found::Nkey(n) => &n.account,
+        }
+    }
+    fn allowed_connection_types(self) -> &'a BTreeSet<String> {
+        match self {
+            Found::User(u) => &u.allowed_connection_types,
+            Found::Nkey(n) => &n.allowed_connection_types,
+        }
+    }
+    fn proxy_required(self) -> bool {
+        match self {
+            Found::User(u) => u.proxy_required,
+            Found::Nkey(n) => n.proxy_required,
+        }
+    }
 }
 
 /// Whether the only configured account is the system account, there only to give it
@@ -264,6 +329,34 @@ pub fn validate_no_auth_user(o: &Options) -> Result<(), String> {
     ))
 }
 
+/// Go's `validateAuth` and `validateProxies` for what natsd has: the users' connection
+/// types, the trusted proxy keys, and `no_auth_user`.
+pub fn validate_auth(o: &Options) -> Result<(), String> {
+    for set in o
+        .users
+        .iter()
+        .map(|u| &u.allowed_connection_types)
+        .chain(o.nkeys.iter().map(|n| &n.allowed_connection_types))
+    {
+        conn_types::validate_and_normalize(&mut set.clone())?;
+    }
+    proxy::validate(o)?;
+    validate_no_auth_user(o)
+}
+
+/// Puts every user's connection types in upper case (after [`validate_auth`]), as Go
+/// rewrites them when the server starts.
+pub fn normalize_connection_types(o: &mut Options) {
+    for set in o
+        .users
+        .iter_mut()
+        .map(|u| &mut u.allowed_connection_types)
+        .chain(o.nkeys.iter_mut().map(|n| &mut n.allowed_connection_types))
+    {
+        let _ = conn_types::validate_and_normalize(set);
+    }
+}
+
 /// The permissions of a user: its own, else `default_permissions`.
 fn perms_of(o: &Options, own: &Option<Permissions>) -> Option<Arc<ClientPerms>> {
     own.as_ref()
@@ -271,81 +364,158 @@ fn perms_of(o: &Options, own: &Option<Permissions>) -> Option<Arc<ClientPerms>> 
         .map(|p| Arc::new(ClientPerms::new(&p.clone().normalized())))
 }
 
+/// What the server knows of a connection besides its CONNECT.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConnContext<'a> {
+    /// The nonce the connection's INFO carried.
+    pub nonce: Option<&'a str>,
+    /// How the client reached the server.
+    pub conn_type: ConnectionType,
+}
+
+/// Why a client failed to authenticate (Go's auth errors); each closes the connection
+/// with `Authorization Violation` but is recorded with its own reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Bad or missing credentials.
+    Violation,
+    /// A proxy signature that no trusted proxy key verifies.
+    ProxyNotTrusted,
+    /// The user may only connect through a trusted proxy.
+    ProxyRequired,
+}
+
+impl AuthFailure {
+    /// The reason the connection is closed with.
+    pub fn closed_state(self) -> crate::closed::ClosedState {
+        use crate::closed::ClosedState;
+        match self {
+            AuthFailure::Violation => ClosedState::AuthenticationViolation,
+            AuthFailure::ProxyNotTrusted => ClosedState::ProxyNotTrusted,
+            AuthFailure::ProxyRequired => ClosedState::ProxyRequired,
+        }
+    }
+
+    /// The debug line Go logs for it, if any.
+    pub fn debug_text(self) -> Option<&'static str> {
+        match self {
+            AuthFailure::Violation => None,
+            AuthFailure::ProxyNotTrusted => Some("proxy is not trusted"),
+            AuthFailure::ProxyRequired => Some("proxy connection required"),
+        }
+    }
+}
+
 /// Decides whether a client may connect (Go's `processClientOrLeafAuthentication` for the
 /// configured users, tokens and nkeys). `nonce` is what the INFO sent to this client.
 pub fn authenticate(o: &Options, c: &ConnectInfo, nonce: Option<&str>) -> Option<Authenticated> {
+    let ctx = ConnContext {
+        nonce,
+        ..ConnContext::default()
+    };
+    check_client(o, c, &ctx).ok()
+}
+
+/// [`authenticate`] for a connection of a given kind, telling why it failed.
+pub fn check_client(
+    o: &Options,
+    c: &ConnectInfo,
+    ctx: &ConnContext<'_>,
+) -> Result<Authenticated, AuthFailure> {
     // Asking for an account in CONNECT (once for dynamic sandboxes) is refused as Go
     // refuses it: an authorization violation even with good credentials.
     if c.new_account || !c.account.is_empty() {
-        return None;
+        return Err(AuthFailure::Violation);
     }
-    let ok = |perms, label: Option<String>| {
-        Some(Authenticated {
+    let proxy = proxy::check(o, &c.proxy_sig, ctx.nonce);
+    if proxy == proxy::Check::NotTrusted {
+        return Err(AuthFailure::ProxyNotTrusted);
+    }
+    let proxy_key = match &proxy {
+        proxy::Check::Trusted(k) => Some(k.clone()),
+        _ => None,
+    };
+    let through_proxy = proxy_key.is_some();
+    let ok = |perms, label: Option<String>, account: &str| {
+        Ok(Authenticated {
             perms,
             user_label: label,
-            account: String::new(),
-        })
-    };
-    let ok_in = |perms, label: String, account: &str| {
-        Some(Authenticated {
-            perms,
-            user_label: Some(label),
             account: account.to_string(),
+            proxy_key: proxy_key.clone(),
         })
     };
     if !auth_required(o) {
-        return ok(None, None);
+        return ok(None, None, "");
     }
     if !o.nkeys.is_empty() || !o.users.is_empty() {
-        if let Some((label, p, account)) = no_auth_user(o, c) {
-            return ok_in(perms_of(o, p), label, account);
-        }
-        if system_account_only(o)
+        let found = if let Some(f) = no_auth_user(o, c) {
+            Some((f, true))
+        } else if system_account_only(o)
             && c.user.is_empty()
             && c.pass.is_empty()
             && c.auth_token.is_empty()
             && c.nkey.is_empty()
         {
-            return ok(None, None);
+            return ok(None, None, "");
+        } else if !c.nkey.is_empty() {
+            let n = o
+                .nkeys
+                .iter()
+                .find(|n| n.nkey == c.nkey)
+                .ok_or(AuthFailure::Violation)?;
+            Some((Found::Nkey(n), false))
+        } else if !c.user.is_empty() {
+            let u = o
+                .users
+                .iter()
+                .find(|u| u.username == c.user)
+                .ok_or(AuthFailure::Violation)?;
+            Some((Found::User(u), false))
+        } else {
+            None
+        };
+        let Some((found, as_no_auth_user)) = found else {
+            return Err(AuthFailure::Violation);
+        };
+        if !conn_types::allowed(found.allowed_connection_types(), ctx.conn_type) {
+            return Err(AuthFailure::Violation);
         }
-        if !c.nkey.is_empty() {
-            let user = o.nkeys.iter().find(|n| n.nkey == c.nkey)?;
-            let nonce = nonce?;
-            if c.sig.is_empty() || !verify_nonce_signature(&c.nkey, nonce.as_bytes(), &c.sig) {
-                return None;
+        if found.proxy_required() && !through_proxy {
+            return Err(AuthFailure::ProxyRequired);
+        }
+        if !as_no_auth_user {
+            let verified = match found {
+                Found::Nkey(_) => ctx.nonce.is_some_and(|nonce| {
+                    !c.sig.is_empty() && verify_nonce_signature(&c.nkey, nonce.as_bytes(), &c.sig)
+                }),
+                Found::User(u) => compare_passwords(&u.password, &c.pass),
+            };
+            if !verified {
+                return Err(AuthFailure::Violation);
             }
-            return ok_in(
-                perms_of(o, &user.permissions),
-                format!("nkey:{}", c.nkey),
-                &user.account,
-            );
         }
-        if !c.user.is_empty() {
-            let user = o.users.iter().find(|u| u.username == c.user)?;
-            if !compare_passwords(&user.password, &c.pass) {
-                return None;
-            }
-            return ok_in(
-                perms_of(o, &user.permissions),
-                format!("user:{}", c.user),
-                &user.account,
-            );
-        }
-        return None;
+        return ok(
+            perms_of(o, found.permissions()),
+            Some(found.label()),
+            found.account(),
+        );
+    }
+    if o.proxy_required && !through_proxy {
+        return Err(AuthFailure::ProxyRequired);
     }
     if !o.authorization.is_empty() {
         if !compare_passwords(&o.authorization, &c.auth_token) {
-            return None;
+            return Err(AuthFailure::Violation);
         }
-        return ok(None, Some("token".to_string()));
+        return ok(None, Some("token".to_string()), "");
     }
     if !o.username.is_empty() {
         if o.username != c.user || !compare_passwords(&o.password, &c.pass) {
-            return None;
+            return Err(AuthFailure::Violation);
         }
-        return ok(None, Some(format!("user:{}", c.user)));
+        return ok(None, Some(format!("user:{}", c.user)), "");
     }
-    None
+    Err(AuthFailure::Violation)
 }
 
 /// How the log line of a failed authentication names the client (Go's `getAuthUser`).

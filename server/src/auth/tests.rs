@@ -42,6 +42,7 @@ fn nkey_nonce_signature() {
             nkey: kp.public_key(),
             permissions: None,
             account: String::new(),
+            ..Default::default()
         }],
         ..Options::default()
     };
@@ -154,6 +155,7 @@ fn no_auth_user_connects_without_credentials() {
             password: "pwd".into(),
             permissions: None,
             account: String::new(),
+            ..Default::default()
         }],
         no_auth_user: "foo".into(),
         ..Options::default()
@@ -196,6 +198,7 @@ fn no_auth_user_info_and_no_connect() {
             password: "pwd".into(),
             permissions: None,
             account: String::new(),
+            ..Default::default()
         }],
         no_auth_user: "foo".into(),
         ..Options::default()
@@ -232,6 +235,7 @@ fn user_labels_for_logs() {
             password: "pwd".into(),
             permissions: None,
             account: String::new(),
+            ..Default::default()
         }],
         no_auth_user: "foo".into(),
         ..Options::default()
@@ -317,6 +321,7 @@ fn connect_naming_an_account_is_refused() {
             password: "pa".into(),
             permissions: None,
             account: "A".into(),
+            ..Default::default()
         }],
         ..Options::default()
     };
@@ -386,4 +391,118 @@ fn auth_user_names_the_credential_or_na() {
         r#"Token "[REDACTED]""#
     );
     assert_eq!(auth_user(&connect("{}")), r#"User "N/A""#);
+}
+
+fn ctx(conn_type: ConnectionType, nonce: Option<&str>) -> ConnContext<'_> {
+    ConnContext { nonce, conn_type }
+}
+
+#[test]
+fn connection_types_restrict_users_nkeys_and_no_auth_user() {
+    let kp = nkeys::KeyPair::new_user();
+    let only = |t: &str| [t.to_string()].into_iter().collect::<BTreeSet<String>>();
+    let o = Options {
+        users: vec![
+            User {
+                username: "std".into(),
+                password: "pwd".into(),
+                allowed_connection_types: only(conn_types::STANDARD),
+                ..Default::default()
+            },
+            User {
+                username: "iproc".into(),
+                password: "pwd".into(),
+                allowed_connection_types: only(conn_types::IN_PROCESS),
+                ..Default::default()
+            },
+        ],
+        nkeys: vec![NkeyUser {
+            nkey: kp.public_key(),
+            allowed_connection_types: only(conn_types::WEBSOCKET),
+            ..Default::default()
+        }],
+        no_auth_user: "iproc".into(),
+        ..Options::default()
+    };
+    let std_ctx = ctx(ConnectionType::Standard, Some("n"));
+    let iproc_ctx = ctx(ConnectionType::InProcess, Some("n"));
+    let std_user = connect(r#"{"user":"std","pass":"pwd"}"#);
+    assert!(check_client(&o, &std_user, &std_ctx).is_ok());
+    assert_eq!(
+        check_client(&o, &std_user, &iproc_ctx).unwrap_err(),
+        AuthFailure::Violation
+    );
+    let iproc_user = connect(r#"{"user":"iproc","pass":"pwd"}"#);
+    assert!(check_client(&o, &iproc_user, &iproc_ctx).is_ok());
+    assert!(check_client(&o, &iproc_user, &std_ctx).is_err());
+    // The no_auth_user is held to its connection types as well.
+    assert!(check_client(&o, &connect("{}"), &iproc_ctx).is_ok());
+    assert!(check_client(&o, &connect("{}"), &std_ctx).is_err());
+    // An nkey for websocket only, with a good signature, is refused on both.
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(kp.sign(b"n").unwrap());
+    let nkey = connect(&format!(
+        r#"{{"nkey":"{}","sig":"{sig}"}}"#,
+        kp.public_key()
+    ));
+    assert!(check_client(&o, &nkey, &std_ctx).is_err());
+    assert!(check_client(&o, &nkey, &iproc_ctx).is_err());
+}
+
+#[test]
+fn proxy_required_needs_a_trusted_proxy_signature() {
+    let proxy = nkeys::KeyPair::new_user();
+    let mut o = Options {
+        users: vec![
+            User {
+                username: "direct".into(),
+                password: "pwd".into(),
+                ..Default::default()
+            },
+            User {
+                username: "proxied".into(),
+                password: "pwd".into(),
+                proxy_required: true,
+                ..Default::default()
+            },
+        ],
+        ..Options::default()
+    };
+    let c = ctx(ConnectionType::Standard, Some("nonce"));
+    let proxied = connect(r#"{"user":"proxied","pass":"pwd"}"#);
+    assert_eq!(
+        check_client(&o, &proxied, &c).unwrap_err(),
+        AuthFailure::ProxyRequired
+    );
+    o.proxies = Some(proxy::ProxiesConfig {
+        trusted: vec![proxy.public_key()],
+    });
+    let sig =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(proxy.sign(b"nonce").unwrap());
+    let with_sig = |user: &str, sig: &str| {
+        connect(&format!(
+            r#"{{"user":"{user}","pass":"pwd","proxy_sig":"{sig}"}}"#
+        ))
+    };
+    let ok = check_client(&o, &with_sig("proxied", &sig), &c).unwrap();
+    assert_eq!(ok.proxy_key, Some(proxy.public_key()));
+    // A signature no trusted key verifies fails whoever the user is.
+    let stranger = nkeys::KeyPair::new_user();
+    let bad =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(stranger.sign(b"nonce").unwrap());
+    assert_eq!(
+        check_client(&o, &with_sig("direct", &bad), &c).unwrap_err(),
+        AuthFailure::ProxyNotTrusted
+    );
+    assert!(check_client(&o, &connect(r#"{"user":"direct","pass":"pwd"}"#), &c).is_ok());
+    // The single user of the authorization block.
+    let single = Options {
+        username: "u".into(),
+        password: "p".into(),
+        proxy_required: true,
+        ..Options::default()
+    };
+    assert_eq!(
+        check_client(&single, &connect(r#"{"user":"u","pass":"p"}"#), &c).unwrap_err(),
+        AuthFailure::ProxyRequired
+    );
 }

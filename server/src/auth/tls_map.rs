@@ -4,7 +4,7 @@
 //! subject as a distinguished name (exact order, then any order of its RDNs), then Go's
 //! string of the subject with the domain components appended, then that string alone.
 
-use super::{Authenticated, User};
+use super::{AuthFailure, Authenticated, ConnContext, User};
 use crate::client::connect::ConnectInfo;
 use crate::config::Options;
 use crate::tls::x509::{CertInfo, Dn};
@@ -84,20 +84,38 @@ pub fn authenticate_by_certificate(
     o: &Options,
     c: &ConnectInfo,
     cert: Option<&CertInfo>,
-    mut log: impl FnMut(CertLog),
+    log: impl FnMut(CertLog),
 ) -> Option<Authenticated> {
+    check_certificate(o, c, cert, &ConnContext::default(), log).ok()
+}
+
+/// [`authenticate_by_certificate`] for a connection of a given kind, telling why it
+/// failed. Users the connection's type is not allowed for are not candidates.
+pub fn check_certificate(
+    o: &Options,
+    c: &ConnectInfo,
+    cert: Option<&CertInfo>,
+    ctx: &ConnContext<'_>,
+    mut log: impl FnMut(CertLog),
+) -> Result<Authenticated, AuthFailure> {
     let Some(cert) = cert else {
         log(CertLog::Debug(
             "User required in cert, no peer certificates found".into(),
         ));
-        return None;
+        return Err(AuthFailure::Violation);
     };
-    let Some(m) = map_certificate(&o.users, cert) else {
+    let candidates: Vec<User> = o
+        .users
+        .iter()
+        .filter(|u| super::conn_types::allowed(&u.allowed_connection_types, ctx.conn_type))
+        .cloned()
+        .collect();
+    let Some(m) = map_certificate(&candidates, cert) else {
         log(CertLog::Debug(format!(
             "User in cert [{:?}], not found",
             cert.go_subject_string()
         )));
-        return None;
+        return Err(AuthFailure::Violation);
     };
     log(CertLog::Debug(m.how));
     if !c.user.is_empty() {
@@ -112,7 +130,7 @@ pub fn authenticate_by_certificate(
         nkey: String::new(),
         ..c.clone()
     };
-    super::authenticate(o, &as_user, None)
+    super::check_client(o, &as_user, ctx)
 }
 
 /// A log line of certificate mapping.

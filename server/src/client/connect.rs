@@ -16,6 +16,8 @@ pub struct ConnectInfo {
     pub nkey: String,
     pub jwt: String,
     pub sig: String,
+    /// A trusted proxy's signature of the nonce (`proxy_sig`).
+    pub proxy_sig: String,
     pub auth_token: String,
     pub user: String,
     pub pass: String,
@@ -41,6 +43,7 @@ struct ConnectFields {
     nkey: Option<String>,
     jwt: Option<String>,
     sig: Option<String>,
+    proxy_sig: Option<String>,
     auth_token: Option<String>,
     user: Option<String>,
     pass: Option<String>,
@@ -65,6 +68,7 @@ impl Default for ConnectInfo {
             nkey: String::new(),
             jwt: String::new(),
             sig: String::new(),
+            proxy_sig: String::new(),
             auth_token: String::new(),
             user: String::new(),
             pass: String::new(),
@@ -105,6 +109,7 @@ impl ConnectInfo {
         set(&mut self.nkey, f.nkey);
         set(&mut self.jwt, f.jwt);
         set(&mut self.sig, f.sig);
+        set(&mut self.proxy_sig, f.proxy_sig);
         set(&mut self.auth_token, f.auth_token);
         set(&mut self.user, f.user);
         set(&mut self.pass, f.pass);

@@ -538,21 +538,23 @@ impl Reader {
     /// fail) and takes on the user's permissions.
     /// Returns who the client is, for the connection's label.
     fn authenticate(&mut self, info: &ConnectInfo) -> Result<Option<String>, ClosedState> {
-        let nonce = self.client.auth.nonce.get().map(String::as_str);
         let opts = &self.server.opts();
         let result = if crate::auth::tls_map::maps_user(opts, info) {
             self.authenticate_by_certificate(info)
         } else {
-            crate::auth::authenticate(opts, info, nonce)
+            crate::auth::check_client(opts, info, &self.client.auth.context())
         };
         match result {
-            Some(ok) => {
+            Ok(ok) => {
                 let user = ok.user_label.clone();
                 self.authenticated(ok);
                 Ok(user)
             }
-            None => {
+            Err(failure) => {
                 let label = self.client.label();
+                if let Some(why) = failure.debug_text() {
+                    crate::debug!(self.server.logging, "{label} - {why}");
+                }
                 match crate::auth::auth_user_label(info) {
                     Some(user) => crate::error!(
                         self.server.logging,
@@ -561,12 +563,9 @@ impl Reader {
                     None => crate::error!(self.server.logging, "{label} - authentication error"),
                 }
                 self.send_err("Authorization Violation");
-                crate::events::auth_failed(
-                    &self.server,
-                    &self.client,
-                    ClosedState::AuthenticationViolation,
-                );
-                Err(ClosedState::AuthenticationViolation)
+                let reason = failure.closed_state();
+                crate::events::auth_failed(&self.server, &self.client, reason);
+                Err(reason)
             }
         }
     }
@@ -575,12 +574,13 @@ impl Reader {
     fn authenticate_by_certificate(
         &self,
         info: &ConnectInfo,
-    ) -> Option<crate::auth::Authenticated> {
-        use crate::auth::tls_map::{authenticate_by_certificate, CertLog};
+    ) -> Result<crate::auth::Authenticated, crate::auth::AuthFailure> {
+        use crate::auth::tls_map::{check_certificate, CertLog};
         let cert = self.client.tls.get().and_then(|t| t.peer.as_ref());
         let logging = &self.server.logging;
         let label = self.client.label();
-        authenticate_by_certificate(&self.server.opts(), info, cert, |line| match line {
+        let ctx = self.client.auth.context();
+        check_certificate(&self.server.opts(), info, cert, &ctx, |line| match line {
             CertLog::Debug(m) => crate::debug!(logging, "{label} - {m}"),
             CertLog::Warn(m) => crate::warn!(logging, "{m}"),
         })
@@ -603,6 +603,7 @@ impl Reader {
                 crate::events::account_conns_changed(&self.server, &self.acc);
             }
         }
+        *self.client.auth.proxy_key.lock() = ok.proxy_key.clone();
         self.auth_deadline = None;
         self.parser.set_awaiting_connect(false);
         if let Some(p) = ok.perms {
@@ -619,12 +620,16 @@ impl Reader {
         if opts.no_auth_user.is_empty() {
             return false;
         }
-        match crate::auth::authenticate(opts, &self.connect, None) {
-            Some(ok) => {
+        let ctx = crate::auth::ConnContext {
+            nonce: None,
+            ..self.client.auth.context()
+        };
+        match crate::auth::check_client(opts, &self.connect, &ctx) {
+            Ok(ok) => {
                 self.authenticated(ok);
                 true
             }
-            None => false,
+            Err(_) => false,
         }
     }
 

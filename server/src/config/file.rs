@@ -223,7 +223,6 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         "leaf" | "leafnodes" => "leafnodes",
         "websocket" | "ws" => "websocket",
         "mqtt" => "MQTT",
-        "proxies" => "proxies",
         "max_sub_tokens" | "max_subscription_tokens" => "subscription token limits",
         "write_timeout" => "write timeout policies",
         "no_fast_producer_stall" => "fast producer stalls",
@@ -291,6 +290,10 @@ fn apply_key_inner(
         "http_port" | "monitor_port" => o.http_port = to_i32(want_i64(v)?),
         "http_base_path" => o.http_base_path = want_str(v)?.to_string(),
         "authorization" => apply_authorization(o, v, out)?,
+        "proxies" => match crate::auth::conf::parse_proxies(v, &mut out.errors) {
+            Ok(p) => o.proxies = Some(p),
+            Err(e) => out.errors.push(e),
+        },
         "tls" => super::tls_block::apply_tls_block(o, v)
             .map_err(|(pos, e)| ConfigIssue::error(&pos, e))?,
         "allow_non_tls" => o.allow_non_tls = want_bool(v)?,
@@ -514,6 +517,7 @@ fn apply_authorization(
     let (mut user, mut pass, mut token) = (String::new(), String::new(), String::new());
     let mut timeout = 0f64;
     let (mut users, mut nkeys, mut default_perms) = (Vec::new(), Vec::new(), None);
+    let mut proxy_required = false;
     for (mk, mv) in m.iter() {
         match mk.to_lowercase().as_str() {
             "user" | "username" => user = want_str(mv)?.to_string(),
@@ -567,7 +571,8 @@ fn apply_authorization(
                     Err(e) => out.errors.push(e),
                 }
             }
-            "auth_callout" | "auth_hook" | "proxy_required" => {
+            "proxy_required" => proxy_required = crate::auth::conf::bool_of(mv)?,
+            "auth_callout" | "auth_hook" => {
                 return Err(not_supported(mk, mv, "authorization"));
             }
             _ => {
@@ -599,6 +604,7 @@ fn apply_authorization(
     o.username = user;
     o.password = pass;
     o.authorization = token;
+    o.proxy_required = proxy_required;
     if timeout > 0.0 {
         o.auth_timeout = Duration::try_from_secs_f64(timeout).unwrap_or(Duration::MAX);
     }
@@ -757,6 +763,50 @@ mod tests {
             Err(ConfigFileError::Invalid(e)) => e.errors.iter().map(|e| e.to_string()).collect(),
             other => panic!("expected errors, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn users_connection_types_and_proxies() {
+        let key = "UCARKS2E3KVB7YORL2DG34XLT7PUCOL2SVM7YXV6ETHLW6Z46UUJ2VZ3";
+        let (o, _) = load(&format!(
+            "authorization {{ users [\n\
+               {{user: a, password: p, allowed_connection_types: [\"websocket\", STANDARD]}}\n\
+               {{user: b, password: p, proxy_required: true}}\n\
+               {{nkey: {key}, clients: in_process, proxy_required: true}}\n\
+             ] }}\nproxies {{ trusted [ {{key: {key}}} ] }}\n"
+        ))
+        .expect("loads");
+        let types: Vec<&str> = o.users[0]
+            .allowed_connection_types
+            .iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(types, ["STANDARD", "WEBSOCKET"]);
+        assert!(!o.users[0].proxy_required && o.users[1].proxy_required);
+        assert!(o.nkeys[0].proxy_required);
+        assert!(o.nkeys[0].allowed_connection_types.contains("IN_PROCESS"));
+        assert_eq!(o.proxies.expect("proxies").trusted, [key]);
+        let (o, _) = load("authorization { user: u, password: p, proxy_required: true }")
+            .expect("loads");
+        assert!(o.proxy_required);
+        let e = errors_of(
+            "authorization { users [ {user: a, password: p, allowed_connection_types: [ \"UNKNOWN\" ]} ] }",
+        );
+        assert!(e[0].ends_with(r#"invalid connection types ["UNKNOWN"]"#), "{e:?}");
+        let e = errors_of(
+            "authorization { users [ {user: a, password: p, allowed_connection_types: 123} ] }",
+        );
+        assert!(
+            e[0].ends_with("error parsing allowed connection types: unsupported type int64"),
+            "{e:?}"
+        );
+        let e = errors_of("proxies { trusted [ {key: bad} ] }");
+        assert!(e[0].ends_with(r#"invalid proxy key "bad""#), "{e:?}");
+        let e = errors_of("proxies { trusted: 1 }");
+        assert!(
+            e[0].ends_with("expected proxies' trusted field to be an array, got int64"),
+            "{e:?}"
+        );
     }
 
     #[test]

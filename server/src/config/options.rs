@@ -89,6 +89,11 @@ pub struct Options {
     pub default_permissions: Option<crate::auth::Permissions>,
     /// Send a nonce in every INFO, even without nkey users (Go's `AlwaysEnableNonce`).
     pub always_enable_nonce: bool,
+    /// `authorization { proxy_required }`: the single user or token only through a
+    /// trusted proxy.
+    pub proxy_required: bool,
+    /// `proxies { trusted [...] }`: proxies whose signed nonce clients may present.
+    pub proxies: Option<crate::auth::proxy::ProxiesConfig>,
     /// `accounts { ... }`: the configured accounts (their users are in `users`/`nkeys`).
     pub accounts: Vec<crate::account::AccountConfig>,
     /// `system_account`: the account of the server's own events; empty means `$SYS`.
@@ -216,6 +221,8 @@ impl Default for Options {
             auth_block_defined: false,
             default_permissions: None,
             always_enable_nonce: false,
+            proxy_required: false,
+            proxies: None,
             accounts: Vec::new(),
             system_account: String::new(),
             no_system_account: false,

@@ -85,6 +85,7 @@ fn account_isolation() {
         password: name.into(),
         permissions: None,
         account: account.into(),
+        ..Default::default()
     };
     let s = run_server(natsd::config::Options {
         accounts: ["$foo", "$bar"]

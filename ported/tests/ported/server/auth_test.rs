@@ -13,6 +13,7 @@ fn user_clone_nil_permissions() {
         password: "bar".into(),
         permissions: None,
         account: String::new(),
+        ..Default::default()
     };
     let mut clone = user.clone();
     assert_eq!(user, clone, "Cloned Users are incorrect");
@@ -37,6 +38,7 @@ fn user_clone() {
             response: None,
         }),
         account: String::new(),
+        ..Default::default()
     };
     let mut clone = user.clone();
     assert_eq!(user, clone, "Cloned Users are incorrect");
@@ -58,6 +60,7 @@ fn user_clone_permissions_no_lists() {
         password: "bar".into(),
         permissions: Some(Permissions::default()),
         account: String::new(),
+        ..Default::default()
     };
     let clone = user.clone();
     let p = clone.permissions.as_ref().unwrap();
@@ -80,6 +83,7 @@ fn user_clone_no_permissions() {
         password: "bar".into(),
         permissions: None,
         account: String::new(),
+        ..Default::default()
     };
     let clone = user.clone();
     assert!(
@@ -87,6 +91,57 @@ fn user_clone_no_permissions() {
         "Expected Permissions to be nil, got: {:?}",
         clone.permissions
     );
+}
+
+port!("server/auth_test.go::TestUserUnknownAllowedConnectionType" => user_unknown_allowed_connection_type);
+fn user_unknown_allowed_connection_type() {
+    use natsd::auth::NkeyUser;
+    use ported::support::default_test_options;
+    let types = |names: &[&str]| -> std::collections::BTreeSet<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    };
+    let mut o = default_test_options();
+    o.users = vec![User {
+        username: "user".into(),
+        password: "pwd".into(),
+        allowed_connection_types: types(&["STANDARD", "someNewType"]),
+        ..Default::default()
+    }];
+    let err = natsd::server::Server::new(o.clone())
+        .expect_err("Expected error about unknown connection type");
+    assert!(
+        err.to_string().contains("connection type"),
+        "Expected error about unknown connection type, got {err}"
+    );
+    o.users[0].allowed_connection_types = types(&["websocket"]);
+    let s = natsd::server::Server::new(o.clone()).unwrap();
+    for act in &s.shared().opts().users[0].allowed_connection_types {
+        assert_eq!(
+            act, "WEBSOCKET",
+            "Expected map to have been updated with proper case, got {act}"
+        );
+    }
+    // Same with an nkey user now.
+    o.users.clear();
+    o.nkeys = vec![NkeyUser {
+        nkey: "somekey".into(),
+        allowed_connection_types: types(&["STANDARD", "someNewType"]),
+        ..Default::default()
+    }];
+    let err = natsd::server::Server::new(o.clone())
+        .expect_err("Expected error about unknown connection type");
+    assert!(
+        err.to_string().contains("connection type"),
+        "Expected error about unknown connection type, got {err}"
+    );
+    o.nkeys[0].allowed_connection_types = types(&["websocket"]);
+    let s = natsd::server::Server::new(o).unwrap();
+    for act in &s.shared().opts().nkeys[0].allowed_connection_types {
+        assert_eq!(
+            act, "WEBSOCKET",
+            "Expected map to have been updated with proper case, got {act}"
+        );
+    }
 }
 
 port!("server/auth_test.go::TestUserCloneNil" => user_clone_nil);

@@ -1853,6 +1853,7 @@ fn user(
         password: password.to_string(),
         permissions,
         account: String::new(),
+        ..Default::default()
     }
 }
 
@@ -3055,6 +3056,7 @@ mod account_ports {
                 nkey: nkey.clone(),
                 permissions: None,
                 account: String::new(),
+                ..Default::default()
             }],
             ..default_test_options()
         });

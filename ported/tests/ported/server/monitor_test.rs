@@ -2011,6 +2011,7 @@ mod account_ports {
                 password: user,
                 permissions: None,
                 account: name.to_string(),
+                ..Default::default()
             });
         }
         run_server(o)

@@ -22,6 +22,7 @@ fn nkey_options() -> Options {
             nkey: user_key().public_key(),
             permissions: None,
             account: String::new(),
+            ..Default::default()
         }],
         ..default_test_options()
     }
@@ -40,6 +41,7 @@ fn mixed_setup() -> BackgroundServer {
             password: "foo".into(),
             permissions: None,
             account: String::new(),
+            ..Default::default()
         }],
         ..nkey_options()
     })

@@ -1123,3 +1123,45 @@ mod account_ports {
         std::env::remove_var(&var);
     }
 }
+
+port!("server/opts_test.go::TestOptionsProxyTrustedKeys" => options_proxy_trusted_keys);
+fn options_proxy_trusted_keys() {
+    use natsd::auth::proxy::ProxiesConfig;
+    let mut o = ported::support::default_test_options();
+    o.proxies = Some(ProxiesConfig {
+        trusted: vec![
+            "UCARKS2E3KVB7YORL2DG34XLT7PUCOL2SVM7YXV6ETHLW6Z46UUJ2VZ3".into(),
+            "bad1".into(),
+            "UD6AYQSOIN2IN5OGC6VQZCR4H3UFMIOXSW6NNS6N53CLJA4PB56CEJJI".into(),
+            "bad2".into(),
+        ],
+    });
+    let err = natsd::server::validate_options(&o).expect_err("expected an error");
+    assert_eq!(err, "proxy trusted key \"bad1\" is invalid");
+
+    let trusted = [
+        "UCARKS2E3KVB7YORL2DG34XLT7PUCOL2SVM7YXV6ETHLW6Z46UUJ2VZ3",
+        "UD6AYQSOIN2IN5OGC6VQZCR4H3UFMIOXSW6NNS6N53CLJA4PB56CEJJI",
+    ];
+    o.proxies = Some(ProxiesConfig {
+        trusted: trusted.iter().map(|k| k.to_string()).collect(),
+    });
+    let s = ported::support::run_server(o);
+    // Go turns each configured key into a key pair, in order; natsd verifies proxy
+    // signatures with the keys of the options in force, which must be these, in order,
+    // each a usable public key.
+    let opts = s.shared().opts();
+    let keys = &opts.proxies.as_ref().expect("proxies").trusted;
+    assert_eq!(keys.len(), trusted.len());
+    for (i, k) in keys.iter().enumerate() {
+        let kp = nkeys::KeyPair::from_public_key(k).expect("a public key");
+        assert_eq!(kp.public_key(), trusted[i]);
+    }
+    // With trusted proxies, every client's INFO carries a nonce to sign.
+    let mut c = ported::support::RawConn::connect(s.addr);
+    let info = c.check_info();
+    assert!(
+        info["nonce"].as_str().is_some_and(|n| !n.is_empty()),
+        "Expected nonce in INFO, got {info}"
+    );
+}

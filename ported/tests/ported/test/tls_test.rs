@@ -134,6 +134,36 @@ authorization {
     nc.flush().unwrap();
 }
 
+port!("test/tls_test.go::TestTLSClientCertificateCheckWithAllowedConnectionTypes" => tls_client_certificate_check_with_allowed_connection_types);
+fn tls_client_certificate_check_with_allowed_connection_types() {
+    let (srv, _) = run_server_with_config(conf(
+        r#"
+listen: "127.0.0.1:-1"
+tls {
+  cert_file: "./configs/certs/server-cert.pem"
+  key_file:  "./configs/certs/server-key.pem"
+  timeout: 2
+  ca_file:   "./configs/certs/ca.pem"
+  verify_and_map: true
+}
+authorization {
+  users = [
+    {user: derek@nats.io, permissions: { publish:"foo" }, allowed_connection_types: ["WEBSOCKET"]}
+  ]
+}
+"#,
+    ));
+    // The certificate maps to a user that may only come over websocket.
+    let r = connect(
+        srv.addr,
+        &ca().client_cert(
+            cert("client-id-auth-cert.pem"),
+            cert("client-id-auth-key.pem"),
+        ),
+    );
+    assert!(r.is_err(), "Expected connection to fail, it did not");
+}
+
 /// Waits for `n` asynchronous errors on `nc` (2 s each, as the Go tests wait).
 fn expect_errors(nc: &mut NatsConn, n: usize) {
     for i in 0..n {
