@@ -194,6 +194,11 @@ impl ServerShared {
         self.clients.lock().len()
     }
 
+    /// The registered client with this cid.
+    pub fn client_by_cid(&self, cid: u64) -> Option<Arc<Client>> {
+        self.clients.lock().get(&cid).cloned()
+    }
+
     pub fn clients(&self) -> Vec<Arc<Client>> {
         self.clients.lock().values().cloned().collect()
     }

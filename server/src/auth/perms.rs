@@ -105,6 +105,20 @@ impl List {
         )
     }
 
+    /// The entries as subjects again, a queue group after a space (`"foo.* workers"`).
+    fn subjects(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|e| {
+                let subject = e.subject.join(".");
+                match &e.queue {
+                    Some(q) => format!("{subject} {q}"),
+                    None => subject,
+                }
+            })
+            .collect()
+    }
+
     /// The plain entries and the queue entries matching `subject`.
     fn matching(&self, subject: &str) -> (bool, Vec<&Entry>) {
         let toks: Vec<&str> = subject.split('.').collect();
@@ -143,6 +157,13 @@ impl Direction {
     fn is_empty(&self) -> bool {
         self.allow.is_none() && self.deny.is_none()
     }
+
+    fn public(&self) -> SubjectPermission {
+        SubjectPermission {
+            allow: self.allow.as_ref().map(List::subjects),
+            deny: self.deny.as_ref().map(List::subjects),
+        }
+    }
 }
 
 /// Reply subjects this client received and may answer, with how many answers were sent
@@ -177,6 +198,16 @@ impl ClientPerms {
             ),
             response: p.response.clone(),
             replies: Mutex::new(Replies::default()),
+        }
+    }
+
+    /// What the client may do, as lists again (Go's `publicPermissions`, which user info
+    /// requests answer with): the entries that compiled, queue groups kept.
+    pub fn public(&self) -> Permissions {
+        Permissions {
+            publish: Some(self.publish.public()),
+            subscribe: Some(self.subscribe.public()),
+            response: self.response.clone(),
         }
     }
 

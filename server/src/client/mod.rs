@@ -38,6 +38,8 @@ pub use reader::{run_connection, run_stream, set_read_loop_report_threshold};
 #[derive(Debug)]
 pub struct Client {
     pub cid: u64,
+    /// A connection from a client, or one of the server's internal clients.
+    kind: crate::protocol::parser::ConnKind,
     pub host: String,
     pub port: u16,
     pub start: Instant,
@@ -75,6 +77,8 @@ pub struct Client {
     pub auth: crate::auth::ClientAuth,
     /// What the TLS handshake established (TLS connections only).
     pub tls: std::sync::OnceLock<crate::tls::TlsState>,
+    /// See [`Client::set_implied_user`].
+    implied_user: std::sync::OnceLock<String>,
     /// The client's address from a PROXY protocol header, when a proxy sent one.
     proxied: std::sync::OnceLock<(String, u16)>,
     /// The account the client is bound to (the server binds every client it registers).
@@ -89,6 +93,7 @@ impl Client {
     pub fn new(cid: u64, host: String, port: u16, max_pending: usize) -> Self {
         Client {
             cid,
+            kind: crate::protocol::parser::ConnKind::Client,
             port,
             start: Instant::now(),
             out: Mutex::new(Outbound::new(max_pending)),
@@ -111,6 +116,7 @@ impl Client {
             auth: crate::auth::ClientAuth::default(),
             tls: std::sync::OnceLock::new(),
             proxied: std::sync::OnceLock::new(),
+            implied_user: std::sync::OnceLock::new(),
             account: Mutex::new(None),
             connect_received: AtomicBool::new(false),
             first_pong_sent: AtomicBool::new(false),
@@ -122,6 +128,17 @@ impl Client {
         }
     }
 
+    /// The same client, of another kind (the server's internal clients).
+    pub fn with_kind(mut self, kind: crate::protocol::parser::ConnKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// What kind of connection this is (Go's `c.kind`).
+    pub fn kind(&self) -> crate::protocol::parser::ConnKind {
+        self.kind
+    }
+
     /// The account the client is bound to, once the server has registered it.
     pub fn account(&self) -> Option<Arc<Account>> {
         self.account.lock().clone()
@@ -130,6 +147,9 @@ impl Client {
     /// Who the client authenticated as, as monitoring shows it (Go's `getRawAuthUser`):
     /// its nkey, its user name, `[REDACTED]` for a token, or empty.
     pub fn raw_auth_user(&self) -> String {
+        if let Some(u) = self.implied_user.get() {
+            return u.clone();
+        }
         let o = self.opts.lock();
         if !o.nkey.is_empty() {
             o.nkey.clone()
@@ -140,6 +160,12 @@ impl Client {
         } else {
             String::new()
         }
+    }
+
+    /// Records the `no_auth_user` (user name or nkey) a client without credentials became;
+    /// Go writes it into the client's CONNECT options, which monitoring and events read.
+    pub fn set_implied_user(&self, user: String) {
+        let _ = self.implied_user.set(user);
     }
 
     /// The name of the client's account (`$G` until bound).
@@ -475,7 +501,8 @@ pub(crate) struct QueuedDelivery<'a> {
 /// reader's publishes and the server's own alike. `None` when it is not delivered: the
 /// subscriber's deny list refuses the subject, or its auto-unsubscribe limit is passed.
 /// A subscription reaching its limit is pushed onto `expired`; a reply subject is
-/// remembered for a subscriber with response permissions.
+/// remembered for a subscriber with response permissions. `publisher` is the cid of the
+/// publishing client, 0 for the server itself.
 #[inline]
 pub(crate) fn queue_delivery<'a>(
     sub: &SubRef,
@@ -483,6 +510,7 @@ pub(crate) fn queue_delivery<'a>(
     reply: Option<&[u8]>,
     header_len: Option<usize>,
     payload: &'a [u8],
+    publisher: u64,
     expired: &mut Vec<SubRef>,
 ) -> Option<QueuedDelivery<'a>> {
     let client = &sub.client;
@@ -507,7 +535,15 @@ pub(crate) fn queue_delivery<'a>(
             expired.push(sub.clone());
         }
     }
-    let sid = &sub.sid;
+    // The server's internal client learns who published (its handlers answer about the
+    // requester, as Go's do with the publishing client).
+    let tagged;
+    let sid: &[u8] = if client.kind() == crate::protocol::parser::ConnKind::System {
+        tagged = crate::events::internal::tag_sid(&sub.sid, publisher);
+        &tagged
+    } else {
+        &sub.sid
+    };
     // A subscriber without header support gets the body only, as in Go.
     let (hdr, data) = match header_len {
         Some(h) if client.headers() => (Some(h), payload),

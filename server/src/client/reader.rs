@@ -606,6 +606,13 @@ impl Reader {
         *self.client.auth.proxy_key.lock() = ok.proxy_key.clone();
         self.auth_deadline = None;
         self.parser.set_awaiting_connect(false);
+        let c = &self.connect;
+        if c.user.is_empty() && c.nkey.is_empty() && c.auth_token.is_empty() {
+            // Only `no_auth_user` names a client that sent no credentials.
+            if let Some(name) = ok.user_label.as_deref().and_then(|l| l.split_once(':')) {
+                self.client.set_implied_user(name.1.to_string());
+            }
+        }
         if let Some(p) = ok.perms {
             self.client.auth.set_perms(Some(p.clone()));
             self.perms = Some(p);
@@ -948,9 +955,15 @@ impl Reader {
         header_len: Option<usize>,
         payload: &[u8],
     ) -> bool {
-        let Some(d) =
-            super::queue_delivery(sub, subject, reply, header_len, payload, &mut self.expired)
-        else {
+        let Some(d) = super::queue_delivery(
+            sub,
+            subject,
+            reply,
+            header_len,
+            payload,
+            self.client.cid,
+            &mut self.expired,
+        ) else {
             return false;
         };
         let (client, sid, hdr, data) = (&sub.client, &sub.sid, d.header_len, d.data);

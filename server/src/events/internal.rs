@@ -22,6 +22,8 @@ pub struct InMsg {
     /// The header block (`NATS/1.0 ...\r\n\r\n`), when the publisher sent one.
     pub header: Option<Bytes>,
     pub payload: Bytes,
+    /// The cid of the client that published it; 0 when the server did.
+    pub publisher: u64,
 }
 
 /// What runs for a message on an internal subscription; `acc` is the account whose
@@ -49,7 +51,10 @@ impl InternalClient {
     /// A socketless client bound to `account`; it takes headers and never hears its own
     /// publishes.
     pub fn new(cid: u64, account: Arc<Account>) -> InternalClient {
-        let client = Arc::new(Client::new(cid, String::new(), 0, usize::MAX));
+        let client = Arc::new(
+            Client::new(cid, String::new(), 0, usize::MAX)
+                .with_kind(crate::protocol::parser::ConnKind::System),
+        );
         client.bind_account(account);
         client.set_headers(true);
         client.set_echo(false);
@@ -136,6 +141,28 @@ pub async fn dispatch_loop(server: Weak<ServerShared>, internal: Arc<InternalCli
     }
 }
 
+/// The sid written into a frame for the internal client: the subscription's sid and the
+/// publisher's cid (`<sid>:<cid>`), split again by [`parse_frames`].
+pub fn tag_sid(sid: &[u8], publisher: u64) -> Vec<u8> {
+    let mut tagged = Vec::with_capacity(sid.len() + 21);
+    tagged.extend_from_slice(sid);
+    tagged.push(b':');
+    tagged.extend_from_slice(publisher.to_string().as_bytes());
+    tagged
+}
+
+/// Splits a frame's sid into the subscription's sid and the publisher's cid (0 when the
+/// frame carries none).
+fn untag_sid(tagged: &[u8]) -> (Bytes, u64) {
+    match memchr::memrchr(b':', tagged) {
+        Some(i) => (
+            Bytes::copy_from_slice(&tagged[..i]),
+            parse_usize(&tagged[i + 1..]).unwrap_or_default() as u64,
+        ),
+        None => (Bytes::copy_from_slice(tagged), 0),
+    }
+}
+
 /// Splits the frames natsd encoded (`MSG`/`HMSG`) into (sid, message). Anything else is
 /// skipped line by line; an incomplete tail is dropped (frames are always whole here).
 pub fn parse_frames(buf: &mut BytesMut) -> Vec<(Bytes, InMsg)> {
@@ -174,8 +201,9 @@ pub fn parse_frames(buf: &mut BytesMut) -> Vec<(Bytes, InMsg)> {
             Some(h) if h <= body.len() => Some(body.split_to(h)),
             _ => None,
         };
+        let (sid, publisher) = untag_sid(parts[2]);
         out.push((
-            Bytes::copy_from_slice(parts[2]),
+            sid,
             InMsg {
                 subject: String::from_utf8_lossy(parts[1]).into_owned(),
                 reply: reply
@@ -183,6 +211,7 @@ pub fn parse_frames(buf: &mut BytesMut) -> Vec<(Bytes, InMsg)> {
                     .unwrap_or_default(),
                 header,
                 payload: body,
+                publisher,
             },
         ));
     }
@@ -275,6 +304,7 @@ impl Delivery<'_> {
             self.reply,
             self.header_len,
             self.data,
+            0,
             &mut self.expired,
         ) else {
             return false;

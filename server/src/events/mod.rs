@@ -144,6 +144,7 @@ impl System {
             reply: reply.to_string(),
             header: None,
             payload: bytes::Bytes::copy_from_slice(body),
+            publisher: 0,
         };
         requests::statsz_request(s, self, &msg);
     }

@@ -574,31 +574,96 @@ fn conns_request(s: &ServerShared, sys: &System, msg: &InMsg) {
     sys.publish_json(s, &msg.reply, &m);
 }
 
-/// `$SYS.REQ.USER.INFO` for the requesting client's account: who it is (Go's
-/// `userInfoReq`, without permissions, which natsd does not expose here).
+/// `$SYS.REQ.USER.INFO`: who the requesting client is, in which account, and with what
+/// permissions (Go's `userInfoReq`). `acc` is where the request landed; the requester's
+/// own account names the answer, as Go looks it up from the request's client info.
 fn user_info_request(s: &ServerShared, sys: &System, acc: &Account, msg: &InMsg) {
-    #[derive(Serialize)]
-    struct UserInfo {
-        user: String,
-        account: String,
-        #[serde(skip_serializing_if = "String::is_empty")]
-        account_name: String,
-    }
     if msg.reply.is_empty() {
         return;
     }
+    let requester = s.client_by_cid(msg.publisher);
+    let (user, account, account_name, permissions) = match &requester {
+        Some(c) => {
+            let a = c.account();
+            (
+                c.raw_auth_user(),
+                c.account_name(),
+                a.map(|a| a.name_tag().to_string()).unwrap_or_default(),
+                c.auth.perms().map(|p| PermissionsJson::from(&p.public())),
+            )
+        }
+        None => (
+            String::new(),
+            acc.name.clone(),
+            acc.name_tag().to_string(),
+            None,
+        ),
+    };
     let resp = ServerApiResponse {
         server: sys.server_info(s),
         data: serde_json::to_value(UserInfo {
-            user: String::new(),
-            account: acc.name.clone(),
-            account_name: acc.name_tag().to_string(),
+            user,
+            account,
+            account_name,
+            permissions,
         })
         .ok(),
         error: None,
     };
     let body = serde_json::to_vec(&resp).unwrap_or_default();
     sys.publish_raw(s, acc, &msg.reply, None, None, &body);
+}
+
+/// Go's `UserInfo` (natsd has no user claims, so no name tag or expiry).
+#[derive(Serialize)]
+struct UserInfo {
+    user: String,
+    account: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    account_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    permissions: Option<PermissionsJson>,
+}
+
+/// Go's `Permissions` as JSON: both directions always present, responses when set.
+#[derive(Serialize)]
+struct PermissionsJson {
+    publish: SubjectPermissionJson,
+    subscribe: SubjectPermissionJson,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    responses: Option<ResponsePermissionJson>,
+}
+
+#[derive(Serialize)]
+struct SubjectPermissionJson {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    allow: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    deny: Vec<String>,
+}
+
+/// `ttl` in nanoseconds, as Go encodes a duration; 0 when replies never expire.
+#[derive(Serialize)]
+struct ResponsePermissionJson {
+    max: i64,
+    ttl: u128,
+}
+
+impl From<&crate::auth::Permissions> for PermissionsJson {
+    fn from(p: &crate::auth::Permissions) -> Self {
+        let dir = |d: &Option<crate::auth::SubjectPermission>| SubjectPermissionJson {
+            allow: d.as_ref().and_then(|d| d.allow.clone()).unwrap_or_default(),
+            deny: d.as_ref().and_then(|d| d.deny.clone()).unwrap_or_default(),
+        };
+        PermissionsJson {
+            publish: dir(&p.publish),
+            subscribe: dir(&p.subscribe),
+            responses: p.response.as_ref().map(|r| ResponsePermissionJson {
+                max: r.max_msgs,
+                ttl: r.expires.map_or(0, |e| e.as_nanos()),
+            }),
+        }
+    }
 }
 
 /// A handler that ignores what it gets: subjects Go listens on for features natsd does

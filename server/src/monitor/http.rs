@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -166,6 +166,9 @@ async fn serve(
     s.monitor.serving.store(false, Ordering::Release);
 }
 
+/// How long a request head may take from its first byte (Go's `ReadHeaderTimeout`).
+const READ_HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Serves HTTP/1 on one accepted connection until it ends or monitoring stops.
 async fn serve_connection<S>(s: Arc<ServerShared>, base: String, stream: S)
 where
@@ -182,10 +185,8 @@ where
         );
         async move { Ok::<_, Infallible>(resp.into_hyper()) }
     });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(5))
-        .serve_connection(TokioIo::new(stream), svc);
+    let stream = super::head_deadline::HeadDeadline::new(stream, READ_HEADER_TIMEOUT);
+    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
     tokio::select! {
         _ = conn => {}
         _ = stop.changed() => {}

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod connz;
 pub mod gotime;
+mod head_deadline;
 mod http;
 pub mod metrics;
 pub mod misc;

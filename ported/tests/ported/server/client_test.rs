@@ -3262,3 +3262,104 @@ fn client_no_slow_consumer_if_connect_expected() {
         "Expected 0 slow consumer"
     );
 }
+
+port!("server/client_test.go::TestTypeString" => type_string);
+fn type_string() {
+    use natsd::protocol::parser::ConnKind;
+    for (kind, name) in [
+        (ConnKind::Client, "Client"),
+        (ConnKind::Router, "Router"),
+        (ConnKind::Gateway, "Gateway"),
+        (ConnKind::Leaf, "Leafnode"),
+        (ConnKind::JetStream, "JetStream"),
+        (ConnKind::Account, "Account"),
+        (ConnKind::System, "System"),
+    ] {
+        assert_eq!(kind.as_str(), name, "Expected typeString value {name:?}");
+    }
+    // Go's last case, an integer that is no kind ("Unknown Type"), cannot be built in
+    // Rust: `ConnKind` is a closed enum. The kinds are the ones clients see: a client
+    // connection, and the server's internal system client.
+    // natsd creates `$SYS` and makes it the system account by default.
+    let s = run_server(default_test_options());
+    let sys = s.shared().events.system().expect("events enabled");
+    assert_eq!(sys.internal.client.kind(), ConnKind::System);
+    let mut c = RawConn::connect(s.addr);
+    let id = c.check_info()["client_id"].as_u64().unwrap();
+    c.send("CONNECT {\"verbose\":false}\r\nPING\r\n");
+    c.expect(&re::PONG);
+    let client = s.shared().client_by_cid(id).expect("client registered");
+    assert_eq!(client.kind(), ConnKind::Client);
+}
+
+port!("server/client_test.go::TestClientPublicPermissionsPreservesQueueQualifier" => client_public_permissions_preserves_queue_qualifier);
+fn client_public_permissions_preserves_queue_qualifier() {
+    use natsd::auth::{ClientPerms, Permissions, SubjectPermission};
+    let perms = ClientPerms::new(&Permissions {
+        subscribe: Some(SubjectPermission {
+            allow: Some(vec!["events.* readers".into()]),
+            deny: Some(vec!["admin.secret workers".into()]),
+        }),
+        ..Permissions::default()
+    });
+    let public = perms.public().subscribe.unwrap();
+    assert_eq!(public.allow.unwrap()[0], "events.* readers");
+    assert_eq!(public.deny.unwrap()[0], "admin.secret workers");
+}
+
+port!("server/client_test.go::TestClientUserInfoReq" => client_user_info_req);
+fn client_user_info_req() {
+    let conf = ported::support::create_conf_file(
+        br#"
+        listen: 127.0.0.1:-1
+        PERMS = {
+            publish = { allow: "$SYS.REQ.>", deny: "$SYS.REQ.ACCOUNT.>" }
+            subscribe = "_INBOX.>"
+            allow_responses: true
+        }
+        accounts: {
+            A: { users: [ { user: dlc, password: pass, permissions: $PERMS } ] }
+            $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] }
+        }
+        no_auth_user: dlc
+    "#,
+    );
+    let (s, _) = ported::support::run_server_with_config(&conf);
+    // Sends a request from a fresh inbox and returns the `data` of the answer.
+    let user_info = |connect: &str| -> serde_json::Value {
+        let mut c = RawConn::connect(s.addr);
+        c.check_info();
+        c.send(&format!(
+            "CONNECT {{\"verbose\":false{connect}}}\r\nSUB _INBOX.x 1\r\nPUB $SYS.REQ.USER.INFO _INBOX.x 0\r\n\r\n"
+        ));
+        let m = c.expect_msgs(1).remove(0);
+        let resp: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+        assert!(resp.get("error").is_none(), "unexpected error: {resp}");
+        resp["data"].clone()
+    };
+
+    let dlc = serde_json::json!({
+        "user": "dlc",
+        "account": "A",
+        "account_name": "A",
+        "permissions": {
+            "publish": { "allow": ["$SYS.REQ.>"], "deny": ["$SYS.REQ.ACCOUNT.>"] },
+            "subscribe": { "allow": ["_INBOX.>"] },
+            // DEFAULT_ALLOW_RESPONSE_MAX_MSGS and DEFAULT_ALLOW_RESPONSE_EXPIRATION (2m).
+            "responses": { "max": 1, "ttl": 120_000_000_000u64 },
+        },
+    });
+    assert_eq!(user_info(""), dlc, "User info for \"dlc\" did not match");
+
+    // Make sure system users work ok too.
+    let admin = serde_json::json!({
+        "user": "admin",
+        "account": "$SYS",
+        "account_name": "$SYS",
+    });
+    assert_eq!(
+        user_info(r#","user":"admin","pass":"s3cr3t!""#),
+        admin,
+        "User info for \"admin\" did not match"
+    );
+}

@@ -842,3 +842,140 @@ fn client_write_loop_stall() {
     // And no error came with it.
     sub.expect_nothing_for(Duration::from_millis(250));
 }
+
+port!("server/server_test.go::TestConcurrentShutdown" => concurrent_shutdown);
+fn concurrent_shutdown() {
+    // natsd creates `$SYS` and makes it the system account by default.
+    let s = run_server(default_test_options());
+    assert!(
+        s.shared().events.system().is_some(),
+        "Expected events to be enabled"
+    );
+    const CALLERS: usize = 32;
+    let start = Arc::new(std::sync::Barrier::new(CALLERS));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    for _ in 0..CALLERS {
+        let (shared, start, done) = (s.shared().clone(), start.clone(), done_tx.clone());
+        std::thread::spawn(move || {
+            start.wait();
+            shared.shutdown();
+            let _ = done.send(());
+        });
+    }
+    for _ in 0..CALLERS {
+        done_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("Timed out waiting for concurrent shutdown calls");
+    }
+    // Go's WaitForShutdown.
+    runtime().block_on(async {
+        tokio::time::timeout(Duration::from_secs(5), s.shared().wait_for_shutdown())
+            .await
+            .expect("shutdown completes")
+    });
+    assert!(s.shared().is_shutting_down());
+}
+
+port!("server/server_test.go::TestMonitoringNoTimeout" => monitoring_no_timeout);
+/// Go checks that its monitoring `http.Server` has no `ReadTimeout` and no `WriteTimeout`
+/// (only a 5 s `ReadHeaderTimeout`). natsd's HTTP server is not a Go struct, so this
+/// checks what those zeros mean for a client, past the 5 s that is the only limit: an
+/// idle keep-alive connection still gets its next request answered (Go's idle timeout
+/// falls back to `ReadTimeout`), and a client that stops reading a large response still
+/// gets all of it when it reads again.
+fn monitoring_no_timeout() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let s = run_server(Options {
+        http_host: "127.0.0.1".into(),
+        http_port: -1,
+        no_system_account: true,
+        ..default_test_options()
+    });
+    let http = s.server.monitor_addr().expect("Monitoring server not set");
+    let past_limit = Duration::from_secs(6);
+
+    /// Reads one HTTP/1.1 response and returns its status line and body.
+    fn read_response(r: &mut BufReader<std::net::TcpStream>) -> (String, Vec<u8>) {
+        let mut status = String::new();
+        let n = r.read_line(&mut status).unwrap();
+        assert!(n > 0, "the server closed the connection");
+        let mut len = 0;
+        loop {
+            let mut line = String::new();
+            let n = r.read_line(&mut line).unwrap();
+            assert!(n > 0, "the server closed the connection mid-response");
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap();
+                }
+            }
+        }
+        let mut body = vec![0; len];
+        r.read_exact(&mut body).unwrap();
+        (status, body)
+    }
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+    // A large answer: a connection with many long subscriptions, listed by /connz?subs=1.
+    let mut subscriber = RawConn::connect(s.addr);
+    subscriber.check_info();
+    let mut subs = String::from("CONNECT {\"verbose\":false}\r\n");
+    for i in 0..40_000 {
+        subs.push_str(&format!(
+            "SUB monitoring.no.timeout.subject.long.enough.to.fill.buffers.{i} {i}\r\n"
+        ));
+    }
+    subs.push_str("PING\r\n");
+    subscriber.send(&subs);
+    subscriber.expect(&re::PONG);
+
+    let slow_reader = std::thread::spawn(move || {
+        // A small receive buffer keeps the server's write waiting on this reader.
+        let sock = connect_small_receive_buffer(http);
+        let mut r = BufReader::new(sock.try_clone().unwrap());
+        (&sock).write_all(get("/connz?subs=1").as_bytes()).unwrap();
+        std::thread::sleep(past_limit);
+        let (status, body) = read_response(&mut r);
+        assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+        let connz: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let subs = connz["connections"][0]["subscriptions_list"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(subs, 40_000);
+        body.len()
+    });
+
+    let idle = std::net::TcpStream::connect(http).unwrap();
+    let mut r = BufReader::new(idle.try_clone().unwrap());
+    (&idle).write_all(get("/varz").as_bytes()).unwrap();
+    let (status, _) = read_response(&mut r);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    std::thread::sleep(past_limit);
+    (&idle).write_all(get("/varz").as_bytes()).unwrap();
+    let (status, body) = read_response(&mut r);
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let varz: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(varz["server_id"].is_string());
+
+    let big = slow_reader.join().unwrap();
+    assert!(
+        big > 2_000_000,
+        "the answer should outgrow socket buffers: {big}"
+    );
+}
+
+/// Connects with a small receive buffer (4 KiB, set before the handshake so the window
+/// stays small), so a large answer cannot be written ahead into it.
+fn connect_small_receive_buffer(addr: SocketAddr) -> std::net::TcpStream {
+    runtime().block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.set_recv_buffer_size(4096).unwrap();
+        let s = sock.connect(addr).await.unwrap().into_std().unwrap();
+        s.set_nonblocking(false).unwrap();
+        s
+    })
+}

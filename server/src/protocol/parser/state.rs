@@ -122,6 +122,11 @@ pub enum ConnKind {
     Router,
     Gateway,
     Leaf,
+    /// The server's internal clients: they never parse bytes from a socket, but are named
+    /// in events and logs as Go names them.
+    JetStream,
+    Account,
+    System,
 }
 
 impl ConnKind {
@@ -132,6 +137,9 @@ impl ConnKind {
             ConnKind::Router => "Router",
             ConnKind::Gateway => "Gateway",
             ConnKind::Leaf => "Leafnode",
+            ConnKind::JetStream => "JetStream",
+            ConnKind::Account => "Account",
+            ConnKind::System => "System",
         }
     }
 }
