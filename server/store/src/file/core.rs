@@ -566,6 +566,7 @@ impl Core {
             return Ok(None);
         }
         if erase {
+            let ts = self.blocks[bi].slot(seq).map_or(now, |s| s.ts);
             self.blocks[bi].erase_in_place(seq).map_err(io_err)?;
             let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
                 return Ok(None);
@@ -573,6 +574,11 @@ impl Core {
             if self.blocks[bi].compressed {
                 // A compressed block is rewritten without the record instead.
                 self.compact_block(bi).map_err(io_err)?;
+            }
+            if seq == self.last_seq {
+                // The erased record keeps no time; a tombstone tells recovery when the
+                // stream's last message was stored (Go writes one for every erase).
+                self.append_marker(seq | TOMBSTONE_BIT, ts, synced)?;
             }
             return Ok(Some(self.after_remove(seq, bi, subject, len)));
         }
@@ -1105,6 +1111,14 @@ impl Core {
                 let keep: Vec<u64> = blk.tombstones.clone();
                 blk.compact(&msgs_dir, |t| keep.contains(&t))
                     .map_err(io_err)?;
+                // The block no longer spans the truncated sequences: deletes above `seq`
+                // are not interior deletes any more.
+                if blk.base_seq > seq {
+                    blk.slots.clear();
+                    blk.base_seq = 0;
+                } else if !blk.slots.is_empty() {
+                    blk.slots.truncate((seq - blk.base_seq + 1) as usize);
+                }
             }
         }
         self.last_seq = seq;

@@ -334,3 +334,67 @@ fn snapshot_fails_for_a_reader_past_the_deadline_and_one_at_a_time() {
     )
     .is_err());
 }
+
+#[test]
+fn erasing_the_last_message_keeps_the_last_time_across_recovery_and_truncate_drops_deletes_above() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = open(dir.path(), cfg("E"));
+    for _ in 0..3 {
+        fs.store_msg("foo", b"", b"x", 0).unwrap();
+    }
+    assert!(fs.erase_msg(3).unwrap());
+    let before = fs.state();
+    assert_ne!(before.last_time, 0);
+    fs.stop().unwrap();
+    let fs = open(dir.path(), cfg("E"));
+    assert_eq!(fs.state(), before);
+    // Truncating below a delete leaves no interior delete behind.
+    assert!(fs.remove_msg(2).unwrap());
+    fs.truncate(1).unwrap();
+    assert_eq!(fs.dmap_entries(), 0);
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (1, 1, 1));
+}
+
+#[test]
+fn restore_from_a_failing_reader_is_an_error_not_a_panic() {
+    struct Failing(Vec<u8>, usize);
+    impl std::io::Read for Failing {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.1 >= self.0.len() / 2 {
+                return Err(std::io::Error::other("link dropped"));
+            }
+            let n = out.len().min(self.0.len() / 2 - self.1);
+            out[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fs = open(&dir.path().join("src"), cfg("F"));
+    for _ in 0..300 {
+        fs.store_msg("foo", b"", b"some payload", 0).unwrap();
+    }
+    let snap = snapshot_bytes(&fs, false);
+    let target = dir.path().join("dst");
+    let res = FileStore::restore(
+        Failing(snap, 0),
+        FileStoreConfig::new(&target),
+        cfg("F"),
+        ManualClock::starting_now(),
+    );
+    assert!(res.is_err());
+    assert!(!target.exists());
+    // A snapshot that failed (deadline) gives its reader's error to the restore.
+    let sr = fs
+        .snapshot(std::time::Duration::from_millis(1), false, false)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let res = FileStore::restore(
+        sr.reader,
+        FileStoreConfig::new(&target),
+        cfg("F"),
+        ManualClock::starting_now(),
+    );
+    assert!(res.is_err());
+}
