@@ -94,19 +94,44 @@ impl ClientOptions {
     }
 }
 
-trait Stream: Read + Write + Send {
-    fn tcp(&self) -> &TcpStream;
+/// A blocking byte stream the client runs over: TCP, or one end of a Unix socket pair
+/// whose other end the server serves as an in-process connection.
+pub trait Sock: Read + Write + Send + Sized + 'static {
+    fn set_timeout(&self, d: Duration) -> std::io::Result<()>;
+    fn clone_sock(&self) -> std::io::Result<Self>;
 }
 
-impl Stream for TcpStream {
-    fn tcp(&self) -> &TcpStream {
-        self
+impl Sock for TcpStream {
+    fn set_timeout(&self, d: Duration) -> std::io::Result<()> {
+        self.set_read_timeout(Some(d))
+    }
+    fn clone_sock(&self) -> std::io::Result<Self> {
+        self.try_clone()
     }
 }
 
-impl Stream for rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
-    fn tcp(&self) -> &TcpStream {
-        &self.sock
+impl Sock for std::os::unix::net::UnixStream {
+    fn set_timeout(&self, d: Duration) -> std::io::Result<()> {
+        self.set_read_timeout(Some(d))
+    }
+    fn clone_sock(&self) -> std::io::Result<Self> {
+        self.try_clone()
+    }
+}
+
+trait Stream: Read + Write + Send {
+    fn set_timeout(&self, d: Duration);
+}
+
+impl<S: Sock> Stream for S {
+    fn set_timeout(&self, d: Duration) {
+        let _ = Sock::set_timeout(self, d);
+    }
+}
+
+impl<S: Sock> Stream for rustls::StreamOwned<rustls::ClientConnection, S> {
+    fn set_timeout(&self, d: Duration) {
+        let _ = self.sock.set_timeout(d);
     }
 }
 
@@ -176,10 +201,10 @@ fn tls_config(o: &ClientOptions) -> Result<rustls::ClientConfig, String> {
 }
 
 /// Runs the TLS handshake over `tcp`.
-fn handshake(
+fn handshake<S: Sock>(
     o: &ClientOptions,
-    mut tcp: TcpStream,
-) -> Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>, String> {
+    mut tcp: S,
+) -> Result<rustls::StreamOwned<rustls::ClientConnection, S>, String> {
     let cfg = tls_config(o)?;
     let name = ServerName::try_from(o.server_name.clone()).map_err(|e| e.to_string())?;
     let mut conn = rustls::ClientConnection::new(Arc::new(cfg), name).map_err(|e| e.to_string())?;
@@ -191,7 +216,7 @@ fn handshake(
 }
 
 /// The version and cipher suite of a session, as rustls names them.
-fn session(s: &rustls::StreamOwned<rustls::ClientConnection, TcpStream>) -> (String, String) {
+fn session<S: Sock>(s: &rustls::StreamOwned<rustls::ClientConnection, S>) -> (String, String) {
     let v = s
         .conn
         .protocol_version()
@@ -211,28 +236,67 @@ pub fn connect(addr: SocketAddr, o: &ClientOptions) -> Result<NatsConn, String> 
     let tcp = TcpStream::connect_timeout(&addr, o.timeout).map_err(|e| e.to_string())?;
     let _ = tcp.set_nodelay(true);
     std::thread::sleep(o.dial_pause);
-    tcp.set_read_timeout(Some(o.timeout))
+    connect_over(tcp, o, deadline)
+}
+
+/// Connects through the server's in-process connection (the Go client's
+/// `nats.InProcessServer`): the server serves one end of a socket pair as an in-process
+/// client, the client runs over the other end.
+pub fn connect_in_process(
+    srv: &natsd::server::BackgroundServer,
+    o: &ClientOptions,
+) -> Result<NatsConn, String> {
+    let deadline = Instant::now() + o.timeout;
+    let (client_end, server_end) =
+        std::os::unix::net::UnixStream::pair().map_err(|e| e.to_string())?;
+    server_end
+        .set_nonblocking(true)
         .map_err(|e| e.to_string())?;
+    let shared = srv.shared().clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    srv.spawn(async move {
+        match tokio::net::UnixStream::from_std(server_end) {
+            Ok(s) => {
+                shared.accept_in_process(s);
+                let _ = tx.send(Ok(()));
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e.to_string()));
+            }
+        }
+    });
+    rx.recv_timeout(o.timeout).map_err(|e| e.to_string())??;
+    connect_over(client_end, o, deadline)
+}
+
+/// The client's side of the connection over an established stream.
+fn connect_over<S: Sock>(
+    sock: S,
+    o: &ClientOptions,
+    deadline: Instant,
+) -> Result<NatsConn, String> {
+    sock.set_timeout(o.timeout).map_err(|e| e.to_string())?;
+    let mut plain = None;
     let mut nc = if o.tls_first {
-        let s = handshake(o, tcp)?;
+        let s = handshake(o, sock)?;
         let state = session(&s);
         let mut nc = NatsConn::new(Box::new(s));
         nc.tls = Some(state);
         nc
     } else {
-        NatsConn::new(Box::new(tcp))
+        plain = Some(sock.clone_sock().map_err(|e| e.to_string())?);
+        NatsConn::new(Box::new(sock))
     };
     let info = nc.read_info(deadline)?;
     let tls_required = info["tls_required"].as_bool().unwrap_or(false);
     let tls_available = info["tls_available"].as_bool().unwrap_or(false);
-    if !o.tls_first {
+    if let Some(plain) = plain {
         if o.secure && !tls_required && !tls_available {
             return Err("nats: secure connection not available".into());
         }
         if o.secure || tls_required {
             // Nothing else was read past INFO: the server waits for the handshake.
-            let tcp = nc.stream.tcp().try_clone().map_err(|e| e.to_string())?;
-            let s = handshake(o, tcp)?;
+            let s = handshake(o, plain)?;
             nc.tls = Some(session(&s));
             nc.stream = Box::new(s);
         }
@@ -315,7 +379,7 @@ impl NatsConn {
         let wait = deadline
             .saturating_duration_since(now)
             .max(Duration::from_millis(1));
-        let _ = self.stream.tcp().set_read_timeout(Some(wait));
+        self.stream.set_timeout(wait);
         let mut tmp = [0u8; 16384];
         match self.stream.read(&mut tmp) {
             Ok(0) => self.closed = true,
@@ -374,6 +438,11 @@ impl NatsConn {
             self.pongs += 1;
         } else if let Some(e) = line.strip_prefix("-ERR ") {
             self.errors.push_back(e.trim_matches('\'').to_string());
+        } else if let Some(json) = line.strip_prefix("INFO ") {
+            // An asynchronous INFO replaces the server's info, as in the Go client.
+            if let Ok(v) = serde_json::from_str(json) {
+                self.info = v;
+            }
         }
         true
     }

@@ -307,6 +307,15 @@ impl ServerShared {
         let mut info = self.info.lock().clone();
         info.client_id = client.cid;
         info.client_ip = client.remote_host().to_string();
+        // An in-process client may skip TLS (Go's `iproc`): TLS is available rather than
+        // required, unless it did the handshake first.
+        if info.tls_required
+            && client.auth.connection_type() == crate::auth::ConnectionType::InProcess
+            && !client.tls.get().is_some_and(|t| t.first)
+        {
+            info.tls_required = false;
+            info.tls_available = true;
+        }
         info
     }
 
@@ -778,6 +787,49 @@ impl ServerShared {
         cid
     }
 
+    /// A client connection inside the process (Go's `InProcessConn`): returns the client's
+    /// end of an in-memory stream whose other end the server serves as a client of
+    /// connection type `IN_PROCESS` (TLS optional, see [`crate::tls::in_process`]). Must be
+    /// called inside the server's runtime.
+    pub fn in_process_conn(self: &Arc<Self>) -> tokio::io::DuplexStream {
+        let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+        self.accept_in_process(server_end);
+        client_end
+    }
+
+    /// Serves `stream` as an in-process client (see [`ServerShared::in_process_conn`]);
+    /// returns the client's id. Must be called inside the server's runtime.
+    pub fn accept_in_process<S>(self: &Arc<Self>, stream: S) -> u64
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let peer = SocketAddr::from(([0, 0, 0, 0], 0));
+        let client = create_client(self, peer);
+        let _ = client
+            .auth
+            .conn_type
+            .set(crate::auth::ConnectionType::InProcess);
+        let mut b = BytesMut::new();
+        encode::info(&mut b, &self.first_info_json_for(&client));
+        let tls_first = self.opts().tls_config.is_some() && self.opts().tls_handshake_first;
+        if !tls_first {
+            client.send_proto(&b);
+        }
+        if self.is_shutting_down() || self.is_lame_duck() || !self.register(&client) {
+            if tls_first {
+                client.send_proto(&b);
+            }
+            refuse(self, &client);
+        }
+        let cid = client.cid;
+        tokio::spawn(client::tls_conn::run_in_process(
+            self.clone(),
+            stream,
+            client,
+        ));
+        cid
+    }
+
     /// Serves a TCP connection exactly as the listener would (TLS and PROXY header
     /// included): for tests that hand over a connection already broken. Must be called
     /// inside the server's runtime.
@@ -1022,6 +1074,16 @@ impl BackgroundServer {
         self.runtime
             .as_ref()
             .map_or(0, |rt| rt.metrics().num_alive_tasks())
+    }
+
+    /// A client connection inside the process (see [`ServerShared::in_process_conn`]).
+    pub fn in_process_conn(&self) -> io::Result<tokio::io::DuplexStream> {
+        let rt = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| io::Error::other("server is shut down"))?;
+        let _guard = rt.enter();
+        Ok(self.shared().in_process_conn())
     }
 
     /// Runs a future on the server's runtime (e.g. lame duck).

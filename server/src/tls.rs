@@ -6,6 +6,7 @@
 //! The connection side (INFO first then upgrade, TLS first, timeouts, pinned
 //! certificates) lives in `crate::client::tls_conn`.
 
+pub mod in_process;
 pub mod x509;
 
 use rustls::crypto::{ring as provider, CryptoProvider, SupportedKxGroup};

@@ -12,11 +12,11 @@ use crate::tls::{TlsConfig, TlsState};
 use bytes::BytesMut;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The first byte of a TLS handshake record.
-const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+pub(crate) const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
 /// Whether the client sends something within `wait` (without consuming it); the first
 /// byte when it does.
@@ -30,7 +30,10 @@ async fn first_byte_within(stream: &TcpStream, wait: Duration) -> Option<u8> {
 
 /// Writes what is queued for the client (its INFO) straight to the socket, before the
 /// writer task exists: it must go out in plain text ahead of the handshake.
-async fn write_queued(client: &Client, stream: &mut TcpStream) -> std::io::Result<()> {
+async fn write_queued<S: AsyncWrite + Unpin>(
+    client: &Client,
+    stream: &mut S,
+) -> std::io::Result<()> {
     let mut buf = BytesMut::new();
     client.out.lock().take(&mut buf);
     let r = stream.write_all(&buf).await;
@@ -42,7 +45,7 @@ async fn write_queued(client: &Client, stream: &mut TcpStream) -> std::io::Resul
 /// connection says TLS is required even where plain clients are allowed, as Go does).
 /// `before_proxy_header`: a PROXY header may still come, so `client_ip` would be the
 /// proxy's (left out when `proxy_protocol` is on, as Go).
-fn queue_info(
+pub(crate) fn queue_info(
     server: &ServerShared,
     client: &Client,
     tls_required: Option<bool>,
@@ -63,7 +66,7 @@ fn queue_info(
 }
 
 /// The INFO JSON with `tls_required` set to `req` (the field is left out when false).
-fn with_tls_required(json: &[u8], req: bool) -> Vec<u8> {
+pub(crate) fn with_tls_required(json: &[u8], req: bool) -> Vec<u8> {
     let Ok(mut v) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(json)
     else {
         return json.to_vec();
@@ -78,7 +81,7 @@ fn with_tls_required(json: &[u8], req: bool) -> Vec<u8> {
 
 /// Whether a handshake failure looks like a client that does not speak TLS at all (a
 /// probe or a load balancer's health check): Go logs those at debug level only.
-fn is_probe_error(e: &std::io::Error) -> bool {
+pub(crate) fn is_probe_error(e: &std::io::Error) -> bool {
     matches!(
         e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
         Some(rustls::Error::InvalidMessage(
@@ -220,6 +223,111 @@ pub async fn run_tls_connection(
     };
     drop(spare);
     let (_, conn) = tls.get_ref();
+    if !handshake_done(&server, &client, conn, tls_first) {
+        return;
+    }
+    if tls_first {
+        queue_info(&server, &client, Some(true), false);
+    }
+    super::reader::run_stream(server, tls, client).await;
+}
+
+/// Reads what the client sends first, up to a few bytes, waiting at most `wait`.
+async fn first_bytes<S: AsyncRead + Unpin>(stream: &mut S, wait: Duration) -> Vec<u8> {
+    let mut b = [0u8; 6];
+    match tokio::time::timeout(wait, stream.read(&mut b)).await {
+        Ok(Ok(n)) => b[..n].to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// Serves an in-process client. Its INFO is already queued, except with
+/// `handshake_first`, where it follows the handshake or the fallback delay.
+pub async fn run_in_process<S>(server: Arc<ServerShared>, mut stream: S, client: Arc<Client>)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let opts = server.opts();
+    let Some(cfg) = opts.tls_config.clone() else {
+        return super::reader::run_stream(server, stream, client).await;
+    };
+    if client.is_closed() {
+        return super::reader::run_stream(server, stream, client).await;
+    }
+    let mut tls_first = opts.tls_handshake_first;
+    let mut pre = Vec::new();
+    if tls_first {
+        let wait = if opts.tls_handshake_first_fallback.is_zero() {
+            crate::tls::in_process::DEFAULT_HANDSHAKE_FIRST_FALLBACK
+        } else {
+            opts.tls_handshake_first_fallback
+        };
+        pre = first_bytes(&mut stream, wait).await;
+        if pre.is_empty() {
+            tls_first = false;
+            queue_info(&server, &client, None, true);
+        }
+    }
+    if !tls_first {
+        if write_queued(&client, &mut stream).await.is_err() {
+            server.close_client(&client, ClosedState::WriteError, false);
+            return;
+        }
+        pre = first_bytes(&mut stream, opts.tls_timeout).await;
+        if pre.first() != Some(&TLS_HANDSHAKE_RECORD) {
+            let stream = crate::tls::in_process::Prefixed::new(pre, stream);
+            return super::reader::run_stream(server, stream, client).await;
+        }
+    }
+    let label = client.label();
+    crate::debug!(
+        server.logging,
+        "{label} - Starting TLS client connection handshake"
+    );
+    let acceptor = tokio_rustls::TlsAcceptor::from(cfg.server.clone());
+    let handshake = tokio::select! {
+        r = tokio::time::timeout(opts.tls_timeout, acceptor.accept(crate::tls::in_process::Prefixed::new(pre, stream))) => r,
+        _ = client.reader_kill.notified() => return,
+    };
+    let tls = match handshake {
+        Err(_) => {
+            crate::debug!(server.logging, "{label} - TLS handshake timeout");
+            server.close_client(&client, ClosedState::TlsHandshakeError, false);
+            return;
+        }
+        Ok(Err(e)) => {
+            if is_probe_error(&e) {
+                crate::debug!(server.logging, "{label} - TLS handshake error: {e}");
+            } else {
+                crate::error!(server.logging, "{label} - TLS handshake error: {e}");
+            }
+            server.close_client(&client, ClosedState::TlsHandshakeError, false);
+            return;
+        }
+        Ok(Ok(s)) => s,
+    };
+    let (_, conn) = tls.get_ref();
+    if !handshake_done(&server, &client, conn, tls_first) {
+        return;
+    }
+    if tls_first {
+        // After a TLS-first handshake the INFO says TLS is required, as Go's does.
+        queue_info(&server, &client, Some(true), false);
+    }
+    super::reader::run_stream(server, tls, client).await;
+}
+
+/// After a completed handshake: records the session on the client and checks the client
+/// certificate against `pinned_certs` (closing the client when it fails). Returns whether
+/// the connection goes on.
+pub(crate) fn handshake_done(
+    server: &ServerShared,
+    client: &Arc<Client>,
+    conn: &rustls::ServerConnection,
+    tls_first: bool,
+) -> bool {
+    let opts = server.opts();
+    let label = client.label();
     let peer_chain = conn.peer_certificates().unwrap_or_default();
     let state = TlsState {
         version: conn
@@ -264,8 +372,8 @@ pub async fn run_tls_connection(
                 server.logging,
                 "{label} - TLS handshake error: certificate not pinned"
             );
-            server.close_client(&client, ClosedState::TlsHandshakeError, false);
-            return;
+            server.close_client(client, ClosedState::TlsHandshakeError, false);
+            return false;
         }
     }
     crate::debug!(server.logging, "{label} - TLS handshake complete");
@@ -276,10 +384,7 @@ pub async fn run_tls_connection(
         state.cipher
     );
     let _ = client.tls.set(state);
-    if tls_first {
-        queue_info(&server, &client, Some(true), false);
-    }
-    super::reader::run_stream(server, tls, client).await;
+    true
 }
 
 #[cfg(test)]

@@ -3363,3 +3363,69 @@ fn client_user_info_req() {
         "User info for \"admin\" did not match"
     );
 }
+
+/// `server/client_test.go` in-process connection ports (Go's `nats.InProcessServer`).
+mod in_process_ports {
+    use ported::port;
+    use ported::support::{create_conf_file, run_server_with_config};
+    use ported::tls_client::{connect_in_process, test_cert, ClientOptions};
+
+    port!("server/client_test.go::TestTLSClientHandshakeFirstAndInProcessConnection" => tls_client_handshake_first_and_in_process_connection);
+    fn tls_client_handshake_first_and_in_process_connection() {
+        let conf = create_conf_file(
+            r#"
+		listen: "127.0.0.1:-1"
+		tls {
+			cert_file: 	"../test/configs/certs/server-cert.pem"
+			key_file:  	"../test/configs/certs/server-key.pem"
+			timeout: 	1
+			first: 		true
+		}
+	"#
+            .replace("../test/configs/certs/", &test_cert(""))
+            .as_bytes(),
+        );
+        let (s, _) = run_server_with_config(conf);
+
+        // An in-process connection that does not use TLS.
+        let mut nc = connect_in_process(&s, &ClientOptions::default().plain())
+            .unwrap_or_else(|e| panic!("{e}"));
+        nc.flush().unwrap();
+        assert!(
+            !nc.info["tls_required"].as_bool().unwrap_or(false),
+            "Shouldn't have required TLS for in-process connection"
+        );
+        assert!(
+            nc.tls.is_none(),
+            "Should have got an error retrieving TLS connection state"
+        );
+        drop(nc);
+
+        // A client that wants TLS gets a TLS connection...
+        let ca = || ClientOptions::default().root_ca(test_cert("ca.pem"));
+        let mut nc = connect_in_process(&s, &ca()).unwrap_or_else(|e| panic!("{e}"));
+        nc.flush().unwrap();
+        assert!(
+            nc.tls.is_some(),
+            "Should have not got an error retrieving TLS connection state"
+        );
+        // ...but the server said TLS was available, not required.
+        assert!(
+            !nc.info["tls_required"].as_bool().unwrap_or(false),
+            "Shouldn't have required TLS for in-process connection"
+        );
+        drop(nc);
+
+        // TLS first works in process too.
+        let mut nc = connect_in_process(&s, &ca().tls_first()).unwrap_or_else(|e| panic!("{e}"));
+        nc.flush().unwrap();
+        assert!(
+            nc.info["tls_required"].as_bool().unwrap_or(false),
+            "The server should have sent that TLS is required"
+        );
+        assert!(
+            nc.tls.is_some(),
+            "Should have not got an error retrieving TLS connection state"
+        );
+    }
+}

@@ -87,6 +87,28 @@ fn tls_connection() {
     );
 }
 
+port!("test/tls_test.go::TestTLSInProcessConnection" => tls_in_process_connection);
+fn tls_in_process_connection() {
+    let (srv, opts) = run_server_with_config(conf(TLS_CONF));
+    // A client without any TLS option, as `nats.Connect("", nats.InProcessServer(srv))`.
+    let mut nc = ported::tls_client::connect_in_process(
+        &srv,
+        &ClientOptions::default()
+            .plain()
+            .user(&opts.username, &opts.password),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    nc.flush().unwrap();
+    assert!(
+        !nc.info["tls_required"].as_bool().unwrap_or(false),
+        "Shouldn't have required TLS for in-process connection"
+    );
+    assert!(
+        nc.tls.is_none(),
+        "Should have got an error retrieving TLS connection state"
+    );
+}
+
 port!("test/tls_test.go::TestTLSClientCertificate" => tls_client_certificate);
 fn tls_client_certificate() {
     let (srv, _) = run_server_with_config(conf(TLSVERIFY_CONF));
