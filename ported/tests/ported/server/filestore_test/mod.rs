@@ -20,6 +20,7 @@ use natsd_store::file::{js_key_gen, FileStore, FileStoreConfig, StoreCipher, MSG
 use natsd_store::*;
 use ported::port;
 
+mod consumer;
 mod snapshot;
 
 /// A directory removed when dropped (Go's `t.TempDir()`).
