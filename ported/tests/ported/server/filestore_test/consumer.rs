@@ -105,9 +105,7 @@ fn file_store_consumer() {
             x ^= x >> 7;
             x ^= x << 17;
             let seq = x % 9890 + 101;
-            if !state.pending.contains_key(&seq) {
-                state.pending.insert(seq, nt());
-            }
+            state.pending.entry(seq).or_insert_with(&mut nt);
         }
         update_and_check(&state);
 
