@@ -2,8 +2,10 @@
 //! the file store durable (the default: each call returns after fsync), with
 //! `sync_interval` (acks before fsync), and with encryption and compression.
 //!
-//! Durable stores are measured with several writers at once, since group commit is what
-//! keeps them within a small factor of the unsynced path.
+//! Durable stores are measured with several writers at once, and with one writer that
+//! pipelines (stores ahead and waits for durability behind, as a server holding back
+//! acknowledgements does), since group commit is what keeps them within a small factor
+//! of the unsynced path.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use natsd_store::file::{js_key_gen, FileStore, FileStoreConfig, StoreCipher};
@@ -62,6 +64,32 @@ fn store_many(store: Arc<dyn Store>, writers: u64, iters: u64, payload: &[u8]) -
     start.elapsed()
 }
 
+/// Messages a pipelined writer keeps stored but not yet durable (acknowledgements a
+/// server would be holding back).
+const PIPELINE: usize = 256;
+
+/// Stores `iters` messages from one thread, durable, with up to [`PIPELINE`] waiting for
+/// their sync at once; returns the time until the last one is durable.
+fn store_pipelined(fs: &FileStore, iters: u64, payload: &[u8]) -> Duration {
+    let start = Instant::now();
+    let mut in_flight = std::collections::VecDeque::with_capacity(PIPELINE);
+    for _ in 0..iters {
+        let (_, _, pending) = fs
+            .store_msg_pipelined("bench.p", &[], payload, 0)
+            .expect("store message");
+        in_flight.push_back(pending);
+        if in_flight.len() > PIPELINE {
+            if let Some(oldest) = in_flight.pop_front() {
+                fs.wait_durable_for(oldest).expect("durable");
+            }
+        }
+    }
+    for pending in in_flight {
+        fs.wait_durable_for(pending).expect("durable");
+    }
+    start.elapsed()
+}
+
 fn bench_store(c: &mut Criterion) {
     let mut g = c.benchmark_group("store_msg");
     g.sample_size(10);
@@ -105,7 +133,14 @@ fn bench_store(c: &mut Criterion) {
                 b.iter_custom(|iters| store_many(store.clone(), 1, iters, &payload));
             });
         }
-        for writers in [1u64, 16] {
+        g.bench_function(
+            BenchmarkId::new(format!("file_durable_pipelined_{PIPELINE}"), size),
+            |b| {
+                let (fs, _dir) = file_store(None, StoreCipher::None, StoreCompression::None);
+                b.iter_custom(|iters| store_pipelined(&fs, iters, &payload));
+            },
+        );
+        for writers in [1u64, 16, 256] {
             g.bench_function(
                 BenchmarkId::new(format!("file_durable_{writers}_writers"), size),
                 |b| {

@@ -54,6 +54,7 @@ pub mod core;
 pub mod record;
 pub mod snapshot;
 mod store_impl;
+pub use self::store_impl::PendingDurable;
 
 use std::fs;
 use std::io;
