@@ -253,6 +253,15 @@ impl Drop for PipeWriter {
 // Taking a snapshot
 // ---------------------------------------------------------------------------------------
 
+/// Marks the store's snapshot finished when dropped.
+struct ClearOnDrop(Arc<super::Shared>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.snapshotting.store(false, Ordering::SeqCst);
+    }
+}
+
 /// Writes tar entries and remembers their digests for the closing list.
 struct EntryWriter<W: Write> {
     tar: tar::Builder<W>,
@@ -327,9 +336,10 @@ impl FileStore {
         let spawned = std::thread::Builder::new()
             .name("natsd-fs-snapshot".to_string())
             .spawn(move || {
+                // Cleared however the thread ends, a panic included.
+                let _clear = ClearOnDrop(store.shared.clone());
                 // A failure is already in the pipe for the reader to see.
                 let _ = store.stream_snapshot(writer, include_consumers);
-                store.shared.snapshotting.store(false, Ordering::SeqCst);
             });
         if let Err(err) = spawned {
             clear();
@@ -368,7 +378,10 @@ impl FileStore {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let mut out = EntryWriter {
-            tar: tar::Builder::new(encoder),
+            tar: tar::Builder::new(Fused {
+                inner: encoder,
+                failed: false,
+            }),
             sums: String::new(),
             mtime,
         };
@@ -409,11 +422,40 @@ impl FileStore {
         }
         let sums = std::mem::take(&mut out.sums);
         out.add(SNAPSHOT_SUMS, sums.as_bytes())?;
-        let encoder = out.tar.into_inner()?;
+        let encoder = out.tar.into_inner()?.inner;
         let writer = encoder
             .finish()
             .map_err(|e| io::Error::other(e.to_string()))?;
         writer.finish()
+    }
+}
+
+/// Passes writes through until one fails, then refuses every later one without touching
+/// the inner writer. The tar builder writes its trailer when dropped after an error, and
+/// lz4_flex's frame encoder must not be written to after a failed write (its block
+/// compressor asserts on the state such a write leaves).
+struct Fused<W: Write> {
+    inner: W,
+    failed: bool,
+}
+
+impl<W: Write> Write for Fused<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(pipe_error(io::ErrorKind::BrokenPipe));
+        }
+        let res = self.inner.write(data);
+        self.failed = res.is_err();
+        res
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed {
+            return Err(pipe_error(io::ErrorKind::BrokenPipe));
+        }
+        let res = self.inner.flush();
+        self.failed = res.is_err();
+        res
     }
 }
 

@@ -398,3 +398,40 @@ fn restore_from_a_failing_reader_is_an_error_not_a_panic() {
     );
     assert!(res.is_err());
 }
+
+#[test]
+fn dropping_a_snapshot_reader_midway_ends_the_snapshot_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = open(dir.path(), cfg("R"));
+    // Payloads that do not compress, so that the snapshot outgrows the pipe.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for _ in 0..400 {
+        let payload: Vec<u8> = (0..4096)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        fs.store_msg("foo", b"", &payload, 0).unwrap();
+    }
+    for read_first in [0usize, 1, 1000, 70_000, 300_000] {
+        let mut snap = fs
+            .snapshot(std::time::Duration::from_secs(5), true, false)
+            .unwrap();
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut snap.reader, read_first as u64),
+            &mut buf,
+        )
+        .unwrap();
+        drop(snap);
+        let mut waited = 0;
+        while fs.snapshot_in_progress() && waited < 200 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            waited += 1;
+        }
+        assert!(!fs.snapshot_in_progress(), "after reading {read_first}");
+    }
+}

@@ -21,6 +21,7 @@ use natsd_store::*;
 use ported::port;
 
 mod consumer;
+mod more;
 mod snapshot;
 
 /// A directory removed when dropped (Go's `t.TempDir()`).

@@ -1,0 +1,264 @@
+//! More ports of `server/filestore_test.go`, in Go's file order.
+
+use std::time::Duration;
+
+use super::*;
+
+port!("server/filestore_test.go::TestFileStorePartialCacheExpiration" => file_store_partial_cache_expiration);
+fn file_store_partial_cache_expiration() {
+    // Go expires its block cache after 10ms here; natsd has no timed cache, so the fact
+    // left is that a message loads after the same writes and waits.
+    let cexp = Duration::from_millis(10);
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz());
+        fs.store_msg("foo", b"", b"msg1", 0).unwrap();
+        std::thread::sleep(2 * cexp);
+        fs.store_msg("bar", b"", b"msg2", 0).unwrap();
+        std::thread::sleep(2 * cexp);
+        assert_eq!(fs.load_msg(1).unwrap().msg.as_ref(), b"msg1");
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreShortIndexWriteBug" => file_store_short_index_write_bug);
+fn file_store_short_index_write_bug() {
+    all_permutations(|fcfg| {
+        let cfg = StreamConfig {
+            name: "TEST".to_string(),
+            max_age: Duration::from_secs(1),
+            ..zzz()
+        };
+        let clock = ManualClock::starting_now();
+        let fs = fcfg.open_with_clock(cfg.clone(), clock.clone());
+        for _ in 0..100 {
+            fs.store_msg("foo", b"", b"", 0).unwrap();
+        }
+        // Every message ages out.
+        clock.advance(Duration::from_millis(1100));
+        run_expiry(&fs, &clock);
+        let state = fs.state();
+        assert_eq!(state.msgs, 0);
+        assert_eq!(state.first_seq, 101);
+
+        fs.stop().unwrap();
+        let fs = fcfg.open_with_clock(cfg, clock.clone());
+        let state = fs.state();
+        assert_eq!((state.first_seq, state.last_seq), (101, 100));
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreDoubleCompactWithWriteInBetweenEncryptedBug" => file_store_double_compact_with_write_in_between_encrypted_bug);
+fn file_store_double_compact_with_write_in_between_encrypted_bug() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz());
+        for _ in 0..5 {
+            fs.store_msg("foo", b"", b"ouch", 0).unwrap();
+        }
+        fs.compact(5).unwrap();
+        assert_eq!(fs.state().last_seq, 5);
+        for _ in 0..5 {
+            fs.store_msg("foo", b"", b"ouch", 0).unwrap();
+        }
+        fs.compact(10).unwrap();
+        assert_eq!(fs.state().last_seq, 10);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreExpireSubjectMeta" => file_store_expire_subject_meta);
+fn file_store_expire_subject_meta() {
+    // Go also waits for its per-block subject caches to be dropped after a timeout.
+    // natsd keeps no per-block subject state (one subject index for the stream), so
+    // there is nothing to drop; what a stream reports must still be right.
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 1024,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| {
+            c.subjects = vec!["kv.>".to_string()];
+            c.max_msgs_per_subject = 1;
+        });
+        let fs = fcfg.open(cfg.clone());
+        let ns = 100;
+        for i in 1..=ns {
+            fs.store_msg(&format!("kv.{i}"), b"", b"value", 0).unwrap();
+        }
+        // After a restart the subject count is right.
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.fast_state().num_subjects, ns);
+        // The last message per subject loads (what KV does).
+        let sm = fs.load_last_msg("kv.22").unwrap();
+        assert_eq!(sm.subject, "kv.22");
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreSubjectStateCacheExpiration" => file_store_subject_state_cache_expiration);
+fn file_store_subject_state_cache_expiration() {
+    // Go first waits for its per-block subject caches to expire; natsd has none (see
+    // TestFileStoreExpireSubjectMeta), the subject state must be right all the same.
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 32,
+            ..fcfg
+        };
+        let fs = fcfg.open(zzz_with(|c| {
+            c.subjects = vec!["kv.>".to_string()];
+            c.max_msgs_per_subject = 2;
+        }));
+        for i in 1..=100 {
+            fs.store_msg(&format!("kv.foo.{i}"), b"", b"value", 0)
+                .unwrap();
+        }
+        for i in 1..=100 {
+            fs.store_msg(&format!("kv.bar.{i}"), b"", b"value", 0)
+                .unwrap();
+        }
+        assert_eq!(fs.subjects_state("kv.bar.>").len(), 100);
+        let fss = fs.subjects_state("kv.bar.99");
+        assert_eq!(fss.len(), 1);
+        let expected = SimpleState {
+            msgs: 1,
+            first: 199,
+            last: 199,
+        };
+        assert_eq!(fss["kv.bar.99"], expected);
+
+        // One more at the end, and a literal subject.
+        fs.store_msg("kv.foo.1", b"", b"value22", 0).unwrap();
+        assert_eq!(fs.state().msgs, 201);
+        let fss = fs.subjects_state("kv.foo.1");
+        assert_eq!(fss.len(), 1);
+        let expected = SimpleState {
+            msgs: 2,
+            first: 1,
+            last: 201,
+        };
+        assert_eq!(fss["kv.foo.1"], expected);
+        fs.stop().unwrap();
+    });
+}
+
+/// Go's `testFileStoreFullStatePurge`. natsd keeps no stream state file: every open
+/// rebuilds from the blocks, so `full_recovery` (Go: remove the state file, then also
+/// rebuild the state in place) reopens once more.
+fn full_state_purge(full_recovery: bool) {
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 132,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| c.subjects = vec!["*".to_string()]);
+        let mut fs = fcfg.open(cfg.clone());
+        let reopen = |fs: FileStore, state: &StreamState| -> FileStore {
+            fs.stop().unwrap();
+            let rounds = if full_recovery { 2 } else { 1 };
+            let mut fs = fcfg.open(cfg.clone());
+            for round in 0..rounds {
+                if round > 0 {
+                    fs.stop().unwrap();
+                    fs = fcfg.open(cfg.clone());
+                }
+                assert_eq!(
+                    &fs.state(),
+                    state,
+                    "restore state after purge does not match"
+                );
+            }
+            fs
+        };
+        let msg = [b'A'; 19];
+        // Two per block, so five blocks.
+        for _ in 0..10 {
+            fs.store_msg("A", b"", &msg, 0).unwrap();
+        }
+        assert_eq!(fs.purge().unwrap(), 10);
+        let state = fs.state();
+        fs = reopen(fs, &state);
+
+        // Ten more, some B some C.
+        for _ in 0..5 {
+            fs.store_msg("B", b"", &msg, 0).unwrap();
+            fs.store_msg("C", b"", &msg, 0).unwrap();
+        }
+        assert_eq!(fs.purge_ex("B", 0, 0).unwrap(), 5);
+        let state = fs.state();
+        fs = reopen(fs, &state);
+
+        // Purge with keep.
+        assert_eq!(fs.purge_ex("", 0, 2).unwrap(), 3);
+        let state = fs.state();
+        assert_eq!(state.msgs, 2);
+        assert_eq!(state.first_seq, 18);
+        assert_eq!(state.last_seq, 20);
+        fs = reopen(fs, &state);
+
+        // A purge keeps the first sequence across a restart.
+        assert_eq!(fs.purge().unwrap(), 2);
+        let state = fs.state();
+        fs = reopen(fs, &state);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreFullStatePurge" => file_store_full_state_purge);
+fn file_store_full_state_purge() {
+    full_state_purge(false);
+}
+
+port!("server/filestore_test.go::TestFileStoreFullStatePurgeFullRecovery" => file_store_full_state_purge_full_recovery);
+fn file_store_full_state_purge_full_recovery() {
+    full_state_purge(true);
+}
+
+port!("server/filestore_test.go::TestFileStoreFullStateTestSysRemovals" => file_store_full_state_test_sys_removals);
+fn file_store_full_state_test_sys_removals() {
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 100,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| {
+            c.subjects = vec!["*".to_string()];
+            c.max_msgs = 10;
+            c.max_msgs_per_subject = 1;
+        });
+        let msg = [b'A'; 19];
+        let restart_same = |fs: FileStore, state: &StreamState| -> FileStore {
+            fs.stop().unwrap();
+            let fs = fcfg.open(cfg.clone());
+            assert_eq!(&fs.state(), state, "restore state does not match");
+            fs
+        };
+        let fs = fcfg.open(cfg.clone());
+        for subj in ["A", "B", "A", "B"] {
+            fs.store_msg(subj, b"", &msg, 0).unwrap();
+        }
+        let state = fs.state();
+        assert_eq!(state.msgs, 2);
+        assert_eq!(state.first_seq, 3);
+        assert_eq!(state.last_seq, 4);
+        let fs = restart_same(fs, &state);
+
+        for subj in ["C", "D", "E", "F", "G", "H", "I", "J"] {
+            fs.store_msg(subj, b"", &msg, 0).unwrap();
+        }
+        let state = fs.state();
+        assert_eq!(state.msgs, 10);
+        assert_eq!(state.first_seq, 3);
+        assert_eq!(state.last_seq, 12);
+        let fs = restart_same(fs, &state);
+
+        // Over the limit.
+        fs.store_msg("ZZZ", b"", &msg, 0).unwrap();
+        let state = fs.state();
+        assert_eq!(state.msgs, 10);
+        assert_eq!(state.first_seq, 4);
+        assert_eq!(state.last_seq, 13);
+        let fs = restart_same(fs, &state);
+        fs.stop().unwrap();
+    });
+}
