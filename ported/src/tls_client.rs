@@ -36,6 +36,8 @@ pub struct ClientOptions {
     /// Waits this long after the TCP connect before doing anything (the Go tests'
     /// `pauseAfterDial` dialer).
     pub dial_pause: Duration,
+    /// Go's `InsecureSkipVerify`: any server certificate is accepted.
+    pub insecure: bool,
 }
 
 impl Default for ClientOptions {
@@ -51,6 +53,7 @@ impl Default for ClientOptions {
             kx_groups: None,
             timeout: Duration::from_secs(3),
             dial_pause: Duration::ZERO,
+            insecure: false,
         }
     }
 }
@@ -73,6 +76,12 @@ impl ClientOptions {
 
     pub fn tls_first(mut self) -> Self {
         self.tls_first = true;
+        self
+    }
+
+    /// Accept any server certificate (Go's `InsecureSkipVerify`).
+    pub fn insecure(mut self) -> Self {
+        self.insecure = true;
         self
     }
 
@@ -151,6 +160,8 @@ pub struct NatsConn {
     pub info: serde_json::Value,
     /// `(version, cipher suite)` of the TLS session, as rustls names them.
     pub tls: Option<(String, String)>,
+    /// The server's certificate (DER) of the TLS session.
+    pub peer_cert: Option<Vec<u8>>,
     msgs: VecDeque<Message>,
     errors: VecDeque<String>,
     pongs: usize,
@@ -188,16 +199,79 @@ fn tls_config(o: &ClientOptions) -> Result<rustls::ClientConfig, String> {
             roots.add(c).map_err(|e| e.to_string())?;
         }
     }
-    let b = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+    let provider = Arc::new(provider);
+    let b = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots);
+        .map_err(|e| e.to_string())?;
+    let b = if o.insecure {
+        b.dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyServerCert(provider)))
+    } else {
+        b.with_root_certificates(roots)
+    };
     match &o.client_cert {
         Some((c, k)) => b
             .with_client_auth_cert(pem_certs(c)?, pem_key(k)?)
             .map_err(|e| e.to_string()),
         None => Ok(b.with_no_client_auth()),
     }
+}
+
+/// Accepts any server certificate (signatures are still checked).
+#[derive(Debug)]
+struct AnyServerCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// The server's certificate of a session.
+fn peer_cert<S: Sock>(s: &rustls::StreamOwned<rustls::ClientConnection, S>) -> Option<Vec<u8>> {
+    s.conn
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| c.to_vec())
 }
 
 /// Runs the TLS handshake over `tcp`.
@@ -280,8 +354,10 @@ fn connect_over<S: Sock>(
     let mut nc = if o.tls_first {
         let s = handshake(o, sock)?;
         let state = session(&s);
+        let cert = peer_cert(&s);
         let mut nc = NatsConn::new(Box::new(s));
         nc.tls = Some(state);
+        nc.peer_cert = cert;
         nc
     } else {
         plain = Some(sock.clone_sock().map_err(|e| e.to_string())?);
@@ -298,6 +374,7 @@ fn connect_over<S: Sock>(
             // Nothing else was read past INFO: the server waits for the handshake.
             let s = handshake(o, plain)?;
             nc.tls = Some(session(&s));
+            nc.peer_cert = peer_cert(&s);
             nc.stream = Box::new(s);
         }
     }
@@ -342,6 +419,7 @@ impl NatsConn {
             buf: Vec::new(),
             info: serde_json::Value::Null,
             tls: None,
+            peer_cert: None,
             msgs: VecDeque::new(),
             errors: VecDeque::new(),
             pongs: 0,

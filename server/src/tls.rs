@@ -6,6 +6,7 @@
 //! The connection side (INFO first then upgrade, TLS first, timeouts, pinned
 //! certificates) lives in `crate::client::tls_conn`.
 
+pub mod cert_select;
 pub mod in_process;
 pub mod x509;
 
@@ -221,6 +222,8 @@ pub fn default_curves() -> Vec<Curve> {
 pub struct TlsConfigOpts {
     pub cert_file: String,
     pub key_file: String,
+    /// `certs`: several `(cert_file, key_file)` pairs instead of `cert_file`.
+    pub certificates: Vec<(String, String)>,
     pub ca_file: String,
     pub verify: bool,
     pub insecure: bool,
@@ -371,17 +374,30 @@ fn system_roots() -> RootCertStore {
 pub fn gen_tls_config(tc: &TlsConfigOpts) -> Result<TlsConfig, String> {
     let cipher_ids = tc.ciphers.clone().unwrap_or_else(default_cipher_ids);
     let curves = tc.curves.clone().unwrap_or_else(default_curves);
-    let (certs, key) = match (tc.cert_file.is_empty(), tc.key_file.is_empty()) {
-        (false, true) => return Err("missing 'key_file' in TLS configuration".into()),
-        (true, false) => return Err("missing 'cert_file' in TLS configuration".into()),
-        (true, true) => return Err("missing 'cert_file' in TLS configuration".into()),
-        (false, false) => {
-            let certs = load_certs(&tc.cert_file)
-                .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
-            let key = load_key(&tc.key_file)
-                .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
-            (certs, key)
+    let mut pairs = if tc.certificates.is_empty() {
+        match (tc.cert_file.is_empty(), tc.key_file.is_empty()) {
+            (false, true) => return Err("missing 'key_file' in TLS configuration".into()),
+            (true, _) => return Err("missing 'cert_file' in TLS configuration".into()),
+            (false, false) => {
+                let certs = load_certs(&tc.cert_file)
+                    .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+                let key = load_key(&tc.key_file)
+                    .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+                vec![(certs, key)]
+            }
         }
+    } else {
+        let n = tc.certificates.len();
+        let mut pairs = Vec::with_capacity(n);
+        for (i, (cert, key)) in tc.certificates.iter().enumerate() {
+            let pair_err =
+                |e: String| format!("error parsing X509 certificate/key pair {}/{n}: {e}", i + 1);
+            pairs.push((
+                load_certs(cert).map_err(pair_err)?,
+                load_key(key).map_err(pair_err)?,
+            ));
+        }
+        pairs
     };
     let min_version = match tc.min_version {
         Some(v) if v < TlsVersion::Tls12 => {
@@ -401,6 +417,7 @@ pub fn gen_tls_config(tc: &TlsConfigOpts) -> Result<TlsConfig, String> {
         curves.clone()
     };
     let provider = Arc::new(provider_for(&cipher_ids, &usable_curves)?);
+    let key_provider = provider.key_provider;
     let versions: &[&'static rustls::SupportedProtocolVersion] = match min_version {
         TlsVersion::Tls13 => &[&rustls::version::TLS13],
         _ => &[&rustls::version::TLS13, &rustls::version::TLS12],
@@ -426,10 +443,23 @@ pub fn gen_tls_config(tc: &TlsConfigOpts) -> Result<TlsConfig, String> {
         }
         builder.with_no_client_auth()
     };
-    let leaf = certs[0].clone();
-    let mut server = builder
-        .with_single_cert(certs, key)
-        .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?;
+    let leaf = pairs[0].0[0].clone();
+    let mut server = if pairs.len() == 1 {
+        let (certs, key) = pairs.remove(0);
+        builder
+            .with_single_cert(certs, key)
+            .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?
+    } else {
+        let n = pairs.len();
+        let mut keys = Vec::with_capacity(n);
+        for (i, (certs, key)) in pairs.into_iter().enumerate() {
+            let signing = key_provider.load_private_key(key).map_err(|e| {
+                format!("error parsing X509 certificate/key pair {}/{n}: {e}", i + 1)
+            })?;
+            keys.push(Arc::new(rustls::sign::CertifiedKey::new(certs, signing)));
+        }
+        builder.with_cert_resolver(Arc::new(cert_select::ByServerName::new(keys)))
+    };
     // Go prefers the server's order of cipher suites.
     server.ignore_client_order = true;
     Ok(TlsConfig {

@@ -50,6 +50,47 @@ fn want_entry_str(v: &Value) -> Result<&str, BlockError> {
     v.as_str().ok_or_else(|| conversion(v, "string"))
 }
 
+/// `certs`: a list of `{cert_file, key_file}` pairs, served by the name the client asks
+/// for (Go's texts; the two keys are matched exactly, as Go does).
+fn parse_cert_pairs(v: &Value) -> Result<Vec<(String, String)>, BlockError> {
+    let unsupported_type = |v: &Value| {
+        err(
+            v,
+            format!(
+                "error parsing certificates config: unsupported type {}",
+                v.go_type()
+            ),
+        )
+    };
+    let arr = v.as_array().ok_or_else(|| unsupported_type(v))?;
+    let mut pairs = Vec::with_capacity(arr.len());
+    for entry in arr {
+        let m = entry.as_map().ok_or_else(|| unsupported_type(entry))?;
+        let (mut cert, mut key) = (String::new(), String::new());
+        for (k, fv) in m.iter() {
+            let file = fv.as_str().ok_or_else(|| unsupported_type(fv))?.to_string();
+            match k {
+                "cert_file" => cert = file,
+                "key_file" => key = file,
+                _ => {
+                    return Err(err(
+                        fv,
+                        format!("error parsing tls certs config, unknown field {k:?}"),
+                    ))
+                }
+            }
+        }
+        if cert.is_empty() || key.is_empty() {
+            return Err(err(
+                entry,
+                "error parsing certificates config: both 'cert_file' and 'cert_key' options are required",
+            ));
+        }
+        pairs.push((cert, key));
+    }
+    Ok(pairs)
+}
+
 /// Keys of the block that configure what natsd does not have yet.
 fn unsupported(key: &str) -> Option<&'static str> {
     Some(match key {
@@ -59,7 +100,6 @@ fn unsupported(key: &str) -> Option<&'static str> {
         | "ca_certs_match"
         | "cert_match_skip_invalid" => "certificate stores",
         "ocsp_peer" => "OCSP",
-        "certs" | "certificates" => "multiple certificates",
         _ => return None,
     })
 }
@@ -209,6 +249,7 @@ pub fn parse_tls_block(v: &Value) -> Result<TlsConfigOpts, BlockError> {
                     ))
                 }
             },
+            "certs" | "certificates" => tc.certificates = parse_cert_pairs(mv)?,
             "min_version" => {
                 let s = mv.as_str().ok_or_else(|| {
                     err(
@@ -245,6 +286,12 @@ pub fn parse_tls_block(v: &Value) -> Result<TlsConfigOpts, BlockError> {
                 ));
             }
         }
+    }
+    if !tc.certificates.is_empty() && !tc.cert_file.is_empty() {
+        return Err(err(
+            v,
+            "error parsing tls config, cannot combine 'cert_file' option with 'certs' option",
+        ));
     }
     if !tc.allow_insecure_ciphers && !insecure_found.is_empty() {
         return Err(err(
@@ -356,6 +403,55 @@ mod tests {
             .as_ref()
             .unwrap()
             .contains("7f83b1657ff1fc53b92dc18148a1d65dfc2d4b1fa3d677284addd200126d9069"));
+    }
+
+    #[test]
+    fn several_certificates() {
+        let c = certs();
+        let o = load(&format!(
+            "tls {{\n certs = [\n {{cert_file: \"{c}srva-cert.pem\", key_file: \"{c}srva-key.pem\"}}\n \
+             {{cert_file: \"{c}srvb-cert.pem\", key_file: \"{c}srvb-key.pem\"}}\n ]\n}}\n"
+        ))
+        .unwrap();
+        let tc = o.tls_config_opts.unwrap();
+        assert_eq!(tc.certificates.len(), 2);
+        assert!(tc.certificates[1].0.ends_with("srvb-cert.pem"));
+        assert!(o.tls_config.is_some());
+        let e = load(&format!(
+            "tls {{\n cert_file: \"{c}server-cert.pem\"\n key_file: \"{c}server-key.pem\"\n \
+             certs = [ {{cert_file: \"{c}srva-cert.pem\", key_file: \"{c}srva-key.pem\"}} ]\n}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.ends_with(
+                "error parsing tls config, cannot combine 'cert_file' option with 'certs' option"
+            ),
+            "{e}"
+        );
+        let e = load("tls {\n certs = [ {cert_file: \"a.pem\"} ]\n}\n").unwrap_err();
+        assert!(
+            e.ends_with("error parsing certificates config: both 'cert_file' and 'cert_key' options are required"),
+            "{e}"
+        );
+        let e = load("tls {\n certs = [ {cert: \"a.pem\"} ]\n}\n").unwrap_err();
+        assert!(
+            e.ends_with("error parsing tls certs config, unknown field \"cert\""),
+            "{e}"
+        );
+        let e = load("tls {\n certs = 1\n}\n").unwrap_err();
+        assert!(
+            e.ends_with("error parsing certificates config: unsupported type int64"),
+            "{e}"
+        );
+        let e = load(&format!(
+            "tls {{\n certs = [ {{cert_file: \"{c}srva-cert.pem\", key_file: \"{c}srva-key.pem\"}}\n \
+             {{cert_file: \"/nonexistent.pem\", key_file: \"{c}srvb-key.pem\"}} ]\n}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("error parsing X509 certificate/key pair 2/2: "),
+            "{e}"
+        );
     }
 
     #[test]

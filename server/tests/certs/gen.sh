@@ -40,6 +40,9 @@ LOCAL="DNS:localhost,IP:127.0.0.1,IP:::1"
 leaf . server-cert.pem server-key.pem "/C=US/ST=California/O=Synadia/OU=nats.io/CN=localhost" "$LOCAL"
 leaf . client-cert.pem client-key.pem "/C=US/ST=California/O=Synadia/OU=nats.io/CN=localhost" "$LOCAL,email:derek@nats.io"
 leaf . client-id-auth-cert.pem client-id-auth-key.pem "/C=US/ST=California/O=Synadia/OU=nats.io/CN=localhost" "$LOCAL,email:derek@nats.io"
+# Two server certificates for `tls { certs [...] }` (each also has its own name).
+leaf . srva-cert.pem srva-key.pem "/C=US/ST=California/O=Synadia/OU=nats.io/CN=localhost" "$LOCAL,DNS:srva.localhost"
+leaf . srvb-cert.pem srvb-key.pem "/C=US/ST=California/O=Synadia/OU=nats.io/CN=localhost" "$LOCAL,DNS:srvb.localhost"
 
 # sans/: mapping users by DNS and e-mail alternative names.
 ca sans "/CN=NATS CA"

@@ -1603,3 +1603,75 @@ fn config_reload_accounts() {
     trigger_sys_event("AFTER1", &mut [&mut c1, &mut c2]);
     trigger_sys_event("AFTER2", &mut [&mut c1, &mut c2]);
 }
+
+/// Go's `configs/reload/tls_multi_cert_{1,2,3}.conf`: `certs` lists of the given pairs,
+/// optionally with client verification.
+fn tls_multi_cert_conf(names: &[&str], verify: bool) -> String {
+    let certs: Vec<String> = names
+        .iter()
+        .map(|n| {
+            format!(
+                "    {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
+                test_cert(&format!("{n}-cert.pem")),
+                test_cert(&format!("{n}-key.pem"))
+            )
+        })
+        .collect();
+    let verify = if verify {
+        format!("  ca_file: \"{}\"\n  verify: true\n", test_cert("ca.pem"))
+    } else {
+        String::new()
+    };
+    format!(
+        "listen: 127.0.0.1:-1\ntls {{\n  certs = [\n{}  ]\n{verify}  timeout: 2\n}}\n",
+        certs.concat()
+    )
+}
+
+port!("server/reload_test.go::TestConfigReloadRotateTLSMultiCert" => config_reload_rotate_tls_multi_cert);
+fn config_reload_rotate_tls_multi_cert() {
+    let s = ReloadServer::start(&tls_multi_cert_conf(&["srva"], false));
+    // The Go client connects by IP address: no server name is sent.
+    let by_ip = || ClientOptions {
+        server_name: "127.0.0.1".into(),
+        ..ClientOptions::default()
+    };
+    let mut nc = tls_client::connect(s.addr(), &by_ip().insecure())
+        .unwrap_or_else(|e| panic!("Error creating client: {e}"));
+    let cert_a = nc.peer_cert.clone().expect("server certificate");
+    nc.subscribe("foo", "1");
+    nc.flush().unwrap();
+
+    // Rotate the certificate and enable client verification.
+    s.reload_with(&tls_multi_cert_conf(&["srva", "srvb"], true));
+    assert!(
+        tls_client::connect(s.addr(), &by_ip().insecure()).is_err(),
+        "Expected connect to fail"
+    );
+    let with_cert = by_ip()
+        .root_ca(test_cert("ca.pem"))
+        .client_cert(test_cert("client-cert.pem"), test_cert("client-key.pem"));
+    let conn = tls_client::connect(s.addr(), &with_cert)
+        .unwrap_or_else(|e| panic!("Error creating client: {e}"));
+    let cert_b = conn.peer_cert.clone().expect("server certificate");
+    drop(conn);
+
+    // The original connection still publishes and receives.
+    nc.publish("foo", b"hello");
+    nc.flush().unwrap();
+    let m = nc
+        .next_msg(Duration::from_secs(2))
+        .expect("Error receiving msg");
+    assert_eq!(m.payload, b"hello", "Msg is incorrect");
+
+    // Rotate the certificate and disable client verification.
+    s.reload_with(&tls_multi_cert_conf(&["srvb"], false));
+    let mut nc = tls_client::connect(s.addr(), &by_ip().insecure())
+        .unwrap_or_else(|e| panic!("Error creating client: {e}"));
+    let cert_c = nc.peer_cert.clone().expect("server certificate");
+    nc.subscribe("foo", "1");
+    nc.flush().unwrap();
+
+    assert_eq!(cert_a, cert_b, "Expected the same cert");
+    assert_ne!(cert_b, cert_c, "Expected a different cert");
+}
