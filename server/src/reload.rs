@@ -78,6 +78,7 @@ pub fn reload_options(s: &Arc<ServerShared>, mut new: Options) -> Result<(), Rel
     new.no_sigs = cur.no_sigs;
     new.disable_short_first_ping = cur.disable_short_first_ping;
     new.check_config = cur.check_config;
+    new.custom_client_authentication = cur.custom_client_authentication.clone();
     crate::server::validate_options(&new).map_err(ReloadError)?;
     crate::auth::normalize_connection_types(&mut new);
     let missing = crate::config::cli::unsupported_features(&new);
@@ -568,7 +569,10 @@ fn reload_authorization(s: &Arc<ServerShared>, new: &Options) {
         }
         let connect = c.connect_opts();
         let ctx = c.auth.context();
-        let result = if crate::auth::tls_map::maps_user(new, &connect) {
+        let result = if let Some(custom) = &new.custom_client_authentication {
+            let request = crate::auth::custom::ClientAuthRequest::new(&c, &connect);
+            crate::auth::custom::check(custom, &request).map(|a| a.authenticated)
+        } else if crate::auth::tls_map::maps_user(new, &connect) {
             let cert = c.tls.get().and_then(|t| t.peer.as_ref());
             crate::auth::tls_map::check_certificate(new, &connect, cert, &ctx, |_| {})
         } else {

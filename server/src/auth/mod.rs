@@ -5,6 +5,7 @@
 //! and applies the outcome (close with `Authorization Violation`, or keep the permissions).
 
 pub mod conf;
+pub mod custom;
 pub mod conn_types;
 mod perms;
 pub mod proxy;
@@ -103,7 +104,8 @@ pub struct NkeyUser {
 
 /// Whether clients must authenticate with these options.
 pub fn auth_required(o: &Options) -> bool {
-    !o.authorization.is_empty()
+    o.custom_client_authentication.is_some()
+        || !o.authorization.is_empty()
         || !o.username.is_empty()
         || !o.users.is_empty()
         || !o.nkeys.is_empty()

@@ -250,6 +250,9 @@ struct Reader {
     trace: bool,
     /// Until the client has authenticated: when it must have (`auth_timeout`).
     auth_deadline: Option<tokio::time::Instant>,
+    /// When the client's authentication expires (a deadline the embedding program's
+    /// authenticator set).
+    auth_expiry: Option<tokio::time::Instant>,
     /// This client's permissions, once authenticated with some.
     perms: Option<Arc<crate::auth::ClientPerms>>,
     /// The options generation this reader last applied (see `options_reloaded`).
@@ -271,6 +274,7 @@ impl Reader {
         parser.set_awaiting_connect(auth_deadline.is_some());
         Reader {
             auth_deadline,
+            auth_expiry: None,
             perms: None,
             opts_gen: server.opts_generation(),
             acc: client
@@ -324,6 +328,7 @@ impl Reader {
                 buf.reserve(READ_SIZE);
             }
             let auth_deadline = self.auth_deadline;
+            let auth_expiry = self.auth_expiry;
             tokio::select! {
                 biased;
                 _ = self.client.reader_kill.notified() => {
@@ -347,6 +352,11 @@ impl Reader {
                     crate::debug!(self.server.logging, "{} - Authentication Timeout", self.client.label());
                     self.send_err("Authentication Timeout");
                     return ClosedState::AuthenticationTimeout;
+                }
+                _ = sleep_until_some(auth_expiry), if auth_expiry.is_some() => {
+                    crate::debug!(self.server.logging, "{} - User Authentication Expired", self.client.label());
+                    self.send_err("User Authentication Expired");
+                    return ClosedState::AuthenticationExpired;
                 }
                 _ = tokio::time::sleep_until(tokio::time::Instant::from_std(self.ping.deadline())) => {
                     if let Err(reason) = self.ping_timer() {
@@ -539,7 +549,9 @@ impl Reader {
     /// Returns who the client is, for the connection's label.
     fn authenticate(&mut self, info: &ConnectInfo) -> Result<Option<String>, ClosedState> {
         let opts = &self.server.opts();
-        let result = if crate::auth::tls_map::maps_user(opts, info) {
+        let result = if let Some(custom) = &opts.custom_client_authentication {
+            self.authenticate_by_program(custom, info)
+        } else if crate::auth::tls_map::maps_user(opts, info) {
             self.authenticate_by_certificate(info)
         } else {
             crate::auth::check_client(opts, info, &self.client.auth.context())
@@ -568,6 +580,30 @@ impl Reader {
                 Err(reason)
             }
         }
+    }
+
+    /// The embedding program's authenticator decides; a deadline it sets closes the
+    /// connection then.
+    fn authenticate_by_program(
+        &mut self,
+        custom: &crate::auth::custom::CustomClientAuth,
+        info: &ConnectInfo,
+    ) -> Result<crate::auth::Authenticated, crate::auth::AuthFailure> {
+        let request = crate::auth::custom::ClientAuthRequest::new(&self.client, info);
+        let accepted = crate::auth::custom::check(custom, &request)?;
+        // A registered user's name is the one events and monitoring show (Go's
+        // `RegisterUser`).
+        let registered = accepted.authenticated.user_label.as_deref();
+        if let Some(name) = registered.and_then(|l| l.strip_prefix("user:")) {
+            self.client.set_implied_user(name.to_string());
+        }
+        self.auth_expiry = accepted.deadline.map(|at| {
+            let left = at
+                .duration_since(std::time::SystemTime::now())
+                .unwrap_or_default();
+            tokio::time::Instant::now() + left
+        });
+        Ok(accepted.authenticated)
     }
 
     /// `verify_and_map`: the user is the one the client's certificate names.

@@ -89,6 +89,9 @@ pub struct Options {
     pub default_permissions: Option<crate::auth::Permissions>,
     /// Send a nonce in every INFO, even without nkey users (Go's `AlwaysEnableNonce`).
     pub always_enable_nonce: bool,
+    /// The embedding program decides who may connect, in place of the configured users
+    /// (Go's `CustomClientAuthentication`); never from a file.
+    pub custom_client_authentication: Option<crate::auth::custom::CustomClientAuth>,
     /// `authorization { proxy_required }`: the single user or token only through a
     /// trusted proxy.
     pub proxy_required: bool,
@@ -221,6 +224,7 @@ impl Default for Options {
             auth_block_defined: false,
             default_permissions: None,
             always_enable_nonce: false,
+            custom_client_authentication: None,
             proxy_required: false,
             proxies: None,
             accounts: Vec::new(),

@@ -248,3 +248,26 @@ mod account_ports {
         wait_clients(&s, 0);
     }
 }
+
+port!("server/auth_test.go::TestUserConnectionDeadline" => user_connection_deadline);
+fn user_connection_deadline() {
+    use super::server_test::{run_custom_auth_server, DummyAuth};
+    use ported::support::{check_for, RawConn};
+    use std::time::Duration;
+    let deadline = std::time::SystemTime::now() + Duration::from_millis(50);
+    let s = run_custom_auth_server(DummyAuth::new(false, Some(deadline)), false);
+    let mut c = RawConn::connect(s.addr);
+    c.check_info();
+    c.send("CONNECT {\"verbose\":false,\"user\":\"valid\",\"pass\":\"\"}\r\nPING\r\n");
+    // Expected client to connect.
+    c.expect(&ported::support::re::PONG);
+    // The deadline passes: the client is told (nats.go reports "authentication expired")
+    // and disconnected.
+    c.expect_err("User Authentication Expired");
+    c.expect_disconnect();
+    check_for(Duration::from_secs(2), Duration::from_millis(100), || {
+        (s.shared().num_clients() == 0)
+            .then_some(())
+            .ok_or_else(|| "Expected to be disconnected".to_string())
+    });
+}

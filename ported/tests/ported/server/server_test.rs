@@ -979,3 +979,92 @@ fn connect_small_receive_buffer(addr: SocketAddr) -> std::net::TcpStream {
         s
     })
 }
+
+/// Go's `DummyAuth`: lets in the user `valid`, records whether the nonce it saw matched
+/// what it expected, and may register the user with a connection deadline.
+pub(crate) struct DummyAuth {
+    need_nonce: bool,
+    deadline: Option<std::time::SystemTime>,
+    nonce_errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl natsd::auth::custom::ClientAuthenticator for DummyAuth {
+    fn check(
+        &self,
+        c: &natsd::auth::custom::ClientAuthRequest<'_>,
+    ) -> natsd::auth::custom::CustomAuthDecision {
+        use natsd::auth::custom::CustomAuthDecision;
+        let has_nonce = c.nonce.is_some_and(|n| !n.is_empty());
+        if self.need_nonce && !has_nonce {
+            self.nonce_errors
+                .lock()
+                .unwrap()
+                .push("Expected a nonce but received none".into());
+        } else if !self.need_nonce && has_nonce {
+            self.nonce_errors
+                .lock()
+                .unwrap()
+                .push("Received a nonce when none was expected".into());
+        }
+        if c.connect.user != "valid" {
+            return CustomAuthDecision::Deny;
+        }
+        match self.deadline {
+            None => CustomAuthDecision::Allow,
+            Some(deadline) => CustomAuthDecision::AllowAs {
+                user: Box::new(natsd::auth::User {
+                    username: c.connect.user.clone(),
+                    ..Default::default()
+                }),
+                deadline: Some(deadline),
+            },
+        }
+    }
+}
+
+impl DummyAuth {
+    pub(crate) fn new(need_nonce: bool, deadline: Option<std::time::SystemTime>) -> Arc<DummyAuth> {
+        Arc::new(DummyAuth {
+            need_nonce,
+            deadline,
+            nonce_errors: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+}
+
+/// A server whose clients `auth` lets in.
+pub(crate) fn run_custom_auth_server(
+    auth: Arc<DummyAuth>,
+    always_enable_nonce: bool,
+) -> natsd::server::BackgroundServer {
+    run_server(Options {
+        custom_client_authentication: Some(natsd::auth::custom::CustomClientAuth(auth)),
+        always_enable_nonce,
+        ..default_test_options()
+    })
+}
+
+port!("server/server_test.go::TestCustomClientAuthentication" => custom_client_authentication);
+fn custom_client_authentication() {
+    for nonce in [true, false] {
+        let auth = DummyAuth::new(nonce, None);
+        let s = run_custom_auth_server(auth.clone(), nonce);
+        let connect = |user: &str| {
+            let mut c = RawConn::connect(s.addr);
+            let info = c.check_info();
+            assert_eq!(info["auth_required"], true);
+            c.send(&format!(
+                "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"\"}}\r\nPING\r\n"
+            ));
+            c
+        };
+        // Expected client to connect.
+        connect("valid").expect(&re::PONG);
+        // Expected client to fail to connect.
+        let mut invalid = connect("invalid");
+        invalid.expect_err("Authorization Violation");
+        invalid.expect_disconnect();
+        let errors = auth.nonce_errors.lock().unwrap();
+        assert!(errors.is_empty(), "with nonce={nonce}: {errors:?}");
+    }
+}
