@@ -185,6 +185,9 @@ impl ConsumerStore for FileConsumerStore {
     }
 
     fn delete(&self) -> Result<(), StoreError> {
+        // No state write may run while the directory goes (it would leave a file behind
+        // and make the removal fail with "directory not empty").
+        let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         if self.inner.state().is_ok() {
             self.stream_consumers.fetch_sub(1, Ordering::SeqCst);
         }

@@ -262,3 +262,40 @@ fn file_store_full_state_test_sys_removals() {
         fs.stop().unwrap();
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreNoDirectoryNotEmptyError" => file_store_no_directory_not_empty_error);
+fn file_store_no_directory_not_empty_error() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(StreamConfig {
+        name: "TEST_DELETE".to_string(),
+        subjects: vec!["foo".to_string()],
+        ..zzz()
+    });
+    let ocfg = ConsumerConfig {
+        ack_policy: AckPolicy::Explicit,
+        ..ConsumerConfig::default()
+    };
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    for i in 0..100 {
+        let obs = fs
+            .consumer_store(&format!("delcons_{i}"), 0, &ocfg)
+            .unwrap();
+        // Another thread keeps changing the consumer's state while it is deleted.
+        let writer = {
+            let obs = obs.clone();
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while obs.set_starting(i + 1).is_ok() {
+                    i += 1;
+                }
+            })
+        };
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        std::thread::sleep(Duration::from_millis(x % 10));
+        obs.delete().unwrap();
+        writer.join().unwrap();
+    }
+    fs.stop().unwrap();
+}
