@@ -25,15 +25,82 @@ fn is_reserved(name: &str) -> bool {
 fn unsupported(key: &str) -> bool {
     matches!(
         key,
-        "imports"
-            | "exports"
-            | "jetstream"
-            | "mappings"
-            | "maps"
-            | "limits"
-            | "msg_trace"
-            | "trace_dest"
+        "imports" | "exports" | "jetstream" | "mappings" | "maps" | "limits"
     )
+}
+
+/// An account's `msg_trace` (or `trace_dest`): a destination subject, or a map of `dest`
+/// and `sampling` (a number or a percentage, 1..100), with Go's texts.
+fn parse_msg_trace(v: &Value, top_key: &str, acc: &mut AccountConfig) -> Result<(), ConfigIssue> {
+    let dest = |v: &Value, k: &str, acc: &mut AccountConfig| match v.as_str() {
+        None => Err(error(
+            v,
+            format!("Field {k:?} should be a string, got {}", v.go_type()),
+        )),
+        Some(d) if !crate::subject::is_valid_publish_subject(d) => {
+            Err(error(v, format!("Trace destination {d:?} is not valid")))
+        }
+        Some(d) => {
+            acc.trace_dest = d.to_string();
+            Ok(())
+        }
+    };
+    let sampling = |v: &Value, n: i64, acc: &mut AccountConfig| {
+        if n <= 0 || n > 100 {
+            // Go's text, typo included.
+            return Err(error(
+                v,
+                format!("Ttrace destination sampling value {n} is invalid, needs to be [1..100]"),
+            ));
+        }
+        acc.trace_dest_sampling = n;
+        Ok(())
+    };
+    match &v.kind {
+        Kind::String(_) => dest(v, top_key, acc),
+        Kind::Map(m) => {
+            for (k, mv) in m.iter() {
+                match k.to_lowercase().as_str() {
+                    "dest" => dest(mv, k, acc)?,
+                    "sampling" => match &mv.kind {
+                        Kind::Integer(n) => sampling(mv, *n, acc)?,
+                        Kind::String(s) => {
+                            let n = s.strip_suffix('%').unwrap_or(s).parse::<i64>().map_err(|_| {
+                                error(mv, format!("Invalid trace destination sampling value {s:?}"))
+                            })?;
+                            sampling(mv, n, acc)?
+                        }
+                        _ => {
+                            return Err(error(
+                                mv,
+                                format!(
+                                    "Trace destination sampling field {k:?} should be an integer or a percentage, got {}",
+                                    mv.go_type()
+                                ),
+                            ))
+                        }
+                    },
+                    _ if mv.used_variable => {}
+                    _ => {
+                        return Err(error(
+                            mv,
+                            format!(
+                                "Unknown field {k:?} parsing account message trace map/struct {top_key:?}"
+                            ),
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Err(error(
+            v,
+            format!(
+                "Expected account message trace {top_key:?} to be a string or a map/struct, got {}",
+                v.go_type()
+            ),
+        )),
+    }
 }
 
 /// Applies an `accounts` value to `o`; problems go to `out`.
@@ -117,6 +184,20 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
                                 Err(e) => out.errors.push(e),
                             }
                         }
+                        "msg_trace" | "trace_dest" => match parse_msg_trace(kv, k, &mut acc) {
+                            Err(e) => out.errors.push(e),
+                            Ok(()) => {
+                                if !acc.trace_dest.is_empty() && acc.trace_dest_sampling == 0 {
+                                    acc.trace_dest_sampling = 100;
+                                } else if acc.trace_dest_sampling > 0 && acc.trace_dest.is_empty() {
+                                    out.warnings.push(error(
+                                        kv,
+                                        "Trace destination sampling ignored since no destination was set",
+                                    ));
+                                    acc.trace_dest_sampling = 0;
+                                }
+                            }
+                        },
                         "default_permissions" => {
                             match crate::auth::conf::parse_permissions(kv, &mut out.errors) {
                                 Ok(p) => acc.default_permissions = Some(p),
@@ -272,6 +353,81 @@ mod tests {
         apply_config_string(&mut o, conf)
             .map(|_| o)
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn msg_trace_is_parsed_and_checked_like_go() {
+        let o =
+            load("accounts { A { msg_trace: {dest: \"my.trace.dest\", sampling: 50%} } }").unwrap();
+        assert_eq!(o.accounts[0].trace_dest, "my.trace.dest");
+        assert_eq!(o.accounts[0].trace_dest_sampling, 50);
+        // A destination alone samples everything.
+        let o = load("accounts { A { trace_dest: \"acc.dest\" } }").unwrap();
+        assert_eq!(o.accounts[0].trace_dest_sampling, 100);
+        let o = load("accounts { A { msg_trace: {dest: acc.dest, sampling: 20} } }").unwrap();
+        assert_eq!(o.accounts[0].trace_dest_sampling, 20);
+        // Sampling without a destination is dropped, with a warning.
+        let mut o = Options::default();
+        let warnings =
+            apply_config_string(&mut o, "accounts { A { msg_trace: {sampling: 50} } }").unwrap();
+        assert_eq!(o.accounts[0].trace_dest_sampling, 0);
+        assert!(warnings[0]
+            .to_string()
+            .ends_with("Trace destination sampling ignored since no destination was set"));
+        // nats-server's config_check cases: (account body, error, line, column).
+        for (body, want, col) in [
+            (
+                r#"trace_dest: "invalid.publish.*.subject""#,
+                r#"Trace destination "invalid.publish.*.subject" is not valid"#,
+                23,
+            ),
+            (
+                r#"msg_trace: {dest: 123}"#,
+                r#"Field "dest" should be a string, got int64"#,
+                35,
+            ),
+            (
+                r#"msg_trace: {dest: "invalid..dest"}"#,
+                r#"Trace destination "invalid..dest" is not valid"#,
+                35,
+            ),
+            (
+                r#"msg_trace: {dest: "acc.dest", sampling: {wront: "type"}}"#,
+                r#"Trace destination sampling field "sampling" should be an integer or a percentage, got map[string]interface {}"#,
+                53,
+            ),
+            (
+                r#"msg_trace: {dest: "acc.dest", sampling: abc%}"#,
+                r#"Invalid trace destination sampling value "abc%""#,
+                53,
+            ),
+            (
+                r#"msg_trace: {dest: "acc.dest", sampling: -1}"#,
+                "Ttrace destination sampling value -1 is invalid, needs to be [1..100]",
+                53,
+            ),
+            (
+                r#"msg_trace: {dest: "acc.dest", sampling: 0}"#,
+                "Ttrace destination sampling value 0 is invalid, needs to be [1..100]",
+                53,
+            ),
+            (
+                r#"msg_trace: {dest: "acc.dest", sampling: 101}"#,
+                "Ttrace destination sampling value 101 is invalid, needs to be [1..100]",
+                53,
+            ),
+            (
+                r#"msg_trace: {wrong: "field"}"#,
+                r#"Unknown field "wrong" parsing account message trace map/struct "msg_trace""#,
+                35,
+            ),
+        ] {
+            let conf = format!(
+                "\n                accounts {{\n                  A {{ {body} }}\n                }}\n\t\t\t"
+            );
+            let e = load(&conf).unwrap_err();
+            assert!(e.contains(&format!(":3:{col}: {want}")), "{body}: {e}");
+        }
     }
 
     #[test]

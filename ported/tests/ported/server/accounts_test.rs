@@ -385,3 +385,57 @@ fn account_user_sub_perms_with_queue_groups() {
     nc.expect(&re::PONG);
     nc.expect_nothing();
 }
+
+port!("server/accounts_test.go::TestAccountParseConfig" => account_parse_config);
+fn account_parse_config() {
+    let trace_dest = "my.trace.dest";
+    let trace_sampling = 50;
+    let opts = process_config_file(&conf_path(&format!(
+        r#"
+    accounts {{
+      synadia {{
+        users = [
+          {{user: alice, password: foo}}
+          {{user: bob, password: bar}}
+        ]
+      }}
+      nats.io {{
+		msg_trace: {{dest: "{trace_dest}", sampling: {trace_sampling}%}}
+        users = [
+          {{user: derek, password: foo}}
+          {{user: ivan, password: bar}}
+        ]
+      }}
+    }}
+    "#
+    )))
+    .unwrap_or_else(|e| panic!("Received an error processing config file: {e}"));
+    assert_eq!(
+        opts.accounts.len(),
+        2,
+        "Expected to see 2 accounts in opts, got {}",
+        opts.accounts.len()
+    );
+    assert_eq!(
+        opts.users.len(),
+        4,
+        "Expected 4 total Users, got {}",
+        opts.users.len()
+    );
+    let nats_acc = opts
+        .accounts
+        .iter()
+        .find(|a| a.name == "nats.io")
+        .expect("Error retrieving account for 'nats.io'");
+    assert_eq!(nats_acc.trace_dest, trace_dest);
+    assert_eq!(nats_acc.trace_dest_sampling, trace_sampling);
+    for u in &opts.users {
+        if u.username == "derek" {
+            assert_eq!(
+                u.account, nats_acc.name,
+                "Expected to see the 'nats.io' account, but received {:?}",
+                u.account
+            );
+        }
+    }
+}
