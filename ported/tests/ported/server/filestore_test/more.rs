@@ -299,3 +299,136 @@ fn file_store_no_directory_not_empty_error() {
     }
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreEncryptedKeepIndexNeedBekResetBug" => file_store_encrypted_keep_index_need_bek_reset_bug);
+fn file_store_encrypted_keep_index_need_bek_reset_bug() {
+    // Go also drops the last block's cache before the load; natsd reads an open block
+    // from its file on every load, so the load below is always from disk.
+    all_permutations(|fcfg| {
+        let cfg = StreamConfig {
+            max_age: Duration::from_secs(1),
+            ..zzz()
+        };
+        let clock = ManualClock::starting_now();
+        let fs = fcfg.open_with_clock(cfg, clock.clone());
+        for _ in 0..5 {
+            fs.store_msg("foo", b"", b"ouch", 0).unwrap();
+        }
+        // All age out, leaving only the marker of the last sequence.
+        clock.advance(Duration::from_millis(1100));
+        run_expiry(&fs, &clock);
+        assert_eq!(fs.state().msgs, 0);
+        for _ in 0..5 {
+            fs.store_msg("foo", b"", b"ouch", 0).unwrap();
+        }
+        let sm = fs.load_msg(10).unwrap();
+        assert_eq!(sm.msg.as_ref(), b"ouch");
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreNoFSSBugAfterRemoveFirst" => file_store_no_fss_bug_after_remove_first);
+fn file_store_no_fss_bug_after_remove_first() {
+    // Go reads the block's own subject state; natsd keeps one subject index for the
+    // stream, which must hold no entry for the removed subject either.
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 8 * 1024 * 1024,
+            ..fcfg
+        };
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.bar.*".to_string()]));
+        let msg = b"ZZZ".repeat(33);
+        for i in 0..100 {
+            fs.store_msg(&format!("foo.bar.{i}"), b"", &msg, 0).unwrap();
+        }
+        assert_eq!(fs.state().msgs, 100);
+        // Go lets its subject cache expire here.
+        std::thread::sleep(Duration::from_millis(250));
+        fs.remove_msg(1).unwrap();
+        let (sm, _) = fs.load_next_msg("foo.>", true, 1).unwrap();
+        assert_eq!(sm.subject, "foo.bar.1");
+        assert!(
+            fs.subjects_state("foo.bar.0").is_empty(),
+            "expected no state for foo.bar.0"
+        );
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreNoFSSAfterRecover" => file_store_no_fss_after_recover);
+fn file_store_no_fss_after_recover() {
+    // Messages without a subject (raft state) have no subject state, after recovery too.
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        for _ in 0..100 {
+            fs.store_msg("", b"", b"no fss for you!", 0).unwrap();
+        }
+        assert_eq!(fs.state().msgs, 100);
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state().msgs, 100);
+        assert!(
+            fs.subjects_state(">").is_empty(),
+            "expected no fss post recover"
+        );
+        assert_eq!(fs.state().num_subjects, 0);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreRecaluclateFirstForSubjBug" => file_store_recaluclate_first_for_subj_bug);
+fn file_store_recaluclate_first_for_subj_bug() {
+    // Go drives the block's lazy first-sequence recalculation directly; natsd keeps the
+    // subject's first exact, so the same result is read from the subject state.
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = vec!["*".to_string()]));
+    fs.store_msg("foo", b"", b"", 0).unwrap(); // 1
+    fs.store_msg("bar", b"", b"", 0).unwrap(); // 2
+    fs.store_msg("foo", b"", b"", 0).unwrap(); // 3
+    fs.remove_msg(1).unwrap();
+    fs.remove_msg(2).unwrap();
+    let ss = fs.subjects_state("foo");
+    assert_eq!(
+        ss["foo"],
+        SimpleState {
+            msgs: 1,
+            first: 3,
+            last: 3
+        }
+    );
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreRecalcFirstSequenceBug" => file_store_recalc_first_sequence_bug);
+fn file_store_recalc_first_sequence_bug() {
+    let dir = TempDir::new();
+    let fs = std::sync::Arc::new(plain_fcfg(&dir).open(zzz_with(|c| {
+        c.subjects = vec!["*".to_string()];
+        c.max_msgs_per_subject = 2;
+    })));
+    let msg = [b'A'; 22];
+    for subj in ["A", "A", "B", "B"] {
+        fs.store_msg(subj, b"", &msg, 0).unwrap();
+    }
+    fs.store_msg("A", b"", &msg, 0).unwrap();
+    // Loads of the last "A" race stores of "A" (which push the oldest out).
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let loader = {
+        let (fs, start) = (fs.clone(), start.clone());
+        std::thread::spawn(move || {
+            start.wait();
+            for _ in 0..1_000 {
+                let sm = fs.load_last_msg("A").unwrap();
+                assert_eq!(sm.subject, "A");
+            }
+        })
+    };
+    start.wait();
+    for _ in 0..1_000 {
+        fs.store_msg("A", b"", &msg, 0).unwrap();
+    }
+    loader.join().unwrap();
+    assert_eq!(fs.subjects_state("A")["A"].msgs, 2);
+    fs.stop().unwrap();
+}
