@@ -382,6 +382,13 @@ impl FileStore {
         self.lock().core.disk_bytes()
     }
 
+    /// Whether something written is not synced yet (Go's `lmb.needSync`).
+    #[doc(hidden)]
+    pub fn needs_sync(&self) -> bool {
+        let written = self.lock().core.written;
+        written > self.shared.commit.synced()
+    }
+
     /// Syncs everything written so far.
     pub fn sync_now(&self) -> Result<(), StoreError> {
         let work = self.lock().core.take_sync_work();

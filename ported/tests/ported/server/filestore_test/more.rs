@@ -432,3 +432,111 @@ fn file_store_recalc_first_sequence_bug() {
     assert_eq!(fs.subjects_state("A")["A"].msgs, 2);
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreErrPartialLoad" => file_store_err_partial_load);
+fn file_store_err_partial_load() {
+    // Go drops the last block's cache every 100 loads; natsd has no cache for the block
+    // being written, so loads race the writers directly.
+    let dir = TempDir::new();
+    let fs = std::sync::Arc::new(
+        plain_fcfg(&dir).open(zzz_with(|c| c.subjects = vec!["*".to_string()])),
+    );
+    let put = |fs: &FileStore, n: usize| {
+        for _ in 0..n {
+            fs.store_msg("Z", b"", b"ZZZZZZZZZZZZZ", 0).unwrap();
+        }
+    };
+    put(&fs, 100);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..10)
+        .map(|_| {
+            let (fs, stop) = (fs.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    put(&fs, 5);
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    for _ in 0..10_000 {
+        let state = fs.fast_state();
+        let spread = state.last_seq - state.first_seq;
+        if spread > 0 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let seq = state.first_seq + x % spread;
+            fs.load_msg(seq).unwrap();
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreErrPartialLoadOnSyncClose" => file_store_err_partial_load_on_sync_close);
+fn file_store_err_partial_load_on_sync_close() {
+    // Go has its sync timer close the last block; natsd's counterpart is the background
+    // syncer of `sync_interval`, so the store waits for it to run.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 500,
+        ..plain_fcfg(&dir)
+    };
+    let fs = FileStore::open(
+        FileStoreConfig {
+            sync_interval: Some(Duration::from_millis(10)),
+            ..fcfg.store_config()
+        },
+        fcfg.stream(zzz_with(|c| c.subjects = vec!["*".to_string()])),
+        system_clock(),
+    )
+    .unwrap();
+    // Half a block.
+    let msg = [b'A'; 19];
+    for subj in ["A", "B", "C", "D", "E"] {
+        fs.store_msg(subj, b"", &msg, 0).unwrap();
+    }
+    let start = std::time::Instant::now();
+    while fs.needs_sync() && start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!fs.needs_sync(), "the background sync did not run");
+    fs.store_msg("Z", b"", &msg, 0).unwrap();
+    fs.load_msg(1).unwrap();
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreSyncIntervals" => file_store_sync_intervals);
+fn file_store_sync_intervals() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let cfg = fcfg.stream(zzz_with(|c| c.subjects = vec!["*".to_string()]));
+    let fs = FileStore::open(
+        FileStoreConfig {
+            sync_interval: Some(Duration::from_millis(250)),
+            ..fcfg.store_config()
+        },
+        cfg.clone(),
+        system_clock(),
+    )
+    .unwrap();
+    assert!(!fs.needs_sync());
+    fs.store_msg("Z", b"", b"hello", 0).unwrap();
+    assert!(fs.needs_sync());
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(!fs.needs_sync());
+    fs.stop().unwrap();
+    drop(fs);
+
+    // Go's SyncAlways is natsd's default: every store returns synced.
+    let fs = FileStore::open(fcfg.store_config(), cfg, system_clock()).unwrap();
+    assert!(!fs.needs_sync());
+    fs.store_msg("Z", b"", b"hello", 0).unwrap();
+    assert!(!fs.needs_sync());
+    fs.stop().unwrap();
+}
