@@ -382,6 +382,13 @@ impl FileStore {
         self.lock().core.disk_bytes()
     }
 
+    /// Position (oldest first) of the block whose records cover `seq` (Go's
+    /// `selectMsgBlockWithIndex`).
+    #[doc(hidden)]
+    pub fn block_position_for(&self, seq: u64) -> Option<usize> {
+        self.lock().core.block_of(seq)
+    }
+
     /// Whether something written is not synced yet (Go's `lmb.needSync`).
     #[doc(hidden)]
     pub fn needs_sync(&self) -> bool {

@@ -540,3 +540,63 @@ fn file_store_sync_intervals() {
     assert!(!fs.needs_sync());
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreSelectBlockWithFirstSeqRemovals" => file_store_select_block_with_first_seq_removals);
+fn file_store_select_block_with_first_seq_removals() {
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 100,
+            ..fcfg
+        };
+        let fs = fcfg.open(zzz_with(|c| {
+            c.subjects = vec!["*".to_string()];
+            c.max_msgs_per_subject = 1;
+        }));
+        // Records of 50 bytes: two per block.
+        let msg = [b'A'; 19];
+        let subjects = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+@$^";
+        // 65 messages, 33 blocks (Go's binary search starts past 32).
+        for c in subjects.chars().take(65) {
+            fs.store_msg(&c.to_string(), b"", &msg, 0).unwrap();
+        }
+        assert_eq!(fs.block_paths().len(), 33);
+        // Remove the first message of each block through the per-subject limit (a
+        // system removal, not a user one).
+        for c in subjects.chars().step_by(2) {
+            fs.store_msg(&c.to_string(), b"", &msg, 0).unwrap();
+        }
+        let ss = fs.fast_state();
+        for seq in ss.first_seq..=ss.last_seq {
+            let index = fs
+                .block_position_for(seq)
+                .expect("a block for every sequence");
+            assert_eq!((seq - 1) / 2, index as u64, "seq {seq}");
+        }
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreMsgBlockCompactionAndHoles" => file_store_msg_block_compaction_and_holes);
+fn file_store_msg_block_compaction_and_holes() {
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| {
+        c.subjects = vec!["*".to_string()];
+        c.max_msgs_per_subject = 1;
+    }));
+    let msg = [b'Z'; 1024];
+    for subj in ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"] {
+        fs.store_msg(subj, b"", &msg, 0).unwrap();
+    }
+    // Keep the first (and the last), delete the rest.
+    for seq in 2..10 {
+        fs.remove_msg(seq).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), 1);
+    let (_, used_before) = fs.utilization().unwrap();
+    // Compaction removes everything not needed.
+    fs.compact_block_at(0).unwrap();
+    let (total_after, used_after) = fs.utilization().unwrap();
+    assert_eq!(used_before, used_after);
+    assert_eq!(total_after, used_after);
+    fs.stop().unwrap();
+}
