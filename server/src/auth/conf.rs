@@ -429,3 +429,85 @@ fn parse_trusted_proxies(
     }
     Ok(trusted)
 }
+
+/// `authorization { auth_callout { ... } }` (Go's `parseAuthCallout`), with Go's texts.
+/// natsd reads and checks it, but does not call out yet: a server refuses to start with it.
+pub fn parse_auth_callout(
+    v: &Value,
+    errors: &mut Vec<ConfigIssue>,
+) -> Result<super::AuthCallout, ConfigIssue> {
+    let Some(m) = v.as_map() else {
+        return Err(err(
+            v,
+            format!(
+                "Expected authorization callout to be a map/struct, got {}",
+                v.go_type()
+            ),
+        ));
+    };
+    let key_prefix = |k: &str| nkeys::from_public_key(k).ok().map(|(p, _)| p);
+    let strings = |mv: &Value, what: &str| -> Result<Vec<String>, ConfigIssue> {
+        let arr = mv.as_array().ok_or_else(|| {
+            err(
+                mv,
+                format!("Expected {what} field to be an array, got {}", mv.go_type()),
+            )
+        })?;
+        arr.iter().map(string_of).collect()
+    };
+    let mut ac = super::AuthCallout::default();
+    for (k, mv) in m.iter() {
+        match k.to_lowercase().as_str() {
+            "issuer" => {
+                ac.issuer = string_of(mv)?;
+                // Account keys have the prefix byte 0.
+                if key_prefix(&ac.issuer) != Some(0) {
+                    return Err(err(
+                        mv,
+                        format!(
+                            "Expected callout user to be a valid public account nkey, got {}",
+                            crate::config::cli::go_quote(&ac.issuer)
+                        ),
+                    ));
+                }
+            }
+            "account" | "acc" => ac.account = string_of(mv)?,
+            "auth_users" | "users" => ac.auth_users = strings(mv, "auth_users")?,
+            "xkey" | "key" => {
+                ac.xkey = string_of(mv)?;
+                // Curve keys have the prefix byte 23 << 3 ('X').
+                if key_prefix(&ac.xkey) != Some(23 << 3) {
+                    return Err(err(
+                        mv,
+                        format!(
+                            "Expected callout xkey to be a valid public xkey, got {}",
+                            crate::config::cli::go_quote(&ac.xkey)
+                        ),
+                    ));
+                }
+            }
+            "allowed_accounts" => ac.allowed_accounts = strings(mv, "allowed accounts")?,
+            _ if mv.used_variable => {}
+            _ => errors.push(err(
+                mv,
+                format!("Unknown field {k:?} parsing authorization callout"),
+            )),
+        }
+    }
+    if ac.account.is_empty() {
+        ac.account = crate::account::GLOBAL_ACCOUNT.to_string();
+    }
+    if ac.issuer.is_empty() {
+        return Err(err(
+            v,
+            "Authorization callouts require an issuer to be specified",
+        ));
+    }
+    if ac.auth_users.is_empty() {
+        return Err(err(
+            v,
+            "Authorization callouts require authorized users to be specified",
+        ));
+    }
+    Ok(ac)
+}

@@ -5,8 +5,8 @@
 //! and applies the outcome (close with `Authorization Violation`, or keep the permissions).
 
 pub mod conf;
-pub mod custom;
 pub mod conn_types;
+pub mod custom;
 mod perms;
 pub mod proxy;
 pub mod tls_map;
@@ -100,6 +100,22 @@ pub struct NkeyUser {
     pub allowed_connection_types: BTreeSet<String>,
     /// `proxy_required`, as for [`User`].
     pub proxy_required: bool,
+}
+
+/// `authorization { auth_callout }`: an external service decides who may connect (Go's
+/// `AuthCallout`). Parsed and checked; natsd does not call out yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthCallout {
+    /// The account public key that signs the service's responses.
+    pub issuer: String,
+    /// The account the service's users are in (`$G` when not given).
+    pub account: String,
+    /// Users that bypass the callout (the service's own).
+    pub auth_users: Vec<String>,
+    /// Public curve key to encrypt requests with, if any.
+    pub xkey: String,
+    /// The accounts the callout may place users in; empty means any.
+    pub allowed_accounts: Vec<String>,
 }
 
 /// Whether clients must authenticate with these options.
@@ -334,6 +350,9 @@ pub fn validate_no_auth_user(o: &Options) -> Result<(), String> {
 /// Go's `validateAuth` and `validateProxies` for what natsd has: the users' connection
 /// types, the trusted proxy keys, and `no_auth_user`.
 pub fn validate_auth(o: &Options) -> Result<(), String> {
+    if o.auth_callout.is_some() {
+        return Err("authorization callouts (auth_callout) are not supported yet".into());
+    }
     for set in o
         .users
         .iter()

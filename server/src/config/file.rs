@@ -155,6 +155,21 @@ fn apply_tree(
     for (k, v) in m.iter() {
         apply_key(opts, k, v, &mut out);
     }
+    // The accounts a callout may place users in must be configured (checked once all
+    // keys are read, as Go does).
+    if let Some(ac) = &opts.auth_callout {
+        for acc in &ac.allowed_accounts {
+            if !opts.accounts.iter().any(|a| &a.name == acc) {
+                out.errors.push(ConfigIssue {
+                    pos: None,
+                    kind: IssueKind::Error(format!(
+                        "auth_callout allowed account {} not found in configured accounts",
+                        go_quote(acc)
+                    )),
+                });
+            }
+        }
+    }
     if out.errors.is_empty() {
         Ok(out.warnings)
     } else {
@@ -573,7 +588,10 @@ fn apply_authorization(
             }
             "proxy_required" => proxy_required = crate::auth::conf::bool_of(mv)?,
             "auth_callout" | "auth_hook" => {
-                return Err(not_supported(mk, mv, "authorization"));
+                match crate::auth::conf::parse_auth_callout(mv, &mut out.errors) {
+                    Ok(ac) => o.auth_callout = Some(ac),
+                    Err(e) => out.errors.push(e),
+                }
             }
             _ => {
                 if !mv.used_variable {
@@ -786,13 +804,16 @@ mod tests {
         assert!(o.nkeys[0].proxy_required);
         assert!(o.nkeys[0].allowed_connection_types.contains("IN_PROCESS"));
         assert_eq!(o.proxies.expect("proxies").trusted, [key]);
-        let (o, _) = load("authorization { user: u, password: p, proxy_required: true }")
-            .expect("loads");
+        let (o, _) =
+            load("authorization { user: u, password: p, proxy_required: true }").expect("loads");
         assert!(o.proxy_required);
         let e = errors_of(
             "authorization { users [ {user: a, password: p, allowed_connection_types: [ \"UNKNOWN\" ]} ] }",
         );
-        assert!(e[0].ends_with(r#"invalid connection types ["UNKNOWN"]"#), "{e:?}");
+        assert!(
+            e[0].ends_with(r#"invalid connection types ["UNKNOWN"]"#),
+            "{e:?}"
+        );
         let e = errors_of(
             "authorization { users [ {user: a, password: p, allowed_connection_types: 123} ] }",
         );
@@ -805,6 +826,50 @@ mod tests {
         let e = errors_of("proxies { trusted: 1 }");
         assert!(
             e[0].ends_with("expected proxies' trusted field to be an array, got int64"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn auth_callout_is_read_and_checked_but_not_run() {
+        let issuer = "ABJHLOVMPA4CI6R5KLNGOB4GSLNIY7IOUPAJC4YFNDLQVIOBYQGUWVLA";
+        let (o, _) = load(&format!(
+            "accounts {{ AUTH {{ users = [ {{user: auth, password: auth}} ] }} }}\n\
+             authorization {{ auth_callout {{ issuer: {issuer}, account: AUTH, auth_users: [ auth ], allowed_accounts: [ AUTH ] }} }}"
+        ))
+        .expect("loads");
+        let ac = o.auth_callout.clone().expect("callout");
+        assert_eq!(ac.issuer, issuer);
+        assert_eq!(ac.account, "AUTH");
+        assert_eq!(ac.auth_users, ["auth"]);
+        assert_eq!(ac.allowed_accounts, ["AUTH"]);
+        // A server does not start with a callout it cannot run.
+        assert_eq!(
+            crate::server::validate_options(&o),
+            Err("authorization callouts (auth_callout) are not supported yet".into())
+        );
+        let e = errors_of("authorization { auth_callout { issuer: bad, auth_users: [a] } }");
+        assert!(
+            e[0].ends_with(r#"Expected callout user to be a valid public account nkey, got "bad""#),
+            "{e:?}"
+        );
+        let e = errors_of(&format!(
+            "authorization {{ auth_callout {{ issuer: {issuer} }} }}"
+        ));
+        assert!(
+            e[0].ends_with("Authorization callouts require authorized users to be specified"),
+            "{e:?}"
+        );
+        let e = errors_of("authorization { auth_callout { auth_users: [a] } }");
+        assert!(
+            e[0].ends_with("Authorization callouts require an issuer to be specified"),
+            "{e:?}"
+        );
+        let e = errors_of(&format!(
+            "authorization {{ auth_callout {{ issuer: {issuer}, auth_users: [a], xkey: {issuer} }} }}"
+        ));
+        assert!(
+            e[0].contains("Expected callout xkey to be a valid public xkey"),
             "{e:?}"
         );
     }

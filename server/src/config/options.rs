@@ -95,6 +95,8 @@ pub struct Options {
     /// `authorization { proxy_required }`: the single user or token only through a
     /// trusted proxy.
     pub proxy_required: bool,
+    /// `authorization { auth_callout }` (natsd refuses to start with it: not built yet).
+    pub auth_callout: Option<crate::auth::AuthCallout>,
     /// `proxies { trusted [...] }`: proxies whose signed nonce clients may present.
     pub proxies: Option<crate::auth::proxy::ProxiesConfig>,
     /// `accounts { ... }`: the configured accounts (their users are in `users`/`nkeys`).
@@ -227,6 +229,7 @@ impl Default for Options {
             custom_client_authentication: None,
             proxy_required: false,
             proxies: None,
+            auth_callout: None,
             accounts: Vec::new(),
             system_account: String::new(),
             no_system_account: false,

@@ -218,6 +218,33 @@ mod account_ports {
         }
     }
 
+    port!("server/auth_test.go::TestNoAuthUserNkey" => no_auth_user_nkey);
+    fn no_auth_user_nkey() {
+        let conf = create_conf_file(
+            br#"
+		listen: "127.0.0.1:-1"
+		accounts {
+			FOO { users [{user: "foo", password: "pwd1"}] }
+			BAR { users [{nkey: "UBO2MQV67TQTVIRV3XFTEZOACM4WLOCMCDMAWN5QVN5PI2N6JHTVDRON"}] }
+		}
+		no_auth_user: "UBO2MQV67TQTVIRV3XFTEZOACM4WLOCMCDMAWN5QVN5PI2N6JHTVDRON"
+	"#,
+        );
+        let (s, _) = run_server_with_config(conf);
+        // Connects without credentials, and asks who it is ($SYS.REQ.USER.INFO).
+        let mut c = RawConn::connect(s.addr);
+        c.check_info();
+        c.send("CONNECT {\"verbose\":false}\r\nSUB _INBOX.x 1\r\nPUB $SYS.REQ.USER.INFO _INBOX.x 0\r\n\r\n");
+        let m = c.expect_msgs(1).remove(0);
+        let resp: serde_json::Value = serde_json::from_str(&m.payload).unwrap();
+        assert!(resp.get("error").is_none(), "unexpected error: {resp}");
+        assert_eq!(
+            resp["data"]["user"],
+            "UBO2MQV67TQTVIRV3XFTEZOACM4WLOCMCDMAWN5QVN5PI2N6JHTVDRON"
+        );
+        assert_eq!(resp["data"]["account"], "BAR");
+    }
+
     port!("server/auth_test.go::TestNoAuthUserNoConnectProto" => no_auth_user_no_connect_proto);
     fn no_auth_user_no_connect_proto() {
         let (s, _) = run_server_with_config(create_conf_file(

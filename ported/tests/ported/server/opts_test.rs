@@ -1165,3 +1165,203 @@ fn options_proxy_trusted_keys() {
         "Expected nonce in INFO, got {info}"
     );
 }
+
+port!("server/opts_test.go::TestAuthorizationTimeoutConfigParsing" => authorization_timeout_config_parsing);
+fn authorization_timeout_config_parsing() {
+    // (name, config, parsed seconds, running seconds, error)
+    let cases: [(&str, &str, f64, f64, &str); 10] = [
+        ("defaults", "authorization {}", 0.0, 2.0, ""),
+        (
+            "explicit zero",
+            "authorization {\n\ttimeout: 0\n}",
+            0.0,
+            2.0,
+            "",
+        ),
+        (
+            "explicit one",
+            "authorization {\n\ttimeout: 1\n}",
+            1.0,
+            1.0,
+            "",
+        ),
+        (
+            "garbage",
+            "authorization {\n\ttimeout: random_garbage\n}",
+            0.0,
+            0.0,
+            "invalid duration \"random_garbage\"",
+        ),
+        (
+            "human readable",
+            "authorization {\n\ttimeout: 10s\n}",
+            10.0,
+            10.0,
+            "",
+        ),
+        (
+            "bare values could be parsed as integers",
+            "authorization {\n\ttimeout: 1m\n}",
+            1_000_000.0,
+            1_000_000.0,
+            "",
+        ),
+        (
+            "but quoted values will be parsed as durations",
+            "authorization {\n\ttimeout: \"1m\"\n}",
+            60.0,
+            60.0,
+            "",
+        ),
+        (
+            "human readable minutes quoted",
+            "authorization {\n\ttimeout: \"10m5s30ms\"\n}",
+            605.03,
+            605.03,
+            "",
+        ),
+        (
+            "floats work",
+            "authorization {\n\ttimeout: 0.091\n}",
+            0.091,
+            0.091,
+            "",
+        ),
+        (
+            "but no leading digit fails",
+            "authorization {\n\ttimeout: .091\n}",
+            0.0,
+            0.0,
+            "Floats must start with a digit",
+        ),
+    ];
+    for (name, config, parsed, running, error) in cases {
+        // Go parses into zero-valued options (`new(Options)`): no timeout unless set.
+        let mut opts = Options {
+            auth_timeout: Duration::ZERO,
+            ..ported::support::default_test_options()
+        };
+        let r = natsd::config::file::apply_config_string(&mut opts, config);
+        if !error.is_empty() {
+            let e = r.expect_err(name).to_string();
+            assert!(
+                e.contains(error),
+                "{name}: Expected error like {error:?}, got {e}"
+            );
+            continue;
+        }
+        if let Err(e) = r {
+            panic!("{name}: Error processing config: {e}");
+        }
+        let close = |d: Duration, want: f64| (d.as_secs_f64() - want).abs() < 1e-9;
+        assert!(
+            close(opts.auth_timeout, parsed),
+            "{name}: Expected Parsed AuthTimeout to be {parsed}, got {:?}",
+            opts.auth_timeout
+        );
+        let s = ported::support::run_server(opts);
+        let got = s.shared().opts().auth_timeout;
+        assert!(
+            close(got, running),
+            "{name}: Expected Running AuthTimeout to be {running}, got {got:?}"
+        );
+    }
+}
+
+/// The cases of Go's TestAuthorizationAndAccountsMisconfigurations and
+/// TestProcessConfigString: (name, config, error the message must contain).
+const AUTH_AND_ACCOUNTS_MISCONFIGURATIONS: [(&str, &str, &str); 7] = [
+    (
+        "duplicate users",
+        r#"
+			authorization = {users = [ {user: "user1", pass: "pwd"} ] }
+			accounts { ACC { users = [ {user: "user1"} ] } }
+			"#,
+        "Duplicate user \"user1\" detected",
+    ),
+    (
+        "duplicate nkey",
+        r#"
+			authorization = {users = [ {nkey: UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX} ] }
+			accounts { ACC { users = [ {nkey: UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX} ] } }
+			"#,
+        "Duplicate nkey \"UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX\" detected",
+    ),
+    (
+        "auth single user and password and accounts users",
+        r#"
+			authorization = {user: "user1", password: "pwd"}
+			accounts = { ACC { users = [ {user: "user2", pass: "pwd"} ] } }
+			"#,
+        "Can not have a single user/pass",
+    ),
+    (
+        "auth single user and password and accounts nkeys",
+        r#"
+			authorization = {user: "user1", password: "pwd"}
+			accounts = { ACC { users = [ {nkey: UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX} ] } }
+			"#,
+        "Can not have a single user/pass",
+    ),
+    (
+        "auth token and accounts users",
+        r#"
+			authorization = {token: "my_token"}
+			accounts = { ACC { users = [ {user: "user2", pass: "pwd"} ] } }
+			"#,
+        "Can not have a token",
+    ),
+    (
+        "auth token and accounts nkeys",
+        r#"
+			authorization = {token: "my_token"}
+			accounts = { ACC { users = [ {nkey: UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX} ] } }
+			"#,
+        "Can not have a token",
+    ),
+    (
+        "auth callout allowed accounts",
+        r#"
+			accounts {
+				AUTH { users = [ {user: "auth", password: "auth"} ] }
+				FOO {}
+			}
+			authorization {
+				auth_callout {
+					issuer: "ABJHLOVMPA4CI6R5KLNGOB4GSLNIY7IOUPAJC4YFNDLQVIOBYQGUWVLA"
+					account: AUTH
+					auth_users: [ auth ]
+					allowed_accounts: [ BAR ]
+				}
+			}
+			"#,
+        "auth_callout allowed account \"BAR\" not found in configured accounts",
+    ),
+];
+
+port!("server/opts_test.go::TestAuthorizationAndAccountsMisconfigurations" => authorization_and_accounts_misconfigurations);
+fn authorization_and_accounts_misconfigurations() {
+    for (name, config, want) in AUTH_AND_ACCOUNTS_MISCONFIGURATIONS {
+        match process(config) {
+            Ok(_) => panic!("{name}: Expected error {want:?}, got none"),
+            Err(e) => assert!(
+                e.to_string().contains(want),
+                "{name}: Expected error {want:?}, got {e}"
+            ),
+        }
+    }
+}
+
+port!("server/opts_test.go::TestProcessConfigString" => process_config_string);
+fn process_config_string() {
+    for (name, config, want) in AUTH_AND_ACCOUNTS_MISCONFIGURATIONS {
+        let mut opts = Options::default();
+        match natsd::config::file::apply_config_string(&mut opts, config) {
+            Ok(_) => panic!("{name}: Expected error {want:?}, got none"),
+            Err(e) => assert!(
+                e.to_string().contains(want),
+                "{name}: Expected error {want:?}, got {e}"
+            ),
+        }
+    }
+}
