@@ -771,7 +771,10 @@ impl Reader {
     }
 
     fn process_sub(&mut self, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
-        let max_subs = self.server.opts().max_subs;
+        let (max_subs, max_tokens) = {
+            let o = self.server.opts();
+            (o.max_subs, o.max_sub_tokens)
+        };
         let subj_str = match std::str::from_utf8(&subject) {
             Ok(s) => s,
             Err(_) => {
@@ -806,6 +809,11 @@ impl Reader {
                 self.sub_permission_violation(&subject, queue.as_deref(), &sid);
                 return;
             }
+        }
+        if max_tokens > 0 && subject.split(|b| *b == b'.').count() > usize::from(max_tokens) {
+            drop(subs);
+            self.max_tokens_violation(&subject, &sid);
+            return;
         }
         if subs.contains_key(&sid) {
             drop(subs);
@@ -878,6 +886,19 @@ impl Reader {
             log.push_str(", Queue: ");
             go_quote_into(&mut log, q);
         }
+        log.push_str(", SID ");
+        log.push_str(&String::from_utf8_lossy(sid));
+        self.send_err(&err);
+        crate::error!(self.server.logging, "{} - {}", self.client.label(), log);
+    }
+
+    /// Refuses a subscription whose subject has more tokens than `max_sub_tokens`.
+    fn max_tokens_violation(&self, subject: &[u8], sid: &[u8]) {
+        let mut err = String::from("Permissions Violation for Subscription to ");
+        go_quote_into(&mut err, subject);
+        err.push_str(", too many tokens");
+        let mut log = String::from("Subscription Violation Too Many Tokens - Subject ");
+        go_quote_into(&mut log, subject);
         log.push_str(", SID ");
         log.push_str(&String::from_utf8_lossy(sid));
         self.send_err(&err);

@@ -238,7 +238,6 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         "leaf" | "leafnodes" => "leafnodes",
         "websocket" | "ws" => "websocket",
         "mqtt" => "MQTT",
-        "max_sub_tokens" | "max_subscription_tokens" => "subscription token limits",
         "write_timeout" => "write timeout policies",
         "no_fast_producer_stall" => "fast producer stalls",
         "prof_block_rate" => "profiling",
@@ -430,6 +429,21 @@ fn apply_key_inner(
         "max_traced_msg_len" => o.max_traced_msg_len = to_usize(want_i64(v)?),
         "trace_headers" => o.trace_headers = want_bool(v)?,
         "max_subscriptions" | "max_subs" => o.max_subs = want_i64(v)?,
+        "max_sub_tokens" | "max_subscription_tokens" => {
+            let n = want_i64(v)?;
+            o.max_sub_tokens = match u8::try_from(n) {
+                Err(_) if n > 0 => {
+                    return Err(ConfigIssue::error(&v.pos, format!("{k} value is too big")))
+                }
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(ConfigIssue::error(
+                        &v.pos,
+                        format!("{k} value can not be negative"),
+                    ))
+                }
+            };
+        }
         "ping_interval" => {
             let d = parse_duration_value("ping_interval", v, out)?;
             o.ping_interval = if d == 0 {
@@ -870,6 +884,21 @@ mod tests {
         ));
         assert!(
             e[0].contains("Expected callout xkey to be a valid public xkey"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn max_sub_tokens() {
+        let (o, _) = load("max_sub_tokens: 4").expect("loads");
+        assert_eq!(o.max_sub_tokens, 4);
+        let (o, _) = load("max_subscription_tokens: 255").expect("loads");
+        assert_eq!(o.max_sub_tokens, 255);
+        let e = errors_of("max_sub_tokens: 256");
+        assert!(e[0].ends_with("max_sub_tokens value is too big"), "{e:?}");
+        let e = errors_of("max_sub_tokens: 0");
+        assert!(
+            e[0].ends_with("max_sub_tokens value can not be negative"),
             "{e:?}"
         );
     }

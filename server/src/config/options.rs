@@ -49,6 +49,8 @@ pub struct Options {
     pub ports_file_dir: Option<PathBuf>,
     pub max_connections: i64,
     pub max_subs: i64,
+    /// `max_sub_tokens`: the most tokens a subscription's subject may have (0: no limit).
+    pub max_sub_tokens: u8,
     pub max_control_line: i32,
     pub max_payload: i32,
     pub max_pending: i64,
@@ -196,6 +198,7 @@ impl Default for Options {
             ports_file_dir: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             max_subs: 0,
+            max_sub_tokens: 0,
             max_control_line: MAX_CONTROL_LINE as i32,
             max_payload: MAX_PAYLOAD as i32,
             max_pending: MAX_PENDING as i64,

@@ -1365,3 +1365,17 @@ fn process_config_string() {
         }
     }
 }
+
+port!("server/opts_test.go::TestMaxSubTokens" => max_sub_tokens);
+fn max_sub_tokens() {
+    let conf = create_conf_file(b"\n\t\tlisten: 127.0.0.1:-1\n\t\tmax_sub_tokens: 4\n\t");
+    let (s, _) = ported::support::run_server_with_config(conf);
+    let mut c = ported::support::RawConn::setup(s.addr);
+    c.send("SUB a.b.c.d.e 1\r\nPING\r\n");
+    let got = c.expect(&regex::bytes::Regex::new(r"-ERR '[^\r]*'\r\n").unwrap());
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.contains("too many tokens"), "Got wrong error: {got}");
+    // Within the limit, subscribing is fine.
+    c.send("SUB a.b.c.d 2\r\nPING\r\n");
+    c.expect(&ported::support::re::PONG);
+}
