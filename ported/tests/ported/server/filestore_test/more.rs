@@ -600,3 +600,233 @@ fn file_store_msg_block_compaction_and_holes() {
     assert_eq!(total_after, used_after);
     fs.stop().unwrap();
 }
+
+/// Go's `FullState*PastWAL` tests put back a stream state file older than the blocks
+/// and check that recovery walks past it. natsd keeps no state file: every open walks
+/// every block, so a restart is the whole of that recovery.
+fn past_wal(
+    subjects_before: &[&str],
+    subjects_after: &[&str],
+    remove: Option<u64>,
+    blocks: (usize, usize),
+) {
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 100,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| c.subjects = vec!["*".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        let (msg_a, msg_z) = ([b'A'; 19], [b'Z'; 19]);
+        let msg = |i: usize| if i.is_multiple_of(2) { &msg_a } else { &msg_z };
+        for (i, subj) in subjects_before.iter().enumerate() {
+            fs.store_msg(subj, b"", msg(i), 0).unwrap();
+        }
+        assert_eq!(fs.block_paths().len(), blocks.0);
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg.clone());
+        for (i, subj) in subjects_after.iter().enumerate() {
+            fs.store_msg(subj, b"", msg(i), 0).unwrap();
+        }
+        if let Some(seq) = remove {
+            fs.remove_msg(seq).unwrap();
+        }
+        assert_eq!(fs.block_paths().len(), blocks.1);
+        let state = fs.state();
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), state, "restore state does not match");
+        assert_ne!(state.first_time, 0);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreFullStateMultiBlockPastWAL" => file_store_full_state_multi_block_past_wal);
+fn file_store_full_state_multi_block_past_wal() {
+    past_wal(&["A", "B"], &["C", "D", "E", "F", "G", "H"], None, (1, 4));
+}
+
+port!("server/filestore_test.go::TestFileStoreFullStateMidBlockPastWAL" => file_store_full_state_mid_block_past_wal);
+fn file_store_full_state_mid_block_past_wal() {
+    // Go finally checks that its state file survived; natsd has none.
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| {
+            c.subjects = vec!["*".to_string()];
+            c.max_msgs_per_subject = 1;
+        });
+        let msg = [b'Z'; 19];
+        let fs = fcfg.open(cfg.clone());
+        for subj in ["A", "B", "C", "D", "E"] {
+            fs.store_msg(subj, b"", &msg, 0).unwrap();
+        }
+        assert_eq!(fs.block_paths().len(), 1);
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg.clone());
+        // Five more, then remove seq 2, "B".
+        for subj in ["F", "G", "H", "I", "J"] {
+            fs.store_msg(subj, b"", &msg, 0).unwrap();
+        }
+        fs.remove_msg(2).unwrap();
+        assert_eq!(fs.block_paths().len(), 1);
+        let state = fs.state();
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), state, "restore state does not match");
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreCompactAndPSIMWhenDeletingBlocks" => file_store_compact_and_psim_when_deleting_blocks);
+fn file_store_compact_and_psim_when_deleting_blocks() {
+    // Go also checks its per-subject block hints, which may stay stale; natsd keeps no
+    // such hints, only the subject's count and bounds.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 512,
+        ..plain_fcfg(&dir)
+    };
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["*".to_string()]));
+    let msg = b"ABC".repeat(33);
+    for _ in 0..10 {
+        fs.store_msg("A", b"", &msg, 0).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), 4);
+    // Leaves one.
+    assert_eq!(fs.compact(10).unwrap(), 9);
+    assert_eq!(fs.block_paths().len(), 1);
+    assert_eq!(fs.subjects_totals("A")["A"], 1);
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreTrackSubjLenForPSIM" => file_store_track_subj_len_for_psim);
+fn file_store_track_subj_len_for_psim() {
+    // Go tracks the total length of its subjects (`tsl`); natsd's equivalent is the
+    // subjects its index holds, whose lengths must add up the same.
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let cfg = zzz_with(|c| c.subjects = vec![">".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let mut smap = std::collections::HashMap::new();
+    for _ in 0..1000 {
+        let tokens: Vec<String> = (0..rand(6) + 1)
+            .map(|_| {
+                (0..rand(4) + 2)
+                    .map(|_| format!("{:02x}", rand(256)))
+                    .collect()
+            })
+            .collect();
+        let subj = tokens.join(".");
+        if smap.contains_key(&subj) {
+            continue;
+        }
+        smap.insert(subj.clone(), subj.len());
+        fs.store_msg(&subj, b"", b"", 0).unwrap();
+    }
+    let check = |fs: &FileStore, smap: &std::collections::HashMap<String, usize>| {
+        let want: usize = smap.values().sum();
+        let got: usize = fs.subjects_totals(">").keys().map(String::len).sum();
+        assert_eq!(got, want);
+    };
+    check(&fs, &smap);
+    // Delete about half.
+    for _ in 0..500 {
+        let seq = rand(1000) + 1;
+        let Ok(sm) = fs.load_msg(seq) else {
+            continue;
+        };
+        fs.remove_msg(seq).unwrap();
+        smap.remove(&sm.subject);
+    }
+    check(&fs, &smap);
+    // The same after a restart.
+    fs.stop().unwrap();
+    let fs = fcfg.open(cfg);
+    check(&fs, &smap);
+    // Drain the rest.
+    fs.purge().unwrap();
+    check(&fs, &std::collections::HashMap::new());
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreSubjectCorruption" => file_store_subject_corruption);
+fn file_store_subject_corruption() {
+    // Go removes its stream state file before the restart; natsd has none, every open
+    // rebuilds the subjects from the blocks.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 2 * 1024 * 1024,
+        ..plain_fcfg(&dir)
+    };
+    let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    let msgs = [b"ABC".repeat(333), b"ABC".repeat(888), b"ABC".repeat(555)];
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for _ in 0..10_000 {
+        let subj = format!("foo.{}", rand(100) + 1);
+        let msg = &msgs[rand(3) as usize];
+        fs.store_msg(&subj, b"", msg, 0).unwrap();
+    }
+    fs.stop().unwrap();
+    let fs = fcfg.open(cfg);
+    for subj in fs.subjects_totals(">").keys() {
+        let n = subj.strip_prefix("foo.").expect("a foo.N subject");
+        n.parse::<u64>()
+            .unwrap_or_else(|_| panic!("corrupt subject {subj:?}"));
+    }
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreNumPendingLastBySubject" => file_store_num_pending_last_by_subject);
+fn file_store_num_pending_last_by_subject() {
+    // Go also checks that no block was loaded for the first count; natsd answers it from
+    // its subject index, which has no block loads to count.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 1024,
+        ..plain_fcfg(&dir)
+    };
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*.*".to_string()]));
+    let mut x = SystemClock.now_ns() as u64 | 1;
+    let mut rand = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let msg = b"ABC".repeat(25);
+    for i in 1..=1000 {
+        fs.store_msg(&format!("foo.{}.{i}", rand(20) + 1), b"", &msg, 0)
+            .unwrap();
+    }
+    // About 8 messages per block.
+    assert!(fs.block_paths().len() > 100);
+    let (total, _) = fs.num_pending(0, "foo.*.*", true).unwrap();
+    assert_eq!(total, 1000);
+    // Partial counts.
+    for filter in ["foo.10.*", "*.22.*", "*.*.222", "foo.5.999", "*.2.*"] {
+        let sseq = rand(250) + 200;
+        let (np, _) = fs.num_pending(sseq, filter, true).unwrap();
+        let mut check_total = 0;
+        for seq in sseq..=1000 {
+            let sm = fs.load_msg(seq).unwrap();
+            if subject_matches(&sm.subject, filter) {
+                check_total += 1;
+            }
+        }
+        assert_eq!(np, check_total, "{filter} from {sseq}");
+    }
+    fs.stop().unwrap();
+}
