@@ -472,6 +472,18 @@ impl Server {
         Server::with_logging(opts, logging)
     }
 
+    /// Go's `NewServerFromConfig`: loads `opts.config_file` over `opts` when it has not
+    /// been loaded yet (no digest), then builds the server as [`Server::new`] does.
+    pub fn new_from_config(mut opts: Options) -> io::Result<Server> {
+        if let Some(path) = opts.config_file.clone() {
+            if opts.config_digest.is_empty() {
+                crate::config::file::apply_config_file(&mut opts, &path.to_string_lossy())
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+            }
+        }
+        Server::new(opts)
+    }
+
     /// Builds a server that logs through `logging` (the binary passes the process-wide one).
     pub fn with_logging(mut opts: Options, logging: Arc<Logging>) -> io::Result<Server> {
         crate::tls::baseline_timeouts(&mut opts);

@@ -1379,3 +1379,58 @@ fn max_sub_tokens() {
     c.send("SUB a.b.c.d 2\r\nPING\r\n");
     c.expect(&ported::support::re::PONG);
 }
+
+/// Go's `&Options{ConfigFile: ...}`: natsd's defaults, less the log timestamps its
+/// command line turns on by default (Go's zero options have none, as a loaded file).
+fn options_with_config_file(path: &std::path::Path) -> Options {
+    Options {
+        config_file: Some(path.to_path_buf()),
+        logtime: false,
+        no_log: true,
+        no_sigs: true,
+        ..Options::default()
+    }
+}
+
+port!("server/opts_test.go::TestNewServerFromConfigFunctionality" => new_server_from_config_functionality);
+fn new_server_from_config_functionality() {
+    use natsd::server::Server;
+    // An invalid configuration.
+    let conf = create_conf_file(b"\n\t\tmax_payload = 3000000000\n\t");
+    assert!(
+        Server::new_from_config(options_with_config_file(&conf)).is_err(),
+        "Expected an error from too large of a max_payload entry"
+    );
+    // A configuration that fails validation: max_pending under max_payload.
+    let conf = create_conf_file(b"\n\t\tmax_payload = 100000\n\t\tmax_pending = 50000\n\t");
+    match Server::new_from_config(options_with_config_file(&conf)) {
+        Ok(_) => panic!("Expected validation error, got none"),
+        Err(e) => assert!(
+            e.to_string().contains("cannot be higher"),
+            "Expected validation error, got: {e}"
+        ),
+    }
+}
+
+port!("server/opts_test.go::TestNewServerFromConfigVsLoadConfig" => new_server_from_config_vs_load_config);
+fn new_server_from_config_vs_load_config() {
+    use natsd::server::Server;
+    let conf = create_conf_file(
+        b"\n\t\tport = 4224\n\t\tmax_payload = 4194304\n\t\tmax_connections = 200\n\t\tping_interval = \"30s\"\n\t",
+    );
+    // The usual way: load the file, then build the server.
+    let opts1 = load_config(&conf);
+    let s1 = Server::new(opts1)
+        .unwrap_or_else(|e| panic!("Failed to create server with LoadConfig options: {e}"));
+    // The embedding way: the server loads the file itself.
+    let s2 = Server::new_from_config(options_with_config_file(&conf))
+        .unwrap_or_else(|e| panic!("Failed to create server with NewServerFromConfig: {e}"));
+    // Both end up with the same options.
+    assert_eq!(
+        format!("{:?}", s1.shared().opts()),
+        format!("{:?}", s2.shared().opts()),
+        "Options are incorrect"
+    );
+    assert_eq!(s2.shared().opts().port, 4224);
+    assert_eq!(s2.shared().opts().max_connections, 200);
+}
