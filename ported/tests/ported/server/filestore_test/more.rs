@@ -889,3 +889,143 @@ fn file_store_write_full_state_after_purge_ex() {
     assert_eq!((ss.first_seq, ss.last_seq), (11, 10));
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreRecoverWithRemovesAndNoIndexDB" => file_store_recover_with_removes_and_no_index_db);
+fn file_store_recover_with_removes_and_no_index_db() {
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 250,
+        ..plain_fcfg(&dir)
+    };
+    let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    for i in 1..=10 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"abc", 0).unwrap();
+    }
+    for seq in [1, 2, 8] {
+        fs.remove_msg(seq).unwrap();
+    }
+    let check = |fs: &FileStore| {
+        let ss = fs.fast_state();
+        assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (3, 10, 7));
+    };
+    check(&fs);
+    // Compact the last block; stop (natsd keeps no index.db to remove) and recover
+    // with the default block size.
+    let last = fs.block_paths().len() - 1;
+    fs.compact_block_at(last).unwrap();
+    fs.stop().unwrap();
+    let fs = plain_fcfg(&dir).open(cfg);
+    check(&fs);
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreLoadLastWildcard" => file_store_load_last_wildcard);
+fn file_store_load_last_wildcard() {
+    // Go also counts that only one block was loaded; natsd finds the last message of
+    // each subject in its index and reads that one record.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 512,
+        ..plain_fcfg(&dir)
+    };
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*.*".to_string()]));
+    fs.store_msg("foo.22.baz", b"", b"hello", 0).unwrap();
+    fs.store_msg("foo.22.bar", b"", b"hello", 0).unwrap();
+    for _ in 0..1000 {
+        fs.store_msg("foo.11.foo", b"", b"hello", 0).unwrap();
+    }
+    let sm = fs.load_last_msg("foo.22.*").unwrap();
+    assert_eq!(sm.seq, 2);
+    fs.stop().unwrap();
+}
+
+/// `(total, first block index, last block index)` of a subject (Go's `psim` entry).
+fn subject_blocks(fs: &FileStore, subj: &str) -> (u64, u32, u32) {
+    let ss = fs.subjects_state(subj)[subj];
+    let indexes = fs.block_indexes();
+    let block = |seq| indexes[fs.block_position_for(seq).expect("a block")];
+    (ss.msgs, block(ss.first), block(ss.last))
+}
+
+port!("server/filestore_test.go::TestFileStoreFilteredPendingPSIMFirstBlockUpdate" => file_store_filtered_pending_psim_first_block_update);
+fn file_store_filtered_pending_psim_first_block_update() {
+    // Go's per-subject first block may lag (1) until a filtered count updates it (84);
+    // natsd keeps the subject's first sequence exact, so it is 84 at once.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 512,
+        ..plain_fcfg(&dir)
+    };
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*".to_string()]));
+    fs.store_msg("foo.baz", b"", b"hello", 0).unwrap();
+    for _ in 0..1000 {
+        fs.store_msg("foo.foo", b"", b"hello", 0).unwrap();
+    }
+    fs.store_msg("foo.baz", b"", b"hello", 0).unwrap();
+    fs.store_msg("foo.baz", b"", b"hello", 0).unwrap();
+    assert!(fs.remove_msg(1).unwrap());
+    assert_eq!(fs.block_paths().len(), 84);
+    let ss = fs.filtered_state(1, "foo.baz").unwrap();
+    assert_eq!((ss.msgs, ss.first, ss.last), (2, 1002, 1003));
+    assert_eq!(subject_blocks(&fs, "foo.baz"), (2, 84, 84));
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreWildcardFilteredPendingPSIMFirstBlockUpdate" => file_store_wildcard_filtered_pending_psim_first_block_update);
+fn file_store_wildcard_filtered_pending_psim_first_block_update() {
+    // As TestFileStoreFilteredPendingPSIMFirstBlockUpdate, with a wildcard filter.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 512,
+        ..plain_fcfg(&dir)
+    };
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*.*".to_string()]));
+    fs.store_msg("foo.22.baz", b"", b"hello", 0).unwrap();
+    fs.store_msg("foo.22.bar", b"", b"hello", 0).unwrap();
+    for _ in 0..1000 {
+        fs.store_msg("foo.1.foo", b"", b"hello", 0).unwrap();
+    }
+    for subj in ["foo.22.baz", "foo.22.baz", "foo.22.bar", "foo.22.bar"] {
+        fs.store_msg(subj, b"", b"hello", 0).unwrap();
+    }
+    assert!(fs.remove_msg(1).unwrap());
+    assert!(fs.remove_msg(2).unwrap());
+    assert_eq!(fs.block_paths().len(), 92);
+    let ss = fs.filtered_state(1, "foo.22.*").unwrap();
+    assert_eq!((ss.msgs, ss.first, ss.last), (4, 1003, 1006));
+    assert_eq!(subject_blocks(&fs, "foo.22.baz"), (2, 92, 92));
+    assert_eq!(subject_blocks(&fs, "foo.22.bar"), (2, 92, 92));
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreFilteredPendingPSIMFirstBlockUpdateNextBlock" => file_store_filtered_pending_psim_first_block_update_next_block);
+fn file_store_filtered_pending_psim_first_block_update_next_block() {
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 128,
+        ..plain_fcfg(&dir)
+    };
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*.*".to_string()]));
+    // Four blocks of two messages.
+    for _ in 0..4 {
+        fs.store_msg("foo.22.bar", b"", b"hello", 0).unwrap();
+        fs.store_msg("foo.22.baz", b"", b"hello", 0).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), 4);
+    assert_eq!(subject_blocks(&fs, "foo.22.bar"), (4, 1, 4));
+
+    // Remove the first "foo.22.bar".
+    assert!(fs.remove_msg(1).unwrap());
+    let ss = fs.filtered_state(1, "foo.22.bar").unwrap();
+    assert_eq!((ss.msgs, ss.first, ss.last), (3, 3, 7));
+    assert_eq!(subject_blocks(&fs, "foo.22.bar"), (3, 2, 4));
+
+    // Removing the first "foo.22.baz" empties and removes the first block.
+    assert!(fs.remove_msg(2).unwrap());
+    assert_eq!(fs.block_paths().len(), 3);
+    let ss = fs.filtered_state(1, "foo.*.baz").unwrap();
+    assert_eq!((ss.msgs, ss.first, ss.last), (3, 4, 8));
+    assert_eq!(subject_blocks(&fs, "foo.22.baz"), (3, 2, 4));
+    fs.stop().unwrap();
+}
