@@ -36,3 +36,20 @@ authorization {{
         "Expected TLSRequired to be true when configured"
     );
 }
+
+port!("test/opts_test.go::TestServerConfig" => server_config);
+fn server_config() {
+    // configs/override.conf on a random port.
+    let conf = create_conf_file(b"listen: 127.0.0.1:-1\n\n# maximum payload\nmax_payload: 2222\n");
+    let (srv, opts) = run_server_with_config(conf);
+    assert_eq!(opts.max_payload, 2222);
+    let mut c = RawConn::connect(srv.addr);
+    let info = c.check_info();
+    assert_eq!(
+        info["max_payload"].as_i64(),
+        Some(i64::from(opts.max_payload)),
+        "Expected max_payload from server, got {} vs {}",
+        opts.max_payload,
+        info["max_payload"]
+    );
+}
