@@ -1434,3 +1434,131 @@ fn new_server_from_config_vs_load_config() {
     assert_eq!(s2.shared().opts().port, 4224);
     assert_eq!(s2.shared().opts().max_connections, 200);
 }
+
+/// nats-server's `configs/test.conf`, byte for byte (its digest is part of the check).
+const TEST_CONF: &str = r#"# Simple config file
+
+server_name: testing_server
+
+server_metadata {
+  key1: value1
+  key2: value2
+}
+
+feature_flags {
+    feature: false
+    fix: true
+    revert_fix: true
+}
+
+listen: 127.0.0.1:4242
+
+http: 8222
+
+http_base_path: /nats
+
+authorization {
+  user:     derek
+  password: porkchop
+  timeout:  1
+}
+
+# logging options
+debug:   false
+trace:   true
+logtime: false
+syslog: true
+remote_syslog: "udp://foo.com:33"
+
+# pid file
+pid_file: "/tmp/nats-server/nats-server.pid"
+
+# prof_port
+prof_port: 6543
+
+# max_connections
+max_connections: 100
+
+# max_subscriptions (per connection)
+max_subscriptions: 1000
+
+# max_pending
+max_pending: 10000000
+
+# maximum control line
+max_control_line: 2048
+
+# maximum payload
+max_payload: 65536
+
+# ping interval and no pong threshold
+ping_interval: "60s"
+ping_max: 3
+
+# how long server can block on a socket write to a client
+write_deadline: "3s"
+
+lame_duck_duration: "4m"
+
+# report repeated failed route/gateway/leafNode connection
+# every 24hour (24*60*60)
+connect_error_reports: 86400
+
+# report failed reconnect events every 5 attempts
+reconnect_error_reports: 5
+"#;
+
+port!("server/opts_test.go::TestConfigFile" => config_file);
+fn config_file() {
+    let path = create_conf_file(TEST_CONF.as_bytes());
+    let opts = process_config_file(&path_str(&path))
+        .unwrap_or_else(|e| panic!("Received an error reading config file: {e}"));
+    // Go's golden options over zero-valued ones; natsd's loading starts from its
+    // defaults (log timestamps off, as for a file), so the golden starts there too.
+    let golden = Options {
+        config_file: Some(path.clone()),
+        server_name: "testing_server".into(),
+        host: "127.0.0.1".into(),
+        port: 4242,
+        username: "derek".into(),
+        password: "porkchop".into(),
+        auth_timeout: Duration::from_secs(1),
+        debug: false,
+        trace: true,
+        logtime: false,
+        http_port: 8222,
+        http_base_path: "/nats".into(),
+        pid_file: Some("/tmp/nats-server/nats-server.pid".into()),
+        prof_port: 6543,
+        syslog: true,
+        remote_syslog: "udp://foo.com:33".into(),
+        max_control_line: 2048,
+        max_payload: 65536,
+        max_connections: 100,
+        max_subs: 1000,
+        max_pending: 10_000_000,
+        ping_interval: Duration::from_secs(60),
+        max_pings_out: 3,
+        write_deadline: Duration::from_secs(3),
+        lame_duck_duration: Duration::from_secs(4 * 60),
+        connect_error_reports: 86400,
+        reconnect_error_reports: 5,
+        metadata: [("key1", "value1"), ("key2", "value2")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        feature_flags: [("feature", false), ("fix", true), ("revert_fix", true)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        config_digest: "sha256:f10eacddb9ce83a6bdc79b42c851b9628d49cf8b3c6ba95b1ecf090307504948"
+            .into(),
+        auth_block_defined: true,
+        ..Options::default()
+    };
+    assert_eq!(
+        format!("{opts:#?}"),
+        format!("{golden:#?}"),
+        "Options are incorrect"
+    );
+}
