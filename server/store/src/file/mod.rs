@@ -358,6 +358,15 @@ impl FileStore {
         ))
     }
 
+    /// `(bytes in the file's records, bytes of live messages)` of the block at `position`
+    /// (Go's `mb.rbytes`, `mb.bytes`).
+    #[doc(hidden)]
+    pub fn block_bytes(&self, position: usize) -> Option<(u64, u64)> {
+        let locked = self.lock();
+        let b = locked.core.blocks.get(position)?;
+        Some((b.size, b.live_bytes))
+    }
+
     /// Makes the next write to the last block fail as a full disk would.
     #[doc(hidden)]
     pub fn fail_next_write(&self) {

@@ -1029,3 +1029,94 @@ fn file_store_filtered_pending_psim_first_block_update_next_block() {
     assert_eq!(subject_blocks(&fs, "foo.22.baz"), (3, 2, 4));
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreTombstoneRbytes" => file_store_tombstone_rbytes);
+fn file_store_tombstone_rbytes() {
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 1024,
+        ..plain_fcfg(&dir)
+    };
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*".to_string()]));
+    // 24 per block: one block and part of another.
+    for _ in 0..34 {
+        fs.store_msg("foo.22", b"", b"hello", 0).unwrap();
+    }
+    assert!(fs.block_paths().len() > 1);
+    // Deleting the second half of the first block puts tombstones in the second.
+    for seq in 11..=24 {
+        fs.remove_msg(seq).unwrap();
+    }
+    let (raw, live) = fs.block_bytes(1).unwrap();
+    assert!(raw > live, "raw {raw} live {live}");
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreDmapBlockRecoverAfterCompact" => file_store_dmap_block_recover_after_compact);
+fn file_store_dmap_block_recover_after_compact() {
+    // Go empties the block's delete map and rebuilds it from the file; natsd rebuilds
+    // every block's index from its file when the store opens.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 256,
+        ..plain_fcfg(&dir)
+    };
+    let cfg = zzz_with(|c| {
+        c.subjects = vec!["foo.*".to_string()];
+        c.max_msgs_per_subject = 1;
+    });
+    let fs = fcfg.open(cfg.clone());
+    // Six per block: fill the first.
+    for i in 1..=6 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"hello", 0).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), 1);
+    // Holes in the first block through the per-subject limit.
+    for i in 2..6 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"hello", 0).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), 2);
+    fs.compact_block_at(0).unwrap();
+    fs.stop().unwrap();
+    let fs = fcfg.open(cfg);
+    assert!(fs.recovery_report().is_clean());
+    assert_eq!(fs.dmap_entries(), 4);
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreRestoreIndexWithMatchButLeftOverBlocks" => file_store_restore_index_with_match_but_left_over_blocks);
+fn file_store_restore_index_with_match_but_left_over_blocks() {
+    // Go puts back a stream state file that matches a block natsd's limits have since
+    // made the first; natsd keeps no state file, so the check is a plain restart.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 256,
+        ..plain_fcfg(&dir)
+    };
+    let cfg = zzz_with(|c| {
+        c.subjects = vec!["foo.*".to_string()];
+        c.max_msgs_per_subject = 1;
+    });
+    let fs = fcfg.open(cfg.clone());
+    // Six per block: two blocks.
+    for i in 1..=12 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"hello", 0).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), 2);
+    fs.stop().unwrap();
+    let fs = fcfg.open(cfg.clone());
+    // A third block; the per-subject limit empties (and removes) the first.
+    for i in 1..=6 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"hello", 0).unwrap();
+    }
+    let check = |fs: &FileStore| {
+        let state = fs.fast_state();
+        assert_eq!((state.msgs, state.first_seq, state.last_seq), (12, 7, 18));
+    };
+    check(&fs);
+    assert_eq!(fs.block_paths().len(), 2);
+    fs.stop().unwrap();
+    let fs = fcfg.open(cfg);
+    check(&fs);
+    fs.stop().unwrap();
+}
