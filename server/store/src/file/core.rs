@@ -548,7 +548,7 @@ impl Core {
     /// an in-place overwrite when `erase`), and reclaims space. Returns the subject and
     /// record length, or `None` if the message was not there.
     ///
-    /// Like Go, a removal `via_limits` (max msgs/bytes/per subject, age, TTL) writes no
+    /// Like Go, a removal `via_limits` (max msgs/bytes/per subject, age) writes no
     /// tombstone: recovery re-applies the same limits and removes the same messages. Nor
     /// does a removal that empties an older block, which is deleted at once instead.
     pub fn remove(

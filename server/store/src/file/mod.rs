@@ -32,8 +32,10 @@
 //! background thread syncs every interval, so a crash may lose the last interval.
 //! Deletes (tombstones) do not wait for a sync; a crash may bring back a message removed
 //! just before it, never lose one that was acknowledged. As in Go, removals by limits
-//! (max msgs/bytes/per subject, age, TTL) write no tombstone — recovery re-applies the
-//! limits — and a removal that empties an older block deletes the block instead. So after
+//! (max msgs/bytes/per subject, age) write no tombstone — recovery re-applies the
+//! limits — and a removal that empties an older block deletes the block instead. A
+//! per-message TTL removal does write one, as in Go (a caller-given TTL is not in the
+//! record, so recovery could not re-apply it). So after
 //! a crash a message removed by a limit can reappear if later deletes brought the stream
 //! back under that limit (at-least-once, as with Go without its `index.db`).
 //!
@@ -396,6 +398,12 @@ impl FileStore {
     #[doc(hidden)]
     pub fn block_position_for(&self, seq: u64) -> Option<usize> {
         self.lock().core.block_of(seq)
+    }
+
+    /// Messages with a per-message TTL being tracked (Go's `mb.ttls` summed).
+    #[doc(hidden)]
+    pub fn ttl_count(&self) -> usize {
+        self.lock().core.ttls.len()
     }
 
     /// Whether something written is not synced yet (Go's `lmb.needSync`).

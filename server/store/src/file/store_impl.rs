@@ -515,8 +515,10 @@ impl FileStore {
             .take_while(|&&(at, _)| at <= now)
             .map(|&(_, s)| s)
             .collect();
+        // A TTL removal writes a tombstone (Go: not a limits removal), so the message
+        // does not come back after a restart that lost the caller-given TTLs.
         for s in due {
-            let _ = self.remove_locked(locked, s, false, true, updates);
+            let _ = self.remove_locked(locked, s, false, false, updates);
         }
         if !markers.is_empty() {
             let ttl_secs = marker_ttl.as_secs().max(1);

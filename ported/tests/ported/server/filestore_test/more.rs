@@ -1120,3 +1120,94 @@ fn file_store_restore_index_with_match_but_left_over_blocks() {
     check(&fs);
     fs.stop().unwrap();
 }
+
+/// A `Nats-TTL` header of `secs` seconds.
+fn ttl_header(secs: i64) -> Vec<u8> {
+    format!("NATS/1.0\r\n{JS_MESSAGE_TTL}: {secs}\r\n\r\n").into_bytes()
+}
+
+fn ttl_stream() -> StreamConfig {
+    zzz_with(|c| {
+        c.subjects = vec!["test".to_string()];
+        c.allow_msg_ttl = true;
+    })
+}
+
+port!("server/filestore_test.go::TestFileStoreMessageTTLRecovered" => file_store_message_ttl_recovered);
+fn file_store_message_ttl_recovered() {
+    // Go runs a JetStream server only to hand it to the store; natsd's store needs none.
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let clock = ManualClock::starting_now();
+    {
+        let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
+        // A first message without a TTL (a recovery bug once).
+        fs.store_msg("test", b"", b"", 0).unwrap();
+        for _ in 0..9 {
+            // The TTL must be in the header: the TTL file is removed below.
+            fs.store_msg("test", &ttl_header(1), b"", 1).unwrap();
+        }
+        let ss = fs.fast_state();
+        assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 10, 10));
+        fs.stop().unwrap();
+    }
+    // Without the saved TTLs recovery reads them from the headers.
+    std::fs::remove_file(dir.0.join(natsd_store::file::core::TTL_FILE)).unwrap();
+    let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
+    assert_eq!(fs.block_paths().len(), 1);
+    assert_eq!(fs.ttl_count(), 9);
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 10, 10));
+    clock.advance(Duration::from_secs(2));
+    run_expiry(&fs, &clock);
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 10, 1));
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreMessageTTLRecoveredSingleMessageWithoutStreamState" => file_store_message_ttl_recovered_single_message_without_stream_state);
+fn file_store_message_ttl_recovered_single_message_without_stream_state() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let clock = ManualClock::starting_now();
+    {
+        let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
+        fs.store_msg("test", &ttl_header(1), b"", 1).unwrap();
+        let ss = fs.fast_state();
+        assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 1, 1));
+        fs.stop().unwrap();
+    }
+    // natsd has no stream state file; remove the saved TTLs as Go does.
+    std::fs::remove_file(dir.0.join(natsd_store::file::core::TTL_FILE)).unwrap();
+    let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 1, 1));
+    clock.advance(Duration::from_secs(2));
+    run_expiry(&fs, &clock);
+    let ss = fs.fast_state();
+    assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (2, 1, 0));
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreMessageTTLWriteTombstone" => file_store_message_ttl_write_tombstone);
+fn file_store_message_ttl_write_tombstone() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let clock = ManualClock::starting_now();
+    let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
+    fs.store_msg("test", &ttl_header(1), b"", 1).unwrap();
+    // Another without a TTL.
+    fs.store_msg("test", b"", b"", 0).unwrap();
+    let ss = fs.fast_state();
+    assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (2, 1, 2));
+    clock.advance(Duration::from_secs(2));
+    run_expiry(&fs, &clock);
+    let ss = fs.fast_state();
+    assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (1, 2, 2));
+    fs.stop().unwrap();
+    // The expiry wrote a tombstone: right after opening, the message is still gone.
+    let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
+    let ss = fs.fast_state();
+    assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (1, 2, 2));
+    fs.stop().unwrap();
+}
