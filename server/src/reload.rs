@@ -613,7 +613,10 @@ fn auth_violation(s: &Arc<ServerShared>, c: &Arc<Client>, failure: crate::auth::
 /// `proxiesReload`), and logs the keys removed and added.
 fn reload_proxies(s: &Arc<ServerShared>, removed: &[String], added: &[String]) {
     let quoted = |keys: &[String]| {
-        let q: Vec<String> = keys.iter().map(|k| crate::config::cli::go_quote(k)).collect();
+        let q: Vec<String> = keys
+            .iter()
+            .map(|k| crate::config::cli::go_quote(k))
+            .collect();
         format!("[{}]", q.join(" "))
     };
     if !removed.is_empty() {
@@ -777,5 +780,105 @@ mod tests {
     fn unchanged_options_change_nothing() {
         let o = Options::default();
         assert!(diff_options(&o, &o.clone()).unwrap().is_empty());
+    }
+
+    /// Reads from an in-process connection until `want` has been received.
+    async fn read_until(conn: &mut tokio::io::DuplexStream, want: &[u8]) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(want.len()).any(|w| w == want) {
+            let read = tokio::time::timeout(std::time::Duration::from_secs(5), conn.read(&mut buf));
+            let n = read.await.expect("read in time").expect("read");
+            assert!(
+                n > 0,
+                "closed before {:?}: {:?}",
+                String::from_utf8_lossy(want),
+                String::from_utf8_lossy(&got)
+            );
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    }
+
+    #[tokio::test]
+    async fn dropping_a_trusted_proxy_key_closes_its_clients() {
+        use base64::Engine;
+        use tokio::io::AsyncWriteExt;
+        let (p1, p2) = (nkeys::KeyPair::new_user(), nkeys::KeyPair::new_user());
+        let trusting = |keys: &[&nkeys::KeyPair]| Options {
+            host: "127.0.0.1".into(),
+            port: -1,
+            no_log: true,
+            no_sigs: true,
+            username: "user".into(),
+            password: "pwd".into(),
+            proxy_required: true,
+            proxies: Some(crate::auth::proxy::ProxiesConfig {
+                trusted: keys.iter().map(|k| k.public_key()).collect(),
+            }),
+            ..Options::default()
+        };
+        let server = crate::server::Server::new(trusting(&[&p1, &p2])).unwrap();
+        server.start().await.unwrap();
+        let s = server.shared().clone();
+        // Connects through the proxy `kp` (signing the INFO's nonce).
+        let connect = |kp: &nkeys::KeyPair| {
+            let s = s.clone();
+            let seed = kp.seed().unwrap();
+            async move {
+                let kp = nkeys::KeyPair::from_seed(&seed).unwrap();
+                let mut conn = s.in_process_conn();
+                let info = read_until(&mut conn, b"\r\n").await;
+                let info: serde_json::Value =
+                    serde_json::from_slice(&info[5..info.len() - 2]).unwrap();
+                let nonce = info["nonce"]
+                    .as_str()
+                    .expect("a nonce with trusted proxies");
+                let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(kp.sign(nonce.as_bytes()).unwrap());
+                let connect = format!(
+                    "CONNECT {{\"user\":\"user\",\"pass\":\"pwd\",\"proxy_sig\":\"{sig}\"}}\r\nPING\r\n"
+                );
+                conn.write_all(connect.as_bytes()).await.unwrap();
+                conn
+            }
+        };
+        let mut c1 = connect(&p1).await;
+        read_until(&mut c1, b"PONG\r\n").await;
+        let mut c2 = connect(&p2).await;
+        read_until(&mut c2, b"PONG\r\n").await;
+        // Without a proxy, the user is refused.
+        let mut direct = s.in_process_conn();
+        read_until(&mut direct, b"\r\n").await;
+        direct
+            .write_all(b"CONNECT {\"user\":\"user\",\"pass\":\"pwd\"}\r\nPING\r\n")
+            .await
+            .unwrap();
+        read_until(&mut direct, b"-ERR 'Authorization Violation'\r\n").await;
+
+        reload_options(&s, trusting(&[&p2])).unwrap();
+        read_until(&mut c1, b"-ERR 'Authorization Violation'\r\n").await;
+        // The client of the key still trusted stays.
+        c2.write_all(b"PING\r\n").await.unwrap();
+        read_until(&mut c2, b"PONG\r\n").await;
+        let reasons: Vec<String> = s
+            .monitor
+            .closed_clients()
+            .iter()
+            .map(|c| c.info.reason.clone())
+            .collect();
+        assert!(
+            reasons.contains(&"Proxy Required".to_string()),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons.contains(&"Proxy Not Trusted".to_string()),
+            "{reasons:?}"
+        );
+        // A signature of the dropped key is no longer trusted.
+        let mut c3 = connect(&p1).await;
+        read_until(&mut c3, b"-ERR 'Authorization Violation'\r\n").await;
+        server.shutdown();
     }
 }
