@@ -1211,3 +1211,161 @@ fn file_store_message_ttl_write_tombstone() {
     assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (1, 2, 2));
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreMaxMsgsPerSubjectOneStaleFblkAfterRestart" => file_store_max_msgs_per_subject_one_stale_fblk_after_restart);
+fn file_store_max_msgs_per_subject_one_stale_fblk_after_restart() {
+    // natsd keeps no stream state file to recover from; the restart rebuilds from blocks.
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        block_size: 256,
+        ..plain_fcfg(&dir)
+    };
+    let cfg = zzz_with(|c| {
+        c.subjects = vec!["foo.*".to_string()];
+        c.max_msgs_per_subject = 1;
+    });
+    let fs = fcfg.open(cfg.clone());
+    fs.store_msg("foo.0", b"", b"hello", 0).unwrap();
+    // Other subjects until a second block starts.
+    let mut i = 1;
+    while fs.block_paths().len() < 2 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"hello", 0).unwrap();
+        i += 1;
+    }
+    // "foo.0" again, in the second block; the limit removes the first copy.
+    let (seq, _) = fs.store_msg("foo.0", b"", b"hello", 0).unwrap();
+    assert_eq!(fs.load_last_msg("foo.0").unwrap().seq, seq);
+    fs.stop().unwrap();
+    let fs = fcfg.open(cfg);
+    let sm = fs.load_last_msg("foo.0").unwrap();
+    assert_eq!((sm.subject.as_str(), sm.seq), ("foo.0", seq));
+    assert_eq!(subject_blocks(&fs, "foo.0"), (1, 2, 2));
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreRecoverOnlyBlkFiles" => file_store_recover_only_blk_files);
+fn file_store_recover_only_blk_files() {
+    // Go also checks that its stream state file survives; natsd has none.
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        let before = fs.state();
+        assert_eq!((before.msgs, before.first_seq, before.last_seq), (1, 1, 1));
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg.clone());
+        assert_eq!(fs.state(), before);
+        fs.stop().unwrap();
+        // Files whose names merely contain ".blk" are not blocks.
+        std::fs::write(fcfg.msgs_dir().join("10.blk.random"), b"").unwrap();
+        std::fs::write(fcfg.msgs_dir().join("10.blk.tmp"), b"").unwrap();
+        for _ in 0..2 {
+            let fs = fcfg.open(cfg.clone());
+            assert_eq!(fs.state(), before);
+            assert!(fs.recovery_report().is_clean());
+            fs.stop().unwrap();
+        }
+    });
+}
+
+/// Reopens the store three times (Go: restart, recover without the state file, rebuild
+/// state; natsd keeps no state file, so each open rebuilds from the blocks) and checks
+/// the state each time.
+fn reopen_thrice_same(
+    fcfg: &Fcfg,
+    cfg: &StreamConfig,
+    fs: FileStore,
+    before: &StreamState,
+    label: &str,
+) {
+    fs.stop().unwrap();
+    for round in 0..3 {
+        let fs = fcfg.open(cfg.clone());
+        assert_eq!(&fs.state(), before, "{label} round {round}");
+        fs.stop().unwrap();
+    }
+}
+
+port!("server/filestore_test.go::TestFileStoreRecoverAfterRemoveOperation" => file_store_recover_after_remove_operation);
+fn file_store_recover_after_remove_operation() {
+    type Action = fn(&FileStore);
+    type Validate = fn(&StreamState);
+    let tests: [(&str, Action, Validate); 8] = [
+        (
+            "None",
+            |_| {},
+            |s| {
+                assert_eq!((s.msgs, s.first_seq, s.last_seq), (4, 1, 4));
+            },
+        ),
+        (
+            "RemoveMsg",
+            |fs| assert!(fs.remove_msg(1).unwrap()),
+            |s| {
+                assert_eq!((s.msgs, s.first_seq, s.last_seq), (3, 2, 4));
+            },
+        ),
+        (
+            "EraseMsg",
+            |fs| assert!(fs.erase_msg(1).unwrap()),
+            |s| {
+                assert_eq!((s.msgs, s.first_seq, s.last_seq), (3, 2, 4));
+            },
+        ),
+        (
+            "Purge",
+            |fs| assert_eq!(fs.purge().unwrap(), 4),
+            |s| {
+                assert_eq!((s.msgs, s.first_seq, s.last_seq), (0, 5, 4));
+            },
+        ),
+        (
+            "PurgeEx-0",
+            |fs| assert_eq!(fs.purge_ex("foo.0", 0, 0).unwrap(), 2),
+            |s| {
+                assert_eq!(
+                    (s.msgs, s.first_seq, s.last_seq, s.num_deleted),
+                    (2, 2, 4, 1)
+                );
+            },
+        ),
+        (
+            "PurgeEx-1",
+            |fs| assert_eq!(fs.purge_ex("foo.1", 0, 0).unwrap(), 2),
+            |s| {
+                assert_eq!(
+                    (s.msgs, s.first_seq, s.last_seq, s.num_deleted),
+                    (2, 1, 4, 2)
+                );
+            },
+        ),
+        (
+            "Compact",
+            |fs| assert_eq!(fs.compact(3).unwrap(), 2),
+            |s| {
+                assert_eq!((s.msgs, s.first_seq, s.last_seq), (2, 3, 4));
+            },
+        ),
+        (
+            "Truncate",
+            |fs| fs.truncate(2).unwrap(),
+            |s| {
+                assert_eq!((s.msgs, s.first_seq, s.last_seq), (2, 1, 2));
+            },
+        ),
+    ];
+    for (title, action, validate) in tests {
+        all_permutations(|fcfg| {
+            let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
+            let fs = fcfg.open(cfg.clone());
+            for i in 0..4 {
+                fs.store_msg(&format!("foo.{}", i % 2), b"", b"", 0)
+                    .unwrap();
+            }
+            action(&fs);
+            let before = fs.state();
+            validate(&before);
+            reopen_thrice_same(&fcfg, &cfg, fs, &before, title);
+        });
+    }
+}
