@@ -848,6 +848,25 @@ mod tests {
         read_until(&mut c1, b"PONG\r\n").await;
         let mut c2 = connect(&p2).await;
         read_until(&mut c2, b"PONG\r\n").await;
+        // Monitoring shows the trusted keys, and which one each client came through.
+        let trusted = |s: &ServerShared| -> Vec<String> {
+            crate::monitor::varz::varz(s)
+                .proxies
+                .map(|p| p.trusted.into_iter().map(|t| t.key).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(trusted(&s), [p1.public_key(), p2.public_key()]);
+        let connz = crate::monitor::connz::connz(&s, &Default::default()).unwrap();
+        let mut keys: Vec<String> = connz
+            .conns
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c.proxy.as_ref().map(|p| p.key.clone()))
+            .collect();
+        keys.sort();
+        let mut want = vec![p1.public_key(), p2.public_key()];
+        want.sort();
+        assert_eq!(keys, want);
         // Without a proxy, the user is refused.
         let mut direct = s.in_process_conn();
         read_until(&mut direct, b"\r\n").await;
@@ -859,6 +878,7 @@ mod tests {
 
         reload_options(&s, trusting(&[&p2])).unwrap();
         read_until(&mut c1, b"-ERR 'Authorization Violation'\r\n").await;
+        assert_eq!(trusted(&s), [p2.public_key()]);
         // The client of the key still trusted stays.
         c2.write_all(b"PING\r\n").await.unwrap();
         read_until(&mut c2, b"PONG\r\n").await;

@@ -328,6 +328,10 @@ fn fill(client: &Client, now: GoTime) -> ConnInfo {
         ci.port = i64::from(client.remote_port());
         ci.ip = client.remote_host().to_string();
     }
+    // The trusted proxy the client came through.
+    if let Some(key) = client.auth.proxy_key.lock().clone() {
+        ci.proxy = Some(ProxyInfo { key });
+    }
     // Set once the TLS handshake has completed (empty while it runs, as in Go).
     if let Some(tls) = client.tls.get() {
         ci.tls_version = tls.version.clone();

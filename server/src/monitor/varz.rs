@@ -133,6 +133,24 @@ pub struct Varz {
     )]
     pub stale_connection_stats: Option<ConnKindStats>,
     pub disk_io_wait_stats: Option<DiskIoWaitStats>,
+    /// The trusted proxies, when `proxies` is configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxies: Option<ProxiesOptsVarz>,
+}
+
+/// Go's `ProxiesOptsVarz`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProxiesOptsVarz {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trusted: Vec<ProxyOptsVarz>,
+}
+
+/// Go's `ProxyOptsVarz`: one trusted proxy.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProxyOptsVarz {
+    pub key: String,
 }
 
 /// Go's `ClusterOptsVarz`; empty when no cluster is configured.
@@ -386,6 +404,13 @@ pub fn varz(s: &ServerShared) -> Varz {
             .system()
             .map(|a| a.name.clone())
             .unwrap_or_default(),
+        proxies: opts.proxies.as_ref().map(|p| ProxiesOptsVarz {
+            trusted: p
+                .trusted
+                .iter()
+                .map(|k| ProxyOptsVarz { key: k.clone() })
+                .collect(),
+        }),
         ..Varz::default()
     }
 }
