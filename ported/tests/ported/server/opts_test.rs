@@ -1562,3 +1562,32 @@ fn config_file() {
         "Options are incorrect"
     );
 }
+
+port!("server/opts_test.go::TestOptionsCloneNilLists" => options_clone_nil_lists);
+fn options_clone_nil_lists() {
+    // Go's zero options have nil lists; a copy must not invent entries.
+    let opts = Options {
+        routes: Vec::new(),
+        users: Vec::new(),
+        ..Options::default()
+    };
+    let clone = opts.clone();
+    assert!(
+        clone.routes.is_empty(),
+        "Expected Routes to be nil, got: {:?}",
+        clone.routes
+    );
+    assert!(
+        clone.users.is_empty(),
+        "Expected Users to be nil, got: {:?}",
+        clone.users
+    );
+}
+
+port!("server/opts_test.go::TestOptionsCloneNil" => options_clone_nil);
+fn options_clone_nil() {
+    // Go clones a nil *Options to nil; the Rust equivalent is no options at all.
+    let opts: Option<Options> = None;
+    let clone = opts.clone();
+    assert!(clone.is_none(), "Expected nil, got: {clone:?}");
+}
