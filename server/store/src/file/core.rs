@@ -72,6 +72,10 @@ pub struct Core {
 pub const TTL_FILE: &str = "thw.db";
 const TTL_MAGIC: &[u8; 4] = b"TTL1";
 
+/// A block bigger than this that a bulk removal would leave mostly dead is rewritten
+/// instead of given tombstones (Go's `compactMinimum`).
+const COMPACT_MINIMUM: u64 = 2 * 1024 * 1024;
+
 /// A last block shorter than this whose header does not parse was torn while created.
 const TORN_HEADER_MAX: usize = 512;
 
@@ -664,7 +668,17 @@ impl Core {
                 continue;
             };
             let whole = list.len() as u64 == self.blocks[bi].live_msgs;
-            if !whole && list.len() <= TOMBSTONES_UP_TO {
+            // As Go's Compact: a big block that would be mostly dead is rewritten rather
+            // than given tombstones.
+            let blk = &self.blocks[bi];
+            let removed_bytes: u64 = list
+                .iter()
+                .filter_map(|&s| blk.slot(s))
+                .map(|s| u64::from(s.len))
+                .sum();
+            let mostly_dead = blk.size > COMPACT_MINIMUM
+                && blk.live_bytes.saturating_sub(removed_bytes) * 2 < blk.size;
+            if !whole && !mostly_dead && list.len() <= TOMBSTONES_UP_TO {
                 for seq in list {
                     if let Some((subject, len)) =
                         self.remove(seq, false, via_limits, now, synced)?

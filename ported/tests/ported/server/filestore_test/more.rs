@@ -1369,3 +1369,71 @@ fn file_store_recover_after_remove_operation() {
         });
     }
 }
+
+port!("server/filestore_test.go::TestFileStoreRecoverAfterCompact" => file_store_recover_after_compact);
+fn file_store_recover_after_compact() {
+    // A compaction either rewrites the block (big enough) or writes tombstones; either
+    // way recovery from the blocks must give the same state.
+    let empty = natsd_store::file::record::EMPTY_RECORD_LEN as u64;
+    for (payload_size, uses_tombstones) in [(1024usize, true), (1024 * 1024, false)] {
+        all_permutations(|fcfg| {
+            let plain =
+                fcfg.cipher == StoreCipher::None && fcfg.compression == StoreCompression::None;
+            let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+            let fs = fcfg.open(cfg.clone());
+            let payload = vec![0u8; payload_size];
+            for _ in 0..4 {
+                fs.store_msg("foo", b"", &payload, 0).unwrap();
+            }
+            let one = empty + 3 + payload_size as u64;
+            let before = fs.state();
+            assert_eq!((before.msgs, before.first_seq, before.last_seq), (4, 1, 4));
+            assert_eq!(before.bytes, one * 4);
+            let last = fs.block_paths().len() - 1;
+            if plain {
+                assert_eq!(fs.block_bytes(last).unwrap(), (one * 4, one * 4));
+            }
+            assert_eq!(fs.compact(4).unwrap(), 3);
+            let before = fs.state();
+            assert_eq!((before.msgs, before.first_seq, before.last_seq), (1, 4, 4));
+            assert_eq!(before.bytes, one);
+            if plain {
+                let (raw, live) = fs.block_bytes(last).unwrap();
+                assert_eq!(live, one);
+                // Four messages and three tombstones, or the rewritten block.
+                let want = if uses_tombstones {
+                    one * 4 + empty * 3
+                } else {
+                    one
+                };
+                assert_eq!(raw, want, "payload {payload_size}");
+            }
+            reopen_thrice_same(&fcfg, &cfg, fs, &before, &payload_size.to_string());
+        });
+    }
+}
+
+port!("server/filestore_test.go::TestFileStoreRecoverWithEmptyMessageBlock" => file_store_recover_with_empty_message_block);
+fn file_store_recover_with_empty_message_block() {
+    all_permutations(|fcfg| {
+        // Four messages with subject "foo" and no payload per block.
+        let fcfg = Fcfg {
+            block_size: 33 * 4,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        for _ in 0..4 {
+            fs.store_msg("foo", b"", b"", 0).unwrap();
+        }
+        assert_eq!(fs.block_paths().len(), 1);
+        // A second block holds only the two tombstones.
+        for seq in 1..=2 {
+            assert!(fs.remove_msg(seq).unwrap());
+        }
+        assert_eq!(fs.block_paths().len(), 2);
+        let before = fs.state();
+        assert_eq!((before.msgs, before.first_seq, before.last_seq), (2, 3, 4));
+        reopen_thrice_same(&fcfg, &cfg, fs, &before, "empty block");
+    });
+}
