@@ -6,6 +6,7 @@ pub mod client;
 pub mod closed;
 pub mod config;
 pub mod events;
+pub mod feature_flags;
 pub mod gsl;
 pub mod logging;
 pub mod monitor;

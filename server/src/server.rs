@@ -579,6 +579,12 @@ impl Server {
         );
         crate::notice!(s.logging, "  Name:     {}", s.name);
         crate::notice!(s.logging, "  ID:       {}", s.id);
+        for line in crate::feature_flags::startup_lines(
+            crate::feature_flags::DEFAULTS,
+            &opts.feature_flags,
+        ) {
+            crate::notice!(s.logging, "{line}");
+        }
         if crate::auth::has_plaintext_passwords(opts) {
             crate::warn!(
                 s.logging,

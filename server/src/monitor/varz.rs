@@ -299,21 +299,9 @@ pub struct DiskIoWaitStats {
     pub max_wait_time: u64,
 }
 
-/// Go's default feature flags (all off in v2.14.5).
-const FEATURE_FLAGS: &[(&str, bool)] = &[("js_ack_fc_v2", false), ("js_raft_delete_range", false)];
-
 /// The default feature flags with the configured values of the known ones on top.
 pub fn merged_feature_flags(configured: &BTreeMap<String, bool>) -> BTreeMap<String, bool> {
-    let mut m: BTreeMap<String, bool> = FEATURE_FLAGS
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
-    for (k, v) in configured {
-        if let Some(slot) = m.get_mut(k) {
-            *slot = *v;
-        }
-    }
-    m
+    crate::feature_flags::merged(crate::feature_flags::DEFAULTS, configured)
 }
 
 fn to_i64(v: u64) -> i64 {
