@@ -353,6 +353,9 @@ pub fn validate_auth(o: &Options) -> Result<(), String> {
     if o.auth_callout.is_some() {
         return Err("authorization callouts (auth_callout) are not supported yet".into());
     }
+    if !o.trusted_keys.is_empty() {
+        return Err("operator mode (trusted keys) is not supported yet".into());
+    }
     for set in o
         .users
         .iter()

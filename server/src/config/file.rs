@@ -229,9 +229,7 @@ fn unsupported_feature(key: &str) -> Option<&'static str> {
         | "accounts_resolver"
         | "resolver_tls"
         | "resolver_preload"
-        | "resolver_pinned_accounts"
-        | "trusted"
-        | "trusted_keys" => "operator mode (JWT)",
+        | "resolver_pinned_accounts" => "operator mode (JWT)",
         "ocsp" | "ocsp_cache" => "OCSP",
         "cluster" => "clustering",
         "gateway" => "gateways",
@@ -429,6 +427,23 @@ fn apply_key_inner(
         "max_traced_msg_len" => o.max_traced_msg_len = to_usize(want_i64(v)?),
         "trace_headers" => o.trace_headers = want_bool(v)?,
         "max_subscriptions" | "max_subs" => o.max_subs = want_i64(v)?,
+        "trusted" | "trusted_keys" => {
+            let keys = crate::auth::conf::parse_string_array("trusted", v, &mut out.errors)
+                .unwrap_or_default();
+            for key in &keys {
+                // Operator keys have the prefix byte 14 << 3 ('O').
+                if nkeys::from_public_key(key).ok().map(|(p, _)| p) != Some(14 << 3) {
+                    out.errors.push(ConfigIssue::error(
+                        &v.pos,
+                        format!(
+                            "trust key {} required to be a valid public operator nkey",
+                            go_quote(key)
+                        ),
+                    ));
+                }
+            }
+            o.trusted_keys = keys;
+        }
         "max_sub_tokens" | "max_subscription_tokens" => {
             let n = want_i64(v)?;
             o.max_sub_tokens = match u8::try_from(n) {
@@ -899,6 +914,29 @@ mod tests {
         let e = errors_of("max_sub_tokens: 0");
         assert!(
             e[0].ends_with("max_sub_tokens value can not be negative"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn trusted_keys_are_read_and_checked_but_not_run() {
+        let key = "OBYEOZQ46VZMFMNETBAW2H6VGDSOBLP67VUEZJ5LPR3PIZBWWRIY4UI4";
+        let (o, _) = load(&format!("trusted_keys: [{key}]")).expect("loads");
+        assert_eq!(o.trusted_keys, [key]);
+        assert_eq!(
+            crate::server::validate_options(&o),
+            Err("operator mode (trusted keys) is not supported yet".into())
+        );
+        let e = errors_of("trusted = UD6AYQSOIN2IN5OGC6VQZCR4H3UFMIOXSW6NNS6N53CLJA4PB56CEJJI");
+        assert!(
+            e[0].ends_with(
+                "trust key \"UD6AYQSOIN2IN5OGC6VQZCR4H3UFMIOXSW6NNS6N53CLJA4PB56CEJJI\" required to be a valid public operator nkey"
+            ),
+            "{e:?}"
+        );
+        let e = errors_of("trusted = 1");
+        assert!(
+            e[0].ends_with("error parsing trusted: unsupported type int64"),
             "{e:?}"
         );
     }

@@ -97,6 +97,9 @@ pub struct Options {
     /// `authorization { proxy_required }`: the single user or token only through a
     /// trusted proxy.
     pub proxy_required: bool,
+    /// `trusted` / `trusted_keys`: operator public keys (operator mode; natsd refuses to
+    /// start with them: JWT authentication is not built yet).
+    pub trusted_keys: Vec<String>,
     /// `authorization { auth_callout }` (natsd refuses to start with it: not built yet).
     pub auth_callout: Option<crate::auth::AuthCallout>,
     /// `proxies { trusted [...] }`: proxies whose signed nonce clients may present.
@@ -233,6 +236,7 @@ impl Default for Options {
             proxy_required: false,
             proxies: None,
             auth_callout: None,
+            trusted_keys: Vec::new(),
             accounts: Vec::new(),
             system_account: String::new(),
             no_system_account: false,

@@ -16,6 +16,7 @@ mod monitor_test;
 mod nkey_test;
 mod opts_test;
 mod parser_test;
+mod pse;
 mod ping_test;
 mod rate_counter_test;
 mod reload_test;
