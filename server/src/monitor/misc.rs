@@ -289,18 +289,23 @@ pub fn stacksz() -> String {
 
 /// CPU use (percent since the process started) and resident memory (bytes), from /proc.
 pub fn process_usage() -> (f64, i64) {
+    process_usage_of("self")
+}
+
+/// [`process_usage`] of the process `pid` (`"self"` for this one).
+pub fn process_usage_of(pid: &str) -> (f64, i64) {
     let page = 4096i64;
-    let rss = std::fs::read_to_string("/proc/self/statm")
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/statm"))
         .ok()
         .and_then(|s| s.split_whitespace().nth(1)?.parse::<i64>().ok())
         .map(|pages| pages * page)
         .unwrap_or(0);
-    let cpu = proc_cpu_percent().unwrap_or(0.0);
+    let cpu = proc_cpu_percent(pid).unwrap_or(0.0);
     (cpu, rss)
 }
 
-fn proc_cpu_percent() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+fn proc_cpu_percent(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may contain spaces) start at index 2.
     let rest = &stat[stat.rfind(')')? + 2..];
     let f: Vec<&str> = rest.split_whitespace().collect();

@@ -1,0 +1,2 @@
+//! Ports of `server/pse/*_test.go`.
+mod pse_test;
