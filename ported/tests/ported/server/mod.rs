@@ -6,6 +6,7 @@ mod avl;
 mod client_proxyproto_test;
 mod client_test;
 mod closed_conns_test;
+mod config_check_test;
 mod events_test;
 mod feature_flags_test;
 mod filestore_test;
