@@ -1,5 +1,7 @@
 //! Ports of nats-server `server/config_check_test.go` for the features natsd has.
 
+#![allow(clippy::unwrap_used)] // tests fail by panicking
+
 use natsd::config::file::apply_config_file;
 use natsd::config::Options;
 use ported::port;
