@@ -14,6 +14,7 @@ mod gsl;
 mod log_test;
 mod memstore_test;
 mod monitor_test;
+mod msgtrace_test;
 mod nkey_test;
 mod opts_test;
 mod parser_test;
