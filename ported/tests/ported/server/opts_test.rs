@@ -1591,3 +1591,40 @@ fn options_clone_nil() {
     let clone = opts.clone();
     assert!(clone.is_none(), "Expected nil, got: {clone:?}");
 }
+
+port!("server/opts_test.go::TestOptionsProcessConfigFile" => options_process_config_file);
+fn options_process_config_file() {
+    // Options whose Debug and Trace are the opposite of the file's, and one option the
+    // file does not set.
+    let log_file = std::path::PathBuf::from("test.log");
+    let mut opts = Options {
+        debug: true,
+        trace: false,
+        log_file: Some(log_file.clone()),
+        ..Options::default()
+    };
+    let path = create_conf_file(TEST_CONF.as_bytes());
+    if let Err(e) = apply_config_file(&mut opts, &path_str(&path)) {
+        panic!("Error processing config file: {e}");
+    }
+    assert_eq!(
+        opts.config_file.as_deref(),
+        Some(path.as_path()),
+        "Expected ConfigFile to be set to {path:?}, got {:?}",
+        opts.config_file
+    );
+    assert!(
+        !opts.debug,
+        "Debug option should have been set to false from config file"
+    );
+    assert!(
+        opts.trace,
+        "Trace option should have been set to true from config file"
+    );
+    assert_eq!(
+        opts.log_file.as_ref(),
+        Some(&log_file),
+        "Expected LogFile to be {log_file:?}, got {:?}",
+        opts.log_file
+    );
+}
