@@ -314,7 +314,12 @@ impl Core {
                 }
             }
         }
-        core.first_seq = core.first_live().unwrap_or(core.last_seq + 1);
+        // A store that never used a sequence starts at 0, as Go's and the memory store.
+        core.first_seq = core.first_live().unwrap_or(if core.last_seq == 0 {
+            0
+        } else {
+            core.last_seq + 1
+        });
         // Drop ttl entries of messages that did not survive.
         let ttls = std::mem::take(&mut core.ttls);
         core.ttls = ttls

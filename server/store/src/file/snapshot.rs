@@ -183,6 +183,9 @@ fn pipe_error(kind: io::ErrorKind) -> io::Error {
 /// The writing end, used by the snapshot thread.
 struct PipeWriter {
     pipe: Arc<Pipe>,
+    /// The store, marked as no longer snapshotting before the reader sees the end (so a
+    /// caller that read a snapshot to its end can start the next one at once).
+    store: Arc<super::Shared>,
 }
 
 impl PipeWriter {
@@ -194,6 +197,7 @@ impl PipeWriter {
                 return Err(pipe_error(io::ErrorKind::BrokenPipe));
             }
             if state.buffered == 0 {
+                self.store.snapshotting.store(false, Ordering::SeqCst);
                 state.done = true;
                 self.pipe.changed.notify_all();
                 return Ok(());
@@ -329,7 +333,10 @@ impl FileStore {
             changed: Condvar::new(),
             deadline: (!deadline.is_zero()).then(|| Instant::now() + deadline),
         });
-        let writer = PipeWriter { pipe: pipe.clone() };
+        let writer = PipeWriter {
+            pipe: pipe.clone(),
+            store: self.shared.clone(),
+        };
         let store = FileStore {
             shared: self.shared.clone(),
         };

@@ -1437,3 +1437,52 @@ fn file_store_recover_with_empty_message_block() {
         reopen_thrice_same(&fcfg, &cfg, fs, &before, "empty block");
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreRemoveMsgBlockFirst" => file_store_remove_msg_block_first);
+fn file_store_remove_msg_block_first() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let cfg = zzz_with(|c| c.subjects = vec!["test".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    fs.store_msg("test", b"", b"", 0).unwrap();
+    let ss = fs.fast_state();
+    assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (1, 1, 1));
+    fs.stop().unwrap();
+    // The block goes (natsd keeps no state file to remove as well).
+    std::fs::remove_file(fcfg.msgs_dir().join("1.blk")).unwrap();
+    let fs = fcfg.open(StreamConfig {
+        allow_msg_ttl: true,
+        ..cfg
+    });
+    // Nothing to recover: the store starts out empty.
+    let ss = fs.fast_state();
+    assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (0, 0, 0));
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreUpdateConfigTTLState" => file_store_update_config_ttl_state);
+fn file_store_update_config_ttl_state() {
+    // Go checks whether its TTL wheel exists; natsd's equivalent is whether a TTL given
+    // with a message is tracked and expires it.
+    let dir = TempDir::new();
+    let clock = ManualClock::starting_now();
+    let mut cfg = zzz_with(|c| c.subjects = vec![">".to_string()]);
+    let fs = plain_fcfg(&dir).open_with_clock(cfg.clone(), clock.clone());
+    let ttl_expires = |fs: &FileStore| {
+        let (seq, _) = fs.store_msg("foo", b"", b"", 1).unwrap();
+        let tracked = fs.ttl_count() > 0;
+        clock.advance(Duration::from_secs(2));
+        fs.expire_msgs();
+        let gone = fs.load_msg(seq).is_err();
+        assert_eq!(tracked, gone);
+        gone
+    };
+    assert!(!ttl_expires(&fs));
+    cfg.allow_msg_ttl = true;
+    fs.update_config(&mut cfg).unwrap();
+    assert!(ttl_expires(&fs));
+    cfg.allow_msg_ttl = false;
+    fs.update_config(&mut cfg).unwrap();
+    assert!(!ttl_expires(&fs));
+    fs.stop().unwrap();
+}
