@@ -506,3 +506,21 @@ fn proxy_required_needs_a_trusted_proxy_signature() {
         AuthFailure::ProxyRequired
     );
 }
+
+#[test]
+fn no_auth_user_is_held_to_proxy_required() {
+    // The pre-CONNECT path never carries a proxy signature, so such a user is refused.
+    let o = Options {
+        users: vec![User {
+            username: "foo".into(),
+            proxy_required: true,
+            ..Default::default()
+        }],
+        no_auth_user: "foo".into(),
+        ..Options::default()
+    };
+    assert_eq!(
+        check_client(&o, &connect("{}"), &ctx(ConnectionType::Standard, None)).unwrap_err(),
+        AuthFailure::ProxyRequired
+    );
+}
