@@ -1628,3 +1628,18 @@ fn options_process_config_file() {
         opts.log_file
     );
 }
+
+port!("server/opts_test.go::TestOptions_RandomPort" => options_random_port);
+fn options_random_port() {
+    // Go rewrites a random port (-1) to 0 in the options before listening; natsd keeps
+    // -1 in the options and makes the same decision when it binds.
+    let opts = Options {
+        port: natsd::config::options::RANDOM_PORT,
+        ..Options::default()
+    };
+    let port = natsd::server::listen_port(opts.port).expect("a port to bind");
+    assert_eq!(
+        port, 0,
+        "Process of options should have resolved random port to zero.\nexpected: 0\ngot: {port}"
+    );
+}
