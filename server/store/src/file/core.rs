@@ -429,6 +429,13 @@ impl Core {
         if lmb.size == 0 || lmb.size + len as u64 <= block_size {
             return Ok(());
         }
+        self.rotate()
+    }
+
+    /// Seals the last block and starts a new one (Go's `newMsgBlockForWrite`).
+    pub fn rotate(&mut self) -> io::Result<()> {
+        self.ensure_lmb()?;
+        let lmb = self.lmb();
         let sealed_file = lmb.handle()?;
         lmb.release_handle();
         let index = self.next_index;
@@ -871,9 +878,16 @@ impl Core {
         Ok(())
     }
 
-    /// Deletes an older block that holds nothing needed. The last block remembers the
-    /// last sequence, so deleting an older one never loses it.
+    /// Deletes an older block that holds nothing needed. The block may be the only record
+    /// of the last sequence (tombstones of earlier ones went to a later block), so the
+    /// last block is first made to remember it, durably.
     fn delete_block(&mut self, bi: usize) -> io::Result<()> {
+        let written = self.written;
+        self.remember_last_seq(&|_| {})
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        if self.written != written {
+            self.take_sync_work().run()?;
+        }
         let blk = self.blocks.remove(bi);
         fs::remove_file(&blk.path)?;
         block::sync_dir(&self.msgs_dir)

@@ -400,6 +400,12 @@ impl FileStore {
         self.lock().core.block_of(seq)
     }
 
+    /// Seals the last block and starts a new one (Go's `newMsgBlockForWrite`).
+    #[doc(hidden)]
+    pub fn new_block_for_write(&self) -> Result<(), StoreError> {
+        Ok(self.lock().core.rotate()?)
+    }
+
     /// Messages with a per-message TTL being tracked (Go's `mb.ttls` summed).
     #[doc(hidden)]
     pub fn ttl_count(&self) -> usize {

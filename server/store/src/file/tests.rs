@@ -456,3 +456,25 @@ fn a_snapshot_read_to_its_end_allows_the_next_at_once() {
         assert!(!snap.is_empty());
     }
 }
+
+#[test]
+fn deleting_the_block_that_held_the_last_sequence_keeps_it_across_recovery() {
+    let dir = tempfile::tempdir().unwrap();
+    let fcfg = FileStoreConfig {
+        block_size: 10 * 33,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg.clone(), cfg("L"), ManualClock::starting_now()).unwrap();
+    for _ in 0..20 {
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+    }
+    // Tombstones go to a third block; the second, emptied, is deleted with seq 20.
+    for seq in 1..=20 {
+        fs.remove_msg(seq).unwrap();
+    }
+    let before = fs.state();
+    assert_eq!((before.first_seq, before.last_seq), (21, 20));
+    fs.stop().unwrap();
+    let fs = FileStore::open(fcfg, cfg("L"), ManualClock::starting_now()).unwrap();
+    assert_eq!(fs.state(), before);
+}

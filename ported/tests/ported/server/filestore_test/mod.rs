@@ -22,6 +22,7 @@ use ported::port;
 
 mod consumer;
 mod more;
+mod recovery;
 mod snapshot;
 
 /// A directory removed when dropped (Go's `t.TempDir()`).

@@ -1,0 +1,128 @@
+//! Ports of `server/filestore_test.go` about tombstones, truncation and recovery, in
+//! Go's file order.
+
+use super::*;
+
+/// Stores one message per block into `blocks` blocks (Go forces the new blocks with
+/// `newMsgBlockForWrite`).
+fn one_per_block(fs: &FileStore, blocks: usize, subj: &str, hdr: &[u8], msg: &[u8], ttl: i64) {
+    for i in 0..blocks {
+        if i > 0 {
+            fs.new_block_for_write().unwrap();
+        }
+        fs.store_msg(subj, hdr, msg, ttl).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), blocks);
+}
+
+port!("server/filestore_test.go::TestFileStoreTruncateRemovedBlock" => file_store_truncate_removed_block);
+fn file_store_truncate_removed_block() {
+    all_permutations(|fcfg| {
+        let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo".to_string()]));
+        one_per_block(&fs, 3, "foo", b"", b"", 0);
+        let state = fs.state();
+        assert_eq!(
+            (
+                state.msgs,
+                state.first_seq,
+                state.last_seq,
+                state.num_deleted
+            ),
+            (3, 1, 3, 0)
+        );
+        assert!(fs.remove_msg(2).unwrap());
+        assert_eq!(fs.block_paths().len(), 2);
+        let state = fs.state();
+        assert_eq!(
+            (
+                state.msgs,
+                state.first_seq,
+                state.last_seq,
+                state.num_deleted
+            ),
+            (2, 1, 3, 1)
+        );
+        fs.truncate(2).unwrap();
+        let state = fs.state();
+        assert_eq!(
+            (
+                state.msgs,
+                state.first_seq,
+                state.last_seq,
+                state.num_deleted
+            ),
+            (1, 1, 2, 1)
+        );
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreEraseMsgDoesNotLoseTombstones" => file_store_erase_msg_does_not_lose_tombstones);
+fn file_store_erase_msg_does_not_lose_tombstones() {
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        // The first stays throughout, the second is removed (a tombstone), the third is
+        // a secret that gets erased.
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        fs.store_msg("foo", b"", b"secret!", 0).unwrap();
+        fs.remove_msg(2).unwrap();
+        // A fourth after the tombstone.
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        // Erasing the third must not lose the tombstone after it.
+        fs.erase_msg(3).unwrap();
+        let check = |fs: &FileStore| {
+            for seq in [2, 3] {
+                assert_eq!(fs.load_msg(seq).unwrap_err(), StoreError::MsgNotFound);
+            }
+        };
+        let before = fs.state();
+        assert_eq!((before.msgs, before.first_seq, before.last_seq), (2, 1, 4));
+        assert_eq!(before.deleted, vec![2, 3]);
+        check(&fs);
+        fs.stop().unwrap();
+        // natsd keeps no index.db: the restart recovers from the blocks.
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), before);
+        check(&fs);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreTombstonesNoFirstSeqRollback" => file_store_tombstones_no_first_seq_rollback);
+fn file_store_tombstones_no_first_seq_rollback() {
+    all_permutations(|fcfg| {
+        // Ten messages per block.
+        let fcfg = Fcfg {
+            block_size: 10 * 33,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        for _ in 0..20 {
+            fs.store_msg("foo", b"", b"", 0).unwrap();
+        }
+        let before = fs.state();
+        assert_eq!(
+            (before.msgs, before.first_seq, before.last_seq),
+            (20, 1, 20)
+        );
+        assert_eq!(fs.block_paths().len(), 2);
+        // Remove everything: tombstones across blocks.
+        for seq in 1..=20 {
+            fs.remove_msg(seq).unwrap();
+        }
+        let before = fs.state();
+        assert_eq!(
+            (before.msgs, before.first_seq, before.last_seq),
+            (0, 21, 20)
+        );
+        // One block left, holding only tombstones.
+        assert_eq!(fs.block_paths().len(), 1);
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), before);
+        fs.stop().unwrap();
+    });
+}
