@@ -131,7 +131,19 @@ impl Client {
     /// The same client, of another kind (the server's internal clients).
     pub fn with_kind(mut self, kind: crate::protocol::parser::ConnKind) -> Self {
         self.kind = kind;
+        if kind == crate::protocol::parser::ConnKind::System {
+            // Go names the system client so in its log lines.
+            *self.label.get_mut() = "SYSTEM".to_string();
+        }
         self
+    }
+
+    /// Whether protocol tracing covers this connection: the system client only with
+    /// `trace_verbose` (Go's `traceSysAcc`).
+    pub fn traced(&self, logging: &crate::logging::Logging) -> bool {
+        logging.is_trace()
+            && (self.kind != crate::protocol::parser::ConnKind::System
+                || logging.is_trace_sys_acc())
     }
 
     /// What kind of connection this is (Go's `c.kind`).

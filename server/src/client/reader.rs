@@ -710,18 +710,19 @@ impl Reader {
         header_len: Option<usize>,
         data: &[u8],
     ) {
-        let line = trace::delivery_op(subject, sid, reply, header_len, data.len());
-        self.trace_line(client, &line);
-        let o = &self.server.opts();
-        if let Some(line) = trace::msg_payload(
-            Dir::Out,
-            data,
-            header_len.unwrap_or(0),
-            o.max_traced_msg_len,
-            o.trace_headers,
-        ) {
-            self.trace_line(client, &line);
+        if !client.traced(&self.server.logging) {
+            return;
         }
+        trace::log_delivery(
+            &self.server.logging,
+            &self.server.opts(),
+            &client.label(),
+            subject,
+            sid,
+            reply,
+            header_len,
+            data,
+        );
     }
 
     /// Sends `-ERR '<text>'` (traced).

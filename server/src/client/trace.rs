@@ -26,6 +26,32 @@ impl Dir {
 }
 
 /// `<<- [OP arg]` (or `[OP]` without an argument), as Go prints an operation.
+/// Logs a message queued for the connection labelled `label`: the MSG/HMSG line and its
+/// payload (`->> MSG_PAYLOAD: [...]`, within `max_traced_msg_len`).
+#[allow(clippy::too_many_arguments)]
+pub fn log_delivery(
+    logging: &crate::logging::Logging,
+    opts: &crate::config::Options,
+    label: &str,
+    subject: &[u8],
+    sid: &[u8],
+    reply: Option<&[u8]>,
+    header_len: Option<usize>,
+    data: &[u8],
+) {
+    let line = delivery_op(subject, sid, reply, header_len, data.len());
+    crate::trace!(logging, "{label} - {line}");
+    if let Some(line) = msg_payload(
+        Dir::Out,
+        data,
+        header_len.unwrap_or(0),
+        opts.max_traced_msg_len,
+        opts.trace_headers,
+    ) {
+        crate::trace!(logging, "{label} - {line}");
+    }
+}
+
 pub fn op(dir: Dir, name: &str, arg: Option<&[u8]>) -> String {
     let mut s = String::with_capacity(8 + name.len() + arg.map_or(0, <[u8]>::len));
     s.push_str(dir.prefix());

@@ -245,6 +245,10 @@ pub fn publish(
         }
         None => payload,
     };
+    let trace = server.logging.is_trace();
+    if trace && internal.client.traced(&server.logging) {
+        trace_publish(server, subject, reply, header.map_or(0, <[u8]>::len), data);
+    }
     let is_self = |s: &SubRef| Arc::ptr_eq(&s.client, &internal.client);
     let mut d = Delivery {
         server,
@@ -255,6 +259,7 @@ pub fn publish(
         count: 0,
         bytes: 0,
         expired: Vec::new(),
+        trace,
     };
     for sub in result.psubs.iter().filter(|s| !is_self(s)) {
         d.deliver(sub);
@@ -293,6 +298,33 @@ struct Delivery<'a> {
     count: usize,
     bytes: u64,
     expired: Vec<SubRef>,
+    /// Protocol tracing is on (`-V`).
+    trace: bool,
+}
+
+/// Traces the system client's publish as Go does (`SYSTEM - <<- [PUB subject reply
+/// size]` and its payload); only with `trace_verbose`.
+fn trace_publish(
+    server: &ServerShared,
+    subject: &str,
+    reply: Option<&str>,
+    header_len: usize,
+    data: &[u8],
+) {
+    use crate::client::trace::{msg_payload, op, Dir};
+    let arg = format!("{subject} {} {}", reply.unwrap_or_default(), data.len());
+    let line = op(Dir::In, "PUB", Some(arg.as_bytes()));
+    crate::trace!(server.logging, "SYSTEM - {line}");
+    let opts = server.opts();
+    if let Some(line) = msg_payload(
+        Dir::In,
+        data,
+        header_len,
+        opts.max_traced_msg_len,
+        opts.trace_headers,
+    ) {
+        crate::trace!(server.logging, "SYSTEM - {line}");
+    }
 }
 
 impl Delivery<'_> {
@@ -312,6 +344,18 @@ impl Delivery<'_> {
         let (q, data) = (d.queued, d.data);
         match q {
             Queued::WakeWriter | Queued::Appended => {
+                if self.trace && client.traced(&self.server.logging) {
+                    crate::client::trace::log_delivery(
+                        &self.server.logging,
+                        &self.server.opts(),
+                        &client.label(),
+                        self.subject,
+                        &sub.sid,
+                        self.reply,
+                        d.header_len,
+                        data,
+                    );
+                }
                 client.wake_writer();
                 client.activity.touch(crate::monitor::gotime::now_nanos());
                 self.count += 1;

@@ -1675,3 +1675,89 @@ fn config_reload_rotate_tls_multi_cert() {
     assert_eq!(cert_a, cert_b, "Expected the same cert");
     assert_ne!(cert_b, cert_c, "Expected a different cert");
 }
+
+port!("server/reload_test.go::TestConfigReloadLogging" => config_reload_logging);
+/// Three reloads switch the log file and tracing off, on (`debug`, `trace_verbose`:
+/// system account traffic traced too) and off again; each file holds exactly what was
+/// logged while it was in use.
+fn config_reload_logging() {
+    let traces = ["[TRC]", "[DBG]", "SYSTEM", "MSG_PAYLOAD", "$SYS.SERVER.ACCOUNT"];
+    let count_matches = |log: &str, stmts: &[&str]| stmts.iter().filter(|s| log.contains(*s)).count();
+    let did_reload = |log: &str| count_matches(log, &["[INF] Reloaded server configuration"]) == 1;
+    let tracing_absent = |log: &str| count_matches(log, &traces) == 0 && did_reload(log);
+    let tracing_present = |log: &str| count_matches(log, &traces) == traces.len() && did_reload(log);
+    let check = |file: &std::path::Path, valid: &dyn Fn(&str) -> bool| {
+        let log = std::fs::read_to_string(file)
+            .unwrap_or_else(|e| panic!("Error reading log file {}: {e}", file.display()));
+        assert!(valid(&log), "{} is not valid: {log}", file.display());
+    };
+
+    // Common configuration setting up system accounts: trace_verbose needs it to trace.
+    let common = r#"
+        port: -1
+        system_account: sys
+        accounts {
+          sys { users = [ {user: sys, pass: "" } ] }
+          nats.io: { users = [ { user : bar, pass: "pwd" } ] }
+        }
+    "#;
+    let dir = std::env::temp_dir().join(format!(
+        "natsd-reload-logging-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (off_pre, on, off_post) = (
+        dir.join("off-pre.log"),
+        dir.join("on.log"),
+        dir.join("off-post.log"),
+    );
+    let mut opts = load_config(create_conf_file(common.as_bytes()));
+    // Go's test server logs (RunServer keeps logging on for this test's reloads).
+    opts.no_log = false;
+    let s = ReloadServer {
+        conf: opts.config_file.clone().unwrap(),
+        srv: run_server(opts),
+    };
+    let reload = |change: &str| s.reload_with(&format!("{common}\n{change}\n"));
+
+    // A client subscribes and publishes `cnt` messages it receives back.
+    let traffic = |cnt: usize| {
+        let mut nc = nats_connect(s.addr(), Auth::User("bar", "pwd")).unwrap();
+        nc.sub("foo", "1");
+        nc.flush().unwrap();
+        for _ in 0..cnt {
+            nc.publish("foo", "bar");
+            assert!(nc.next_msg("1", Duration::from_secs(2)).is_some());
+        }
+        let _ = nc.send("UNSUB 1\r\n");
+        nc.flush().unwrap();
+    };
+
+    reload(&format!("log_file: {:?}", off_pre.to_string_lossy()));
+    traffic(10); // no trace/debug entries in off-pre.log
+    reload(&format!(
+        "log_file: {:?}\n debug: true\n trace_verbose: true",
+        on.to_string_lossy()
+    ));
+    traffic(10); // trace/debug entries in on.log
+    reload(&format!(
+        "log_file: {:?}\n debug: false\n trace_verbose: false",
+        off_post.to_string_lossy()
+    ));
+    traffic(10); // none again in off-post.log
+
+    // The last client's disconnect is logged asynchronously: wait for its account event.
+    check_for(Duration::from_secs(2), Duration::from_millis(20), || {
+        (s.srv.shared().num_clients() == 0)
+            .then_some(())
+            .ok_or_else(|| "client still connected".to_string())
+    });
+    check(&off_pre, &tracing_absent);
+    check(&on, &tracing_present);
+    check(&off_post, &tracing_absent);
+    let _ = std::fs::remove_dir_all(&dir);
+}
