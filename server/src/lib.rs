@@ -10,6 +10,7 @@ pub mod feature_flags;
 pub mod gsl;
 pub mod logging;
 pub mod monitor;
+pub mod msgtrace;
 pub mod protocol;
 pub mod proxyproto;
 pub mod rate_counter;

@@ -21,8 +21,8 @@ pub use args::{
     Field, MsgArgs, MsgForm, PubArgs, SubArgs, UnsubArgs,
 };
 pub use error::{
-    go_quote_into, proto_snippet, ProtocolError, ProtocolErrorKind, MAX_CONTROL_LINE_SNIPPET_SIZE,
-    PROTO_SNIPPET_SIZE,
+    go_quote_into, proto_snippet, OversizedHpub, ProtocolError, ProtocolErrorKind,
+    MAX_CONTROL_LINE_SNIPPET_SIZE, PROTO_SNIPPET_SIZE,
 };
 pub use state::{ConnKind, ParseState};
 
@@ -481,6 +481,27 @@ impl Parser {
         }))
     }
 
+    /// Keeps, with a max payload error, the subject, size and arrived header bytes of the
+    /// refused HPUB (message tracing reports it).
+    fn oversized_hpub(
+        &self,
+        e: ProtocolError,
+        buf: &BytesMut,
+        nl: usize,
+        arg_len: usize,
+    ) -> ProtocolError {
+        let Ok(args) = parse_hpub_args(&buf[..arg_len], usize::MAX) else {
+            return e;
+        };
+        let rest = &buf[nl + 1..];
+        let hdr_len = args.header_len.unwrap_or(0).min(rest.len());
+        e.with_oversized_hpub(OversizedHpub {
+            subject: Bytes::copy_from_slice(&buf[args.subject]),
+            size: args.size,
+            header: Bytes::copy_from_slice(&rest[..hdr_len]),
+        })
+    }
+
     fn unknown(&self, buf: &[u8], at: usize) -> ProtocolError {
         ProtocolError::unknown_operation(self.kind, self.state, at, buf)
     }
@@ -549,7 +570,13 @@ impl Parser {
                 if !self.cfg.headers {
                     return Err(ProtocolError::headers_not_supported());
                 }
-                let args = parse_hpub_args(&buf[..arg_len], self.cfg.max_payload)?;
+                let args = match parse_hpub_args(&buf[..arg_len], self.cfg.max_payload) {
+                    Ok(a) => a,
+                    Err(e) if e.kind() == ProtocolErrorKind::MaxPayload => {
+                        return Err(self.oversized_hpub(e, buf, nl, arg_len))
+                    }
+                    Err(e) => return Err(e),
+                };
                 self.start_pub_payload(buf, nl, args)
             }
             HmsgArg | MsgArg => {

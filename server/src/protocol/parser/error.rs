@@ -36,11 +36,37 @@ pub enum ProtocolErrorKind {
 pub struct ProtocolError {
     kind: ProtocolErrorKind,
     log: String,
+    /// For an HPUB over `max_payload`: what message tracing needs to report it.
+    oversized: Option<Box<OversizedHpub>>,
+}
+
+/// An HPUB refused for its size: its subject and size, and the part of its header block
+/// that had arrived with the control line (never read beyond the announced header size).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OversizedHpub {
+    pub subject: bytes::Bytes,
+    pub size: usize,
+    pub header: bytes::Bytes,
 }
 
 impl ProtocolError {
     pub(crate) fn new(kind: ProtocolErrorKind, log: String) -> Self {
-        ProtocolError { kind, log }
+        ProtocolError {
+            kind,
+            log,
+            oversized: None,
+        }
+    }
+
+    /// Attaches what tracing needs of an HPUB over `max_payload`.
+    pub(crate) fn with_oversized_hpub(mut self, hpub: OversizedHpub) -> Self {
+        self.oversized = Some(Box::new(hpub));
+        self
+    }
+
+    /// The HPUB this max payload error refused, when it was one.
+    pub fn oversized_hpub(&self) -> Option<&OversizedHpub> {
+        self.oversized.as_deref()
     }
 
     pub(crate) fn unknown_operation(
