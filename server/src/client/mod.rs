@@ -525,12 +525,46 @@ pub(crate) fn queue_delivery<'a>(
     publisher: u64,
     expired: &mut Vec<SubRef>,
 ) -> Option<QueuedDelivery<'a>> {
+    try_queue_delivery(sub, subject, reply, header_len, payload, publisher, expired).ok()
+}
+
+/// Why [`try_queue_delivery`] did not queue a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NotQueued {
+    /// The subscriber's deny list refuses the subject.
+    SubDeny,
+    /// The subscription's auto-unsubscribe limit is passed.
+    AutoUnsubExceeded,
+}
+
+/// Whether `sub`'s connection may not receive `subject` (a subscribe deny clause).
+#[inline]
+pub(crate) fn delivery_denied(sub: &SubRef, subject: &[u8]) -> bool {
+    sub.client.auth.perms().is_some_and(|p| {
+        p.has_sub_deny() && {
+            let q = sub.queue.as_deref().map(String::from_utf8_lossy);
+            p.delivery_denied(&String::from_utf8_lossy(subject), q.as_deref())
+        }
+    })
+}
+
+/// [`queue_delivery`], saying why a message was not queued (message tracing reports it).
+#[inline]
+pub(crate) fn try_queue_delivery<'a>(
+    sub: &SubRef,
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    header_len: Option<usize>,
+    payload: &'a [u8],
+    publisher: u64,
+    expired: &mut Vec<SubRef>,
+) -> Result<QueuedDelivery<'a>, NotQueued> {
     let client = &sub.client;
     if let Some(p) = client.auth.perms() {
         if p.has_sub_deny() {
             let q = sub.queue.as_deref().map(String::from_utf8_lossy);
             if p.delivery_denied(&String::from_utf8_lossy(subject), q.as_deref()) {
-                return None;
+                return Err(NotQueued::SubDeny);
             }
         }
         if let Some(r) = reply.filter(|_| p.tracks_replies()) {
@@ -541,7 +575,7 @@ pub(crate) fn queue_delivery<'a>(
     let n = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
     if max > 0 {
         if n > max {
-            return None;
+            return Err(NotQueued::AutoUnsubExceeded);
         }
         if n == max {
             expired.push(sub.clone());
@@ -569,7 +603,7 @@ pub(crate) fn queue_delivery<'a>(
         ),
         None => client.queue_msg(|b| encode::msg(b, subject, sid, reply, data), data.len()),
     };
-    Some(QueuedDelivery {
+    Ok(QueuedDelivery {
         queued,
         header_len: hdr,
         data,

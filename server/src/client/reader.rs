@@ -257,6 +257,9 @@ struct Reader {
     perms: Option<Arc<crate::auth::ClientPerms>>,
     /// The options generation this reader last applied (see `options_reloaded`).
     opts_gen: u64,
+    /// The message being processed is traced (Go's `c.pa.trace`); only for messages
+    /// with headers that ask for it.
+    msg_trace: Option<Box<crate::msgtrace::MsgTrace>>,
 }
 
 impl Reader {
@@ -298,6 +301,7 @@ impl Reader {
             l1: HashMap::default(),
             l1_genid: 0,
             trace: false,
+            msg_trace: None,
         }
     }
 
@@ -403,6 +407,9 @@ impl Reader {
                     if e.kind() == crate::protocol::parser::ProtocolErrorKind::AuthRequired
                         && self.auth_as_no_auth_user() => {}
                 Err(e) => {
+                    if let Some(hpub) = e.oversized_hpub() {
+                        self.trace_oversized(hpub);
+                    }
                     crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
                     if let Some(text) = e.client_err_text() {
                         self.send_err(text);
@@ -856,7 +863,15 @@ impl Reader {
     }
 
     /// Refuses a publish: `-ERR` to the client and an error in the log, in Go's words.
-    fn publish_violation(&self, violation: PublishViolation<'_>) {
+    /// A traced message's event reports the refusal.
+    fn publish_violation(&mut self, violation: PublishViolation<'_>) {
+        self.publish_violation_untraced(&violation);
+        if self.msg_trace.is_some() {
+            self.send_msg_trace();
+        }
+    }
+
+    fn publish_violation_untraced(&mut self, violation: &PublishViolation<'_>) {
         let (mut err, mut log, what) = match violation {
             PublishViolation::Subject(s) => (
                 String::from("Permissions Violation for Publish to "),
@@ -871,6 +886,9 @@ impl Reader {
         };
         go_quote_into(&mut err, what);
         go_quote_into(&mut log, what);
+        if let Some(t) = self.msg_trace.as_mut() {
+            t.set_ingress_error(&err);
+        }
         self.send_err(&err);
         crate::error!(self.server.logging, "{} - {}", self.client.label(), log);
     }
@@ -918,9 +936,7 @@ impl Reader {
         }
     }
 
-    fn process_pub(&mut self, msg: PubMsg) {
-        self.batch_in_msgs += 1;
-        self.batch_in_bytes += msg.payload.len() as u64;
+    fn process_pub(&mut self, mut msg: PubMsg) {
         // Go only warns a pedantic client here: the message is still acknowledged and
         // delivered (a wildcard token then matches like a literal one).
         if self.connect.pedantic
@@ -928,6 +944,12 @@ impl Reader {
         {
             self.send_err("Invalid Publish Subject");
         }
+        // Only a message with headers may ask to be traced; one that cannot be is dropped.
+        if msg.header_len.is_some() && self.start_msg_trace(&mut msg) {
+            return;
+        }
+        self.batch_in_msgs += 1;
+        self.batch_in_bytes += msg.payload.len() as u64;
         if let Some(p) = &self.perms {
             let subject = String::from_utf8_lossy(&msg.subject);
             if !p.pub_allowed(&subject, Instant::now()) {
@@ -949,6 +971,7 @@ impl Reader {
         let mut delivered = false;
         for sub in result.psubs.iter() {
             if !echo && Arc::ptr_eq(&sub.client, &self.client) {
+                self.trace_egress(sub, crate::msgtrace::ERR_NO_ECHO);
                 continue;
             }
             delivered |= self.deliver(sub, &msg.subject, reply, msg.header_len, &msg.payload);
@@ -972,6 +995,9 @@ impl Reader {
         }
         if !delivered {
             self.no_responders(&msg);
+        }
+        if self.msg_trace.is_some() {
+            self.send_msg_trace();
         }
     }
 
@@ -1013,7 +1039,12 @@ impl Reader {
         header_len: Option<usize>,
         payload: &[u8],
     ) -> bool {
-        let Some(d) = super::queue_delivery(
+        if self.msg_trace.as_ref().is_some_and(|t| t.trace_only)
+            && sub.client.kind() != crate::protocol::parser::ConnKind::System
+        {
+            return self.trace_only_delivery(sub, subject);
+        }
+        let d = match super::try_queue_delivery(
             sub,
             subject,
             reply,
@@ -1021,11 +1052,24 @@ impl Reader {
             payload,
             self.client.cid,
             &mut self.expired,
-        ) else {
-            return false;
+        ) {
+            Ok(d) => d,
+            Err(why) => {
+                if self.msg_trace.is_some() {
+                    self.trace_egress(sub, crate::msgtrace::not_queued_error(why));
+                }
+                return false;
+            }
         };
         let (client, sid, hdr, data) = (&sub.client, &sub.sid, d.header_len, d.data);
         let q = d.queued;
+        if self.msg_trace.is_some() {
+            let err = match q {
+                Queued::Closed => crate::msgtrace::ERR_CLIENT_CLOSED,
+                _ => "",
+            };
+            self.trace_egress(sub, err);
+        }
         let ok = self.after_deliver_queue(client, q);
         if ok && self.trace {
             self.trace_delivery(client, subject, sid, reply, hdr, data);
@@ -1162,6 +1206,150 @@ impl Reader {
             first += Duration::from_nanos(rand::thread_rng().gen_range(0..jitter_ns));
         }
         first
+    }
+}
+
+/// Message tracing (see `crate::msgtrace`): the reader's side.
+impl Reader {
+    /// Starts tracing `msg` when its headers ask for it (Go's `initMsgTrace`). True when
+    /// the message must be dropped.
+    fn start_msg_trace(&mut self, msg: &mut PubMsg) -> bool {
+        let Some(hdr_len) = msg.header_len else {
+            return false;
+        };
+        let hdr = &msg.payload[..hdr_len.min(msg.payload.len())];
+        let r = self.init_msg_trace(hdr, &msg.subject, msg.payload.len(), None);
+        if r.disable_header {
+            let (m, n) = crate::msgtrace::disable_trace_dest(&msg.payload, hdr_len);
+            msg.payload = Bytes::from(m);
+            msg.header_len = Some(n);
+        }
+        self.msg_trace = r.trace;
+        r.skip
+    }
+
+    /// An HPUB over `max_payload`: traced with the ingress error when its header (as far
+    /// as it arrived) asks for it.
+    fn trace_oversized(&mut self, hpub: &crate::protocol::parser::OversizedHpub) {
+        if hpub.header.is_empty() {
+            return;
+        }
+        let err = Some(crate::msgtrace::ERR_MAX_PAYLOAD);
+        self.msg_trace = self
+            .init_msg_trace(&hpub.header, &hpub.subject, hpub.size, err)
+            .trace;
+        self.send_msg_trace();
+    }
+
+    fn init_msg_trace(
+        &mut self,
+        hdr: &[u8],
+        subject: &[u8],
+        size: usize,
+        ingress_error: Option<&str>,
+    ) -> crate::msgtrace::InitResult {
+        let name = self.client.connect_opts().name;
+        let incoming = crate::msgtrace::Incoming {
+            hdr,
+            subject,
+            size,
+            cid: self.client.cid,
+            name: &name,
+        };
+        let host = TraceHost {
+            server: &self.server,
+            acc: &self.acc,
+            perms: self.perms.as_deref(),
+        };
+        let r = crate::msgtrace::init(incoming, &self.acc, ingress_error, &host);
+        if let Some(e) = &r.log_error {
+            crate::error!(self.server.logging, "{} - {}", self.client.label(), e);
+        }
+        if let Some(dest) = &r.dest_denied {
+            self.publish_violation_untraced(&PublishViolation::Subject(dest.as_bytes()));
+        }
+        r
+    }
+
+    /// Records `sub` as an egress of the traced message (internal subscriptions are not
+    /// reported, as in Go).
+    fn trace_egress(&mut self, sub: &SubRef, err: &str) {
+        let Some(t) = self.msg_trace.as_mut() else {
+            return;
+        };
+        let client = &sub.client;
+        if client.kind() == crate::protocol::parser::ConnKind::System {
+            return;
+        }
+        let name = client.connect_opts().name;
+        t.add_egress(
+            crate::msgtrace::Subscriber {
+                kind: crate::msgtrace::KIND_CLIENT,
+                cid: client.cid,
+                name: &name,
+                account: &sub.account.name,
+                subject: &sub.subject,
+                queue: sub.queue.as_deref(),
+            },
+            err,
+        );
+    }
+
+    /// A trace-only message reaches `sub`: reported, not sent (and not counted against an
+    /// auto-unsubscribe limit). A subscriber whose permissions deny the subject is
+    /// reported as such.
+    fn trace_only_delivery(&mut self, sub: &SubRef, subject: &[u8]) -> bool {
+        if super::delivery_denied(sub, subject) {
+            self.trace_egress(sub, crate::msgtrace::ERR_SUB_DENY);
+            return false;
+        }
+        self.trace_egress(sub, "");
+        true
+    }
+
+    /// Publishes the traced message's event to its destination, in its account, as the
+    /// server (Go sends it from the system's internal client).
+    fn send_msg_trace(&mut self) {
+        let Some(t) = self.msg_trace.take() else {
+            return;
+        };
+        let Some(sys) = self.server.events.system() else {
+            return;
+        };
+        let (acc, dest) = (t.account.clone(), t.dest.clone());
+        let body = t.finish(sys.server_info(&self.server));
+        sys.publish_raw(&self.server, &acc, &dest, None, None, &body);
+    }
+}
+
+/// What tracing asks of the server for one client's message.
+struct TraceHost<'a> {
+    server: &'a ServerShared,
+    acc: &'a crate::account::Account,
+    perms: Option<&'a crate::auth::ClientPerms>,
+}
+
+impl crate::msgtrace::InitHost for TraceHost<'_> {
+    fn account_dest(&self) -> (String, i64) {
+        let opts = self.server.opts();
+        opts.accounts
+            .iter()
+            .find(|a| a.name == self.acc.name)
+            .map(|a| (a.trace_dest.clone(), a.trace_dest_sampling))
+            .unwrap_or_default()
+    }
+
+    fn sample(&self, sampling: i64) -> bool {
+        crate::msgtrace::sampled(sampling, rand::thread_rng().gen_range(0..100))
+    }
+
+    /// The reserved subjects a client may not publish to, and its publish permissions.
+    fn dest_allowed(&self, dest: &str) -> bool {
+        let in_system_account = self.server.accounts.is_system(self.acc);
+        check_reserved(dest.as_bytes(), None, in_system_account).is_ok()
+            && self
+                .perms
+                .is_none_or(|p| p.pub_allowed(dest, Instant::now()))
     }
 }
 
