@@ -1681,11 +1681,19 @@ port!("server/reload_test.go::TestConfigReloadLogging" => config_reload_logging)
 /// system account traffic traced too) and off again; each file holds exactly what was
 /// logged while it was in use.
 fn config_reload_logging() {
-    let traces = ["[TRC]", "[DBG]", "SYSTEM", "MSG_PAYLOAD", "$SYS.SERVER.ACCOUNT"];
-    let count_matches = |log: &str, stmts: &[&str]| stmts.iter().filter(|s| log.contains(*s)).count();
+    let traces = [
+        "[TRC]",
+        "[DBG]",
+        "SYSTEM",
+        "MSG_PAYLOAD",
+        "$SYS.SERVER.ACCOUNT",
+    ];
+    let count_matches =
+        |log: &str, stmts: &[&str]| stmts.iter().filter(|s| log.contains(*s)).count();
     let did_reload = |log: &str| count_matches(log, &["[INF] Reloaded server configuration"]) == 1;
     let tracing_absent = |log: &str| count_matches(log, &traces) == 0 && did_reload(log);
-    let tracing_present = |log: &str| count_matches(log, &traces) == traces.len() && did_reload(log);
+    let tracing_present =
+        |log: &str| count_matches(log, &traces) == traces.len() && did_reload(log);
     let check = |file: &std::path::Path, valid: &dyn Fn(&str) -> bool| {
         let log = std::fs::read_to_string(file)
             .unwrap_or_else(|e| panic!("Error reading log file {}: {e}", file.display()));
