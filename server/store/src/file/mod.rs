@@ -317,7 +317,7 @@ impl FileStore {
     }
 
     /// Deleted sequences inside blocks, between each block's first live message and the
-    /// last message written to it (Go's `dmapEntries`).
+    /// last sequence recorded in it, skips included (Go's `dmapEntries`).
     #[doc(hidden)]
     pub fn dmap_entries(&self) -> usize {
         let locked = self.lock();
@@ -328,9 +328,32 @@ impl FileStore {
             .filter_map(|b| {
                 let first = b.first_live()?;
                 let skip = (first - b.base_seq) as usize;
-                Some(b.slots[skip..].iter().filter(|s| !s.is_live()).count())
+                let in_slots = b.slots[skip..].iter().filter(|s| !s.is_live()).count();
+                // Sequences past the last slot that a later record (a skip) used.
+                let past_slots = b.max_seq.saturating_sub(b.slot_range().end - 1);
+                Some(in_slots + past_slots as usize)
             })
             .sum()
+    }
+
+    /// The plaintext records of the block at `position` (Go's `mb.loadBlock`, decrypted
+    /// and decompressed).
+    #[doc(hidden)]
+    pub fn block_plaintext(&self, position: usize) -> Result<Vec<u8>, StoreError> {
+        let locked = self.lock();
+        let b = locked
+            .core
+            .blocks
+            .get(position)
+            .ok_or_else(|| StoreError::Other("no such block".to_string()))?;
+        Ok(b.read_plain()?.to_vec())
+    }
+
+    /// The highest sequence the block at `position` records, skips and tombstones
+    /// included (Go's `mb.last.seq`).
+    #[doc(hidden)]
+    pub fn block_last_seq(&self, position: usize) -> Option<u64> {
+        Some(self.lock().core.blocks.get(position)?.max_seq)
     }
 
     /// Rewrites the block at `position` (oldest first) with only what it still needs, as

@@ -126,3 +126,138 @@ fn file_store_tombstones_no_first_seq_rollback() {
         fs.stop().unwrap();
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreEraseMsgDoesNotLoseTombstonesInEmptyBlock" => file_store_erase_msg_does_not_lose_tombstones_in_empty_block);
+fn file_store_erase_msg_does_not_lose_tombstones_in_empty_block() {
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        fs.new_block_for_write().unwrap();
+        let secret = b"secret!";
+        fs.store_msg("foo", b"", secret, 0).unwrap();
+        // The tombstone of 2 goes into the new block, which the erase then empties.
+        fs.remove_msg(2).unwrap();
+        fs.erase_msg(3).unwrap();
+        let check = |fs: &FileStore| {
+            for seq in [2, 3] {
+                assert_eq!(fs.load_msg(seq).unwrap_err(), StoreError::MsgNotFound);
+            }
+        };
+        let before = fs.state();
+        assert_eq!((before.msgs, before.first_seq, before.last_seq), (1, 1, 3));
+        assert_eq!(before.deleted, vec![2, 3]);
+        check(&fs);
+        // The message is erased from the block.
+        let plain = fs.block_plaintext(1).unwrap();
+        assert!(!plain.windows(secret.len()).any(|w| w == secret));
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), before);
+        check(&fs);
+        fs.stop().unwrap();
+    });
+}
+
+/// Go's `TestFileStoreTombstonesSelectNextFirstCleanup*`: fifty messages in blocks of
+/// ten, 2-49 removed, fifty more in a new block, 50-100 removed.
+fn tombstones_select_next_first(fcfg: &Fcfg, cfg: &StreamConfig) -> FileStore {
+    let fs = fcfg.open(cfg.clone());
+    for _ in 0..50 {
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+    }
+    for seq in 2..=49 {
+        fs.remove_msg(seq).unwrap();
+    }
+    fs.new_block_for_write().unwrap();
+    for _ in 0..50 {
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+    }
+    for seq in 50..=100 {
+        fs.remove_msg(seq).unwrap();
+    }
+    let before = fs.state();
+    assert_eq!(
+        (before.msgs, before.first_seq, before.last_seq),
+        (1, 1, 100)
+    );
+    fs
+}
+
+port!("server/filestore_test.go::TestFileStoreTombstonesSelectNextFirstCleanup" => file_store_tombstones_select_next_first_cleanup);
+fn file_store_tombstones_select_next_first_cleanup() {
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 10 * 33,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = tombstones_select_next_first(&fcfg, &cfg);
+        fs.remove_msg(1).unwrap();
+        let before = fs.state();
+        assert_eq!(
+            (before.msgs, before.first_seq, before.last_seq),
+            (0, 101, 100)
+        );
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), before);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreTombstonesSelectNextFirstCleanupOnRecovery" => file_store_tombstones_select_next_first_cleanup_on_recovery);
+fn file_store_tombstones_select_next_first_cleanup_on_recovery() {
+    // Go writes the last tombstone by hand and recovers as after a hard kill; natsd's
+    // counterpart removes the message and drops the store without stopping it.
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 10 * 33,
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = tombstones_select_next_first(&fcfg, &cfg);
+        let last_time = fs.state().last_time;
+        fs.remove_msg(1).unwrap();
+        drop(fs);
+        let fs = fcfg.open(cfg);
+        let want = StreamState {
+            first_seq: 101,
+            last_seq: 100,
+            last_time,
+            ..StreamState::default()
+        };
+        assert_eq!(fs.state(), want);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreDetectDeleteGapWithLastSkipMsg" => file_store_detect_delete_gap_with_last_skip_msg);
+fn file_store_detect_delete_gap_with_last_skip_msg() {
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+        // Skips leave a gap that counts as deleted messages.
+        fs.skip_msgs(2, 3).unwrap();
+        let before = fs.state();
+        assert_eq!(
+            (
+                before.msgs,
+                before.first_seq,
+                before.last_seq,
+                before.num_deleted
+            ),
+            (1, 1, 4, 3)
+        );
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        assert_eq!(fs.state(), before);
+        let (first, _, _, _) = fs.block_info(0).unwrap();
+        assert_eq!(first, 1);
+        assert_eq!(fs.block_last_seq(0), Some(4));
+        assert_eq!(fs.dmap_entries(), 3);
+        fs.stop().unwrap();
+    });
+}
