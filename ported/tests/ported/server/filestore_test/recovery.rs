@@ -417,3 +417,79 @@ fn file_store_idx_accounting_for_skip_msgs() {
         });
     }
 }
+
+/// The stream's delete blocks as replication encodes them (Go's `fs.deleteBlocks()`):
+/// `(is a range, first, last, num)` each.
+fn delete_blocks(fs: &FileStore) -> Vec<(bool, u64, u64, u64)> {
+    let buf = fs.encoded_stream_state(0).unwrap();
+    let ss = decode_stream_state(&buf, &decode_avl_delete_block).unwrap();
+    ss.deleted
+        .iter()
+        .map(|db| {
+            let (first, last, num) = db.state();
+            let is_range = format!("{db:?}").starts_with("DeleteRange");
+            (is_range, first, last, num)
+        })
+        .collect()
+}
+
+/// Expected delete ranges `(first, num)`.
+fn ranges(list: &[(u64, u64)]) -> Vec<(bool, u64, u64, u64)> {
+    list.iter()
+        .map(|&(first, num)| (true, first, first + num - 1, num))
+        .collect()
+}
+
+/// Twenty messages, one per block of 256 bytes, no cipher or compression.
+fn twenty_single_message_blocks(dir: &TempDir) -> FileStore {
+    let fcfg = Fcfg {
+        block_size: 256,
+        ..plain_fcfg(dir)
+    };
+    let fs = fcfg.open(zzz());
+    for _ in 0..20 {
+        fs.store_msg("foo", b"", &[0u8; 256], 0).unwrap();
+    }
+    assert_eq!(fs.block_paths().len(), 20);
+    fs
+}
+
+port!("server/filestore_test.go::TestFileStoreDeleteRangeTwoGaps" => file_store_delete_range_two_gaps);
+fn file_store_delete_range_two_gaps() {
+    let dir = TempDir::new();
+    let fs = twenty_single_message_blocks(&dir);
+    // Two gaps: [1,9] [11,14] [16,20].
+    fs.remove_msg(10).unwrap();
+    fs.remove_msg(15).unwrap();
+    assert_eq!(delete_blocks(&fs), ranges(&[(10, 1), (15, 1)]));
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreDeleteBlocksWithSingleMessageBlocks" => file_store_delete_blocks_with_single_message_blocks);
+fn file_store_delete_blocks_with_single_message_blocks() {
+    let dir = TempDir::new();
+    let fs = twenty_single_message_blocks(&dir);
+    let steps: [(&[u64], &[(u64, u64)]); 8] = [
+        (&[10], &[(10, 1)]),
+        (&[11], &[(10, 2)]),
+        (&[5], &[(5, 1), (10, 2)]),
+        (&[6, 7, 8, 9], &[(5, 7)]),
+        (&[3, 16, 17, 18], &[(3, 1), (5, 7), (16, 3)]),
+        // Removing the first sequence changes no gap.
+        (&[1], &[(3, 1), (5, 7), (16, 3)]),
+        // Removing the last sequence makes a gap.
+        (&[20], &[(3, 1), (5, 7), (16, 3), (20, 1)]),
+        (&[19], &[(3, 1), (5, 7), (16, 5)]),
+    ];
+    for (remove, want) in steps {
+        for &seq in remove {
+            fs.remove_msg(seq).unwrap();
+        }
+        assert_eq!(
+            delete_blocks(&fs),
+            ranges(want),
+            "after removing {remove:?}"
+        );
+    }
+    fs.stop().unwrap();
+}
