@@ -563,6 +563,7 @@ pub(crate) fn not_queued_error(why: crate::client::NotQueued) -> &'static str {
     match why {
         crate::client::NotQueued::SubDeny => ERR_SUB_DENY,
         crate::client::NotQueued::AutoUnsubExceeded => ERR_AUTO_SUB_EXCEEDED,
+        crate::client::NotQueued::SubClosed => ERR_SUB_CLOSED,
     }
 }
 

@@ -333,6 +333,7 @@ impl ServerShared {
 
     /// Removes a subscription from the sublist and from its connection.
     pub fn unsubscribe(&self, sub: &SubRef) {
+        sub.close();
         let (subject, queue) = sub.sublist_key();
         let _ = sub.account.sublist.remove(&subject, queue.as_deref(), sub);
         let mut subs = sub.client.subs.lock();
@@ -348,6 +349,9 @@ impl ServerShared {
         }
         self.monitor.save_closed_client(client, reason);
         let subs: Vec<SubRef> = client.subs.lock().drain().map(|(_, s)| SubRef(s)).collect();
+        for s in &subs {
+            s.close();
+        }
         let keys: Vec<_> = subs.iter().map(|s| s.sublist_key()).collect();
         // A connection's subscriptions are normally all in one account; removing them
         // account by account keeps that one batch.
@@ -579,10 +583,9 @@ impl Server {
         );
         crate::notice!(s.logging, "  Name:     {}", s.name);
         crate::notice!(s.logging, "  ID:       {}", s.id);
-        for line in crate::feature_flags::startup_lines(
-            crate::feature_flags::DEFAULTS,
-            &opts.feature_flags,
-        ) {
+        for line in
+            crate::feature_flags::startup_lines(crate::feature_flags::DEFAULTS, &opts.feature_flags)
+        {
             crate::notice!(s.logging, "{line}");
         }
         if crate::auth::has_plaintext_passwords(opts) {

@@ -406,6 +406,20 @@ impl Client {
         q
     }
 
+    /// The connection's subscriptions.
+    pub fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.subs.lock().values().cloned().collect()
+    }
+
+    /// Closes the outbound side only, as a connection is between being marked closed
+    /// and losing its subscriptions: deliveries to it fail. For tests (Go's tests set the
+    /// connection's closed flag directly).
+    #[doc(hidden)]
+    pub fn close_outbound(&self) {
+        self.out.lock().close();
+        self.writer_wake.notify_one();
+    }
+
     pub(crate) fn wake_writer(&self) {
         self.writer_wake.notify_one();
     }
@@ -488,9 +502,21 @@ pub struct Subscription {
     /// Auto-unsubscribe after this many deliveries; 0 means no limit.
     pub max: AtomicU64,
     pub delivered: AtomicU64,
+    /// Removed: a match result taken just before must not deliver to it (Go's
+    /// `sub.isClosed`).
+    pub closed: AtomicBool,
 }
 
 impl Subscription {
+    /// Marks the subscription removed (Go's `sub.close`).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
     /// Subject and queue as the sublist keys them (they were valid UTF-8 when inserted,
     /// so this borrows).
     pub fn sublist_key(&self) -> (Cow<'_, str>, Option<Cow<'_, str>>) {
@@ -535,6 +561,8 @@ pub(crate) enum NotQueued {
     SubDeny,
     /// The subscription's auto-unsubscribe limit is passed.
     AutoUnsubExceeded,
+    /// The subscription was removed after the subscribers were matched.
+    SubClosed,
 }
 
 /// Whether `sub`'s connection may not receive `subject` (a subscribe deny clause).
@@ -567,6 +595,11 @@ pub(crate) fn try_queue_delivery<'a>(
                 return Err(NotQueued::SubDeny);
             }
         }
+    }
+    if sub.is_closed() {
+        return Err(NotQueued::SubClosed);
+    }
+    if let Some(p) = client.auth.perms() {
         if let Some(r) = reply.filter(|_| p.tracks_replies()) {
             p.track_reply(&String::from_utf8_lossy(r), Instant::now());
         }

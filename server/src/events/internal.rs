@@ -83,6 +83,7 @@ impl InternalClient {
             sid: sid.clone(),
             max: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
+            closed: std::sync::atomic::AtomicBool::new(false),
         });
         account
             .sublist

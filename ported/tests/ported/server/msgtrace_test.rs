@@ -40,6 +40,8 @@ struct Conn {
     errs: Vec<String>,
     pongs: usize,
     next_sid: u64,
+    /// The server's id for this connection (INFO `client_id`).
+    cid: u64,
 }
 
 /// How a [`Conn`] connects.
@@ -61,6 +63,7 @@ impl Conn {
             errs: Vec::new(),
             pongs: 0,
             next_sid: 1,
+            cid: 0,
         };
         let mut connect = serde_json::json!({
             "verbose": false, "pedantic": false, "headers": true, "no_responders": true,
@@ -221,6 +224,14 @@ impl Conn {
                     "-ERR" => {
                         self.errs.push(line);
                         Some(true)
+                    }
+                    "INFO" => {
+                        let info: serde_json::Value =
+                            serde_json::from_str(line[4..].trim()).unwrap();
+                        if let Some(cid) = info["client_id"].as_u64() {
+                            self.cid = cid;
+                        }
+                        Some(false)
                     }
                     _ => Some(false),
                 }
@@ -496,6 +507,134 @@ fn msg_trace_ingress_errors() {
             "_R_.bar",
             "Permissions Violation for Publish with Reply of",
         );
+    }
+}
+
+port!("server/msgtrace_test.go::TestMsgTraceEgressErrors" => msg_trace_egress_errors);
+fn msg_trace_egress_errors() {
+    let conf = create_conf_file(
+        br#"
+		port: -1
+		accounts {
+			A {
+				users: [
+					{
+						user: a
+						password: pwd
+						permissions {
+							subscribe: {
+								allow: ["my.trace.subj", "foo", "bar.>"]
+								deny: "bar.bat"
+							}
+							publish {
+								allow: ["foo", "bar.>", "my.trace.subj"]
+								deny: ["bar.baz"]
+							}
+						}
+					}
+				]
+			}
+		}
+	"#,
+    );
+    let (s, _) = run_server_with_config(conf);
+    let mut nc = Conn::connect(s.addr, user_a());
+    let trace_sub = nc.sub("my.trace.subj", None);
+    nc.flush();
+    // The subscriptions on `subject` of the server's side of `c`.
+    let subs_of = |c: &Conn, subject: &str| {
+        let client = s.shared().client_by_cid(c.cid).expect("client by cid");
+        client
+            .subscriptions()
+            .into_iter()
+            .filter(|sub| &sub.subject[..] == subject.as_bytes())
+            .collect::<Vec<_>>()
+    };
+    for (name, deliver) in MODES {
+        let mut send_msg = |pubc: &mut Conn, subj: &str, err_txt: &str| {
+            pubc.publish(subj, "", &trace_headers("my.trace.subj", deliver), b"hello");
+            let e = nc
+                .must_next(&trace_sub, Duration::from_secs(1))
+                .trace_event();
+            assert_eq!(e.server.name, s.shared().name, "{name}");
+            let egress = e.egresses();
+            assert_eq!(egress.len(), 1, "{name} {subj}: {egress:?}");
+            assert!(
+                egress[0].error.contains(err_txt),
+                "{name} {subj}: {:?}",
+                egress[0].error
+            );
+        };
+
+        // No echo.
+        let mut nc2 = Conn::connect(
+            s.addr,
+            Opts {
+                no_echo: true,
+                ..user_a()
+            },
+        );
+        nc2.sub("foo", None);
+        send_msg(&mut nc2, "foo", natsd::msgtrace::ERR_NO_ECHO);
+        drop(nc2);
+
+        // A subscription whose permissions deny the subject.
+        let mut nc2 = Conn::connect(s.addr, user_a());
+        nc2.sub("bar.>", None);
+        send_msg(&mut nc2, "bar.bat", natsd::msgtrace::ERR_SUB_DENY);
+        drop(nc2);
+
+        // A closed subscription (closed by hand, still in the sublist).
+        let mut nc2 = Conn::connect(s.addr, user_a());
+        nc2.sub("bar.>", None);
+        nc2.flush();
+        for sub in subs_of(&nc2, "bar.>") {
+            sub.close();
+        }
+        send_msg(&mut nc2, "bar.bar", natsd::msgtrace::ERR_SUB_CLOSED);
+        drop(nc2);
+
+        // Only when delivering.
+        if deliver {
+            // Auto-unsubscribe limit already passed.
+            let mut nc2 = Conn::connect(s.addr, user_a());
+            let sid = nc2.sub("bar.>", None);
+            nc2.send(format!("UNSUB {sid} 10\r\n").as_bytes());
+            nc2.flush();
+            for sub in subs_of(&nc2, "bar.>") {
+                sub.delivered
+                    .store(20, std::sync::atomic::Ordering::Relaxed);
+            }
+            send_msg(&mut nc2, "bar.bar", natsd::msgtrace::ERR_AUTO_SUB_EXCEEDED);
+            drop(nc2);
+
+            // A connection closed (its subscriptions not yet removed).
+            let mut nc2 = Conn::connect(s.addr, user_a());
+            nc2.sub("bar.>", None);
+            nc2.flush();
+            s.shared()
+                .client_by_cid(nc2.cid)
+                .expect("client by cid")
+                .close_outbound();
+            nc2.publish(
+                "bar.bar",
+                "",
+                &trace_headers("my.trace.subj", deliver),
+                b"hello",
+            );
+            let e = nc
+                .must_next(&trace_sub, Duration::from_secs(1))
+                .trace_event();
+            assert_eq!(e.server.name, s.shared().name);
+            let egress = e.egresses();
+            assert_eq!(egress.len(), 1, "{egress:?}");
+            assert!(
+                egress[0].error.contains(natsd::msgtrace::ERR_CLIENT_CLOSED),
+                "{:?}",
+                egress[0].error
+            );
+            drop(nc2);
+        }
     }
 }
 
