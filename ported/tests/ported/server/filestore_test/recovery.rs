@@ -493,3 +493,60 @@ fn file_store_delete_blocks_with_single_message_blocks() {
     }
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreRemovePerSubjectWithMultipleBlocks" => file_store_remove_per_subject_with_multiple_blocks);
+fn file_store_remove_per_subject_with_multiple_blocks() {
+    // Go asks `firstSeqForSubj`; natsd's subject index gives the subject's first.
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = vec![">".to_string()]));
+    one_per_block(&fs, 2, "foo", b"", b"", 0);
+    assert_eq!(fs.subjects_state("foo")["foo"].first, 1);
+    // After removing the last, the first is still found.
+    assert!(fs.remove_msg(2).unwrap());
+    assert_eq!(fs.subjects_state("foo")["foo"].first, 1);
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreSelectMsgBlockBinarySearch" => file_store_select_msg_block_binary_search);
+fn file_store_select_msg_block_binary_search() {
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| c.subjects = vec![">".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        for i in 0..33 {
+            if i > 0 {
+                fs.new_block_for_write().unwrap();
+            }
+            for _ in 0..2 {
+                fs.store_msg("foo", b"", b"", 0).unwrap();
+            }
+            if i == 15 {
+                // Two blocks holding only a tombstone each.
+                for seq in [2, 5] {
+                    fs.new_block_for_write().unwrap();
+                    fs.remove_msg(seq).unwrap();
+                }
+            }
+        }
+        // `(position, block index)` of the block selected for `seq`.
+        let select = |fs: &FileStore, seq: u64| {
+            let position = fs.block_position_for(seq).expect("a block");
+            (position, fs.block_indexes()[position])
+        };
+        let test = |fs: &FileStore| {
+            // Blocks of the two deleted messages.
+            assert_eq!(select(fs, 2), (0, 1));
+            assert_eq!(select(fs, 5), (2, 3));
+            // The first block and message.
+            assert_eq!(select(fs, 1), (0, 1));
+            // Before the tombstone blocks, after the deleted sequences.
+            assert_eq!(select(fs, 10), (4, 5));
+            // After the tombstone blocks and the deleted sequences.
+            assert_eq!(select(fs, 64), (33, 34));
+        };
+        test(&fs);
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg);
+        test(&fs);
+        fs.stop().unwrap();
+    });
+}
