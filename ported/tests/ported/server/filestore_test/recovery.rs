@@ -469,7 +469,9 @@ port!("server/filestore_test.go::TestFileStoreDeleteBlocksWithSingleMessageBlock
 fn file_store_delete_blocks_with_single_message_blocks() {
     let dir = TempDir::new();
     let fs = twenty_single_message_blocks(&dir);
-    let steps: [(&[u64], &[(u64, u64)]); 8] = [
+    /// Sequences to remove, then the delete ranges `(first, num)` expected.
+    type Step = (&'static [u64], &'static [(u64, u64)]);
+    let steps: [Step; 8] = [
         (&[10], &[(10, 1)]),
         (&[11], &[(10, 2)]),
         (&[5], &[(5, 1), (10, 2)]),
