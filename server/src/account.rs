@@ -28,6 +28,8 @@ pub struct AccountConfig {
     pub trace_dest: String,
     /// `msg_trace { sampling }`: the percentage of messages traced (1..100).
     pub trace_dest_sampling: i64,
+    /// `mappings`: subject mappings of the account's publishes.
+    pub mappings: crate::config::mappings::MappingsConfig,
 }
 
 /// Message and byte counters of one direction.
@@ -63,6 +65,8 @@ pub struct Account {
     pub slow_consumers: AtomicU64,
     /// When the account was created or last updated, Unix nanoseconds (`/accountz`).
     pub updated_nanos: i64,
+    /// Subjects its clients' publishes are mapped to (`mappings`).
+    pub mappings: crate::mapping::Mappings,
 }
 
 impl Account {
@@ -75,6 +79,7 @@ impl Account {
             sent: MsgCounters::default(),
             slow_consumers: AtomicU64::new(0),
             updated_nanos: crate::monitor::gotime::now_nanos(),
+            mappings: crate::mapping::Mappings::default(),
         }
     }
 
@@ -97,13 +102,26 @@ pub struct Accounts {
 /// Registering an account under a name already taken (Go's `ErrAccountExists`).
 pub const ERR_ACCOUNT_EXISTS: &str = "account exists";
 
-/// Creates the accounts of `o` that are not in `by_name` yet.
+/// Creates the accounts of `o` that are not in `by_name` yet, and sets every configured
+/// account's mappings (the global account's from the top-level `mappings`).
 fn add_configured(by_name: &mut BTreeMap<String, Arc<Account>>, o: &crate::config::Options) {
     let cache = !o.no_sublist_cache;
     for a in &o.accounts {
-        by_name
+        let acc = by_name
             .entry(a.name.clone())
             .or_insert_with(|| Arc::new(Account::new(&a.name, &a.nkey, cache)));
+        set_mappings(acc, &a.mappings);
+    }
+    if let Some(global) = by_name.get(GLOBAL_ACCOUNT) {
+        set_mappings(global, &o.mappings);
+    }
+}
+
+/// Replaces `acc`'s mappings with the configured ones (checked when the file was read).
+fn set_mappings(acc: &Account, mappings: &crate::config::mappings::MappingsConfig) {
+    acc.mappings.clear();
+    for (src, dests) in mappings {
+        let _ = acc.mappings.add_weighted(src, dests);
     }
 }
 

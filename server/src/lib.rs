@@ -9,6 +9,7 @@ pub mod events;
 pub mod feature_flags;
 pub mod gsl;
 pub mod logging;
+pub mod mapping;
 pub mod monitor;
 pub mod msgtrace;
 pub mod protocol;

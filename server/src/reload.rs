@@ -155,6 +155,7 @@ fn mask_reloadable(new: &Options, old: &Options) -> Options {
     m.proxies = old.proxies.clone();
     m.default_permissions = old.default_permissions.clone();
     m.accounts = old.accounts.clone();
+    m.mappings = old.mappings.clone();
     m.auth_timeout = old.auth_timeout;
     m.tags = old.tags.clone();
     m.metadata = old.metadata.clone();

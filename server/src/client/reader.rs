@@ -937,6 +937,25 @@ impl Reader {
         }
     }
 
+    /// Sends the message on the subject the account maps its subject to, if any (Go's
+    /// `selectMappedSubject`): permissions and delivery then use the mapped subject.
+    fn map_subject(&mut self, msg: &mut PubMsg) {
+        let subject = String::from_utf8_lossy(&msg.subject).into_owned();
+        let pick = rand::thread_rng().gen_range(0..100u8);
+        // natsd has no cluster name, so cluster-scoped destinations never apply.
+        let Some(mapped) = self.acc.mappings.select(&subject, "", pick) else {
+            return;
+        };
+        if self.trace {
+            let arg = format!("{subject} -> {mapped}");
+            self.trace_line(
+                &self.client,
+                &trace::op(Dir::In, "MAPPING", Some(arg.as_bytes())),
+            );
+        }
+        msg.subject = Bytes::from(mapped);
+    }
+
     fn process_pub(&mut self, mut msg: PubMsg) {
         // Go only warns a pedantic client here: the message is still acknowledged and
         // delivered (a wildcard token then matches like a literal one).
@@ -948,6 +967,9 @@ impl Reader {
         // Only a message with headers may ask to be traced; one that cannot be is dropped.
         if msg.header_len.is_some() && self.start_msg_trace(&mut msg) {
             return;
+        }
+        if self.acc.mappings.any() {
+            self.map_subject(&mut msg);
         }
         self.batch_in_msgs += 1;
         self.batch_in_bytes += msg.payload.len() as u64;

@@ -23,10 +23,7 @@ fn is_reserved(name: &str) -> bool {
 
 /// Keys of an account that configure features natsd does not have yet.
 fn unsupported(key: &str) -> bool {
-    matches!(
-        key,
-        "imports" | "exports" | "jetstream" | "mappings" | "maps" | "limits"
-    )
+    matches!(key, "imports" | "exports" | "jetstream" | "limits")
 }
 
 /// An account's `msg_trace` (or `trace_dest`): a destination subject, or a map of `dest`
@@ -198,6 +195,9 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
                                 }
                             }
                         },
+                        "mappings" | "maps" => {
+                            acc.mappings = super::mappings::parse_mappings(kv, &mut out.errors);
+                        }
                         "default_permissions" => {
                             match crate::auth::conf::parse_permissions(kv, &mut out.errors) {
                                 Ok(p) => acc.default_permissions = Some(p),

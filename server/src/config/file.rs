@@ -217,7 +217,7 @@ fn to_usize(v: i64) -> usize {
 fn unsupported_feature(key: &str) -> Option<&'static str> {
     Some(match key {
         "default_sentinel" => "authorization (JWT sentinel)",
-        "mappings" | "maps" | "default_js_domain" => "accounts",
+        "default_js_domain" => "accounts",
         "operator"
         | "operators"
         | "roots"
@@ -310,6 +310,7 @@ fn apply_key_inner(
             .map_err(|(pos, e)| ConfigIssue::error(&pos, e))?,
         "allow_non_tls" => o.allow_non_tls = want_bool(v)?,
         "accounts" => super::accounts::apply_accounts(o, v, out),
+        "mappings" | "maps" => o.mappings = super::mappings::parse_mappings(v, &mut out.errors),
         "system_account" | "system" => super::accounts::apply_system_account(o, v)?,
         "no_system_account" | "no_system" | "no_sys_acc" => o.no_system_account = want_bool(v)?,
         "server_tags" => apply_server_tags(o, v)?,

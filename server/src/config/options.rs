@@ -106,6 +106,8 @@ pub struct Options {
     pub proxies: Option<crate::auth::proxy::ProxiesConfig>,
     /// `accounts { ... }`: the configured accounts (their users are in `users`/`nkeys`).
     pub accounts: Vec<crate::account::AccountConfig>,
+    /// `mappings` at the top level: subject mappings of the global account.
+    pub mappings: crate::config::mappings::MappingsConfig,
     /// `system_account`: the account of the server's own events; empty means `$SYS`.
     pub system_account: String,
     /// `no_system_account`: run without a system account.
@@ -233,6 +235,7 @@ impl Default for Options {
             default_permissions: None,
             always_enable_nonce: false,
             custom_client_authentication: None,
+            mappings: Vec::new(),
             proxy_required: false,
             proxies: None,
             auth_callout: None,

@@ -45,6 +45,9 @@ pub struct AccountInfo {
     pub client_cnt: i64,
     #[serde(rename = "subscriptions")]
     pub sub_cnt: u32,
+    /// Source subject to destinations with cumulative weights (Go's `ExtMap`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub mappings: std::collections::BTreeMap<String, Vec<crate::mapping::MapDest>>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub name_tag: String,
     #[serde(rename = "sublist_stats", skip_serializing_if = "Option::is_none")]
@@ -77,6 +80,7 @@ pub fn accountz(s: &ServerShared, account: &str) -> Result<Accountz, String> {
         complete: true,
         client_cnt: s.num_account_clients(&acc) as i64,
         sub_cnt: acc.sublist.count(),
+        mappings: acc.mappings.describe(),
         name_tag: acc.name_tag().to_string(),
         sublist: Some(super::subsz::SubszStats::from(&acc.sublist.stats())),
         ..AccountInfo::default()

@@ -1,5 +1,5 @@
-//! Ports of `server/accounts_test.go` that need only accounts with users (no imports,
-//! exports, mappings, limits, JWT or clustering).
+//! Ports of `server/accounts_test.go` that need only accounts with users and subject
+//! mappings (no imports, exports, limits, JWT or clustering).
 //!
 //! Where Go reads the server's internals (`s.LookupAccount`, `s.RegisterAccount`,
 //! `c.acc`), these check the same fact through `ServerShared::accounts` and the account a
@@ -437,5 +437,230 @@ fn account_parse_config() {
                 u.account
             );
         }
+    }
+}
+
+/// Ports of the subject mapping tests (`AddMapping`, `AddWeightedMappings`, `mappings`).
+mod mapping_ports {
+    use super::*;
+    use natsd::mapping::MapDest;
+    use regex::bytes::Regex;
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+
+    /// Everything up to the PONG answering a PING (the messages have empty payloads).
+    static UNTIL_PONG: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(?s)\A.*?PONG\r\n").unwrap());
+    static MSG_SID: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"MSG\s+\S+\s+(\S+)\s+0\r\n").unwrap());
+
+    /// A client connected and subscribed to `subjects` (sids 1, 2, ...).
+    fn subscriber(s: &BackgroundServer, subjects: &[&str]) -> RawConn {
+        let (mut c, _) = connect_with(s, "{\"pedantic\":false}");
+        c.expect(&re::PONG);
+        let mut subs = String::new();
+        for (i, subject) in subjects.iter().enumerate() {
+            subs.push_str(&format!("SUB {subject} {}\r\n", i + 1));
+        }
+        c.send(&format!("{subs}PING\r\n"));
+        c.expect(&re::PONG);
+        c
+    }
+
+    /// Publishes `n` empty messages to each of `subjects`, flushes, and counts what
+    /// arrived per sid (Go's `sub.Pending()` after `nc.Flush()`).
+    fn publish_and_count(c: &mut RawConn, subjects: &[(&str, usize)]) -> HashMap<String, usize> {
+        let mut pubs = String::new();
+        for (subject, n) in subjects {
+            for _ in 0..*n {
+                pubs.push_str(&format!("PUB {subject} 0\r\n\r\n"));
+            }
+        }
+        c.send(&format!("{pubs}PING\r\n"));
+        let got = c.expect(&UNTIL_PONG);
+        let mut counts = HashMap::new();
+        for m in MSG_SID.captures_iter(&got) {
+            *counts
+                .entry(String::from_utf8_lossy(&m[1]).into_owned())
+                .or_insert(0) += 1;
+        }
+        counts
+    }
+
+    fn pending(counts: &HashMap<String, usize>, sid: usize) -> usize {
+        counts.get(&sid.to_string()).copied().unwrap_or(0)
+    }
+
+    port!("server/accounts_test.go::TestAccountBasicRouteMapping" => account_basic_route_mapping);
+    fn account_basic_route_mapping() {
+        let s = run_server(default_test_options());
+        let acc = s.shared().accounts.lookup(GLOBAL_ACCOUNT).unwrap();
+        acc.mappings.add("foo", "bar").unwrap();
+        let mut nc = subscriber(&s, &["foo", "bar"]);
+        let counts = publish_and_count(&mut nc, &[("foo", 1)]);
+        assert_eq!(pending(&counts, 1), 0, "Expected 0 msgs for \"foo\"");
+        assert_eq!(pending(&counts, 2), 1, "Expected 1 msgs for \"bar\"");
+        assert!(acc.mappings.remove("foo"));
+        let counts = publish_and_count(&mut nc, &[("foo", 1)]);
+        assert_eq!(pending(&counts, 1), 1, "Expected 1 msgs for \"foo\"");
+        assert_eq!(pending(&counts, 2), 0, "no new msg for \"bar\"");
+    }
+
+    port!("server/accounts_test.go::TestAccountWildcardRouteMapping" => account_wildcard_route_mapping);
+    fn account_wildcard_route_mapping() {
+        let s = run_server(default_test_options());
+        let acc = s.shared().accounts.lookup(GLOBAL_ACCOUNT).unwrap();
+        acc.mappings
+            .add("foo.*.*", "bar.$2.$1")
+            .unwrap_or_else(|e| panic!("Error adding mapping: {e}"));
+        acc.mappings
+            .add("bar.*.>", "baz.$1.>")
+            .unwrap_or_else(|e| panic!("Error adding mapping: {e}"));
+        let mut nc = subscriber(&s, &["foo.>", "bar.>", "baz.>"]);
+        let counts = publish_and_count(&mut nc, &[("foo.1.2", 1)]);
+        assert_eq!(pending(&counts, 1), 0, "Expected 0 msgs for \"foo.>\"");
+        assert_eq!(pending(&counts, 2), 1, "Expected 1 msgs for \"bar.>\"");
+        assert_eq!(pending(&counts, 3), 0, "Expected 0 msgs for \"baz.>\"");
+    }
+
+    port!("server/accounts_test.go::TestAccountRouteMappingChangesAfterClientStart" => account_route_mapping_changes_after_client_start);
+    fn account_route_mapping_changes_after_client_start() {
+        let s = run_server(default_test_options());
+        // Create the client first, then add the mapping.
+        let (mut nc, _) = connect_with(&s, "{\"pedantic\":false}");
+        nc.expect(&re::PONG);
+        let acc = s.shared().accounts.lookup(GLOBAL_ACCOUNT).unwrap();
+        acc.mappings.add("foo", "bar").unwrap();
+        nc.send("SUB foo 1\r\nSUB bar 2\r\nPING\r\n");
+        nc.expect(&re::PONG);
+        let counts = publish_and_count(&mut nc, &[("foo", 1)]);
+        assert_eq!(pending(&counts, 1), 0);
+        assert_eq!(pending(&counts, 2), 1);
+        acc.mappings.remove("foo");
+        let counts = publish_and_count(&mut nc, &[("foo", 1)]);
+        assert_eq!(pending(&counts, 1), 1);
+        assert_eq!(pending(&counts, 2), 0);
+    }
+
+    port!("server/accounts_test.go::TestAccountSimpleWeightedRouteMapping" => account_simple_weighted_route_mapping);
+    fn account_simple_weighted_route_mapping() {
+        let s = run_server(default_test_options());
+        let acc = s.shared().accounts.lookup(GLOBAL_ACCOUNT).unwrap();
+        acc.mappings
+            .add_weighted("foo", &[MapDest::new("bar", 50)])
+            .unwrap();
+        let mut nc = subscriber(&s, &["foo", "bar"]);
+        let total = 500;
+        let counts = publish_and_count(&mut nc, &[("foo", total)]);
+        let (fpending, bpending) = (pending(&counts, 1), pending(&counts, 2));
+        let h = total / 2;
+        let tp = h / 5;
+        assert!(
+            (h - tp..=h + tp).contains(&fpending),
+            "Expected about {h} msgs, got {fpending} and {bpending}"
+        );
+        assert_eq!(fpending + bpending, total);
+    }
+
+    port!("server/accounts_test.go::TestAccountMultiWeightedRouteMappings" => account_multi_weighted_route_mappings);
+    fn account_multi_weighted_route_mappings() {
+        let s = run_server(default_test_options());
+        let acc = s.shared().accounts.lookup(GLOBAL_ACCOUNT).unwrap();
+        let add = |dests: &[MapDest]| acc.mappings.add_weighted("foo", dests);
+        // Bad weights fail.
+        assert!(add(&[MapDest::new("bar", 150)]).is_err());
+        add(&[MapDest::new("bar", 50)]).unwrap();
+        add(&[MapDest::new("bar", 50), MapDest::new("baz", 50)]).unwrap();
+        // The same destination twice fails.
+        assert!(add(&[MapDest::new("bar", 50), MapDest::new("bar", 50)]).is_err());
+        // Over 100 in total fails.
+        assert!(add(&[MapDest::new("bar", 50), MapDest::new("baz", 60)]).is_err());
+        acc.mappings.remove("foo");
+        // 20 for the original subject, added automatically.
+        add(&[MapDest::new("bar", 50), MapDest::new("baz", 30)]).unwrap();
+
+        let mut nc = subscriber(&s, &["foo", "bar", "baz"]);
+        let total = 5000;
+        let counts = publish_and_count(&mut nc, &[("foo", total)]);
+        for (sid, subject, w) in [(1, "foo", 20), (2, "bar", 50), (3, "baz", 30)] {
+            let got = pending(&counts, sid);
+            let expected = total / (100 / w);
+            let tp = expected / 5; // 20%
+            assert!(
+                (expected - tp..=expected + tp).contains(&got),
+                "Expected about {expected} msgs for {subject:?}, got {got}"
+            );
+        }
+    }
+
+    const MAPPINGS: &str = r#"
+        foo: bar
+        foo.*: [ { dest: bar.v1.$1, weight: 40% }, { destination: baz.v2.$1, weight: 20 } ]
+        bar.*.*: RAB.$2.$1
+    "#;
+
+    port!("server/accounts_test.go::TestGlobalAccountRouteMappingsConfiguration" => global_account_route_mappings_configuration);
+    fn global_account_route_mappings_configuration() {
+        let (s, _) = run_server_with_config(conf_path(&format!(
+            "port: -1\nmappings = {{ {MAPPINGS} }}\n"
+        )));
+        let mut nc = subscriber(&s, &["bar", "bar.v1.>", "baz.v2.>", "RAB.>", "foo.*"]);
+        let total = 500;
+        let counts = publish_and_count(&mut nc, &[("foo", 1), ("bar.11.22", 1), ("foo.22", total)]);
+        assert_eq!(pending(&counts, 1), 1, "Expected 1 msgs for \"bar\"");
+        assert_eq!(pending(&counts, 4), 1, "Expected 1 msgs for \"RAB.>\"");
+        let (fpending, fpending1, fpending2) = (
+            pending(&counts, 5),
+            pending(&counts, 2),
+            pending(&counts, 3),
+        );
+        assert!(
+            fpending1 >= fpending2 && fpending >= fpending2,
+            "Loadbalancing seems off for the foo.* mappings: {fpending} and {fpending1} and {fpending2}"
+        );
+        assert_eq!(fpending + fpending1 + fpending2, total);
+    }
+
+    port!("server/accounts_test.go::TestAccountRouteMappingsConfiguration" => account_route_mappings_configuration);
+    fn account_route_mappings_configuration() {
+        let (s, _) = run_server_with_config(conf_path(&format!(
+            "port: -1\naccounts {{ synadia {{ users = [{{user: derek, password: foo}}]\n mappings = {{ {MAPPINGS} }} }} }}\n"
+        )));
+        let acc = s.shared().accounts.lookup("synadia").unwrap();
+        assert!(
+            acc.mappings.any(),
+            "Account \"synadia\" does not have mappings"
+        );
+        let az = natsd::monitor::accounts::accountz(s.shared(), "synadia").unwrap();
+        let account = az.account.expect("Expected an Account");
+        assert_eq!(
+            account.mappings.len(),
+            3,
+            "Expected 3 mappings, saw {}",
+            account.mappings.len()
+        );
+    }
+
+    port!("server/accounts_test.go::TestAccountRouteMappingsWithLossInjection" => account_route_mappings_with_loss_injection);
+    fn account_route_mappings_with_loss_injection() {
+        let (s, _) = run_server_with_config(conf_path(
+            "port: -1\nmappings = {\n foo: { dest: foo, weight: 80% }\n bar: { dest: bar, weight: 0% }\n}\n",
+        ));
+        let mut nc = subscriber(&s, &["foo"]);
+        let total = 1000;
+        let counts = publish_and_count(&mut nc, &[("foo", total)]);
+        assert_ne!(
+            pending(&counts, 1),
+            total,
+            "Expected some loss and pending to not be same as sent"
+        );
+        nc.send("SUB bar 2\r\nPING\r\n");
+        nc.expect(&re::PONG);
+        let counts = publish_and_count(&mut nc, &[("bar", total)]);
+        assert_eq!(
+            pending(&counts, 2),
+            0,
+            "Expected all messages to be dropped and pending to be 0"
+        );
     }
 }

@@ -1769,3 +1769,33 @@ fn config_reload_logging() {
     check(&off_post, &tracing_absent);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+port!("server/reload_test.go::TestConfigReloadAccountMappings" => config_reload_account_mappings);
+fn config_reload_account_mappings() {
+    let conf = |mappings: &str| {
+        format!(
+            "listen: \"127.0.0.1:-1\"\naccounts {{ ACC {{ users = [{{user: usr, password: pwd}}]\n{mappings} }} }}\n"
+        )
+    };
+    let s = ReloadServer::start(&conf("mappings = { foo: bar }"));
+    s.reload_with(&conf("mappings = { foo: baz }"));
+
+    let mut nc = nats_connect(s.addr(), Auth::User("usr", "pwd")).unwrap();
+    nc.sub("foo", "1");
+    nc.sub("baz", "2");
+    nc.publish("foo", "");
+    nc.flush().unwrap();
+    assert_eq!(nc.pending("1"), 0, "Expected 0 msgs for \"foo\"");
+    assert_eq!(nc.pending("2"), 1, "Expected 1 msgs for \"baz\"");
+    // Drain it off.
+    assert!(
+        nc.next_msg("2", Duration::from_secs(2)).is_some(),
+        "Error receiving msg"
+    );
+
+    s.reload_with(&conf(""));
+    nc.publish("foo", "");
+    nc.flush().unwrap();
+    assert_eq!(nc.pending("1"), 1, "Expected 1 msgs for \"foo\"");
+    assert_eq!(nc.pending("2"), 0, "Expected 0 msgs for \"baz\"");
+}
