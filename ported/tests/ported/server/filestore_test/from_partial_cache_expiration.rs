@@ -1,4 +1,6 @@
-//! More ports of `server/filestore_test.go`, in Go's file order.
+//! Ports of `server/filestore_test.go`, in Go's file order from
+//! `TestFileStorePartialCacheExpiration` to `TestFileStoreUpdateConfigTTLState` (tests that
+//! read Go internals check the same fact through the store's doc-hidden accessors).
 
 use std::time::Duration;
 
