@@ -627,3 +627,71 @@ fn file_store_compact_head_reclaim_recompressed_block() {
         fs.stop().unwrap();
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreRebuildStateDmapAccountingBug" => file_store_rebuild_state_dmap_accounting_bug);
+fn file_store_rebuild_state_dmap_accounting_bug() {
+    all_permutations(|fcfg| {
+        let fcfg = Fcfg {
+            block_size: 1024 * 1024,
+            ..fcfg
+        };
+        let fs = fcfg.open(zzz());
+        for _ in 0..100 {
+            fs.store_msg("foo", b"", b"", 0).unwrap();
+        }
+        for seq in 2..=40 {
+            fs.remove_msg(seq).unwrap();
+        }
+        assert_eq!(fs.block_paths().len(), 1);
+        // The block's live count is its span less its deletes.
+        let check = |fs: &FileStore| {
+            let (first, _, _, _) = fs.block_info(0).unwrap();
+            let last = fs.block_last_seq(0).unwrap();
+            let live = fs.block_msgs_for(first).unwrap();
+            let dmap = fs.dmap_entries() as u64;
+            assert_eq!(live, (last - first + 1) - dmap, "first {first} last {last}");
+        };
+        check(&fs);
+        fs.compact_block_at(0).unwrap();
+        fs.remove_msg(1).unwrap();
+        check(&fs);
+        // Go rebuilds the block's state from its file; natsd does so on open.
+        fs.stop().unwrap();
+        let fs = fcfg.open(zzz());
+        check(&fs);
+        fs.stop().unwrap();
+    });
+}
+
+port!("server/filestore_test.go::TestFileStoreLeftoverSkipMsgInDmap" => file_store_leftover_skip_msg_in_dmap);
+fn file_store_leftover_skip_msg_in_dmap() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let cfg = zzz_with(|c| {
+        c.subjects = vec!["test.*".to_string()];
+        c.max_msgs_per_subject = 1;
+    });
+    let fs = fcfg.open(cfg.clone());
+    // Only a skip.
+    fs.skip_msg(0).unwrap();
+    // State, and the last block: first 2 past last 1 (no message), no deletes.
+    let check = |fs: &FileStore| {
+        let state = fs.state();
+        assert_eq!(
+            (state.first_seq, state.last_seq, state.num_deleted),
+            (2, 1, 0)
+        );
+        let last = fs.block_paths().len() - 1;
+        let (first_live, _, _, _) = fs.block_info(last).unwrap();
+        assert_eq!(first_live, 0, "no message in the block");
+        assert_eq!(fs.block_last_seq(last), Some(1));
+        assert_eq!(fs.dmap_entries(), 0);
+    };
+    check(&fs);
+    // Go stops without writing its index.db; natsd writes none, and dropping the store
+    // without stopping it is the harder case.
+    drop(fs);
+    let fs = fcfg.open(cfg);
+    check(&fs);
+    fs.stop().unwrap();
+}
