@@ -346,3 +346,46 @@ fn file_store_consumer_delivered_and_ack_updates() {
         fs.stop().unwrap();
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreResetConsumerToStreamState" => file_store_reset_consumer_to_stream_state);
+fn file_store_reset_consumer_to_stream_state() {
+    // Go also zeroes the stream's first and last sequence in memory before the updates;
+    // natsd's consumer state does not read the stream's, so that step has no counterpart.
+    let dir = TempDir::new();
+    let fs = plain_fcfg(&dir).open(zzz_with(|c| c.subjects = vec!["foo.*".to_string()]));
+    for i in 1..=30 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"abc", 0).unwrap();
+    }
+    let obs = fs
+        .consumer_store("c1", SystemClock.now_ns(), &no_ack())
+        .unwrap();
+    let state = ConsumerState {
+        delivered: pair(5, 5),
+        ack_floor: pair(5, 5),
+        ..ConsumerState::default()
+    };
+    obs.update(&state).unwrap();
+    let curr = obs.state().unwrap();
+    let fs_state = fs.state();
+    assert_eq!((fs_state.first_seq, fs_state.last_seq), (1, 30));
+    assert_eq!(curr.ack_floor, state.ack_floor);
+    assert_eq!(curr.delivered, state.delivered);
+    assert_eq!(curr.redelivered.len(), state.redelivered.len());
+    assert_eq!(curr.pending.len(), state.pending.len());
+
+    // Lower values: an update is refused as old, a forced one is taken.
+    let new_state = ConsumerState {
+        delivered: pair(1, 4),
+        ack_floor: pair(1, 3),
+        ..ConsumerState::default()
+    };
+    assert_eq!(obs.update(&new_state).unwrap_err(), StoreError::OldUpdate);
+    obs.force_update(&new_state).unwrap();
+    let curr = obs.state().unwrap();
+    assert_eq!(curr.ack_floor, new_state.ack_floor);
+    assert_eq!(curr.delivered, new_state.delivered);
+    assert_eq!(curr.redelivered.len(), new_state.redelivered.len());
+    assert_eq!(curr.pending.len(), new_state.pending.len());
+    obs.stop().unwrap();
+    fs.stop().unwrap();
+}
