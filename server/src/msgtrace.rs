@@ -524,6 +524,16 @@ impl MsgTrace {
         }
     }
 
+    /// Records that the account's mappings sent the message on to subject `to`.
+    pub fn add_subject_mapping(&mut self, to: &[u8]) {
+        self.event
+            .events
+            .push(MsgTraceEntry::SubjectMapping(MsgTraceSubjectMapping {
+                ts: GoTime::now(),
+                to: String::from_utf8_lossy(to).into_owned(),
+            }));
+    }
+
     /// Records one subscriber the message went to; `err` says why it did not.
     pub fn add_egress(&mut self, to: Subscriber<'_>, err: &str) {
         let mut e = MsgTraceEgress {
@@ -720,6 +730,20 @@ mod tests {
     }
 
     #[test]
+    fn subject_mapping_entry() {
+        let h = b"NATS/1.0\r\nNats-Trace-Dest: t\r\n\r\n";
+        let mut t = init(incoming(h), &acc(), None, &OPEN).trace.unwrap();
+        t.add_subject_mapping(b"bar");
+        let v: serde_json::Value =
+            serde_json::from_slice(&t.finish(ServerInfo::default())).unwrap();
+        assert_eq!(v["events"][1]["type"], "sm");
+        assert_eq!(v["events"][1]["to"], "bar");
+        assert!(v["events"][1].get("ts").is_some());
+        let back: MsgTraceEvent = serde_json::from_value(v).unwrap();
+        assert_eq!(back.subject_mapping().unwrap().to, "bar");
+    }
+
+    #[test]
     fn json_shape_is_gos() {
         let h = b"NATS/1.0\r\nNats-Trace-Dest: t\r\n\r\n";
         let mut t = init(incoming(h), &acc(), Some("boom"), &OPEN)
@@ -755,6 +779,7 @@ mod tests {
         assert_eq!(ev[1]["error"], ERR_NO_ECHO);
         assert!(ev[1].get("acc").is_none() && ev[1].get("name").is_none());
         let back: MsgTraceEvent = serde_json::from_value(v).unwrap();
+        assert!(back.subject_mapping().is_none());
         assert_eq!(back.egresses().len(), 1);
         assert_eq!(back.ingress().unwrap().error, "boom");
     }
