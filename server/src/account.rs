@@ -30,6 +30,43 @@ pub struct AccountConfig {
     pub trace_dest_sampling: i64,
     /// `mappings`: subject mappings of the account's publishes.
     pub mappings: crate::config::mappings::MappingsConfig,
+    /// `limits { ... }`.
+    pub limits: AccountLimits,
+}
+
+/// An account's `limits` (negative: no limit, as Go's `jwt.NoLimit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountLimits {
+    /// Connections of the account at once (`max_connections`).
+    pub max_connections: i64,
+    /// Subscriptions per connection (`max_subscriptions`).
+    pub max_subs: i64,
+    /// Message payload size (`max_payload`).
+    pub max_payload: i64,
+    /// Leafnode connections (`max_leafnodes`; natsd has no leafnodes yet).
+    pub max_leafnodes: i64,
+}
+
+impl Default for AccountLimits {
+    fn default() -> Self {
+        AccountLimits {
+            max_connections: -1,
+            max_subs: -1,
+            max_payload: -1,
+            max_leafnodes: -1,
+        }
+    }
+}
+
+/// The smaller of a server limit (`server`, 0 or less: none) and an account limit
+/// (`account`, negative: none); `None` when neither limits (Go's `minLimit`).
+pub fn min_limit(server: i64, account: i64) -> Option<i64> {
+    match (server > 0, account >= 0) {
+        (true, true) => Some(server.min(account)),
+        (true, false) => Some(server),
+        (false, true) => Some(account),
+        (false, false) => None,
+    }
 }
 
 /// Message and byte counters of one direction.
@@ -67,6 +104,7 @@ pub struct Account {
     pub updated_nanos: i64,
     /// Subjects its clients' publishes are mapped to (`mappings`).
     pub mappings: crate::mapping::Mappings,
+    limits: RwLock<AccountLimits>,
 }
 
 impl Account {
@@ -80,7 +118,17 @@ impl Account {
             slow_consumers: AtomicU64::new(0),
             updated_nanos: crate::monitor::gotime::now_nanos(),
             mappings: crate::mapping::Mappings::default(),
+            limits: RwLock::new(AccountLimits::default()),
         }
+    }
+
+    /// The account's limits (none unless configured).
+    pub fn limits(&self) -> AccountLimits {
+        *self.limits.read()
+    }
+
+    pub fn set_limits(&self, limits: AccountLimits) {
+        *self.limits.write() = limits;
     }
 
     /// How monitoring names the account: its nkey when it has one, else its name.
@@ -111,6 +159,7 @@ fn add_configured(by_name: &mut BTreeMap<String, Arc<Account>>, o: &crate::confi
             .entry(a.name.clone())
             .or_insert_with(|| Arc::new(Account::new(&a.name, &a.nkey, cache)));
         set_mappings(acc, &a.mappings);
+        acc.set_limits(a.limits);
     }
     if let Some(global) = by_name.get(GLOBAL_ACCOUNT) {
         set_mappings(global, &o.mappings);

@@ -108,3 +108,51 @@ async fn requests_stay_in_their_account() {
         .expect_err("a request must not cross accounts");
     assert_eq!(err.kind(), async_nats::RequestErrorKind::NoResponders);
 }
+
+/// An account's `limits` cap each of its clients below the server's limits: the
+/// subscriptions past `max_subs` are refused, a payload over `max_payload` closes the
+/// connection, as Go applies account limits to its clients.
+#[tokio::test]
+async fn account_limits_cap_subscriptions_and_payload() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let s = server(
+        "accounts { L { users [{user: l, password: l}], limits { max_subs: 2, max_payload: 8 } } }",
+    );
+    let stream = tokio::net::TcpStream::connect(s.addr)
+        .await
+        .expect("connect");
+    let (rd, mut wr) = stream.into_split();
+    let mut lines = BufReader::new(rd).lines();
+    macro_rules! next {
+        () => {
+            tokio::time::timeout(WAIT, lines.next_line())
+                .await
+                .expect("a line in time")
+                .expect("read")
+        };
+    }
+    let info = next!().expect("INFO");
+    assert!(info.starts_with("INFO "), "{info}");
+    wr.write_all(
+        b"CONNECT {\"user\":\"l\",\"pass\":\"l\",\"verbose\":false}\r\nSUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPING\r\n",
+    )
+    .await
+    .expect("write");
+    assert_eq!(
+        next!().as_deref(),
+        Some("-ERR 'maximum subscriptions exceeded'")
+    );
+    assert_eq!(next!().as_deref(), Some("PONG"));
+    // Within the account's payload limit, then over it.
+    wr.write_all(b"PUB a 8\r\n12345678\r\nPING\r\n")
+        .await
+        .expect("write");
+    assert_eq!(next!().as_deref(), Some("MSG a 1 8"));
+    assert_eq!(next!().as_deref(), Some("12345678"));
+    assert_eq!(next!().as_deref(), Some("PONG"));
+    wr.write_all(b"PUB a 9\r\n123456789\r\n")
+        .await
+        .expect("write");
+    assert_eq!(next!().as_deref(), Some("-ERR 'Maximum Payload Violation'"));
+    assert_eq!(next!(), None, "the connection is closed");
+}

@@ -423,8 +423,8 @@ impl Reader {
     /// A reload replaced the options: take on the limits Go applies to open connections.
     fn options_reloaded(&mut self) {
         let o = self.server.opts();
-        self.parser
-            .set_max_payload(usize::try_from(o.max_payload).unwrap_or(usize::MAX));
+        let max_payload = self.max_payload();
+        self.parser.set_max_payload(max_payload);
         self.parser
             .set_max_control_line(usize::try_from(o.max_control_line).unwrap_or(usize::MAX));
         self.ping.set_limits(o.ping_interval, o.max_pings_out);
@@ -565,6 +565,7 @@ impl Reader {
         };
         match result {
             Ok(ok) => {
+                self.check_account_connections(&ok.account)?;
                 let user = ok.user_label.clone();
                 self.authenticated(ok);
                 Ok(user)
@@ -587,6 +588,44 @@ impl Reader {
                 Err(reason)
             }
         }
+    }
+
+    /// Refuses a client whose account already has its `max_connections` (Go's
+    /// `maxAccountConnExceeded`).
+    fn check_account_connections(&self, account: &str) -> Result<(), ClosedState> {
+        let name = if account.is_empty() {
+            crate::account::GLOBAL_ACCOUNT
+        } else {
+            account
+        };
+        let Some(acc) = self.server.accounts.lookup(name) else {
+            return Ok(());
+        };
+        let max = acc.limits().max_connections;
+        if max < 0 {
+            return Ok(());
+        }
+        let others = self
+            .server
+            .clients()
+            .iter()
+            .filter(|c| !Arc::ptr_eq(c, &self.client) && c.account_name() == acc.name)
+            .count();
+        if (others as i64) < max {
+            return Ok(());
+        }
+        const TEXT: &str = "maximum account active connections exceeded";
+        crate::error!(self.server.logging, "{} - {TEXT}", self.client.label());
+        self.send_err(TEXT);
+        Err(ClosedState::MaxAccountConnectionsExceeded)
+    }
+
+    /// The largest payload this client may publish: the server's `max_payload`, or its
+    /// account's when smaller (Go's `applyAccountLimits`).
+    fn max_payload(&self) -> usize {
+        let server = self.server.opts().max_payload;
+        let limit = crate::account::min_limit(i64::from(server), self.acc.limits().max_payload);
+        limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(0))
     }
 
     /// The embedding program's authenticator decides; a deadline it sets closes the
@@ -644,6 +683,8 @@ impl Reader {
                 self.l1_genid = 0;
                 crate::events::account_conns_changed(&self.server, &old);
                 crate::events::account_conns_changed(&self.server, &self.acc);
+                let max_payload = self.max_payload();
+                self.parser.set_max_payload(max_payload);
             }
         }
         *self.client.auth.proxy_key.lock() = ok.proxy_key.clone();
@@ -781,7 +822,9 @@ impl Reader {
     fn process_sub(&mut self, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
         let (max_subs, max_tokens) = {
             let o = self.server.opts();
-            (o.max_subs, o.max_sub_tokens)
+            let account = self.acc.limits().max_subs;
+            let max_subs = crate::account::min_limit(o.max_subs, account).unwrap_or(0);
+            (max_subs, o.max_sub_tokens)
         };
         let subj_str = match std::str::from_utf8(&subject) {
             Ok(s) => s,

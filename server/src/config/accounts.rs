@@ -23,7 +23,7 @@ fn is_reserved(name: &str) -> bool {
 
 /// Keys of an account that configure features natsd does not have yet.
 fn unsupported(key: &str) -> bool {
-    matches!(key, "imports" | "exports" | "jetstream" | "limits")
+    matches!(key, "imports" | "exports" | "jetstream")
 }
 
 /// An account's `msg_trace` (or `trace_dest`): a destination subject, or a map of `dest`
@@ -97,6 +97,60 @@ fn parse_msg_trace(v: &Value, top_key: &str, acc: &mut AccountConfig) -> Result<
                 v.go_type()
             ),
         )),
+    }
+}
+
+/// An account's `limits` (Go's `parseAccountLimits`), with Go's texts.
+fn parse_limits(v: &Value) -> Result<crate::account::AccountLimits, Vec<ConfigIssue>> {
+    let Some(m) = v.as_map() else {
+        return Err(vec![error(
+            v,
+            format!(
+                "Expected account limits to be a map/struct, got {}",
+                go_plain_value(v)
+            ),
+        )]);
+    };
+    let mut limits = crate::account::AccountLimits::default();
+    let mut errors = Vec::new();
+    for (k, lv) in m.iter() {
+        let slot = match k.to_lowercase().as_str() {
+            "max_connections" | "max_conn" => &mut limits.max_connections,
+            "max_subscriptions" | "max_subs" => &mut limits.max_subs,
+            "max_payload" | "max_pay" => &mut limits.max_payload,
+            "max_leafnodes" | "max_leafs" => &mut limits.max_leafnodes,
+            _ if lv.used_variable => continue,
+            _ => {
+                errors.push(error(
+                    lv,
+                    format!("Unknown field {k:?} parsing account limits"),
+                ));
+                continue;
+            }
+        };
+        match lv.as_i64() {
+            Some(n) => *slot = n.clamp(i64::from(i32::MIN), i64::from(i32::MAX)),
+            None => errors.push(error(
+                lv,
+                format!("Expected an integer for {k:?}, got {}", lv.go_type()),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(limits)
+    } else {
+        Err(errors)
+    }
+}
+
+/// A value as Go's `%+v` prints the simple kinds.
+fn go_plain_value(v: &Value) -> String {
+    match &v.kind {
+        Kind::String(s) => s.clone(),
+        Kind::Integer(i) => i.to_string(),
+        Kind::Bool(b) => b.to_string(),
+        Kind::Float(f) => f.to_string(),
+        _ => v.go_type().to_string(),
     }
 }
 
@@ -194,6 +248,10 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
                                     acc.trace_dest_sampling = 0;
                                 }
                             }
+                        },
+                        "limits" => match parse_limits(kv) {
+                            Ok(l) => acc.limits = l,
+                            Err(e) => out.errors.extend(e),
                         },
                         "mappings" | "maps" => {
                             acc.mappings = super::mappings::parse_mappings(kv, &mut out.errors);
@@ -353,6 +411,39 @@ mod tests {
         apply_config_string(&mut o, conf)
             .map(|_| o)
             .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn account_limits() {
+        let o = load(
+            "accounts { A { limits { max_connections: 5, max_subs: 10, max_payload: 32k, max_leafnodes: 1 } } }",
+        )
+        .unwrap();
+        let l = o.accounts[0].limits;
+        assert_eq!((l.max_connections, l.max_subs, l.max_leafnodes), (5, 10, 1));
+        assert!(l.max_payload >= 32_000);
+        let unset = load("accounts { A { limits { max_conn: 2 } } }").unwrap();
+        assert_eq!(unset.accounts[0].limits.max_subs, -1);
+        let err = load("accounts { A { limits { max_colors: 2 } } }").unwrap_err();
+        assert!(
+            err.contains("Unknown field \"max_colors\" parsing account limits"),
+            "{err}"
+        );
+        let err = load("accounts { A { limits: 5 } }").unwrap_err();
+        assert!(
+            err.contains("Expected account limits to be a map/struct, got 5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn min_limit_of_server_and_account() {
+        use crate::account::min_limit;
+        assert_eq!(min_limit(0, -1), None);
+        assert_eq!(min_limit(100, -1), Some(100));
+        assert_eq!(min_limit(0, 10), Some(10));
+        assert_eq!(min_limit(100, 10), Some(10));
+        assert_eq!(min_limit(5, 10), Some(5));
     }
 
     #[test]

@@ -664,3 +664,45 @@ mod mapping_ports {
         );
     }
 }
+
+port!("server/accounts_test.go::TestAccountLimitsServerConfig" => account_limits_server_config);
+fn account_limits_server_config() {
+    let (s, _) = run_server_with_config(conf_path(
+        r#"
+        port: -1
+        max_connections: 10
+        accounts {
+            MAXC {
+                users = [{user: derek, password: foo}]
+                limits {
+                    max_connections: 5
+                    max_subs: 10
+                    max_payload: 32k
+                    max_leafnodes: 1
+                }
+            }
+        }
+        "#,
+    ));
+    let acc = s.shared().accounts.lookup("MAXC").unwrap();
+    let limits = acc.limits();
+    assert_eq!(
+        limits.max_connections, 5,
+        "Did not set MaxActiveConnections properly"
+    );
+    assert_eq!(
+        limits.max_leafnodes, 1,
+        "Did not set MaxActiveLeafNodes properly"
+    );
+    // Connections are counted against the account.
+    let mut conns = Vec::new();
+    for _ in 0..5 {
+        let (mut c, _) = connect_with(&s, r#"{"user":"derek","pass":"foo"}"#);
+        c.expect(&re::PONG);
+        conns.push(c);
+    }
+    // Should fail.
+    let (mut c, _) = connect_with(&s, r#"{"user":"derek","pass":"foo"}"#);
+    c.expect_err("maximum account active connections exceeded");
+    c.expect_disconnect();
+}
