@@ -349,6 +349,12 @@ impl FileStore {
         Ok(b.read_plain()?.to_vec())
     }
 
+    /// Whether the block at `position` is stored compressed.
+    #[doc(hidden)]
+    pub fn block_compressed(&self, position: usize) -> Option<bool> {
+        Some(self.lock().core.blocks.get(position)?.compressed)
+    }
+
     /// The highest sequence the block at `position` records, skips and tombstones
     /// included (Go's `mb.last.seq`).
     #[doc(hidden)]

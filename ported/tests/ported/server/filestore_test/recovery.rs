@@ -695,3 +695,68 @@ fn file_store_leftover_skip_msg_in_dmap() {
     check(&fs);
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreAtomicEraseMsg" => file_store_atomic_erase_msg);
+fn file_store_atomic_erase_msg() {
+    for in_last_block in [true, false] {
+        all_permutations(|fcfg| {
+            let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+            let fs = fcfg.open(cfg.clone());
+            for _ in 0..3 {
+                fs.store_msg("foo", b"", b"", 0).unwrap();
+            }
+            let compresses = fcfg.compression != StoreCompression::None;
+            if !in_last_block {
+                // A new last block: it is not compressed, the sealed one is (if asked).
+                fs.new_block_for_write().unwrap();
+                assert_eq!(fs.block_compressed(1), Some(false));
+                assert_eq!(fs.block_compressed(0), Some(compresses));
+            }
+            let before = fs.state();
+            assert_eq!(
+                (
+                    before.msgs,
+                    before.first_seq,
+                    before.last_seq,
+                    before.num_deleted
+                ),
+                (3, 1, 3, 0)
+            );
+            assert!(fs.erase_msg(2).unwrap());
+            let before = fs.state();
+            assert_eq!(
+                (
+                    before.msgs,
+                    before.first_seq,
+                    before.last_seq,
+                    before.num_deleted
+                ),
+                (2, 1, 3, 1)
+            );
+            let (seq, _) = fs.store_msg("foo", b"", b"", 0).unwrap();
+            assert_eq!(seq, 4);
+            let before = fs.state();
+            // Only sealed blocks are compressed, and they stay so after the erase.
+            let validate_compressed = |fs: &FileStore| {
+                let n = fs.block_paths().len();
+                for position in 0..n {
+                    let want = position + 1 < n && compresses;
+                    assert_eq!(
+                        fs.block_compressed(position),
+                        Some(want),
+                        "block {position}"
+                    );
+                }
+            };
+            validate_compressed(&fs);
+            // The same after each of Go's three recoveries (natsd: three opens).
+            fs.stop().unwrap();
+            for round in 0..3 {
+                let fs = fcfg.open(cfg.clone());
+                assert_eq!(fs.state(), before, "round {round}");
+                validate_compressed(&fs);
+                fs.stop().unwrap();
+            }
+        });
+    }
+}
