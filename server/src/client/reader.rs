@@ -996,6 +996,9 @@ impl Reader {
                 &trace::op(Dir::In, "MAPPING", Some(arg.as_bytes())),
             );
         }
+        if let Some(t) = self.msg_trace.as_mut() {
+            t.add_subject_mapping(mapped.as_bytes());
+        }
         msg.subject = Bytes::from(mapped);
     }
 

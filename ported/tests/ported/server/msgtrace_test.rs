@@ -22,10 +22,27 @@ const TP_SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0
 /// One message received by [`Conn`].
 #[derive(Debug, Clone)]
 struct Msg {
+    headers: Vec<(String, String)>,
     data: Vec<u8>,
 }
 
 impl Msg {
+    /// The first value of header `key` (nats.go's `Header.Get`).
+    fn header(&self, key: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many distinct header names (the size of nats.go's `Header` map).
+    fn header_names(&self) -> usize {
+        let mut names: Vec<&str> = self.headers.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    }
+
     fn trace_event(&self) -> MsgTraceEvent {
         serde_json::from_slice(&self.data).expect("trace event is JSON")
     }
@@ -204,9 +221,15 @@ impl Conn {
                     return None;
                 }
                 let data = self.buf[eol + 2 + hlen..eol + 2 + total].to_vec();
+                let headers = String::from_utf8_lossy(&self.buf[eol + 2..eol + 2 + hlen])
+                    .split("\r\n")
+                    .skip(1)
+                    .filter_map(|l| l.split_once(':'))
+                    .map(|(k, v)| (k.to_string(), v.trim().to_string()))
+                    .collect();
                 let sid = args[2].to_string();
                 self.buf.drain(..eol + 2 + total + 2);
-                let m = Msg { data };
+                let m = Msg { headers, data };
                 self.msgs.entry(sid).or_default().push_back(m);
                 Some(true)
             }
@@ -324,6 +347,130 @@ fn msg_trace_gen_header_map() {
                 assert_eq!(evv[i], v, "{name}: value {i} of key {k:?}");
             }
         }
+    }
+}
+
+port!("server/msgtrace_test.go::TestMsgTraceBasic" => msg_trace_basic);
+fn msg_trace_basic() {
+    let conf = create_conf_file(
+        b"
+		listen: 127.0.0.1:-1
+		mappings = {
+			foo: bar
+		}
+	",
+    );
+    let (s, _) = run_server_with_config(conf);
+    let mut nc = Conn::connect(s.addr, Opts::default());
+    let cid = nc.cid;
+    let trace_sub = nc.sub("my.trace.subj", None);
+    nc.flush();
+
+    // A trace-only message on a subject nobody listens to: no mapping, no egress.
+    nc.publish(
+        "dummy",
+        "",
+        &[(MSG_TRACE_DEST, "my.trace.subj"), (MSG_TRACE_ONLY, "true")],
+        b"hello!",
+    );
+    let e = nc
+        .must_next(&trace_sub, Duration::from_secs(1))
+        .trace_event();
+    assert_eq!(e.server.name, s.shared().name);
+    // The trace headers are not removed.
+    let header = e.request.header.as_ref().expect("request headers");
+    assert_eq!(header.len(), 2);
+    // 6 bytes of body and the two trace headers.
+    assert!(e.request.msg_size > 20);
+    let ingress = e.ingress().expect("ingress");
+    assert_eq!(ingress.kind, KIND_CLIENT);
+    assert!(!ingress.ts.is_zero());
+    assert_eq!(ingress.cid, cid);
+    assert_eq!(ingress.name, "");
+    assert_eq!(ingress.acc, "$G");
+    assert_eq!(ingress.subj, "dummy");
+    assert_eq!(ingress.error, "");
+    assert!(e.subject_mapping().is_none());
+    assert!(e.stream_exports().is_empty());
+    assert!(e.service_imports().is_empty());
+    assert!(e.jetstream().is_none());
+    assert!(e.egresses().is_empty());
+
+    // Subscriptions with interest in the mapped subject.
+    let mut nc2 = Conn::connect(
+        s.addr,
+        Opts {
+            name: Some("sub1And2"),
+            ..Opts::default()
+        },
+    );
+    let sub1 = nc2.sub("bar", None);
+    let sub2 = nc2.sub("bar", None);
+    nc2.flush();
+    let nc2_cid = nc2.cid;
+    let mut nc3 = Conn::connect(s.addr, Opts::default());
+    let sub3 = nc3.sub("*", None);
+    nc3.flush();
+
+    for (name, deliver) in [("just trace", false), ("deliver msg", true)] {
+        let mut headers = vec![
+            ("Some-App-Header", "some value"),
+            (MSG_TRACE_DEST, "my.trace.subj"),
+        ];
+        if !deliver {
+            headers.push((MSG_TRACE_ONLY, "true"));
+        }
+        nc.publish("foo", "", &headers, b"hello!");
+
+        let check_app_msg = |c: &mut Conn, sid: &str| {
+            if deliver {
+                let app = c.must_next(sid, Duration::from_secs(1));
+                assert_eq!(app.data, b"hello!");
+                // The trace header stays: the app header and the trace destination.
+                assert_eq!(app.header_names(), 2, "{name}: {:?}", app.headers);
+                assert_eq!(app.header("Some-App-Header"), Some("some value"));
+                assert_eq!(app.header(MSG_TRACE_DEST), Some("my.trace.subj"));
+            }
+            c.expect_no_msg(sid, Duration::from_millis(100));
+        };
+        check_app_msg(&mut nc2, &sub1);
+        check_app_msg(&mut nc2, &sub2);
+        check_app_msg(&mut nc3, &sub3);
+
+        let e = nc
+            .must_next(&trace_sub, Duration::from_secs(1))
+            .trace_event();
+        assert_eq!(e.server.name, s.shared().name);
+        let header = e.request.header.as_ref().expect("request headers");
+        // The app header and the trace header(s).
+        let expected = if deliver { 2 } else { 3 };
+        assert_eq!(header.len(), expected, "{name}: {header:?}");
+        assert_eq!(header["Some-App-Header"][0], "some value");
+        assert!(e.request.msg_size > 20);
+        let ingress = e.ingress().expect("ingress");
+        assert_eq!(ingress.kind, KIND_CLIENT);
+        assert!(!ingress.ts.is_zero());
+        assert_eq!(ingress.acc, "$G");
+        assert_eq!(ingress.subj, "foo");
+        let sm = e.subject_mapping().expect("subject mapping");
+        assert!(!sm.ts.is_zero());
+        assert_eq!(sm.to, "bar");
+        let egress = e.egresses();
+        assert_eq!(egress.len(), 3, "{name}: {egress:?}");
+        let mut sub1_and2 = 0;
+        for eg in egress {
+            assert_eq!(eg.kind, KIND_CLIENT);
+            assert!(!eg.ts.is_zero());
+            if eg.cid == nc2_cid {
+                assert_eq!(eg.name, "sub1And2");
+                assert_eq!(eg.sub, "bar");
+                sub1_and2 += 1;
+            } else {
+                assert_eq!(eg.name, "");
+                assert_eq!(eg.sub, "*");
+            }
+        }
+        assert_eq!(sub1_and2, 2, "{name}");
     }
 }
 
