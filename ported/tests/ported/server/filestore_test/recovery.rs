@@ -760,3 +760,25 @@ fn file_store_atomic_erase_msg() {
         });
     }
 }
+
+port!("server/filestore_test.go::TestFileStoreRemoveBlockWithStaleStreamState" => file_store_remove_block_with_stale_stream_state);
+fn file_store_remove_block_with_stale_stream_state() {
+    all_permutations(|fcfg| {
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        one_per_block(&fs, 3, "foo", b"", b"", 0);
+        let middle = fs.block_paths()[1].clone();
+        fs.stop().unwrap();
+        std::fs::remove_file(middle).unwrap();
+        let fs = fcfg.open(cfg);
+        for seq in 1..=3 {
+            let res = fs.load_msg(seq);
+            if seq == 2 {
+                assert_eq!(res.unwrap_err(), StoreError::MsgNotFound);
+            } else {
+                res.unwrap();
+            }
+        }
+        fs.stop().unwrap();
+    });
+}
