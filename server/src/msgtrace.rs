@@ -48,6 +48,69 @@ pub const ERR_AUTO_SUB_EXCEEDED: &str = "Not delivered because auto-unsubscribe 
 pub const ERR_FAST_PROD_NO_STALL: &str =
     "Not delivered because fast producer not stalled and consumer is slow";
 
+/// Header of the traced message naming how the event may be compressed.
+pub const ACCEPT_ENCODING_HDR: &str = "Accept-Encoding";
+/// Header of a compressed event naming its compression.
+pub const CONTENT_ENCODING_HDR: &str = "Content-Encoding";
+
+/// How a trace event is compressed, from the traced message's `Accept-Encoding`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    /// The snappy framing format (Go writes S2 in snappy-compatible mode).
+    Snappy,
+    Gzip,
+    /// Asked for, but none natsd knows: sent as is, marked `identity`.
+    Unsupported,
+}
+
+impl Compression {
+    /// Go's `getCompressionType`: any mention of snappy or s2, else gzip.
+    pub fn from_accept_encoding(v: &str) -> Compression {
+        if v.is_empty() {
+            return Compression::None;
+        }
+        let v = v.to_ascii_lowercase();
+        if v.contains("snappy") || v.contains("s2") {
+            Compression::Snappy
+        } else if v.contains("gzip") {
+            Compression::Gzip
+        } else {
+            Compression::Unsupported
+        }
+    }
+
+    /// The event's header block and body for `json`.
+    fn encode(self, json: Vec<u8>) -> (Option<Vec<u8>>, Vec<u8>) {
+        use std::io::Write;
+        let (name, body) = match self {
+            Compression::None => return (None, json),
+            Compression::Unsupported => ("identity", json),
+            Compression::Gzip => {
+                let mut w =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                match w.write_all(&json).and_then(|()| w.finish()) {
+                    Ok(b) => ("gzip", b),
+                    Err(_) => return (None, json),
+                }
+            }
+            Compression::Snappy => {
+                let mut w = snap::write::FrameEncoder::new(Vec::new());
+                match w
+                    .write_all(&json)
+                    .map_err(|e| e.to_string())
+                    .and_then(|()| w.into_inner().map_err(|e| e.to_string()))
+                {
+                    Ok(b) => ("snappy", b),
+                    Err(_) => return (None, json),
+                }
+            }
+        };
+        let hdr = format!("NATS/1.0\r\n{CONTENT_ENCODING_HDR}: {name}\r\n\r\n");
+        (Some(hdr.into_bytes()), body)
+    }
+}
+
 /// Ingress error of a message over `max_payload` (Go's `ErrMaxPayload`).
 pub const ERR_MAX_PAYLOAD: &str = "maximum payload exceeded";
 
@@ -464,10 +527,12 @@ pub fn init(
         subj: String::from_utf8_lossy(msg.subject).into_owned(),
         error: ingress_error.unwrap_or_default().to_string(),
     };
+    let compression = Compression::from_accept_encoding(first(ACCEPT_ENCODING_HDR));
     let trace = MsgTrace {
         account: account.clone(),
         dest,
         trace_only,
+        compression,
         event: MsgTraceEvent {
             server: ServerInfo::default(),
             request: MsgTraceRequest {
@@ -502,6 +567,8 @@ pub struct MsgTrace {
     pub dest: String,
     /// Trace without delivering.
     pub trace_only: bool,
+    /// How the event is compressed.
+    pub compression: Compression,
     pub event: MsgTraceEvent,
 }
 
@@ -565,6 +632,13 @@ impl MsgTrace {
     pub fn finish(mut self, server: ServerInfo) -> Vec<u8> {
         self.event.server = server;
         serde_json::to_vec(&self.event).unwrap_or_default()
+    }
+
+    /// The event as sent: a header block naming its compression (when the traced
+    /// message asked for one) and the (compressed) JSON.
+    pub fn finish_encoded(self, server: ServerInfo) -> (Option<Vec<u8>>, Vec<u8>) {
+        let compression = self.compression;
+        compression.encode(self.finish(server))
     }
 }
 
@@ -727,6 +801,43 @@ mod tests {
             crate::client::header::slice_header(MSG_TRACE_DEST, &m[..n]),
             Some(&b"trace disabled"[..])
         );
+    }
+
+    #[test]
+    fn compression_follows_accept_encoding() {
+        use std::io::Read;
+        assert_eq!(Compression::from_accept_encoding(""), Compression::None);
+        assert_eq!(Compression::from_accept_encoding("S2"), Compression::Snappy);
+        assert_eq!(
+            Compression::from_accept_encoding("br, GZIP"),
+            Compression::Gzip
+        );
+        assert_eq!(
+            Compression::from_accept_encoding("br"),
+            Compression::Unsupported
+        );
+        let json = br#"{"a":1}"#.to_vec();
+        assert_eq!(Compression::None.encode(json.clone()), (None, json.clone()));
+        let (h, b) = Compression::Unsupported.encode(json.clone());
+        assert_eq!(
+            h.unwrap(),
+            b"NATS/1.0\r\nContent-Encoding: identity\r\n\r\n"
+        );
+        assert_eq!(b, json);
+        let (h, b) = Compression::Gzip.encode(json.clone());
+        assert!(String::from_utf8(h.unwrap()).unwrap().contains("gzip"));
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&b[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, json);
+        let (h, b) = Compression::Snappy.encode(json.clone());
+        assert!(String::from_utf8(h.unwrap()).unwrap().contains("snappy"));
+        let mut out = Vec::new();
+        snap::read::FrameDecoder::new(&b[..])
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, json);
     }
 
     #[test]

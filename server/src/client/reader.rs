@@ -1390,8 +1390,8 @@ impl Reader {
             return;
         };
         let (acc, dest) = (t.account.clone(), t.dest.clone());
-        let body = t.finish(sys.server_info(&self.server));
-        sys.publish_raw(&self.server, &acc, &dest, None, None, &body);
+        let (hdr, body) = t.finish_encoded(sys.server_info(&self.server));
+        sys.publish_raw(&self.server, &acc, &dest, None, hdr.as_deref(), &body);
     }
 }
 

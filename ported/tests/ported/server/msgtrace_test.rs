@@ -474,6 +474,55 @@ fn msg_trace_basic() {
     }
 }
 
+port!("server/msgtrace_test.go::TestMsgTraceWithCompression" => msg_trace_with_compression);
+fn msg_trace_with_compression() {
+    use std::io::Read;
+    let s = run_server(default_test_options());
+    let mut nc = Conn::connect(s.addr, Opts::default());
+    let trace_sub = nc.sub("my.trace.subj", None);
+    nc.flush();
+    for (algo, expected_hdr, unsupported) in [
+        ("gzip", "gzip", false),
+        ("snappy", "snappy", false),
+        ("s2", "snappy", false),
+        ("bad one", "identity", true),
+    ] {
+        nc.publish(
+            "foo",
+            "",
+            &[(MSG_TRACE_DEST, "my.trace.subj"), ("Accept-Encoding", algo)],
+            b"hello!",
+        );
+        let trace_msg = nc.must_next(&trace_sub, Duration::from_secs(1));
+        assert_eq!(
+            trace_msg.header("Content-Encoding"),
+            Some(expected_hdr),
+            "{algo}"
+        );
+        let mut data = trace_msg.data.clone();
+        if !unsupported {
+            let mut out = Vec::new();
+            match expected_hdr {
+                "gzip" => {
+                    flate2::read::GzDecoder::new(&data[..])
+                        .read_to_end(&mut out)
+                        .unwrap();
+                }
+                _ => {
+                    snap::read::FrameDecoder::new(&data[..])
+                        .read_to_end(&mut out)
+                        .unwrap();
+                }
+            }
+            data = out;
+        }
+        let e: MsgTraceEvent = serde_json::from_slice(&data).expect("trace event JSON");
+        let ingress = e.ingress().expect("ingress");
+        assert_eq!(e.server.name, s.shared().name, "{algo}");
+        assert_eq!(ingress.subj, "foo", "{algo}");
+    }
+}
+
 /// The trace-only variants of the Go tests: (name, deliver the message).
 const MODES: [(&str, bool); 2] = [("just trace", false), ("deliver msg", true)];
 
