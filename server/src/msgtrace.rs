@@ -318,7 +318,7 @@ impl<'a> Iterator for HeaderLines<'a> {
             while v < hdr.len() && (hdr[v] == b' ' || hdr[v] == b'\t') {
                 v += 1;
             }
-            let Some(nl) = memchr::memmem::find(&hdr[v..], b"\r\n") else {
+            let Some(nl) = find_crlf(&hdr[v..]) else {
                 self.at = hdr.len();
                 return None;
             };
@@ -332,6 +332,19 @@ impl<'a> Iterator for HeaderLines<'a> {
             }
         }
     }
+}
+
+/// Where the first CRLF starts.
+fn find_crlf(b: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'\r', &b[from..]) {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b'\n') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 fn header_lines(hdr: &[u8]) -> Option<HeaderLines<'_>> {
@@ -725,6 +738,17 @@ mod tests {
             detect(b"NATS/1.0\r\nNats-Trace-Dest: trace disabled\r\n\r\n"),
             None
         );
+    }
+
+    #[test]
+    fn crlf_is_found_past_lone_crs() {
+        assert_eq!(find_crlf(b"a\rb\r\n"), Some(3));
+        assert_eq!(find_crlf(b"a\r"), None);
+        assert_eq!(find_crlf(b"\r\n"), Some(0));
+        // A value with a lone CR keeps it, as Go's search for CRLF does.
+        let h = b"NATS/1.0\r\nNats-Trace-Dest: a\rb\r\n\r\n";
+        let (m, _) = gen_header_map_if_trace_headers_present(h).unwrap();
+        assert_eq!(m[MSG_TRACE_DEST], vec!["a\rb".to_string()]);
     }
 
     #[test]

@@ -1287,6 +1287,10 @@ impl Reader {
             return false;
         };
         let hdr = &msg.payload[..hdr_len.min(msg.payload.len())];
+        // The one header scan every message with headers pays; the rest only when traced.
+        if crate::msgtrace::detect(hdr).is_none() {
+            return false;
+        }
         let r = self.init_msg_trace(hdr, &msg.subject, msg.payload.len(), None);
         if r.disable_header {
             let (m, n) = crate::msgtrace::disable_trace_dest(&msg.payload, hdr_len);
