@@ -1054,6 +1054,7 @@ impl Reader {
             for i in 0..group.len() {
                 let sub = &group[(start + i) % group.len()];
                 if !echo && Arc::ptr_eq(&sub.client, &self.client) {
+                    self.trace_egress(sub, crate::msgtrace::ERR_NO_ECHO);
                     continue;
                 }
                 if self.deliver(sub, &msg.subject, reply, msg.header_len, &msg.payload) {
