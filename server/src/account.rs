@@ -23,8 +23,8 @@ pub struct AccountConfig {
     pub nkey: String,
     /// Permissions for the account's users that have none of their own.
     pub default_permissions: Option<crate::auth::Permissions>,
-    /// `msg_trace { dest }`: where traces of the account's messages go (kept as
-    /// configured; natsd does not trace messages yet).
+    /// `msg_trace { dest }`: where traces of the account's messages go when a message
+    /// carries only a sampled `traceparent` (see `crate::msgtrace`).
     pub trace_dest: String,
     /// `msg_trace { sampling }`: the percentage of messages traced (1..100).
     pub trace_dest_sampling: i64,
