@@ -1,7 +1,7 @@
 //! The file store's state under its lock: the blocks, the in-memory index of every
 //! sequence, per-subject counts, and the operations that change them on disk.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -52,7 +52,7 @@ pub struct Core {
     pub last_ts: i64,
     pub msgs: u64,
     pub bytes: u64,
-    pub subjects: HashMap<Arc<str>, SubjectInfo>,
+    pub subjects: super::subject_index::SubjectIndex,
     /// `(expires at ns, seq)` of messages with a TTL.
     pub ttls: BTreeSet<(i64, u64)>,
     /// Count of records written; a writer's ticket for group commit.
@@ -118,7 +118,7 @@ impl Core {
             last_ts: 0,
             msgs: 0,
             bytes: 0,
-            subjects: HashMap::new(),
+            subjects: Default::default(),
             ttls: BTreeSet::new(),
             written: 0,
             next_index: 1,
@@ -294,7 +294,7 @@ impl Core {
                 if subject.is_empty() {
                     continue;
                 }
-                let info = core.subjects.entry(subject).or_default();
+                let info = core.subjects.entry(subject);
                 if info.msgs == 0 {
                     info.first = seq;
                 }
@@ -343,8 +343,8 @@ impl Core {
 
     pub fn intern(&mut self, subject: &[u8]) -> Arc<str> {
         let text = String::from_utf8_lossy(subject);
-        match self.subjects.get_key_value(text.as_ref()) {
-            Some((k, _)) => k.clone(),
+        match self.subjects.name(text.as_ref()) {
+            Some(name) => name,
             None => Arc::from(text.as_ref()),
         }
     }
@@ -488,7 +488,7 @@ impl Core {
         self.last_ts = ts;
         // Messages without a subject (raft state) are not tracked per subject, as in Go.
         if !interned.is_empty() {
-            let info = self.subjects.entry(interned).or_default();
+            let info = self.subjects.entry(interned);
             if info.msgs == 0 {
                 info.first = seq;
             }
@@ -739,7 +739,7 @@ impl Core {
 
     /// Updates per-subject counts for a removed message.
     fn unaccount_subject(&mut self, subject: &Arc<str>, seq: u64) {
-        let Some(info) = self.subjects.get(subject).copied() else {
+        let Some(info) = self.subjects.get(subject) else {
             return;
         };
         if info.msgs <= 1 {
@@ -758,7 +758,7 @@ impl Core {
                 .scan_subject(subject, info.first, seq.saturating_sub(1), false)
                 .unwrap_or(info.first);
         }
-        self.subjects.insert(subject.clone(), info);
+        self.subjects.set(subject.clone(), info);
     }
 
     /// First (or last) live sequence in `from..=to` with this subject.

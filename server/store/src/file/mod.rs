@@ -55,6 +55,7 @@ pub mod consumer;
 pub mod core;
 pub mod record;
 pub mod snapshot;
+mod subject_index;
 mod store_impl;
 pub use self::store_impl::PendingDurable;
 

@@ -150,7 +150,7 @@ impl FileStore {
         if max <= 0 {
             return Ok(());
         }
-        while let Some(info) = locked.core.subjects.get(subject).copied() {
+        while let Some(info) = locked.core.subjects.get(subject) {
             if info.msgs <= max as u64 {
                 break;
             }
@@ -167,8 +167,11 @@ impl FileStore {
             let mut locked = self.lock();
             let locked = &mut *locked;
             if locked.cfg.max_msgs_per_subject > 0 {
-                let subjects: Vec<String> =
-                    locked.core.subjects.keys().map(|s| s.to_string()).collect();
+                let mut subjects = Vec::new();
+                locked
+                    .core
+                    .subjects
+                    .for_each(|s, _| subjects.push(s.clone()));
                 for s in subjects {
                     self.enforce_per_subject_locked(locked, &s, &mut updates)?;
                 }
@@ -252,15 +255,13 @@ impl FileStore {
             return ss;
         }
         if seq <= core.first_seq {
-            for (subject, info) in &core.subjects {
-                if matches(filter, wc, subject) {
-                    ss.msgs += info.msgs;
-                    if ss.first == 0 || info.first < ss.first {
-                        ss.first = info.first;
-                    }
-                    ss.last = ss.last.max(info.last);
+            core.subjects.for_each_match(filter, |_, info| {
+                ss.msgs += info.msgs;
+                if ss.first == 0 || info.first < ss.first {
+                    ss.first = info.first;
                 }
-            }
+                ss.last = ss.last.max(info.last);
+            });
             return ss;
         }
         for s in core.live_seqs_from(seq) {
@@ -355,7 +356,7 @@ impl FileStore {
             let locked = &mut *guard;
             let len = super::record::record_len(subject.len(), hdr.len(), msg.len()) as u64;
             let cfg = &locked.cfg;
-            let info = locked.core.subjects.get(subject).copied();
+            let info = locked.core.subjects.get(subject);
             let at_subject_limit = cfg.max_msgs_per_subject > 0
                 && info.is_some_and(|i| i.msgs >= cfg.max_msgs_per_subject as u64);
             if discard_new_check && cfg.discard == DiscardPolicy::New {
@@ -500,7 +501,7 @@ impl FileStore {
                 // A subject that lost its last message to age gets a delete marker.
                 let mut seen = std::collections::HashSet::new();
                 for (_, _, _, subject) in &updates[before..] {
-                    if !locked.core.subjects.contains_key(subject.as_str())
+                    if !locked.core.subjects.contains(subject.as_str())
                         && seen.insert(subject.clone())
                     {
                         markers.push(subject.clone());
@@ -615,11 +616,11 @@ impl Store for FileStore {
         let seq = if subject.is_empty() || subject == ">" {
             core.last_live()
         } else if subject_has_wildcard(subject) {
-            core.subjects
-                .iter()
-                .filter(|(s, _)| subject_matches(s, subject))
-                .map(|(_, i)| i.last)
-                .max()
+            let mut last = None;
+            core.subjects.for_each_match(subject, |_, i| {
+                last = last.max(Some(i.last));
+            });
+            last
         } else {
             core.subjects.get(subject).map(|i| i.last)
         };
@@ -766,40 +767,33 @@ impl Store for FileStore {
 
     fn subjects_state(&self, filter: &str) -> HashMap<String, SimpleState> {
         let locked = self.lock();
-        let wc = subject_has_wildcard(filter);
-        locked
-            .core
-            .subjects
-            .iter()
-            .filter(|(s, _)| matches(filter, wc, s))
-            .map(|(s, i)| {
-                (
-                    s.to_string(),
-                    SimpleState {
-                        msgs: i.msgs,
-                        first: i.first,
-                        last: i.last,
-                    },
-                )
-            })
-            .collect()
+        let mut out = HashMap::new();
+        locked.core.subjects.for_each_match(filter, |s, i| {
+            out.insert(
+                s.to_string(),
+                SimpleState {
+                    msgs: i.msgs,
+                    first: i.first,
+                    last: i.last,
+                },
+            );
+        });
+        out
     }
 
     fn subjects_totals(&self, filter: &str) -> HashMap<String, u64> {
         let locked = self.lock();
-        let wc = subject_has_wildcard(filter);
-        locked
-            .core
-            .subjects
-            .iter()
-            .filter(|(s, _)| matches(filter, wc, s))
-            .map(|(s, i)| (s.to_string(), i.msgs))
-            .collect()
+        let mut out = HashMap::new();
+        locked.core.subjects.for_each_match(filter, |s, i| {
+            out.insert(s.to_string(), i.msgs);
+        });
+        out
     }
 
     fn all_last_seqs(&self) -> Result<Vec<u64>, StoreError> {
         let locked = self.open_lock()?;
-        let mut seqs: Vec<u64> = locked.core.subjects.values().map(|i| i.last).collect();
+        let mut seqs = Vec::with_capacity(locked.core.subjects.len());
+        locked.core.subjects.for_each(|_, i| seqs.push(i.last));
         seqs.sort_unstable();
         Ok(seqs)
     }
@@ -812,17 +806,17 @@ impl Store for FileStore {
     ) -> Result<Vec<u64>, StoreError> {
         let locked = self.open_lock()?;
         let mut seqs = Vec::new();
-        let subjects: Vec<Arc<str>> = locked
-            .core
-            .subjects
-            .keys()
-            .filter(|s| {
-                filters
-                    .iter()
-                    .any(|f| matches(f, subject_has_wildcard(f), s))
-            })
-            .cloned()
-            .collect();
+        // Each filter walks only the subjects it can match; overlapping filters may find
+        // a subject twice.
+        let mut subjects: Vec<Arc<str>> = Vec::new();
+        for f in filters {
+            locked
+                .core
+                .subjects
+                .for_each_match(f, |s, _| subjects.push(s.clone()));
+        }
+        subjects.sort_unstable();
+        subjects.dedup();
         for s in subjects {
             if let Some(seq) = Self::last_for_subject_locked(&locked, &s, max_seq) {
                 seqs.push(seq);
@@ -1086,20 +1080,21 @@ impl FileStore {
             return Ok((0, valid_through));
         }
         if last_per_subject {
-            let total = core
-                .subjects
-                .iter()
-                .filter(|(s, i)| i.last >= sseq && pred(s))
-                .count() as u64;
+            let mut total = 0;
+            core.subjects.for_each(|s, i| {
+                if i.last >= sseq && pred(s) {
+                    total += 1;
+                }
+            });
             return Ok((total, valid_through));
         }
         if sseq <= core.first_seq {
-            let total = core
-                .subjects
-                .iter()
-                .filter(|(s, _)| pred(s))
-                .map(|(_, i)| i.msgs)
-                .sum();
+            let mut total = 0;
+            core.subjects.for_each(|s, i| {
+                if pred(s) {
+                    total += i.msgs;
+                }
+            });
             return Ok((total, valid_through));
         }
         let total = core
