@@ -307,7 +307,7 @@ impl FileStore {
     ) -> Result<(u64, i64), StoreError> {
         let (seq, ts, pending) =
             self.store_unsynced(subject, hdr, msg, seq, ts, ttl, discard_new_check)?;
-        self.finish_durable(pending)?;
+        self.wait_durable_for(pending)?;
         Ok((seq, ts))
     }
 
@@ -329,10 +329,6 @@ impl FileStore {
     /// Returns once the message of `pending` (and every one stored before it) is on
     /// stable storage; a no-op with `sync_interval`.
     pub fn wait_durable_for(&self, pending: PendingDurable) -> Result<(), StoreError> {
-        self.finish_durable(pending)
-    }
-
-    fn finish_durable(&self, pending: PendingDurable) -> Result<(), StoreError> {
         self.wait_durable(pending.ticket)?;
         self.notify(pending.updates);
         Ok(())
