@@ -136,6 +136,14 @@ impl Read for SnapshotReader {
         if self.pos >= self.current.len() {
             let mut state = self.pipe.lock();
             loop {
+                // Past the deadline with data still to hand over, the snapshot has failed
+                // even if the writer has not woken up to say so yet.
+                if !state.done
+                    && state.failed.is_none()
+                    && self.pipe.deadline.is_some_and(|d| Instant::now() >= d)
+                {
+                    self.pipe.fail(&mut state, "deadline passed");
+                }
                 if let Some(why) = &state.failed {
                     return Err(io::Error::other(format!("snapshot failed: {why}")));
                 }
@@ -617,7 +625,7 @@ fn restore_into(
     let msgs_dir = dir.join(MSGS_DIR);
     fs::create_dir_all(&msgs_dir)?;
 
-    let decoder = lz4_flex::frame::FrameDecoder::new(snapshot);
+    let decoder = lz4_flex::frame::FrameDecoder::new(FrameEnd::new(snapshot));
     let mut archive = tar::Archive::new(decoder);
     let mut seen: HashMap<String, (u64, String)> = HashMap::new();
     let mut sums = None;
@@ -718,6 +726,11 @@ fn restore_into(
     // checksum.
     let mut decoder = archive.into_inner();
     io::copy(&mut decoder, &mut io::sink()).map_err(|e| bad(e.to_string()))?;
+    // The decoder takes a stream that stops between two blocks for its end; a snapshot
+    // is whole only with the frame's end mark (and content checksum).
+    if !decoder.get_ref().complete() {
+        return Err(bad("truncated: the compressed stream has no end"));
+    }
 
     for path in &written {
         fs::File::open(path)?.sync_all()?;
@@ -741,9 +754,141 @@ fn restore_into(
     Ok(store)
 }
 
+/// Follows the LZ4 frame layout of the bytes read through it (header, blocks with their
+/// optional checksums, end mark, content checksum) to tell whether the frame was read to
+/// its end.
+struct FrameEnd<R> {
+    inner: R,
+    /// Bytes of the part being read (header or block size) collected so far.
+    part: Vec<u8>,
+    /// Frame descriptor flags, once the header is read.
+    flags: Option<u8>,
+    /// Bytes to pass over before the next block size (block data and checksum).
+    skip: u64,
+    /// Bytes of the content checksum still to come after the end mark.
+    trailer: Option<usize>,
+    done: bool,
+}
+
+const LZ4_FLAG_BLOCK_CHECKSUM: u8 = 0x10;
+const LZ4_FLAG_CONTENT_SIZE: u8 = 0x08;
+const LZ4_FLAG_CONTENT_CHECKSUM: u8 = 0x04;
+const LZ4_FLAG_DICT_ID: u8 = 0x01;
+
+impl<R> FrameEnd<R> {
+    fn new(inner: R) -> Self {
+        FrameEnd {
+            inner,
+            part: Vec::with_capacity(16),
+            flags: None,
+            skip: 0,
+            trailer: None,
+            done: false,
+        }
+    }
+
+    /// The frame's end mark (and content checksum, when the frame has one) went by.
+    fn complete(&self) -> bool {
+        self.done
+    }
+
+    fn observe(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && !self.done {
+            if let Some(left) = self.trailer {
+                let n = left.min(bytes.len());
+                bytes = &bytes[n..];
+                self.trailer = Some(left - n);
+                self.done = left == n;
+                continue;
+            }
+            if self.skip > 0 {
+                let n = usize::try_from(self.skip)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                bytes = &bytes[n..];
+                self.skip -= n as u64;
+                continue;
+            }
+            self.part.push(bytes[0]);
+            bytes = &bytes[1..];
+            match self.flags {
+                None => {
+                    // Magic (4), flags, block descriptor, optional fields, header checksum.
+                    if self.part.len() < 6 {
+                        continue;
+                    }
+                    let flg = self.part[4];
+                    let mut len = 7;
+                    if flg & LZ4_FLAG_CONTENT_SIZE != 0 {
+                        len += 8;
+                    }
+                    if flg & LZ4_FLAG_DICT_ID != 0 {
+                        len += 4;
+                    }
+                    if self.part.len() == len {
+                        self.flags = Some(flg);
+                        self.part.clear();
+                    }
+                }
+                Some(flg) => {
+                    if self.part.len() < 4 {
+                        continue;
+                    }
+                    let size = u32::from_le_bytes([
+                        self.part[0],
+                        self.part[1],
+                        self.part[2],
+                        self.part[3],
+                    ]);
+                    self.part.clear();
+                    if size == 0 {
+                        if flg & LZ4_FLAG_CONTENT_CHECKSUM != 0 {
+                            self.trailer = Some(4);
+                        } else {
+                            self.done = true;
+                        }
+                    } else {
+                        self.skip = u64::from(size & 0x7FFF_FFFF);
+                        if flg & LZ4_FLAG_BLOCK_CHECKSUM != 0 {
+                            self.skip += 4;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<R: Read> Read for FrameEnd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.observe(&buf[..n]);
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // tests fail by panicking
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_end_is_seen_only_at_the_end() {
+        let mut enc = lz4_flex::frame::FrameEncoder::with_frame_info(
+            lz4_flex::frame::FrameInfo::new().content_checksum(true),
+            Vec::new(),
+        );
+        enc.write_all(&[7u8; 200_000]).unwrap();
+        let frame = enc.finish().unwrap();
+        for cut in [frame.len() - 8, frame.len() - 4, frame.len() - 1] {
+            let mut f = FrameEnd::new(&frame[..cut]);
+            io::copy(&mut f, &mut io::sink()).unwrap();
+            assert!(!f.complete(), "cut at {cut} of {}", frame.len());
+        }
+        let mut f = FrameEnd::new(&frame[..]);
+        io::copy(&mut f, &mut io::sink()).unwrap();
+        assert!(f.complete());
+    }
 
     #[test]
     fn entry_paths_are_only_what_a_snapshot_writes() {
