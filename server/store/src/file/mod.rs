@@ -55,8 +55,8 @@ pub mod consumer;
 pub mod core;
 pub mod record;
 pub mod snapshot;
-mod subject_index;
 mod store_impl;
+mod subject_index;
 pub use self::store_impl::PendingDurable;
 
 use std::fs;
