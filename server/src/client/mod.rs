@@ -588,13 +588,8 @@ pub(crate) fn try_queue_delivery<'a>(
     expired: &mut Vec<SubRef>,
 ) -> Result<QueuedDelivery<'a>, NotQueued> {
     let client = &sub.client;
-    if let Some(p) = client.auth.perms() {
-        if p.has_sub_deny() {
-            let q = sub.queue.as_deref().map(String::from_utf8_lossy);
-            if p.delivery_denied(&String::from_utf8_lossy(subject), q.as_deref()) {
-                return Err(NotQueued::SubDeny);
-            }
-        }
+    if delivery_denied(sub, subject) {
+        return Err(NotQueued::SubDeny);
     }
     if sub.is_closed() {
         return Err(NotQueued::SubClosed);

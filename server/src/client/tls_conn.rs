@@ -79,6 +79,17 @@ pub(crate) fn with_tls_required(json: &[u8], req: bool) -> Vec<u8> {
     serde_json::to_vec(&v).unwrap_or_else(|_| json.to_vec())
 }
 
+/// Logs a failed TLS handshake (a probe that was no TLS client at debug level, as Go)
+/// and closes the connection.
+fn handshake_failed(server: &ServerShared, client: &Arc<Client>, label: &str, e: &std::io::Error) {
+    if is_probe_error(e) {
+        crate::debug!(server.logging, "{label} - TLS handshake error: {e}");
+    } else {
+        crate::error!(server.logging, "{label} - TLS handshake error: {e}");
+    }
+    server.close_client(client, ClosedState::TlsHandshakeError, false);
+}
+
 /// Whether a handshake failure looks like a client that does not speak TLS at all (a
 /// probe or a load balancer's health check): Go logs those at debug level only.
 pub(crate) fn is_probe_error(e: &std::io::Error) -> bool {
@@ -211,12 +222,7 @@ pub async fn run_tls_connection(
             return;
         }
         Ok(Err(e)) => {
-            if is_probe_error(&e) {
-                crate::debug!(server.logging, "{label} - TLS handshake error: {e}");
-            } else {
-                crate::error!(server.logging, "{label} - TLS handshake error: {e}");
-            }
-            server.close_client(&client, ClosedState::TlsHandshakeError, false);
+            handshake_failed(&server, &client, &label, &e);
             return;
         }
         Ok(Ok(s)) => s,
@@ -296,12 +302,7 @@ where
             return;
         }
         Ok(Err(e)) => {
-            if is_probe_error(&e) {
-                crate::debug!(server.logging, "{label} - TLS handshake error: {e}");
-            } else {
-                crate::error!(server.logging, "{label} - TLS handshake error: {e}");
-            }
-            server.close_client(&client, ClosedState::TlsHandshakeError, false);
+            handshake_failed(&server, &client, &label, &e);
             return;
         }
         Ok(Ok(s)) => s,
