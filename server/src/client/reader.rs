@@ -605,12 +605,8 @@ impl Reader {
         if max < 0 {
             return Ok(());
         }
-        let others = self
-            .server
-            .clients()
-            .iter()
-            .filter(|c| !Arc::ptr_eq(c, &self.client) && c.account_name() == acc.name)
-            .count();
+        let bound_here = self.client.account().is_some_and(|a| Arc::ptr_eq(&a, &acc));
+        let others = self.server.num_account_clients(&acc) - usize::from(bound_here);
         if (others as i64) < max {
             return Ok(());
         }

@@ -672,18 +672,21 @@ fn ignore() -> Handler {
     Arc::new(|_, _, _| {})
 }
 
+/// A handler running `f` with the system while it exists (held weakly: the system owns
+/// its handlers).
+fn sys_handler(sys: &Arc<System>, f: fn(&Arc<ServerShared>, &System, &Account, &InMsg)) -> Handler {
+    let weak = Arc::downgrade(sys);
+    Arc::new(move |s, acc, m| {
+        if let Some(sys) = weak.upgrade() {
+            f(s, &sys, acc, m)
+        }
+    })
+}
+
 /// Every internal subscription of a standalone server, as Go's `initEventTracking` sets
 /// them up, plus the per-account ones Go creates as service imports.
 pub fn subscribe_all(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), String> {
-    let weak = Arc::downgrade(sys);
-    let with_sys = move |f: fn(&Arc<ServerShared>, &System, &Account, &InMsg)| -> Handler {
-        let weak = weak.clone();
-        Arc::new(move |s, acc, m| {
-            if let Some(sys) = weak.upgrade() {
-                f(s, &sys, acc, m)
-            }
-        })
-    };
+    let with_sys = |f| sys_handler(sys, f);
     sys.subscribe(&format!("$SYS._INBOX.{}.*", sys.shash), ignore())?;
     sys.subscribe("$SYS.SERVER.ACCOUNT.*.CONNS", ignore())?;
     sys.subscribe(&format!("$SYS._INBOX_.{}", s.id), ignore())?;
@@ -755,15 +758,7 @@ pub fn subscribe_all(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), Str
 /// answered for that account, in that account. Accounts that have them already are
 /// skipped, so a reload that adds accounts calls this again.
 pub fn subscribe_account_imports(s: &Arc<ServerShared>, sys: &Arc<System>) -> Result<(), String> {
-    let weak = Arc::downgrade(sys);
-    let with_sys = move |f: fn(&Arc<ServerShared>, &System, &Account, &InMsg)| -> Handler {
-        let weak = weak.clone();
-        Arc::new(move |s, acc, m| {
-            if let Some(sys) = weak.upgrade() {
-                f(s, &sys, acc, m)
-            }
-        })
-    };
+    let with_sys = |f| sys_handler(sys, f);
     for acc in s.accounts.all() {
         if Arc::ptr_eq(&acc, &sys.account) {
             continue;
