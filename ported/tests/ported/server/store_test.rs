@@ -303,6 +303,54 @@ fn store_subject_state_consistency() {
     });
 }
 
+port!("server/store_test.go::TestStoreSubjectStateConsistencyOptimization" => store_subject_state_consistency_optimization);
+fn store_subject_state_consistency_optimization() {
+    // Go checks that removals leave a subject's first/last stale and flagged for a lazy
+    // recount rather than scanning, and that reads then find the right messages. natsd's
+    // subject state has no stale form: the same facts are checked as the exact bounds the
+    // lazy recount must arrive at, plus the same loads.
+    test_all_stores(false, named("TEST", &["foo"]), |fs| {
+        let fill = |count: usize| {
+            for _ in 0..count {
+                fs.store_msg("foo", &[], &[], 0).unwrap();
+            }
+        };
+        let remove = |seqs: &[u64]| {
+            for &seq in seqs {
+                assert!(fs.remove_msg(seq).unwrap());
+            }
+        };
+        let expect = |msgs: u64, seq: u64| {
+            let ss = fs.subjects_state("foo")["foo"];
+            assert_eq!(ss.msgs, msgs);
+            assert_eq!((ss.first, ss.last), (seq, seq));
+            let (sm, _) = fs.load_next_msg("foo", false, 0).unwrap();
+            assert_eq!(sm.seq, seq);
+            assert_eq!(fs.load_last_msg("foo").unwrap().seq, seq);
+        };
+
+        // Down to one message from the front.
+        fill(3);
+        remove(&[2, 1]);
+        expect(1, 3);
+
+        // First removed, then last: the one left is in the middle.
+        fill(2);
+        remove(&[3, 5]);
+        expect(1, 4);
+
+        // Last removed, then first.
+        fill(2);
+        remove(&[7, 4]);
+        expect(1, 6);
+
+        // Both new messages removed, newest first: the old one is first and last.
+        fill(2);
+        remove(&[9, 8]);
+        expect(1, 6);
+    });
+}
+
 port!("server/store_test.go::TestStoreMaxMsgsPerUpdateBug" => store_max_msgs_per_update_bug);
 fn store_max_msgs_per_update_bug() {
     let config = || StreamConfig {
