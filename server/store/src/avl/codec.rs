@@ -2,7 +2,8 @@
 //!
 //! Layout (little endian): magic `22`, version `2`, node count `u32`, sequence count `u32`,
 //! then per node in tree order (node, left subtree, right subtree): base `u64`, 32 bucket
-//! words `u64`, height `u16`. Version 1 had 64 buckets per node and is still read.
+//! words `u64`, height `u16` (not trusted when read: heights are recomputed from the shape).
+//! Version 1 had 64 buckets per node and is still read.
 
 use super::node::{self, Link, Node, BITS_PER_BUCKET, NUM_BUCKETS};
 use super::SequenceSet;
@@ -43,10 +44,6 @@ impl fmt::Display for SeqSetError {
 }
 
 impl std::error::Error for SeqSetError {}
-
-fn u16_at(buf: &[u8], at: usize) -> u16 {
-    u16::from_le_bytes([buf[at], buf[at + 1]])
-}
 
 fn u32_at(buf: &[u8], at: usize) -> u32 {
     let mut b = [0u8; 4];
@@ -126,27 +123,60 @@ fn decode_v2(buf: &[u8]) -> Result<(SequenceSet, usize), SeqSetError> {
     if node_count > (buf.len() - MIN_LEN) / NODE_LEN {
         return Err(SeqSetError::BadEncoding);
     }
+    let end = MIN_LEN + node_count * NODE_LEN;
+    let mut reader = PreorderReader {
+        nodes: &buf[MIN_LEN..end],
+        counted: 0,
+    };
     let mut ss = SequenceSet::new();
-    let mut at = MIN_LEN;
-    let mut counted = 0usize;
-    for _ in 0..node_count {
-        let mut n = Box::new(Node::new(u64_at(buf, at)));
-        at += 8;
-        read_le_words(&mut n.bits, &buf[at..at + NUM_BUCKETS * 8]);
-        at += NUM_BUCKETS * 8;
-        n.height = i32::from(u16_at(buf, at));
-        at += 2;
-        counted += n.count();
-        attach_in_tree_order(&mut ss.root, n)?;
-        ss.nodes += 1;
-    }
-    if counted != size {
+    ss.root = reader.subtree(None, None, 0)?;
+    // Every node must have found its place in the tree, and the counts must agree.
+    if !reader.nodes.is_empty() || reader.counted != size {
         return Err(SeqSetError::BadEncoding);
     }
+    ss.nodes = node_count;
     ss.size = size;
-    // Heights drive later rebalancing; trust the tree itself rather than stored values.
-    fix_heights(&mut ss.root);
-    Ok((ss, at))
+    Ok((ss, end))
+}
+
+/// Rebuilds a tree from its nodes in pre-order (node, left subtree, right subtree) in one
+/// pass: each subtree takes the following nodes whose bases lie within its bounds. A node
+/// out of order is left over, which makes the encoding bad. Heights are recomputed from
+/// the shape rather than trusted from the bytes.
+struct PreorderReader<'a> {
+    /// Encoded nodes not yet placed.
+    nodes: &'a [u8],
+    /// Sequences in the nodes placed so far.
+    counted: usize,
+}
+
+impl PreorderReader<'_> {
+    fn subtree(
+        &mut self,
+        above: Option<u64>,
+        below: Option<u64>,
+        depth: usize,
+    ) -> Result<Link, SeqSetError> {
+        if self.nodes.len() < NODE_LEN {
+            return Ok(None);
+        }
+        let base = u64_at(self.nodes, 0);
+        if above.is_some_and(|bound| base <= bound) || below.is_some_and(|bound| base >= bound) {
+            return Ok(None);
+        }
+        if depth >= MAX_DECODED_DEPTH {
+            return Err(SeqSetError::BadEncoding);
+        }
+        let mut n = Box::new(Node::new(base));
+        read_le_words(&mut n.bits, &self.nodes[8..8 + NUM_BUCKETS * 8]);
+        self.nodes = &self.nodes[NODE_LEN..];
+        self.counted += n.count();
+        n.left = self.subtree(above, Some(base), depth + 1)?;
+        n.right = self.subtree(Some(base), below, depth + 1)?;
+        let height = |link: &Link| link.as_ref().map_or(0, |c| c.height);
+        n.height = height(&n.left).max(height(&n.right)) + 1;
+        Ok(Some(n))
+    }
 }
 
 /// Version 1 nodes held 64 buckets; their sequences are inserted one by one.
@@ -179,36 +209,4 @@ fn decode_v1(buf: &[u8]) -> Result<(SequenceSet, usize), SeqSetError> {
         return Err(SeqSetError::BadEncoding);
     }
     Ok((ss, at))
-}
-
-/// Places a decoded node by walking down from the root. Nodes come in tree order, so this
-/// rebuilds the encoded shape without rebalancing.
-fn attach_in_tree_order(root: &mut Link, n: Box<Node>) -> Result<(), SeqSetError> {
-    let mut slot = root;
-    let mut depth = 0;
-    while let Some(p) = slot {
-        depth += 1;
-        if depth >= MAX_DECODED_DEPTH {
-            return Err(SeqSetError::BadEncoding);
-        }
-        slot = if n.base < p.base {
-            &mut p.left
-        } else {
-            &mut p.right
-        };
-    }
-    *slot = Some(n);
-    Ok(())
-}
-
-fn fix_heights(link: &mut Link) -> i32 {
-    match link {
-        None => 0,
-        Some(n) => {
-            let l = fix_heights(&mut n.left);
-            let r = fix_heights(&mut n.right);
-            n.height = l.max(r) + 1;
-            n.height
-        }
-    }
 }

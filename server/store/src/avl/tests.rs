@@ -154,3 +154,23 @@ fn tree_stays_shallow_under_random_inserts_and_whole_node_deletes() {
     let (back, _) = decode(&ss.encode()).unwrap();
     assert_eq!(back, ss);
 }
+
+#[test]
+fn decode_rejects_nodes_out_of_tree_order() {
+    // Three nodes: the root holds the middle range, its children the low and high ones.
+    let mut ss = SequenceSet::new();
+    for seq in [5_000, 100, 10_000] {
+        ss.insert(seq);
+    }
+    assert_eq!(ss.nodes(), 3);
+    let good = ss.encode();
+    assert_eq!(decode(&good).unwrap().0, ss);
+
+    // Swap the two children: the low node now follows the high one, out of place.
+    let node_len = (good.len() - 10) / 3;
+    let mut bad = good.clone();
+    let (second, third) = (10 + node_len, 10 + 2 * node_len);
+    bad[second..third].copy_from_slice(&good[third..]);
+    bad[third..].copy_from_slice(&good[second..third]);
+    assert_eq!(decode(&bad).unwrap_err(), SeqSetError::BadEncoding);
+}
