@@ -12,6 +12,7 @@
 pub mod avl;
 pub mod file;
 pub mod mem;
+pub mod schedule;
 pub mod store;
 pub use store::*;
 pub mod ats;

@@ -11,7 +11,8 @@
 
 mod consumer;
 mod query;
-pub mod schedule;
+/// Message schedules live in the crate's [`crate::schedule`], shared with the file store.
+pub use crate::schedule;
 mod store_impl;
 #[cfg(test)]
 mod tests;
@@ -623,7 +624,7 @@ impl Inner {
             }
         }
         if let Some(sched) = &mut self.scheduling {
-            track_schedule(sched, subject, hdr, seq, ts, now);
+            sched.track(subject, hdr, seq, ts, now);
         }
         Ok(seq)
     }
@@ -823,36 +824,6 @@ impl Inner {
             }
         }
         self.ttls = Some(ttls);
-    }
-}
-
-/// Tracks a stored message in the schedules: a schedule message (re)arms its subject's
-/// schedule, a plain message on that subject ends it, and a scheduled message moves its
-/// schedule to the next fire time it carries.
-fn track_schedule(
-    sched: &mut MsgScheduling,
-    subject: &str,
-    hdr: &[u8],
-    seq: u64,
-    ts: i64,
-    now: i64,
-) {
-    match schedule::next_message_schedule(hdr, ts, now) {
-        Ok(Some(at)) => sched.add(seq, subject, at),
-        _ => {
-            if schedule::message_scheduler(hdr).is_empty() {
-                sched.remove_subject(subject);
-            }
-        }
-    }
-    let next = header_value(hdr, schedule::JS_SCHEDULE_NEXT)
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .unwrap_or_default();
-    if !next.is_empty() && next != schedule::JS_SCHEDULE_NEXT_PURGE {
-        let scheduler = schedule::message_scheduler(hdr);
-        if let (Some(at), false) = (schedule::parse_rfc3339(next), scheduler.is_empty()) {
-            sched.update(scheduler, at);
-        }
     }
 }
 

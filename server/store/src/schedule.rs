@@ -3,6 +3,8 @@
 //! an interval (`@every <duration>`). The store keeps one schedule per subject, due times
 //! ordered, and produces the messages to publish when they are due.
 //!
+//! Shared by the memory and file stores.
+//!
 //! Supported patterns: `@at` and `@every`. Cron patterns and `Nats-Schedule-Time-Zone` are
 //! not supported yet; such schedules are treated as invalid.
 
@@ -270,6 +272,71 @@ pub fn message_scheduler(hdr: &[u8]) -> &str {
     header_str(hdr, JS_SCHEDULER)
 }
 
+/// Version byte of the saved scheduling state.
+const STATE_VERSION: u8 = 1;
+/// Bytes of the saved state before its entries: version, count, high sequence.
+pub const STATE_HEADER_LEN: usize = 17;
+
+/// Why a saved scheduling state could not be read back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleStateError {
+    /// Shorter than its fixed header (Go's `io.ErrShortBuffer`).
+    ShortBuffer,
+    /// A version this build does not know (Go's `ErrMsgScheduleInvalidVersion`).
+    InvalidVersion,
+    /// An entry is cut short (Go's `io.ErrUnexpectedEOF`).
+    UnexpectedEof,
+    /// A subject that is not UTF-8, so not one natsd stored.
+    InvalidSubject,
+}
+
+impl std::fmt::Display for ScheduleStateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ScheduleStateError::ShortBuffer => "msg scheduling: short buffer",
+            ScheduleStateError::InvalidVersion => "msg scheduling: encoded version not known",
+            ScheduleStateError::UnexpectedEof => "msg scheduling: unexpected end of state",
+            ScheduleStateError::InvalidSubject => "msg scheduling: subject is not UTF-8",
+        })
+    }
+}
+
+impl std::error::Error for ScheduleStateError {}
+
+/// Go's `binary.AppendUvarint`: seven bits a byte, low first, high bit = more follows.
+fn put_uvarint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Go's `binary.Uvarint`: the value and the bytes it took; `None` when cut short or
+/// longer than a u64.
+fn read_uvarint(buf: &[u8]) -> Option<(u64, usize)> {
+    let mut v = 0u64;
+    for (i, &b) in buf.iter().enumerate().take(10) {
+        if i == 9 && b > 1 {
+            return None;
+        }
+        v |= u64::from(b & 0x7f) << (7 * i);
+        if b < 0x80 {
+            return Some((v, i + 1));
+        }
+    }
+    None
+}
+
+/// Go's signed varint mapping: small magnitudes of either sign stay short.
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
 /// The schedules of a stream.
 #[derive(Debug, Default)]
 pub struct MsgScheduling {
@@ -292,6 +359,13 @@ impl MsgScheduling {
         if let Some(&(old_seq, old_ts)) = self.schedules.get(subject) {
             self.seq_to_subject.remove(&old_seq);
             self.due.remove(&(old_ts, old_seq));
+        }
+        // One message is one schedule: a sequence claimed by another subject (only a
+        // damaged saved state says so) takes that schedule away.
+        if let Some(other) = self.seq_to_subject.get(&seq).cloned() {
+            if other != subject {
+                self.remove_subject(&other);
+            }
         }
         self.schedules.insert(subject.to_string(), (seq, ts));
         self.due.insert((ts, seq));
@@ -330,6 +404,128 @@ impl MsgScheduling {
     /// When the earliest schedule fires.
     pub fn next_fire(&self) -> Option<i64> {
         self.due.first().map(|&(ts, _)| ts)
+    }
+
+    /// Number of schedules.
+    pub fn len(&self) -> usize {
+        self.schedules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.schedules.is_empty()
+    }
+
+    /// `(sequence of its message, next fire time)` of `subject`'s schedule.
+    pub fn get(&self, subject: &str) -> Option<(u64, i64)> {
+        self.schedules.get(subject).copied()
+    }
+
+    /// The subject of the schedule whose message is `seq`.
+    pub fn subject_of(&self, seq: u64) -> Option<&str> {
+        self.seq_to_subject.get(&seq).map(String::as_str)
+    }
+
+    /// Every schedule as `(subject, sequence, next fire time)`, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64, i64)> + '_ {
+        self.schedules
+            .iter()
+            .map(|(subject, &(seq, ts))| (subject.as_str(), seq, ts))
+    }
+
+    /// Drops the schedules whose message sequence `keep` refuses.
+    pub fn retain_seqs(&mut self, keep: impl Fn(u64) -> bool) {
+        let gone: Vec<u64> = self
+            .seq_to_subject
+            .keys()
+            .copied()
+            .filter(|&seq| !keep(seq))
+            .collect();
+        for seq in gone {
+            self.remove(seq);
+        }
+    }
+
+    /// Follows a stored message (Go's bookkeeping in `storeRawMsg`): a schedule message
+    /// (re)arms its subject's schedule, any other message on that subject ends it unless
+    /// the scheduler itself produced it, and a produced message moves its schedule to the
+    /// next fire time it carries in `Nats-Schedule-Next`. `now` is the time a repeating
+    /// schedule that would have fired already while nobody looked is moved past.
+    pub fn track(&mut self, subject: &str, hdr: &[u8], seq: u64, ts: i64, now: i64) {
+        match next_message_schedule(hdr, ts, now) {
+            Ok(Some(at)) => self.add(seq, subject, at),
+            _ => {
+                if message_scheduler(hdr).is_empty() {
+                    self.remove_subject(subject);
+                }
+            }
+        }
+        let next = header_str(hdr, JS_SCHEDULE_NEXT);
+        if !next.is_empty() && next != JS_SCHEDULE_NEXT_PURGE {
+            let scheduler = message_scheduler(hdr);
+            if let (Some(at), false) = (parse_rfc3339(next), scheduler.is_empty()) {
+                self.update(scheduler, at);
+            }
+        }
+    }
+
+    /// The schedules as Go's saved scheduling state (`sched.db`): a version byte, the
+    /// entry count and `high_seq` as little-endian u64s, then per schedule the subject
+    /// (u16 length first), the fire time as a zig-zag varint and the sequence as a
+    /// varint. `high_seq` is the first sequence the state does not cover (last + 1).
+    /// `None` when a subject is too long for the format's length field.
+    pub fn encode(&self, high_seq: u64) -> Option<Vec<u8>> {
+        let mut entries: Vec<(&str, u64, i64)> = self.iter().collect();
+        // Sorted, so that the same state always saves to the same bytes.
+        entries.sort_unstable();
+        let mut out = Vec::with_capacity(STATE_HEADER_LEN + entries.len() * 32);
+        out.push(STATE_VERSION);
+        out.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+        out.extend_from_slice(&high_seq.to_le_bytes());
+        for (subject, seq, ts) in entries {
+            let len = u16::try_from(subject.len()).ok()?;
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(subject.as_bytes());
+            put_uvarint(&mut out, zigzag(ts));
+            put_uvarint(&mut out, seq);
+        }
+        Some(out)
+    }
+
+    /// Reads back what [`MsgScheduling::encode`] wrote: the schedules and the first
+    /// sequence they do not cover.
+    pub fn decode(buf: &[u8]) -> Result<(MsgScheduling, u64), ScheduleStateError> {
+        if buf.len() < STATE_HEADER_LEN {
+            return Err(ScheduleStateError::ShortBuffer);
+        }
+        if buf[0] != STATE_VERSION {
+            return Err(ScheduleStateError::InvalidVersion);
+        }
+        let word = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[at..at + 8]);
+            u64::from_le_bytes(b)
+        };
+        let (count, high_seq) = (word(1), word(9));
+        let mut rest = &buf[STATE_HEADER_LEN..];
+        let mut sched = MsgScheduling::new();
+        let eof = ScheduleStateError::UnexpectedEof;
+        // The count is not trusted for an allocation: a damaged one just runs out of bytes.
+        for _ in 0..count {
+            let (len, tail) = rest.split_first_chunk::<2>().ok_or(eof)?;
+            let len = usize::from(u16::from_le_bytes(*len));
+            if tail.len() < len {
+                return Err(eof);
+            }
+            let (subject, tail) = tail.split_at(len);
+            let subject =
+                std::str::from_utf8(subject).map_err(|_| ScheduleStateError::InvalidSubject)?;
+            let (ts, n) = read_uvarint(tail).ok_or(eof)?;
+            let tail = &tail[n..];
+            let (seq, n) = read_uvarint(tail).ok_or(eof)?;
+            rest = &tail[n..];
+            sched.add(seq, subject, unzigzag(ts));
+        }
+        Ok((sched, high_seq))
     }
 
     /// The messages of every schedule due at `now`, in sequence order. `load_msg` loads a
@@ -456,6 +652,87 @@ mod tests {
         assert_eq!(n.at, 102 * NANOS_PER_SEC);
         assert!(parse_msg_schedule("@every 500ms", false, ts, ts).is_err());
         assert!(parse_msg_schedule("0 * * * * *", false, ts, ts).is_err());
+    }
+
+    #[test]
+    fn state_round_trips() {
+        let mut ms = MsgScheduling::new();
+        ms.add(1, "foo.a", -5);
+        ms.add(u64::MAX, "foo.b", i64::MAX);
+        ms.add(300, "foo.c", 1_700_000_000_000_000_000);
+        let buf = ms.encode(42).unwrap();
+        let (back, high) = MsgScheduling::decode(&buf).unwrap();
+        assert_eq!(high, 42);
+        let mut a: Vec<_> = ms.iter().collect();
+        let mut b: Vec<_> = back.iter().collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b);
+        assert_eq!(back.next_fire(), Some(-5));
+        assert_eq!(back.subject_of(u64::MAX), Some("foo.b"));
+        // The same state always saves to the same bytes.
+        assert_eq!(back.encode(42).unwrap(), buf);
+    }
+
+    #[test]
+    fn state_rejects_damage() {
+        let mut ms = MsgScheduling::new();
+        ms.add(7, "foo", 1234);
+        let buf = ms.encode(8).unwrap();
+        for cut in 0..buf.len() {
+            let err = MsgScheduling::decode(&buf[..cut]).unwrap_err();
+            let expected = if cut < STATE_HEADER_LEN {
+                ScheduleStateError::ShortBuffer
+            } else {
+                ScheduleStateError::UnexpectedEof
+            };
+            assert_eq!(err, expected, "cut at {cut}");
+        }
+        let mut bad = buf.clone();
+        bad[0] = 2;
+        assert_eq!(
+            MsgScheduling::decode(&bad).unwrap_err(),
+            ScheduleStateError::InvalidVersion
+        );
+        // A varint longer than a u64 is damage, not a wrapped value.
+        let mut long = buf[..STATE_HEADER_LEN + 5].to_vec();
+        long.extend_from_slice(&[0xff; 10]);
+        assert_eq!(
+            MsgScheduling::decode(&long).unwrap_err(),
+            ScheduleStateError::UnexpectedEof
+        );
+    }
+
+    #[test]
+    fn one_sequence_is_one_schedule() {
+        let mut ms = MsgScheduling::new();
+        ms.add(5, "foo.a", 10);
+        ms.add(5, "foo.b", 20);
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms.get("foo.a"), None);
+        assert_eq!(ms.subject_of(5), Some("foo.b"));
+        assert_eq!(ms.next_fire(), Some(20));
+        ms.remove(5);
+        assert!(ms.is_empty());
+        assert_eq!(ms.next_fire(), None);
+    }
+
+    #[test]
+    fn tracking_follows_the_stream() {
+        let mut ms = MsgScheduling::new();
+        let hdr = gen_header(&[], JS_SCHEDULE_PATTERN, "@at 2030-01-01T00:00:00Z");
+        ms.track("foo.s", &hdr, 1, 0, 0);
+        let at = parse_rfc3339("2030-01-01T00:00:00Z").unwrap();
+        assert_eq!(ms.get("foo.s"), Some((1, at)));
+        // A produced message moves the schedule to the time it carries.
+        let produced = gen_header(&[], JS_SCHEDULER, "foo.s");
+        let produced = gen_header(&produced, JS_SCHEDULE_NEXT, "2031-01-01T00:00:00Z");
+        ms.track("foo.t", &produced, 2, 0, 0);
+        let next = parse_rfc3339("2031-01-01T00:00:00Z").unwrap();
+        assert_eq!(ms.get("foo.s"), Some((1, next)));
+        // A plain message on the schedule's subject ends it.
+        ms.track("foo.s", b"", 3, 0, 0);
+        assert!(ms.is_empty());
     }
 
     #[test]
