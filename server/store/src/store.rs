@@ -442,6 +442,48 @@ impl DeleteBlock for crate::avl::SequenceSet {
     }
 }
 
+/// Whether `db` (a block of a leader's deleted state) is already one of `local` (the
+/// store's own delete blocks, ascending), and the part of `local` to compare the next
+/// block of the same ascending list with (Go's `pruneDeleteBlock`). Local blocks that end
+/// before `db` starts are passed over. A match needs the same first, last and count and,
+/// unless that makes the block dense, the same sequences.
+pub fn prune_delete_block<'a, B: AsRef<dyn DeleteBlock>>(
+    db: &dyn DeleteBlock,
+    local: &'a [B],
+) -> (bool, &'a [B]) {
+    let (first, last, num) = db.state();
+    let mut rest = local;
+    while let Some(candidate) = rest.first() {
+        let (c_first, c_last, c_num) = candidate.as_ref().state();
+        if c_last < first {
+            rest = &rest[1..];
+            continue;
+        }
+        let same_state = (first, last, num) == (c_first, c_last, c_num);
+        if same_state && (num == last - first + 1 || same_sequences(db, candidate.as_ref())) {
+            return (true, &rest[1..]);
+        }
+        return (false, rest);
+    }
+    (false, rest)
+}
+
+/// Whether two delete blocks name the same sequences.
+fn same_sequences(a: &dyn DeleteBlock, b: &dyn DeleteBlock) -> bool {
+    let mut seqs = Vec::new();
+    a.range(&mut |seq| {
+        seqs.push(seq);
+        true
+    });
+    let mut next = seqs.into_iter();
+    let mut equal = true;
+    b.range(&mut |seq| {
+        equal = next.next() == Some(seq);
+        equal
+    });
+    equal && next.next().is_none()
+}
+
 /// Decodes a sequence-set record with [`crate::avl::decode`], for [`decode_stream_state`].
 pub fn decode_avl_delete_block(buf: &[u8]) -> Option<(Box<dyn DeleteBlock>, usize)> {
     let (set, n) = crate::avl::decode(buf).ok()?;
@@ -1208,6 +1250,36 @@ pub trait ConsumerStore: Send + Sync {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_matches_only_the_same_sequences() {
+        let set = |seqs: &[u64]| -> Box<dyn DeleteBlock> {
+            Box::new(seqs.iter().copied().collect::<crate::avl::SequenceSet>())
+        };
+        let range = |first, num| -> Box<dyn DeleteBlock> { Box::new(DeleteRange { first, num }) };
+        let local = vec![set(&[3]), range(10, 5), set(&[20, 22])];
+        // Behind every local block: nothing pruned, nothing passed over.
+        let (pruned, rest) = prune_delete_block(range(1, 1).as_ref(), &local);
+        assert!(!pruned);
+        assert_eq!(rest.len(), 3);
+        // A dense set equals a range with the same bounds.
+        let (pruned, rest) = prune_delete_block(set(&[10, 11, 12, 13, 14]).as_ref(), &local);
+        assert!(pruned);
+        assert_eq!(rest.len(), 1);
+        // Same state, other sequences.
+        let (pruned, rest) = prune_delete_block(DeleteSlice(vec![20, 21]).state_block(), rest);
+        assert!(!pruned);
+        assert_eq!(rest.len(), 1);
+        let (pruned, rest) = prune_delete_block(DeleteSlice(vec![20, 22]).state_block(), rest);
+        assert!(pruned);
+        assert!(rest.is_empty());
+    }
+
+    impl DeleteSlice {
+        fn state_block(&self) -> &dyn DeleteBlock {
+            self
+        }
+    }
 
     #[test]
     fn varints_round_trip() {

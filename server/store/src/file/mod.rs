@@ -53,7 +53,9 @@ pub mod codec;
 pub mod commit;
 pub mod consumer;
 pub mod core;
+pub mod deletes;
 pub mod record;
+pub mod schedule;
 pub mod snapshot;
 mod store_impl;
 mod subject_index;
@@ -70,6 +72,7 @@ pub use self::codec::{js_key_gen, BlockCompression, KeyGen, StoreCipher};
 use self::commit::GroupCommit;
 use self::core::Core;
 pub use self::core::{RecoveryReport, SubjectInfo};
+pub use self::deletes::BlockDeletes;
 use crate::store::{
     ProcessJetStreamMsgHandler, SharedClock, StorageRemoveMsgHandler, StorageUpdateHandler,
     StoreCompression, StoreError, StreamConfig,
@@ -235,6 +238,7 @@ impl FileStore {
         }
         let mut core = Core::open(&cfg.name, &dir.join(MSGS_DIR), block_size, codec)?;
         core.load_ttls(&dir);
+        core.recover_schedules(cfg.allow_msg_schedules, clock.now_ns())?;
         if core.last_seq == 0 && cfg.first_seq > 1 {
             core.reset_to(cfg.first_seq, &|_| {})?;
         }
@@ -289,6 +293,19 @@ impl FileStore {
     /// verify (they are dropped). Go's `checkMsgs`.
     pub fn check_msgs(&self) -> crate::store::LostStreamData {
         self.lock().core.check_msgs()
+    }
+
+    /// The deleted sequences as blocks: deletes inside each block file and the runs
+    /// between block files (Go's `deleteBlocks`).
+    pub fn delete_blocks(&self) -> Vec<BlockDeletes> {
+        self.lock().core.delete_blocks()
+    }
+
+    /// `(first, last)` of each block, oldest first, as Go's `mb.first.seq` and
+    /// `mb.last.seq` (an empty block has `first == last + 1`).
+    #[doc(hidden)]
+    pub fn block_bounds(&self) -> Vec<(u64, u64)> {
+        self.lock().core.block_bounds()
     }
 
     /// Bytes held in decompressed copies of blocks (Go's `cacheSize`).

@@ -112,6 +112,48 @@ impl FileStore {
         Ok(n)
     }
 
+    /// Removes what the leader's delete blocks `dbs` (ascending) name and this store still
+    /// holds. Blocks this store already has exactly are skipped without looking at their
+    /// sequences (Go's `SyncDeleted`).
+    fn sync_deleted_locked(
+        &self,
+        locked: &mut Locked,
+        dbs: &[Box<dyn DeleteBlock>],
+        updates: &mut Vec<Update>,
+    ) -> Result<(), StoreError> {
+        let local = locked.core.delete_blocks();
+        let mut rest: &[super::BlockDeletes] = &local;
+        for db in dbs {
+            let (first, last, num) = db.state();
+            if first > locked.core.last_seq {
+                continue;
+            }
+            let (pruned, next) = crate::store::prune_delete_block(db.as_ref(), rest);
+            rest = next;
+            if pruned {
+                continue;
+            }
+            let core = &locked.core;
+            let seqs: Vec<u64> = if num == last - first + 1 {
+                // Dense: only the live messages in the range, however long it is.
+                core.live_seqs_from(first)
+                    .take_while(|&s| s <= last)
+                    .collect()
+            } else {
+                let mut seqs = Vec::new();
+                db.range(&mut |s| {
+                    if core.is_live(s) {
+                        seqs.push(s);
+                    }
+                    true
+                });
+                seqs
+            };
+            self.remove_bulk_locked(locked, &seqs, false, updates)?;
+        }
+        Ok(())
+    }
+
     /// Enforces max msgs / bytes / per-subject after a change (discard old).
     fn enforce_limits_locked(
         &self,
@@ -895,17 +937,15 @@ impl Store for FileStore {
     }
 
     fn sync_deleted(&self, dbs: &[Box<dyn DeleteBlock>]) -> Result<(), StoreError> {
-        let mut seqs = Vec::new();
-        for db in dbs {
-            db.range(&mut |s| {
-                seqs.push(s);
-                true
-            });
+        if dbs.is_empty() {
+            return Ok(());
         }
-        for s in seqs {
-            self.remove_msg(s)?;
-        }
-        Ok(())
+        let mut updates = Vec::new();
+        let result = self
+            .open_lock()
+            .and_then(|mut guard| self.sync_deleted_locked(&mut guard, dbs, &mut updates));
+        self.notify(updates);
+        result
     }
 
     fn storage_type(&self) -> StorageType {
