@@ -55,6 +55,10 @@ pub struct Core {
     pub subjects: super::subject_index::SubjectIndex,
     /// `(expires at ns, seq)` of messages with a TTL.
     pub ttls: BTreeSet<(i64, u64)>,
+    /// Message schedules; `None` unless the stream allows them (see [`super::schedule`]).
+    pub schedules: Option<crate::schedule::MsgScheduling>,
+    /// Messages with schedule headers the recovery scan saw, for rebuilding schedules.
+    pub schedule_seqs: Vec<u64>,
     /// Count of records written; a writer's ticket for group commit.
     pub written: u64,
     /// Index for the next block file (past every file seen, readable or not).
@@ -120,6 +124,8 @@ impl Core {
             bytes: 0,
             subjects: Default::default(),
             ttls: BTreeSet::new(),
+            schedules: None,
+            schedule_seqs: Vec::new(),
             written: 0,
             next_index: 1,
             pending_sync: Vec::new(),
@@ -227,6 +233,9 @@ impl Core {
                                     if ttl > 0 {
                                         core.ttls.insert((rec.ts + ttl * NANOS_PER_SEC, rec.seq));
                                     }
+                                }
+                                if super::schedule::has_schedule_headers(r.headers) {
+                                    core.schedule_seqs.push(rec.seq);
                                 }
                             }
                         }
@@ -734,6 +743,7 @@ impl Core {
         }
         let gone: std::collections::HashSet<u64> = removed.iter().map(|r| r.0).collect();
         self.ttls.retain(|(_, s)| !gone.contains(s));
+        self.forget_schedules(gone);
         Ok(removed)
     }
 
@@ -959,6 +969,7 @@ impl Core {
         self.bytes = 0;
         self.subjects.clear();
         self.ttls.clear();
+        self.clear_schedules();
         self.last_seq = self.last_seq.max(remembered);
         self.first_seq = self.last_seq + 1;
         Ok(purged)
@@ -987,6 +998,7 @@ impl Core {
                 self.bytes -= len;
                 self.unaccount_subject(&subject, seq);
                 self.ttls.retain(|&(_, s)| s != seq);
+                self.forget_schedules([seq]);
                 lost.msgs.push(seq);
                 lost.bytes += len;
             }
@@ -1027,6 +1039,7 @@ impl Core {
         self.bytes = 0;
         self.subjects.clear();
         self.ttls.clear();
+        self.clear_schedules();
         self.first_seq = 0;
         self.last_seq = 0;
         self.last_ts = 0;
@@ -1134,6 +1147,9 @@ impl Core {
             }
         }
         self.ttls.retain(|&(_, s)| s <= seq);
+        if let Some(sched) = &mut self.schedules {
+            sched.retain_seqs(|s| s <= seq);
+        }
         // Rewrite every block holding records above `seq`, keeping what is below.
         let msgs_dir = self.msgs_dir.clone();
         for bi in 0..self.blocks.len() {

@@ -85,6 +85,7 @@ impl FileStore {
         Ok(match removed {
             Some((subject, len)) => {
                 locked.core.ttls.retain(|&(_, s)| s != seq);
+                locked.core.forget_schedules([seq]);
                 updates.push((-1, -(len as i64), seq, subject.to_string()));
                 true
             }
@@ -436,6 +437,9 @@ impl FileStore {
                 .core
                 .append_msg(seq, ts, subject, hdr, msg, ttl, &|t| commit.mark_synced(t))?;
             ticket = locked.core.written;
+            if let Some(sched) = &mut locked.core.schedules {
+                sched.track(subject, hdr, seq, ts, self.shared.clock.now_ns());
+            }
             updates.push((1, len as i64, seq, subject.to_string()));
             self.enforce_per_subject_locked(locked, subject, &mut updates)?;
             self.enforce_limits_locked(locked, &mut updates)?;
@@ -983,6 +987,8 @@ impl Store for FileStore {
         {
             let mut guard = self.open_lock()?;
             guard.cfg = cfg.clone();
+            let now = self.shared.clock.now_ns();
+            guard.core.allow_schedules(cfg.allow_msg_schedules, now);
             let compression = match cfg.compression {
                 crate::store::StoreCompression::None => super::BlockCompression::None,
                 crate::store::StoreCompression::S2 => super::BlockCompression::Lz4,
@@ -1028,6 +1034,8 @@ impl Store for FileStore {
             guard.closed = true;
             // Best effort: without it, caller-given TTLs are not restored.
             let _ = guard.core.save_ttls(&self.shared.dir);
+            // Best effort too: without it, schedules are rebuilt from the blocks.
+            let _ = guard.core.save_schedules();
             guard.core.take_sync_work()
         };
         let (flag, wake) = &self.shared.stopping;
@@ -1075,7 +1083,9 @@ impl Store for FileStore {
         Ok((locked.core.disk_bytes(), locked.core.bytes))
     }
 
-    fn reset_state(&self) {}
+    fn reset_state(&self) {
+        self.clear_schedules_inflight();
+    }
 
     fn next_expiration(&self) -> Option<i64> {
         let locked = self.lock();
@@ -1099,6 +1109,14 @@ impl Store for FileStore {
             self.expire_locked(&mut guard, now, &mut updates);
         }
         self.notify(updates);
+    }
+
+    fn next_msg_schedule(&self) -> Option<i64> {
+        self.next_schedule_fire()
+    }
+
+    fn run_msg_scheduling(&self) {
+        self.fire_due_schedules();
     }
 }
 
