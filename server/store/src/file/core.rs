@@ -57,8 +57,9 @@ pub struct Core {
     pub ttls: BTreeSet<(i64, u64)>,
     /// Message schedules; `None` unless the stream allows them (see [`super::schedule`]).
     pub schedules: Option<crate::schedule::MsgScheduling>,
-    /// Messages with schedule headers the recovery scan saw, for rebuilding schedules.
-    pub schedule_seqs: Vec<u64>,
+    /// Messages with schedule headers the recovery scan saw, for rebuilding schedules;
+    /// `None` when the blocks were not scanned (the index came from a state file).
+    pub schedule_seqs: Option<Vec<u64>>,
     /// Count of records written; a writer's ticket for group commit.
     pub written: u64,
     /// Index for the next block file (past every file seen, readable or not).
@@ -125,7 +126,7 @@ impl Core {
             subjects: Default::default(),
             ttls: BTreeSet::new(),
             schedules: None,
-            schedule_seqs: Vec::new(),
+            schedule_seqs: None,
             written: 0,
             next_index: 1,
             pending_sync: Vec::new(),
@@ -133,6 +134,8 @@ impl Core {
             report: RecoveryReport::default(),
             scratch: Vec::new(),
         };
+        // The scan notes the messages with schedule headers.
+        core.schedule_seqs = Some(Vec::new());
         let mut tombstones = Vec::new();
         // Sequences some valid record says are not messages (erased or deleted).
         let mut accounted = std::collections::HashSet::new();
@@ -235,7 +238,7 @@ impl Core {
                                     }
                                 }
                                 if super::schedule::has_schedule_headers(r.headers) {
-                                    core.schedule_seqs.push(rec.seq);
+                                    core.schedule_seqs.get_or_insert_default().push(rec.seq);
                                 }
                             }
                         }

@@ -57,7 +57,7 @@ impl Core {
             fs::remove_file(&path)?;
             block::sync_dir(&self.msgs_dir)?;
         }
-        let noted = std::mem::take(&mut self.schedule_seqs);
+        let noted = self.schedule_seqs.take();
         if !allowed {
             self.schedules = None;
             return Ok(());
@@ -66,9 +66,15 @@ impl Core {
             .and_then(|buf| MsgScheduling::decode(&buf).ok())
             .filter(|&(_, high_seq)| high_seq == self.last_seq + 1)
             .map(|(sched, _)| self.keep_matching(sched));
-        self.schedules = Some(match current {
-            Some(sched) => sched,
-            None => self.replay_schedules(&noted, now),
+        self.schedules = Some(match (current, noted) {
+            (Some(sched), _) => sched,
+            (None, Some(noted)) => self.replay_schedules(&noted, now),
+            // The index came from a state file: no scan noted anything, so every message
+            // is looked at (Go's linear scan).
+            (None, None) => {
+                let seqs: Vec<u64> = self.live_seqs_from(0).collect();
+                self.replay_schedules(&seqs, now)
+            }
         });
         Ok(())
     }
