@@ -52,6 +52,7 @@ pub mod block;
 pub mod codec;
 pub mod commit;
 pub mod consumer;
+mod convert;
 pub mod core;
 pub mod deletes;
 pub mod record;
@@ -238,6 +239,7 @@ impl FileStore {
         }
         let mut core = Core::open(&cfg.name, &dir.join(MSGS_DIR), block_size, codec)?;
         core.load_ttls(&dir);
+        core.encrypt_unencrypted_blocks()?;
         core.recover_schedules(cfg.allow_msg_schedules, clock.now_ns())?;
         if core.last_seq == 0 && cfg.first_seq > 1 {
             core.reset_to(cfg.first_seq, &|_| {})?;
