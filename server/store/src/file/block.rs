@@ -77,6 +77,13 @@ pub struct Block {
     pub stream: Arc<str>,
     /// Test hook: the next append fails as a full disk would (Go's `mockWriteErr`).
     pub fail_next_append: bool,
+    /// Live bytes when a compaction last left the block still mostly dead (its
+    /// tombstones were needed): it is not compacted again until its live bytes have
+    /// halved since, so that deletes do not rewrite it each time (Go's `cbytes`).
+    pub compact_floor: Option<u64>,
+    /// Records read from this block since it was opened (Go's `lsts` tells the same:
+    /// whether a lookup touched the block).
+    pub reads: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for BlockHasher {
@@ -141,6 +148,8 @@ impl Block {
             codec: codec.clone(),
             stream: Arc::from(stream),
             fail_next_append: false,
+            compact_floor: None,
+            reads: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -282,6 +291,8 @@ impl Block {
 
     /// Reads and verifies the record of `seq`; `buf` receives the record bytes.
     pub fn read_record<'b>(&self, seq: u64, buf: &'b mut Vec<u8>) -> io::Result<Record<'b>> {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let slot = self
             .slot(seq)
             .filter(|s| s.has_bytes())
@@ -426,6 +437,7 @@ impl Block {
         self.base_seq = first_kept.unwrap_or(0);
         self.slots = new_slots;
         self.tombstones = tombstones;
+        self.compact_floor = self.mostly_dead().then_some(self.live_bytes);
         Ok(())
     }
 
@@ -470,6 +482,17 @@ impl Block {
     /// Bytes in the file that no live message or needed record uses.
     pub fn reclaimable(&self) -> u64 {
         self.size.saturating_sub(self.live_bytes)
+    }
+
+    /// Whether more than half of the file is not live messages.
+    pub fn mostly_dead(&self) -> bool {
+        self.reclaimable() > self.size / 2
+    }
+
+    /// Whether a compaction may pay off: mostly dead, and not just compacted to no avail
+    /// (see [`Block::compact_floor`]).
+    pub fn worth_compacting(&self) -> bool {
+        self.mostly_dead() && self.compact_floor.is_none_or(|f| self.live_bytes * 2 < f)
     }
 }
 

@@ -350,6 +350,22 @@ impl Core {
         for blk in &mut core.blocks[..older] {
             blk.release_handle();
         }
+        // An older block with nothing needed left was being deleted when the store went
+        // down (after the last block recorded the delete, before the file was removed).
+        // Not when damage was skipped: a tombstone's target may be in a skipped block.
+        if core.report.damaged.is_empty() {
+            let dead: Vec<u32> = (0..older)
+                .filter(|&bi| {
+                    core.blocks[bi].live_msgs == 0 && core.tombstones_needed(bi).is_empty()
+                })
+                .map(|bi| core.blocks[bi].index)
+                .collect();
+            for index in dead {
+                if let Some(bi) = core.blocks.iter().position(|b| b.index == index) {
+                    core.delete_block(bi)?;
+                }
+            }
+        }
         Ok(core)
     }
 
@@ -599,16 +615,24 @@ impl Core {
             let Some((subject, len)) = self.blocks[bi].unindex(seq) else {
                 return Ok(None);
             };
-            if self.blocks[bi].compressed {
-                // A compressed block is rewritten without the record instead.
-                self.compact_block(bi).map_err(io_err)?;
-            }
-            if seq == self.last_seq {
+            // A compressed block is rewritten without the record instead. If that fails
+            // the record is still there: a tombstone at least keeps it removed.
+            let rewritten = if self.blocks[bi].compressed {
+                self.compact_block(bi).map_err(io_err)
+            } else {
+                Ok(())
+            };
+            if rewritten.is_err() || seq == self.last_seq {
                 // The erased record keeps no time; a tombstone tells recovery when the
-                // stream's last message was stored (Go writes one for every erase).
-                self.append_marker(seq | TOMBSTONE_BIT, ts, synced)?;
+                // stream's last message was stored (Go writes one for every erase). If it
+                // cannot be written the erase still stands (the erased record keeps the
+                // sequence); only that time would be lost on a restart.
+                let _ = self.append_marker(seq | TOMBSTONE_BIT, ts, synced);
             }
-            return Ok(Some(self.after_remove(seq, bi, subject, len)));
+            // The message is out of the index whatever failed: account for it.
+            let removed = self.after_remove(seq, bi, subject, len);
+            rewritten?;
+            return Ok(Some(removed));
         }
         let empties_older_block = self.blocks[bi].live_msgs == 1
             && bi + 1 < self.blocks.len()
@@ -851,14 +875,35 @@ impl Core {
             return self.delete_block(bi);
         }
         let blk = &self.blocks[bi];
-        if blk.reclaimable() > blk.size / 2 && blk.reclaimable() >= self.block_size / 4 {
+        if blk.worth_compacting() && blk.reclaimable() >= self.block_size / 4 {
             self.compact_block(bi)?;
         }
         Ok(())
     }
 
+    /// Rewrites older blocks that are mostly dead, however small (Go's periodic
+    /// `syncBlocks` compaction), and deletes those with nothing needed left.
+    pub fn compact_sealed(&mut self) -> io::Result<()> {
+        let older: Vec<u32> = self.blocks.iter().rev().skip(1).map(|b| b.index).collect();
+        for index in older {
+            // Earlier rewrites may have deleted blocks: look each one up again.
+            let Some(bi) = self.blocks.iter().position(|b| b.index == index) else {
+                continue;
+            };
+            if bi + 1 >= self.blocks.len() {
+                continue;
+            }
+            if self.blocks[bi].live_msgs == 0 && self.tombstones_needed(bi).is_empty() {
+                self.delete_block(bi)?;
+            } else if self.blocks[bi].worth_compacting() {
+                self.compact_block(bi)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Tombstones of block `bi` whose target record is still in some other block file.
-    fn tombstones_needed(&self, bi: usize) -> Vec<u64> {
+    pub(super) fn tombstones_needed(&self, bi: usize) -> Vec<u64> {
         self.blocks[bi]
             .tombstones
             .iter()
@@ -888,7 +933,18 @@ impl Core {
                 self.delete_block(i)?;
             }
         }
+        self.tombstones_may_be_stale(bi);
         Ok(())
+    }
+
+    /// Records of block `bi` left the disk: tombstones naming them elsewhere may no
+    /// longer be needed, so a block compacted to no avail may be worth compacting again.
+    fn tombstones_may_be_stale(&mut self, bi: usize) {
+        for (i, blk) in self.blocks.iter_mut().enumerate() {
+            if i != bi {
+                blk.compact_floor = None;
+            }
+        }
     }
 
     /// Deletes an older block that holds nothing needed. The block may be the only record
@@ -903,6 +959,7 @@ impl Core {
         }
         let blk = self.blocks.remove(bi);
         fs::remove_file(&blk.path)?;
+        self.tombstones_may_be_stale(usize::MAX);
         block::sync_dir(&self.msgs_dir)
     }
 

@@ -468,12 +468,44 @@ impl FileStore {
         written > self.shared.commit.synced()
     }
 
-    /// Syncs everything written so far.
+    /// Syncs everything written so far, then rewrites older blocks that are mostly dead
+    /// (Go's periodic `syncBlocks`).
     pub fn sync_now(&self) -> Result<(), StoreError> {
         let work = self.lock().core.take_sync_work();
         work.run()?;
         self.shared.commit.mark_synced(work.ticket);
+        self.lock().core.compact_sealed()?;
         Ok(())
+    }
+
+    /// Records read from the block at `position` since the store was opened.
+    #[doc(hidden)]
+    pub fn block_reads(&self, position: usize) -> Option<u64> {
+        let locked = self.lock();
+        let b = locked.core.blocks.get(position)?;
+        Some(b.reads.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// `(block position, record offset, record length, live)` of the slot of `seq`; the
+    /// length is 0 when the block holds no record of it.
+    #[doc(hidden)]
+    pub fn slot_of(&self, seq: u64) -> Option<(usize, u64, u64, bool)> {
+        let locked = self.lock();
+        let core = &locked.core;
+        let bi = core.block_of(seq)?;
+        let s = core.blocks[bi].slot(seq)?;
+        Some((bi, u64::from(s.offset), u64::from(s.len), s.is_live()))
+    }
+
+    /// `(tombstones, tombstones still needed)` of the block at `position`: a tombstone is
+    /// needed while the record it deletes is still in another block file (Go's
+    /// `numPriorTombs`).
+    #[doc(hidden)]
+    pub fn block_tombstones(&self, position: usize) -> Option<(usize, usize)> {
+        let locked = self.lock();
+        let core = &locked.core;
+        let b = core.blocks.get(position)?;
+        Some((b.tombstones.len(), core.tombstones_needed(position).len()))
     }
 
     fn lock(&self) -> MutexGuard<'_, Locked> {

@@ -478,3 +478,106 @@ fn deleting_the_block_that_held_the_last_sequence_keeps_it_across_recovery() {
     let fs = FileStore::open(fcfg, cfg("L"), ManualClock::starting_now()).unwrap();
     assert_eq!(fs.state(), before);
 }
+
+/// The block file's inode, which changes exactly when the block is rewritten.
+fn block_inode(fs: &FileStore, position: usize) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(&fs.block_paths()[position]).unwrap().ino()
+}
+
+#[test]
+fn a_compaction_that_reclaims_nothing_is_not_repeated_until_live_bytes_halve() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 records of 33 bytes per block.
+    let fcfg = FileStoreConfig {
+        block_size: 3300,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
+    for _ in 0..300 {
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+    }
+    fs.new_block_for_write().unwrap();
+    // 30 of each block removed: not worth rewriting those, so the 90 tombstones in the
+    // fourth block stay needed.
+    for block in 0..3 {
+        for i in 1..=30 {
+            fs.remove_msg(block * 100 + i).unwrap();
+        }
+    }
+    for _ in 0..4 {
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+    }
+    fs.new_block_for_write().unwrap();
+    let ino = block_inode(&fs, 3);
+    fs.remove_msg(301).unwrap();
+    let compacted = block_inode(&fs, 3);
+    assert_ne!(compacted, ino);
+    fs.remove_msg(302).unwrap();
+    assert_eq!(
+        block_inode(&fs, 3),
+        compacted,
+        "rewritten again for nothing"
+    );
+    fs.remove_msg(303).unwrap();
+    assert_ne!(block_inode(&fs, 3), compacted);
+    assert_eq!(fs.state().msgs, 300 - 90 + 1);
+}
+
+#[test]
+fn recovery_deletes_an_older_block_a_crash_left_dead() {
+    let dir = tempfile::tempdir().unwrap();
+    let msgs = dir.path().join(MSGS_DIR);
+    let fs = open(dir.path(), cfg("S"));
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    fs.new_block_for_write().unwrap();
+    let saved = fs::read(msgs.join("1.blk")).unwrap();
+    fs.remove_msg(1).unwrap();
+    assert!(!msgs.join("1.blk").exists());
+    fs.stop().unwrap();
+    // The crash came after the last block recorded the delete, before 1.blk went.
+    fs::write(msgs.join("1.blk"), saved).unwrap();
+    let fs = open(dir.path(), cfg("S"));
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (0, 2, 1));
+    assert!(!msgs.join("1.blk").exists());
+}
+
+#[test]
+fn an_erase_whose_tombstone_cannot_be_written_still_removes_the_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = open(dir.path(), cfg("S"));
+    fs.store_msg("foo", b"", b"a", 0).unwrap();
+    fs.store_msg("foo", b"", b"b", 0).unwrap();
+    fs.fail_next_write();
+    assert!(fs.erase_msg(2).unwrap());
+    let state = fs.state();
+    assert_eq!((state.msgs, state.last_seq), (1, 2));
+    assert_eq!(fs.subjects_totals("foo")["foo"], 1);
+    assert_eq!(fs.load_msg(2).unwrap_err(), StoreError::MsgNotFound);
+    fs.stop().unwrap();
+    let fs = open(dir.path(), cfg("S"));
+    let after = fs.state();
+    assert_eq!((after.msgs, after.last_seq), (1, 2));
+}
+
+#[test]
+fn sync_now_compacts_an_older_block_of_stale_tombstones() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = open(dir.path(), cfg("S"));
+    for _ in 0..3 {
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+    }
+    fs.new_block_for_write().unwrap();
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    fs.remove_msg(3).unwrap();
+    fs.remove_msg(2).unwrap();
+    // Deletes the first block: the two tombstones in the second are stale.
+    fs.remove_msg(1).unwrap();
+    fs.new_block_for_write().unwrap();
+    assert_eq!(fs.block_tombstones(0), Some((2, 0)));
+    fs.sync_now().unwrap();
+    assert_eq!(fs.block_tombstones(0), Some((0, 0)));
+    assert_eq!(fs.block_bytes(0), Some((33, 33)));
+    assert_eq!(fs.load_msg(4).unwrap().seq, 4);
+}

@@ -20,6 +20,7 @@ use natsd_store::file::{js_key_gen, FileStore, FileStoreConfig, StoreCipher, MSG
 use natsd_store::*;
 use ported::port;
 
+mod batch_c;
 mod consumer;
 mod from_bad_consumer_state;
 mod from_partial_cache_expiration;
