@@ -21,6 +21,7 @@ use natsd_store::*;
 use ported::port;
 
 mod batch_c;
+mod batch_d;
 mod consumer;
 mod from_bad_consumer_state;
 mod from_partial_cache_expiration;
