@@ -89,30 +89,9 @@ fn io_err(e: io::Error) -> StoreError {
 }
 
 impl Core {
-    /// Opens (creating if needed) the blocks under `msgs_dir` and rebuilds the index from
-    /// them, cutting torn tails and stepping over damaged records.
-    pub fn open(
-        name: &str,
-        msgs_dir: &Path,
-        block_size: u64,
-        codec: BlockCodec,
-    ) -> io::Result<Core> {
-        fs::create_dir_all(msgs_dir)?;
-        let mut indexes: Vec<u32> = fs::read_dir(msgs_dir)?
-            .filter_map(|entry| {
-                let name = entry.ok()?.file_name();
-                let name = name.to_str()?;
-                name.strip_suffix(".blk")?.parse().ok()
-            })
-            .collect();
-        indexes.sort_unstable();
-        // Leftovers of an interrupted compaction: the .blk is still the whole truth.
-        for entry in fs::read_dir(msgs_dir)?.flatten() {
-            if entry.path().extension().is_some_and(|e| e == "new") {
-                fs::remove_file(entry.path())?;
-            }
-        }
-        let mut core = Core {
+    /// A store with no blocks yet.
+    pub fn empty(name: &str, msgs_dir: &Path, block_size: u64, codec: BlockCodec) -> Core {
+        Core {
             name: name.to_string(),
             msgs_dir: msgs_dir.to_path_buf(),
             block_size,
@@ -133,7 +112,37 @@ impl Core {
             dir_dirty: false,
             report: RecoveryReport::default(),
             scratch: Vec::new(),
-        };
+        }
+    }
+
+    /// Opens (creating if needed) the blocks under `msgs_dir` and rebuilds the index from
+    /// them, cutting torn tails and stepping over damaged records.
+    pub fn open(
+        name: &str,
+        msgs_dir: &Path,
+        block_size: u64,
+        codec: BlockCodec,
+    ) -> io::Result<Core> {
+        fs::create_dir_all(msgs_dir)?;
+        // A clean stop left the whole index behind: no block needs reading.
+        if let Some(core) = super::state_file::load(name, msgs_dir, block_size, &codec)? {
+            return Ok(core);
+        }
+        let mut indexes: Vec<u32> = fs::read_dir(msgs_dir)?
+            .filter_map(|entry| {
+                let name = entry.ok()?.file_name();
+                let name = name.to_str()?;
+                name.strip_suffix(".blk")?.parse().ok()
+            })
+            .collect();
+        indexes.sort_unstable();
+        // Leftovers of an interrupted compaction: the .blk is still the whole truth.
+        for entry in fs::read_dir(msgs_dir)?.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "new") {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        let mut core = Core::empty(name, msgs_dir, block_size, codec);
         // The scan notes the messages with schedule headers.
         core.schedule_seqs = Some(Vec::new());
         let mut tombstones = Vec::new();
@@ -286,35 +295,7 @@ impl Core {
                 core.blocks[bi].unindex(seq);
             }
         }
-        // Count what is live now.
-        for bi in 0..core.blocks.len() {
-            let live: Vec<(u64, Arc<str>, u64)> = {
-                let blk = &core.blocks[bi];
-                blk.slots
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, s)| {
-                        s.subject
-                            .clone()
-                            .map(|sub| (blk.base_seq + i as u64, sub, u64::from(s.len)))
-                    })
-                    .collect()
-            };
-            for (seq, subject, len) in live {
-                core.msgs += 1;
-                core.bytes += len;
-                if subject.is_empty() {
-                    continue;
-                }
-                let info = core.subjects.entry(subject);
-                if info.msgs == 0 {
-                    info.first = seq;
-                }
-                info.msgs += 1;
-                info.last = seq;
-            }
-        }
-        core.subjects.retain(|_, info| info.msgs > 0);
+        core.count_live();
         // Sequences between the neighbours of damage that no record names were lost.
         for (before, after) in damaged_neighbours {
             let end = after.min(core.last_seq + 1);
@@ -326,30 +307,8 @@ impl Core {
                 }
             }
         }
-        // A store that never used a sequence starts at 0, as Go's and the memory store.
-        core.first_seq = core.first_live().unwrap_or(if core.last_seq == 0 {
-            0
-        } else {
-            core.last_seq + 1
-        });
-        // Drop ttl entries of messages that did not survive.
-        let ttls = std::mem::take(&mut core.ttls);
-        core.ttls = ttls
-            .into_iter()
-            .filter(|&(_, seq)| core.is_live(seq))
-            .collect();
-        // Writes go to a block past every file, so a skipped damaged last block is never
-        // appended to or overwritten.
-        if core.blocks.last().is_none_or(|b| b.index != last_index) {
-            let index = core.next_index;
-            core.next_index += 1;
-            let blk = Block::create(&core.msgs_dir, &core.name, index, &core.codec)?;
-            core.blocks.push(blk);
-        }
+        core.settle(last_index)?;
         let older = core.blocks.len().saturating_sub(1);
-        for blk in &mut core.blocks[..older] {
-            blk.release_handle();
-        }
         // An older block with nothing needed left was being deleted when the store went
         // down (after the last block recorded the delete, before the file was removed).
         // Not when damage was skipped: a tombstone's target may be in a skipped block.
@@ -367,6 +326,79 @@ impl Core {
             }
         }
         Ok(core)
+    }
+
+    /// Counts the live messages of the blocks into the stream's totals and the
+    /// per-subject index.
+    fn count_live(&mut self) {
+        for bi in 0..self.blocks.len() {
+            let live: Vec<(u64, Arc<str>, u64)> = {
+                let blk = &self.blocks[bi];
+                blk.slots
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, s)| {
+                        s.subject
+                            .clone()
+                            .map(|sub| (blk.base_seq + i as u64, sub, u64::from(s.len)))
+                    })
+                    .collect()
+            };
+            for (seq, subject, len) in live {
+                self.msgs += 1;
+                self.bytes += len;
+                if subject.is_empty() {
+                    continue;
+                }
+                let info = self.subjects.entry(subject);
+                if info.msgs == 0 {
+                    info.first = seq;
+                }
+                info.msgs += 1;
+                info.last = seq;
+            }
+        }
+        self.subjects.retain(|_, info| info.msgs > 0);
+    }
+
+    /// The last steps of an open: the first sequence, TTLs only of messages still here, a
+    /// last block to write to past every file (`last_index` is the highest on disk), and
+    /// descriptors only for that one.
+    fn settle(&mut self, last_index: u32) -> io::Result<()> {
+        // A store that never used a sequence starts at 0, as Go's and the memory store.
+        self.first_seq = self.first_live().unwrap_or(if self.last_seq == 0 {
+            0
+        } else {
+            self.last_seq + 1
+        });
+        // Drop ttl entries of messages that did not survive.
+        let ttls = std::mem::take(&mut self.ttls);
+        self.ttls = ttls
+            .into_iter()
+            .filter(|&(_, seq)| self.is_live(seq))
+            .collect();
+        // Writes go to a block past every file, so a skipped damaged last block is never
+        // appended to or overwritten.
+        if self.blocks.last().is_none_or(|b| b.index != last_index) {
+            let index = self.next_index;
+            self.next_index += 1;
+            let blk = Block::create(&self.msgs_dir, &self.name, index, &self.codec)?;
+            self.blocks.push(blk);
+        }
+        let older = self.blocks.len().saturating_sub(1);
+        for blk in &mut self.blocks[..older] {
+            blk.release_handle();
+        }
+        Ok(())
+    }
+
+    /// Completes an open from the state file: its blocks and TTLs are set, the rest is
+    /// derived as after a scan.
+    pub fn finish_open(&mut self, ttls: BTreeSet<(i64, u64)>) -> io::Result<()> {
+        self.ttls = ttls;
+        self.count_live();
+        let last_index = self.blocks.last().map_or(0, |b| b.index);
+        self.settle(last_index)
     }
 
     pub fn intern(&mut self, subject: &[u8]) -> Arc<str> {

@@ -58,6 +58,7 @@ pub mod deletes;
 pub mod record;
 pub mod schedule;
 pub mod snapshot;
+pub mod state_file;
 mod store_impl;
 mod subject_index;
 pub use self::store_impl::PendingDurable;

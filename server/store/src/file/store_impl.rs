@@ -1043,6 +1043,8 @@ impl Store for FileStore {
         wake.notify_all();
         work.run()?;
         self.shared.commit.mark_synced(work.ticket);
+        // Best effort: without it the next open scans the blocks, which is slower only.
+        let _ = super::state_file::save(&self.lock().core);
         Ok(())
     }
 

@@ -1,0 +1,615 @@
+//! The stream state file, `msgs/index.db` (Go's name): the whole in-memory index, written
+//! at a clean stop so that the next open reads one file instead of reading and verifying
+//! every block.
+//!
+//! It is trusted only when it describes the directory exactly as it is: the same block
+//! files, each with the length and times it had when the state was saved, no leftovers of an interrupted compaction, and a SHA-256
+//! over its own contents that matches. Anything else (a crash after it was written, an
+//! old copy put back, damage) falls back to the scan of the blocks, which is always right.
+//! The file is removed as soon as it has been read, before the store can change: a block
+//! rewritten in place (erase) keeps its length, so a state file that outlived its open
+//! could otherwise describe records that are no longer there.
+//!
+//! The state is encoded as the body of a block with index 0, which no block file uses
+//! (they start at 1), so an encrypted store's state is encrypted with its own key, and a
+//! compressed store's is compressed, exactly as its blocks are.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use super::block::{self, Block, Slot};
+use super::codec::BlockCodec;
+use super::core::Core;
+
+/// Name of the state file inside the blocks directory.
+pub const STATE_FILE: &str = "index.db";
+const MAGIC: &[u8; 4] = b"NIDX";
+const VERSION: u8 = 1;
+/// The block index the state is encoded under (see the module comment).
+const STATE_BLOCK_INDEX: u32 = 0;
+const DIGEST_LEN: usize = 32;
+/// A block header (magic, flags, sealed key) fits in this many bytes.
+const HEADER_READ_MAX: u64 = 4096;
+
+/// Slot tags: a sequence without record bytes, a removed message whose record is still in
+/// the file, and a live message (tag minus `SLOT_LIVE` is its subject's number).
+const SLOT_GAP: u64 = 0;
+const SLOT_REMOVED: u64 = 1;
+const SLOT_LIVE: u64 = 2;
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+
+    /// Signed values (timestamp deltas) zigzag-encoded, so small negatives stay short.
+    fn signed(&mut self, v: i64) {
+        self.varint(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    fn bytes(&mut self, b: &[u8]) {
+        self.varint(b.len() as u64);
+        self.0.extend_from_slice(b);
+    }
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = self.0.split_first()?;
+            self.0 = rest;
+            v |= u64::from(b & 0x7f).checked_shl(shift)?;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn signed(&mut self) -> Option<i64> {
+        let v = self.varint()?;
+        Some(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        u32::try_from(self.varint()?).ok()
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        if len > self.0.len() {
+            return None;
+        }
+        let (b, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Some(b)
+    }
+}
+
+/// What identifies a block file's contents without reading them: its length and its
+/// modification and change times. Any write after the state was saved (more records, a
+/// test or a tool altering bytes, a copy put back) changes them, and the state is not
+/// used. Bit rot does not; loads verify every record's checksum for that.
+#[derive(PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    mtime_ns: i64,
+    ctime_ns: i64,
+}
+
+impl FileStamp {
+    fn of(meta: &fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            len: meta.len(),
+            mtime_ns: meta.mtime().wrapping_mul(1_000_000_000).wrapping_add(meta.mtime_nsec()),
+            ctime_ns: meta.ctime().wrapping_mul(1_000_000_000).wrapping_add(meta.ctime_nsec()),
+        }
+    }
+
+    fn write(&self, w: &mut Writer) {
+        w.varint(self.len);
+        w.signed(self.mtime_ns);
+        w.signed(self.ctime_ns);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Option<FileStamp> {
+        Some(FileStamp {
+            len: r.varint()?,
+            mtime_ns: r.signed()?,
+            ctime_ns: r.signed()?,
+        })
+    }
+}
+
+/// The state's plain encoding, digest included.
+fn encode(core: &Core) -> io::Result<Vec<u8>> {
+    let mut w = Writer(Vec::with_capacity(64 + core.msgs as usize * 8));
+    w.0.extend_from_slice(MAGIC);
+    w.0.push(VERSION);
+    w.bytes(core.name.as_bytes());
+    w.varint(core.last_seq);
+    w.signed(core.last_ts);
+    w.varint(u64::from(core.next_index));
+
+    // Every subject a live slot names, numbered once.
+    let mut numbers: HashMap<&str, u64> = HashMap::new();
+    let mut names: Vec<&str> = Vec::new();
+    for blk in &core.blocks {
+        for subject in blk.slots.iter().filter_map(|s| s.subject.as_deref()) {
+            numbers.entry(subject).or_insert_with(|| {
+                names.push(subject);
+                names.len() as u64 - 1
+            });
+        }
+    }
+    w.varint(names.len() as u64);
+    for name in &names {
+        w.bytes(name.as_bytes());
+    }
+
+    w.varint(core.blocks.len() as u64);
+    for blk in &core.blocks {
+        w.varint(u64::from(blk.index));
+        FileStamp::of(&fs::metadata(&blk.path)?).write(&mut w);
+        w.varint(blk.size);
+        w.varint(blk.header_len);
+        w.varint(blk.base_seq);
+        w.varint(blk.max_seq);
+        w.signed(blk.max_seq_ts);
+        w.varint(blk.tombstones.len() as u64);
+        for &seq in &blk.tombstones {
+            w.varint(seq);
+        }
+        w.varint(blk.slots.len() as u64);
+        let mut prev_ts = 0i64;
+        for slot in &blk.slots {
+            let tag = match slot.subject.as_deref() {
+                Some(subject) => SLOT_LIVE + numbers[subject],
+                None if slot.has_bytes() => SLOT_REMOVED,
+                None => SLOT_GAP,
+            };
+            w.varint(tag);
+            w.varint(u64::from(slot.offset));
+            w.varint(u64::from(slot.len));
+            w.signed(slot.ts.wrapping_sub(prev_ts));
+            prev_ts = slot.ts;
+        }
+    }
+
+    w.varint(core.ttls.len() as u64);
+    for &(expires, seq) in &core.ttls {
+        w.signed(expires);
+        w.varint(seq);
+    }
+
+    let digest = Sha256::digest(&w.0);
+    w.0.extend_from_slice(&digest);
+    Ok(w.0)
+}
+
+/// Writes the state file of `core` (at a clean stop, after the final sync). The file is
+/// written aside, synced and renamed into place, so a crash leaves the old state or none.
+pub fn save(core: &Core) -> io::Result<()> {
+    let plain = encode(core)?;
+    let (_, bytes) = core
+        .codec
+        .encode_block(&core.name, STATE_BLOCK_INDEX, &plain, true)?;
+    let path = core.msgs_dir.join(STATE_FILE);
+    let tmp = core.msgs_dir.join(format!("{STATE_FILE}.tmp"));
+    let result = (|| {
+        fs::write(&tmp, &bytes)?;
+        fs::File::open(&tmp)?.sync_all()?;
+        fs::rename(&tmp, &path)?;
+        block::sync_dir(&core.msgs_dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes the state file, making sure the removal is on disk: from here on the store
+/// may change, and only the blocks tell the truth.
+fn discard(msgs_dir: &Path) -> io::Result<()> {
+    match fs::remove_file(msgs_dir.join(STATE_FILE)) {
+        Ok(()) => block::sync_dir(msgs_dir),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Opens the store from its state file when there is one that describes the blocks
+/// exactly. `Ok(None)`: no usable state file (it is removed either way); scan the blocks.
+pub fn load(
+    name: &str,
+    msgs_dir: &Path,
+    block_size: u64,
+    codec: &BlockCodec,
+) -> io::Result<Option<Core>> {
+    let path = msgs_dir.join(STATE_FILE);
+    let raw = match fs::read(&path) {
+        Ok(raw) => raw,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let core = codec
+        .decode_block(&raw, name, STATE_BLOCK_INDEX)
+        .ok()
+        .and_then(|(_, plain)| decode(&plain, name, msgs_dir, block_size, codec));
+    discard(msgs_dir)?;
+    Ok(core)
+}
+
+/// The block files in the directory, and whether anything else there would make the
+/// state untrustworthy (leftovers of an interrupted compaction).
+fn blocks_on_disk(msgs_dir: &Path) -> Option<HashSet<u32>> {
+    let mut indexes = HashSet::new();
+    for entry in fs::read_dir(msgs_dir).ok()? {
+        let name = entry.ok()?.file_name();
+        let name = name.to_str()?;
+        if let Some(index) = name.strip_suffix(".blk") {
+            indexes.insert(index.parse().ok()?);
+        } else if name.ends_with(".new") {
+            return None;
+        }
+    }
+    Some(indexes)
+}
+
+fn decode(
+    plain: &[u8],
+    name: &str,
+    msgs_dir: &Path,
+    block_size: u64,
+    codec: &BlockCodec,
+) -> Option<Core> {
+    let body_len = plain.len().checked_sub(DIGEST_LEN)?;
+    let (body, digest) = plain.split_at(body_len);
+    if Sha256::digest(body).as_slice() != digest {
+        return None;
+    }
+    let mut r = Reader(body.strip_prefix(MAGIC.as_slice())?);
+    let (&version, rest) = r.0.split_first()?;
+    if version != VERSION {
+        return None;
+    }
+    r.0 = rest;
+    if r.bytes()? != name.as_bytes() {
+        return None;
+    }
+    let mut core = Core::empty(name, msgs_dir, block_size, codec.clone());
+    core.last_seq = r.varint()?;
+    core.last_ts = r.signed()?;
+    core.next_index = r.u32()?;
+
+    let subject_count = r.varint()?;
+    let mut subjects: Vec<Arc<str>> = Vec::new();
+    for _ in 0..subject_count {
+        subjects.push(Arc::from(std::str::from_utf8(r.bytes()?).ok()?));
+    }
+
+    let mut on_disk = blocks_on_disk(msgs_dir)?;
+    let block_count = r.varint()?;
+    for _ in 0..block_count {
+        let index = r.u32()?;
+        if index == STATE_BLOCK_INDEX || index >= core.next_index || !on_disk.remove(&index) {
+            return None;
+        }
+        let path = block::block_path(msgs_dir, index);
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .ok()?;
+        let stamp = FileStamp::read(&mut r)?;
+        if FileStamp::of(&file.metadata().ok()?) != stamp {
+            return None;
+        }
+        let file_len = stamp.len;
+        let mut head = Vec::new();
+        (&file)
+            .take(HEADER_READ_MAX.min(file_len))
+            .read_to_end(&mut head)
+            .ok()?;
+        let mut blk = Block::with_file(index, path, file, name, codec);
+        blk.size = r.varint()?;
+        let header_len = r.varint()?;
+        match codec.read_header(&head, name, index).ok()? {
+            Some(header) if header.len == header_len => blk.set_header(header),
+            None if header_len == 0 => {}
+            _ => return None,
+        }
+        // A compressed block's size counts its plaintext; a plain one's is the file.
+        if !blk.compressed && blk.header_len.checked_add(blk.size)? != file_len {
+            return None;
+        }
+        blk.base_seq = r.varint()?;
+        blk.max_seq = r.varint()?;
+        blk.max_seq_ts = r.signed()?;
+        let tombstones = r.varint()?;
+        for _ in 0..tombstones {
+            blk.tombstones.push(r.varint()?);
+        }
+        let slot_count = r.varint()?;
+        let mut prev_ts = 0i64;
+        for _ in 0..slot_count {
+            let tag = r.varint()?;
+            let offset = r.varint()?;
+            let len = r.u32()?;
+            let ts = prev_ts.wrapping_add(r.signed()?);
+            prev_ts = ts;
+            if offset.checked_add(u64::from(len))? > blk.size {
+                return None;
+            }
+            let subject = match tag {
+                SLOT_GAP | SLOT_REMOVED => None,
+                live => Some(
+                    subjects
+                        .get(usize::try_from(live - SLOT_LIVE).ok()?)?
+                        .clone(),
+                ),
+            };
+            if subject.is_some() {
+                blk.live_msgs += 1;
+                blk.live_bytes += u64::from(len);
+            }
+            blk.slots.push(Slot {
+                offset: u32::try_from(offset).ok()?,
+                len,
+                ts,
+                subject,
+            });
+        }
+        core.blocks.push(blk);
+    }
+    // A block file the state does not know: written after it, so it is stale.
+    if !on_disk.is_empty() {
+        return None;
+    }
+
+    let ttl_count = r.varint()?;
+    let mut ttls = BTreeSet::new();
+    for _ in 0..ttl_count {
+        let expires = r.signed()?;
+        ttls.insert((expires, r.varint()?));
+    }
+    if !r.0.is_empty() {
+        return None;
+    }
+    core.finish_open(ttls).ok()?;
+    Some(core)
+}
+
+/// What the index of a store says about its messages, in a comparable form (tests compare
+/// a store opened from its state file with the same store opened by scanning its blocks).
+#[doc(hidden)]
+pub fn fingerprint(core: &Core) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "first {} last {} last_ts {} msgs {} bytes {} next_index {} ttls {:?}",
+        core.first_seq, core.last_seq, core.last_ts, core.msgs, core.bytes, core.next_index,
+        core.ttls
+    );
+    for blk in &core.blocks {
+        let _ = writeln!(
+            out,
+            "block {} size {} header {} compressed {} base {} max {}@{} live {}/{} tombstones {:?}",
+            blk.index,
+            blk.size,
+            blk.header_len,
+            blk.compressed,
+            blk.base_seq,
+            blk.max_seq,
+            blk.max_seq_ts,
+            blk.live_msgs,
+            blk.live_bytes,
+            blk.tombstones
+        );
+        // Only live messages: what a removed sequence left in the file is known exactly
+        // to the store that removed it, and only approximately to a scan.
+        for (i, s) in blk.slots.iter().enumerate().filter(|(_, s)| s.is_live()) {
+            let _ = writeln!(
+                out,
+                "  {} @{} +{} ts {} {:?}",
+                blk.base_seq + i as u64,
+                s.offset,
+                s.len,
+                s.ts,
+                s.subject
+            );
+        }
+    }
+    let mut subjects = Vec::new();
+    core.subjects.for_each(|name, info| subjects.push(format!("{name} {info:?}")));
+    subjects.sort();
+    let _ = writeln!(out, "subjects {subjects:?}");
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::file::tests::permutations;
+    use crate::file::{js_key_gen, FileStore, FileStoreConfig, MSGS_DIR};
+    use crate::store::{ManualClock, SharedClock, Store, StreamConfig};
+
+    /// Equal fingerprints, or the first lines that differ.
+    fn assert_same(a: &FileStore, b: &FileStore, what: &str) {
+        let (a, b) = (fingerprint(&a.lock().core), fingerprint(&b.lock().core));
+        for (x, y) in a.lines().zip(b.lines()) {
+            assert_eq!(x, y, "{what}");
+        }
+        assert_eq!(a, b, "{what}");
+    }
+
+    fn open(fcfg: &FileStoreConfig, cfg: &StreamConfig) -> FileStore {
+        open_with(fcfg, cfg, ManualClock::starting_now())
+    }
+
+    fn open_with(fcfg: &FileStoreConfig, cfg: &StreamConfig, clock: SharedClock) -> FileStore {
+        FileStore::open(fcfg.clone(), cfg.clone(), clock).unwrap()
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    /// Messages over several blocks with every kind of hole: removed, erased, skipped,
+    /// purged by subject, compacted, with TTLs, and without a subject.
+    fn fill(fs: &FileStore) {
+        for i in 0..300u64 {
+            let subject = format!("orders.{}", i % 7);
+            // The caller passes the TTL its header gives, as the stream does.
+            let (hdr, ttl): (&[u8], i64) = if i % 50 == 0 {
+                (b"NATS/1.0\r\nNats-TTL: 1h\r\n\r\n", 3600)
+            } else {
+                (b"", 0)
+            };
+            fs.store_msg(&subject, hdr, format!("payload {i}").as_bytes(), ttl)
+                .unwrap();
+        }
+        for seq in [5, 77, 150, 151, 299] {
+            assert!(fs.remove_msg(seq).unwrap());
+        }
+        assert!(fs.erase_msg(100).unwrap());
+        fs.skip_msgs(301, 5).unwrap();
+        fs.store_msg("", b"", b"no subject", 0).unwrap();
+        fs.purge_ex("orders.3", 0, 0).unwrap();
+        fs.compact(20).unwrap();
+        fs.store_msg("orders.9", b"", b"after compact", 30).unwrap();
+    }
+
+    #[test]
+    fn a_clean_stop_opens_from_the_state_as_a_scan_would() {
+        for (cipher, compression) in permutations() {
+            let root = tempfile::tempdir().unwrap();
+            let fcfg = FileStoreConfig {
+                block_size: 1024,
+                cipher,
+                prf: Some(js_key_gen("dlc22", "test")),
+                ..FileStoreConfig::new(root.path().join("fast"))
+            };
+            let cfg = StreamConfig {
+                name: "S".to_string(),
+                compression,
+                allow_msg_ttl: true,
+                ..StreamConfig::default()
+            };
+            let fs = open(&fcfg, &cfg);
+            fill(&fs);
+            fs.stop().unwrap();
+            let state_path = fcfg.store_dir.join(MSGS_DIR).join(STATE_FILE);
+            assert!(state_path.exists(), "{cipher:?} {compression:?}");
+
+            // The same directory without its state file must be scanned.
+            let scan_dir = root.path().join("scan");
+            copy_dir(&fcfg.store_dir, &scan_dir);
+            fs::remove_file(scan_dir.join(MSGS_DIR).join(STATE_FILE)).unwrap();
+            let scan_fcfg = FileStoreConfig {
+                store_dir: scan_dir,
+                ..fcfg.clone()
+            };
+
+            // One clock, so that what both stores write next has the same times.
+            let clock = ManualClock::starting_now();
+            let fast = open_with(&fcfg, &cfg, clock.clone());
+            assert!(!state_path.exists(), "the state is consumed by the open");
+            let scanned = open_with(&scan_fcfg, &cfg, clock);
+            let what = format!("{cipher:?} {compression:?}");
+            assert_same(&fast, &scanned, &what);
+            let (a, b) = (fast.state(), scanned.state());
+            assert_eq!(a, b);
+            assert!(a.msgs > 200 && a.first_seq == 20, "{a:?}");
+            for seq in a.first_seq..=a.last_seq {
+                let (x, y) = (fast.load_msg(seq), scanned.load_msg(seq));
+                assert_eq!(x.is_ok(), y.is_ok(), "seq {seq}");
+                if let (Ok(x), Ok(y)) = (x, y) {
+                    assert_eq!((x.subject, x.hdr, x.msg), (y.subject, y.hdr, y.msg));
+                }
+            }
+            // Both go on alike.
+            for fs in [&fast, &scanned] {
+                fs.store_msg("orders.1", b"", b"more", 0).unwrap();
+                assert!(fs.remove_msg(26).unwrap());
+            }
+            assert_same(&fast, &scanned, &what);
+        }
+    }
+
+    #[test]
+    fn a_state_that_does_not_match_the_blocks_is_not_used() {
+        let root = tempfile::tempdir().unwrap();
+        let fcfg = FileStoreConfig {
+            block_size: 1024,
+            ..FileStoreConfig::new(root.path())
+        };
+        let cfg = StreamConfig {
+            name: "S".to_string(),
+            ..StreamConfig::default()
+        };
+        let state_path = root.path().join(MSGS_DIR).join(STATE_FILE);
+
+        let fs = open(&fcfg, &cfg);
+        for i in 0..50 {
+            fs.store_msg("a", b"", format!("{i}").as_bytes(), 0).unwrap();
+        }
+        fs.stop().unwrap();
+        let old_state = fs::read(&state_path).unwrap();
+
+        // More written after the state: the old state put back must not hide it.
+        let fs = open(&fcfg, &cfg);
+        fs.store_msg("a", b"", b"later", 0).unwrap();
+        fs.stop().unwrap();
+        fs::write(&state_path, &old_state).unwrap();
+        let fs = open(&fcfg, &cfg);
+        assert_eq!(fs.state().msgs, 51);
+        assert_eq!(fs.load_msg(51).unwrap().msg.as_ref(), b"later");
+        assert!(!state_path.exists());
+        fs.stop().unwrap();
+
+        // One flipped bit in the state: refused by its digest, the scan is right.
+        let mut damaged = fs::read(&state_path).unwrap();
+        let at = damaged.len() / 2;
+        damaged[at] ^= 0x10;
+        fs::write(&state_path, &damaged).unwrap();
+        let fs = open(&fcfg, &cfg);
+        assert_eq!(fs.state().msgs, 51);
+        assert!(fs.recovery_report().is_clean());
+        fs.stop().unwrap();
+
+        // A crash after an open (no clean stop): no state file, so a scan.
+        let fs = open(&fcfg, &cfg);
+        assert!(fs.remove_msg(1).unwrap());
+        drop(fs);
+        assert!(!state_path.exists());
+        let fs = open(&fcfg, &cfg);
+        assert_eq!(fs.state().msgs, 50);
+    }
+}
