@@ -219,6 +219,9 @@ impl Core {
             }
             let scan = record::scan(&bytes, &blk.hasher);
             let mut prev_seq = core.last_seq;
+            // Message sequences rise from block to block: one at or below what an older
+            // block holds is a stray copy (damage, or a file put back), kept out.
+            let older_end = core.blocks.iter().map(|b| b.slot_range().end).max();
             let mut damage = scan.damage.iter().peekable();
             for rec in &scan.records {
                 // Remember the sequences around damage to name what was lost.
@@ -236,6 +239,12 @@ impl Core {
                 }
                 match rec.kind {
                     RecordKind::Message => {
+                        if older_end.is_some_and(|end| rec.seq < end) {
+                            core.report
+                                .damaged
+                                .push((index, rec.offset as u64, rec.len as u64));
+                            continue;
+                        }
                         let subject = core.intern(&rec.subject);
                         blk.index_message(rec.seq, rec.ts, rec.offset as u64, rec.len, subject);
                         if rec.has_headers {

@@ -269,6 +269,7 @@ impl FileStore {
         let store = FileStore { shared };
         // Limits may have changed while closed.
         store.enforce_all_limits()?;
+        store.expire_on_open()?;
         Ok(store)
     }
 

@@ -24,9 +24,7 @@ use std::io;
 use super::block;
 use super::core::Core;
 use super::FileStore;
-use crate::schedule::{
-    MsgScheduling, JS_SCHEDULER, JS_SCHEDULE_PATTERN, JS_SCHEDULE_TIME_ZONE,
-};
+use crate::schedule::{MsgScheduling, JS_SCHEDULER, JS_SCHEDULE_PATTERN, JS_SCHEDULE_TIME_ZONE};
 use crate::store::{header_value, StoreError, StoreMsg};
 
 /// File of the schedules saved at a clean stop, in the blocks directory (Go's `sched.db`).
@@ -416,6 +414,46 @@ mod tests {
         assert_eq!(fs.next_msg_schedule(), None);
     }
 
+    /// A later block holding a copy of a message an older block holds (damage, or a file
+    /// put back) is not counted twice, nor is the copy's TTL or schedule.
+    #[test]
+    fn a_stray_copy_in_a_later_block_is_kept_out() {
+        let dir = Dir::new("stray");
+        let clock = ManualClock::new(1_000 * NANOS_PER_SEC);
+        let cfg = StreamConfig {
+            allow_msg_ttl: true,
+            ..cfg()
+        };
+        let fs = FileStore::open(FileStoreConfig::new(&dir.0), cfg.clone(), clock.clone()).unwrap();
+        let hdr = gen_header(&[], crate::store::JS_MESSAGE_TTL, "60");
+        let hdr = gen_header(&hdr, JS_SCHEDULE_PATTERN, "@at 2100-01-01T00:00:00Z");
+        fs.store_msg("foo.a", &hdr, b"A", 60).unwrap();
+        fs.new_block_for_write().unwrap();
+        fs.store_msg("foo.b", b"", b"B", 0).unwrap();
+        let indexes = fs.block_indexes();
+        let ts = fs.load_msg(1).unwrap().ts;
+        fs.stop().unwrap();
+        let msgs_dir = dir.0.join("msgs");
+        let codec = crate::file::codec::BlockCodec {
+            cipher: crate::file::StoreCipher::None,
+            compression: crate::file::BlockCompression::None,
+            prf: None,
+        };
+        let mut last = block::Block::create(&msgs_dir, "S", indexes[1], &codec).unwrap();
+        let mut rec = Vec::new();
+        crate::file::record::encode(&mut rec, &last.hasher, 1, ts, b"foo.a", &hdr, b"A");
+        last.append(&rec).unwrap();
+        drop(last);
+        fs::remove_file(msgs_dir.join(SCHEDULE_FILE)).unwrap();
+
+        let fs = FileStore::open(FileStoreConfig::new(&dir.0), cfg, clock.clone()).unwrap();
+        let state = fs.state();
+        assert_eq!((state.msgs, state.first_seq, state.last_seq), (1, 1, 1));
+        assert_eq!(fs.ttl_count(), 1);
+        assert_eq!(fs.schedules().len(), 1);
+        assert!(!fs.recovery_report().is_clean());
+    }
+
     /// Turning schedules on rebuilds them from what is stored; off drops them.
     #[test]
     fn config_update_turns_schedules_on_and_off() {
@@ -425,8 +463,7 @@ mod tests {
             allow_msg_schedules: false,
             ..cfg()
         };
-        let fs = FileStore::open(FileStoreConfig::new(&dir.0), off.clone(), clock.clone())
-            .unwrap();
+        let fs = FileStore::open(FileStoreConfig::new(&dir.0), off.clone(), clock.clone()).unwrap();
         fs.store_msg("foo.s", &schedule_hdr("@at 2100-01-01T00:00:00Z"), b"", 0)
             .unwrap();
         assert!(fs.schedules().is_empty());

@@ -525,6 +525,30 @@ impl FileStore {
         Ok(purged)
     }
 
+    /// Age expiry when the store opens (Go's `expireMsgsOnRecover`): what aged out while
+    /// the store was closed is gone before anyone reads it. Not with subject delete
+    /// markers, which the stream layer must propose (Go skips them too).
+    pub(super) fn expire_on_open(&self) -> Result<(), StoreError> {
+        let mut updates = Vec::new();
+        {
+            let mut guard = self.lock();
+            let locked = &mut *guard;
+            let max_age = duration_ns(locked.cfg.max_age);
+            if max_age <= 0 || !locked.cfg.subject_delete_marker_ttl.is_zero() {
+                return Ok(());
+            }
+            let cutoff = self.shared.clock.now_ns() - max_age;
+            let core = &locked.core;
+            let expired: Vec<u64> = core
+                .live_seqs_from(core.first_seq)
+                .take_while(|&s| core.ts_of(s).is_some_and(|ts| ts <= cutoff))
+                .collect();
+            self.remove_bulk_locked(locked, &expired, true, &mut updates)?;
+        }
+        self.notify(updates);
+        Ok(())
+    }
+
     /// Age and TTL expiry due at `now`.
     fn expire_locked(&self, locked: &mut Locked, now: i64, updates: &mut Vec<Update>) {
         let max_age = duration_ns(locked.cfg.max_age);

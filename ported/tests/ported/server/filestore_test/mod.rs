@@ -27,6 +27,7 @@ mod from_bad_consumer_state;
 mod from_partial_cache_expiration;
 mod from_subjects_totals;
 mod recovery;
+mod schedule_ttl;
 mod snapshot;
 
 /// A directory removed when dropped (Go's `t.TempDir()`).
