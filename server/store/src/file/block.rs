@@ -368,12 +368,14 @@ impl Block {
 
     /// Rewrites the file with only live messages and the tombstones `keep_tombstone`
     /// accepts, atomically (write aside, sync, rename, sync directory). A record of the
-    /// block's highest sequence is kept as an erased marker when its message is gone, so
-    /// the block still remembers how far sequences went.
+    /// block's highest sequence is kept as an erased marker when its message is gone and
+    /// `keep_max_marker` (no later block records as high a sequence), so the store still
+    /// remembers how far sequences went.
     pub fn compact(
         &mut self,
         msgs_dir: &Path,
         keep_tombstone: impl Fn(u64) -> bool,
+        keep_max_marker: bool,
     ) -> io::Result<()> {
         let mut out = Vec::with_capacity(self.live_bytes as usize + 64);
         let mut buf = Vec::new();
@@ -418,7 +420,8 @@ impl Block {
             record::encode(&mut out, &self.hasher, t | TOMBSTONE_BIT, 0, b"", b"", b"");
         }
         let last_live = self.last_live();
-        if self.max_seq > 0
+        if keep_max_marker
+            && self.max_seq > 0
             && last_live != Some(self.max_seq)
             && !tombstones.contains(&self.max_seq)
         {

@@ -69,8 +69,22 @@ pub struct Core {
     /// A block file was created since the last sync.
     dir_dirty: bool,
     pub report: RecoveryReport,
+    /// Loads so far: which compressed block keeps its decompressed copy.
+    reads: std::sync::Mutex<ReadCursor>,
     /// Scratch buffer for encoding.
     scratch: Vec<u8>,
+}
+
+/// Where loads have been, to bound the decompressed copies of compressed blocks: only
+/// the block loaded last keeps one, and a walk that reaches the end of a block (its last
+/// sequence coming up, its first going down) drops it there (Go expires its block cache
+/// the same way on linear scans, and the others on a timer natsd does not have).
+#[derive(Debug, Default)]
+struct ReadCursor {
+    /// Index of the block whose decompressed copy is kept.
+    cached: Option<u32>,
+    /// The sequence the previous load asked for, found or not.
+    last_asked: u64,
 }
 
 /// File of per-message TTLs kept across a clean stop.
@@ -111,6 +125,7 @@ impl Core {
             pending_sync: Vec::new(),
             dir_dirty: false,
             report: RecoveryReport::default(),
+            reads: Default::default(),
             scratch: Vec::new(),
         }
     }
@@ -615,18 +630,45 @@ impl Core {
         }
         let bi = self.block_of(seq).ok_or(StoreError::MsgNotFound)?;
         let blk = &self.blocks[bi];
-        if !blk.slot(seq).is_some_and(|s| s.is_live()) {
-            return Err(StoreError::MsgNotFound);
+        let loaded = if blk.slot(seq).is_some_and(|s| s.is_live()) {
+            let mut buf = Vec::new();
+            blk.read_record(seq, &mut buf)
+                .map_err(io_err)
+                .map(|rec| StoreMsg {
+                    subject: String::from_utf8_lossy(rec.subject).into_owned(),
+                    hdr: Bytes::copy_from_slice(rec.headers),
+                    msg: Bytes::copy_from_slice(rec.payload),
+                    seq,
+                    ts: rec.ts,
+                })
+        } else {
+            Err(StoreError::MsgNotFound)
+        };
+        self.release_block_copies(bi, seq);
+        loaded
+    }
+
+    /// After a load of `seq` from block `bi`: keeps a decompressed copy of that block
+    /// only, and not even that once a walk has reached the block's end (see
+    /// [`ReadCursor`]).
+    fn release_block_copies(&self, bi: usize, seq: u64) {
+        let blk = &self.blocks[bi];
+        let mut cursor = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        let prev = std::mem::replace(&mut cursor.last_asked, seq);
+        if cursor.cached != Some(blk.index) {
+            if let Some(old) = cursor.cached {
+                if let Ok(at) = self.blocks.binary_search_by_key(&old, |b| b.index) {
+                    self.blocks[at].drop_cache();
+                }
+            }
+            cursor.cached = blk.compressed.then_some(blk.index);
         }
-        let mut buf = Vec::new();
-        let rec = blk.read_record(seq, &mut buf).map_err(io_err)?;
-        Ok(StoreMsg {
-            subject: String::from_utf8_lossy(rec.subject).into_owned(),
-            hdr: Bytes::copy_from_slice(rec.headers),
-            msg: Bytes::copy_from_slice(rec.payload),
-            seq,
-            ts: rec.ts,
-        })
+        let walked_to_end = (seq == blk.max_seq && prev.checked_add(1) == Some(seq))
+            || (seq == blk.base_seq && seq.checked_add(1) == Some(prev));
+        if walked_to_end {
+            blk.drop_cache();
+            cursor.cached = None;
+        }
     }
 
     /// Removes a live message: unindexes it, records the delete on disk (a tombstone, or
@@ -915,11 +957,18 @@ impl Core {
         if blk.live_msgs == 0 && self.tombstones_needed(bi).is_empty() {
             return self.delete_block(bi);
         }
-        let blk = &self.blocks[bi];
-        if blk.worth_compacting() && blk.reclaimable() >= self.block_size / 4 {
+        if self.should_compact(bi) {
             self.compact_block(bi)?;
         }
         Ok(())
+    }
+
+    /// Whether an older block is dead enough to be rewritten after a delete: worth
+    /// compacting (see [`Block::worth_compacting`]) with at least a quarter of a block
+    /// to reclaim.
+    pub fn should_compact(&self, bi: usize) -> bool {
+        let blk = &self.blocks[bi];
+        blk.worth_compacting() && blk.reclaimable() >= self.block_size / 4
     }
 
     /// Rewrites older blocks that are mostly dead, however small (Go's periodic
@@ -963,7 +1012,9 @@ impl Core {
     pub fn compact_block(&mut self, bi: usize) -> io::Result<()> {
         let needed = self.tombstones_needed(bi);
         let msgs_dir = self.msgs_dir.clone();
-        self.blocks[bi].compact(&msgs_dir, |t| needed.contains(&t))?;
+        let max_seq = self.blocks[bi].max_seq;
+        let later_goes_as_far = self.blocks[bi + 1..].iter().any(|b| b.max_seq >= max_seq);
+        self.blocks[bi].compact(&msgs_dir, |t| needed.contains(&t), !later_goes_as_far)?;
         // Removed messages of this block are gone from disk: tombstones naming them in
         // other blocks are no longer needed, which may free those blocks.
         let others: Vec<usize> = (0..self.blocks.len().saturating_sub(1))
@@ -1259,7 +1310,7 @@ impl Core {
                 blk.tombstones.retain(|&t| t <= seq);
                 blk.max_seq = blk.last_live().unwrap_or(0).min(seq);
                 let keep: Vec<u64> = blk.tombstones.clone();
-                blk.compact(&msgs_dir, |t| keep.contains(&t))
+                blk.compact(&msgs_dir, |t| keep.contains(&t), true)
                     .map_err(io_err)?;
                 // The block no longer spans the truncated sequences: deletes above `seq`
                 // are not interior deletes any more.

@@ -420,6 +420,18 @@ impl FileStore {
         Some((b.size, b.live_bytes))
     }
 
+    /// Whether a delete in the block at `position` would now rewrite it (Go's
+    /// `shouldCompactInline`); the last block is never rewritten that way.
+    #[doc(hidden)]
+    pub fn block_should_compact(&self, position: usize) -> Option<bool> {
+        let locked = self.lock();
+        let core = &locked.core;
+        if position >= core.blocks.len() {
+            return None;
+        }
+        Some(position + 1 < core.blocks.len() && core.should_compact(position))
+    }
+
     /// Makes the next write to the last block fail as a full disk would.
     #[doc(hidden)]
     pub fn fail_next_write(&self) {
@@ -621,6 +633,15 @@ fn background_sync(shared: Weak<Shared>, interval: Duration) {
         };
         if work.run().is_ok() {
             strong.commit.mark_synced(work.ticket);
+            // As `sync_now`: the periodic sync also rewrites mostly dead older blocks
+            // (best effort; a failed rewrite leaves the block as it was).
+            let mut locked = strong
+                .locked
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            if !locked.closed {
+                let _ = locked.core.compact_sealed();
+            }
         }
     }
 }

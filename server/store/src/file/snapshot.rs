@@ -419,7 +419,11 @@ impl FileStore {
                 };
                 let plain = blk.read_plain()?;
                 let end = (blk.size as usize).min(plain.len());
-                plain[..end].to_vec()
+                let copy = plain[..end].to_vec();
+                // The snapshot reads each block once: keeping every decompressed block
+                // would hold the whole stream in memory.
+                blk.drop_cache();
+                copy
             };
             out.add(&format!("{MSGS_DIR}/{index}.blk"), &plain)?;
         }

@@ -581,3 +581,68 @@ fn sync_now_compacts_an_older_block_of_stale_tombstones() {
     assert_eq!(fs.block_bytes(0), Some((33, 33)));
     assert_eq!(fs.load_msg(4).unwrap().seq, 4);
 }
+
+/// A compressed store of `n` two-record blocks (the last one is not compressed).
+fn compressed_blocks(dir: &Path, n: u64) -> FileStore {
+    let fcfg = FileStoreConfig {
+        block_size: 100,
+        ..FileStoreConfig::new(dir)
+    };
+    let stream = StreamConfig {
+        compression: crate::store::StoreCompression::S2,
+        ..cfg("S")
+    };
+    let fs = FileStore::open(fcfg, stream, ManualClock::starting_now()).unwrap();
+    for _ in 0..2 * n {
+        fs.store_msg("Z", b"", &[b'Z'; 19], 0).unwrap();
+    }
+    assert_eq!(fs.block_indexes().len() as u64, n);
+    fs
+}
+
+#[test]
+fn loads_keep_at_most_one_block_decompressed_and_none_after_a_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = compressed_blocks(dir.path(), 6);
+    assert!(fs.block_compressed(0).unwrap());
+    // Jumping between blocks keeps the copy of the block loaded last only.
+    for seq in [1, 5, 3, 9, 7] {
+        fs.load_msg(seq).unwrap();
+        assert!(fs.cache_size() <= 100, "more than one block held");
+    }
+    assert!(fs.cache_size() > 0);
+    // A walk forward, and one backward, leave nothing behind.
+    for seq in 1..=12 {
+        fs.load_msg(seq).unwrap();
+    }
+    assert_eq!(fs.cache_size(), 0);
+    for seq in (1..=12).rev() {
+        fs.load_msg(seq).unwrap();
+    }
+    assert_eq!(fs.cache_size(), 0);
+    // A snapshot reads every block once and keeps none.
+    let _ = snapshot_bytes(&fs, false);
+    assert_eq!(fs.cache_size(), 0);
+}
+
+#[test]
+fn compacting_an_older_block_keeps_no_marker_when_a_later_block_goes_further() {
+    let dir = tempfile::tempdir().unwrap();
+    let fcfg = FileStoreConfig {
+        block_size: 100,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg.clone(), cfg("S"), ManualClock::starting_now()).unwrap();
+    for _ in 0..4 {
+        fs.store_msg("Z", b"", &[b'Z'; 19], 0).unwrap();
+    }
+    assert!(fs.remove_msg(2).unwrap());
+    fs.compact_block_at(0).unwrap();
+    // Only message 1 is left in the first block: seq 2 is known from the second.
+    assert_eq!(fs.block_bytes(0).unwrap(), (50, 50));
+    let state = fs.state();
+    assert_eq!(state.deleted, vec![2]);
+    fs.stop().unwrap();
+    let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
+    assert_eq!(fs.state(), state);
+}

@@ -20,6 +20,7 @@ use natsd_store::file::{js_key_gen, FileStore, FileStoreConfig, StoreCipher, MSG
 use natsd_store::*;
 use ported::port;
 
+mod batch_b;
 mod batch_c;
 mod batch_d;
 mod consumer;
