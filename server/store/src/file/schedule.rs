@@ -261,6 +261,16 @@ impl FileStore {
         sched.subject_of(seq).map(str::to_string)
     }
 
+    /// Drops the TTL of `seq` while keeping the message, as Go's tests do to its timed
+    /// hash wheel to see whether a restart brings it back. Returns whether it had one.
+    #[doc(hidden)]
+    pub fn forget_ttl(&self, seq: u64) -> bool {
+        let mut locked = self.lock();
+        let before = locked.core.ttls.len();
+        locked.core.ttls.retain(|&(_, s)| s != seq);
+        locked.core.ttls.len() != before
+    }
+
     /// Removes every message of the block at `position` at once, as a limit does (Go's
     /// `purgeMsgBlock`). Returns how many were removed.
     #[doc(hidden)]
