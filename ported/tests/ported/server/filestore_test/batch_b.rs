@@ -566,3 +566,24 @@ fn file_store_check_skip_first_block_not_load_old_blocks() {
     assert_eq!(fs.cache_size(), 0);
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreIndexDBExistsAfterShutdown" => file_store_index_db_exists_after_shutdown);
+fn file_store_index_db_exists_after_shutdown() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec![">".to_string()]));
+    for _ in 0..1000 {
+        fs.store_msg("foo.bar.baz", b"", b"", 0).unwrap();
+    }
+    // Go removes the file while the store runs; natsd writes it only at a clean stop,
+    // so it is not there now, and the stop must write it.
+    let idx_file = fcfg
+        .msgs_dir()
+        .join(natsd_store::file::state_file::STATE_FILE);
+    match std::fs::remove_file(&idx_file) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => panic!("{err}"),
+        _ => {}
+    }
+    fs.stop().unwrap();
+    assert!(idx_file.exists(), "{idx_file:?} does not exist");
+}
