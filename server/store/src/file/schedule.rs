@@ -455,6 +455,8 @@ mod tests {
         last.append(&rec).unwrap();
         drop(last);
         fs::remove_file(msgs_dir.join(SCHEDULE_FILE)).unwrap();
+        // Without the stream state file: what the blocks say is all there is.
+        let _ = fs::remove_file(msgs_dir.join(crate::file::state_file::STATE_FILE));
 
         let fs = FileStore::open(FileStoreConfig::new(&dir.0), cfg, clock.clone()).unwrap();
         let state = fs.state();
