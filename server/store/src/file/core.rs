@@ -12,6 +12,7 @@ use bytes::Bytes;
 use super::block::{self, Block};
 use super::codec::BlockCodec;
 use super::record::{self, RecordKind, ERASED_BIT, TOMBSTONE_BIT};
+use super::state_file::Recovered;
 use crate::store::{message_ttl, LostStreamData, StoreError, StoreMsg, NANOS_PER_SEC};
 
 /// Counts and bounds of one subject.
@@ -139,9 +140,15 @@ impl Core {
         codec: BlockCodec,
     ) -> io::Result<Core> {
         fs::create_dir_all(msgs_dir)?;
-        // A clean stop left the whole index behind: no block needs reading.
-        if let Some(core) = super::state_file::load(name, msgs_dir, block_size, &codec)? {
-            return Ok(core);
+        let mut high_water = None;
+        match super::state_file::load(name, msgs_dir, block_size, &codec)? {
+            // A clean stop left the whole index behind: no block needs reading.
+            Recovered::Store(core) => {
+                super::state_file::discard(msgs_dir)?;
+                return Ok(*core);
+            }
+            Recovered::HighWater { last_seq, last_ts } => high_water = Some((last_seq, last_ts)),
+            Recovered::Nothing => {}
         }
         let mut indexes: Vec<u32> = fs::read_dir(msgs_dir)?
             .filter_map(|entry| {
@@ -332,6 +339,16 @@ impl Core {
             }
         }
         core.settle(last_index)?;
+        // Messages at the end were lost after a clean stop (its state file says how far
+        // the stream got). Their sequences stay used, recorded in a new block as Go does,
+        // and synced before the state file that told us goes.
+        if let Some((last_seq, last_ts)) = high_water.filter(|&(seq, _)| seq > core.last_seq) {
+            core.rotate()?;
+            core.skip(last_seq, last_ts, &|_| {})
+                .map_err(io::Error::other)?;
+            core.take_sync_work().run()?;
+        }
+        super::state_file::discard(msgs_dir)?;
         let older = core.blocks.len().saturating_sub(1);
         // An older block with nothing needed left was being deleted when the store went
         // down (after the last block recorded the delete, before the file was removed).

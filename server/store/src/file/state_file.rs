@@ -116,8 +116,14 @@ impl FileStamp {
         use std::os::unix::fs::MetadataExt;
         FileStamp {
             len: meta.len(),
-            mtime_ns: meta.mtime().wrapping_mul(1_000_000_000).wrapping_add(meta.mtime_nsec()),
-            ctime_ns: meta.ctime().wrapping_mul(1_000_000_000).wrapping_add(meta.ctime_nsec()),
+            mtime_ns: meta
+                .mtime()
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(meta.mtime_nsec()),
+            ctime_ns: meta
+                .ctime()
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(meta.ctime_nsec()),
         }
     }
 
@@ -225,7 +231,7 @@ pub fn save(core: &Core) -> io::Result<()> {
 
 /// Removes the state file, making sure the removal is on disk: from here on the store
 /// may change, and only the blocks tell the truth.
-fn discard(msgs_dir: &Path) -> io::Result<()> {
+pub fn discard(msgs_dir: &Path) -> io::Result<()> {
     match fs::remove_file(msgs_dir.join(STATE_FILE)) {
         Ok(()) => block::sync_dir(msgs_dir),
         Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -233,28 +239,36 @@ fn discard(msgs_dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Opens the store from its state file when there is one that describes the blocks
-/// exactly. `Ok(None)`: no usable state file (it is removed either way); scan the blocks.
+/// What the state file of a directory can do for an open.
+pub enum Recovered {
+    /// No state file, or one that cannot be read as a state at all.
+    Nothing,
+    /// The state describes the blocks exactly: the store, ready.
+    Store(Box<Core>),
+    /// A true state whose blocks changed after it was written (truncated, damaged or
+    /// replaced on disk). Its last sequence and time are still the highest the stream
+    /// ever used: the scan must not hand out lower sequences again.
+    HighWater { last_seq: u64, last_ts: i64 },
+}
+
+/// Reads the state file, if any. The caller removes it with [`discard`] once the store it
+/// opened is settled (see the module comment).
 pub fn load(
     name: &str,
     msgs_dir: &Path,
     block_size: u64,
     codec: &BlockCodec,
-) -> io::Result<Option<Core>> {
-    let path = msgs_dir.join(STATE_FILE);
-    let raw = match fs::read(&path) {
+) -> io::Result<Recovered> {
+    let raw = match fs::read(msgs_dir.join(STATE_FILE)) {
         Ok(raw) => raw,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Recovered::Nothing),
         Err(err) => return Err(err),
     };
-    let core = codec
-        .decode_block(&raw, name, STATE_BLOCK_INDEX)
-        .ok()
-        .and_then(|(_, plain)| decode(&plain, name, msgs_dir, block_size, codec));
-    discard(msgs_dir)?;
-    Ok(core)
+    let Ok((_, plain)) = codec.decode_block(&raw, name, STATE_BLOCK_INDEX) else {
+        return Ok(Recovered::Nothing);
+    };
+    Ok(decode(&plain, name, msgs_dir, block_size, codec))
 }
-
 /// The block files in the directory, and whether anything else there would make the
 /// state untrustworthy (leftovers of an interrupted compaction).
 fn blocks_on_disk(msgs_dir: &Path) -> Option<HashSet<u32>> {
@@ -277,7 +291,22 @@ fn decode(
     msgs_dir: &Path,
     block_size: u64,
     codec: &BlockCodec,
-) -> Option<Core> {
+) -> Recovered {
+    let Some(body) = verified_body(plain, name) else {
+        return Recovered::Nothing;
+    };
+    let mut r = Reader(body);
+    let (Some(last_seq), Some(last_ts)) = (r.varint(), r.signed()) else {
+        return Recovered::Nothing;
+    };
+    match decode_blocks(r, name, msgs_dir, block_size, codec, last_seq, last_ts) {
+        Some(core) => Recovered::Store(Box::new(core)),
+        None => Recovered::HighWater { last_seq, last_ts },
+    }
+}
+
+/// The body after the magic, version and stream name, when the digest and those match.
+fn verified_body<'a>(plain: &'a [u8], name: &str) -> Option<&'a [u8]> {
     let body_len = plain.len().checked_sub(DIGEST_LEN)?;
     let (body, digest) = plain.split_at(body_len);
     if Sha256::digest(body).as_slice() != digest {
@@ -292,9 +321,22 @@ fn decode(
     if r.bytes()? != name.as_bytes() {
         return None;
     }
+    Some(r.0)
+}
+
+/// The store the state describes, if the blocks on disk are still exactly those.
+fn decode_blocks(
+    mut r: Reader<'_>,
+    name: &str,
+    msgs_dir: &Path,
+    block_size: u64,
+    codec: &BlockCodec,
+    last_seq: u64,
+    last_ts: i64,
+) -> Option<Core> {
     let mut core = Core::empty(name, msgs_dir, block_size, codec.clone());
-    core.last_seq = r.varint()?;
-    core.last_ts = r.signed()?;
+    core.last_seq = last_seq;
+    core.last_ts = last_ts;
     core.next_index = r.u32()?;
 
     let subject_count = r.varint()?;
@@ -404,7 +446,12 @@ pub fn fingerprint(core: &Core) -> String {
     let _ = writeln!(
         out,
         "first {} last {} last_ts {} msgs {} bytes {} next_index {} ttls {:?}",
-        core.first_seq, core.last_seq, core.last_ts, core.msgs, core.bytes, core.next_index,
+        core.first_seq,
+        core.last_seq,
+        core.last_ts,
+        core.msgs,
+        core.bytes,
+        core.next_index,
         core.ttls
     );
     for blk in &core.blocks {
@@ -437,7 +484,8 @@ pub fn fingerprint(core: &Core) -> String {
         }
     }
     let mut subjects = Vec::new();
-    core.subjects.for_each(|name, info| subjects.push(format!("{name} {info:?}")));
+    core.subjects
+        .for_each(|name, info| subjects.push(format!("{name} {info:?}")));
     subjects.sort();
     let _ = writeln!(out, "subjects {subjects:?}");
     out
@@ -578,7 +626,8 @@ mod tests {
 
         let fs = open(&fcfg, &cfg);
         for i in 0..50 {
-            fs.store_msg("a", b"", format!("{i}").as_bytes(), 0).unwrap();
+            fs.store_msg("a", b"", format!("{i}").as_bytes(), 0)
+                .unwrap();
         }
         fs.stop().unwrap();
         let old_state = fs::read(&state_path).unwrap();
@@ -602,6 +651,31 @@ mod tests {
         let fs = open(&fcfg, &cfg);
         assert_eq!(fs.state().msgs, 51);
         assert!(fs.recovery_report().is_clean());
+        fs.stop().unwrap();
+
+        // Messages cut off the end of the last block after the stop: the scan finds
+        // fewer, but their sequences stay used and are never handed out again.
+        let fs = open(&fcfg, &cfg);
+        let last_block = fs.block_indexes().into_iter().max().unwrap();
+        fs.stop().unwrap();
+        let path = block::block_path(&root.path().join(MSGS_DIR), last_block);
+        let len = fs::metadata(&path).unwrap().len();
+        let record = crate::file::record::record_len(1, 0, b"later".len()) as u64;
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - record)
+            .unwrap();
+        let fs = open(&fcfg, &cfg);
+        let state = fs.state();
+        assert_eq!((state.msgs, state.last_seq), (50, 51));
+        assert!(!state_path.exists());
+        drop(fs);
+        // The high-water mark is on disk: a scan without any state file keeps it too.
+        let fs = open(&fcfg, &cfg);
+        assert_eq!(fs.state().last_seq, 51);
+        assert_eq!(fs.store_msg("a", b"", b"next", 0).unwrap().0, 52);
         fs.stop().unwrap();
 
         // A crash after an open (no clean stop): no state file, so a scan.

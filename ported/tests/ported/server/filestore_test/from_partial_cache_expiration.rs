@@ -1450,8 +1450,10 @@ fn file_store_remove_msg_block_first() {
     let ss = fs.fast_state();
     assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (1, 1, 1));
     fs.stop().unwrap();
-    // The block goes (natsd keeps no state file to remove as well).
-    std::fs::remove_file(fcfg.msgs_dir().join("1.blk")).unwrap();
+    // The block goes, and the state file with it.
+    for f in [natsd_store::file::state_file::STATE_FILE, "1.blk"] {
+        std::fs::remove_file(fcfg.msgs_dir().join(f)).unwrap();
+    }
     let fs = fcfg.open(StreamConfig {
         allow_msg_ttl: true,
         ..cfg
