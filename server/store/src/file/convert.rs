@@ -86,7 +86,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let fs = open(dir.path(), StoreCipher::None);
-            fs.store_msg("foo", b"", b"written-in-the-clear", 0).unwrap();
+            fs.store_msg("foo", b"", b"written-in-the-clear", 0)
+                .unwrap();
             fs.stop().unwrap();
         }
         assert!(clear_on_disk(dir.path(), b"written-in-the-clear"));
@@ -99,7 +100,10 @@ mod tests {
         }
         let fs = open(dir.path(), StoreCipher::ChaCha);
         assert!(fs.recovery_report().is_clean());
-        assert_eq!(fs.load_msg(1).unwrap().msg.as_ref(), b"written-in-the-clear");
+        assert_eq!(
+            fs.load_msg(1).unwrap().msg.as_ref(),
+            b"written-in-the-clear"
+        );
         assert_eq!(fs.load_msg(2).unwrap().msg.as_ref(), b"written-after");
     }
 }
