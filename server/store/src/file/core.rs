@@ -140,16 +140,15 @@ impl Core {
         codec: BlockCodec,
     ) -> io::Result<Core> {
         fs::create_dir_all(msgs_dir)?;
-        let mut high_water = None;
-        match super::state_file::load(name, msgs_dir, block_size, &codec)? {
+        let stale = match super::state_file::load(name, msgs_dir, block_size, &codec)? {
             // A clean stop left the whole index behind: no block needs reading.
             Recovered::Store(core) => {
                 super::state_file::discard(msgs_dir)?;
                 return Ok(*core);
             }
-            Recovered::HighWater { last_seq, last_ts } => high_water = Some((last_seq, last_ts)),
-            Recovered::Nothing => {}
-        }
+            Recovered::Stale(stale) => Some(stale),
+            Recovered::Nothing => None,
+        };
         let mut indexes: Vec<u32> = fs::read_dir(msgs_dir)?
             .filter_map(|entry| {
                 let name = entry.ok()?.file_name();
@@ -339,14 +338,29 @@ impl Core {
             }
         }
         core.settle(last_index)?;
-        // Messages at the end were lost after a clean stop (its state file says how far
-        // the stream got). Their sequences stay used, recorded in a new block as Go does,
-        // and synced before the state file that told us goes.
-        if let Some((last_seq, last_ts)) = high_water.filter(|&(seq, _)| seq > core.last_seq) {
-            core.rotate()?;
-            core.skip(last_seq, last_ts, &|_| {})
-                .map_err(io::Error::other)?;
-            core.take_sync_work().run()?;
+        if let Some(stale) = stale {
+            // The blocks changed after a clean stop. What its state held and no record
+            // accounts for was lost since (a removed or cut block file).
+            // Damage the scan found is reported already.
+            let known: std::collections::HashSet<u64> =
+                core.report.lost.msgs.iter().copied().collect();
+            let lost = stale.lost(
+                |seq| core.is_live(seq),
+                |seq| accounted.contains(&seq) || known.contains(&seq),
+            );
+            if let Some(lost) = lost {
+                core.report.lost.bytes += lost.bytes;
+                core.report.lost.msgs.extend(lost.msgs);
+                core.report.lost.msgs.sort_unstable();
+            }
+            // Messages lost off the end keep their sequences used, recorded in a new
+            // block as Go does, and synced before the state file that told us goes.
+            if stale.last_seq > core.last_seq {
+                core.rotate()?;
+                core.skip(stale.last_seq, stale.last_ts, &|_| {})
+                    .map_err(io::Error::other)?;
+                core.take_sync_work().run()?;
+            }
         }
         super::state_file::discard(msgs_dir)?;
         let older = core.blocks.len().saturating_sub(1);

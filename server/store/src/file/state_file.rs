@@ -64,6 +64,7 @@ impl Writer {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Reader<'a>(&'a [u8]);
 
 impl<'a> Reader<'a> {
@@ -245,10 +246,10 @@ pub enum Recovered {
     Nothing,
     /// The state describes the blocks exactly: the store, ready.
     Store(Box<Core>),
-    /// A true state whose blocks changed after it was written (truncated, damaged or
-    /// replaced on disk). Its last sequence and time are still the highest the stream
-    /// ever used: the scan must not hand out lower sequences again.
-    HighWater { last_seq: u64, last_ts: i64 },
+    /// A true state whose blocks changed after it was written (truncated, damaged,
+    /// removed or replaced on disk). The blocks must be scanned, but the state still
+    /// says how far the stream got and which messages it held.
+    Stale(StaleState),
 }
 
 /// Reads the state file, if any. The caller removes it with [`discard`] once the store it
@@ -299,9 +300,65 @@ fn decode(
     let (Some(last_seq), Some(last_ts)) = (r.varint(), r.signed()) else {
         return Recovered::Nothing;
     };
+    let rest = r.0;
     match decode_blocks(r, name, msgs_dir, block_size, codec, last_seq, last_ts) {
         Some(core) => Recovered::Store(Box::new(core)),
-        None => Recovered::HighWater { last_seq, last_ts },
+        None => Recovered::Stale(StaleState {
+            last_seq,
+            last_ts,
+            rest: rest.to_vec(),
+        }),
+    }
+}
+
+/// A state file that no longer describes the blocks (see [`Recovered::Stale`]).
+pub struct StaleState {
+    /// The stream's last sequence and its time when the state was written.
+    pub last_seq: u64,
+    pub last_ts: i64,
+    /// The encoded blocks section and what follows, read again by [`StaleState::lost`].
+    rest: Vec<u8>,
+}
+
+impl StaleState {
+    /// Messages the state held that the blocks no longer have, where no record says they
+    /// were removed (`accounted`): what was lost after the state was written. `None`
+    /// when the state's blocks section does not parse.
+    pub fn lost(
+        &self,
+        live_now: impl Fn(u64) -> bool,
+        accounted: impl Fn(u64) -> bool,
+    ) -> Option<crate::store::LostStreamData> {
+        let mut lost = crate::store::LostStreamData::default();
+        let mut r = Reader(&self.rest);
+        r.u32()?; // next block index
+        for _ in 0..r.varint()? {
+            r.bytes()?; // subject names
+        }
+        for _ in 0..r.varint()? {
+            r.u32()?; // index
+            FileStamp::read(&mut r)?;
+            r.varint()?; // size
+            r.varint()?; // header length
+            let base_seq = r.varint()?;
+            r.varint()?; // max seq
+            r.signed()?; // its time
+            for _ in 0..r.varint()? {
+                r.varint()?; // a tombstone
+            }
+            for i in 0..r.varint()? {
+                let tag = r.varint()?;
+                r.varint()?; // offset
+                let len = r.u32()?;
+                r.signed()?; // time delta
+                let seq = base_seq.checked_add(i)?;
+                if tag >= SLOT_LIVE && !live_now(seq) && !accounted(seq) {
+                    lost.msgs.push(seq);
+                    lost.bytes += u64::from(len);
+                }
+            }
+        }
+        Some(lost)
     }
 }
 

@@ -30,6 +30,7 @@ mod from_subjects_totals;
 mod recovery;
 mod schedule_ttl;
 mod snapshot;
+mod state_file;
 
 /// A directory removed when dropped (Go's `t.TempDir()`).
 struct TempDir(PathBuf);
