@@ -196,3 +196,58 @@ fn file_store_msg_blk_fail_on_kernel_fault_lost_data_reporting() {
         fs.stop().unwrap();
     });
 }
+
+port!("server/filestore_test.go::TestFileStoreFullStateTestUserRemoveWAL" => file_store_full_state_test_user_remove_wal);
+fn file_store_full_state_test_user_remove_wal() {
+    all_permutations(|mut fcfg| {
+        // Room for two records of 50 bytes and tombstones.
+        fcfg.block_size = 132;
+        let cfg = zzz_with(|c| c.subjects = vec!["*".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        let msg_a = [b'A'; 19];
+        let msg_z = [b'Z'; 19];
+
+        // Two messages, the first removed: the block holds a tombstone for it.
+        fs.store_msg("A", b"", &msg_a, 0).unwrap();
+        fs.store_msg("Z", b"", &msg_z, 0).unwrap();
+        assert!(fs.remove_msg(1).unwrap());
+        assert_eq!(fs.load_msg(2).unwrap().msg.as_ref(), msg_z);
+        assert_eq!(fs.block_indexes().len(), 1);
+        let state = fs.state();
+        fs.stop().unwrap();
+        // The state file of this stop.
+        let sfile = fcfg.msgs_dir().join(STATE_FILE);
+        let buf = std::fs::read(&sfile).unwrap();
+
+        let fs = fcfg.open(cfg.clone());
+        fs.load_msg(2).unwrap();
+        assert_eq!(fs.load_msg(1).unwrap_err(), StoreError::MsgNotFound);
+        assert_eq!(fs.state(), state);
+        assert_ne!(state.first_time, 0);
+
+        // Two more, then 2 and 4 removed.
+        fs.store_msg("A", b"", &msg_a, 0).unwrap();
+        fs.store_msg("Z", b"", &msg_z, 0).unwrap();
+        assert!(fs.remove_msg(2).unwrap());
+        assert!(fs.remove_msg(4).unwrap());
+        let state = fs.state();
+        assert_eq!(state.deleted.len(), state.num_deleted);
+        fs.stop().unwrap();
+
+        let fs = fcfg.open(cfg.clone());
+        assert_eq!(fs.state(), state);
+        assert_ne!(state.first_time, 0);
+
+        // The old state put back: the removals are remembered from the tombstones.
+        fs.stop().unwrap();
+        std::fs::write(&sfile, &buf).unwrap();
+        let fs = fcfg.open(cfg.clone());
+        let mut new_state = fs.state();
+        // Sequence 2 is reported lost: the old state holds it, and its block and
+        // tombstone went when the block emptied (Go reports it the same way).
+        let lost = new_state.lost.take().expect("lost data detected");
+        assert_eq!(lost.msgs, vec![2]);
+        assert_eq!(new_state, state);
+        fs.stop().unwrap();
+    });
+}
