@@ -370,7 +370,10 @@ impl Block {
     /// accepts, atomically (write aside, sync, rename, sync directory). A record of the
     /// block's highest sequence is kept as an erased marker when its message is gone and
     /// `keep_max_marker` (no later block records as high a sequence), so the store still
-    /// remembers how far sequences went.
+    /// remembers how far sequences went. Afterwards the index describes the new file
+    /// exactly as a scan of it would: slots end at the last live message and `max_seq` is
+    /// the highest sequence a kept record names (Go's compaction lowers `mb.last` the same
+    /// way), so memory and disk agree before and after a restart.
     pub fn compact(
         &mut self,
         msgs_dir: &Path,
@@ -417,14 +420,21 @@ impl Block {
             .filter(|&t| keep_tombstone(t))
             .collect();
         for &t in &tombstones {
-            record::encode(&mut out, &self.hasher, t | TOMBSTONE_BIT, 0, b"", b"", b"");
+            // A tombstone of the block's highest sequence keeps its time: recovery may
+            // take the stream's last time from it.
+            let ts = if t == self.max_seq {
+                self.max_seq_ts
+            } else {
+                0
+            };
+            record::encode(&mut out, &self.hasher, t | TOMBSTONE_BIT, ts, b"", b"", b"");
         }
         let last_live = self.last_live();
-        if keep_max_marker
+        let marker = keep_max_marker
             && self.max_seq > 0
             && last_live != Some(self.max_seq)
-            && !tombstones.contains(&self.max_seq)
-        {
+            && !tombstones.contains(&self.max_seq);
+        if marker {
             record::encode(
                 &mut out,
                 &self.hasher,
@@ -438,7 +448,22 @@ impl Block {
         self.replace_file(msgs_dir, &out, self.compressed)?;
         self.size = out.len() as u64;
         self.base_seq = first_kept.unwrap_or(0);
+        // Removed slots past the last live message name no record any more.
+        while new_slots.last().is_some_and(|s| !s.is_live()) {
+            new_slots.pop();
+        }
         self.slots = new_slots;
+        let names_max =
+            marker || last_live == Some(self.max_seq) || tombstones.contains(&self.max_seq);
+        if !names_max {
+            // The highest sequence the new file names: its last message, or a kept
+            // tombstone (written without a time), or none (0, an empty file).
+            let last = last_live.map(|seq| (seq, self.slot(seq).map_or(0, |s| s.ts)));
+            let tomb = tombstones.iter().max().map(|&seq| (seq, 0));
+            let (seq, ts) = last.max(tomb).unwrap_or((0, 0));
+            self.max_seq = seq;
+            self.max_seq_ts = ts;
+        }
         self.tombstones = tombstones;
         self.compact_floor = self.mostly_dead().then_some(self.live_bytes);
         Ok(())

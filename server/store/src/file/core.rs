@@ -809,6 +809,20 @@ impl Core {
         now: i64,
         synced: &dyn Fn(u64),
     ) -> Result<Vec<(u64, Arc<str>, u64)>, StoreError> {
+        self.remove_bulk_with(seqs, via_limits, false, now, synced)
+    }
+
+    /// [`Core::remove_bulk`]; with `rewrite`, every block that loses messages is
+    /// rewritten without them (or deleted), however few: no tombstones are written, and
+    /// the removal is on disk, atomically, when this returns.
+    pub fn remove_bulk_with(
+        &mut self,
+        seqs: &[u64],
+        via_limits: bool,
+        rewrite: bool,
+        now: i64,
+        synced: &dyn Fn(u64),
+    ) -> Result<Vec<(u64, Arc<str>, u64)>, StoreError> {
         const TOMBSTONES_UP_TO: usize = 16;
         let mut by_block: Vec<(u32, Vec<u64>)> = Vec::new();
         for &seq in seqs {
@@ -840,7 +854,7 @@ impl Core {
                 .sum();
             let mostly_dead = blk.size > COMPACT_MINIMUM
                 && blk.live_bytes.saturating_sub(removed_bytes) * 2 < blk.size;
-            if !whole && !mostly_dead && list.len() <= TOMBSTONES_UP_TO {
+            if !rewrite && !whole && !mostly_dead && list.len() <= TOMBSTONES_UP_TO {
                 for seq in list {
                     if let Some((subject, len)) =
                         self.remove(seq, false, via_limits, now, synced)?
@@ -994,18 +1008,28 @@ impl Core {
         Ok(())
     }
 
-    /// Whether an older block is dead enough to be rewritten after a delete: worth
-    /// compacting (see [`Block::worth_compacting`]) with at least a quarter of a block
-    /// to reclaim.
+    /// Whether an older block is dead enough to be rewritten at once, by the delete that
+    /// made it so (Go's `shouldCompactInline`): worth compacting (see
+    /// [`Block::worth_compacting`]) and bigger than [`COMPACT_MINIMUM`]. Smaller blocks
+    /// wait for the periodic pass ([`Core::compact_sealed`]), so that a run of deletes
+    /// rewrites a small block once rather than every time it becomes mostly dead again.
     pub fn should_compact(&self, bi: usize) -> bool {
         let blk = &self.blocks[bi];
-        blk.worth_compacting() && blk.reclaimable() >= self.block_size / 4
+        blk.size > COMPACT_MINIMUM && blk.worth_compacting()
+    }
+
+    /// Whether the periodic pass would rewrite an older block (Go's `shouldCompactSync`).
+    pub fn should_compact_sync(&self, bi: usize) -> bool {
+        bi + 1 < self.blocks.len() && self.blocks[bi].worth_compacting()
     }
 
     /// Rewrites older blocks that are mostly dead, however small (Go's periodic
-    /// `syncBlocks` compaction), and deletes those with nothing needed left.
+    /// `syncBlocks` compaction), and deletes those with nothing needed left. Oldest
+    /// first: tombstones name older sequences, so a rewritten older block may leave a
+    /// later block's tombstones unneeded in the same pass.
     pub fn compact_sealed(&mut self) -> io::Result<()> {
-        let older: Vec<u32> = self.blocks.iter().rev().skip(1).map(|b| b.index).collect();
+        let sealed = self.blocks.len().saturating_sub(1);
+        let older: Vec<u32> = self.blocks[..sealed].iter().map(|b| b.index).collect();
         for index in older {
             // Earlier rewrites may have deleted blocks: look each one up again.
             let Some(bi) = self.blocks.iter().position(|b| b.index == index) else {
@@ -1046,18 +1070,31 @@ impl Core {
         let max_seq = self.blocks[bi].max_seq;
         let later_goes_as_far = self.blocks[bi + 1..].iter().any(|b| b.max_seq >= max_seq);
         self.blocks[bi].compact(&msgs_dir, |t| needed.contains(&t), !later_goes_as_far)?;
+        let (index, floor) = (self.blocks[bi].index, self.blocks[bi].compact_floor);
         // Removed messages of this block are gone from disk: tombstones naming them in
         // other blocks are no longer needed, which may free those blocks.
-        let others: Vec<usize> = (0..self.blocks.len().saturating_sub(1))
-            .filter(|&i| i != bi && self.blocks[i].live_msgs == 0)
-            .collect();
-        for i in others.into_iter().rev() {
-            if self.tombstones_needed(i).is_empty() {
-                self.delete_block(i)?;
+        self.delete_freed_blocks()?;
+        self.tombstones_may_be_stale(usize::MAX);
+        // This block's own floor stands: nothing changed for it.
+        if let Some(blk) = self.blocks.iter_mut().find(|b| b.index == index) {
+            blk.compact_floor = floor;
+        }
+        Ok(())
+    }
+
+    /// Deletes every older block left with no live message and no needed tombstone:
+    /// records leaving the disk make the tombstones naming them unneeded, which may free
+    /// the blocks holding those (and so on).
+    fn delete_freed_blocks(&mut self) -> io::Result<()> {
+        loop {
+            let sealed = self.blocks.len().saturating_sub(1);
+            let freed = (0..sealed)
+                .find(|&i| self.blocks[i].live_msgs == 0 && self.tombstones_needed(i).is_empty());
+            match freed {
+                Some(i) => self.delete_one_block(i)?,
+                None => return Ok(()),
             }
         }
-        self.tombstones_may_be_stale(bi);
-        Ok(())
     }
 
     /// Records of block `bi` left the disk: tombstones naming them elsewhere may no
@@ -1072,8 +1109,15 @@ impl Core {
 
     /// Deletes an older block that holds nothing needed. The block may be the only record
     /// of the last sequence (tombstones of earlier ones went to a later block), so the
-    /// last block is first made to remember it, durably.
+    /// last block is first made to remember it, durably. Blocks this frees (see
+    /// [`Core::delete_freed_blocks`]) go too.
     fn delete_block(&mut self, bi: usize) -> io::Result<()> {
+        self.delete_one_block(bi)?;
+        self.delete_freed_blocks()
+    }
+
+    /// [`Core::delete_block`] without looking at the other blocks.
+    fn delete_one_block(&mut self, bi: usize) -> io::Result<()> {
         let written = self.written;
         self.remember_last_seq(&|_| {})
             .map_err(|e| io::Error::other(e.to_string()))?;

@@ -432,6 +432,36 @@ impl FileStore {
         Some(position + 1 < core.blocks.len() && core.should_compact(position))
     }
 
+    /// Whether the periodic pass ([`FileStore::sync_now`]) would rewrite the block at
+    /// `position` (Go's `shouldCompactSync`); never the last block.
+    #[doc(hidden)]
+    pub fn block_should_compact_sync(&self, position: usize) -> Option<bool> {
+        let locked = self.lock();
+        let core = &locked.core;
+        (position < core.blocks.len()).then(|| core.should_compact_sync(position))
+    }
+
+    /// Whether compacting the block at `position` is held back because its last
+    /// compaction reclaimed too little (Go's `noCompact`): see [`block::Block::compact_floor`].
+    #[doc(hidden)]
+    pub fn block_compaction_held(&self, position: usize) -> Option<bool> {
+        Some(
+            self.lock()
+                .core
+                .blocks
+                .get(position)?
+                .compact_floor
+                .is_some(),
+        )
+    }
+
+    /// Sequences the tombstones of the block at `position` delete, in the order they
+    /// are recorded (Go's `mb.tombs()`).
+    #[doc(hidden)]
+    pub fn block_tombstone_seqs(&self, position: usize) -> Option<Vec<u64>> {
+        Some(self.lock().core.blocks.get(position)?.tombstones.clone())
+    }
+
     /// Makes the next write to the last block fail as a full disk would.
     #[doc(hidden)]
     pub fn fail_next_write(&self) {
@@ -483,7 +513,9 @@ impl FileStore {
     }
 
     /// Syncs everything written so far, then rewrites older blocks that are mostly dead
-    /// (Go's periodic `syncBlocks`).
+    /// (Go's periodic `syncBlocks`). With `sync_interval` a background thread does this
+    /// every interval; otherwise the owner calls it now and then (Go runs it every two
+    /// minutes by default), since deletes rewrite only blocks bigger than 2 MiB at once.
     pub fn sync_now(&self) -> Result<(), StoreError> {
         let work = self.lock().core.take_sync_work();
         work.run()?;

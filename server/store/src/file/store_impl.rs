@@ -101,11 +101,24 @@ impl FileStore {
         via_limits: bool,
         updates: &mut Vec<Update>,
     ) -> Result<u64, StoreError> {
+        self.remove_bulk_with_locked(locked, seqs, via_limits, false, updates)
+    }
+
+    /// [`FileStore::remove_bulk_locked`]; with `rewrite`, blocks are rewritten without the
+    /// messages instead of given tombstones (see [`super::core::Core::remove_bulk_with`]).
+    fn remove_bulk_with_locked(
+        &self,
+        locked: &mut Locked,
+        seqs: &[u64],
+        via_limits: bool,
+        rewrite: bool,
+        updates: &mut Vec<Update>,
+    ) -> Result<u64, StoreError> {
         let now = self.shared.clock.now_ns();
         let commit = &self.shared.commit;
         let removed = locked
             .core
-            .remove_bulk(seqs, via_limits, now, &|t| commit.mark_synced(t))?;
+            .remove_bulk_with(seqs, via_limits, rewrite, now, &|t| commit.mark_synced(t))?;
         let n = removed.len() as u64;
         for (seq, subject, len) in removed {
             updates.push((-1, -(len as i64), seq, subject.to_string()));
@@ -115,7 +128,10 @@ impl FileStore {
 
     /// Removes what the leader's delete blocks `dbs` (ascending) name and this store still
     /// holds. Blocks this store already has exactly are skipped without looking at their
-    /// sequences (Go's `SyncDeleted`).
+    /// sequences (Go's `SyncDeleted`). Go removes these as limits do, without tombstones,
+    /// so a crash can bring them back; here each block that loses messages is rewritten
+    /// without them (or deleted), so the removal is durable and, as in Go, leaves no
+    /// tombstones behind.
     fn sync_deleted_locked(
         &self,
         locked: &mut Locked,
@@ -150,7 +166,7 @@ impl FileStore {
                 });
                 seqs
             };
-            self.remove_bulk_locked(locked, &seqs, false, updates)?;
+            self.remove_bulk_with_locked(locked, &seqs, false, true, updates)?;
         }
         Ok(())
     }

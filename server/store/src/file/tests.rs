@@ -511,17 +511,56 @@ fn a_compaction_that_reclaims_nothing_is_not_repeated_until_live_bytes_halve() {
     fs.new_block_for_write().unwrap();
     let ino = block_inode(&fs, 3);
     fs.remove_msg(301).unwrap();
+    // A small block is not rewritten by the delete itself, only by the periodic pass.
+    assert_eq!(block_inode(&fs, 3), ino);
+    assert_eq!(fs.block_should_compact(3), Some(false));
+    assert_eq!(fs.block_should_compact_sync(3), Some(true));
+    fs.sync_now().unwrap();
     let compacted = block_inode(&fs, 3);
     assert_ne!(compacted, ino);
+    assert_eq!(fs.block_compaction_held(3), Some(true));
+    fs.sync_now().unwrap();
     fs.remove_msg(302).unwrap();
+    fs.sync_now().unwrap();
     assert_eq!(
         block_inode(&fs, 3),
         compacted,
         "rewritten again for nothing"
     );
     fs.remove_msg(303).unwrap();
+    assert_eq!(fs.block_should_compact_sync(3), Some(true));
+    fs.sync_now().unwrap();
     assert_ne!(block_inode(&fs, 3), compacted);
     assert_eq!(fs.state().msgs, 300 - 90 + 1);
+}
+
+#[test]
+fn a_delete_rewrites_at_once_only_a_block_bigger_than_the_compact_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let fcfg = FileStoreConfig {
+        block_size: 4 * 1024 * 1024,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
+    // 1 KiB payloads: about 2.6 MB in the first block, then a second block.
+    let payload = vec![b'x'; 1024];
+    for _ in 0..2500 {
+        fs.store_msg("foo", b"", &payload, 0).unwrap();
+    }
+    fs.new_block_for_write().unwrap();
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    let ino = block_inode(&fs, 0);
+    // Removing past half of a block over 2 MiB rewrites it with the delete that did it.
+    for seq in 2..=1251 {
+        fs.remove_msg(seq).unwrap();
+    }
+    // Exactly half dead: not yet.
+    assert_eq!(block_inode(&fs, 0), ino);
+    fs.remove_msg(1252).unwrap();
+    assert_ne!(block_inode(&fs, 0), ino);
+    let (size, live) = fs.block_bytes(0).unwrap();
+    assert_eq!(size, live);
+    assert_eq!(fs.state().msgs, 2501 - 1251);
 }
 
 #[test]
@@ -643,6 +682,92 @@ fn compacting_an_older_block_keeps_no_marker_when_a_later_block_goes_further() {
     let state = fs.state();
     assert_eq!(state.deleted, vec![2]);
     fs.stop().unwrap();
+    let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
+    assert_eq!(fs.state(), state);
+}
+
+#[test]
+fn a_compacted_block_is_indexed_as_a_scan_of_its_new_file_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let fcfg = FileStoreConfig {
+        block_size: 100,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg.clone(), cfg("S"), ManualClock::starting_now()).unwrap();
+    // Two 50-byte records per block: [1,2] [3,4] [5,6].
+    for _ in 0..6 {
+        fs.store_msg("Z", b"", &[b'Z'; 19], 0).unwrap();
+    }
+    // Seq 2 and the first block's tail go; seq 4 too, the second block then holding 3.
+    assert!(fs.remove_msg(2).unwrap());
+    assert!(fs.remove_msg(4).unwrap());
+    fs.compact_block_at(0).unwrap();
+    fs.compact_block_at(1).unwrap();
+    // No marker was kept (later blocks go further), so neither block names its old
+    // highest sequence any more: each ends at its last message, in memory as on disk.
+    assert_eq!(fs.block_last_seq(0), Some(1));
+    assert_eq!(fs.block_last_seq(1), Some(3));
+    let bounds = fs.block_bounds();
+    assert_eq!(&bounds[..2], &[(1, 1), (3, 3)]);
+    let deletes = fs.delete_blocks();
+    let state = fs.state();
+    assert_eq!(state.deleted, vec![2, 4]);
+    // A crash (no state file): the scan finds exactly what memory held.
+    drop(fs);
+    let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
+    assert_eq!(fs.block_bounds(), bounds);
+    assert_eq!(fs.delete_blocks(), deletes);
+    assert_eq!(fs.state(), state);
+}
+
+#[test]
+fn sync_deleted_rewrites_blocks_and_the_removal_survives_a_crash() {
+    use crate::store::{DeleteBlock, DeleteRange};
+    let dir = tempfile::tempdir().unwrap();
+    let fcfg = FileStoreConfig {
+        block_size: 100,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg.clone(), cfg("S"), ManualClock::starting_now()).unwrap();
+    // [1,2] [3,4] [5,6]
+    for _ in 0..6 {
+        fs.store_msg("Z", b"", &[b'Z'; 19], 0).unwrap();
+    }
+    let dbs: Vec<Box<dyn DeleteBlock>> = vec![Box::new(DeleteRange { first: 2, num: 2 })];
+    fs.sync_deleted(&dbs).unwrap();
+    // No tombstones (so no block only for them): the two blocks were rewritten.
+    assert_eq!(fs.block_indexes().len(), 3);
+    for position in 0..3 {
+        assert_eq!(fs.block_tombstone_seqs(position), Some(vec![]));
+    }
+    assert_eq!(fs.block_bounds(), vec![(1, 1), (4, 4), (5, 6)]);
+    let state = fs.state();
+    assert_eq!((state.msgs, state.deleted.clone()), (4, vec![2, 3]));
+    drop(fs);
+    let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
+    assert_eq!(fs.state(), state);
+}
+
+#[test]
+fn deleting_a_block_also_deletes_blocks_of_tombstones_it_made_unneeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let fcfg = FileStoreConfig {
+        block_size: 10 * 33,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg.clone(), cfg("S"), ManualClock::starting_now()).unwrap();
+    for _ in 0..20 {
+        fs.store_msg("foo", b"", b"", 0).unwrap();
+    }
+    // The tombstones of 1..9 fill a third block; removing 10 deletes the first block, so
+    // they are unneeded, and so are those of the second block once it goes with 20.
+    for seq in 1..=20 {
+        fs.remove_msg(seq).unwrap();
+    }
+    assert_eq!(fs.block_indexes().len(), 1);
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (0, 21, 20));
+    drop(fs);
     let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
     assert_eq!(fs.state(), state);
 }
