@@ -23,6 +23,7 @@ use ported::port;
 mod batch_b;
 mod batch_c;
 mod batch_d;
+mod compaction;
 mod consumer;
 mod from_bad_consumer_state;
 mod from_partial_cache_expiration;
