@@ -32,6 +32,8 @@ pub struct RecoveryReport {
     pub truncated: Vec<(u32, u64)>,
     /// Sequences that had no record left after damage (lost messages).
     pub lost: LostStreamData,
+    /// The index came from the state file of a clean stop; no block was read.
+    pub from_state_file: bool,
 }
 
 impl RecoveryReport {

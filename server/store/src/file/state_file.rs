@@ -212,6 +212,7 @@ fn encode(core: &Core) -> io::Result<Vec<u8>> {
 /// Writes the state file of `core` (at a clean stop, after the final sync). The file is
 /// written aside, synced and renamed into place, so a crash leaves the old state or none.
 pub fn save(core: &Core) -> io::Result<()> {
+    check_consistent(core)?;
     let plain = encode(core)?;
     let (_, bytes) = core
         .codec
@@ -228,6 +229,50 @@ pub fn save(core: &Core) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Refuses to persist an index whose totals disagree with its blocks: a bug or memory
+/// damage must not outlive the process. Without a state file the next open scans.
+fn check_consistent(core: &Core) -> io::Result<()> {
+    let (mut msgs, mut bytes) = (0u64, 0u64);
+    for blk in &core.blocks {
+        let live: Vec<&Slot> = blk.slots.iter().filter(|s| s.is_live()).collect();
+        let live_bytes: u64 = live.iter().map(|s| u64::from(s.len)).sum();
+        if live.len() as u64 != blk.live_msgs || live_bytes != blk.live_bytes {
+            return Err(corrupt(format!("block {} counts disagree", blk.index)));
+        }
+        if blk.max_seq > core.last_seq {
+            return Err(corrupt(format!(
+                "block {} is past the last sequence",
+                blk.index
+            )));
+        }
+        msgs += blk.live_msgs;
+        bytes += blk.live_bytes;
+    }
+    if msgs != core.msgs || bytes != core.bytes {
+        return Err(corrupt(
+            "stream totals disagree with the blocks".to_string(),
+        ));
+    }
+    let mut subject_msgs = 0u64;
+    core.subjects.for_each(|_, info| subject_msgs += info.msgs);
+    let unnamed = core
+        .blocks
+        .iter()
+        .flat_map(|b| b.slots.iter())
+        .filter(|s| s.subject.as_deref() == Some(""))
+        .count() as u64;
+    if subject_msgs + unnamed != msgs {
+        return Err(corrupt(
+            "subject counts disagree with the blocks".to_string(),
+        ));
+    }
+    Ok(())
+}
+
+fn corrupt(what: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("corrupt state: {what}"))
 }
 
 /// Removes the state file, making sure the removal is on disk: from here on the store
@@ -403,6 +448,7 @@ fn decode_blocks(
     }
 
     let mut on_disk = blocks_on_disk(msgs_dir)?;
+    let mut prev_live = 0u64;
     let block_count = r.varint()?;
     for _ in 0..block_count {
         let index = r.u32()?;
@@ -439,6 +485,10 @@ fn decode_blocks(
         }
         blk.base_seq = r.varint()?;
         blk.max_seq = r.varint()?;
+        // Nothing in a block lies past the stream's last sequence.
+        if blk.max_seq > core.last_seq {
+            return None;
+        }
         blk.max_seq_ts = r.signed()?;
         let tombstones = r.varint()?;
         for _ in 0..tombstones {
@@ -464,6 +514,13 @@ fn decode_blocks(
                 ),
             };
             if subject.is_some() {
+                // Live sequences rise through the whole state and stay within the
+                // stream: counts derived from them cannot exceed its span.
+                let seq = blk.base_seq.checked_add(blk.slots.len() as u64)?;
+                if seq <= prev_live || seq > last_seq {
+                    return None;
+                }
+                prev_live = seq;
                 blk.live_msgs += 1;
                 blk.live_bytes += u64::from(len);
             }
@@ -491,7 +548,22 @@ fn decode_blocks(
         return None;
     }
     core.finish_open(ttls).ok()?;
+    core.report.from_state_file = true;
     Some(core)
+}
+
+impl super::FileStore {
+    /// Moves the counts of `from` to `to` in the in-memory per-subject index only, as
+    /// memory damage would (Go's test corrupts its `psim` this way). For tests.
+    #[doc(hidden)]
+    pub fn corrupt_subject_index(&self, from: &str, to: &str) {
+        let mut locked = self.lock();
+        let subjects = &mut locked.core.subjects;
+        if let Some(info) = subjects.get(from) {
+            subjects.remove(from);
+            subjects.set(Arc::from(to), info);
+        }
+    }
 }
 
 /// What the index of a store says about its messages, in a comparable form (tests compare
@@ -642,12 +714,14 @@ mod tests {
                 ..fcfg.clone()
             };
 
+            let what = format!("{cipher:?} {compression:?}");
             // One clock, so that what both stores write next has the same times.
             let clock = ManualClock::starting_now();
             let fast = open_with(&fcfg, &cfg, clock.clone());
             assert!(!state_path.exists(), "the state is consumed by the open");
+            assert!(fast.recovery_report().from_state_file, "{what}");
             let scanned = open_with(&scan_fcfg, &cfg, clock);
-            let what = format!("{cipher:?} {compression:?}");
+            assert!(!scanned.recovery_report().from_state_file);
             assert_same(&fast, &scanned, &what);
             let (a, b) = (fast.state(), scanned.state());
             assert_eq!(a, b);
@@ -742,5 +816,38 @@ mod tests {
         assert!(!state_path.exists());
         let fs = open(&fcfg, &cfg);
         assert_eq!(fs.state().msgs, 50);
+    }
+
+    #[test]
+    fn an_index_that_disagrees_with_itself_is_not_saved() {
+        let root = tempfile::tempdir().unwrap();
+        let fcfg = FileStoreConfig::new(root.path());
+        let cfg = StreamConfig {
+            name: "S".to_string(),
+            ..StreamConfig::default()
+        };
+        let state_path = root.path().join(MSGS_DIR).join(STATE_FILE);
+        type Damage = fn(&mut Core);
+        let damages: [Damage; 3] = [
+            |core| core.blocks[0].live_msgs -= 1,
+            |core| core.msgs += 1,
+            |core| core.subjects.remove("foo.1"),
+        ];
+        for damage in damages {
+            let fs = open(&fcfg, &cfg);
+            for i in 0..10 {
+                fs.store_msg(&format!("foo.{}", i % 3), b"", b"x", 0)
+                    .unwrap();
+            }
+            damage(&mut fs.lock().core);
+            fs.stop().unwrap();
+            assert!(!state_path.exists());
+            // The next open scans and has it right.
+            let fs = open(&fcfg, &cfg);
+            assert_eq!(fs.state().msgs, 10);
+            assert_eq!(fs.subjects_state("foo.1")["foo.1"].msgs, 3);
+            fs.purge().unwrap();
+            fs.stop().unwrap();
+        }
     }
 }

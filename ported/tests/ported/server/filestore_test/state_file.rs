@@ -47,6 +47,7 @@ fn file_store_full_state_basics() {
 
         // Recovered from it.
         let fs = fcfg.open(cfg.clone());
+        assert!(fs.recovery_report().from_state_file);
         assert_eq!(old_index_files(&fcfg.msgs_dir()), 0);
         let state = fs.state();
         assert_eq!((state.msgs, state.first_seq, state.last_seq), (2, 1, 2));
@@ -64,6 +65,8 @@ fn file_store_full_state_basics() {
         fs.stop().unwrap();
         std::fs::write(&sfile, &buf).unwrap();
         let fs = fcfg.open(cfg.clone());
+        // The old state does not describe the blocks: they are scanned.
+        assert!(!fs.recovery_report().from_state_file);
         let state = fs.state();
         assert_eq!(
             (state.msgs, state.bytes, state.first_seq, state.last_seq),
@@ -250,4 +253,71 @@ fn file_store_full_state_test_user_remove_wal() {
         assert_eq!(new_state, state);
         fs.stop().unwrap();
     });
+}
+
+port!("server/filestore_test.go::TestFileStoreCorruptPSIMOnDisk" => file_store_corrupt_psim_on_disk);
+fn file_store_corrupt_psim_on_disk() {
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        dir: dir.0.clone(),
+        block_size: 0,
+        cipher: StoreCipher::None,
+        compression: StoreCompression::None,
+    };
+    let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    fs.store_msg("foo.bar", b"", b"ABC", 0).unwrap();
+    fs.store_msg("foo.baz", b"", b"XYZ", 0).unwrap();
+
+    // A bad subject in the per-subject index, in place of "foo.bar".
+    let mut bad: Vec<char> = "foo.bar".chars().collect();
+    bad[3] = char::REPLACEMENT_CHARACTER;
+    let bad: String = bad.into_iter().collect();
+    fs.corrupt_subject_index("foo.bar", &bad);
+
+    // A restart does not carry the damage over.
+    fs.stop().unwrap();
+    let fs = fcfg.open(cfg);
+    assert_eq!(fs.load_last_msg("foo.bar").unwrap().msg.as_ref(), b"ABC");
+    assert_eq!(fs.load_last_msg("foo.baz").unwrap().msg.as_ref(), b"XYZ");
+    fs.stop().unwrap();
+}
+
+port!("server/filestore_test.go::TestFileStoreRecoverFullStateDetectCorruptState" => file_store_recover_full_state_detect_corrupt_state);
+fn file_store_recover_full_state_detect_corrupt_state() {
+    use sha2::{Digest, Sha256};
+    let dir = TempDir::new();
+    let fcfg = Fcfg {
+        dir: dir.0.clone(),
+        block_size: 0,
+        cipher: StoreCipher::None,
+        compression: StoreCompression::None,
+    };
+    let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
+    let fs = fcfg.open(cfg.clone());
+    for i in 1..=10 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"abc", 0).unwrap();
+    }
+    fs.stop().unwrap();
+
+    // A state that contradicts itself under a digest that matches: Go zeroes its message
+    // count; natsd's state holds no count (it is derived), so its last sequence, the
+    // first field after the name, goes to 0 while the blocks hold sequences up to 10.
+    let sfile = fcfg.msgs_dir().join(STATE_FILE);
+    let mut buf = std::fs::read(&sfile).unwrap();
+    let body_len = buf.len() - 32;
+    let last_seq_at = 4 + 1 + 1 + "zzz".len();
+    assert_eq!(buf[last_seq_at], 10);
+    buf[last_seq_at] = 0;
+    let digest = Sha256::digest(&buf[..body_len]);
+    buf[body_len..].copy_from_slice(&digest);
+    std::fs::write(&sfile, &buf).unwrap();
+
+    // Detected: the open does not take it, and the scan of the blocks is right.
+    let fs = fcfg.open(cfg);
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (10, 1, 10));
+    assert!(state.lost.is_none());
+    assert_eq!(fs.load_msg(10).unwrap().subject, "foo.10");
+    fs.stop().unwrap();
 }
