@@ -4,6 +4,8 @@
 //!
 //! ```text
 //! <store_dir>/msgs/<index>.blk   message blocks, index from 1, the highest is written
+//! <store_dir>/msgs/index.db      the whole index, after a clean stop only (state_file)
+//! <store_dir>/msgs/sched.db      message schedules, after a clean stop only
 //! ```
 //!
 //! **Decision: keep Go's record framing, not Go's checksum input.** Records have
@@ -16,9 +18,8 @@
 //! (same key, same place, same size). Consequences: Go cannot verify blocks natsd wrote,
 //! and natsd cannot yet open a Go stream directory (a one-time migration that verifies
 //! Go's checksum plus sanity checks and rewrites the blocks is the planned path; not
-//! done). Not kept either: Go's `index.db` full-state snapshot. natsd rebuilds its index
-//! by scanning every block on open — the one recovery path, exercised by the damage tests,
-//! and never a stale index.
+//! done). natsd's `index.db` has Go's name and purpose, not Go's format (see
+//! [`state_file`]).
 //!
 //! # Durability
 //!
@@ -41,7 +42,14 @@
 //!
 //! # Recovery
 //!
-//! Every block is scanned and every record verified. A record that fails (bad framing or
+//! After a clean stop the index is read from [`state_file`] — only if every block file
+//! still has the length and times it had then — and the file is removed as it is read,
+//! so it can never describe a store that changed since. Otherwise (a crash, a block
+//! changed or removed on disk) every block is scanned and every record verified; a stale
+//! state file still says which messages went missing (reported as lost) and how far the
+//! stream got (those sequences stay used).
+//!
+//! In a scan every record is verified. A record that fails (bad framing or
 //! checksum) is skipped by searching forward for the next record that verifies; bytes
 //! after the last valid record of a block (a torn write, a truncated file) are cut off.
 //! Both are reported in [`RecoveryReport`] and in the stream state's `lost` field.
