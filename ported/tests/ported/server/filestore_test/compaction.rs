@@ -324,3 +324,79 @@ fn file_store_remove_msgs_in_range_with_tombstones() {
     let fs = fcfg.open(zzz());
     assert_eq!(fs.state(), state);
 }
+
+/// A 32 KiB tmpfs mounted for the test and unmounted when dropped (Go's test needs one at
+/// `/jswf_test`, set up by hand in a container).
+struct SmallFs(PathBuf);
+
+impl SmallFs {
+    fn mount() -> SmallFs {
+        let dir = TempDir::new();
+        let path = dir.0.clone();
+        // Keep the directory: the mount point outlives the guard of its creation.
+        std::mem::forget(dir);
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=32k", "tmpfs"])
+            .arg(&path)
+            .status();
+        assert!(
+            status.as_ref().is_ok_and(|s| s.success()),
+            "this test needs a 32 KiB filesystem: mounting a tmpfs at {} failed ({status:?}); \
+             run it as root with mount rights",
+            path.display()
+        );
+        SmallFs(path)
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+port!("server/filestore_test.go::TestFileStoreWriteFailures" => file_store_write_failures, opt_in = "needs a full filesystem: mounts a 32 KiB tmpfs (root with mount rights), as Go's test needs a 32k tmpfs at /jswf_test");
+fn file_store_write_failures() {
+    let small = SmallFs::mount();
+    let mut n = 0;
+    all_permutations(|fcfg| {
+        n += 1;
+        let fcfg = Fcfg {
+            dir: small.0.join(format!("jetstream-{n}")),
+            ..fcfg
+        };
+        let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
+        let fs = fcfg.open(cfg.clone());
+        let (subj, msg) = ("foo", b"Hello Write Failures!");
+        // About 54 bytes each: 1000 do not fit in 32 KiB.
+        let fill = |fs: &FileStore, tries: u64| {
+            (1..=tries).find(|_| fs.store_msg(subj, b"", msg, 0).is_err())
+        };
+        let lseq = fill(&fs, 1000).expect("expected a write to fail");
+        let mut state = fs.state();
+        assert_eq!(state.last_seq, lseq - 1);
+        assert_eq!(state.msgs, lseq - 1);
+        assert!(fs.load_msg(lseq).is_err());
+        fs.load_msg(1).unwrap();
+
+        // The same state after a restart.
+        fs.stop().unwrap();
+        let fs = fcfg.open(cfg.clone());
+        let mut state2 = fs.state();
+        state.lost = None;
+        state2.lost = None;
+        assert_eq!(state2, state);
+
+        // Still full.
+        assert!(fill(&fs, 100).is_some(), "expected a write to fail");
+        let lseq = fs.state().last_seq + 1;
+
+        // A purge frees the space: the writes fail again at the same count.
+        fs.purge().unwrap();
+        assert_eq!(fill(&fs, 1000), Some(lseq));
+        fs.stop().unwrap();
+        drop(fs);
+        std::fs::remove_dir_all(&fcfg.dir).unwrap();
+    });
+}
