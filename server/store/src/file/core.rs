@@ -169,6 +169,7 @@ impl Core {
         // The scan notes the messages with schedule headers.
         core.schedule_seqs = Some(Vec::new());
         let mut tombstones = Vec::new();
+        let mut names: std::collections::HashMap<Box<[u8]>, Arc<str>> = Default::default();
         // Sequences some valid record says are not messages (erased or deleted).
         let mut accounted = std::collections::HashSet::new();
         let mut damaged_neighbours = Vec::new();
@@ -268,7 +269,16 @@ impl Core {
                                 .push((index, rec.offset as u64, rec.len as u64));
                             continue;
                         }
-                        let subject = core.intern(&rec.subject);
+                        // One shared name per subject, as the store shares them while it
+                        // runs (the subject index is filled only after the scan).
+                        let subject = match names.get::<[u8]>(&rec.subject) {
+                            Some(name) => Arc::clone(name),
+                            None => {
+                                let name = core.intern(&rec.subject);
+                                names.insert(rec.subject.to_vec().into_boxed_slice(), name.clone());
+                                name
+                            }
+                        };
                         blk.index_message(rec.seq, rec.ts, rec.offset as u64, rec.len, subject);
                         if rec.has_headers {
                             let headers = &bytes[rec.offset..rec.offset + rec.len];
@@ -388,31 +398,43 @@ impl Core {
     /// Counts the live messages of the blocks into the stream's totals and the
     /// per-subject index.
     fn count_live(&mut self) {
-        for bi in 0..self.blocks.len() {
-            let live: Vec<(u64, Arc<str>, u64)> = {
-                let blk = &self.blocks[bi];
-                blk.slots
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, s)| {
-                        s.subject
-                            .clone()
-                            .map(|sub| (blk.base_seq + i as u64, sub, u64::from(s.len)))
-                    })
-                    .collect()
-            };
-            for (seq, subject, len) in live {
-                self.msgs += 1;
-                self.bytes += len;
+        // Counted per shared name first (every slot of a subject points to one), then
+        // entered into the subject tree once per subject rather than once per message.
+        let mut per_name: std::collections::HashMap<*const u8, (Arc<str>, SubjectInfo)> =
+            Default::default();
+        let (mut msgs, mut bytes) = (0u64, 0u64);
+        for blk in &self.blocks {
+            for (i, slot) in blk.slots.iter().enumerate() {
+                let Some(subject) = &slot.subject else {
+                    continue;
+                };
+                msgs += 1;
+                bytes += u64::from(slot.len);
                 if subject.is_empty() {
                     continue;
                 }
-                let info = self.subjects.entry(subject);
+                let seq = blk.base_seq + i as u64;
+                let (_, info) = per_name
+                    .entry(Arc::as_ptr(subject).cast::<u8>())
+                    .or_insert_with(|| (subject.clone(), SubjectInfo::default()));
                 if info.msgs == 0 {
                     info.first = seq;
                 }
                 info.msgs += 1;
                 info.last = seq;
+            }
+        }
+        self.msgs += msgs;
+        self.bytes += bytes;
+        for (name, counted) in per_name.into_values() {
+            // Two names with the same text (not shared) add up.
+            let info = self.subjects.entry(name);
+            if info.msgs == 0 {
+                *info = counted;
+            } else {
+                info.msgs += counted.msgs;
+                info.first = info.first.min(counted.first);
+                info.last = info.last.max(counted.last);
             }
         }
         self.subjects.retain(|_, info| info.msgs > 0);
