@@ -289,6 +289,32 @@ impl Block {
         Ok(())
     }
 
+    /// Replaces every record of this uncompressed block with `record` (may be empty), in
+    /// place, needing no free space: `record` is written over the start of the body and
+    /// synced, then the file is cut after it and synced. A crash between the two leaves
+    /// `record` followed by what is left of the old records, which a scan still reads.
+    pub fn overwrite_with(&mut self, record: &[u8]) -> io::Result<()> {
+        let file = self.handle()?;
+        if !record.is_empty() {
+            let mut sealed = record.to_vec();
+            if let Some(key) = &self.key {
+                key.apply(0, &mut sealed);
+            }
+            file.write_all_at(&sealed, self.header_len)?;
+            file.sync_data()?;
+        }
+        file.set_len(self.header_len + record.len() as u64)?;
+        file.sync_data()?;
+        self.size = record.len() as u64;
+        self.slots.clear();
+        self.base_seq = 0;
+        self.live_msgs = 0;
+        self.live_bytes = 0;
+        self.tombstones.clear();
+        self.drop_cache();
+        Ok(())
+    }
+
     /// Reads and verifies the record of `seq`; `buf` receives the record bytes.
     pub fn read_record<'b>(&self, seq: u64, buf: &'b mut Vec<u8>) -> io::Result<Record<'b>> {
         self.reads

@@ -101,6 +101,13 @@ const COMPACT_MINIMUM: u64 = 2 * 1024 * 1024;
 /// A last block shorter than this whose header does not parse was torn while created.
 const TORN_HEADER_MAX: usize = 512;
 
+/// The file system is full (or the user's quota is).
+fn is_out_of_space(err: &io::Error) -> bool {
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    matches!(err.raw_os_error(), Some(ENOSPC | EDQUOT))
+}
+
 fn io_err(e: io::Error) -> StoreError {
     StoreError::from(e)
 }
@@ -1188,27 +1195,40 @@ impl Core {
             .unwrap_or_default();
         let staging = parent.join(super::NEW_MSGS_DIR);
         let old = parent.join(super::PURGE_DIR);
-        let _ = fs::remove_dir_all(&staging);
-        fs::create_dir_all(&staging).map_err(io_err)?;
-        let mut blk =
-            Block::create(&staging, &self.name, next_index, &self.codec).map_err(io_err)?;
-        if remembered > 0 {
-            let mut out = Vec::new();
-            record::encode(
-                &mut out,
-                &blk.hasher,
-                remembered | TOMBSTONE_BIT,
-                self.last_ts,
-                b"",
-                b"",
-                b"",
-            );
-            blk.append(&out).map_err(io_err)?;
-            blk.note_seq(remembered, self.last_ts);
-            blk.tombstones.push(remembered);
-        }
-        blk.handle().map_err(io_err)?.sync_all().map_err(io_err)?;
-        block::sync_dir(&staging).map_err(io_err)?;
+        let staged = (|| -> io::Result<Block> {
+            let _ = fs::remove_dir_all(&staging);
+            fs::create_dir_all(&staging)?;
+            let mut blk = Block::create(&staging, &self.name, next_index, &self.codec)?;
+            if remembered > 0 {
+                let mut out = Vec::new();
+                record::encode(
+                    &mut out,
+                    &blk.hasher,
+                    remembered | TOMBSTONE_BIT,
+                    self.last_ts,
+                    b"",
+                    b"",
+                    b"",
+                );
+                blk.append(&out)?;
+                blk.note_seq(remembered, self.last_ts);
+                blk.tombstones.push(remembered);
+            }
+            blk.handle()?.sync_all()?;
+            block::sync_dir(&staging)?;
+            Ok(blk)
+        })();
+        let mut blk = match staged {
+            Ok(blk) => blk,
+            // A purge is how a full disk gets room again: the new directory does not fit,
+            // so the old blocks make room for what must stay, in place.
+            Err(err) if is_out_of_space(&err) => {
+                let _ = fs::remove_dir_all(&staging);
+                self.next_index -= 1;
+                return self.reset_in_place(remembered, synced);
+            }
+            Err(err) => return Err(io_err(err)),
+        };
         fs::rename(&self.msgs_dir, &old).map_err(io_err)?;
         fs::rename(&staging, &self.msgs_dir).map_err(io_err)?;
         block::sync_dir(&parent).map_err(io_err)?;
@@ -1216,6 +1236,64 @@ impl Core {
         synced(self.written);
         blk.path = block::block_path(&self.msgs_dir, next_index);
         self.blocks = vec![blk];
+        self.msgs = 0;
+        self.bytes = 0;
+        self.subjects.clear();
+        self.ttls.clear();
+        self.clear_schedules();
+        self.last_seq = self.last_seq.max(remembered);
+        self.first_seq = self.last_seq + 1;
+        Ok(purged)
+    }
+
+    /// A purge without free space ([`Core::reset_to`] when its new directory does not
+    /// fit): the older blocks are deleted, then the last one is overwritten with the one
+    /// record that must stay, the tombstone of the last sequence. A crash part way brings
+    /// back some purged messages (never loses an acknowledged one) and always keeps the
+    /// last sequence: the older blocks go first while the last block still holds it, and
+    /// the tombstone is written over the start of the last block before it is cut.
+    pub(crate) fn reset_in_place(
+        &mut self,
+        remembered: u64,
+        synced: &dyn Fn(u64),
+    ) -> Result<u64, StoreError> {
+        let purged = self.msgs;
+        let Some(last) = self.blocks.len().checked_sub(1) else {
+            return Err(StoreError::Other("purge: no block to reuse".to_string()));
+        };
+        if self.blocks[last].compressed {
+            // Overwriting part of a compressed block would ruin all of it.
+            return Err(StoreError::Other(
+                "purge: out of space and the last block is compressed".to_string(),
+            ));
+        }
+        for blk in &self.blocks[..last] {
+            match fs::remove_file(&blk.path) {
+                Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(io_err(err)),
+                _ => {}
+            }
+        }
+        self.blocks.drain(..last);
+        block::sync_dir(&self.msgs_dir).map_err(io_err)?;
+        let lmb = &mut self.blocks[0];
+        let mut out = Vec::new();
+        if remembered > 0 {
+            record::encode(
+                &mut out,
+                &lmb.hasher,
+                remembered | TOMBSTONE_BIT,
+                self.last_ts,
+                b"",
+                b"",
+                b"",
+            );
+        }
+        lmb.overwrite_with(&out).map_err(io_err)?;
+        if remembered > 0 {
+            lmb.note_seq(remembered, self.last_ts);
+            lmb.tombstones.push(remembered);
+        }
+        synced(self.written);
         self.msgs = 0;
         self.bytes = 0;
         self.subjects.clear();

@@ -771,3 +771,34 @@ fn deleting_a_block_also_deletes_blocks_of_tombstones_it_made_unneeded() {
     let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
     assert_eq!(fs.state(), state);
 }
+
+#[test]
+fn a_purge_without_room_reuses_the_last_block_and_keeps_the_last_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let fcfg = FileStoreConfig {
+        block_size: 1024,
+        ..FileStoreConfig::new(dir.path())
+    };
+    let fs = FileStore::open(fcfg.clone(), cfg("S"), ManualClock::starting_now()).unwrap();
+    for i in 0..100 {
+        fs.store_msg("foo", b"", format!("m{i}").as_bytes(), 0)
+            .unwrap();
+    }
+    let before = fs.block_paths();
+    assert!(before.len() > 2);
+    // What a purge does when its new directory finds no room.
+    let purged = fs.lock().core.reset_in_place(100, &|_| {}).unwrap();
+    assert_eq!(purged, 100);
+    let after = fs.block_paths();
+    assert_eq!(after, vec![before.last().unwrap().clone()]);
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (0, 101, 100));
+    assert_eq!(fs.store_msg("foo", b"", b"next", 0).unwrap().0, 101);
+    // A crash now (no clean stop): the scan finds the same.
+    drop(fs);
+    let fs = FileStore::open(fcfg, cfg("S"), ManualClock::starting_now()).unwrap();
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (1, 101, 101));
+    assert!(fs.recovery_report().is_clean());
+    assert_eq!(fs.load_msg(101).unwrap().msg.as_ref(), b"next");
+}
