@@ -60,6 +60,37 @@ fn crash_child() {
     let Ok(dir) = std::env::var(CHILD_DIR_ENV) else {
         return;
     };
+    let start = std::process::id() as u64 * 1_000_000;
+    if std::process::id() % 2 == 0 {
+        // Half the children stop and reopen the store over and over, so kills also land
+        // while the state file of a clean stop is written, read and removed.
+        let ack = |line: String| {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{line}").unwrap();
+            out.flush().unwrap();
+        };
+        for round in 0u64.. {
+            let fs = FileStore::open(
+                store_config(Path::new(&dir)),
+                stream_config(),
+                system_clock(),
+            )
+            .unwrap();
+            for i in 0..20 {
+                let n = start + round * 20 + i;
+                let (seq, _) = fs
+                    .store_msg(&format!("crash.0.{}", n % 5), b"", &payload(0, n), 0)
+                    .unwrap();
+                ack(format!("ACK {seq} 0 {n}"));
+                if n.is_multiple_of(3) && seq > 10 {
+                    ack(format!("DEL {}", seq - 10));
+                    fs.remove_msg(seq - 10).unwrap();
+                }
+            }
+            fs.stop().unwrap();
+        }
+        return;
+    }
     let fs = std::sync::Arc::new(
         FileStore::open(
             store_config(Path::new(&dir)),
@@ -68,7 +99,6 @@ fn crash_child() {
         )
         .unwrap(),
     );
-    let start = std::process::id() as u64 * 1_000_000;
     let threads: Vec<_> = (0..WRITERS)
         .map(|writer| {
             let fs = fs.clone();
