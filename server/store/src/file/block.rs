@@ -497,7 +497,12 @@ impl Block {
 
     /// Writes `plain` as this block's new file (fresh key, compressed if asked) aside,
     /// then renames it over the old one.
-    fn replace_file(&mut self, msgs_dir: &Path, plain: &[u8], compress: bool) -> io::Result<()> {
+    pub(crate) fn replace_file(
+        &mut self,
+        msgs_dir: &Path,
+        plain: &[u8],
+        compress: bool,
+    ) -> io::Result<()> {
         let (header, bytes) = self
             .codec
             .encode_block(&self.stream, self.index, plain, compress)?;

@@ -2,12 +2,8 @@
 //! `convertToEncrypted`). Without it, blocks written before would stay readable on disk,
 //! and the last one would go on taking new messages in the clear.
 
-use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
-use std::sync::Arc;
 
-use super::block;
 use super::codec::StoreCipher;
 use super::core::Core;
 
@@ -19,36 +15,15 @@ impl Core {
         if self.codec.cipher == StoreCipher::None {
             return Ok(());
         }
-        let mut converted = false;
         for blk in &mut self.blocks {
             if blk.key.is_some() {
                 continue;
             }
+            // The block was opened with the store's codec: rewriting it encrypts it.
             let plain = blk.read_plain()?;
             let records = plain.get(..blk.size as usize).unwrap_or(&plain[..]);
-            let (header, bytes) =
-                self.codec
-                    .encode_block(&self.name, blk.index, records, blk.compressed)?;
-            let tmp = blk.path.with_extension("new");
-            {
-                let file = OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&tmp)?;
-                file.write_all_at(&bytes, 0)?;
-                file.sync_all()?;
-            }
-            fs::rename(&tmp, &blk.path)?;
-            if blk.file.is_some() {
-                let file = OpenOptions::new().read(true).write(true).open(&blk.path)?;
-                blk.file = Some(Arc::new(file));
-            }
-            blk.set_header(header);
-            converted = true;
-        }
-        if converted {
-            block::sync_dir(&self.msgs_dir)?;
+            let compressed = blk.compressed;
+            blk.replace_file(&self.msgs_dir, records, compressed)?;
         }
         Ok(())
     }

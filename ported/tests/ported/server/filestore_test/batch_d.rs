@@ -24,7 +24,7 @@ fn plain_store(dir: &TempDir, block_size: u64, cfg: StreamConfig) -> FileStore {
 /// What a Go `DeleteBlocks` entry is: a per-block `*avl.SequenceSet` (interior deletes)
 /// or a `*DeleteRange` (a gap between blocks), with its state.
 #[derive(Debug, PartialEq, Eq)]
-enum Expect {
+pub(super) enum Expect {
     Set(u64, u64, u64),
     Range(u64, u64, u64),
 }
@@ -39,7 +39,7 @@ fn range(first: u64, num: u64) -> Expect {
     Expect::Range(first, first + num - 1, num)
 }
 
-fn check_delete_blocks(fs: &FileStore, expected: &[Expect]) {
+pub(super) fn check_delete_blocks(fs: &FileStore, expected: &[Expect]) {
     let found: Vec<Expect> = fs
         .delete_blocks()
         .iter()

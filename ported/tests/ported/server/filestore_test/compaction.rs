@@ -2,8 +2,8 @@
 //! periodic pass Go runs from its sync timer and natsd from `sync_now` or the
 //! `sync_interval` thread), what a compacted block then holds, and range removals.
 
+use super::batch_d::{check_delete_blocks, Expect};
 use natsd_store::avl::SequenceSet;
-use natsd_store::file::BlockDeletes;
 
 use super::*;
 
@@ -117,29 +117,6 @@ fn file_store_sync_compress_only_if_dirty() {
     fs.remove_msg(13).unwrap();
     assert_eq!(fs.block_compaction_held(2), Some(false));
     assert_eq!(fs.state().msgs, 13 - 8 - 1 + 6);
-}
-
-/// What a Go `DeleteBlocks` entry is: a per-block `*avl.SequenceSet` (interior deletes)
-/// or a `*DeleteRange` (a gap between blocks), with its state.
-#[derive(Debug, PartialEq, Eq)]
-enum Expect {
-    Set(u64, u64, u64),
-    Range(u64, u64, u64),
-}
-
-fn check_delete_blocks(fs: &FileStore, expected: &[Expect]) {
-    let found: Vec<Expect> = fs
-        .delete_blocks()
-        .iter()
-        .map(|db| {
-            let (f, l, n) = db.state();
-            match db {
-                BlockDeletes::Interior(_) => Expect::Set(f, l, n),
-                BlockDeletes::Gap(_) => Expect::Range(f, l, n),
-            }
-        })
-        .collect();
-    assert_eq!(found, expected);
 }
 
 port!("server/filestore_test.go::TestFileStoreDeleteBlocksWithManyEmptyBlocks" => file_store_delete_blocks_with_many_empty_blocks);

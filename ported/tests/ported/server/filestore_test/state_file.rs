@@ -258,12 +258,7 @@ fn file_store_full_state_test_user_remove_wal() {
 port!("server/filestore_test.go::TestFileStoreCorruptPSIMOnDisk" => file_store_corrupt_psim_on_disk);
 fn file_store_corrupt_psim_on_disk() {
     let dir = TempDir::new();
-    let fcfg = Fcfg {
-        dir: dir.0.clone(),
-        block_size: 0,
-        cipher: StoreCipher::None,
-        compression: StoreCompression::None,
-    };
+    let fcfg = plain_fcfg(&dir);
     let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
     let fs = fcfg.open(cfg.clone());
     fs.store_msg("foo.bar", b"", b"ABC", 0).unwrap();
@@ -287,12 +282,7 @@ port!("server/filestore_test.go::TestFileStoreRecoverFullStateDetectCorruptState
 fn file_store_recover_full_state_detect_corrupt_state() {
     use sha2::{Digest, Sha256};
     let dir = TempDir::new();
-    let fcfg = Fcfg {
-        dir: dir.0.clone(),
-        block_size: 0,
-        cipher: StoreCipher::None,
-        compression: StoreCompression::None,
-    };
+    let fcfg = plain_fcfg(&dir);
     let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
     let fs = fcfg.open(cfg.clone());
     for i in 1..=10 {
