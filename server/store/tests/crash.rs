@@ -61,7 +61,7 @@ fn crash_child() {
         return;
     };
     let start = std::process::id() as u64 * 1_000_000;
-    if std::process::id() % 2 == 0 {
+    if std::process::id().is_multiple_of(2) {
         // Half the children stop and reopen the store over and over, so kills also land
         // while the state file of a clean stop is written, read and removed.
         let ack = |line: String| {
