@@ -654,11 +654,18 @@ pub fn decode_consumer_state(buf: &[u8]) -> Result<ConsumerState, StoreError> {
     }
     if version == 1 {
         // Version 1 stored delivered as "next to deliver", relative to the floor.
+        // Go's arithmetic wraps; damaged input must not panic here either.
         if state.ack_floor.consumer > 1 {
-            state.delivered.consumer += state.ack_floor.consumer - 1;
+            state.delivered.consumer = state
+                .delivered
+                .consumer
+                .wrapping_add(state.ack_floor.consumer - 1);
         }
         if state.ack_floor.stream > 1 {
-            state.delivered.stream += state.ack_floor.stream - 1;
+            state.delivered.stream = state
+                .delivered
+                .stream
+                .wrapping_add(state.ack_floor.stream - 1);
         }
     }
     // A set high bit means a negative number went in: refuse to roll backwards.
@@ -685,9 +692,9 @@ pub fn decode_consumer_state(buf: &[u8]) -> Result<ConsumerState, StoreError> {
                 dseq = dseq.wrapping_add(state.ack_floor.consumer);
             }
             let timestamp = if version == 1 {
-                (ts + mints).wrapping_mul(NANOS_PER_SEC)
+                ts.wrapping_add(mints).wrapping_mul(NANOS_PER_SEC)
             } else {
-                (mints - ts).wrapping_mul(NANOS_PER_SEC)
+                mints.wrapping_sub(ts).wrapping_mul(NANOS_PER_SEC)
             };
             state.pending.insert(
                 sseq,
@@ -1386,5 +1393,17 @@ mod tests {
         assert_eq!(message_ttl(b"NATS/1.0\r\nFoo: 1\r\n\r\n"), Ok(0));
         assert!(message_ttl(b"NATS/1.0\r\nNats-TTL: 0\r\n\r\n").is_err());
         assert_eq!(parse_go_duration("1h30m"), Some(5400 * NANOS_PER_SEC));
+    }
+
+    #[test]
+    fn damaged_consumer_state_is_decoded_without_overflow() {
+        // Found by the store_files fuzz target: a version 1 floor near the top of the
+        // range, and pending timestamps that overflow, both panicked.
+        for input in [
+            &b"\x16\x01\xaa\x01\x80\xd6\x80\x23\xaa\xff\xff\xff\xff\xff\xff\xff\xff\x01\x80\xde\x80\xcf\xcf\x80\x9f\x80\x5f\x5f\xfd\x12\x3d"[..],
+            &b"\x16\x01\x2a\x01\x80\xde\x80\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x7e\x23\x8a\xff\xff\xff\xff\xff\xff\xff\xff\x01\x80\xde\x80\xde\xaa\x6d\xcf\xff\xff\x01\x80\xde\x80\xde\xaa\x3d"[..],
+        ] {
+            let _ = decode_consumer_state(input);
+        }
     }
 }

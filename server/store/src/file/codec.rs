@@ -371,6 +371,12 @@ impl BlockCodec {
             key.apply(0, &mut body);
         }
         if header.compressed {
+            // LZ4 expands at most 255 times: a larger claim is a damaged header, and
+            // must not become an allocation of that size.
+            let most = (body.len() as u64).saturating_mul(255).saturating_add(64);
+            if header.plain_len > most {
+                return Err(invalid(format!("block {index}: damaged header")));
+            }
             body = lz4_flex::decompress(&body, header.plain_len as usize)
                 .map_err(|e| invalid(format!("block {index} does not decompress: {e}")))?;
         }
@@ -411,6 +417,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_header_claiming_a_huge_plaintext_is_refused() {
+        let c = codec(StoreCipher::None, BlockCompression::Lz4);
+        let (_, mut file) = c.encode_block("S", 3, b"some records", true).unwrap();
+        // plain_len sits at bytes 12..20 of the header.
+        file[12..20].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(c.decode_block(&file, "S", 3).is_err());
     }
 
     #[test]

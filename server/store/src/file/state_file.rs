@@ -566,6 +566,28 @@ impl super::FileStore {
     }
 }
 
+/// Fuzzing entry: decodes `body` as the part of a state after the stream name (as if its
+/// digest matched) against the blocks of `msgs_dir`, and walks a stale state's blocks for
+/// lost messages. Returns a count so the work is not optimised away.
+#[doc(hidden)]
+pub fn fuzz_decode(body: &[u8], msgs_dir: &Path) -> usize {
+    let name = "fuzz";
+    let mut w = Writer(Vec::with_capacity(body.len() + 48));
+    w.0.extend_from_slice(MAGIC);
+    w.0.push(VERSION);
+    w.bytes(name.as_bytes());
+    w.0.extend_from_slice(body);
+    let digest = Sha256::digest(&w.0);
+    w.0.extend_from_slice(&digest);
+    match decode(&w.0, name, msgs_dir, 1024, &BlockCodec::default()) {
+        Recovered::Store(core) => core.msgs as usize + core.blocks.len(),
+        Recovered::Stale(stale) => stale
+            .lost(|seq| seq % 3 == 0, |seq| seq % 5 == 0)
+            .map_or(0, |lost| lost.msgs.len()),
+        Recovered::Nothing => 0,
+    }
+}
+
 /// What the index of a store says about its messages, in a comparable form (tests compare
 /// a store opened from its state file with the same store opened by scanning its blocks).
 #[doc(hidden)]
