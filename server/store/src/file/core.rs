@@ -1236,6 +1236,12 @@ impl Core {
         synced(self.written);
         blk.path = block::block_path(&self.msgs_dir, next_index);
         self.blocks = vec![blk];
+        self.forget_messages(remembered);
+        Ok(purged)
+    }
+
+    /// The index after a purge: no messages, sequences go on after `remembered`.
+    fn forget_messages(&mut self, remembered: u64) {
         self.msgs = 0;
         self.bytes = 0;
         self.subjects.clear();
@@ -1243,7 +1249,6 @@ impl Core {
         self.clear_schedules();
         self.last_seq = self.last_seq.max(remembered);
         self.first_seq = self.last_seq + 1;
-        Ok(purged)
     }
 
     /// A purge without free space ([`Core::reset_to`] when its new directory does not
@@ -1294,13 +1299,7 @@ impl Core {
             lmb.tombstones.push(remembered);
         }
         synced(self.written);
-        self.msgs = 0;
-        self.bytes = 0;
-        self.subjects.clear();
-        self.ttls.clear();
-        self.clear_schedules();
-        self.last_seq = self.last_seq.max(remembered);
-        self.first_seq = self.last_seq + 1;
+        self.forget_messages(remembered);
         Ok(purged)
     }
 
