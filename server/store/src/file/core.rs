@@ -1,7 +1,6 @@
 //! The file store's state under its lock: the blocks, the in-memory index of every
 //! sequence, per-subject counts, and the operations that change them on disk.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -57,7 +56,7 @@ pub struct Core {
     pub bytes: u64,
     pub subjects: super::subject_index::SubjectIndex,
     /// `(expires at ns, seq)` of messages with a TTL.
-    pub ttls: BTreeSet<(i64, u64)>,
+    pub ttls: super::ttl_index::TtlIndex,
     /// Message schedules; `None` unless the stream allows them (see [`super::schedule`]).
     pub schedules: Option<crate::schedule::MsgScheduling>,
     /// Messages with schedule headers the recovery scan saw, for rebuilding schedules;
@@ -127,7 +126,7 @@ impl Core {
             msgs: 0,
             bytes: 0,
             subjects: Default::default(),
-            ttls: BTreeSet::new(),
+            ttls: Default::default(),
             schedules: None,
             schedule_seqs: None,
             written: 0,
@@ -460,7 +459,8 @@ impl Core {
         // Drop ttl entries of messages that did not survive.
         let ttls = std::mem::take(&mut self.ttls);
         self.ttls = ttls
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|&(_, seq)| self.is_live(seq))
             .collect();
         // Writes go to a block past every file, so a skipped damaged last block is never
@@ -480,7 +480,7 @@ impl Core {
 
     /// Completes an open from the state file: its blocks and TTLs are set, the rest is
     /// derived as after a scan.
-    pub fn finish_open(&mut self, ttls: BTreeSet<(i64, u64)>) -> io::Result<()> {
+    pub fn finish_open(&mut self, ttls: super::ttl_index::TtlIndex) -> io::Result<()> {
         self.ttls = ttls;
         self.count_live();
         let last_index = self.blocks.last().map_or(0, |b| b.index);
@@ -928,7 +928,9 @@ impl Core {
                 .unwrap_or(self.last_seq + 1);
         }
         let gone: std::collections::HashSet<u64> = removed.iter().map(|r| r.0).collect();
-        self.ttls.retain(|(_, s)| !gone.contains(s));
+        for &seq in &gone {
+            self.ttls.remove_seq(seq);
+        }
         self.forget_schedules(gone);
         Ok(removed)
     }
@@ -1325,7 +1327,7 @@ impl Core {
                 self.msgs -= 1;
                 self.bytes -= len;
                 self.unaccount_subject(&subject, seq);
-                self.ttls.retain(|&(_, s)| s != seq);
+                self.ttls.remove_seq(seq);
                 self.forget_schedules([seq]);
                 lost.msgs.push(seq);
                 lost.bytes += len;
@@ -1426,7 +1428,6 @@ impl Core {
             let ts = i64::from_le_bytes(word(1));
             let expires = i64::from_le_bytes(word(2));
             if self.ts_of(seq) == Some(ts) {
-                self.ttls.retain(|&(_, s)| s != seq);
                 self.ttls.insert((expires, seq));
             }
         }

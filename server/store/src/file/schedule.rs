@@ -266,9 +266,7 @@ impl FileStore {
     #[doc(hidden)]
     pub fn forget_ttl(&self, seq: u64) -> bool {
         let mut locked = self.lock();
-        let before = locked.core.ttls.len();
-        locked.core.ttls.retain(|&(_, s)| s != seq);
-        locked.core.ttls.len() != before
+        locked.core.ttls.remove_seq(seq)
     }
 
     /// Removes every message of the block at `position` at once, as a limit does (Go's

@@ -14,7 +14,7 @@
 //! (they start at 1), so an encrypted store's state is encrypted with its own key, and a
 //! compressed store's is compressed, exactly as its blocks are.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Read};
 use std::path::Path;
@@ -539,7 +539,7 @@ fn decode_blocks(
     }
 
     let ttl_count = r.varint()?;
-    let mut ttls = BTreeSet::new();
+    let mut ttls = super::ttl_index::TtlIndex::default();
     for _ in 0..ttl_count {
         let expires = r.signed()?;
         ttls.insert((expires, r.varint()?));
