@@ -18,3 +18,4 @@ pub use store::*;
 pub mod ats;
 pub mod stree;
 pub mod thw;
+pub mod ttl_index;

@@ -56,7 +56,7 @@ pub struct Core {
     pub bytes: u64,
     pub subjects: super::subject_index::SubjectIndex,
     /// `(expires at ns, seq)` of messages with a TTL.
-    pub ttls: super::ttl_index::TtlIndex,
+    pub ttls: crate::ttl_index::TtlIndex,
     /// Message schedules; `None` unless the stream allows them (see [`super::schedule`]).
     pub schedules: Option<crate::schedule::MsgScheduling>,
     /// Messages with schedule headers the recovery scan saw, for rebuilding schedules;
@@ -480,7 +480,7 @@ impl Core {
 
     /// Completes an open from the state file: its blocks and TTLs are set, the rest is
     /// derived as after a scan.
-    pub fn finish_open(&mut self, ttls: super::ttl_index::TtlIndex) -> io::Result<()> {
+    pub fn finish_open(&mut self, ttls: crate::ttl_index::TtlIndex) -> io::Result<()> {
         self.ttls = ttls;
         self.count_live();
         let last_index = self.blocks.last().map_or(0, |b| b.index);

@@ -69,7 +69,6 @@ pub mod snapshot;
 pub mod state_file;
 mod store_impl;
 mod subject_index;
-pub mod ttl_index;
 pub use self::store_impl::PendingDurable;
 
 use std::fs;

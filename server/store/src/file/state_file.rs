@@ -539,7 +539,7 @@ fn decode_blocks(
     }
 
     let ttl_count = r.varint()?;
-    let mut ttls = super::ttl_index::TtlIndex::default();
+    let mut ttls = crate::ttl_index::TtlIndex::default();
     for _ in 0..ttl_count {
         let expires = r.signed()?;
         ttls.insert((expires, r.varint()?));

@@ -17,7 +17,7 @@ mod store_impl;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -26,6 +26,7 @@ use bytes::Bytes;
 use crate::avl::SequenceSet;
 use crate::store::*;
 use crate::stree::SubjectTree;
+use crate::ttl_index::TtlIndex;
 
 pub use consumer::ConsumerMemStore;
 use schedule::MsgScheduling;
@@ -92,37 +93,6 @@ impl SdmMeta {
                 }
             }
         }
-    }
-}
-
-/// Per-message expiry times, ordered by time and findable by sequence.
-#[derive(Debug, Default)]
-struct TtlIndex {
-    by_time: BTreeSet<(i64, u64)>,
-    by_seq: HashMap<u64, i64>,
-}
-
-impl TtlIndex {
-    fn add(&mut self, seq: u64, expires: i64) {
-        if let Some(old) = self.by_seq.insert(seq, expires) {
-            self.by_time.remove(&(old, seq));
-        }
-        self.by_time.insert((expires, seq));
-    }
-
-    fn remove(&mut self, seq: u64) {
-        if let Some(expires) = self.by_seq.remove(&seq) {
-            self.by_time.remove(&(expires, seq));
-        }
-    }
-
-    fn next_expiration(&self) -> Option<i64> {
-        self.by_time.first().map(|&(expires, _)| expires)
-    }
-
-    /// Entries due at `now`, as `(expires, seq)`.
-    fn due(&self, now: i64) -> Vec<(i64, u64)> {
-        self.by_time.range(..=(now, u64::MAX)).copied().collect()
     }
 }
 
@@ -620,7 +590,7 @@ impl Inner {
 
         if ttl > 0 {
             if let Some(ttls) = &mut self.ttls {
-                ttls.add(seq, ts.saturating_add(ttl.saturating_mul(NANOS_PER_SEC)));
+                ttls.insert((ts.saturating_add(ttl.saturating_mul(NANOS_PER_SEC)), seq));
             }
         }
         if let Some(sched) = &mut self.scheduling {
@@ -693,7 +663,7 @@ impl Inner {
         self.update_first_seq(seq);
         self.remove_seq_per_subject(&subject, seq);
         if let Some(ttls) = &mut self.ttls {
-            ttls.remove(seq);
+            ttls.remove_seq(seq);
         }
         if let Some(sm) = self.msgs.remove(&seq) {
             if secure {
@@ -819,7 +789,7 @@ impl Inner {
             }
             if let Ok(ttl) = message_ttl(&sm.hdr) {
                 if ttl > 0 {
-                    ttls.add(seq, sm.ts.saturating_add(ttl.saturating_mul(NANOS_PER_SEC)));
+                    ttls.insert((sm.ts.saturating_add(ttl.saturating_mul(NANOS_PER_SEC)), seq));
                 }
             }
         }

@@ -634,7 +634,7 @@ impl Store for MemStore {
                     inner.remove_msg(seq, false);
                     // Due and handled, whether or not the message was still there.
                     if let Some(ttls) = &mut inner.ttls {
-                        ttls.remove(seq);
+                        ttls.remove_seq(seq);
                     }
                 }
             });
@@ -649,7 +649,7 @@ impl Store for MemStore {
                     Some(sm) => Some(sm.clone()),
                     None => {
                         if let Some(ttls) = &mut inner.ttls {
-                            ttls.remove(seq);
+                            ttls.remove_seq(seq);
                         }
                         None
                     }

@@ -1,5 +1,5 @@
-//! The file store's per-message TTLs, ordered by expiry (the next due first) and found
-//! by sequence, so that dropping one message's TTL on removal does not walk all of them.
+//! The stores' per-message TTLs, ordered by expiry (the next due first) and found by
+//! sequence, so that dropping one message's TTL on removal does not walk all of them.
 
 use std::collections::{btree_set, BTreeSet, HashMap};
 use std::fmt;
@@ -51,6 +51,16 @@ impl TtlIndex {
 
     pub fn is_empty(&self) -> bool {
         self.by_expiry.is_empty()
+    }
+
+    /// When the next TTL is due.
+    pub fn next_expiration(&self) -> Option<i64> {
+        self.by_expiry.first().map(|&(expires, _)| expires)
+    }
+
+    /// Entries due at `now`, as `(expires, seq)`.
+    pub fn due(&self, now: i64) -> Vec<(i64, u64)> {
+        self.by_expiry.range(..=(now, u64::MAX)).copied().collect()
     }
 
     /// Entries by expiry, the next due first.
