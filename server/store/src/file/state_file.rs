@@ -143,6 +143,59 @@ impl FileStamp {
     }
 }
 
+/// What the state says of one block before its slots.
+struct BlockHead {
+    index: u32,
+    stamp: FileStamp,
+    size: u64,
+    header_len: u64,
+    base_seq: u64,
+    max_seq: u64,
+    max_seq_ts: i64,
+    tombstones: Vec<u64>,
+    slots: u64,
+}
+
+impl BlockHead {
+    fn read(r: &mut Reader<'_>) -> Option<BlockHead> {
+        let index = r.u32()?;
+        let stamp = FileStamp::read(r)?;
+        let (size, header_len, base_seq, max_seq) =
+            (r.varint()?, r.varint()?, r.varint()?, r.varint()?);
+        let max_seq_ts = r.signed()?;
+        let count = r.varint()?;
+        // Each tombstone takes at least a byte: a count past the rest is damage.
+        if count > r.0.len() as u64 {
+            return None;
+        }
+        let tombstones = (0..count)
+            .map(|_| r.varint())
+            .collect::<Option<Vec<u64>>>()?;
+        Some(BlockHead {
+            index,
+            stamp,
+            size,
+            header_len,
+            base_seq,
+            max_seq,
+            max_seq_ts,
+            tombstones,
+            slots: r.varint()?,
+        })
+    }
+}
+
+/// One slot as stored: its tag, offset, length and time (delta-coded against
+/// `prev_ts`, which it advances).
+fn read_slot(r: &mut Reader<'_>, prev_ts: &mut i64) -> Option<(u64, u64, u32, i64)> {
+    let tag = r.varint()?;
+    let offset = r.varint()?;
+    let len = r.u32()?;
+    let ts = prev_ts.wrapping_add(r.signed()?);
+    *prev_ts = ts;
+    Some((tag, offset, len, ts))
+}
+
 /// The state's plain encoding, digest included.
 fn encode(core: &Core) -> io::Result<Vec<u8>> {
     let mut w = Writer(Vec::with_capacity(64 + core.msgs as usize * 8));
@@ -381,22 +434,11 @@ impl StaleState {
             r.bytes()?; // subject names
         }
         for _ in 0..r.varint()? {
-            r.u32()?; // index
-            FileStamp::read(&mut r)?;
-            r.varint()?; // size
-            r.varint()?; // header length
-            let base_seq = r.varint()?;
-            r.varint()?; // max seq
-            r.signed()?; // its time
-            for _ in 0..r.varint()? {
-                r.varint()?; // a tombstone
-            }
-            for i in 0..r.varint()? {
-                let tag = r.varint()?;
-                r.varint()?; // offset
-                let len = r.u32()?;
-                r.signed()?; // time delta
-                let seq = base_seq.checked_add(i)?;
+            let head = BlockHead::read(&mut r)?;
+            let mut prev_ts = 0i64;
+            for i in 0..head.slots {
+                let (tag, _, len, _) = read_slot(&mut r, &mut prev_ts)?;
+                let seq = head.base_seq.checked_add(i)?;
                 if tag >= SLOT_LIVE && !live_now(seq) && !accounted(seq) {
                     lost.msgs.push(seq);
                     lost.bytes += u64::from(len);
@@ -451,7 +493,8 @@ fn decode_blocks(
     let mut prev_live = 0u64;
     let block_count = r.varint()?;
     for _ in 0..block_count {
-        let index = r.u32()?;
+        let head = BlockHead::read(&mut r)?;
+        let index = head.index;
         if index == STATE_BLOCK_INDEX || index >= core.next_index || !on_disk.remove(&index) {
             return None;
         }
@@ -461,47 +504,37 @@ fn decode_blocks(
             .write(true)
             .open(&path)
             .ok()?;
-        let stamp = FileStamp::read(&mut r)?;
-        if FileStamp::of(&file.metadata().ok()?) != stamp {
+        if FileStamp::of(&file.metadata().ok()?) != head.stamp {
             return None;
         }
-        let file_len = stamp.len;
-        let mut head = Vec::new();
+        let file_len = head.stamp.len;
+        let mut head_bytes = Vec::new();
         (&file)
             .take(HEADER_READ_MAX.min(file_len))
-            .read_to_end(&mut head)
+            .read_to_end(&mut head_bytes)
             .ok()?;
         let mut blk = Block::with_file(index, path, file, name, codec);
-        blk.size = r.varint()?;
-        let header_len = r.varint()?;
-        match codec.read_header(&head, name, index).ok()? {
-            Some(header) if header.len == header_len => blk.set_header(header),
-            None if header_len == 0 => {}
+        blk.size = head.size;
+        match codec.read_header(&head_bytes, name, index).ok()? {
+            Some(header) if header.len == head.header_len => blk.set_header(header),
+            None if head.header_len == 0 => {}
             _ => return None,
         }
         // A compressed block's size counts its plaintext; a plain one's is the file.
         if !blk.compressed && blk.header_len.checked_add(blk.size)? != file_len {
             return None;
         }
-        blk.base_seq = r.varint()?;
-        blk.max_seq = r.varint()?;
         // Nothing in a block lies past the stream's last sequence.
-        if blk.max_seq > core.last_seq {
+        if head.max_seq > core.last_seq {
             return None;
         }
-        blk.max_seq_ts = r.signed()?;
-        let tombstones = r.varint()?;
-        for _ in 0..tombstones {
-            blk.tombstones.push(r.varint()?);
-        }
-        let slot_count = r.varint()?;
+        blk.base_seq = head.base_seq;
+        blk.max_seq = head.max_seq;
+        blk.max_seq_ts = head.max_seq_ts;
+        blk.tombstones = head.tombstones;
         let mut prev_ts = 0i64;
-        for _ in 0..slot_count {
-            let tag = r.varint()?;
-            let offset = r.varint()?;
-            let len = r.u32()?;
-            let ts = prev_ts.wrapping_add(r.signed()?);
-            prev_ts = ts;
+        for _ in 0..head.slots {
+            let (tag, offset, len, ts) = read_slot(&mut r, &mut prev_ts)?;
             if offset.checked_add(u64::from(len))? > blk.size {
                 return None;
             }
