@@ -179,6 +179,8 @@ impl Core {
         // Sequences some valid record says are not messages (erased or deleted).
         let mut accounted = std::collections::HashSet::new();
         let mut damaged_neighbours = Vec::new();
+        // The end of the slots of the blocks scanned so far.
+        let mut slots_end = 0u64;
         let last_index = indexes.last().copied().unwrap_or(0);
         core.next_index = last_index + 1;
         for index in indexes {
@@ -251,7 +253,7 @@ impl Core {
             let mut prev_seq = core.last_seq;
             // Message sequences rise from block to block: one at or below what an older
             // block holds is a stray copy (damage, or a file put back), kept out.
-            let older_end = core.blocks.iter().map(|b| b.slot_range().end).max();
+            let older_end = core.blocks.last().map(|_| slots_end);
             let mut damage = scan.damage.iter().peekable();
             for rec in &scan.records {
                 // Remember the sequences around damage to name what was lost.
@@ -334,6 +336,7 @@ impl Core {
                 core.last_seq = blk.max_seq;
                 core.last_ts = blk.max_seq_ts;
             }
+            slots_end = slots_end.max(blk.slot_range().end);
             core.blocks.push(blk);
         }
         // Tombstones delete what older blocks still hold.
@@ -457,12 +460,9 @@ impl Core {
             self.last_seq + 1
         });
         // Drop ttl entries of messages that did not survive.
-        let ttls = std::mem::take(&mut self.ttls);
-        self.ttls = ttls
-            .iter()
-            .copied()
-            .filter(|&(_, seq)| self.is_live(seq))
-            .collect();
+        let mut ttls = std::mem::take(&mut self.ttls);
+        ttls.retain(|&(_, seq)| self.is_live(seq));
+        self.ttls = ttls;
         // Writes go to a block past every file, so a skipped damaged last block is never
         // appended to or overwritten.
         if self.blocks.last().is_none_or(|b| b.index != last_index) {
@@ -820,6 +820,8 @@ impl Core {
         self.msgs -= 1;
         self.bytes -= len;
         self.unaccount_subject(&subject, seq);
+        self.ttls.remove_seq(seq);
+        self.forget_schedules([seq]);
         if seq == self.first_seq {
             self.first_seq = self.next_live_from(seq).unwrap_or(self.last_seq + 1);
         }
@@ -1107,7 +1109,7 @@ impl Core {
         // Removed messages of this block are gone from disk: tombstones naming them in
         // other blocks are no longer needed, which may free those blocks.
         self.delete_freed_blocks()?;
-        self.tombstones_may_be_stale(usize::MAX);
+        self.tombstones_may_be_stale();
         // This block's own floor stands: nothing changed for it.
         if let Some(blk) = self.blocks.iter_mut().find(|b| b.index == index) {
             blk.compact_floor = floor;
@@ -1130,13 +1132,11 @@ impl Core {
         }
     }
 
-    /// Records of block `bi` left the disk: tombstones naming them elsewhere may no
-    /// longer be needed, so a block compacted to no avail may be worth compacting again.
-    fn tombstones_may_be_stale(&mut self, bi: usize) {
-        for (i, blk) in self.blocks.iter_mut().enumerate() {
-            if i != bi {
-                blk.compact_floor = None;
-            }
+    /// Records left the disk: tombstones naming them elsewhere may no longer be needed,
+    /// so a block compacted to no avail may be worth compacting again.
+    fn tombstones_may_be_stale(&mut self) {
+        for blk in &mut self.blocks {
+            blk.compact_floor = None;
         }
     }
 
@@ -1159,7 +1159,7 @@ impl Core {
         }
         let blk = self.blocks.remove(bi);
         fs::remove_file(&blk.path)?;
-        self.tombstones_may_be_stale(usize::MAX);
+        self.tombstones_may_be_stale();
         block::sync_dir(&self.msgs_dir)
     }
 
@@ -1201,17 +1201,8 @@ impl Core {
             let _ = fs::remove_dir_all(&staging);
             fs::create_dir_all(&staging)?;
             let mut blk = Block::create(&staging, &self.name, next_index, &self.codec)?;
-            if remembered > 0 {
-                let mut out = Vec::new();
-                record::encode(
-                    &mut out,
-                    &blk.hasher,
-                    remembered | TOMBSTONE_BIT,
-                    self.last_ts,
-                    b"",
-                    b"",
-                    b"",
-                );
+            let out = self.purge_marker(&blk, remembered);
+            if !out.is_empty() {
                 blk.append(&out)?;
                 blk.note_seq(remembered, self.last_ts);
                 blk.tombstones.push(remembered);
@@ -1240,6 +1231,18 @@ impl Core {
         self.blocks = vec![blk];
         self.forget_messages(remembered);
         Ok(purged)
+    }
+
+    /// The record a purged store's only block starts with: the tombstone of the last
+    /// sequence used (`remembered`), so that sequences go on after it; none when no
+    /// sequence was used.
+    fn purge_marker(&self, blk: &Block, remembered: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        if remembered > 0 {
+            let raw_seq = remembered | TOMBSTONE_BIT;
+            record::encode(&mut out, &blk.hasher, raw_seq, self.last_ts, b"", b"", b"");
+        }
+        out
     }
 
     /// The index after a purge: no messages, sequences go on after `remembered`.
@@ -1282,22 +1285,11 @@ impl Core {
         }
         self.blocks.drain(..last);
         block::sync_dir(&self.msgs_dir).map_err(io_err)?;
-        let lmb = &mut self.blocks[0];
-        let mut out = Vec::new();
-        if remembered > 0 {
-            record::encode(
-                &mut out,
-                &lmb.hasher,
-                remembered | TOMBSTONE_BIT,
-                self.last_ts,
-                b"",
-                b"",
-                b"",
-            );
-        }
+        let out = self.purge_marker(&self.blocks[0], remembered);
+        let (last_ts, lmb) = (self.last_ts, &mut self.blocks[0]);
         lmb.overwrite_with(&out).map_err(io_err)?;
         if remembered > 0 {
-            lmb.note_seq(remembered, self.last_ts);
+            lmb.note_seq(remembered, last_ts);
             lmb.tombstones.push(remembered);
         }
         synced(self.written);

@@ -84,8 +84,6 @@ impl FileStore {
             .remove(seq, erase, via_limits, now, &|t| commit.mark_synced(t))?;
         Ok(match removed {
             Some((subject, len)) => {
-                locked.core.ttls.remove_seq(seq);
-                locked.core.forget_schedules([seq]);
                 updates.push((-1, -(len as i64), seq, subject.to_string()));
                 true
             }
