@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use natsd_store::file::{js_key_gen, FileStore, FileStoreConfig, StoreCipher};
+use natsd_store::file::state_file::STATE_FILE;
+use natsd_store::file::{js_key_gen, FileStore, FileStoreConfig, StoreCipher, MSGS_DIR};
 use natsd_store::mem::MemStore;
 use natsd_store::*;
 use ported::port;
@@ -979,13 +980,17 @@ fn store_stream_interior_delete_accounting() {
                     return;
                 };
                 let scfg = s.cfg_for(fs.config());
-                // A restart gives the same state. natsd keeps no stream state file: every
-                // open rebuilds from the blocks (Go's second and third steps: recover
-                // without the state file, rebuild state), so reopening twice more covers
-                // them.
+                // A restart gives the same state (from the state file), and so do Go's
+                // second and third steps, recovery without the state file and a rebuild
+                // (natsd: two scans of the blocks).
                 fs.stop().unwrap();
                 for round in 0..3 {
+                    if round > 0 {
+                        let state_file = fcfg.store_dir.join(MSGS_DIR).join(STATE_FILE);
+                        std::fs::remove_file(state_file).unwrap();
+                    }
                     let fs = FileStore::open(fcfg.clone(), scfg.clone(), s.clock.clone()).unwrap();
+                    assert_eq!(fs.recovery_report().from_state_file, round == 0, "{label}");
                     assert_eq!(fs.state(), before, "{label} round {round}");
                     fs.stop().unwrap();
                 }

@@ -16,6 +16,7 @@ use natsd_store::file::record::{self, BlockHasher};
 use natsd_store::file::BlockCompression;
 
 use super::*;
+use natsd_store::file::state_file::STATE_FILE;
 
 /// Stores `n` empty messages on `subj`.
 fn store_n(fs: &FileStore, subj: &str, n: usize) -> Vec<i64> {
@@ -250,8 +251,8 @@ fn file_store_remove_msg_block_last() {
 
 port!("server/filestore_test.go::TestFileStoreRecoverDoesNotResetStreamState" => file_store_recover_does_not_reset_stream_state);
 fn file_store_recover_does_not_reset_stream_state() {
-    // Go removes the one block left so that it must recover from its index.db. natsd has
-    // no index.db: the last block is where the sequences are kept, so it stays.
+    // Go removes the one block left so that it must recover the sequences from its
+    // stream state file.
     all_permutations(|fcfg| {
         let fcfg = Fcfg {
             block_size: 1024,
@@ -271,8 +272,12 @@ fn file_store_recover_does_not_reset_stream_state() {
         clock.advance(Duration::from_millis(2500));
         run_expiry(&fs, &clock);
         assert_eq!(fs.state().msgs, 0);
-        assert_eq!(fs.block_paths().len(), 1);
+        let paths = fs.block_paths();
+        assert_eq!(paths.len(), 1);
+        // The stream state file exists after the stop; the block goes.
         fs.stop().unwrap();
+        assert!(fcfg.msgs_dir().join(STATE_FILE).exists());
+        std::fs::remove_file(&paths[0]).unwrap();
 
         let fs = fcfg.open_with_clock(cfg, clock.clone());
         let state = fs.state();
@@ -552,7 +557,8 @@ fn file_store_empty_block_contains_prior_tombstones() {
         };
         check(&fs);
         fs.stop().unwrap();
-        // natsd keeps no index.db: this is the recovery from the blocks.
+        // Recovered without the state file, as Go.
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
         check(&fs);

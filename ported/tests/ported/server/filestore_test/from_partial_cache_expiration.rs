@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::*;
+use natsd_store::file::state_file::STATE_FILE;
 
 port!("server/filestore_test.go::TestFileStorePartialCacheExpiration" => file_store_partial_cache_expiration);
 fn file_store_partial_cache_expiration() {
@@ -144,9 +145,9 @@ fn file_store_subject_state_cache_expiration() {
     });
 }
 
-/// Go's `testFileStoreFullStatePurge`. natsd keeps no stream state file: every open
-/// rebuilds from the blocks, so `full_recovery` (Go: remove the state file, then also
-/// rebuild the state in place) reopens once more.
+/// Go's `testFileStoreFullStatePurge`. With `full_recovery` Go removes the state file
+/// before reopening, then also rebuilds the state in place; natsd removes it and
+/// reopens from the blocks twice.
 fn full_state_purge(full_recovery: bool) {
     all_permutations(|fcfg| {
         let fcfg = Fcfg {
@@ -158,10 +159,15 @@ fn full_state_purge(full_recovery: bool) {
         let reopen = |fs: FileStore, state: &StreamState| -> FileStore {
             fs.stop().unwrap();
             let rounds = if full_recovery { 2 } else { 1 };
+            if full_recovery {
+                remove_state_file(&fcfg);
+            }
             let mut fs = fcfg.open(cfg.clone());
+            assert_eq!(fs.recovery_report().from_state_file, !full_recovery);
             for round in 0..rounds {
                 if round > 0 {
                     fs.stop().unwrap();
+                    remove_state_file(&fcfg);
                     fs = fcfg.open(cfg.clone());
                 }
                 assert_eq!(
@@ -604,8 +610,8 @@ fn file_store_msg_block_compaction_and_holes() {
 }
 
 /// Go's `FullState*PastWAL` tests put back a stream state file older than the blocks
-/// and check that recovery walks past it. natsd keeps no state file: every open walks
-/// every block, so a restart is the whole of that recovery.
+/// and check that recovery walks past it (natsd: the blocks changed since, so they are
+/// scanned, and the old state reports nothing lost).
 fn past_wal(
     subjects_before: &[&str],
     subjects_after: &[&str],
@@ -626,6 +632,8 @@ fn past_wal(
         }
         assert_eq!(fs.block_paths().len(), blocks.0);
         fs.stop().unwrap();
+        let sfile = fcfg.msgs_dir().join(STATE_FILE);
+        let old_state = std::fs::read(&sfile).unwrap();
         let fs = fcfg.open(cfg.clone());
         for (i, subj) in subjects_after.iter().enumerate() {
             fs.store_msg(subj, b"", msg(i), 0).unwrap();
@@ -636,7 +644,10 @@ fn past_wal(
         assert_eq!(fs.block_paths().len(), blocks.1);
         let state = fs.state();
         fs.stop().unwrap();
+        // The old state put back: recovery walks past it.
+        std::fs::write(&sfile, &old_state).unwrap();
         let fs = fcfg.open(cfg);
+        assert!(!fs.recovery_report().from_state_file);
         assert_eq!(fs.state(), state, "restore state does not match");
         assert_ne!(state.first_time, 0);
         fs.stop().unwrap();
@@ -650,7 +661,10 @@ fn file_store_full_state_multi_block_past_wal() {
 
 port!("server/filestore_test.go::TestFileStoreFullStateMidBlockPastWAL" => file_store_full_state_mid_block_past_wal);
 fn file_store_full_state_mid_block_past_wal() {
-    // Go finally checks that its state file survived; natsd has none.
+    // Go finally checks that its state file survived the recovery (it is deleted only
+    // when found corrupt). natsd removes its state file at every open by design, used or
+    // not; the same fact, that the old state was not taken as damage, is that it
+    // reports nothing lost.
     all_permutations(|fcfg| {
         let cfg = zzz_with(|c| {
             c.subjects = vec!["*".to_string()];
@@ -663,6 +677,8 @@ fn file_store_full_state_mid_block_past_wal() {
         }
         assert_eq!(fs.block_paths().len(), 1);
         fs.stop().unwrap();
+        let sfile = fcfg.msgs_dir().join(STATE_FILE);
+        let old_state = std::fs::read(&sfile).unwrap();
         let fs = fcfg.open(cfg.clone());
         // Five more, then remove seq 2, "B".
         for subj in ["F", "G", "H", "I", "J"] {
@@ -672,8 +688,13 @@ fn file_store_full_state_mid_block_past_wal() {
         assert_eq!(fs.block_paths().len(), 1);
         let state = fs.state();
         fs.stop().unwrap();
+        // The old state put back: recovery walks past it.
+        std::fs::write(&sfile, &old_state).unwrap();
         let fs = fcfg.open(cfg);
-        assert_eq!(fs.state(), state, "restore state does not match");
+        assert!(!fs.recovery_report().from_state_file);
+        let mut new_state = fs.state();
+        assert_eq!(new_state.lost.take(), None);
+        assert_eq!(new_state, state, "restore state does not match");
         fs.stop().unwrap();
     });
 }
@@ -759,8 +780,8 @@ fn file_store_track_subj_len_for_psim() {
 
 port!("server/filestore_test.go::TestFileStoreSubjectCorruption" => file_store_subject_corruption);
 fn file_store_subject_corruption() {
-    // Go removes its stream state file before the restart; natsd has none, every open
-    // rebuilds the subjects from the blocks.
+    // Go removes its stream state file before the restart, so the subjects are rebuilt
+    // from the blocks.
     let dir = TempDir::new();
     let fcfg = Fcfg {
         block_size: 2 * 1024 * 1024,
@@ -782,6 +803,7 @@ fn file_store_subject_corruption() {
         fs.store_msg(&subj, b"", msg, 0).unwrap();
     }
     fs.stop().unwrap();
+    remove_state_file(&fcfg);
     let fs = fcfg.open(cfg);
     for subj in fs.subjects_totals(">").keys() {
         let n = subj.strip_prefix("foo.").expect("a foo.N subject");
@@ -870,8 +892,8 @@ fn file_store_erase_msg_with_all_trailing_dbit_slots() {
 
 port!("server/filestore_test.go::TestFileStoreWriteFullStateAfterPurgeEx" => file_store_write_full_state_after_purge_ex);
 fn file_store_write_full_state_after_purge_ex() {
-    // Go then writes its state file and checks nothing moved; natsd persists no state
-    // file, so the same check is made across a restart.
+    // Go then writes its state file and checks nothing moved; natsd writes it at a
+    // clean stop, so the same check is made across a restart that opens from it.
     let dir = TempDir::new();
     let fcfg = plain_fcfg(&dir);
     let cfg = zzz_with(|c| c.subjects = vec!["foo.*".to_string()]);
@@ -887,6 +909,7 @@ fn file_store_write_full_state_after_purge_ex() {
     assert_eq!((ss.first_seq, ss.last_seq), (11, 10));
     fs.stop().unwrap();
     let fs = fcfg.open(cfg);
+    assert!(fs.recovery_report().from_state_file);
     let ss = fs.fast_state();
     assert_eq!((ss.first_seq, ss.last_seq), (11, 10));
     fs.stop().unwrap();
@@ -912,11 +935,12 @@ fn file_store_recover_with_removes_and_no_index_db() {
         assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (3, 10, 7));
     };
     check(&fs);
-    // Compact the last block; stop (natsd keeps no index.db to remove) and recover
-    // with the default block size.
+    // Compact the last block; stop, remove the state file and recover with the default
+    // block size.
     let last = fs.block_paths().len() - 1;
     fs.compact_block_at(last).unwrap();
     fs.stop().unwrap();
+    remove_state_file(&fcfg);
     let fs = plain_fcfg(&dir).open(cfg);
     check(&fs);
     fs.stop().unwrap();
@@ -1088,8 +1112,8 @@ fn file_store_dmap_block_recover_after_compact() {
 
 port!("server/filestore_test.go::TestFileStoreRestoreIndexWithMatchButLeftOverBlocks" => file_store_restore_index_with_match_but_left_over_blocks);
 fn file_store_restore_index_with_match_but_left_over_blocks() {
-    // Go puts back a stream state file that matches a block natsd's limits have since
-    // made the first; natsd keeps no state file, so the check is a plain restart.
+    // Go puts back a stream state file that matches a block the limits have since made
+    // the first.
     let dir = TempDir::new();
     let fcfg = Fcfg {
         block_size: 256,
@@ -1106,6 +1130,8 @@ fn file_store_restore_index_with_match_but_left_over_blocks() {
     }
     assert_eq!(fs.block_paths().len(), 2);
     fs.stop().unwrap();
+    let sfile = fcfg.msgs_dir().join(STATE_FILE);
+    let old_state = std::fs::read(&sfile).unwrap();
     let fs = fcfg.open(cfg.clone());
     // A third block; the per-subject limit empties (and removes) the first.
     for i in 1..=6 {
@@ -1118,6 +1144,8 @@ fn file_store_restore_index_with_match_but_left_over_blocks() {
     check(&fs);
     assert_eq!(fs.block_paths().len(), 2);
     fs.stop().unwrap();
+    // The old state put back.
+    std::fs::write(&sfile, &old_state).unwrap();
     let fs = fcfg.open(cfg);
     check(&fs);
     fs.stop().unwrap();
@@ -1179,7 +1207,9 @@ fn file_store_message_ttl_recovered_single_message_without_stream_state() {
         assert_eq!((ss.first_seq, ss.last_seq, ss.msgs), (1, 1, 1));
         fs.stop().unwrap();
     }
-    // natsd has no stream state file; remove the saved TTLs as Go does.
+    // Without the stream state file, as Go; natsd keeps caller-given TTLs apart, in its
+    // TTL file, which goes too.
+    remove_state_file(&fcfg);
     std::fs::remove_file(dir.0.join(natsd_store::file::core::TTL_FILE)).unwrap();
     let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
     let ss = fs.fast_state();
@@ -1216,7 +1246,7 @@ fn file_store_message_ttl_write_tombstone() {
 
 port!("server/filestore_test.go::TestFileStoreMaxMsgsPerSubjectOneStaleFblkAfterRestart" => file_store_max_msgs_per_subject_one_stale_fblk_after_restart);
 fn file_store_max_msgs_per_subject_one_stale_fblk_after_restart() {
-    // natsd keeps no stream state file to recover from; the restart rebuilds from blocks.
+    // The stop writes the stream state file, which the restart opens from (as Go).
     let dir = TempDir::new();
     let fcfg = Fcfg {
         block_size: 256,
@@ -1239,6 +1269,7 @@ fn file_store_max_msgs_per_subject_one_stale_fblk_after_restart() {
     assert_eq!(fs.load_last_msg("foo.0").unwrap().seq, seq);
     fs.stop().unwrap();
     let fs = fcfg.open(cfg);
+    assert!(fs.recovery_report().from_state_file);
     let sm = fs.load_last_msg("foo.0").unwrap();
     assert_eq!((sm.subject.as_str(), sm.seq), ("foo.0", seq));
     assert_eq!(subject_blocks(&fs, "foo.0"), (1, 2, 2));
@@ -1247,7 +1278,8 @@ fn file_store_max_msgs_per_subject_one_stale_fblk_after_restart() {
 
 port!("server/filestore_test.go::TestFileStoreRecoverOnlyBlkFiles" => file_store_recover_only_blk_files);
 fn file_store_recover_only_blk_files() {
-    // Go also checks that its stream state file survives; natsd has none.
+    // Go also checks that its stream state file survives the junk files; natsd's is
+    // removed by every open by design, so the same fact is that the open takes it.
     all_permutations(|fcfg| {
         let cfg = zzz_with(|c| c.subjects = vec!["foo".to_string()]);
         let fs = fcfg.open(cfg.clone());
@@ -1263,6 +1295,7 @@ fn file_store_recover_only_blk_files() {
         std::fs::write(fcfg.msgs_dir().join("10.blk.tmp"), b"").unwrap();
         for _ in 0..2 {
             let fs = fcfg.open(cfg.clone());
+            assert!(fs.recovery_report().from_state_file);
             assert_eq!(fs.state(), before);
             assert!(fs.recovery_report().is_clean());
             fs.stop().unwrap();
@@ -1270,9 +1303,9 @@ fn file_store_recover_only_blk_files() {
     });
 }
 
-/// Reopens the store three times (Go: restart, recover without the state file, rebuild
-/// state; natsd keeps no state file, so each open rebuilds from the blocks) and checks
-/// the state each time.
+/// Reopens the store three times and checks the state each time, as Go: a restart
+/// (from the state file), a recovery without the state file, and a rebuild (natsd: a
+/// second scan of the blocks).
 fn reopen_thrice_same(
     fcfg: &Fcfg,
     cfg: &StreamConfig,
@@ -1282,7 +1315,11 @@ fn reopen_thrice_same(
 ) {
     fs.stop().unwrap();
     for round in 0..3 {
+        if round > 0 {
+            remove_state_file(fcfg);
+        }
         let fs = fcfg.open(cfg.clone());
+        assert_eq!(fs.recovery_report().from_state_file, round == 0, "{label}");
         assert_eq!(&fs.state(), before, "{label} round {round}");
         fs.stop().unwrap();
     }

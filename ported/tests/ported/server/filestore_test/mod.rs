@@ -104,6 +104,15 @@ impl Fcfg {
     }
 }
 
+/// Removes the stream state file a clean stop leaves (Go: `os.Remove` of
+/// `msgs/index.db`), so that the next open recovers from the blocks. It must be there.
+fn remove_state_file(fcfg: &Fcfg) {
+    let path = fcfg
+        .msgs_dir()
+        .join(natsd_store::file::state_file::STATE_FILE);
+    std::fs::remove_file(&path).expect("the state file of a clean stop");
+}
+
 /// Runs `f` once per cipher × compression permutation, each in a fresh directory.
 fn all_permutations(mut f: impl FnMut(Fcfg)) {
     for cipher in [StoreCipher::None, StoreCipher::Aes, StoreCipher::ChaCha] {
@@ -641,7 +650,7 @@ fn file_store_stream_truncate() {
         let before = state;
         fs.stop().unwrap();
 
-        // natsd always recovers from the blocks (there is no index.db to remove).
+        // The same state after a restart, then without the state file.
         let fs = fcfg.open(cfg.clone());
         assert_eq!(fs.state(), before);
         let first = fs.block_indexes()[0];
@@ -652,6 +661,7 @@ fn file_store_stream_truncate() {
             }
         }
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
     });

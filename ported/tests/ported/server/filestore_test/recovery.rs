@@ -82,7 +82,8 @@ fn file_store_erase_msg_does_not_lose_tombstones() {
         assert_eq!(before.deleted, vec![2, 3]);
         check(&fs);
         fs.stop().unwrap();
-        // natsd keeps no index.db: the restart recovers from the blocks.
+        // Recovered without the state file, as Go.
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
         check(&fs);

@@ -281,13 +281,9 @@ fn file_store_recover_ttl_and_schedule_state_and_counters() {
         };
         check(&fs);
 
-        // Go removes its stream state file (index.db) so the counters come from the
-        // blocks; natsd rebuilds its index from the blocks unless a state file is kept.
+        // Go removes its stream state file so the counters come from the blocks.
         fs.stop().unwrap();
-        let index_db = fcfg.msgs_dir().join("index.db");
-        if index_db.exists() {
-            std::fs::remove_file(&index_db).unwrap();
-        }
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg.clone());
         check(&fs);
 
@@ -295,7 +291,7 @@ fn file_store_recover_ttl_and_schedule_state_and_counters() {
         fs.stop().unwrap();
         let _ = std::fs::remove_file(fcfg.dir.join(natsd_store::file::core::TTL_FILE));
         let _ = std::fs::remove_file(fcfg.msgs_dir().join(SCHEDULE_FILE));
-        let _ = std::fs::remove_file(&index_db);
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         check(&fs);
     });
