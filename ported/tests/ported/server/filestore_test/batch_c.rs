@@ -234,6 +234,8 @@ fn file_store_remove_msg_block_last() {
     // 2.blk holds the record of the removal.
     assert_eq!(fs.block_last_seq(0), Some(1));
     fs.stop().unwrap();
+    // Go removes its state file so that the blocks are what recovery finds.
+    remove_state_file(&fcfg);
 
     // Put 1.blk back, as a hard kill right after 2.blk was written would leave it.
     std::fs::rename(&nfn, &ofn).unwrap();

@@ -221,13 +221,24 @@ fn file_store_purge_ex_no_tombs_on_block_removal() {
         }
         fs.store_msg("foo.2", b"", &payload, 0).unwrap();
         assert_eq!(fs.block_indexes().len(), 6);
+        // The state file before the purge (Go writes it while running; natsd at a stop).
+        fs.stop().unwrap();
+        let sfile = fcfg
+            .msgs_dir()
+            .join(natsd_store::file::state_file::STATE_FILE);
+        let old_state = std::fs::read(&sfile).unwrap();
+        assert!(!old_state.is_empty());
+        let fs = fcfg.open(cfg.clone());
         // Purging all "foo.1" removes whole blocks: no tombstone per message.
         assert_eq!(fs.purge_ex("foo.1", 0, 0).unwrap(), total);
         let state = fs.state();
         assert_eq!(state.msgs, 1);
         assert_eq!(state.first_seq, 101);
         assert_eq!(fs.block_indexes().len(), 1);
+        // The old state put back: recovery is right without the removed blocks'
+        // tombstones.
         fs.stop().unwrap();
+        std::fs::write(&sfile, &old_state).unwrap();
         let fs = fcfg.open(cfg);
         let state = fs.state();
         assert_eq!(state.msgs, 1);

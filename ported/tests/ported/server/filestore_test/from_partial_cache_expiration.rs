@@ -1237,7 +1237,9 @@ fn file_store_message_ttl_write_tombstone() {
     let ss = fs.fast_state();
     assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (1, 2, 2));
     fs.stop().unwrap();
-    // The expiry wrote a tombstone: right after opening, the message is still gone.
+    // The expiry wrote a tombstone: right after opening without the state file, the
+    // message is still gone.
+    remove_state_file(&fcfg);
     let fs = fcfg.open_with_clock(ttl_stream(), clock.clone());
     let ss = fs.fast_state();
     assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (1, 2, 2));

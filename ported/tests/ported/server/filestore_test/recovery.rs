@@ -122,6 +122,7 @@ fn file_store_tombstones_no_first_seq_rollback() {
         // One block left, holding only tombstones.
         assert_eq!(fs.block_paths().len(), 1);
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
         fs.stop().unwrap();
@@ -154,6 +155,7 @@ fn file_store_erase_msg_does_not_lose_tombstones_in_empty_block() {
         let plain = fs.block_plaintext(1).unwrap();
         assert!(!plain.windows(secret.len()).any(|w| w == secret));
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
         check(&fs);
@@ -202,6 +204,7 @@ fn file_store_tombstones_select_next_first_cleanup() {
             (0, 101, 100)
         );
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
         fs.stop().unwrap();
@@ -253,6 +256,7 @@ fn file_store_detect_delete_gap_with_last_skip_msg() {
             (1, 1, 4, 3)
         );
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
         let (first, _, _, _) = fs.block_info(0).unwrap();
@@ -282,6 +286,7 @@ fn file_store_detect_delete_gap_with_only_skip_msg() {
             (0, 5, 4, 0)
         );
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         assert_eq!(fs.state(), before);
         // The block holds no message (Go: first 5 past last 4) and no deletes.
@@ -302,6 +307,7 @@ fn file_store_preserve_last_seq_after_compact() {
         let before = fs.state();
         assert_eq!((before.msgs, before.first_seq, before.last_seq), (0, 2, 1));
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(zzz());
         assert_eq!(fs.state(), before);
         fs.stop().unwrap();
@@ -548,6 +554,7 @@ fn file_store_select_msg_block_binary_search() {
         };
         test(&fs);
         fs.stop().unwrap();
+        remove_state_file(&fcfg);
         let fs = fcfg.open(cfg);
         test(&fs);
         fs.stop().unwrap();
@@ -750,9 +757,13 @@ fn file_store_atomic_erase_msg() {
                 }
             };
             validate_compressed(&fs);
-            // The same after each of Go's three recoveries (natsd: three opens).
+            // The same after each of Go's three recoveries: a restart, then without the
+            // state file twice (natsd: two scans of the blocks).
             fs.stop().unwrap();
             for round in 0..3 {
+                if round > 0 {
+                    remove_state_file(&fcfg);
+                }
                 let fs = fcfg.open(cfg.clone());
                 assert_eq!(fs.state(), before, "round {round}");
                 validate_compressed(&fs);
