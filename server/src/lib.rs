@@ -8,6 +8,7 @@ pub mod config;
 pub mod events;
 pub mod feature_flags;
 pub mod gsl;
+pub mod jetstream;
 pub mod logging;
 pub mod mapping;
 pub mod monitor;

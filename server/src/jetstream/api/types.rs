@@ -1,0 +1,1 @@
+//! JSON types of the JetStream API, as Go encodes them.
