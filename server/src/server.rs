@@ -115,9 +115,24 @@ pub struct ServerShared {
     pub monitor: crate::monitor::MonitorState,
     /// System account events and requests (see `crate::events`).
     pub events: crate::events::Events,
+    /// JetStream, while it runs.
+    jetstream: Mutex<Option<Arc<crate::jetstream::JetStream>>>,
 }
 
 impl ServerShared {
+    /// JetStream, if it runs.
+    pub fn jetstream(&self) -> Option<Arc<crate::jetstream::JetStream>> {
+        self.jetstream.lock().clone()
+    }
+
+    /// Installs (or, with `None`, takes away) JetStream; returns the one it replaced.
+    pub(crate) fn set_jetstream(
+        &self,
+        js: Option<Arc<crate::jetstream::JetStream>>,
+    ) -> Option<Arc<crate::jetstream::JetStream>> {
+        std::mem::replace(&mut *self.jetstream.lock(), js)
+    }
+
     /// The options in force (a reload may replace them; hold the `Arc` for a consistent
     /// view).
     pub fn opts(&self) -> Arc<Options> {
@@ -388,6 +403,7 @@ impl ServerShared {
         let _ = self.shutdown_tx.send(true);
         self.monitor.stop();
         crate::events::shutdown(self);
+        crate::jetstream::shutdown(self);
         for c in self.clients() {
             self.close_client(&c, ClosedState::ServerShutdown, true);
         }
@@ -515,7 +531,7 @@ impl Server {
             tls_verify: opts.tls_config.as_ref().is_some_and(|t| t.verify),
             tls_available: opts.tls_config.is_some() && opts.allow_non_tls,
             max_payload: opts.max_payload,
-            jetstream: false,
+            jetstream: opts.jetstream,
             client_id: 0,
             client_ip: String::new(),
             connect_urls: Vec::new(),
@@ -557,6 +573,7 @@ impl Server {
                 tls_rate,
                 monitor,
                 events: crate::events::Events::new(),
+                jetstream: Mutex::new(None),
             }),
         })
     }
@@ -616,6 +633,7 @@ impl Server {
                 .await
                 .map_err(|e| io::Error::new(e.kind(), format!("Can't start monitoring: {e}")))?;
         }
+        crate::jetstream::start(s).map_err(io::Error::other)?;
         let port = listen_port(opts.port)?;
         let hp = join_host_port(&opts.host, port);
         let (listener, addr) = bind_client_listener(&opts.host, port, &hp)

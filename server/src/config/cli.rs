@@ -1059,9 +1059,6 @@ pub fn unsupported_features(opts: &Options) -> Vec<&'static str> {
              --cluster_advertise, --no_advertise, --connect_retries)",
         );
     }
-    if opts.jetstream {
-        out.push("JetStream (-js, --jetstream)");
-    }
     if opts.prof_port != 0 {
         out.push("profiling (--profile)");
     }

@@ -142,6 +142,38 @@ pub async fn dispatch_loop(server: Weak<ServerShared>, internal: Arc<InternalCli
     }
 }
 
+/// As [`dispatch_loop`], but each batch's handlers run on a blocking thread, in order:
+/// for handlers that touch the disk (the JetStream API), so they never stall a runtime
+/// worker.
+pub async fn dispatch_loop_blocking(server: Weak<ServerShared>, internal: Arc<InternalClient>) {
+    let mut buf = BytesMut::new();
+    loop {
+        let closed = internal.client.take_queued(&mut buf);
+        if buf.is_empty() {
+            if closed {
+                return;
+            }
+            internal.client.queued().await;
+            continue;
+        }
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        let work: Vec<_> = parse_frames(&mut buf)
+            .into_iter()
+            .filter_map(|(sid, msg)| internal.handler(&sid).map(|h| (h, msg)))
+            .collect();
+        buf.clear();
+        let batch = tokio::task::spawn_blocking(move || {
+            for ((acc, h), msg) in work {
+                h(&server, &acc, &msg);
+            }
+        });
+        // A panicking handler is a bug; the loop keeps serving the next requests.
+        let _ = batch.await;
+    }
+}
+
 /// The sid written into a frame for the internal client: the subscription's sid and the
 /// publisher's cid (`<sid>:<cid>`), split again by [`parse_frames`].
 pub fn tag_sid(sid: &[u8], publisher: u64) -> Vec<u8> {

@@ -1,4 +1,406 @@
 //! JetStream: streams on top of the `natsd-store` message stores, driven by requests on
 //! the `$JS.API.>` subjects of each JetStream-enabled account.
+//!
+//! `JetStream` is the server-wide part (configuration, the accounts that use it, API
+//! counters); `JsAccount` holds an account's streams. Streams are recovered from the
+//! store directory at start (`<store_dir>/jetstream/<account>/streams/<stream>/`, as
+//! Go lays it out) and stopped at shutdown, which lets each file store save its index.
 
 pub mod api;
+pub mod banner;
+pub mod dedup;
+pub mod meta;
+pub mod publish;
+pub mod stream;
+pub mod stream_config;
+
+use crate::account::Account;
+use crate::client::Subscription;
+use crate::events::internal::InternalClient;
+use crate::monitor::gotime::GoTime;
+use crate::server::ServerShared;
+use api::types::{JetStreamAccountLimits, StorageType, StreamConfig};
+use parking_lot::{Mutex, RwLock};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use stream::{StoreSetup, Stream};
+
+/// Directory of an account's streams inside its JetStream directory.
+pub const STREAMS_DIR: &str = "streams";
+/// The JetStream API level this server implements (Go's `JSApiLevel`).
+pub const API_LEVEL: i64 = 3;
+/// Longest stream or consumer name (Go's `JSMaxNameLen`).
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Go's `isValidName` for streams and consumers: not empty, no `.`, `*`, `>`, path
+/// separators or whitespace.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| matches!(c, '.' | '*' | '>' | '\\' | '/') || c.is_whitespace())
+}
+
+/// The server-wide JetStream settings in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `<store_dir>/jetstream`.
+    pub store_dir: PathBuf,
+    /// Bytes; the server's whole memory budget for memory streams.
+    pub max_memory: i64,
+    /// Bytes; the server's whole disk budget for file streams.
+    pub max_store: i64,
+    pub domain: String,
+    pub sync_interval: Option<Duration>,
+    /// Go's `JSLimitOpts.Duplicates`, ns (0: none).
+    pub max_duplicates_window: i64,
+}
+
+/// An account's JetStream state: its streams and limits.
+#[derive(Debug)]
+pub struct JsAccount {
+    pub account: Arc<Account>,
+    pub limits: JetStreamAccountLimits,
+    pub streams: RwLock<BTreeMap<String, Arc<Stream>>>,
+    /// Its directory: `<store_dir>/jetstream/<account>`.
+    pub dir: PathBuf,
+    api_subs: Mutex<Vec<Arc<Subscription>>>,
+}
+
+impl JsAccount {
+    pub fn stream(&self, name: &str) -> Option<Arc<Stream>> {
+        self.streams.read().get(name).cloned()
+    }
+
+    pub fn stream_dir(&self, name: &str) -> PathBuf {
+        self.dir.join(STREAMS_DIR).join(name)
+    }
+
+    /// Bytes used by the account's streams: (memory, file).
+    pub fn usage(&self) -> (u64, u64) {
+        let mut mem = 0;
+        let mut file = 0;
+        for s in self.streams.read().values() {
+            let bytes = s.store().fast_state().bytes;
+            match s.config().storage {
+                StorageType::Memory => mem += bytes,
+                StorageType::File => file += bytes,
+            }
+        }
+        (mem, file)
+    }
+}
+
+/// JetStream of one server.
+pub struct JetStream {
+    pub settings: Settings,
+    accounts: RwLock<BTreeMap<String, Arc<JsAccount>>>,
+    /// The client that owns the API subscriptions of every account.
+    api: Arc<InternalClient>,
+    pub api_total: AtomicU64,
+    pub api_errors: AtomicU64,
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+}
+
+impl std::fmt::Debug for JetStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JetStream")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JetStream {
+    pub fn account(&self, name: &str) -> Option<Arc<JsAccount>> {
+        self.accounts.read().get(name).cloned()
+    }
+
+    pub fn accounts(&self) -> Vec<Arc<JsAccount>> {
+        self.accounts.read().values().cloned().collect()
+    }
+
+    pub fn api_client(&self) -> &Arc<InternalClient> {
+        &self.api
+    }
+
+    /// Where and how the stream `name` of `jsa` keeps its messages.
+    pub fn store_setup(&self, jsa: &JsAccount, name: &str) -> StoreSetup {
+        StoreSetup {
+            dir: jsa.stream_dir(name),
+            sync_interval: self.settings.sync_interval,
+        }
+    }
+
+    /// Bytes used by every account: (memory, file).
+    pub fn usage(&self) -> (u64, u64) {
+        self.accounts().iter().fold((0, 0), |(m, f), a| {
+            let (am, af) = a.usage();
+            (m + am, f + af)
+        })
+    }
+
+    /// Enables JetStream for `account`: its API subscriptions, then the streams found in
+    /// its directory.
+    pub fn enable_account(
+        self: &Arc<Self>,
+        server: &Arc<ServerShared>,
+        account: &Arc<Account>,
+        limits: JetStreamAccountLimits,
+    ) -> Result<Arc<JsAccount>, String> {
+        if let Some(existing) = self.account(&account.name) {
+            return Ok(existing);
+        }
+        let jsa = Arc::new(JsAccount {
+            account: account.clone(),
+            limits,
+            streams: RwLock::new(BTreeMap::new()),
+            dir: self.settings.store_dir.join(&account.name),
+            api_subs: Mutex::new(Vec::new()),
+        });
+        self.accounts
+            .write()
+            .insert(account.name.clone(), jsa.clone());
+        let subs = api::subscribe(self, server, account)?;
+        *jsa.api_subs.lock() = subs;
+        crate::debug!(
+            server.logging,
+            "Enabled JetStream for account {:?}",
+            account.name
+        );
+        self.recover_streams(server, &jsa);
+        Ok(jsa)
+    }
+
+    /// Reopens the streams kept in an account's directory.
+    fn recover_streams(&self, server: &Arc<ServerShared>, jsa: &Arc<JsAccount>) {
+        let sdir = jsa.dir.join(STREAMS_DIR);
+        let Ok(entries) = std::fs::read_dir(&sdir) else {
+            return;
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .map(|e| e.path())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let metafile = dir.join(meta::META_FILE);
+            if !metafile.exists() {
+                crate::warn!(
+                    server.logging,
+                    "  Missing stream metafile for {:?}",
+                    metafile.display().to_string()
+                );
+                continue;
+            }
+            let m = match meta::read_stream_meta(&dir) {
+                Ok(m) => m,
+                Err(e) => {
+                    crate::warn!(
+                        server.logging,
+                        "  Error reading metafile {:?}: {e}",
+                        metafile.display().to_string()
+                    );
+                    continue;
+                }
+            };
+            let name = m.config.name.clone();
+            crate::notice!(
+                server.logging,
+                "  Starting restore for stream '{} > {}'",
+                jsa.account.name,
+                name
+            );
+            let started = std::time::Instant::now();
+            let setup = StoreSetup {
+                dir: dir.clone(),
+                sync_interval: self.settings.sync_interval,
+            };
+            let store = match stream::open_store(&m.config, m.created, &setup) {
+                Ok(s) => s,
+                Err(e) => {
+                    crate::warn!(server.logging, "  Error recreating stream {name:?}: {e}");
+                    continue;
+                }
+            };
+            let s = Stream::new(
+                jsa.account.clone(),
+                m.config,
+                m.created,
+                Some(dir),
+                store,
+                self.settings.domain.clone(),
+            );
+            if let Err(e) = s.start(server) {
+                crate::warn!(server.logging, "  Error recreating stream {name:?}: {e}");
+                s.stop(server);
+                continue;
+            }
+            let msgs = s.store().fast_state().msgs;
+            jsa.streams.write().insert(name.clone(), s);
+            crate::notice!(
+                server.logging,
+                "  Restored {} messages for stream '{} > {}' in {}",
+                crate::util::comma(msgs as i64),
+                jsa.account.name,
+                name,
+                crate::monitor::gotime::go_duration_string(
+                    (started.elapsed().as_millis() as i64) * 1_000_000
+                )
+            );
+        }
+    }
+
+    /// Creates a stream in `jsa` from a checked configuration.
+    pub fn create_stream(
+        &self,
+        server: &Arc<ServerShared>,
+        jsa: &Arc<JsAccount>,
+        cfg: StreamConfig,
+    ) -> Result<Arc<Stream>, api::errors::ApiError> {
+        use api::errors;
+        let created = GoTime::now();
+        let dir = (cfg.storage == StorageType::File).then(|| jsa.stream_dir(&cfg.name));
+        let setup = self.store_setup(jsa, &cfg.name);
+        let store = stream::open_store(&cfg, created, &setup).map_err(|e| {
+            crate::warn!(
+                server.logging,
+                "Stream create failed for '{} > {}': {e}",
+                jsa.account.name,
+                cfg.name
+            );
+            errors::STREAM_CREATE.with_err(&"error creating store for stream")
+        })?;
+        let s = Stream::new(
+            jsa.account.clone(),
+            cfg,
+            created,
+            dir,
+            store,
+            self.settings.domain.clone(),
+        );
+        if let Err(e) = s.start(server) {
+            let _ = s.delete(server);
+            return Err(errors::STREAM_CREATE.with_err(&e));
+        }
+        jsa.streams.write().insert(s.name.clone(), s.clone());
+        Ok(s)
+    }
+
+    /// Stops every stream (each file store saves its index) and the API.
+    pub fn shutdown(&self, server: &ServerShared) {
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        let accounts: Vec<_> = std::mem::take(&mut *self.accounts.write())
+            .into_values()
+            .collect();
+        for jsa in accounts {
+            for sub in jsa.api_subs.lock().drain(..) {
+                self.api.unsubscribe(server, &sub);
+            }
+            let streams: Vec<_> = std::mem::take(&mut *jsa.streams.write())
+                .into_values()
+                .collect();
+            for s in streams {
+                s.stop(server);
+            }
+        }
+        self.api.close(server);
+    }
+}
+
+/// Starts JetStream if the options enable it: the store directory, the accounts that use
+/// it, and their streams. Logs what Go logs.
+pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
+    let opts = server.opts();
+    if !opts.jetstream {
+        return Ok(());
+    }
+    crate::notice!(server.logging, "Starting JetStream");
+    let base = match &opts.store_dir {
+        Some(d) => d.clone(),
+        None => {
+            crate::warn!(
+                server.logging,
+                "Temporary storage directory used, data could be lost on system reboot"
+            );
+            std::env::temp_dir().join("nats")
+        }
+    };
+    let store_dir = base.join("jetstream");
+    std::fs::create_dir_all(&store_dir)
+        .map_err(|e| format!("could not create storage directory - {e}"))?;
+    let settings = Settings {
+        store_dir,
+        max_memory: -1,
+        max_store: -1,
+        domain: String::new(),
+        sync_interval: None,
+        max_duplicates_window: 0,
+    };
+    crate::notice!(
+        server.logging,
+        "---------------- JETSTREAM ----------------"
+    );
+    crate::notice!(
+        server.logging,
+        "  Store Directory: \"{}\"",
+        settings.store_dir.display()
+    );
+    crate::notice!(server.logging, "  API Level:       {API_LEVEL}");
+    crate::notice!(
+        server.logging,
+        "-------------------------------------------"
+    );
+    let js = Arc::new(JetStream {
+        settings,
+        accounts: RwLock::new(BTreeMap::new()),
+        api: Arc::new(InternalClient::new(0, server.accounts.global().clone())),
+        api_total: AtomicU64::new(0),
+        api_errors: AtomicU64::new(0),
+        tasks: Mutex::new(Vec::new()),
+    });
+    let dispatcher = tokio::spawn(crate::events::internal::dispatch_loop_blocking(
+        Arc::downgrade(server),
+        js.api.clone(),
+    ));
+    js.tasks.lock().push(dispatcher.abort_handle());
+    server.set_jetstream(Some(js.clone()));
+    for account in jetstream_accounts(server) {
+        js.enable_account(server, &account, JetStreamAccountLimits::UNLIMITED)?;
+    }
+    Ok(())
+}
+
+/// The accounts JetStream is enabled for: every account but the system account.
+fn jetstream_accounts(server: &ServerShared) -> Vec<Arc<Account>> {
+    let system = server.accounts.system().map(|a| a.name.clone());
+    server
+        .accounts
+        .all()
+        .into_iter()
+        .filter(|a| Some(&a.name) != system.as_ref())
+        .collect()
+}
+
+/// Stops JetStream (Go's `shutdownJetStream`).
+pub fn shutdown(server: &ServerShared) {
+    let Some(js) = server.set_jetstream(None) else {
+        return;
+    };
+    crate::notice!(server.logging, "Initiating JetStream Shutdown...");
+    js.shutdown(server);
+    crate::notice!(server.logging, "JetStream Shutdown");
+}
+
+/// Counts an API request (and whether it failed).
+pub(crate) fn count_api(js: &JetStream, failed: bool) {
+    js.api_total.fetch_add(1, Ordering::Relaxed);
+    if failed {
+        js.api_errors.fetch_add(1, Ordering::Relaxed);
+    }
+}

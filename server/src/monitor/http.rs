@@ -347,7 +347,7 @@ fn to_go_json<T: Serialize>(v: &T, indent: &[u8]) -> Vec<u8> {
 }
 
 /// Go's `json.Marshal` (compact, HTML characters escaped).
-fn to_go_json_compact<T: Serialize>(v: &T) -> Vec<u8> {
+pub fn to_go_json_compact<T: Serialize>(v: &T) -> Vec<u8> {
     escape_html(serde_json::to_vec(v).unwrap_or_default())
 }
 

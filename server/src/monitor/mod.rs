@@ -12,7 +12,7 @@ pub mod accounts;
 pub mod connz;
 pub mod gotime;
 mod head_deadline;
-mod http;
+pub mod http;
 pub mod metrics;
 pub mod misc;
 #[cfg(test)]

@@ -1,4 +1,173 @@
 //! The JetStream API: its JSON types and errors, and one handler per `$JS.API` verb.
+//!
+//! Each JetStream account gets one internal subscription per verb (as Go subscribes
+//! them), so a request for a verb natsd does not serve gets "no responders" at once
+//! instead of a timeout. Handlers run on a blocking thread, one request at a time, and
+//! answer on the request's reply subject in the requester's account.
 
 pub mod errors;
+pub mod stream;
 pub mod types;
+
+use super::JetStream;
+use crate::account::Account;
+use crate::client::Subscription;
+use crate::events::internal::{Handler, InMsg};
+use crate::server::ServerShared;
+use errors::ApiError;
+use serde::Serialize;
+use std::sync::Arc;
+use types::ApiResponse;
+
+/// The verbs natsd serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Info,
+    StreamCreate,
+    StreamUpdate,
+    StreamDelete,
+    StreamInfo,
+    StreamNames,
+    StreamList,
+    StreamPurge,
+    StreamMsgDelete,
+    StreamMsgGet,
+}
+
+/// Subjects and their verbs (Go's `JSApi*` subjects).
+pub const ROUTES: &[(&str, Verb)] = &[
+    ("$JS.API.INFO", Verb::Info),
+    ("$JS.API.STREAM.CREATE.*", Verb::StreamCreate),
+    ("$JS.API.STREAM.UPDATE.*", Verb::StreamUpdate),
+    ("$JS.API.STREAM.DELETE.*", Verb::StreamDelete),
+    ("$JS.API.STREAM.INFO.*", Verb::StreamInfo),
+    ("$JS.API.STREAM.NAMES", Verb::StreamNames),
+    ("$JS.API.STREAM.LIST", Verb::StreamList),
+    ("$JS.API.STREAM.PURGE.*", Verb::StreamPurge),
+    ("$JS.API.STREAM.MSG.DELETE.*", Verb::StreamMsgDelete),
+    ("$JS.API.STREAM.MSG.GET.*", Verb::StreamMsgGet),
+];
+
+/// Subscribes the API of `account`.
+pub fn subscribe(
+    js: &Arc<JetStream>,
+    _server: &Arc<ServerShared>,
+    account: &Arc<Account>,
+) -> Result<Vec<Arc<Subscription>>, String> {
+    let mut subs = Vec::with_capacity(ROUTES.len());
+    for &(subject, verb) in ROUTES {
+        let weak = Arc::downgrade(js);
+        let handler: Handler = Arc::new(move |server, acc, msg| {
+            if let Some(js) = weak.upgrade() {
+                dispatch(&js, server, acc, verb, msg);
+            }
+        });
+        subs.push(js.api_client().subscribe(account, subject, None, handler)?);
+    }
+    Ok(subs)
+}
+
+/// One request being answered.
+pub struct Request<'a> {
+    pub js: &'a Arc<JetStream>,
+    pub server: &'a Arc<ServerShared>,
+    pub account: &'a Arc<Account>,
+    pub msg: &'a InMsg,
+}
+
+impl Request<'_> {
+    /// The last token of the subject: the stream name of `STREAM.<VERB>.<name>`.
+    pub fn name_token(&self) -> &str {
+        self.msg.subject.rsplit('.').next().unwrap_or_default()
+    }
+
+    /// The request body, or `None` when it is empty (whitespace only counts as empty,
+    /// as in Go).
+    pub fn body(&self) -> Option<&[u8]> {
+        let b = self.msg.payload.trim_ascii();
+        (!b.is_empty()).then_some(b)
+    }
+
+    /// Decodes the body as `T`; an empty body is `T::default()`.
+    pub fn decode<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        match self.body() {
+            None => Ok(T::default()),
+            Some(b) => decode_like_go(b).map_err(|e| errors::INVALID_JSON.with_err(&e)),
+        }
+    }
+
+    /// Sends the response and counts the request.
+    pub fn respond<T: Serialize>(&self, resp: &ApiResponse<T>) {
+        super::count_api(self.js, resp.error.is_some());
+        if self.msg.reply.is_empty() {
+            return;
+        }
+        let body = crate::monitor::http::to_go_json_compact(resp);
+        crate::events::internal::publish(
+            self.server,
+            self.js.api_client(),
+            self.account,
+            &self.msg.reply,
+            None,
+            None,
+            &body,
+        );
+    }
+
+    /// Sends an error response of type `kind`.
+    pub fn fail(&self, kind: &'static str, error: ApiError) {
+        self.respond(&ApiResponse::<()>::err(kind, error));
+    }
+}
+
+/// Decodes JSON as Go's `encoding/json` fills a struct: a `null` leaves the field at its
+/// zero value, whatever its type.
+pub fn decode_like_go<T: serde::de::DeserializeOwned>(b: &[u8]) -> serde_json::Result<T> {
+    fn drop_nulls(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.retain(|_, v| !v.is_null());
+                map.values_mut().for_each(drop_nulls);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(b)?;
+    if value.is_null() {
+        // A request of `null` leaves every field at its zero value.
+        value = serde_json::Value::Object(Default::default());
+    }
+    drop_nulls(&mut value);
+    serde_json::from_value(value)
+}
+
+fn dispatch(
+    js: &Arc<JetStream>,
+    server: &Arc<ServerShared>,
+    account: &Arc<Account>,
+    verb: Verb,
+    msg: &InMsg,
+) {
+    let req = Request {
+        js,
+        server,
+        account,
+        msg,
+    };
+    let Some(jsa) = js.account(&account.name) else {
+        return;
+    };
+    match verb {
+        Verb::Info => stream::account_info(&req, &jsa),
+        Verb::StreamCreate => stream::create(&req, &jsa),
+        Verb::StreamUpdate => stream::update(&req, &jsa),
+        Verb::StreamDelete => stream::delete(&req, &jsa),
+        Verb::StreamInfo => stream::info(&req, &jsa),
+        Verb::StreamNames => stream::names(&req, &jsa),
+        Verb::StreamList => stream::list(&req, &jsa),
+        Verb::StreamPurge => stream::purge(&req, &jsa),
+        Verb::StreamMsgDelete => stream::msg_delete(&req, &jsa),
+        Verb::StreamMsgGet => stream::msg_get(&req, &jsa),
+    }
+}

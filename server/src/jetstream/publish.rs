@@ -1,0 +1,294 @@
+//! The checks a message published into a stream passes before it is stored (Go's
+//! `processJetStreamMsg`, in its order): the `Nats-Expected-*` headers, duplicates by
+//! `Nats-Msg-Id`, rollups, TTLs and size limits. Pure: the stream's state comes in.
+
+use super::api::errors::{self, ApiError};
+use super::api::types::StreamConfig;
+use super::dedup::DedupWindow;
+use crate::client::header::{remove_header_if_present, slice_header};
+use natsd_store::StoreError;
+
+pub const MSG_ID: &str = "Nats-Msg-Id";
+pub const EXPECTED_STREAM: &str = "Nats-Expected-Stream";
+pub const EXPECTED_LAST_SEQ: &str = "Nats-Expected-Last-Sequence";
+pub const EXPECTED_LAST_SUBJECT_SEQ: &str = "Nats-Expected-Last-Subject-Sequence";
+pub const EXPECTED_LAST_SUBJECT_SEQ_SUBJECT: &str = "Nats-Expected-Last-Subject-Sequence-Subject";
+pub const EXPECTED_LAST_MSG_ID: &str = "Nats-Expected-Last-Msg-Id";
+pub const ROLLUP: &str = "Nats-Rollup";
+pub const MSG_TTL: &str = "Nats-TTL";
+pub const MSG_INCR: &str = "Nats-Incr";
+pub const SCHEDULE: &str = "Nats-Schedule";
+pub const SCHEDULE_NEXT: &str = "Nats-Schedule-Next";
+pub const SCHEDULER: &str = "Nats-Scheduler";
+pub const BATCH_ID: &str = "Nats-Batch-Id";
+/// Added by the server to requests crossing accounts; never stored.
+pub const REQUEST_INFO: &str = "Nats-Request-Info";
+
+/// What a rollup message removes once it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollup {
+    /// Every earlier message on the same subject.
+    Subject,
+    /// Every earlier message.
+    All,
+}
+
+/// A message that may be stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Accepted {
+    /// Its `Nats-Msg-Id`, empty when none.
+    pub msg_id: String,
+    /// Seconds (0 none, -1 never expires).
+    pub ttl: i64,
+    pub rollup: Option<Rollup>,
+    /// The header to store when it differs from the one published.
+    pub header: Option<Vec<u8>>,
+}
+
+/// The outcome of the checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    Accept(Accepted),
+    /// Already stored at this sequence (within the duplicate window).
+    Duplicate(u64),
+    Reject(ApiError),
+}
+
+fn header_str<'a>(hdr: &'a [u8], key: &str) -> Option<&'a str> {
+    slice_header(key, hdr).and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// A sequence header: `None` when absent; Go reads an unparsable value as absent.
+fn header_seq(hdr: &[u8], key: &str) -> Option<u64> {
+    header_str(hdr, key).and_then(|v| v.parse().ok())
+}
+
+/// Runs the checks for a message on `subject`. `last_seq` and `last_msg_id` are the
+/// stream's, `max_payload` the server's; `last_seq_of` finds the last sequence stored on
+/// a subject.
+#[allow(clippy::too_many_arguments)]
+pub fn check(
+    cfg: &StreamConfig,
+    last_seq: u64,
+    last_msg_id: &str,
+    dedup: &DedupWindow,
+    subject: &str,
+    hdr: &[u8],
+    msg: &[u8],
+    max_payload: i64,
+    last_seq_of: impl Fn(&str) -> Result<u64, StoreError>,
+) -> Check {
+    if cfg.sealed {
+        return Check::Reject(errors::STREAM_SEALED.new());
+    }
+    let mut accepted = Accepted::default();
+    let mut hdr_owned: Option<Vec<u8>> = None;
+    if !hdr.is_empty() && slice_header(REQUEST_INFO, hdr).is_some() {
+        hdr_owned = Some(remove_header_if_present(hdr.to_vec(), REQUEST_INFO));
+    }
+    let hdr: &[u8] = hdr_owned.as_deref().unwrap_or(hdr);
+    if !hdr.is_empty() {
+        if slice_header(MSG_INCR, hdr).is_some() && !cfg.allow_msg_counter {
+            return Check::Reject(errors::MESSAGE_INCR_DISABLED.new());
+        }
+        if let Some(name) = header_str(hdr, EXPECTED_STREAM) {
+            if !name.is_empty() && name != cfg.name {
+                return Check::Reject(errors::STREAM_NOT_MATCH.new());
+            }
+        }
+        let ttl = natsd_store::message_ttl(hdr);
+        if matches!(ttl, Ok(t) if t != 0) && !cfg.allow_msg_ttl {
+            return Check::Reject(errors::MESSAGE_TTL_DISABLED.new());
+        }
+        if let Some(expected) = header_seq(hdr, EXPECTED_LAST_SUBJECT_SEQ) {
+            let on = header_str(hdr, EXPECTED_LAST_SUBJECT_SEQ_SUBJECT)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(subject);
+            let found = match last_seq_of(on) {
+                Ok(seq) => Some(seq),
+                Err(StoreError::MsgNotFound | StoreError::Eof) if expected == 0 => Some(0),
+                Err(_) => None,
+            };
+            if found != Some(expected) {
+                return Check::Reject(
+                    errors::STREAM_WRONG_LAST_SEQUENCE.with(&[("{seq}", &found.unwrap_or(0))]),
+                );
+            }
+        } else if header_str(hdr, EXPECTED_LAST_SUBJECT_SEQ_SUBJECT).is_some_and(|s| !s.is_empty())
+        {
+            return Check::Reject(errors::STREAM_EXPECTED_LAST_SEQ_PER_SUBJECT_INVALID.new());
+        }
+        if let Some(expected) = header_seq(hdr, EXPECTED_LAST_SEQ) {
+            if expected != last_seq {
+                return Check::Reject(
+                    errors::STREAM_WRONG_LAST_SEQUENCE.with(&[("{seq}", &last_seq)]),
+                );
+            }
+        }
+        if slice_header(SCHEDULE, hdr).is_some() && !cfg.allow_msg_schedules {
+            return Check::Reject(errors::MESSAGE_SCHEDULES_DISABLED.new());
+        }
+        if let Some(id) = header_str(hdr, MSG_ID).filter(|id| !id.is_empty()) {
+            if cfg.mirror.is_none() {
+                if let Some(seq) = dedup.check(id) {
+                    return Check::Duplicate(seq);
+                }
+            }
+            accepted.msg_id = id.to_string();
+        }
+        if let Some(expected) = header_str(hdr, EXPECTED_LAST_MSG_ID).filter(|v| !v.is_empty()) {
+            if expected != last_msg_id {
+                return Check::Reject(
+                    errors::STREAM_WRONG_LAST_MSG_ID.with(&[("{id}", &last_msg_id)]),
+                );
+            }
+        }
+        if let Some(rollup) = header_str(hdr, ROLLUP).filter(|v| !v.is_empty()) {
+            if !cfg.allow_rollup || cfg.deny_purge {
+                return Check::Reject(
+                    errors::STREAM_ROLLUP_FAILED.with_err(&"rollup not permitted"),
+                );
+            }
+            accepted.rollup = match rollup {
+                "sub" => Some(Rollup::Subject),
+                "all" => Some(Rollup::All),
+                other => {
+                    return Check::Reject(
+                        errors::STREAM_ROLLUP_FAILED
+                            .with_err(&format!("rollup value invalid: {other:?}")),
+                    )
+                }
+            };
+        }
+    }
+    let max = i64::from(cfg.max_msg_size);
+    let (hlen, mlen) = (hdr.len() as i64, msg.len() as i64);
+    if max >= 0 && (hlen > max || mlen > max - hlen) {
+        return Check::Reject(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new());
+    }
+    if hdr.len() > usize::from(u16::MAX) {
+        return Check::Reject(errors::STREAM_HEADER_EXCEEDS_MAXIMUM.new());
+    }
+    let _ = max_payload;
+    match natsd_store::message_ttl(hdr) {
+        Ok(mut ttl) => {
+            // With subject delete markers a TTL is at least the marker's TTL, so a marker
+            // is never missed (unless a subject keeps one message anyway).
+            let marker_secs = cfg.subject_delete_marker_ttl / 1_000_000_000;
+            if ttl > 0
+                && cfg.subject_delete_marker_ttl > 0
+                && cfg.max_msgs_per != 1
+                && ttl < marker_secs
+            {
+                ttl = marker_secs;
+                let without = remove_header_if_present(hdr.to_vec(), MSG_TTL);
+                hdr_owned = Some(crate::client::header::gen_header(
+                    &without,
+                    MSG_TTL,
+                    &ttl.to_string(),
+                ));
+            }
+            accepted.ttl = ttl;
+        }
+        Err(_) => return Check::Reject(errors::MESSAGE_TTL_INVALID.new()),
+    }
+    accepted.header = hdr_owned;
+    Check::Accept(accepted)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> StreamConfig {
+        StreamConfig {
+            name: "S".into(),
+            subjects: vec!["s.>".into()],
+            max_msg_size: -1,
+            ..Default::default()
+        }
+    }
+
+    fn run(cfg: &StreamConfig, hdr: &[u8], msg: &[u8]) -> Check {
+        check(
+            cfg,
+            5,
+            "last",
+            &DedupWindow::new(),
+            "s.a",
+            hdr,
+            msg,
+            1 << 20,
+            |_| Ok(3),
+        )
+    }
+
+    #[test]
+    fn plain_messages_are_accepted() {
+        assert_eq!(run(&cfg(), b"", b"hi"), Check::Accept(Accepted::default()));
+    }
+
+    #[test]
+    fn expected_headers_are_checked() {
+        let h = b"NATS/1.0\r\nNats-Expected-Stream: T\r\n\r\n";
+        assert_eq!(
+            run(&cfg(), h, b""),
+            Check::Reject(errors::STREAM_NOT_MATCH.new())
+        );
+        let h = b"NATS/1.0\r\nNats-Expected-Last-Sequence: 4\r\n\r\n";
+        let Check::Reject(e) = run(&cfg(), h, b"") else {
+            panic!()
+        };
+        assert_eq!(e.description, "wrong last sequence: 5");
+        let h = b"NATS/1.0\r\nNats-Expected-Last-Sequence: 5\r\n\r\n";
+        assert!(matches!(run(&cfg(), h, b""), Check::Accept(_)));
+        let h = b"NATS/1.0\r\nNats-Expected-Last-Subject-Sequence: 3\r\n\r\n";
+        assert!(matches!(run(&cfg(), h, b""), Check::Accept(_)));
+        let h = b"NATS/1.0\r\nNats-Expected-Last-Msg-Id: other\r\n\r\n";
+        let Check::Reject(e) = run(&cfg(), h, b"") else {
+            panic!()
+        };
+        assert_eq!(e.description, "wrong last msg ID: last");
+    }
+
+    #[test]
+    fn duplicates_are_found_in_the_window() {
+        let mut d = DedupWindow::new();
+        d.store("id-1", 7, 0);
+        let h = b"NATS/1.0\r\nNats-Msg-Id: id-1\r\n\r\n";
+        let c = check(&cfg(), 7, "", &d, "s.a", h, b"", 1 << 20, |_| Ok(0));
+        assert_eq!(c, Check::Duplicate(7));
+        let h = b"NATS/1.0\r\nNats-Msg-Id: id-2\r\n\r\n";
+        let Check::Accept(a) = check(&cfg(), 7, "", &d, "s.a", h, b"", 1 << 20, |_| Ok(0)) else {
+            panic!()
+        };
+        assert_eq!(a.msg_id, "id-2");
+    }
+
+    #[test]
+    fn limits_and_disabled_features_are_refused() {
+        let mut c = cfg();
+        c.max_msg_size = 3;
+        assert_eq!(
+            run(&c, b"", b"toolong"),
+            Check::Reject(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new())
+        );
+        let h = b"NATS/1.0\r\nNats-TTL: 1s\r\n\r\n";
+        assert_eq!(
+            run(&cfg(), h, b""),
+            Check::Reject(errors::MESSAGE_TTL_DISABLED.new())
+        );
+        let h = b"NATS/1.0\r\nNats-Rollup: sub\r\n\r\n";
+        let Check::Reject(e) = run(&cfg(), h, b"") else {
+            panic!()
+        };
+        assert!(e.is(errors::STREAM_ROLLUP_FAILED));
+        let mut c = cfg();
+        c.sealed = true;
+        assert_eq!(
+            run(&c, b"", b""),
+            Check::Reject(errors::STREAM_SEALED.new())
+        );
+    }
+}

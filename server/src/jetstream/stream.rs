@@ -1,0 +1,591 @@
+//! One stream: its configuration, its message store, and the ingest of the messages
+//! published on its subjects.
+//!
+//! The stream listens on its subjects with a socketless internal client of its own, so
+//! publishes reach it through the normal delivery path and queue up in that client's
+//! buffer. The ingest task takes the whole buffer at once and stores the batch on a
+//! blocking thread; a file store appends every message first and syncs once for the
+//! batch (group commit), and only then are the publish acks sent. An acknowledged
+//! message is therefore on stable storage, unless the stream asked for
+//! `persist_mode: async` or the server runs with `sync_interval`.
+
+use super::api::errors::{self, ApiError};
+use super::api::types::{
+    self, PubAck, PubAckResponse, RetentionPolicy, StorageType, StreamConfig, StreamInfo,
+};
+use super::dedup::DedupWindow;
+use super::publish::{self, Check};
+use crate::account::Account;
+use crate::client::Subscription;
+use crate::events::internal::{parse_frames, InMsg, InternalClient};
+use crate::monitor::gotime::{now_nanos, GoTime};
+use crate::server::ServerShared;
+use bytes::BytesMut;
+use natsd_store::file::{FileStore, FileStoreConfig, PendingDurable};
+use natsd_store::mem::MemStore;
+use natsd_store::{Store, StoreError};
+use parking_lot::Mutex;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// The message store under a stream.
+#[derive(Clone)]
+pub enum StreamStore {
+    Memory(Arc<MemStore>),
+    File(Arc<FileStore>),
+}
+
+impl StreamStore {
+    pub fn store(&self) -> &dyn Store {
+        match self {
+            StreamStore::Memory(m) => m.as_ref(),
+            StreamStore::File(f) => f.as_ref(),
+        }
+    }
+}
+
+/// The part of a store configuration that follows from a stream configuration.
+pub fn store_config(cfg: &StreamConfig) -> natsd_store::StreamConfig {
+    natsd_store::StreamConfig {
+        name: cfg.name.clone(),
+        subjects: cfg.subjects.clone(),
+        storage: cfg.storage.into(),
+        max_msgs: cfg.max_msgs,
+        max_bytes: cfg.max_bytes,
+        max_age: Duration::from_nanos(cfg.max_age.max(0) as u64),
+        max_msgs_per_subject: cfg.max_msgs_per,
+        max_msg_size: cfg.max_msg_size,
+        discard: match cfg.discard {
+            types::DiscardPolicy::Old => natsd_store::DiscardPolicy::Old,
+            types::DiscardPolicy::New => natsd_store::DiscardPolicy::New,
+        },
+        discard_new_per_subject: cfg.discard_new_per,
+        allow_msg_ttl: cfg.allow_msg_ttl,
+        subject_delete_marker_ttl: Duration::from_nanos(cfg.subject_delete_marker_ttl.max(0) as u64),
+        first_seq: cfg.first_seq,
+        compression: match cfg.compression {
+            types::StoreCompression::None => natsd_store::StoreCompression::None,
+            types::StoreCompression::S2 => natsd_store::StoreCompression::S2,
+        },
+        allow_msg_schedules: cfg.allow_msg_schedules,
+    }
+}
+
+/// What a stream keeps under its lock: ingest and API calls that change the stream take
+/// it, so they are applied one at a time, in order.
+#[derive(Debug)]
+pub struct StreamInner {
+    pub config: StreamConfig,
+    /// The last sequence stored or skipped by this stream's ingest.
+    pub last_seq: u64,
+    /// The `Nats-Msg-Id` of the last message stored.
+    pub last_msg_id: String,
+    pub dedup: DedupWindow,
+}
+
+/// A stream.
+pub struct Stream {
+    pub name: String,
+    pub account: Arc<Account>,
+    pub created: GoTime,
+    /// The stream's directory (file storage).
+    pub dir: Option<PathBuf>,
+    pub store: StreamStore,
+    pub inner: Mutex<StreamInner>,
+    /// The socketless client whose subscriptions catch the stream's subjects.
+    ingest: Arc<InternalClient>,
+    subs: Mutex<Vec<Arc<Subscription>>>,
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    closed: AtomicBool,
+    /// The JetStream domain, added to publish acks.
+    domain: String,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("account", &self.account.name)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a stream could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    Store(StoreError),
+    Meta(std::io::Error),
+}
+
+impl std::fmt::Display for OpenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OpenError::Store(e) => write!(f, "{e}"),
+            OpenError::Meta(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Where and how a stream's store is opened.
+#[derive(Debug, Clone)]
+pub struct StoreSetup {
+    /// The stream's directory, for file storage.
+    pub dir: PathBuf,
+    /// Go's `sync_interval`; `None` keeps every acknowledged message durable.
+    pub sync_interval: Option<Duration>,
+}
+
+/// Opens (or creates) the store of a stream; for file storage the configuration is
+/// written beside it (`meta.inf`, `meta.sum`) first.
+pub fn open_store(
+    cfg: &StreamConfig,
+    created: GoTime,
+    setup: &StoreSetup,
+) -> Result<StreamStore, OpenError> {
+    let scfg = store_config(cfg);
+    match cfg.storage {
+        StorageType::Memory => Ok(StreamStore::Memory(Arc::new(
+            MemStore::new(scfg).map_err(OpenError::Store)?,
+        ))),
+        StorageType::File => {
+            let meta = super::meta::StreamMeta {
+                created,
+                config: cfg.clone(),
+            };
+            super::meta::write_stream_meta(&setup.dir, &meta).map_err(OpenError::Meta)?;
+            let mut fcfg = FileStoreConfig::new(&setup.dir);
+            fcfg.sync_interval = match (setup.sync_interval, cfg.persist_mode) {
+                (Some(d), _) => Some(d),
+                // Async persistence: written at once, synced in the background.
+                (None, types::PersistMode::Async) => Some(Duration::from_secs(2 * 60)),
+                (None, types::PersistMode::Default) => None,
+            };
+            let fs = FileStore::open(fcfg, scfg, natsd_store::system_clock())
+                .map_err(OpenError::Store)?;
+            Ok(StreamStore::File(Arc::new(fs)))
+        }
+    }
+}
+
+impl Stream {
+    /// A stream over an opened store; `start` makes it listen.
+    pub fn new(
+        account: Arc<Account>,
+        config: StreamConfig,
+        created: GoTime,
+        dir: Option<PathBuf>,
+        store: StreamStore,
+        domain: String,
+    ) -> Arc<Stream> {
+        let state = store.store().fast_state();
+        let ingest = Arc::new(InternalClient::new(0, account.clone()));
+        Arc::new(Stream {
+            name: config.name.clone(),
+            account,
+            created,
+            dir,
+            store,
+            inner: Mutex::new(StreamInner {
+                config,
+                last_seq: state.last_seq,
+                last_msg_id: String::new(),
+                dedup: DedupWindow::new(),
+            }),
+            ingest,
+            subs: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+            domain,
+        })
+    }
+
+    pub fn config(&self) -> StreamConfig {
+        self.inner.lock().config.clone()
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.store()
+    }
+
+    /// Subscribes to the stream's subjects and starts its ingest and housekeeping tasks.
+    pub fn start(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
+        self.subscribe_subjects(server)?;
+        let ingest = tokio::spawn(ingest_loop(Arc::downgrade(server), Arc::downgrade(self)));
+        let housekeeping = tokio::spawn(housekeeping_loop(Arc::downgrade(self)));
+        let mut tasks = self.tasks.lock();
+        tasks.push(ingest.abort_handle());
+        tasks.push(housekeeping.abort_handle());
+        Ok(())
+    }
+
+    /// (Re)subscribes to the configured subjects (after an update changed them).
+    pub fn subscribe_subjects(self: &Arc<Self>, server: &ServerShared) -> Result<(), String> {
+        let subjects = self.inner.lock().config.subjects.clone();
+        let mut subs = self.subs.lock();
+        for sub in subs.drain(..) {
+            self.ingest.unsubscribe(server, &sub);
+        }
+        for subject in subjects {
+            // Deliveries land in the ingest client's buffer; the ingest task reads them.
+            let noop: crate::events::internal::Handler = Arc::new(|_, _, _| {});
+            let sub = self.ingest.subscribe(&self.account, &subject, None, noop)?;
+            subs.push(sub);
+        }
+        Ok(())
+    }
+
+    /// Stops listening and stops the store (the file store saves its index).
+    pub fn stop(&self, server: &ServerShared) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for sub in self.subs.lock().drain(..) {
+            self.ingest.unsubscribe(server, &sub);
+        }
+        self.ingest.close(server);
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        let _ = self.store().stop();
+    }
+
+    /// Stops the stream and removes its messages and directory.
+    pub fn delete(&self, server: &ServerShared) -> Result<(), StoreError> {
+        self.closed.store(true, Ordering::Release);
+        for sub in self.subs.lock().drain(..) {
+            self.ingest.unsubscribe(server, &sub);
+        }
+        self.ingest.close(server);
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        self.store().delete(true)?;
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        Ok(())
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The stream's info as the API reports it.
+    pub fn info(&self, subjects_filter: Option<&str>, deleted_details: bool) -> StreamInfo {
+        let config = self.config();
+        let store = self.store();
+        let mut state: types::StreamState = (&store.state()).into();
+        if !deleted_details {
+            state.deleted.clear();
+        }
+        if let Some(filter) = subjects_filter.filter(|f| !f.is_empty()) {
+            state.subjects = store.subjects_totals(filter).into_iter().collect();
+        }
+        StreamInfo {
+            config,
+            created: self.created,
+            state,
+            domain: String::new(),
+            cluster: None,
+            mirror: None,
+            sources: Vec::new(),
+            alternates: Vec::new(),
+            timestamp: GoTime::now(),
+        }
+    }
+
+    /// The answer to a publish that was not stored.
+    fn reject(&self, error: ApiError) -> Vec<u8> {
+        let resp = PubAckResponse {
+            error: Some(error),
+            ack: Some(PubAck {
+                stream: self.name.clone(),
+                ..Default::default()
+            }),
+        };
+        crate::monitor::http::to_go_json_compact(&resp)
+    }
+
+    /// Go's publish ack text: `{"stream":"S","seq":N}` (with the domain when set).
+    fn ack(&self, seq: u64, duplicate: bool) -> Vec<u8> {
+        let mut out = format!("{{\"stream\":{}", json_string(&self.name));
+        if !self.domain.is_empty() {
+            out.push_str(&format!(",\"domain\":{}", json_string(&self.domain)));
+        }
+        out.push_str(&format!(",\"seq\":{seq}"));
+        if duplicate {
+            out.push_str(",\"duplicate\": true");
+        }
+        out.push('}');
+        out.into_bytes()
+    }
+
+    /// Stores a batch of published messages and answers each; the answers to stored
+    /// messages go out only once the batch is durable.
+    fn process_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) {
+        let mut replies: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut pending: Vec<PendingDurable> = Vec::new();
+        {
+            let mut inner = self.inner.lock();
+            let now = now_nanos();
+            let window = inner.config.duplicates;
+            inner.dedup.expire(now, window);
+            for msg in msgs {
+                if self.is_closed() {
+                    return;
+                }
+                let answer = self.process_one(&mut inner, server, &msg, &mut pending);
+                if let Some(answer) = answer {
+                    if !msg.reply.is_empty() && !inner.config.no_ack {
+                        replies.push((msg.reply, answer));
+                    }
+                }
+            }
+        }
+        if let StreamStore::File(fs) = &self.store {
+            for p in pending {
+                if let Err(e) = fs.wait_durable_for(p) {
+                    // Nothing of this batch may be acknowledged now.
+                    crate::error!(
+                        server.logging,
+                        "JetStream failed to sync stream '{} > {}': {e}",
+                        self.account.name,
+                        self.name
+                    );
+                    return;
+                }
+            }
+        }
+        for (reply, answer) in replies {
+            crate::events::internal::publish(
+                server,
+                &self.ingest,
+                &self.account,
+                &reply,
+                None,
+                None,
+                &answer,
+            );
+        }
+    }
+
+    /// Checks and stores one message; returns the answer for the publisher.
+    fn process_one(
+        &self,
+        inner: &mut StreamInner,
+        server: &ServerShared,
+        msg: &InMsg,
+        pending: &mut Vec<PendingDurable>,
+    ) -> Option<Vec<u8>> {
+        let hdr: &[u8] = msg.header.as_deref().unwrap_or_default();
+        let store = self.store();
+        let check = publish::check(
+            &inner.config,
+            inner.last_seq,
+            &inner.last_msg_id,
+            &inner.dedup,
+            &msg.subject,
+            hdr,
+            &msg.payload,
+            server.opts().max_payload as i64,
+            |subject| store.load_last_msg(subject).map(|m| m.seq),
+        );
+        let accepted = match check {
+            Check::Reject(e) => return Some(self.reject(e)),
+            Check::Duplicate(seq) => return Some(self.ack(seq, true)),
+            Check::Accept(a) => a,
+        };
+        // Interest retention without consumers keeps nothing.
+        if inner.config.retention == RetentionPolicy::Interest {
+            return match store.skip_msg_no_interest(0) {
+                Ok(seq) => {
+                    inner.last_seq = seq;
+                    inner.last_msg_id = accepted.msg_id.clone();
+                    if !accepted.msg_id.is_empty() {
+                        inner.dedup.store(&accepted.msg_id, seq, now_nanos());
+                    }
+                    Some(self.ack(seq, false))
+                }
+                Err(e) => Some(self.reject(errors::STREAM_STORE_FAILED.with_err(&e))),
+            };
+        }
+        let hdr: &[u8] = accepted.header.as_deref().unwrap_or(hdr);
+        let stored = match &self.store {
+            StreamStore::File(fs) => fs
+                .store_msg_pipelined(&msg.subject, hdr, &msg.payload, accepted.ttl)
+                .map(|(seq, ts, p)| {
+                    pending.push(p);
+                    (seq, ts)
+                }),
+            StreamStore::Memory(m) => m.store_msg(&msg.subject, hdr, &msg.payload, accepted.ttl),
+        };
+        let (seq, ts) = match stored {
+            Ok(v) => v,
+            Err(
+                e @ (StoreError::MaxMsgs
+                | StoreError::MaxBytes
+                | StoreError::MaxMsgsPerSubject
+                | StoreError::MsgTooLarge
+                | StoreError::Closed),
+            ) => return Some(self.reject(errors::STREAM_STORE_FAILED.with_err(&e))),
+            Err(e) => {
+                crate::error!(
+                    server.logging,
+                    "JetStream failed to store a msg on stream '{} > {}': {e}",
+                    self.account.name,
+                    self.name
+                );
+                return None;
+            }
+        };
+        inner.last_seq = seq;
+        inner.last_msg_id = accepted.msg_id.clone();
+        if !accepted.msg_id.is_empty() {
+            inner.dedup.store(&accepted.msg_id, seq, ts);
+        }
+        if let Some(rollup) = accepted.rollup {
+            let filter = match rollup {
+                publish::Rollup::Subject => msg.subject.as_str(),
+                publish::Rollup::All => "",
+            };
+            if let Err(e) = store.purge_ex(filter, 0, 1) {
+                return Some(self.reject(errors::STREAM_ROLLUP_FAILED.with_err(&e)));
+            }
+        }
+        Some(self.ack(seq, false))
+    }
+}
+
+/// A JSON string literal, escaped as Go escapes it.
+fn json_string(s: &str) -> String {
+    String::from_utf8(crate::monitor::http::to_go_json_compact(&s)).unwrap_or_default()
+}
+
+/// Takes what the stream's subscriptions queued, batch by batch, and stores it.
+async fn ingest_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
+    let mut buf = BytesMut::new();
+    loop {
+        let Some(s) = stream.upgrade() else { return };
+        let closed = s.ingest.client.take_queued(&mut buf);
+        if buf.is_empty() {
+            if closed || s.is_closed() {
+                return;
+            }
+            let client = s.ingest.client.clone();
+            drop(s);
+            client.queued().await;
+            continue;
+        }
+        let Some(server) = server.upgrade() else {
+            return;
+        };
+        let msgs: Vec<InMsg> = parse_frames(&mut buf).into_iter().map(|(_, m)| m).collect();
+        buf.clear();
+        let batch = tokio::task::spawn_blocking(move || s.process_batch(&server, msgs));
+        let _ = batch.await;
+    }
+}
+
+/// How often a file stream compacts and syncs its blocks (Go's `syncBlocks` period).
+const SYNC_BLOCKS_EVERY: Duration = Duration::from_secs(2 * 60);
+/// The longest a housekeeping pass waits, so new expiry times are seen in time.
+const MAX_HOUSEKEEPING_WAIT: Duration = Duration::from_millis(250);
+
+/// Expires messages by age and TTL when due, forgets old message ids, and has a file
+/// store compact its blocks now and then.
+async fn housekeeping_loop(stream: Weak<Stream>) {
+    let mut last_sync = std::time::Instant::now();
+    loop {
+        let wait = {
+            let Some(s) = stream.upgrade() else { return };
+            if s.is_closed() {
+                return;
+            }
+            let now = now_nanos();
+            let next = s.store().next_expiration();
+            match next {
+                Some(t) if t <= now => Duration::ZERO,
+                Some(t) => Duration::from_nanos((t - now) as u64).min(MAX_HOUSEKEEPING_WAIT),
+                None => MAX_HOUSEKEEPING_WAIT,
+            }
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        let Some(s) = stream.upgrade() else { return };
+        let do_sync = last_sync.elapsed() >= SYNC_BLOCKS_EVERY;
+        if do_sync {
+            last_sync = std::time::Instant::now();
+        }
+        let work = tokio::task::spawn_blocking(move || {
+            if s.is_closed() {
+                return;
+            }
+            let now = now_nanos();
+            if s.store().next_expiration().is_some_and(|t| t <= now) {
+                s.store().expire_msgs();
+            }
+            {
+                let mut inner = s.inner.lock();
+                let window = inner.config.duplicates;
+                inner.dedup.expire(now, window);
+            }
+            if do_sync {
+                if let StreamStore::File(fs) = &s.store {
+                    let _ = fs.sync_now();
+                }
+            }
+        });
+        let _ = work.await;
+    }
+}
+
+impl Stream {
+    /// Applies a checked configuration: the store's limits, the subjects listened on, and
+    /// `meta.inf`.
+    pub fn update(
+        self: &Arc<Self>,
+        server: &ServerShared,
+        cfg: StreamConfig,
+    ) -> Result<(), ApiError> {
+        let subjects_changed;
+        {
+            let mut inner = self.inner.lock();
+            let mut scfg = store_config(&cfg);
+            self.store()
+                .update_config(&mut scfg)
+                .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
+            subjects_changed = inner.config.subjects != cfg.subjects;
+            inner.config = cfg.clone();
+        }
+        if let Some(dir) = &self.dir {
+            let meta = super::meta::StreamMeta {
+                created: self.created,
+                config: cfg,
+            };
+            super::meta::write_stream_meta(dir, &meta)
+                .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
+        }
+        if subjects_changed {
+            self.subscribe_subjects(server)
+                .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
+        }
+        Ok(())
+    }
+
+    /// Purges the stream, all of it or as `request` says; returns how many went.
+    pub fn purge(&self, request: Option<&types::StreamPurgeRequest>) -> Result<u64, StoreError> {
+        let mut inner = self.inner.lock();
+        let purged = match request {
+            Some(r) => self.store().purge_ex(&r.subject, r.sequence, r.keep)?,
+            None => self.store().purge()?,
+        };
+        let last = self.store().fast_state().last_seq;
+        if last > inner.last_seq {
+            inner.last_seq = last;
+        }
+        Ok(purged)
+    }
+}

@@ -1,0 +1,161 @@
+//! End-to-end JetStream tests with the real async-nats client: streams created, used,
+//! and found again after a restart.
+
+use async_nats::jetstream::{self, stream};
+use natsd::config::Options;
+use natsd::server::BackgroundServer;
+use std::path::Path;
+
+fn opts(store_dir: &Path) -> Options {
+    Options {
+        host: "127.0.0.1".to_string(),
+        port: -1,
+        no_sigs: true,
+        no_log: true,
+        jetstream: true,
+        store_dir: Some(store_dir.to_path_buf()),
+        ..Options::default()
+    }
+}
+
+fn url(s: &BackgroundServer) -> String {
+    format!("nats://{}", s.addr)
+}
+
+#[tokio::test]
+async fn streams_store_acknowledge_and_answer_info() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    assert!(s.shared().info().jetstream);
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let mut st = js
+        .create_stream(stream::Config {
+            name: "ORDERS".into(),
+            subjects: vec!["orders.>".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    assert_eq!(st.cached_info().config.name, "ORDERS");
+    assert_eq!(st.cached_info().config.max_messages, -1);
+    for i in 1..=3u64 {
+        let ack = js
+            .publish(format!("orders.{i}"), format!("order {i}").into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+        assert_eq!(ack.stream, "ORDERS");
+        assert_eq!(ack.sequence, i);
+        assert!(!ack.duplicate);
+    }
+    let info = st.info().await.expect("info");
+    assert_eq!(info.state.messages, 3);
+    assert_eq!(info.state.first_sequence, 1);
+    assert_eq!(info.state.last_sequence, 3);
+    let m = st.get_raw_message(2).await.expect("get");
+    assert_eq!(m.subject.as_str(), "orders.2");
+    assert_eq!(&m.payload[..], b"order 2");
+    let m = st
+        .get_last_raw_message_by_subject("orders.3")
+        .await
+        .expect("last");
+    assert_eq!(m.sequence, 3);
+    assert!(st.delete_message(1).await.expect("delete"));
+    assert_eq!(st.info().await.expect("info").state.messages, 2);
+    // A second stream on the same subjects is refused.
+    let err = js
+        .create_stream(stream::Config {
+            name: "OTHER".into(),
+            subjects: vec!["orders.*".into()],
+            ..Default::default()
+        })
+        .await
+        .expect_err("overlap");
+    assert!(err.to_string().contains("subjects overlap"), "{err}");
+    let names: Vec<String> = futures::TryStreamExt::try_collect(js.stream_names())
+        .await
+        .expect("names");
+    assert_eq!(names, vec!["ORDERS".to_string()]);
+    js.delete_stream("ORDERS").await.expect("delete stream");
+    assert!(js.get_stream("ORDERS").await.is_err());
+}
+
+#[tokio::test]
+async fn duplicates_are_detected_by_msg_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    js.create_stream(stream::Config {
+        name: "D".into(),
+        subjects: vec!["d".into()],
+        storage: stream::StorageType::Memory,
+        ..Default::default()
+    })
+    .await
+    .expect("create");
+    let publish = |id: &'static str| {
+        let js = js.clone();
+        async move {
+            js.send_publish(
+                "d",
+                jetstream::context::Publish::build()
+                    .payload("x".into())
+                    .message_id(id),
+            )
+            .await
+            .expect("publish")
+            .await
+            .expect("ack")
+        }
+    };
+    let a = publish("1").await;
+    let b = publish("1").await;
+    let c = publish("2").await;
+    assert_eq!((a.sequence, a.duplicate), (1, false));
+    assert_eq!((b.sequence, b.duplicate), (1, true));
+    assert_eq!((c.sequence, c.duplicate), (2, false));
+}
+
+#[tokio::test]
+async fn file_streams_come_back_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut s = BackgroundServer::start(opts(dir.path())).expect("start");
+        let nc = async_nats::connect(url(&s)).await.expect("connect");
+        let js = jetstream::new(nc);
+        js.create_stream(stream::Config {
+            name: "KEEP".into(),
+            subjects: vec!["keep.*".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+        for i in 0..10 {
+            js.publish(format!("keep.{}", i % 2), "v".into())
+                .await
+                .expect("publish")
+                .await
+                .expect("ack");
+        }
+        s.shutdown();
+    }
+    let meta = dir.path().join("jetstream/$G/streams/KEEP/meta.inf");
+    assert!(meta.exists(), "{} missing", meta.display());
+    let s = BackgroundServer::start(opts(dir.path())).expect("restart");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let mut st = js.get_stream("KEEP").await.expect("recovered");
+    let info = st.info().await.expect("info");
+    assert_eq!(info.state.messages, 10);
+    assert_eq!(info.state.last_sequence, 10);
+    let ack = js
+        .publish("keep.1", "w".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    assert_eq!(ack.sequence, 11);
+}
