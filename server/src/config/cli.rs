@@ -1705,9 +1705,9 @@ mod tests {
         assert!(unsupported_features(&run(&["-ms", "8443"]).0).is_empty());
         assert!(unsupported_features(&run(&["--user", "u", "--pass", "p"]).0).is_empty());
         assert!(unsupported_features(&run(&["--auth", "t"]).0).is_empty());
+        assert!(unsupported_features(&run(&["-js"]).0).is_empty());
         for a in [
-            &["-js"][..],
-            &["--profile", "1"],
+            &["--profile", "1"][..],
             &["--cluster", "nats://h:1"],
             &["--cluster_name", "c"],
         ] {
