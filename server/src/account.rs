@@ -32,6 +32,11 @@ pub struct AccountConfig {
     pub mappings: crate::config::mappings::MappingsConfig,
     /// `limits { ... }`.
     pub limits: AccountLimits,
+    /// `jetstream`: the account's JetStream limits when it enables JetStream.
+    pub jetstream: Option<crate::config::jetstream::JetStreamAccountLimits>,
+    /// `jetstream { cluster_traffic: owner }`: replication traffic in the account
+    /// rather than the system account.
+    pub jetstream_cluster_traffic_owner: bool,
 }
 
 /// An account's `limits` (negative: no limit, as Go's `jwt.NoLimit`).

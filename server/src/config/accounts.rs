@@ -23,7 +23,7 @@ fn is_reserved(name: &str) -> bool {
 
 /// Keys of an account that configure features natsd does not have yet.
 fn unsupported(key: &str) -> bool {
-    matches!(key, "imports" | "exports" | "jetstream")
+    matches!(key, "imports" | "exports")
 }
 
 /// An account's `msg_trace` (or `trace_dest`): a destination subject, or a map of `dest`
@@ -253,6 +253,13 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
                             Ok(l) => acc.limits = l,
                             Err(e) => out.errors.extend(e),
                         },
+                        "jetstream" => {
+                            if let Err(e) = super::jetstream::parse::apply_account_jetstream(
+                                &mut acc, kv, out,
+                            ) {
+                                out.errors.push(e);
+                            }
+                        }
                         "mappings" | "maps" => {
                             acc.mappings = super::mappings::parse_mappings(kv, &mut out.errors);
                         }

@@ -359,22 +359,7 @@ fn apply_key_inner(
             }
             o.store_dir = path_or_none(want_str(v)?);
         }
-        "jetstream" => match &v.kind {
-            // Only the switch itself is understood; enabling it is refused later
-            // (JetStream is not built yet), like `-js` is.
-            Kind::Bool(b) => o.jetstream = *b,
-            Kind::String(s) => match s.to_lowercase().as_str() {
-                "enabled" | "enable" => o.jetstream = true,
-                "disabled" | "disable" => o.jetstream = false,
-                _ => {
-                    return Err(ConfigIssue::error(
-                        &v.pos,
-                        format!("Expected 'enabled' or 'disabled' for string value, got '{s}'"),
-                    ))
-                }
-            },
-            _ => return Err(not_supported(k, v, "JetStream")),
-        },
+        "jetstream" => super::jetstream::parse::apply_jetstream(o, v, out)?,
         "logfile" | "log_file" => o.log_file = path_or_none(want_str(v)?),
         "logfile_size_limit" | "log_size_limit" => o.log_size_limit = want_i64(v)?,
         "logfile_max_num" | "log_max_num" => o.log_max_files = want_i64(v)?,

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod cli;
 pub mod conf;
 pub mod file;
+pub mod jetstream;
 pub mod mappings;
 pub mod options;
 pub mod tls_block;

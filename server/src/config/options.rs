@@ -76,6 +76,62 @@ pub struct Options {
     pub feature_flags: std::collections::BTreeMap<String, bool>,
     pub jetstream: bool,
     pub store_dir: Option<PathBuf>,
+    /// `jetstream { strict }`: the JetStream API refuses unknown JSON fields (Go's
+    /// `!NoJetStreamStrict`; on by default).
+    pub jetstream_strict: bool,
+    /// `jetstream { max_memory_store }`: bytes for memory streams; negative (and a zero
+    /// not set by the config file) means 75% of the machine's memory.
+    pub jetstream_max_memory: i64,
+    /// The config file set `max_memory_store`, so a zero is meant (Go's `maxMemSet`).
+    pub jetstream_max_memory_set: bool,
+    /// `jetstream { max_file_store }`: bytes for file streams; negative (and a zero not
+    /// set by the config file) means 75% of the disk space available at the store.
+    pub jetstream_max_store: i64,
+    /// The config file set `max_file_store` (Go's `maxStoreSet`).
+    pub jetstream_max_store_set: bool,
+    /// `jetstream { domain }`.
+    pub jetstream_domain: String,
+    /// `jetstream { extension_hint }`.
+    pub jetstream_ext_hint: String,
+    /// `jetstream { key }`: encrypts the stores at rest when set.
+    pub jetstream_key: String,
+    /// `jetstream { prev_key }`: the key the stores were encrypted with before `key`.
+    pub jetstream_old_key: String,
+    /// `jetstream { cipher }` (Go's zero value, ChaCha20-Poly1305, when unset).
+    pub jetstream_cipher: natsd_store::file::StoreCipher,
+    /// `jetstream { unique_tag }`, trimmed and lower-cased.
+    pub jetstream_unique_tag: String,
+    /// `jetstream { limits { ... } }`: server-wide limits on streams and consumers.
+    pub jetstream_limits: crate::config::jetstream::JsLimitOpts,
+    /// `jetstream { tpm { ... } }` (TPM-sealed keys; Windows only in nats-server).
+    pub jetstream_tpm: crate::config::jetstream::JsTpmOpts,
+    /// `jetstream { max_outstanding_catchup }`: bytes in flight while catching up a
+    /// replica (0: the default, 64 MiB).
+    pub jetstream_max_catchup: i64,
+    /// `jetstream { request_queue_limit }`: queued `$JS.API` requests before dropping.
+    pub jetstream_request_queue_limit: i64,
+    /// `jetstream { info_queue_limit }` (0: the same as `request_queue_limit`).
+    pub jetstream_info_queue_limit: i64,
+    /// `jetstream { meta_compact }`: entries before the meta log is compacted.
+    pub jetstream_meta_compact: u64,
+    /// `jetstream { meta_compact_size }`: bytes before the meta log is compacted.
+    pub jetstream_meta_compact_size: u64,
+    /// `jetstream { meta_compact_sync }`.
+    pub jetstream_meta_compact_sync: bool,
+    /// `jetstream { max_concurrent_io }`: disk operations at once (4..8192).
+    pub jetstream_concurrent_ios: i64,
+    /// `jetstream { max_buffered_msgs }`: messages a stream buffers before ingest.
+    pub stream_max_buffered_msgs: i64,
+    /// `jetstream { max_buffered_size }`: bytes a stream buffers before ingest.
+    pub stream_max_buffered_size: i64,
+    /// `jetstream { sync_interval }`: how often file stores are flushed to disk;
+    /// `None` when not configured.
+    pub sync_interval: Option<Duration>,
+    /// `jetstream { sync_interval: always }`: flush after every write.
+    pub sync_always: bool,
+    /// Leave the ASCII art out of the JetStream startup banner (Go's
+    /// `DisableJetStreamBanner`; not in the config file).
+    pub disable_jetstream_banner: bool,
     pub username: String,
     pub password: String,
     pub authorization: String,
@@ -225,6 +281,31 @@ impl Default for Options {
             feature_flags: std::collections::BTreeMap::new(),
             jetstream: false,
             store_dir: None,
+            jetstream_strict: true,
+            jetstream_max_memory: -1,
+            jetstream_max_memory_set: false,
+            jetstream_max_store: -1,
+            jetstream_max_store_set: false,
+            jetstream_domain: String::new(),
+            jetstream_ext_hint: String::new(),
+            jetstream_key: String::new(),
+            jetstream_old_key: String::new(),
+            jetstream_cipher: natsd_store::file::StoreCipher::ChaCha,
+            jetstream_unique_tag: String::new(),
+            jetstream_limits: crate::config::jetstream::JsLimitOpts::default(),
+            jetstream_tpm: crate::config::jetstream::JsTpmOpts::default(),
+            jetstream_max_catchup: 0,
+            jetstream_request_queue_limit: crate::config::jetstream::DEFAULT_REQUEST_QUEUE_LIMIT,
+            jetstream_info_queue_limit: 0,
+            jetstream_meta_compact: 0,
+            jetstream_meta_compact_size: 0,
+            jetstream_meta_compact_sync: false,
+            jetstream_concurrent_ios: crate::config::jetstream::DEFAULT_CONCURRENT_IOS,
+            stream_max_buffered_msgs: 0,
+            stream_max_buffered_size: 0,
+            sync_interval: None,
+            sync_always: false,
+            disable_jetstream_banner: false,
             username: String::new(),
             password: String::new(),
             authorization: String::new(),
