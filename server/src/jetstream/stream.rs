@@ -169,6 +169,51 @@ pub fn open_store(
     }
 }
 
+/// Opens (or creates) the state store of consumer `name` of a stream. For a file
+/// stream its configuration is written first into `<stream dir>/obs/<name>/`
+/// (`meta.inf`, `meta.sum`), with the name filled in, as Go keeps it.
+pub fn open_consumer_store(
+    store: &StreamStore,
+    stream_dir: Option<&std::path::Path>,
+    stream_name: &str,
+    name: &str,
+    created: GoTime,
+    cfg: &types::ConsumerConfig,
+) -> Result<Arc<dyn natsd_store::ConsumerStore>, OpenError> {
+    let mut config = cfg.clone();
+    if config.name.is_empty() {
+        config.name = name.to_string();
+    }
+    if let (StreamStore::File(_), Some(dir)) = (store, stream_dir) {
+        let meta = super::meta::ConsumerMeta {
+            created,
+            name: name.to_string(),
+            config: config.clone(),
+        };
+        let odir = dir.join(super::meta::CONSUMER_DIR).join(name);
+        super::meta::write_consumer_meta(&odir, stream_name, &meta).map_err(OpenError::Meta)?;
+    }
+    let scfg = natsd_store::ConsumerConfig {
+        name: name.to_string(),
+        ack_policy: match config.ack_policy {
+            types::AckPolicy::None => natsd_store::AckPolicy::None,
+            types::AckPolicy::All => natsd_store::AckPolicy::All,
+            types::AckPolicy::Explicit => natsd_store::AckPolicy::Explicit,
+            types::AckPolicy::FlowControl => natsd_store::AckPolicy::FlowControl,
+        },
+        max_deliver: config.max_deliver,
+    };
+    let created_ns = if created.is_zero() {
+        0
+    } else {
+        created.unix_nanos()
+    };
+    store
+        .store()
+        .consumer_store(name, created_ns, &scfg)
+        .map_err(OpenError::Store)
+}
+
 impl Stream {
     /// A stream over an opened store; `start` makes it listen.
     pub fn new(

@@ -28,6 +28,8 @@ mod consumer;
 mod from_bad_consumer_state;
 mod from_partial_cache_expiration;
 mod from_subjects_totals;
+mod jetstream_api;
+mod meta;
 mod recovery;
 mod schedule_ttl;
 mod snapshot;
