@@ -8,6 +8,7 @@
 pub use inventory;
 
 pub mod fake_socket;
+pub mod jetstream;
 pub mod support;
 pub mod tls_client;
 
