@@ -955,6 +955,7 @@ pub fn info_host_port(opts: &Options, bound_port: u16) -> io::Result<(String, u1
 /// the features natsd has. Errors carry Go's texts.
 pub fn validate_options(o: &Options) -> Result<(), String> {
     use crate::config::conf::duration::format_duration;
+    crate::config::jetstream::validate_options(o)?;
     let nanos = |d: Duration| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX);
     if !o.lame_duck_duration.is_zero() && o.lame_duck_grace_period >= o.lame_duck_duration {
         return Err(format!(

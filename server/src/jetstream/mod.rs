@@ -31,7 +31,7 @@ use stream::{StoreSetup, Stream};
 /// Directory of an account's streams inside its JetStream directory.
 pub const STREAMS_DIR: &str = "streams";
 /// The JetStream API level this server implements (Go's `JSApiLevel`).
-pub const API_LEVEL: i64 = 3;
+pub const API_LEVEL: i64 = 4;
 /// Longest stream or consumer name (Go's `JSMaxNameLen`).
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -316,46 +316,40 @@ impl JetStream {
 /// Starts JetStream if the options enable it: the store directory, the accounts that use
 /// it, and their streams. Logs what Go logs.
 pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
+    use crate::config::jetstream as cfgjs;
     let opts = server.opts();
     if !opts.jetstream {
         return Ok(());
     }
     crate::notice!(server.logging, "Starting JetStream");
-    let base = match &opts.store_dir {
-        Some(d) => d.clone(),
-        None => {
-            crate::warn!(
-                server.logging,
-                "Temporary storage directory used, data could be lost on system reboot"
-            );
-            std::env::temp_dir().join("nats")
-        }
-    };
-    let store_dir = base.join("jetstream");
-    std::fs::create_dir_all(&store_dir)
+    let cfg = cfgjs::resolve_here(&opts)?;
+    if cfgjs::uses_temporary_store_dir(&opts) {
+        crate::warn!(server.logging, "{}", cfgjs::TEMPORARY_STORE_DIR_WARNING);
+    }
+    std::fs::create_dir_all(&cfg.store_dir)
         .map_err(|e| format!("could not create storage directory - {e}"))?;
+    if !cfg.store_dir.is_dir() {
+        return Err("storage directory is not a directory".into());
+    }
+    for line in banner::startup_lines(&cfg, &opts, API_LEVEL) {
+        crate::notice!(server.logging, "{line}");
+    }
+    let accounts = cfgjs::jetstream_accounts(&opts)?;
     let settings = Settings {
-        store_dir,
-        max_memory: -1,
-        max_store: -1,
-        domain: String::new(),
-        sync_interval: None,
-        max_duplicates_window: 0,
+        store_dir: cfg.store_dir.clone(),
+        max_memory: cfg.max_memory,
+        max_store: cfg.max_store,
+        domain: cfg.domain.clone(),
+        // natsd keeps acknowledged messages durable unless `sync_interval` is set
+        // (and not `always`).
+        sync_interval: if opts.sync_always {
+            None
+        } else {
+            opts.sync_interval
+        },
+        max_duplicates_window: i64::try_from(opts.jetstream_limits.duplicates.as_nanos())
+            .unwrap_or(i64::MAX),
     };
-    crate::notice!(
-        server.logging,
-        "---------------- JETSTREAM ----------------"
-    );
-    crate::notice!(
-        server.logging,
-        "  Store Directory: \"{}\"",
-        settings.store_dir.display()
-    );
-    crate::notice!(server.logging, "  API Level:       {API_LEVEL}");
-    crate::notice!(
-        server.logging,
-        "-------------------------------------------"
-    );
     let js = Arc::new(JetStream {
         settings,
         accounts: RwLock::new(BTreeMap::new()),
@@ -370,21 +364,13 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
     ));
     js.tasks.lock().push(dispatcher.abort_handle());
     server.set_jetstream(Some(js.clone()));
-    for account in jetstream_accounts(server) {
-        js.enable_account(server, &account, JetStreamAccountLimits::UNLIMITED)?;
+    for (name, limits) in accounts {
+        let Some(account) = server.accounts.lookup(&name) else {
+            continue;
+        };
+        js.enable_account(server, &account, limits)?;
     }
     Ok(())
-}
-
-/// The accounts JetStream is enabled for: every account but the system account.
-fn jetstream_accounts(server: &ServerShared) -> Vec<Arc<Account>> {
-    let system = server.accounts.system().map(|a| a.name.clone());
-    server
-        .accounts
-        .all()
-        .into_iter()
-        .filter(|a| Some(&a.name) != system.as_ref())
-        .collect()
 }
 
 /// Stops JetStream (Go's `shutdownJetStream`).

@@ -710,34 +710,8 @@ pub struct MsgGetRequest {
     pub no_headers: bool,
 }
 
-/// Go's `JetStreamAccountLimits`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct JetStreamAccountLimits {
-    pub max_memory: i64,
-    #[serde(rename = "max_storage")]
-    pub max_store: i64,
-    pub max_streams: i64,
-    pub max_consumers: i64,
-    pub max_ack_pending: i64,
-    pub memory_max_stream_bytes: i64,
-    #[serde(rename = "storage_max_stream_bytes")]
-    pub store_max_stream_bytes: i64,
-    pub max_bytes_required: bool,
-}
-
-impl JetStreamAccountLimits {
-    /// Every limit off (Go's `dynamicJSAccountLimits` minus the server's own limits).
-    pub const UNLIMITED: JetStreamAccountLimits = JetStreamAccountLimits {
-        max_memory: -1,
-        max_store: -1,
-        max_streams: -1,
-        max_consumers: -1,
-        max_ack_pending: -1,
-        memory_max_stream_bytes: -1,
-        store_max_stream_bytes: -1,
-        max_bytes_required: false,
-    };
-}
+/// Go's `JetStreamAccountLimits` (kept with the configuration that sets them).
+pub use crate::config::jetstream::JetStreamAccountLimits;
 
 /// Go's `JetStreamTier`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
