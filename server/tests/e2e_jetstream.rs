@@ -159,3 +159,50 @@ async fn file_streams_come_back_after_a_restart() {
         .expect("ack");
     assert_eq!(ack.sequence, 11);
 }
+
+#[tokio::test]
+async fn stream_byte_reservations_are_checked_against_the_server_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts(dir.path());
+    o.jetstream_max_store = 1024 * 1024;
+    o.jetstream_max_store_set = true;
+    o.jetstream_max_memory = 1024 * 1024;
+    o.jetstream_max_memory_set = true;
+    let s = BackgroundServer::start(o).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let err = js
+        .create_stream(stream::Config {
+            name: "BIG".into(),
+            max_bytes: 2 * 1024 * 1024,
+            ..Default::default()
+        })
+        .await
+        .expect_err("too big");
+    assert!(
+        err.to_string()
+            .contains("insufficient storage resources available"),
+        "{err}"
+    );
+    js.create_stream(stream::Config {
+        name: "FITS".into(),
+        max_bytes: 512 * 1024,
+        ..Default::default()
+    })
+    .await
+    .expect("fits");
+    // The second reservation no longer fits beside the first.
+    let err = js
+        .create_stream(stream::Config {
+            name: "MORE".into(),
+            max_bytes: 768 * 1024,
+            ..Default::default()
+        })
+        .await
+        .expect_err("over");
+    assert!(
+        err.to_string()
+            .contains("insufficient storage resources available"),
+        "{err}"
+    );
+}

@@ -234,6 +234,7 @@ impl JetStream {
                 store,
                 self.settings.domain.clone(),
             );
+            s.set_account(jsa);
             if let Err(e) = s.start(server) {
                 crate::warn!(server.logging, "  Error recreating stream {name:?}: {e}");
                 s.stop(server);
@@ -252,6 +253,84 @@ impl JetStream {
                 )
             );
         }
+    }
+
+    /// Bytes reserved by streams with a byte limit: (memory, file); `except` is left out
+    /// (the stream being updated).
+    fn reserved(streams: &BTreeMap<String, Arc<Stream>>, except: &str) -> (i64, i64) {
+        let mut out = (0i64, 0i64);
+        for s in streams.values().filter(|s| s.name != except) {
+            let cfg = s.config();
+            if cfg.max_bytes > 0 {
+                match cfg.storage {
+                    StorageType::Memory => out.0 = out.0.saturating_add(cfg.max_bytes),
+                    StorageType::File => out.1 = out.1.saturating_add(cfg.max_bytes),
+                }
+            }
+        }
+        out
+    }
+
+    /// Go's limits check before a stream is added: the account's stream count, then
+    /// the bytes the stream reserves against the account's and the server's limits.
+    pub fn check_stream_limits(
+        &self,
+        jsa: &JsAccount,
+        cfg: &StreamConfig,
+    ) -> Result<(), api::errors::ApiError> {
+        use api::errors;
+        let limits = &jsa.limits;
+        if cfg.max_consumers > 0
+            && limits.max_consumers > 0
+            && cfg.max_consumers > limits.max_consumers
+        {
+            return Err(errors::MAXIMUM_CONSUMERS_LIMIT.new());
+        }
+        // Any stream takes at least one byte of the budget.
+        let add = if cfg.max_bytes < 0 { 1 } else { cfg.max_bytes };
+        let replicas = cfg.replicas.max(1);
+        let account_add = if replicas > 1 && add > 0 {
+            add.saturating_mul(replicas)
+        } else {
+            add
+        };
+        let (acc_mem, acc_file) = Self::reserved(&jsa.streams.read(), &cfg.name);
+        let (srv_mem, srv_file) = self
+            .accounts()
+            .iter()
+            .map(|a| {
+                Self::reserved(
+                    &a.streams.read(),
+                    if a.account.name == jsa.account.name {
+                        &cfg.name
+                    } else {
+                        ""
+                    },
+                )
+            })
+            .fold((0i64, 0i64), |(m, f), (am, af)| {
+                (m.saturating_add(am), f.saturating_add(af))
+            });
+        let exceeds = |limit: i64, reserved: i64, add: i64| {
+            limit >= 0 && (reserved > limit || add > limit - reserved)
+        };
+        match cfg.storage {
+            StorageType::Memory => {
+                if exceeds(limits.max_memory, acc_mem, account_add)
+                    || exceeds(self.settings.max_memory, srv_mem, add)
+                {
+                    return Err(errors::MEMORY_RESOURCES_EXCEEDED.new());
+                }
+            }
+            StorageType::File => {
+                if exceeds(limits.max_store, acc_file, account_add)
+                    || exceeds(self.settings.max_store, srv_file, add)
+                {
+                    return Err(errors::STORAGE_RESOURCES_EXCEEDED.new());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Creates a stream in `jsa` from a checked configuration.
@@ -282,6 +361,7 @@ impl JetStream {
             store,
             self.settings.domain.clone(),
         );
+        s.set_account(jsa);
         if let Err(e) = s.start(server) {
             let _ = s.delete(server);
             return Err(errors::STREAM_CREATE.with_err(&e));

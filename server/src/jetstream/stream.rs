@@ -101,6 +101,8 @@ pub struct Stream {
     closed: AtomicBool,
     /// The JetStream domain, added to publish acks.
     domain: String,
+    /// The account's JetStream state, for its byte limits (set once the stream is added).
+    jsa: std::sync::OnceLock<Weak<super::JsAccount>>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -243,7 +245,48 @@ impl Stream {
             tasks: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
             domain,
+            jsa: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Ties the stream to its account's JetStream state (limits and usage).
+    pub fn set_account(&self, jsa: &Arc<super::JsAccount>) {
+        let _ = self.jsa.set(Arc::downgrade(jsa));
+    }
+
+    /// Go's `wouldExceedLimits`: storing this message would take the account past its
+    /// memory or storage limit.
+    fn would_exceed_account_limits(
+        &self,
+        storage: StorageType,
+        subject: &str,
+        hdr: &[u8],
+        msg: &[u8],
+    ) -> bool {
+        let Some(jsa) = self.jsa.get().and_then(Weak::upgrade) else {
+            return false;
+        };
+        let limits = jsa.limits;
+        let (limit, size) = match storage {
+            StorageType::Memory => (
+                limits.max_memory,
+                natsd_store::mem::mem_store_msg_size(subject, hdr, msg),
+            ),
+            StorageType::File => (
+                limits.max_store,
+                natsd_store::file::record::record_len(subject.len(), hdr.len(), msg.len()) as u64,
+            ),
+        };
+        if limit < 0 {
+            return false;
+        }
+        let (mem, file) = jsa.usage();
+        let in_use = if storage == StorageType::Memory {
+            mem
+        } else {
+            file
+        };
+        in_use.saturating_add(size) > limit as u64
     }
 
     pub fn config(&self) -> StreamConfig {
@@ -457,6 +500,18 @@ impl Stream {
             };
         }
         let hdr: &[u8] = accepted.header.as_deref().unwrap_or(hdr);
+        if self.would_exceed_account_limits(inner.config.storage, &msg.subject, hdr, &msg.payload) {
+            crate::warn!(
+                server.logging,
+                "JetStream {} resource limits exceeded for account: {:?}",
+                match inner.config.storage {
+                    StorageType::Memory => "memory",
+                    StorageType::File => "file",
+                },
+                self.account.name
+            );
+            return Some(self.reject(errors::ACCOUNT_RESOURCES_EXCEEDED.new()));
+        }
         let stored = match &self.store {
             StreamStore::File(fs) => fs
                 .store_msg_pipelined(&msg.subject, hdr, &msg.payload, accepted.ttl)

@@ -123,6 +123,18 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
                 .with_err(&"stream has no mirror but does have mirror direct"),
         );
     }
+    {
+        let limits = &jsa.limits;
+        if limits.max_streams > 0
+            && jsa.streams.read().len() as i64 >= limits.max_streams
+            && jsa.stream(name).is_none()
+        {
+            return req.fail(kind, errors::MAXIMUM_STREAMS_LIMIT.new());
+        }
+        if let Err(e) = req.js.check_stream_limits(jsa, &request.config) {
+            return req.fail(kind, e);
+        }
+    }
     if name.len() > MAX_NAME_LEN {
         return req.fail(
             kind,
@@ -160,9 +172,6 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     }
     if overlaps(jsa, name, &cfg.subjects) {
         return req.fail(kind, errors::STREAM_SUBJECT_OVERLAP.new());
-    }
-    if jsa.limits.max_streams > 0 && jsa.streams.read().len() as i64 >= jsa.limits.max_streams {
-        return req.fail(kind, errors::MAXIMUM_STREAMS_LIMIT.new());
     }
     match req.js.create_stream(req.server, jsa, cfg) {
         Ok(s) => req.respond(&ApiResponse::ok(
@@ -208,6 +217,9 @@ pub fn update(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     }
     if overlaps(jsa, name, &cfg.subjects) {
         return req.fail(kind, errors::STREAM_SUBJECT_OVERLAP.new());
+    }
+    if let Err(e) = req.js.check_stream_limits(jsa, &cfg) {
+        return req.fail(kind, e);
     }
     if let Err(e) = s.update(req.server, cfg) {
         return req.fail(kind, e);
