@@ -3,7 +3,7 @@
 //! `Nats-Msg-Id`, rollups, TTLs and size limits. Pure: the stream's state comes in.
 
 use super::api::errors::{self, ApiError};
-use super::api::types::StreamConfig;
+use super::api::types::{StorageType, StreamConfig};
 use super::dedup::DedupWindow;
 use crate::client::header::{remove_header_if_present, slice_header};
 use natsd_store::StoreError;
@@ -20,6 +20,10 @@ pub const MSG_INCR: &str = "Nats-Incr";
 pub const SCHEDULE: &str = "Nats-Schedule";
 pub const SCHEDULE_NEXT: &str = "Nats-Schedule-Next";
 pub const SCHEDULER: &str = "Nats-Scheduler";
+/// The one value a client may give `Nats-Schedule-Next`.
+pub const SCHEDULE_NEXT_PURGE: &str = "purge";
+/// Go's `rlBadThresh`: the largest file store record.
+pub const MAX_FILE_RECORD_LEN: u64 = 32 * 1024 * 1024;
 pub const BATCH_ID: &str = "Nats-Batch-Id";
 /// Added by the server to requests crossing accounts; never stored.
 pub const REQUEST_INFO: &str = "Nats-Request-Info";
@@ -78,6 +82,14 @@ pub fn check(
     max_payload: i64,
     last_seq_of: impl Fn(&str) -> Result<u64, StoreError>,
 ) -> Check {
+    // A file store record past this size could not be read back (Go's
+    // `isFileStoreMsgTooLarge`): refused before anything else.
+    if cfg.storage == StorageType::File
+        && natsd_store::file::record::record_len(subject.len(), hdr.len(), msg.len()) as u64
+            > MAX_FILE_RECORD_LEN
+    {
+        return Check::Reject(errors::STREAM_STORE_FAILED.with_err(&StoreError::MsgTooLarge));
+    }
     if cfg.sealed {
         return Check::Reject(errors::STREAM_SEALED.new());
     }
@@ -127,6 +139,23 @@ pub fn check(
         }
         if slice_header(SCHEDULE, hdr).is_some() && !cfg.allow_msg_schedules {
             return Check::Reject(errors::MESSAGE_SCHEDULES_DISABLED.new());
+        }
+        if let Some(next) = slice_header(SCHEDULE_NEXT, hdr).filter(|v| !v.is_empty()) {
+            // A client may only use Nats-Schedule-Next to purge a schedule, named by a
+            // Nats-Scheduler other than the subject published on.
+            if next != SCHEDULE_NEXT_PURGE.as_bytes() {
+                return Check::Reject(errors::MESSAGE_SCHEDULES_SCHEDULER_INVALID.new());
+            }
+            let scheduler = header_str(hdr, SCHEDULER).unwrap_or_default();
+            if scheduler.is_empty()
+                || scheduler == subject
+                || !crate::subject::is_valid_publish_subject(scheduler)
+            {
+                return Check::Reject(errors::MESSAGE_SCHEDULES_SCHEDULER_INVALID.new());
+            }
+            if !cfg.allow_msg_schedules {
+                return Check::Reject(errors::MESSAGE_SCHEDULES_DISABLED.new());
+            }
         }
         if let Some(id) = header_str(hdr, MSG_ID).filter(|id| !id.is_empty()) {
             if cfg.mirror.is_none() {
@@ -264,6 +293,41 @@ mod tests {
             panic!()
         };
         assert_eq!(a.msg_id, "id-2");
+    }
+
+    #[test]
+    fn schedule_purges_need_schedules_enabled() {
+        let h = b"NATS/1.0\r\nNats-Schedule-Next: purge\r\nNats-Scheduler: s.victim\r\n\r\n";
+        assert_eq!(
+            run(&cfg(), h, b""),
+            Check::Reject(errors::MESSAGE_SCHEDULES_DISABLED.new())
+        );
+        // Anything but a purge, or a purge of no other subject, names no valid scheduler.
+        let h = b"NATS/1.0\r\nNats-Schedule-Next: later\r\nNats-Scheduler: s.victim\r\n\r\n";
+        assert_eq!(
+            run(&cfg(), h, b""),
+            Check::Reject(errors::MESSAGE_SCHEDULES_SCHEDULER_INVALID.new())
+        );
+        let h = b"NATS/1.0\r\nNats-Schedule-Next: purge\r\nNats-Scheduler: s.a\r\n\r\n";
+        assert_eq!(
+            run(&cfg(), h, b""),
+            Check::Reject(errors::MESSAGE_SCHEDULES_SCHEDULER_INVALID.new())
+        );
+    }
+
+    #[test]
+    fn file_records_past_the_read_limit_are_refused() {
+        let mut c = cfg();
+        c.storage = StorageType::File;
+        let big = vec![0u8; MAX_FILE_RECORD_LEN as usize];
+        let Check::Reject(e) = run(&c, b"", &big) else {
+            panic!()
+        };
+        assert!(e.is(errors::STREAM_STORE_FAILED));
+        assert!(e.description.contains("message too large"), "{e:?}");
+        // A memory store has no such limit.
+        c.storage = StorageType::Memory;
+        assert!(matches!(run(&c, b"", &big), Check::Accept(_)));
     }
 
     #[test]

@@ -227,6 +227,7 @@ impl Stream {
         domain: String,
     ) -> Arc<Stream> {
         let state = store.store().fast_state();
+        let (dedup, last_msg_id) = rebuild_dedupe(store.store(), config.duplicates, now_nanos());
         let ingest = Arc::new(InternalClient::new(0, account.clone()));
         Arc::new(Stream {
             name: config.name.clone(),
@@ -237,8 +238,8 @@ impl Stream {
             inner: Mutex::new(StreamInner {
                 config,
                 last_seq: state.last_seq,
-                last_msg_id: String::new(),
-                dedup: DedupWindow::new(),
+                last_msg_id,
+                dedup,
             }),
             ingest,
             subs: Mutex::new(Vec::new()),
@@ -558,6 +559,37 @@ impl Stream {
     }
 }
 
+/// The message ids a stream has stored within its duplicate window (`window` ns before
+/// `now`), and the id of its last message (Go's `rebuildDedupe`): a reopened stream keeps
+/// refusing duplicates and answers `Nats-Expected-Last-Msg-Id` as before.
+fn rebuild_dedupe(store: &dyn Store, window: i64, now: i64) -> (DedupWindow, String) {
+    let mut dedup = DedupWindow::new();
+    let mut last_msg_id = String::new();
+    if window <= 0 {
+        return (dedup, last_msg_id);
+    }
+    let start = store.get_seq_from_time(now.saturating_sub(window));
+    if start == 0 {
+        return (dedup, last_msg_id);
+    }
+    let last = store.fast_state().last_seq;
+    for seq in start..=last {
+        let Ok(m) = store.load_msg(seq) else {
+            continue;
+        };
+        let id = crate::client::header::slice_header(publish::MSG_ID, &m.hdr)
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .unwrap_or_default();
+        if !id.is_empty() {
+            dedup.store(id, m.seq, m.ts);
+        }
+        if seq == last {
+            last_msg_id = id.to_string();
+        }
+    }
+    (dedup, last_msg_id)
+}
+
 /// A JSON string literal, escaped as Go escapes it.
 fn json_string(s: &str) -> String {
     String::from_utf8(crate::monitor::http::to_go_json_compact(&s)).unwrap_or_default()
@@ -687,5 +719,40 @@ impl Stream {
             inner.last_seq = last;
         }
         Ok(purged)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod rebuild_dedupe_tests {
+    use super::*;
+
+    fn msg_id(id: &str) -> Vec<u8> {
+        format!("NATS/1.0\r\nNats-Msg-Id: {id}\r\n\r\n").into_bytes()
+    }
+
+    #[test]
+    fn ids_within_the_window_and_the_last_id_come_back() {
+        let store = MemStore::new(natsd_store::StreamConfig {
+            name: "S".into(),
+            subjects: vec!["s".into()],
+            storage: natsd_store::StorageType::Memory,
+            ..Default::default()
+        })
+        .unwrap();
+        store.store_msg("s", &msg_id("AAA"), b"", 0).unwrap();
+        store.store_msg("s", b"", b"", 0).unwrap();
+        store.store_msg("s", &msg_id("BBB"), b"", 0).unwrap();
+        let now = now_nanos();
+        let (dedup, last) = rebuild_dedupe(&store, 60_000_000_000, now);
+        assert_eq!((dedup.check("AAA"), dedup.check("BBB")), (Some(1), Some(3)));
+        assert_eq!(last, "BBB");
+        // A message without an id last leaves no last id.
+        store.store_msg("s", b"", b"", 0).unwrap();
+        assert_eq!(rebuild_dedupe(&store, 60_000_000_000, now).1, "");
+        // Nothing without a window, nothing from before it.
+        assert!(rebuild_dedupe(&store, 0, now).0.is_empty());
+        let later = now + 120_000_000_000;
+        assert!(rebuild_dedupe(&store, 60_000_000_000, later).0.is_empty());
     }
 }
