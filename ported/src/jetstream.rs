@@ -36,7 +36,16 @@ pub fn run_basic_jetstream_server() -> JsServer {
 
 /// Starts `opts` with JetStream on and the store in a new temporary directory.
 pub fn run_jetstream_server(mut opts: Options) -> JsServer {
-    let store_dir = tempfile::tempdir().expect("temp store dir");
+    // On tmpfs when there is one: a durable publish syncs, and syncs cost nothing there.
+    let shm = Path::new("/dev/shm");
+    let store_dir = if shm.is_dir() {
+        tempfile::Builder::new()
+            .prefix("natsd-js-test-")
+            .tempdir_in(shm)
+    } else {
+        tempfile::tempdir()
+    }
+    .expect("temp store dir");
     opts.jetstream = true;
     opts.store_dir = Some(store_dir.path().to_path_buf());
     let server = run_server(opts.clone());
@@ -413,14 +422,37 @@ pub struct ApiError {
     pub description: String,
 }
 
+impl ApiError {
+    /// The text of the server's `ApiError.Error()`: `<description> (<err_code>)`.
+    pub fn server_text(&self) -> String {
+        format!("{} ({})", self.description, self.err_code)
+    }
+}
+
+/// nats.go's `APIError.Error()`: `nats: <description>`.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "nats: API error: code={} err_code={} description={}",
-            self.code, self.err_code, self.description
-        )
+        write!(f, "nats: {}", self.description)
     }
+}
+
+/// Go's `require_Error(t, err, expected...)`: the error's text, less a leading `nats: `,
+/// contains one of `expected` or is contained in it.
+#[track_caller]
+pub fn require_error(err: &str, expected: &[&str]) {
+    let text = err.strip_prefix("nats: ").unwrap_or(err);
+    assert!(
+        expected
+            .iter()
+            .any(|e| *e == err || text.contains(e) || e.contains(text)),
+        "Expected one of {expected:?}, got '{err}'"
+    );
+}
+
+/// The text of a server `ApiError` built from `description` and `err_code` (Go's
+/// `NewJS...Error(...).Error()`), for [`require_error`].
+pub fn server_error_text(description: &str, err_code: u16) -> String {
+    format!("{description} ({err_code})")
 }
 
 /// A response's error, or the response.
@@ -724,6 +756,48 @@ impl JsClient {
         })
     }
 
+    /// Publishes every message at once, each with its own reply subject, then waits for
+    /// all the answers (nats.go's `PublishAsync` and `PublishAsyncComplete`). The answers
+    /// come back in publish order, as JSON.
+    pub fn publish_async(&mut self, msgs: &[(&str, &[u8])]) -> Vec<Value> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let prefix = format!(
+            "_INBOX.async{}x{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let sid = self.conn.subscribe(&format!("{prefix}.*"));
+        for (i, (subject, payload)) in msgs.iter().enumerate() {
+            self.conn
+                .publish_msg(subject, &format!("{prefix}.{i}"), &[], payload);
+        }
+        let mut answers: Vec<Option<Value>> = vec![None; msgs.len()];
+        let mut left = msgs.len();
+        let deadline = Instant::now() + API_TIMEOUT;
+        while left > 0 {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            let Some(m) = self.conn.next_msg(sid, wait) else {
+                panic!("{left} of {} async publishes unanswered", msgs.len());
+            };
+            let i: usize = m
+                .subject
+                .rsplit('.')
+                .next()
+                .and_then(|t| t.parse().ok())
+                .expect("reply token");
+            let v = if m.status() == Some(503) {
+                json!({"error": {"code": 503, "description": "no responders"}})
+            } else {
+                serde_json::from_slice(&m.payload).expect("publish answer is JSON")
+            };
+            if answers[i].replace(v).is_none() {
+                left -= 1;
+            }
+        }
+        self.conn.unsubscribe(sid);
+        answers.into_iter().flatten().collect()
+    }
+
     /// [`Self::publish`] without headers that must be acknowledged.
     #[track_caller]
     pub fn publish_ok(&mut self, subject: &str, payload: &[u8]) -> PubAck {
@@ -746,6 +820,55 @@ pub fn file_store_msg_size_raw(slen: usize, hlen: usize, mlen: usize) -> u64 {
 /// Go's `fileStoreMsgSize`.
 pub fn file_store_msg_size(subject: &str, hdr: &[u8], msg: &[u8]) -> u64 {
     file_store_msg_size_raw(subject.len(), hdr.len(), msg.len())
+}
+
+/// Nanoseconds since the Unix epoch of an RFC 3339 time as Go writes `time.Time` in JSON
+/// (Go's zero time, `0001-01-01T00:00:00Z`, is far negative).
+pub fn parse_go_time(text: &str) -> i128 {
+    try_parse_go_time(text).unwrap_or_else(|| panic!("not an RFC 3339 time: {text:?}"))
+}
+
+fn try_parse_go_time(text: &str) -> Option<i128> {
+    let num = |s: &str| -> Option<i64> { s.parse().ok() };
+    let (date, rest) = text.split_once('T')?;
+    let mut d = date.split('-');
+    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    let zone_at = rest.find(['Z', '+', '-'])?;
+    let (clock, zone) = rest.split_at(zone_at);
+    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut t = hms.split(':');
+    let (hh, mm, ss) = (num(t.next()?)?, num(t.next()?)?, num(t.next()?)?);
+    let nanos = if frac.is_empty() {
+        0
+    } else {
+        num(format!("{frac:0<9}").get(..9)?)?
+    };
+    let offset_secs = match zone {
+        "Z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let (oh, om) = z.get(1..)?.split_once(':')?;
+            sign * (num(oh)? * 3600 + num(om)? * 60)
+        }
+    };
+    // Days from the civil date (proleptic Gregorian).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss - offset_secs;
+    Some(i128::from(secs) * 1_000_000_000 + i128::from(nanos))
+}
+
+/// Nanoseconds since the Unix epoch now.
+pub fn now_nanos() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
 }
 
 /// Polls `f` until it holds or `total` passes (Go's `checkFor`).
@@ -774,6 +897,17 @@ mod tests {
         };
         assert_eq!(m.payload, b"ab\r\nc");
         assert!(parse_op(b"MSG c 1 5\r\nab").is_none());
+    }
+
+    #[test]
+    fn go_times_are_parsed() {
+        assert_eq!(parse_go_time("1970-01-01T00:00:01.5Z"), 1_500_000_000);
+        assert_eq!(parse_go_time("1970-01-01T01:00:00+01:00"), 0);
+        assert_eq!(
+            parse_go_time("2024-02-29T12:00:00.000000001Z"),
+            1_709_208_000_000_000_001
+        );
+        assert!(parse_go_time("0001-01-01T00:00:00Z") < 0);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod events_test;
 mod feature_flags_test;
 mod filestore_test;
 mod gsl;
+mod jetstream_test;
 mod log_test;
 mod memstore_test;
 mod monitor_test;
