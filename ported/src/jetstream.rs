@@ -34,18 +34,38 @@ pub fn run_basic_jetstream_server() -> JsServer {
     run_jetstream_server(default_test_options())
 }
 
-/// Starts `opts` with JetStream on and the store in a new temporary directory.
-pub fn run_jetstream_server(mut opts: Options) -> JsServer {
-    // On tmpfs when there is one: a durable publish syncs, and syncs cost nothing there.
+/// A new temporary store directory, on tmpfs when there is one: a durable publish syncs,
+/// and syncs cost nothing there.
+fn temp_store_dir() -> tempfile::TempDir {
     let shm = Path::new("/dev/shm");
-    let store_dir = if shm.is_dir() {
+    if shm.is_dir() {
         tempfile::Builder::new()
             .prefix("natsd-js-test-")
             .tempdir_in(shm)
     } else {
         tempfile::tempdir()
     }
-    .expect("temp store dir");
+    .expect("temp store dir")
+}
+
+/// Starts a server from a configuration file whose text `conf` writes around a new
+/// temporary store directory (Go's `createConfFile` + `RunServerWithConfig` with
+/// `store_dir: t.TempDir()`).
+pub fn run_jetstream_server_with_conf(conf: impl FnOnce(&Path) -> String) -> JsServer {
+    let store_dir = temp_store_dir();
+    let path = crate::support::create_conf_file(conf(store_dir.path()).as_bytes());
+    let opts = crate::support::load_config(path);
+    let server = run_server(opts.clone());
+    JsServer {
+        server: Some(server),
+        opts,
+        store_dir,
+    }
+}
+
+/// Starts `opts` with JetStream on and the store in a new temporary directory.
+pub fn run_jetstream_server(mut opts: Options) -> JsServer {
+    let store_dir = temp_store_dir();
     opts.jetstream = true;
     opts.store_dir = Some(store_dir.path().to_path_buf());
     let server = run_server(opts.clone());

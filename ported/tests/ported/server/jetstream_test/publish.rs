@@ -294,3 +294,33 @@ fn expire_all_while_server_down() {
         "Unexpected stream info state: {si}"
     );
 }
+
+port!("server/jetstream_test.go::TestJetStreamInterestStreamNoInterestSkipAdvancesLastTime" => interest_stream_no_interest_skip_advances_last_time);
+fn interest_stream_no_interest_skip_advances_last_time() {
+    for storage in ["memory", "file"] {
+        let s = run_basic_jetstream_server();
+        let mut js = s.client();
+        js.add_stream(json!({
+            "name": "TEST", "subjects": ["foo"], "storage": storage, "retention": "interest",
+        }))
+        .unwrap();
+        // A publish without interest still takes a sequence.
+        assert_eq!(js.publish("foo", &[], b"one").unwrap().sequence, 1);
+        let st = js.stream_state("TEST");
+        assert_eq!((st.msgs, st.last_seq), (0, 1));
+        let first = parse_go_time(&st.last_ts);
+
+        // Past the access time service's granularity (Go's ats.TickInterval, 100 ms).
+        std::thread::sleep(Duration::from_millis(200));
+
+        // Still no interest: the sequence and the time both move.
+        assert_eq!(js.publish("foo", &[], b"two").unwrap().sequence, 2);
+        let st = js.stream_state("TEST");
+        assert_eq!((st.msgs, st.last_seq), (0, 2));
+        assert!(
+            parse_go_time(&st.last_ts) > first,
+            "{storage}: last time did not advance: {}",
+            st.last_ts
+        );
+    }
+}

@@ -622,3 +622,80 @@ fn update_stream() {
         }
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamScheduledMessageIncompatibleSettings" => scheduled_message_incompatible_settings);
+fn scheduled_message_incompatible_settings() {
+    use ported::jetstream::{require_error, server_error_text};
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    // No DiscardNew.
+    let err = js
+        .add_stream(json!({
+            "name": "TEST", "subjects": ["foo"], "storage": "file",
+            "allow_msg_schedules": true, "discard": "new",
+        }))
+        .unwrap_err();
+    require_error(
+        &err.server_text(),
+        &[&server_error_text(
+            "message scheduling cannot use discard new",
+            10052,
+        )],
+    );
+    // Roll-ups are required.
+    let resp = js.request(
+        "$JS.API.STREAM.CREATE.TEST",
+        Some(&json!({
+            "name": "TEST", "subjects": ["foo"], "storage": "file",
+            "allow_msg_schedules": true, "allow_rollup_hdrs": false, "pedantic": true,
+        })),
+    );
+    assert_eq!(
+        resp["type"],
+        json!("io.nats.jetstream.api.v1.stream_create_response")
+    );
+    let err = ported::jetstream::api_result(resp).unwrap_err();
+    require_error(
+        &err.server_text(),
+        &[&server_error_text(
+            "message scheduling cannot be set if roll-ups are disabled",
+            10052,
+        )],
+    );
+}
+
+port!("server/jetstream_test.go::TestJetStreamAllowMsgCounterIncompatibleSettings" => allow_msg_counter_incompatible_settings);
+fn allow_msg_counter_incompatible_settings() {
+    use ported::jetstream::{require_error, server_error_text};
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    let mut expect = |extra: Value, text: &str| {
+        let mut cfg = json!({
+            "name": "TEST", "subjects": ["foo"], "storage": "file", "allow_msg_counter": true,
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            cfg[k] = v.clone();
+        }
+        let err = js.add_stream(cfg).expect_err("require error, but got none");
+        require_error(&err.server_text(), &[&server_error_text(text, 10052)]);
+    };
+    expect(
+        json!({"discard": "new"}),
+        "counter stream cannot use discard new",
+    );
+    expect(
+        json!({"allow_msg_ttl": true}),
+        "counter stream cannot use message TTLs",
+    );
+    expect(
+        json!({"allow_msg_schedules": true}),
+        "counter stream cannot use message schedules",
+    );
+    // Only limits retention.
+    for retention in ["interest", "workqueue"] {
+        expect(
+            json!({"retention": retention}),
+            "counter stream can only use limits retention",
+        );
+    }
+}

@@ -276,3 +276,56 @@ fn scheduled_purge_headers_requires_scheduling_enabled() {
         &[&server_error_text("message schedules is disabled", 10188)],
     );
 }
+
+port!("server/jetstream_test.go::TestJetStreamMessageTTLNotExpiring" => message_ttl_not_expiring);
+fn message_ttl_not_expiring() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    for storage in ["file", "memory"] {
+        let s = run_basic_jetstream_server();
+        let mut js = s.client();
+        js.add_stream(json!({
+            "name": "TEST", "subjects": ["foo"], "storage": storage, "allow_msg_ttl": true,
+        }))
+        .unwrap();
+        // Arms the expiry timer once, for an hour away.
+        js.publish("foo", &[("Nats-TTL", "1h")], b"").unwrap();
+
+        // Messages stored with a TTL keep resetting the timer (Go stores them straight
+        // into the stream's store, as this does).
+        let stream = s
+            .shared()
+            .jetstream()
+            .and_then(|j| j.account("$G"))
+            .and_then(|a| a.stream("TEST"))
+            .expect("stream TEST");
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    let _ = stream.store().store_msg("foo", b"", b"", 3600);
+                }
+            })
+        };
+
+        // The message still expires on time.
+        let pa = js.publish("foo", &[("Nats-TTL", "1s")], b"").unwrap();
+        let mut outcome = Ok(());
+        check_for(Duration::from_secs(3), Duration::from_millis(100), || {
+            match js.get_msg("TEST", pa.sequence) {
+                Ok(_) => Err("message not removed yet".to_string()),
+                // Go: nats.ErrMsgNotFound.
+                Err(e) if e.err_code == 10037 => Ok(()),
+                Err(e) => {
+                    outcome = Err(e);
+                    Ok(())
+                }
+            }
+        });
+        stop.store(true, Ordering::Relaxed);
+        writer.join().unwrap();
+        outcome.unwrap();
+    }
+}
