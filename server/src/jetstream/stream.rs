@@ -625,6 +625,17 @@ const SYNC_BLOCKS_EVERY: Duration = Duration::from_secs(2 * 60);
 /// The longest a housekeeping pass waits, so new expiry times are seen in time.
 const MAX_HOUSEKEEPING_WAIT: Duration = Duration::from_millis(250);
 
+/// How long housekeeping sleeps at `now` (ns): until the store's next expiry or the
+/// duplicate window's, whichever comes first (Go expires both on timers), at most
+/// [`MAX_HOUSEKEEPING_WAIT`].
+fn housekeeping_wait(now: i64, store_next: Option<i64>, dedup_next: Option<i64>) -> Duration {
+    match [store_next, dedup_next].into_iter().flatten().min() {
+        Some(t) if t <= now => Duration::ZERO,
+        Some(t) => Duration::from_nanos((t - now) as u64).min(MAX_HOUSEKEEPING_WAIT),
+        None => MAX_HOUSEKEEPING_WAIT,
+    }
+}
+
 /// Expires messages by age and TTL when due, forgets old message ids, and has a file
 /// store compact its blocks now and then.
 async fn housekeeping_loop(stream: Weak<Stream>) {
@@ -636,12 +647,11 @@ async fn housekeeping_loop(stream: Weak<Stream>) {
                 return;
             }
             let now = now_nanos();
-            let next = s.store().next_expiration();
-            match next {
-                Some(t) if t <= now => Duration::ZERO,
-                Some(t) => Duration::from_nanos((t - now) as u64).min(MAX_HOUSEKEEPING_WAIT),
-                None => MAX_HOUSEKEEPING_WAIT,
-            }
+            let dedup_next = {
+                let inner = s.inner.lock();
+                inner.dedup.next_expiry(inner.config.duplicates)
+            };
+            housekeeping_wait(now, s.store().next_expiration(), dedup_next)
         };
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
@@ -729,6 +739,22 @@ mod rebuild_dedupe_tests {
 
     fn msg_id(id: &str) -> Vec<u8> {
         format!("NATS/1.0\r\nNats-Msg-Id: {id}\r\n\r\n").into_bytes()
+    }
+
+    #[test]
+    fn housekeeping_wakes_for_the_first_expiry_of_either_kind() {
+        let ms = |n: u64| Duration::from_millis(n);
+        assert_eq!(housekeeping_wait(0, None, None), MAX_HOUSEKEEPING_WAIT);
+        assert_eq!(housekeeping_wait(0, Some(100_000_000), None), ms(100));
+        assert_eq!(
+            housekeeping_wait(0, Some(200_000_000), Some(50_000_000)),
+            ms(50)
+        );
+        assert_eq!(
+            housekeeping_wait(0, None, Some(10_000_000_000)),
+            MAX_HOUSEKEEPING_WAIT
+        );
+        assert_eq!(housekeeping_wait(5, Some(9), Some(4)), Duration::ZERO);
     }
 
     #[test]
