@@ -324,3 +324,137 @@ fn interest_stream_no_interest_skip_advances_last_time() {
         );
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamPublishDeDupe" => publish_de_dupe);
+fn publish_de_dupe() {
+    let mut s = run_basic_jetstream_server();
+    let mut js = s.client();
+    let mname = "DeDupe";
+    let si = js
+        .add_stream(json!({
+            "name": mname, "storage": "file", "max_age": HOUR, "subjects": ["foo.*"],
+        }))
+        .unwrap();
+    // The default duplicate window (Go's StreamDefaultDuplicatesWindow, two minutes).
+    assert_eq!(si["config"]["duplicate_window"], json!(120 * SECOND));
+    let mut cfg = si["config"].clone();
+
+    // Never negative.
+    cfg["duplicate_window"] = json!(-25_000_000);
+    assert!(js.update_stream(cfg.clone()).is_err(), "Expected an error");
+    // Never longer than the max age, when there is one.
+    cfg["duplicate_window"] = json!(2 * HOUR);
+    assert!(js.update_stream(cfg.clone()).is_err(), "Expected an error");
+
+    let send_msg = |js: &mut JsClient, seq: u64, id: &str, msg: &str| -> Value {
+        let pa = request_msg(
+            js,
+            &format!("foo.{seq}"),
+            &[("Nats-Msg-Id", id)],
+            msg.as_bytes(),
+        );
+        assert!(
+            pa.get("error").is_none(),
+            "Expected a JetStreamPubAck, got {pa}"
+        );
+        assert_eq!(
+            pa["seq"],
+            json!(seq),
+            "Did not get correct sequence in PubAck, got {pa}"
+        );
+        pa
+    };
+    let expect = |js: &mut JsClient, n: u64| assert_eq!(js.stream_state(mname).msgs, n);
+    // Go's mset.numMsgIds(): the ids the stream's duplicate window holds.
+    let num_msg_ids = |s: &ported::jetstream::JsServer| {
+        s.shared()
+            .jetstream()
+            .and_then(|j| j.account("$G"))
+            .and_then(|a| a.stream(mname))
+            .expect("the stream")
+            .inner
+            .lock()
+            .dedup
+            .len()
+    };
+    let nmids = |s: &ported::jetstream::JsServer, expected: usize| {
+        ported::jetstream::check_for(
+            Duration::from_millis(200),
+            Duration::from_millis(10),
+            || match num_msg_ids(s) {
+                n if n == expected => Ok(()),
+                n => Err(format!("Expected {expected} message ids, got {n}")),
+            },
+        );
+    };
+
+    send_msg(&mut js, 1, "AA", "Hello DeDupe!");
+    send_msg(&mut js, 2, "BB", "Hello DeDupe!");
+    send_msg(&mut js, 3, "CC", "Hello DeDupe!");
+    send_msg(&mut js, 4, "ZZ", "Hello DeDupe!");
+    expect(&mut js, 4);
+
+    send_msg(&mut js, 1, "AA", "Hello DeDupe!");
+    send_msg(&mut js, 2, "BB", "Hello DeDupe!");
+    send_msg(&mut js, 4, "ZZ", "Hello DeDupe!");
+    expect(&mut js, 4);
+
+    let mut cfg = js.stream_info(mname, None).unwrap()["config"].clone();
+    cfg["duplicate_window"] = json!(100_000_000);
+    js.update_stream(cfg.clone()).unwrap();
+
+    nmids(&s, 4);
+    // Twice the window: the time passing is what is tested.
+    std::thread::sleep(Duration::from_millis(200));
+
+    send_msg(&mut js, 5, "AAA", "Hello DeDupe!");
+    send_msg(&mut js, 6, "BBB", "Hello DeDupe!");
+    send_msg(&mut js, 7, "CCC", "Hello DeDupe!");
+    send_msg(&mut js, 8, "DDD", "Hello DeDupe!");
+    send_msg(&mut js, 9, "ZZZ", "Hello DeDupe!");
+    nmids(&s, 5);
+    // They drop to zero in time.
+    nmids(&s, 0);
+
+    // Now across a restart.
+    cfg["duplicate_window"] = json!(30 * 60 * SECOND);
+    js.update_stream(cfg).unwrap();
+    js.purge_stream(mname, None).unwrap();
+
+    send_msg(&mut js, 10, "AAAA", "Hello DeDupe!");
+    send_msg(&mut js, 11, "BBBB", "Hello DeDupe!");
+    send_msg(&mut js, 12, "CCCC", "Hello DeDupe!");
+    send_msg(&mut js, 13, "DDDD", "Hello DeDupe!");
+    send_msg(&mut js, 14, "EEEE", "Hello DeDupe!");
+
+    drop(js);
+    s.restart();
+    let mut js = s.client();
+    assert_eq!(
+        js.stream_state(mname).msgs,
+        5,
+        "Expected 5 restored messages"
+    );
+    nmids(&s, 5);
+
+    // The same five again are duplicates.
+    send_msg(&mut js, 10, "AAAA", "Hello DeDupe!");
+    send_msg(&mut js, 11, "BBBB", "Hello DeDupe!");
+    send_msg(&mut js, 12, "CCCC", "Hello DeDupe!");
+    send_msg(&mut js, 13, "DDDD", "Hello DeDupe!");
+    send_msg(&mut js, 14, "EEEE", "Hello DeDupe!");
+    assert_eq!(
+        js.stream_state(mname).msgs,
+        5,
+        "Expected 5 restored messages"
+    );
+    nmids(&s, 5);
+
+    // And say so.
+    let pa = send_msg(&mut js, 10, "AAAA", "Hello DeDupe!");
+    assert_eq!(pa["duplicate"], json!(true), "Expected duplicate to be set");
+
+    // A purge keeps the ids.
+    js.purge_stream(mname, None).unwrap();
+    nmids(&s, 5);
+}

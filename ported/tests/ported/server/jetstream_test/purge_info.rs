@@ -346,3 +346,34 @@ fn recover_bad_stream_subjects() {
         "Expected to recover all subjects"
     );
 }
+
+port!("server/jetstream_test.go::TestJetStreamLargeExpiresAndServerRestart" => large_expires_and_server_restart);
+fn large_expires_and_server_restart() {
+    let mut s = run_basic_jetstream_server();
+    let mut js = s.client();
+    let max_age = Duration::from_secs(2);
+    js.add_stream(json!({"name": "S", "subjects": ["foo"], "max_age": max_age.as_nanos() as i64}))
+        .unwrap();
+    let start = std::time::Instant::now();
+    js.publish("foo", &[], b"ok").unwrap();
+
+    // Restart a second before the message's age is up.
+    std::thread::sleep((max_age - Duration::from_secs(1)).saturating_sub(start.elapsed()));
+    drop(js);
+    s.restart();
+    let mut js = s.client();
+
+    ported::jetstream::check_for(Duration::from_secs(5), Duration::from_millis(10), || {
+        let msgs = js.stream_state("S").msgs;
+        if msgs == 0 {
+            Ok(())
+        } else {
+            Err(format!("Expected no messages, got {msgs}"))
+        }
+    });
+    let waited = start.elapsed();
+    assert!(
+        waited <= max_age + Duration::from_secs(1),
+        "Waited to long {waited:?} vs {max_age:?} for messages to expire"
+    );
+}

@@ -699,3 +699,27 @@ fn allow_msg_counter_incompatible_settings() {
         );
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamAddStreamCanonicalNames" => add_stream_canonical_names);
+fn add_stream_canonical_names() {
+    use natsd::jetstream::api::errors::STREAM_INVALID_CONFIG;
+    use natsd::jetstream::api::types::StreamConfig;
+    use natsd::jetstream::stream_config::{check_stream_config, ServerLimits};
+    // Go calls acc.addStream, whose config check refuses these names; through the API
+    // most of them cannot even be put in a request subject, so this asks the same check
+    // the create request runs.
+    let s = run_basic_jetstream_server();
+    let limits = ServerLimits {
+        duplicates: 0,
+        max_payload: i64::from(s.shared().opts().max_payload),
+    };
+    for name in ["foo.bar", "foo.bar.", "foo.*", "foo.>", "*", ">", "*>"] {
+        let cfg = StreamConfig {
+            name: name.to_string(),
+            ..Default::default()
+        };
+        let err =
+            check_stream_config(&cfg, &limits, false).expect_err("Expected error but got none");
+        assert!(err.is(STREAM_INVALID_CONFIG), "{name}: {err:?}");
+    }
+}
