@@ -117,28 +117,39 @@ impl InternalClient {
     }
 }
 
+/// Waits for the next frames queued to a socketless client: `None` once the client is
+/// closed and drained, or the server is gone.
+pub(crate) async fn next_frames(
+    server: &Weak<ServerShared>,
+    client: &Client,
+    buf: &mut BytesMut,
+) -> Option<(Arc<ServerShared>, Vec<(Bytes, InMsg)>)> {
+    loop {
+        let closed = client.take_queued(buf);
+        if buf.is_empty() {
+            if closed {
+                return None;
+            }
+            client.queued().await;
+            continue;
+        }
+        let server = server.upgrade()?;
+        let frames = parse_frames(buf);
+        buf.clear();
+        return Some((server, frames));
+    }
+}
+
 /// Runs the internal client's "writer": parses the MSG/HMSG frames delivered into its
 /// outbound buffer and runs their handlers, until the client is closed.
 pub async fn dispatch_loop(server: Weak<ServerShared>, internal: Arc<InternalClient>) {
     let mut buf = BytesMut::new();
-    loop {
-        let closed = internal.client.take_queued(&mut buf);
-        if buf.is_empty() {
-            if closed {
-                return;
-            }
-            internal.client.queued().await;
-            continue;
-        }
-        let Some(server) = server.upgrade() else {
-            return;
-        };
-        for (sid, msg) in parse_frames(&mut buf) {
+    while let Some((server, frames)) = next_frames(&server, &internal.client, &mut buf).await {
+        for (sid, msg) in frames {
             if let Some((acc, h)) = internal.handler(&sid) {
                 h(&server, &acc, &msg);
             }
         }
-        buf.clear();
     }
 }
 
@@ -147,23 +158,11 @@ pub async fn dispatch_loop(server: Weak<ServerShared>, internal: Arc<InternalCli
 /// worker.
 pub async fn dispatch_loop_blocking(server: Weak<ServerShared>, internal: Arc<InternalClient>) {
     let mut buf = BytesMut::new();
-    loop {
-        let closed = internal.client.take_queued(&mut buf);
-        if buf.is_empty() {
-            if closed {
-                return;
-            }
-            internal.client.queued().await;
-            continue;
-        }
-        let Some(server) = server.upgrade() else {
-            return;
-        };
-        let work: Vec<_> = parse_frames(&mut buf)
+    while let Some((server, frames)) = next_frames(&server, &internal.client, &mut buf).await {
+        let work: Vec<_> = frames
             .into_iter()
             .filter_map(|(sid, msg)| internal.handler(&sid).map(|h| (h, msg)))
             .collect();
-        buf.clear();
         let batch = tokio::task::spawn_blocking(move || {
             for ((acc, h), msg) in work {
                 h(&server, &acc, &msg);

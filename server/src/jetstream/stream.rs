@@ -17,7 +17,7 @@ use super::dedup::DedupWindow;
 use super::publish::{self, Check};
 use crate::account::Account;
 use crate::client::Subscription;
-use crate::events::internal::{parse_frames, InMsg, InternalClient};
+use crate::events::internal::{next_frames, InMsg, InternalClient};
 use crate::monitor::gotime::{now_nanos, GoTime};
 use crate::server::ServerShared;
 use bytes::BytesMut;
@@ -597,24 +597,13 @@ fn json_string(s: &str) -> String {
 
 /// Takes what the stream's subscriptions queued, batch by batch, and stores it.
 async fn ingest_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
+    let Some(client) = stream.upgrade().map(|s| s.ingest.client.clone()) else {
+        return;
+    };
     let mut buf = BytesMut::new();
-    loop {
+    while let Some((server, frames)) = next_frames(&server, &client, &mut buf).await {
         let Some(s) = stream.upgrade() else { return };
-        let closed = s.ingest.client.take_queued(&mut buf);
-        if buf.is_empty() {
-            if closed || s.is_closed() {
-                return;
-            }
-            let client = s.ingest.client.clone();
-            drop(s);
-            client.queued().await;
-            continue;
-        }
-        let Some(server) = server.upgrade() else {
-            return;
-        };
-        let msgs: Vec<InMsg> = parse_frames(&mut buf).into_iter().map(|(_, m)| m).collect();
-        buf.clear();
+        let msgs: Vec<InMsg> = frames.into_iter().map(|(_, m)| m).collect();
         let batch = tokio::task::spawn_blocking(move || s.process_batch(&server, msgs));
         let _ = batch.await;
     }
