@@ -254,9 +254,9 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
                             Err(e) => out.errors.extend(e),
                         },
                         "jetstream" => {
-                            if let Err(e) = super::jetstream::parse::apply_account_jetstream(
-                                &mut acc, kv, out,
-                            ) {
+                            if let Err(e) =
+                                super::jetstream::parse::apply_account_jetstream(&mut acc, kv, out)
+                            {
                                 out.errors.push(e);
                             }
                         }
