@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod banner;
+pub mod consumer_config;
 pub mod dedup;
 pub mod meta;
 pub mod publish;
