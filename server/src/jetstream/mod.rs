@@ -69,6 +69,9 @@ pub struct JsAccount {
     /// Its directory: `<store_dir>/jetstream/<account>`.
     pub dir: PathBuf,
     api_subs: Mutex<Vec<Arc<Subscription>>>,
+    /// API requests of this account, and how many failed (Go's `jsa.apiTotal/apiErrors`).
+    pub api_total: AtomicU64,
+    pub api_errors: AtomicU64,
 }
 
 impl JsAccount {
@@ -98,6 +101,8 @@ impl JsAccount {
 /// JetStream of one server.
 pub struct JetStream {
     pub settings: Settings,
+    /// The resolved configuration JetStream started with (Go's `js.config`).
+    pub config: crate::config::jetstream::JetStreamConfig,
     accounts: RwLock<BTreeMap<String, Arc<JsAccount>>>,
     /// The client that owns the API subscriptions of every account.
     api: Arc<InternalClient>,
@@ -160,6 +165,8 @@ impl JetStream {
             streams: RwLock::new(BTreeMap::new()),
             dir: self.settings.store_dir.join(&account.name),
             api_subs: Mutex::new(Vec::new()),
+            api_total: AtomicU64::new(0),
+            api_errors: AtomicU64::new(0),
         });
         self.accounts
             .write()
@@ -433,6 +440,7 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
     };
     let js = Arc::new(JetStream {
         settings,
+        config: cfg.clone(),
         accounts: RwLock::new(BTreeMap::new()),
         api: Arc::new(InternalClient::new(0, server.accounts.global().clone())),
         api_total: AtomicU64::new(0),
@@ -469,5 +477,17 @@ pub(crate) fn count_api(js: &JetStream, failed: bool) {
     js.api_total.fetch_add(1, Ordering::Relaxed);
     if failed {
         js.api_errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts an API request of `account` for the server and for the account (Go's
+/// `trackAPI`/`trackAPIErr`).
+pub(crate) fn count_account_api(js: &JetStream, account: &str, failed: bool) {
+    count_api(js, failed);
+    if let Some(jsa) = js.account(account) {
+        jsa.api_total.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            jsa.api_errors.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }

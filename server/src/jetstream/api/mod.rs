@@ -98,7 +98,7 @@ impl Request<'_> {
 
     /// Sends the response and counts the request.
     pub fn respond<T: Serialize>(&self, resp: &ApiResponse<T>) {
-        super::count_api(self.js, resp.error.is_some());
+        super::count_account_api(self.js, &self.account.name, resp.error.is_some());
         if self.msg.reply.is_empty() {
             return;
         }
