@@ -871,6 +871,86 @@ pub struct ConsumerConfig {
     pub pinned_ttl: i64,
 }
 
+/// Go's `SequenceInfo`: a consumer and a stream sequence, with the last activity.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SequenceInfo {
+    #[serde(rename = "consumer_seq", default)]
+    pub consumer: u64,
+    #[serde(rename = "stream_seq", default)]
+    pub stream: u64,
+    #[serde(
+        rename = "last_active",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last: Option<GoTime>,
+}
+
+/// Go's `ConsumerInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ConsumerInfo {
+    #[serde(rename = "stream_name")]
+    pub stream: String,
+    pub name: String,
+    pub created: GoTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConsumerConfig>,
+    pub delivered: SequenceInfo,
+    pub ack_floor: SequenceInfo,
+    pub num_ack_pending: u64,
+    pub num_redelivered: u64,
+    pub num_waiting: u64,
+    pub num_pending: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterInfo>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub push_bound: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paused: bool,
+    /// Nanoseconds.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pause_remaining: i64,
+    #[serde(rename = "ts")]
+    pub timestamp: GoTime,
+}
+
+json_enum!(
+    /// Go's `ConsumerAction` of a create request (`""` creates or updates).
+    ConsumerAction {
+        CreateOrUpdate = "",
+        Update = "update",
+        Create = "create",
+    }
+);
+
+/// Go's `CreateConsumerRequest`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct CreateConsumerRequest {
+    #[serde(rename = "stream_name", default)]
+    pub stream: String,
+    #[serde(default)]
+    pub config: ConsumerConfig,
+    #[serde(default)]
+    pub action: ConsumerAction,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub pedantic: bool,
+}
+
+/// Go's `JSApiConsumerGetNextRequest`: a pull request. Durations are nanoseconds.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NextRequest {
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub expires: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub batch: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub max_bytes: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub no_wait: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub idle_heartbeat: i64,
+}
+
 /// A response of the JetStream API: Go's `ApiResponse` (`type`, `error`) with the
 /// verb's own fields after it.
 #[derive(Debug, Clone, Serialize)]
@@ -920,6 +1000,11 @@ pub mod response_type {
     pub const STREAM_MSG_DELETE: &str = "io.nats.jetstream.api.v1.stream_msg_delete_response";
     pub const STREAM_MSG_GET: &str = "io.nats.jetstream.api.v1.stream_msg_get_response";
     pub const SYSTEM: &str = "io.nats.jetstream.api.v1.system_response";
+    pub const CONSUMER_CREATE: &str = "io.nats.jetstream.api.v1.consumer_create_response";
+    pub const CONSUMER_DELETE: &str = "io.nats.jetstream.api.v1.consumer_delete_response";
+    pub const CONSUMER_INFO: &str = "io.nats.jetstream.api.v1.consumer_info_response";
+    pub const CONSUMER_NAMES: &str = "io.nats.jetstream.api.v1.consumer_names_response";
+    pub const CONSUMER_LIST: &str = "io.nats.jetstream.api.v1.consumer_list_response";
 }
 
 #[cfg(test)]
