@@ -165,6 +165,8 @@ pub struct ServerStats {
     pub stalled_clients: i64,
     #[serde(skip_serializing_if = "is_zero_i64")]
     pub active_servers: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jetstream: Option<crate::monitor::jsz::JetStreamVarz>,
     #[serde(rename = "gomemlimit", skip_serializing_if = "is_zero_i64")]
     pub mem_limit: i64,
     #[serde(rename = "gomaxprocs", skip_serializing_if = "is_zero_i64")]

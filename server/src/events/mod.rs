@@ -110,11 +110,17 @@ impl System {
     /// The server info block of the next message, with the next sequence number.
     pub fn server_info(&self, s: &ServerShared) -> ServerInfo {
         let opts = s.opts();
+        let jetstream = s.jetstream().is_some();
         ServerInfo {
             name: s.name.clone(),
             host: s.info().host,
             id: s.id.clone(),
+            domain: opts.jetstream_domain.clone(),
             version: crate::VERSION.to_string(),
+            jetstream,
+            // Go's capability flags with JetStream: enabled, binary stream snapshots,
+            // account NRG (allowed by default).
+            flags: if jetstream { 0b111 } else { 0 },
             tags: opts.tags.clone(),
             metadata: opts.metadata.clone(),
             feature_flags: crate::monitor::varz::merged_feature_flags(&opts.feature_flags),

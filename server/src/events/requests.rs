@@ -76,8 +76,7 @@ impl EventFilter {
         {
             return true;
         }
-        // natsd has no JetStream domain.
-        !self.domain.is_empty()
+        !self.domain.is_empty() && opts.jetstream_domain != self.domain
     }
 }
 
@@ -357,8 +356,8 @@ fn subsz_opts(r: SubszReq) -> monitor::subsz::SubszOptions {
     }
 }
 
-fn jsz_opts(r: JszReq) -> monitor::misc::JszOptions {
-    monitor::misc::JszOptions {
+fn jsz_opts(r: JszReq) -> monitor::jsz::JszOptions {
+    monitor::jsz::JszOptions {
         account: r.account,
         accounts: r.accounts,
         streams: r.streams,
@@ -423,7 +422,7 @@ fn server_request(s: &Arc<ServerShared>, sys: &System, acc: &Account, kind: &str
             to_value(&monitor::accounts::accountz(s, &o.account)?)
         }),
         "JSZ" => z_req::<JszReq, _>(s, sys, acc, msg, |o| {
-            to_value(&monitor::misc::jsz(s, &jsz_opts(o))?)
+            to_value(&monitor::jsz::jsz(s, &jsz_opts(o))?)
         }),
         "HEALTHZ" => z_req::<HealthzReq, _>(s, sys, acc, msg, |o| {
             let opts = monitor::misc::HealthzOptions {
@@ -511,10 +510,10 @@ fn account_request(s: &Arc<ServerShared>, sys: &System, acc: &Account, kind: &st
             account_of(&msg.subject)?;
             to_value(&monitor::misc::leafz(s))
         }),
-        "JSZ" => z_req::<JszReq, _>(s, sys, acc, msg, |_| {
-            account_of(&msg.subject)?;
-            // Go's `JszAccount` without JetStream.
-            Err(ZErr::Failed("jetstream not enabled".to_string()))
+        "JSZ" => z_req::<JszReq, _>(s, sys, acc, msg, |o| {
+            let mut opts = jsz_opts(o);
+            opts.account = account_of(&msg.subject)?;
+            to_value(&monitor::jsz::jsz_account(s, &opts)?)
         }),
         "INFO" => z_req::<FilterOnly, _>(s, sys, acc, msg, |_| {
             let name = account_of(&msg.subject)?;

@@ -161,6 +161,7 @@ pub fn server_stats(s: &ServerShared) -> ServerStats {
             ..KindCounts::default()
         }),
         active_servers: 1,
+        jetstream: crate::monitor::jsz::statsz_section(s),
         max_procs: cores,
         ..ServerStats::default()
     }

@@ -78,6 +78,9 @@ pub fn accountz(s: &ServerShared, account: &str) -> Result<Accountz, String> {
         last_update: GoTime::from_unix_nanos(acc.updated_nanos),
         is_system: s.accounts.is_system(&acc),
         complete: true,
+        jetstream: s
+            .jetstream()
+            .is_some_and(|js| js.account(&acc.name).is_some()),
         client_cnt: s.num_account_clients(&acc) as i64,
         sub_cnt: acc.sublist.count(),
         mappings: acc.mappings.describe(),

@@ -1,5 +1,5 @@
 //! Endpoints for features natsd does not have yet, answering with the shape Go gives when
-//! the feature is off (`/routez`, `/gatewayz`, `/leafz`, `/jsz`, `/raftz`, `/ipqueuesz`),
+//! the feature is off (`/routez`, `/gatewayz`, `/leafz`, `/raftz`, `/ipqueuesz`),
 //! plus `/healthz`, `/stacksz`, `/debug/vars` and process usage for `/varz`.
 
 use super::gotime::GoTime;
@@ -85,79 +85,10 @@ pub fn leafz(s: &ServerShared) -> Leafz {
     }
 }
 
-/// Go's `JSzOptions` (only `leader_only` matters while JetStream is off).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct JszOptions {
-    pub account: String,
-    pub accounts: bool,
-    pub streams: bool,
-    pub consumer: bool,
-    pub direct_consumer: bool,
-    pub config: bool,
-    pub leader_only: bool,
-    pub offset: i64,
-    pub limit: i64,
-    pub raft_groups: bool,
-    pub stream_leader_only: bool,
-}
-
-/// Go's `JSInfo` as reported with JetStream disabled.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct JsInfo {
-    pub memory: u64,
-    pub storage: u64,
-    pub reserved_memory: u64,
-    pub reserved_storage: u64,
-    pub accounts: i64,
-    pub ha_assets: i64,
-    pub api: JsApiStats,
-    #[serde(rename = "server_id")]
-    pub id: String,
-    pub now: GoTime,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub disabled: bool,
-    pub config: JsConfig,
-    pub streams: i64,
-    pub consumers: i64,
-    pub messages: u64,
-    pub bytes: u64,
-    pub total: i64,
-}
-
-/// Go's `JetStreamAPIStats`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct JsApiStats {
-    pub level: i64,
-    pub total: u64,
-    pub errors: u64,
-}
-
-/// Go's `JetStreamConfig` (zero while disabled).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct JsConfig {
-    pub max_memory: i64,
-    pub max_storage: i64,
-}
-
 /// Why a `/jsz` request has no answer from this server (Go's `errSkipZreq`).
 pub const SKIP_ZREQ: &str = "filtered response: not leader";
 
-/// Go's `Server.Jsz`: JetStream is off, so the report says `disabled`, and a request for
-/// leaders only gets no answer.
-pub fn jsz(s: &ServerShared, opts: &JszOptions) -> Result<JsInfo, String> {
-    if opts.leader_only {
-        return Err(SKIP_ZREQ.to_string());
-    }
-    Ok(JsInfo {
-        id: s.id.clone(),
-        now: GoTime::now(),
-        disabled: true,
-        ..JsInfo::default()
-    })
-}
+pub use super::jsz::{jsz, JsInfo, JszOptions};
 
 /// Go's `HealthzOptions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -203,12 +134,30 @@ pub struct HealthzError {
 }
 
 /// Go's `Server.Healthz`: bad parameter combinations fail with 400, a server not accepting
-/// clients with 500; JetStream is off, so nothing more is checked.
+/// clients with 500; then, when JetStream is configured, that it runs (503) and, unless
+/// only that was asked, that the streams in its store directory were recovered and the
+/// account, stream and consumer asked for exist (404).
 pub fn healthz(s: &ServerShared, opts: &HealthzOptions) -> HealthStatus {
     let mut h = HealthStatus {
         status: "ok".to_string(),
         ..HealthStatus::default()
     };
+    healthz_checks(s, opts, &mut h);
+    if opts.details {
+        h.status = if h.errors.is_empty() { "ok" } else { "error" }.to_string();
+    }
+    if h.status_code == 0 {
+        h.status_code = if h.error.is_empty() && h.errors.is_empty() {
+            200
+        } else {
+            503
+        };
+    }
+    h
+}
+
+/// The checks of [`healthz`] in Go's order; each failure ends them.
+fn healthz_checks(s: &ServerShared, opts: &HealthzOptions, h: &mut HealthStatus) {
     let fail = |h: &mut HealthStatus, code: i64, kind: &str, err: String| {
         h.status_code = code;
         if opts.details {
@@ -224,38 +173,44 @@ pub fn healthz(s: &ServerShared, opts: &HealthzOptions) -> HealthStatus {
     };
     if opts.account.is_empty() && !opts.stream.is_empty() {
         fail(
-            &mut h,
+            h,
             400,
             "BAD_REQUEST",
             "\"account\" must not be empty when checking stream health".to_string(),
         );
-    } else if opts.stream.is_empty() && !opts.consumer.is_empty() {
+        return;
+    }
+    if opts.stream.is_empty() && !opts.consumer.is_empty() {
         fail(
-            &mut h,
+            h,
             400,
             "BAD_REQUEST",
             "\"stream\" must not be empty when checking consumer health".to_string(),
         );
-    } else if s.client_addr().is_none() || s.is_shutting_down() {
+        return;
+    }
+    if s.client_addr().is_none() || s.is_shutting_down() {
         fail(
-            &mut h,
+            h,
             500,
             "CONNECTION",
             "failed to be ready for connections after 1ms: server".to_string(),
         );
         h.status = "error".to_string();
+        return;
     }
-    if opts.details {
-        h.status = if h.errors.is_empty() { "ok" } else { "error" }.to_string();
+    if opts.js_server_only || !s.opts().jetstream {
+        return;
     }
-    if h.status_code == 0 {
-        h.status_code = if h.error.is_empty() && h.errors.is_empty() {
-            200
-        } else {
-            503
-        };
+    let Some(js) = s.jetstream() else {
+        super::jsz::jetstream_unavailable(h, opts.details);
+        return;
+    };
+    if opts.js_enabled_only || opts.js_enabled {
+        return;
     }
-    h
+    let view = super::jsz::health_view(s, &js);
+    super::jsz::standalone_health(&view, opts, h);
 }
 
 /// Go's `/raftz` answer when no Raft group exists: 404 with this text.

@@ -13,6 +13,7 @@ pub mod connz;
 pub mod gotime;
 mod head_deadline;
 pub mod http;
+pub mod jsz;
 pub mod metrics;
 pub mod misc;
 #[cfg(test)]

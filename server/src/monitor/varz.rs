@@ -1,6 +1,7 @@
 //! `/varz`: the server's configuration and runtime counters, with Go's field names.
 //! Sections for features natsd does not have yet (cluster, gateway, leafnodes, MQTT,
-//! websocket, JetStream) carry the empty shape Go shows when they are off.
+//! websocket) carry the empty shape Go shows when they are off; JetStream's section is
+//! built in `jsz.rs`.
 
 use super::gotime::{duration_nanos, my_uptime_nanos, GoTime};
 use crate::server::ServerShared;
@@ -265,19 +266,7 @@ pub struct WebsocketOptsVarz {
     pub port: i64,
 }
 
-/// Go's `JetStreamVarz`; empty when JetStream is off.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct JetStreamVarz {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub config: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stats: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub meta: Option<serde_json::Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub limits: Option<serde_json::Value>,
-}
+pub use super::jsz::JetStreamVarz;
 
 /// Go's `SlowConsumersStats` / `StaleConnectionStats`: counts per connection kind.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -392,6 +381,7 @@ pub fn varz(s: &ServerShared) -> Varz {
             .system()
             .map(|a| a.name.clone())
             .unwrap_or_default(),
+        jetstream: super::jsz::jetstream_varz(s),
         proxies: opts.proxies.as_ref().map(|p| ProxiesOptsVarz {
             trusted: p
                 .trusted
