@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 mod config;
+mod health;
 mod publish;
 mod purge_info;
 mod streams;
