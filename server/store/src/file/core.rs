@@ -107,6 +107,11 @@ fn is_out_of_space(err: &io::Error) -> bool {
     matches!(err.raw_os_error(), Some(ENOSPC | EDQUOT))
 }
 
+/// The message's `Nats-TTL` header says it never expires.
+fn never_expires(hdr: &[u8]) -> bool {
+    !hdr.is_empty() && matches!(message_ttl(hdr), Ok(ttl) if ttl < 0)
+}
+
 fn io_err(e: io::Error) -> StoreError {
     StoreError::from(e)
 }
@@ -291,10 +296,12 @@ impl Core {
                         if rec.has_headers {
                             let headers = &bytes[rec.offset..rec.offset + rec.len];
                             if let Ok(r) = record::decode(headers, &blk.hasher) {
-                                if let Ok(ttl) = message_ttl(r.headers) {
-                                    if ttl > 0 {
+                                match message_ttl(r.headers) {
+                                    Ok(ttl) if ttl > 0 => {
                                         core.ttls.insert((rec.ts + ttl * NANOS_PER_SEC, rec.seq));
                                     }
+                                    Ok(ttl) if ttl < 0 => core.ttls.insert_never(rec.seq),
+                                    _ => {}
                                 }
                                 if super::schedule::has_schedule_headers(r.headers) {
                                     core.schedule_seqs.get_or_insert_default().push(rec.seq);
@@ -461,7 +468,7 @@ impl Core {
         });
         // Drop ttl entries of messages that did not survive.
         let mut ttls = std::mem::take(&mut self.ttls);
-        ttls.retain(|&(_, seq)| self.is_live(seq));
+        ttls.retain_seqs(|seq| self.is_live(seq));
         self.ttls = ttls;
         // Writes go to a block past every file, so a skipped damaged last block is never
         // appended to or overwritten.
@@ -643,6 +650,11 @@ impl Core {
         }
         if ttl > 0 {
             self.ttls.insert((ts + ttl * NANOS_PER_SEC, seq));
+        }
+        // Whether a message never expires is read from its header, as recovery reads it
+        // again (Go looks at the header when expiring by age).
+        if never_expires(hdr) {
+            self.ttls.insert_never(seq);
         }
         Ok(())
     }
@@ -1440,6 +1452,26 @@ impl Core {
         out
     }
 
+    /// Live messages stored at or before `cutoff` that the age limit removes: those that
+    /// never expire are passed over, the first younger one ends the list.
+    pub fn aged_out(&self, cutoff: i64) -> Vec<u64> {
+        self.live_seqs_from(self.first_seq)
+            .filter(|&s| !self.ttls.is_never(s))
+            .take_while(|&s| self.ts_of(s).is_some_and(|ts| ts <= cutoff))
+            .collect()
+    }
+
+    /// The timestamp of the first live message the age limit can remove (one that may
+    /// expire); `None` when every message never expires.
+    pub fn first_aging_ts(&self) -> Option<i64> {
+        if self.msgs == 0 {
+            return None;
+        }
+        self.live_seqs_from(self.first_seq)
+            .find(|&s| !self.ttls.is_never(s))
+            .and_then(|s| self.ts_of(s))
+    }
+
     /// The first live sequence's timestamp.
     pub fn first_ts(&self) -> i64 {
         if self.msgs == 0 {
@@ -1467,7 +1499,7 @@ impl Core {
                 }
             }
         }
-        self.ttls.retain(|&(_, s)| s <= seq);
+        self.ttls.retain_seqs(|s| s <= seq);
         if let Some(sched) = &mut self.schedules {
             sched.retain_seqs(|s| s <= seq);
         }

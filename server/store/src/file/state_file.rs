@@ -29,7 +29,8 @@ use super::core::Core;
 /// Name of the state file inside the blocks directory.
 pub const STATE_FILE: &str = "index.db";
 const MAGIC: &[u8; 4] = b"NIDX";
-const VERSION: u8 = 1;
+/// 2: the sequences of messages that never expire follow the TTLs.
+const VERSION: u8 = 2;
 /// The block index the state is encoded under (see the module comment).
 const STATE_BLOCK_INDEX: u32 = 0;
 const DIGEST_LEN: usize = 32;
@@ -255,6 +256,14 @@ fn encode(core: &Core) -> io::Result<Vec<u8>> {
     for &(expires, seq) in &core.ttls {
         w.signed(expires);
         w.varint(seq);
+    }
+    // Ascending, so each is stored as its distance from the one before.
+    let never: Vec<u64> = core.ttls.never_seqs().copied().collect();
+    w.varint(never.len() as u64);
+    let mut prev = 0u64;
+    for seq in never {
+        w.varint(seq - prev);
+        prev = seq;
     }
 
     let digest = Sha256::digest(&w.0);
@@ -576,6 +585,16 @@ fn decode_blocks(
     for _ in 0..ttl_count {
         let expires = r.signed()?;
         ttls.insert((expires, r.varint()?));
+    }
+    let never_count = r.varint()?;
+    let mut prev = 0u64;
+    for _ in 0..never_count {
+        let seq = prev.checked_add(r.varint()?)?;
+        if seq > last_seq {
+            return None;
+        }
+        ttls.insert_never(seq);
+        prev = seq;
     }
     if !r.0.is_empty() {
         return None;

@@ -551,12 +551,7 @@ impl FileStore {
             if max_age <= 0 || !locked.cfg.subject_delete_marker_ttl.is_zero() {
                 return Ok(());
             }
-            let cutoff = self.shared.clock.now_ns() - max_age;
-            let core = &locked.core;
-            let expired: Vec<u64> = core
-                .live_seqs_from(core.first_seq)
-                .take_while(|&s| core.ts_of(s).is_some_and(|ts| ts <= cutoff))
-                .collect();
+            let expired = locked.core.aged_out(self.shared.clock.now_ns() - max_age);
             self.remove_bulk_locked(locked, &expired, true, &mut updates)?;
         }
         self.notify(updates);
@@ -569,12 +564,7 @@ impl FileStore {
         let mut markers = Vec::new();
         let marker_ttl = locked.cfg.subject_delete_marker_ttl;
         if max_age > 0 {
-            let cutoff = now - max_age;
-            let core = &locked.core;
-            let expired: Vec<u64> = core
-                .live_seqs_from(core.first_seq)
-                .take_while(|&s| core.ts_of(s).is_some_and(|ts| ts <= cutoff))
-                .collect();
+            let expired = locked.core.aged_out(now - max_age);
             let before = updates.len();
             let _ = self.remove_bulk_locked(locked, &expired, true, updates);
             if !marker_ttl.is_zero() {
@@ -1130,7 +1120,11 @@ impl Store for FileStore {
     fn next_expiration(&self) -> Option<i64> {
         let locked = self.lock();
         let max_age = duration_ns(locked.cfg.max_age);
-        let age = (max_age > 0 && locked.core.msgs > 0).then(|| locked.core.first_ts() + max_age);
+        // Messages that never expire do not count: the age limit passes over them.
+        let age = (max_age > 0)
+            .then(|| locked.core.first_aging_ts())
+            .flatten()
+            .map(|ts| ts + max_age);
         let ttl = locked.core.ttls.iter().next().map(|&(at, _)| at);
         match (age, ttl) {
             (Some(a), Some(t)) => Some(a.min(t)),

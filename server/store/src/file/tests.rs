@@ -802,3 +802,67 @@ fn a_purge_without_room_reuses_the_last_block_and_keeps_the_last_sequence() {
     assert!(fs.recovery_report().is_clean());
     assert_eq!(fs.load_msg(101).unwrap().msg.as_ref(), b"next");
 }
+
+/// A header whose `Nats-TTL` says the message never expires.
+const NEVER_HDR: &[u8] = b"NATS/1.0\r\nNats-TTL: never\r\n\r\n";
+
+#[test]
+fn a_message_that_never_expires_outlives_the_max_age_also_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let scfg = StreamConfig {
+        max_age: Duration::from_secs(1),
+        allow_msg_ttl: true,
+        ..cfg("S")
+    };
+    let clock = ManualClock::starting_now();
+    let reopen = || {
+        FileStore::open(
+            FileStoreConfig::new(dir.path()),
+            scfg.clone(),
+            clock.clone(),
+        )
+    };
+    let mut fs = reopen().unwrap();
+    let (_, never_ts) = fs.store_msg("foo", NEVER_HDR, b"", -1).unwrap();
+    clock.advance(Duration::from_millis(100));
+    let (_, aging_ts) = fs.store_msg("foo", b"", b"", 0).unwrap();
+    fs.store_msg("bar", b"", b"", 0).unwrap();
+    // The age limit is due for the first message that can expire, not the first one.
+    assert_eq!(fs.next_expiration(), Some(aging_ts + 1_000_000_000));
+    assert!(aging_ts > never_ts);
+
+    clock.advance(Duration::from_secs(2));
+    fs.expire_msgs();
+    let state = fs.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (1, 1, 3));
+    // Nothing left that can expire: no expiry to wake for (no busy loop on seq 1).
+    assert_eq!(fs.next_expiration(), None);
+
+    // A clean stop (state file) and a crash (scan of the blocks) both remember it, and
+    // the expiry at open passes over it.
+    for clean in [true, false] {
+        let (seq, _) = fs.store_msg("foo", b"", b"", 0).unwrap();
+        if clean {
+            fs.stop().unwrap();
+        }
+        drop(fs);
+        clock.advance(Duration::from_secs(2));
+        let reopened = reopen().unwrap();
+        assert_eq!(reopened.recovery_report().from_state_file, clean);
+        let state = reopened.state();
+        assert_eq!(
+            (state.msgs, state.first_seq, state.last_seq),
+            (1, 1, seq),
+            "clean stop {clean}"
+        );
+        assert_eq!(reopened.next_expiration(), None, "clean stop {clean}");
+        // A new message ages out around it.
+        let (_, ts) = reopened.store_msg("foo", b"", b"", 0).unwrap();
+        assert_eq!(reopened.next_expiration(), Some(ts + 1_000_000_000));
+        clock.advance(Duration::from_secs(2));
+        reopened.expire_msgs();
+        assert_eq!(reopened.state().msgs, 1, "clean stop {clean}");
+        assert_eq!(reopened.next_expiration(), None, "clean stop {clean}");
+        fs = reopened;
+    }
+}

@@ -268,3 +268,39 @@ fn concurrent_writers_and_readers() {
     );
     assert_eq!(ms.num_pending(1, "w.1.*", false).unwrap().0, 500);
 }
+
+#[test]
+fn a_message_that_never_expires_outlives_the_max_age() {
+    let clock = ManualClock::new(NANOS_PER_SEC);
+    let ms = store_with(
+        StreamConfig {
+            max_age: Duration::from_secs(1),
+            allow_msg_ttl: true,
+            ..Default::default()
+        },
+        clock.clone(),
+    );
+    ms.store_msg("foo", b"NATS/1.0\r\nNats-TTL: never\r\n\r\n", b"", -1)
+        .unwrap();
+    clock.advance(Duration::from_millis(100));
+    ms.store_msg("foo", b"", b"", 0).unwrap();
+    ms.store_msg("bar", b"", b"", 0).unwrap();
+    // The age limit is due for the first message that can expire.
+    assert_eq!(
+        ms.next_expiration(),
+        Some(NANOS_PER_SEC + 100_000_000 + NANOS_PER_SEC)
+    );
+    clock.advance(Duration::from_secs(2));
+    ms.expire_msgs();
+    let state = ms.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (1, 1, 3));
+    // Nothing left that can expire: no expiry to wake for.
+    assert_eq!(ms.next_expiration(), None);
+    // A new message ages out around it.
+    ms.store_msg("foo", b"", b"", 0).unwrap();
+    clock.advance(Duration::from_secs(2));
+    ms.expire_msgs();
+    let state = ms.state();
+    assert_eq!((state.msgs, state.first_seq, state.last_seq), (1, 1, 4));
+    assert_eq!(ms.next_expiration(), None);
+}

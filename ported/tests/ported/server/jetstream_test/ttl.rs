@@ -329,3 +329,43 @@ fn message_ttl_not_expiring() {
         outcome.unwrap();
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamMessageTTLNeverExpire" => message_ttl_never_expire);
+fn message_ttl_never_expire() {
+    for storage in ["file", "memory"] {
+        let s = run_basic_jetstream_server();
+        let mut js = s.client();
+        let mut cfg = ttl_stream(storage);
+        cfg["max_age"] = json!(SECOND);
+        js_stream_create(&mut js, cfg).unwrap();
+
+        // The first message never expires, so it outlives the max age.
+        js.publish("test", &[("Nats-TTL", "never")], b"").unwrap();
+        // The others age out.
+        for _ in 1..=10 {
+            js.publish("test", &[], b"").unwrap();
+        }
+        let published = std::time::Instant::now();
+        let st = js.stream_state("TEST");
+        assert_eq!(
+            (st.msgs, st.first_seq, st.last_seq),
+            (11, 1, 11),
+            "{storage}"
+        );
+
+        let st = wait_for_msgs(&mut js, 1, Duration::from_secs(3));
+        assert_eq!(
+            (st.msgs, st.first_seq, st.last_seq),
+            (1, 1, 11),
+            "{storage}"
+        );
+        // Go looks two seconds after the publishes, well past the max age: still there.
+        std::thread::sleep(Duration::from_secs(2).saturating_sub(published.elapsed()));
+        let st = js.stream_state("TEST");
+        assert_eq!(
+            (st.msgs, st.first_seq, st.last_seq),
+            (1, 1, 11),
+            "{storage}"
+        );
+    }
+}
