@@ -206,3 +206,196 @@ async fn stream_byte_reservations_are_checked_against_the_server_limit() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn pull_consumers_deliver_acknowledge_and_redeliver() {
+    use async_nats::jetstream::consumer::{self, pull};
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let st = js
+        .create_stream(stream::Config {
+            name: "PULL".into(),
+            subjects: vec!["pull.>".into()],
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    for i in 0..5 {
+        js.publish(format!("pull.{i}"), format!("m{i}").into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    let c: consumer::PullConsumer = st
+        .create_consumer(pull::Config {
+            durable_name: Some("worker".into()),
+            ack_wait: std::time::Duration::from_millis(500),
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let mut msgs = c.fetch().max_messages(3).messages().await.expect("fetch");
+    let mut got = Vec::new();
+    while let Some(m) = msgs.next().await {
+        let m = m.expect("msg");
+        got.push(m.subject.to_string());
+        if got.len() < 3 {
+            m.double_ack().await.expect("ack");
+        }
+    }
+    assert_eq!(got, vec!["pull.0", "pull.1", "pull.2"]);
+    let mut c = c;
+    let info = c.info().await.expect("info");
+    assert_eq!(info.delivered.stream_sequence, 3);
+    assert_eq!(info.num_ack_pending, 1);
+    assert_eq!(info.num_pending, 2);
+    // The unacknowledged third message comes back after its ack wait.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let mut msgs = c.fetch().max_messages(3).messages().await.expect("fetch");
+    let mut got = Vec::new();
+    while let Some(m) = msgs.next().await {
+        let m = m.expect("msg");
+        let info = m.info().expect("info");
+        got.push((m.subject.to_string(), info.delivered));
+        m.ack().await.expect("ack");
+    }
+    assert_eq!(
+        got,
+        vec![
+            ("pull.2".to_string(), 2),
+            ("pull.3".to_string(), 1),
+            ("pull.4".to_string(), 1)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn push_consumers_and_work_queues() {
+    use async_nats::jetstream::consumer::{self, push};
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let st = js
+        .create_stream(stream::Config {
+            name: "WQ".into(),
+            subjects: vec!["wq.*".into()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    for i in 0..3 {
+        js.publish(format!("wq.{i}"), "job".into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    let c: consumer::PushConsumer = st
+        .create_consumer(push::Config {
+            durable_name: Some("pusher".into()),
+            deliver_subject: "deliver.wq".into(),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let mut msgs = c.messages().await.expect("messages");
+    for i in 0..3 {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(5), msgs.next())
+            .await
+            .expect("in time")
+            .expect("some")
+            .expect("msg");
+        assert_eq!(m.subject.as_str(), format!("wq.{i}"));
+        m.double_ack().await.expect("ack");
+    }
+    // Acknowledged work is removed from a work queue.
+    let mut st = st;
+    let info = st.info().await.expect("info");
+    assert_eq!(info.state.messages, 0);
+    assert_eq!(info.state.consumer_count, 1);
+}
+
+#[tokio::test]
+async fn consumers_come_back_after_a_restart_and_idle_ephemerals_go() {
+    use async_nats::jetstream::consumer::{self, pull};
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut s = BackgroundServer::start(opts(dir.path())).expect("start");
+        let nc = async_nats::connect(url(&s)).await.expect("connect");
+        let js = jetstream::new(nc);
+        let st = js
+            .create_stream(stream::Config {
+                name: "R".into(),
+                subjects: vec!["r.>".into()],
+                ..Default::default()
+            })
+            .await
+            .expect("create");
+        for i in 0..4 {
+            js.publish(format!("r.{i}"), "x".into())
+                .await
+                .expect("publish")
+                .await
+                .expect("ack");
+        }
+        let c: consumer::PullConsumer = st
+            .create_consumer(pull::Config {
+                durable_name: Some("dur".into()),
+                ..Default::default()
+            })
+            .await
+            .expect("consumer");
+        let mut msgs = c.fetch().max_messages(2).messages().await.expect("fetch");
+        while let Some(m) = msgs.next().await {
+            m.expect("msg").double_ack().await.expect("ack");
+        }
+        // An ephemeral with a short threshold is deleted once idle.
+        let eph: consumer::PullConsumer = st
+            .create_consumer(pull::Config {
+                inactive_threshold: std::time::Duration::from_millis(300),
+                ..Default::default()
+            })
+            .await
+            .expect("ephemeral");
+        let name = eph.cached_info().name.clone();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let found = st.consumer_info(&name).await.is_ok();
+            if !found {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ephemeral not deleted"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        s.shutdown();
+    }
+    let s = BackgroundServer::start(opts(dir.path())).expect("restart");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let st = js.get_stream("R").await.expect("stream");
+    let mut c: consumer::PullConsumer = st.get_consumer("dur").await.expect("recovered");
+    let info = c.info().await.expect("info");
+    assert_eq!(info.delivered.stream_sequence, 2);
+    assert_eq!(info.ack_floor.stream_sequence, 2);
+    assert_eq!(info.num_pending, 2);
+    let mut msgs = c.fetch().max_messages(5).messages().await.expect("fetch");
+    let mut got = Vec::new();
+    while let Some(m) = msgs.next().await {
+        let m = m.expect("msg");
+        got.push(m.subject.to_string());
+        m.ack().await.expect("ack");
+    }
+    assert_eq!(got, vec!["r.2", "r.3"]);
+}

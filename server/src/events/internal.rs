@@ -266,8 +266,27 @@ pub fn publish(
     header: Option<&[u8]>,
     payload: &[u8],
 ) -> usize {
+    publish_as(
+        server, internal, account, subject, subject, reply, header, payload,
+    )
+}
+
+/// As [`publish`], but routed by `route` while the delivered message carries `subject`
+/// (JetStream deliveries: routed to a consumer's deliver subject or a pull request's
+/// inbox, with the stored message's own subject).
+#[allow(clippy::too_many_arguments)]
+pub fn publish_as(
+    server: &ServerShared,
+    internal: &InternalClient,
+    account: &Account,
+    route: &str,
+    subject: &str,
+    reply: Option<&str>,
+    header: Option<&[u8]>,
+    payload: &[u8],
+) -> usize {
     internal.published.fetch_add(1, Ordering::Relaxed);
-    let result = account.sublist.match_bytes(subject.as_bytes());
+    let result = account.sublist.match_bytes(route.as_bytes());
     let mut full = Vec::new();
     let data: &[u8] = match header {
         Some(h) => {

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod banner;
+pub mod consumer;
 pub mod consumer_config;
 pub mod dedup;
 pub mod meta;
@@ -249,7 +250,7 @@ impl JetStream {
                 continue;
             }
             let msgs = s.store().fast_state().msgs;
-            jsa.streams.write().insert(name.clone(), s);
+            jsa.streams.write().insert(name.clone(), s.clone());
             crate::notice!(
                 server.logging,
                 "  Restored {} messages for stream '{} > {}' in {}",
@@ -260,6 +261,7 @@ impl JetStream {
                     (started.elapsed().as_millis() as i64) * 1_000_000
                 )
             );
+            consumer::recover_consumers(server, &s);
         }
     }
 

@@ -103,6 +103,9 @@ pub struct Stream {
     domain: String,
     /// The account's JetStream state, for its byte limits (set once the stream is added).
     jsa: std::sync::OnceLock<Weak<super::JsAccount>>,
+    /// The stream's consumers, by name.
+    pub consumers:
+        parking_lot::RwLock<std::collections::BTreeMap<String, Arc<super::consumer::Consumer>>>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -247,6 +250,7 @@ impl Stream {
             closed: AtomicBool::new(false),
             domain,
             jsa: std::sync::OnceLock::new(),
+            consumers: parking_lot::RwLock::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -302,7 +306,10 @@ impl Stream {
     pub fn start(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
         self.subscribe_subjects(server)?;
         let ingest = tokio::spawn(ingest_loop(Arc::downgrade(server), Arc::downgrade(self)));
-        let housekeeping = tokio::spawn(housekeeping_loop(Arc::downgrade(self)));
+        let housekeeping = tokio::spawn(housekeeping_loop(
+            Arc::downgrade(server),
+            Arc::downgrade(self),
+        ));
         let mut tasks = self.tasks.lock();
         tasks.push(ingest.abort_handle());
         tasks.push(housekeeping.abort_handle());
@@ -330,6 +337,9 @@ impl Stream {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
         }
+        for c in self.consumers.read().values() {
+            c.stop(server);
+        }
         for sub in self.subs.lock().drain(..) {
             self.ingest.unsubscribe(server, &sub);
         }
@@ -343,6 +353,12 @@ impl Stream {
     /// Stops the stream and removes its messages and directory.
     pub fn delete(&self, server: &ServerShared) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::Release);
+        let consumers: Vec<_> = std::mem::take(&mut *self.consumers.write())
+            .into_values()
+            .collect();
+        for c in consumers {
+            c.delete(server);
+        }
         for sub in self.subs.lock().drain(..) {
             self.ingest.unsubscribe(server, &sub);
         }
@@ -366,6 +382,7 @@ impl Stream {
         let config = self.config();
         let store = self.store();
         let mut state: types::StreamState = (&store.state()).into();
+        state.consumers = self.consumers.read().len() as u64;
         if !deleted_details {
             state.deleted.clear();
         }
@@ -458,6 +475,9 @@ impl Stream {
                 &answer,
             );
         }
+        for c in self.consumers.read().values() {
+            c.notify();
+        }
     }
 
     /// Checks and stores one message; returns the answer for the publisher.
@@ -486,8 +506,14 @@ impl Stream {
             Check::Duplicate(seq) => return Some(self.ack(seq, true)),
             Check::Accept(a) => a,
         };
-        // Interest retention without consumers keeps nothing.
-        if inner.config.retention == RetentionPolicy::Interest {
+        // Interest retention keeps nothing no consumer is interested in.
+        if inner.config.retention == RetentionPolicy::Interest
+            && !self
+                .consumers
+                .read()
+                .values()
+                .any(|c| c.interested_in(&msg.subject))
+        {
             return match store.skip_msg_no_interest(0) {
                 Ok(seq) => {
                     inner.last_seq = seq;
@@ -627,7 +653,7 @@ fn housekeeping_wait(now: i64, store_next: Option<i64>, dedup_next: Option<i64>)
 
 /// Expires messages by age and TTL when due, forgets old message ids, and has a file
 /// store compact its blocks now and then.
-async fn housekeeping_loop(stream: Weak<Stream>) {
+async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
     let mut last_sync = std::time::Instant::now();
     loop {
         let wait = {
@@ -650,6 +676,7 @@ async fn housekeeping_loop(stream: Weak<Stream>) {
         if do_sync {
             last_sync = std::time::Instant::now();
         }
+        let server = server.clone();
         let work = tokio::task::spawn_blocking(move || {
             if s.is_closed() {
                 return;
@@ -666,6 +693,21 @@ async fn housekeeping_loop(stream: Weak<Stream>) {
             if do_sync {
                 if let StreamStore::File(fs) = &s.store {
                     let _ = fs.sync_now();
+                }
+            }
+            // Ephemeral consumers nobody used for their inactive threshold go.
+            let idle: Vec<String> = s
+                .consumers
+                .read()
+                .values()
+                .filter(|c| c.inactive(now))
+                .map(|c| c.name.clone())
+                .collect();
+            if let Some(server) = server.upgrade() {
+                for name in idle {
+                    if let Some(c) = s.consumers.write().remove(&name) {
+                        c.delete(&server);
+                    }
                 }
             }
         });
@@ -713,11 +755,44 @@ impl Stream {
             Some(r) => self.store().purge_ex(&r.subject, r.sequence, r.keep)?,
             None => self.store().purge()?,
         };
-        let last = self.store().fast_state().last_seq;
-        if last > inner.last_seq {
-            inner.last_seq = last;
+        let state = self.store().fast_state();
+        if state.last_seq > inner.last_seq {
+            inner.last_seq = state.last_seq;
+        }
+        drop(inner);
+        let first = if state.msgs > 0 {
+            state.first_seq
+        } else {
+            state.last_seq + 1
+        };
+        for c in self.consumers.read().values() {
+            c.purged(first);
         }
         Ok(purged)
+    }
+
+    /// Consumer `name` acknowledged `seqs`: with interest or work-queue retention, a
+    /// message no consumer needs any more goes.
+    pub fn acked_by_consumer(&self, name: &str, seqs: &[u64]) {
+        let retention = self.inner.lock().config.retention;
+        if retention == RetentionPolicy::Limits {
+            return;
+        }
+        let consumers: Vec<_> = self.consumers.read().values().cloned().collect();
+        for &seq in seqs {
+            let needed = retention == RetentionPolicy::Interest && {
+                match self.store().subject_for_seq(seq) {
+                    Ok(subject) => consumers
+                        .iter()
+                        .any(|c| c.name != name && c.needs(seq, &subject)),
+                    Err(_) => continue,
+                }
+            };
+            if !needed {
+                let _guard = self.inner.lock();
+                let _ = self.store().remove_msg(seq);
+            }
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! instead of a timeout. Handlers run on a blocking thread, one request at a time, and
 //! answer on the request's reply subject in the requester's account.
 
+pub mod consumer;
 pub mod errors;
 pub mod stream;
 pub mod types;
@@ -32,6 +33,11 @@ pub enum Verb {
     StreamPurge,
     StreamMsgDelete,
     StreamMsgGet,
+    ConsumerCreate,
+    ConsumerInfo,
+    ConsumerDelete,
+    ConsumerNames,
+    ConsumerList,
 }
 
 /// Subjects and their verbs (Go's `JSApi*` subjects).
@@ -46,6 +52,13 @@ pub const ROUTES: &[(&str, Verb)] = &[
     ("$JS.API.STREAM.PURGE.*", Verb::StreamPurge),
     ("$JS.API.STREAM.MSG.DELETE.*", Verb::StreamMsgDelete),
     ("$JS.API.STREAM.MSG.GET.*", Verb::StreamMsgGet),
+    ("$JS.API.CONSUMER.CREATE.*", Verb::ConsumerCreate),
+    ("$JS.API.CONSUMER.CREATE.*.>", Verb::ConsumerCreate),
+    ("$JS.API.CONSUMER.DURABLE.CREATE.*.*", Verb::ConsumerCreate),
+    ("$JS.API.CONSUMER.INFO.*.*", Verb::ConsumerInfo),
+    ("$JS.API.CONSUMER.DELETE.*.*", Verb::ConsumerDelete),
+    ("$JS.API.CONSUMER.NAMES.*", Verb::ConsumerNames),
+    ("$JS.API.CONSUMER.LIST.*", Verb::ConsumerList),
 ];
 
 /// Subscribes the API of `account`.
@@ -169,5 +182,10 @@ fn dispatch(
         Verb::StreamPurge => stream::purge(&req, &jsa),
         Verb::StreamMsgDelete => stream::msg_delete(&req, &jsa),
         Verb::StreamMsgGet => stream::msg_get(&req, &jsa),
+        Verb::ConsumerCreate => consumer::create(&req, &jsa),
+        Verb::ConsumerInfo => consumer::info(&req, &jsa),
+        Verb::ConsumerDelete => consumer::delete(&req, &jsa),
+        Verb::ConsumerNames => consumer::names(&req, &jsa),
+        Verb::ConsumerList => consumer::list(&req, &jsa),
     }
 }

@@ -1,0 +1,272 @@
+//! The `$JS.API.CONSUMER.*` verbs (Go's `jsConsumer*Request`): create (named,
+//! ephemeral, legacy durable), info, delete, names, list. Pull requests
+//! (`CONSUMER.MSG.NEXT`) go to the consumer's own subscription.
+
+use super::errors;
+use super::types::{
+    response_type as rt, ApiPaged, ApiResponse, ConsumerAction, ConsumerInfo,
+    CreateConsumerRequest, StreamListRequest,
+};
+use super::Request;
+use crate::jetstream::consumer::{self, Consumer, Cursor};
+use crate::jetstream::consumer_config as cc;
+use crate::jetstream::stream::{open_consumer_store, Stream};
+use crate::jetstream::JsAccount;
+use crate::monitor::gotime::{now_nanos, GoTime};
+use serde::Serialize;
+use std::sync::Arc;
+
+/// Go's `JSApiNamesLimit` and `JSApiListLimit`.
+const NAMES_LIMIT: usize = 1024;
+const LIST_LIMIT: usize = 256;
+
+/// The `n`th token (1-based) of a subject.
+fn token(subject: &str, n: usize) -> &str {
+    subject.split('.').nth(n - 1).unwrap_or_default()
+}
+
+/// An ephemeral consumer's generated name (Go: 8 characters from a random id).
+fn generated_name() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut rng = rand::thread_rng();
+    (0..8)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// `$JS.API.CONSUMER.CREATE.<stream>[.<consumer>[.<filter>]]` and
+/// `$JS.API.CONSUMER.DURABLE.CREATE.<stream>.<durable>`.
+pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    let kind = rt::CONSUMER_CREATE;
+    let Some(subject) = cc::parse_create_subject(&req.msg.subject) else {
+        return req.fail(kind, errors::BAD_REQUEST.new());
+    };
+    let mut request: CreateConsumerRequest = match req.decode() {
+        Ok(r) => r,
+        Err(e) => return req.fail(kind, e),
+    };
+    let name = match cc::check_create_request(&subject, &request.stream, &mut request.config) {
+        Ok(n) => n,
+        Err(e) => return req.fail(kind, e),
+    };
+    let Some(stream) = jsa.stream(subject.stream) else {
+        return req.fail(kind, errors::STREAM_NOT_FOUND.new());
+    };
+    let mut cfg = request.config;
+    let stream_cfg = stream.config();
+    let limits = &req.server.opts().jetstream_limits;
+    if let Err(e) = cc::set_consumer_config_defaults(
+        &mut cfg,
+        &stream_cfg,
+        limits,
+        &jsa.limits,
+        request.pedantic,
+    ) {
+        return req.fail(kind, e);
+    }
+    if let Err(e) = cc::check_consumer_config(&cfg, &stream_cfg, limits, &jsa.limits, false) {
+        return req.fail(kind, e);
+    }
+    if let Err(e) = cc::check_single_server_replicas(&cfg) {
+        return req.fail(kind, e);
+    }
+    // Ephemerals get Go's default inactive threshold written into their config.
+    let _ = cc::inactive_threshold(&mut cfg, 0);
+    let name = if name.is_empty() {
+        if cfg.durable.is_empty() {
+            generated_name()
+        } else {
+            cfg.durable.clone()
+        }
+    } else {
+        name
+    };
+    if let Some(existing) = stream.consumers.read().get(&name).cloned() {
+        return update_existing(req, &stream, &existing, cfg, request.action);
+    }
+    if request.action == ConsumerAction::Update {
+        return req.fail(kind, errors::CONSUMER_DOES_NOT_EXIST.new());
+    }
+    {
+        let consumers = stream.consumers.read();
+        let others: Vec<(String, super::types::ConsumerConfig)> = consumers
+            .iter()
+            .map(|(n, c)| (n.clone(), c.config()))
+            .collect();
+        let others_ref: Vec<(&str, &super::types::ConsumerConfig)> =
+            others.iter().map(|(n, c)| (n.as_str(), c)).collect();
+        if let Err(e) = cc::check_max_consumers(
+            &stream_cfg,
+            &jsa.limits,
+            cc::limitable_consumers(&others_ref),
+        ) {
+            return req.fail(kind, e);
+        }
+        if let Err(e) = cc::check_work_queue_partition(&cfg, &stream_cfg, &name, &others_ref) {
+            return req.fail(kind, e);
+        }
+    }
+    match add_consumer(req, &stream, &name, cfg) {
+        Ok(c) => req.respond(&ApiResponse::ok(kind, c.info())),
+        Err(e) => req.fail(kind, e),
+    }
+}
+
+/// A create for a consumer that exists: the same configuration answers its info, a
+/// different one is an update (unless the action forbids it).
+fn update_existing(
+    req: &Request<'_>,
+    _stream: &Arc<Stream>,
+    existing: &Arc<Consumer>,
+    mut cfg: super::types::ConsumerConfig,
+    action: ConsumerAction,
+) {
+    let kind = rt::CONSUMER_CREATE;
+    let old = existing.config();
+    cc::carry_over_existing(&mut cfg, &old);
+    if action == ConsumerAction::Create {
+        if let Err(e) = cc::check_create_action(&mut cfg, &old) {
+            return req.fail(kind, e);
+        }
+        return req.respond(&ApiResponse::ok(kind, existing.info()));
+    }
+    cc::copy_consumer_metadata(&mut cfg, Some(&old));
+    if cfg == old {
+        return req.respond(&ApiResponse::ok(kind, existing.info()));
+    }
+    let interest = !old.deliver_subject.is_empty()
+        && !req
+            .account
+            .sublist
+            .match_bytes(old.deliver_subject.as_bytes())
+            .is_empty();
+    if let Err(e) = cc::check_consumer_update(&old, &cfg, interest) {
+        return req.fail(kind, e);
+    }
+    existing.cursor.lock().config = cfg;
+    existing.notify();
+    req.respond(&ApiResponse::ok(kind, existing.info()));
+}
+
+/// Creates and starts a consumer on `stream` with a checked configuration.
+pub fn add_consumer(
+    req: &Request<'_>,
+    stream: &Arc<Stream>,
+    name: &str,
+    cfg: super::types::ConsumerConfig,
+) -> Result<Arc<Consumer>, errors::ApiError> {
+    let created = GoTime::now();
+    let store = open_consumer_store(
+        &stream.store,
+        stream.dir.as_deref(),
+        &stream.name,
+        name,
+        created,
+        &cfg,
+    )
+    .map_err(|e| errors::CONSUMER_STORE_FAILED.with_err(&e))?;
+    let filters = consumer::config_filters(&cfg);
+    let (start, lps) = consumer::start_sequence(&cfg, stream.store(), &filters);
+    let mut cursor = Cursor::new(cfg, start, now_nanos());
+    cursor.lps = lps.into();
+    let _ = store.set_starting(start.saturating_sub(1));
+    let c = Consumer::new(stream, name, created, cursor, store);
+    c.start(req.server)
+        .map_err(|e| errors::CONSUMER_CREATE.with_err(&e))?;
+    stream.consumers.write().insert(name.to_string(), c.clone());
+    Ok(c)
+}
+
+/// `$JS.API.CONSUMER.INFO.<stream>.<consumer>`.
+pub fn info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    let kind = rt::CONSUMER_INFO;
+    let (stream, name) = (token(&req.msg.subject, 5), token(&req.msg.subject, 6));
+    let Some(s) = jsa.stream(stream) else {
+        return req.fail(kind, errors::STREAM_NOT_FOUND.new());
+    };
+    let Some(c) = s.consumers.read().get(name).cloned() else {
+        return req.fail(kind, errors::CONSUMER_NOT_FOUND.new());
+    };
+    req.respond(&ApiResponse::ok(kind, c.info()));
+}
+
+#[derive(Serialize)]
+struct SuccessBody {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    success: bool,
+}
+
+/// `$JS.API.CONSUMER.DELETE.<stream>.<consumer>`.
+pub fn delete(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    let kind = rt::CONSUMER_DELETE;
+    let (stream, name) = (token(&req.msg.subject, 5), token(&req.msg.subject, 6));
+    let Some(s) = jsa.stream(stream) else {
+        return req.fail(kind, errors::STREAM_NOT_FOUND.new());
+    };
+    let Some(c) = s.consumers.write().remove(name) else {
+        return req.fail(kind, errors::CONSUMER_NOT_FOUND.new());
+    };
+    c.delete(req.server);
+    req.respond(&ApiResponse::ok(kind, SuccessBody { success: true }));
+}
+
+#[derive(Serialize)]
+struct NamesBody {
+    #[serde(flatten)]
+    paged: ApiPaged,
+    consumers: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct ListBody {
+    #[serde(flatten)]
+    paged: ApiPaged,
+    consumers: Vec<ConsumerInfo>,
+}
+
+/// The names of a stream's consumers, sorted, with the request's paging.
+fn names_of(s: &Stream, offset: usize, limit: usize) -> (ApiPaged, Vec<Arc<Consumer>>) {
+    let all: Vec<Arc<Consumer>> = s.consumers.read().values().cloned().collect();
+    let total = all.len();
+    let offset = offset.min(total);
+    let page = all.into_iter().skip(offset).take(limit).collect();
+    (
+        ApiPaged {
+            total,
+            offset,
+            limit,
+        },
+        page,
+    )
+}
+
+/// `$JS.API.CONSUMER.NAMES.<stream>`.
+pub fn names(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    let kind = rt::CONSUMER_NAMES;
+    let request: StreamListRequest = match req.decode() {
+        Ok(r) => r,
+        Err(e) => return req.fail(kind, e),
+    };
+    let Some(s) = jsa.stream(token(&req.msg.subject, 5)) else {
+        return req.fail(kind, errors::STREAM_NOT_FOUND.new());
+    };
+    let (paged, page) = names_of(&s, request.offset, NAMES_LIMIT);
+    let consumers = page.iter().map(|c| c.name.clone()).collect();
+    req.respond(&ApiResponse::ok(kind, NamesBody { paged, consumers }));
+}
+
+/// `$JS.API.CONSUMER.LIST.<stream>`.
+pub fn list(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    let kind = rt::CONSUMER_LIST;
+    let request: StreamListRequest = match req.decode() {
+        Ok(r) => r,
+        Err(e) => return req.fail(kind, e),
+    };
+    let Some(s) = jsa.stream(token(&req.msg.subject, 5)) else {
+        return req.fail(kind, errors::STREAM_NOT_FOUND.new());
+    };
+    let (paged, page) = names_of(&s, request.offset, LIST_LIMIT);
+    let consumers = page.iter().map(|c| c.info()).collect();
+    req.respond(&ApiResponse::ok(kind, ListBody { paged, consumers }));
+}

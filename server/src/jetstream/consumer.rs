@@ -1,0 +1,1306 @@
+//! A consumer: a cursor over a stream that delivers its messages, tracks their acks and
+//! redelivers what is not acknowledged in time.
+//!
+//! The bookkeeping is [`Cursor`] (pure, time passed in): what to deliver next, what is
+//! pending, what is due again, what the acks change. [`Consumer`] wraps it with I/O: a
+//! socketless internal client subscribed to the consumer's ack subject and (pull
+//! consumers) its `MSG.NEXT` subject, the deliveries published into the account, the
+//! state saved in the consumer store, and a task that wakes on new messages, requests,
+//! acks and deadlines.
+
+use super::api::types::{
+    AckPolicy, ConsumerConfig, ConsumerInfo, DeliverPolicy, NextRequest, RetentionPolicy,
+    SequenceInfo,
+};
+use super::stream::Stream;
+use crate::account::Account;
+use crate::client::Subscription;
+use crate::events::internal::{Handler, InMsg, InternalClient};
+use crate::monitor::gotime::{now_nanos, GoTime};
+use crate::server::ServerShared;
+use natsd_store::{ConsumerStore, Store, StoreMsg, SubjectFilters};
+use parking_lot::Mutex;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+/// Go's default ack wait: 30 s.
+pub const DEFAULT_ACK_WAIT: i64 = 30_000_000_000;
+/// Go's header for the bytes of a message delivered headers-only.
+pub const MSG_SIZE_HDR: &str = "Nats-Msg-Size";
+const PENDING_MSGS_HDR: &str = "Nats-Pending-Messages";
+const PENDING_BYTES_HDR: &str = "Nats-Pending-Bytes";
+
+/// A message delivered but not acknowledged yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingMsg {
+    /// The consumer sequence of its latest delivery.
+    pub dseq: u64,
+    /// When it was last delivered (ns).
+    pub ts: i64,
+    /// How many times it was delivered.
+    pub dc: u64,
+    /// When it is due again (ns).
+    pub deadline: i64,
+}
+
+/// An outstanding pull request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequest {
+    pub reply: String,
+    /// Messages still to send.
+    pub batch: i64,
+    /// Bytes still allowed (0: no limit).
+    pub max_bytes: i64,
+    /// When it expires (ns), if it does.
+    pub expires: Option<i64>,
+    pub no_wait: bool,
+    /// Idle heartbeat interval (ns), 0 for none, and when one was last sent.
+    pub heartbeat: i64,
+    pub last_sent: i64,
+    /// Messages delivered on it so far.
+    pub delivered: i64,
+}
+
+/// What an ack message asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AckKind {
+    Ack,
+    /// Redeliver, after the delay (ns) when given.
+    Nak(Option<i64>),
+    /// Still working on it: restart its ack wait.
+    Progress,
+    /// Never redeliver.
+    Term,
+    /// Ack, then serve this many more on the ack's reply (pull consumers).
+    Next(i64),
+}
+
+/// Parses an ack payload as Go does (`+ACK`, empty, `-NAK [delay]`, `+WPI`, `+TERM
+/// [reason]`, `+NXT [n]`); `None` for anything else.
+pub fn parse_ack(payload: &[u8]) -> Option<AckKind> {
+    let text = std::str::from_utf8(payload).ok()?.trim();
+    if text.is_empty() || text == "+ACK" {
+        return Some(AckKind::Ack);
+    }
+    let (head, rest) = match text.find(char::is_whitespace) {
+        Some(i) => (&text[..i], text[i..].trim()),
+        None => (text, ""),
+    };
+    match head {
+        "+ACK" => Some(AckKind::Ack),
+        "+WPI" => Some(AckKind::Progress),
+        "+TERM" => Some(AckKind::Term),
+        "-NAK" => {
+            let delay = if rest.is_empty() {
+                None
+            } else if rest.starts_with('{') {
+                serde_json::from_str::<serde_json::Value>(rest)
+                    .ok()
+                    .and_then(|v| v.get("delay").and_then(|d| d.as_i64()))
+            } else {
+                natsd_store::parse_go_duration(rest)
+            };
+            Some(AckKind::Nak(delay))
+        }
+        "+NXT" => {
+            let n = if rest.is_empty() {
+                1
+            } else if rest.starts_with('{') {
+                serde_json::from_str::<serde_json::Value>(rest)
+                    .ok()
+                    .and_then(|v| v.get("batch").and_then(|d| d.as_i64()))
+                    .unwrap_or(1)
+            } else {
+                rest.parse().unwrap_or(1)
+            };
+            Some(AckKind::Next(n.max(1)))
+        }
+        _ => None,
+    }
+}
+
+/// The stream and consumer sequences, delivery count in an ack reply subject
+/// (`$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`).
+pub fn parse_ack_subject(subject: &str) -> Option<(u64, u64, u64)> {
+    let tokens: Vec<&str> = subject.split('.').collect();
+    if tokens.len() < 9 || tokens[0] != "$JS" || tokens[1] != "ACK" {
+        return None;
+    }
+    let n = tokens.len();
+    // The last five tokens are dc, sseq, dseq, ts, pending.
+    let dc = tokens[n - 5].parse().ok()?;
+    let sseq = tokens[n - 4].parse().ok()?;
+    let dseq = tokens[n - 3].parse().ok()?;
+    Some((dc, sseq, dseq))
+}
+
+/// Parses a pull request body: empty (one message), a number, or JSON.
+pub fn parse_next_request(body: &[u8]) -> Result<NextRequest, String> {
+    let text = body.trim_ascii();
+    if text.is_empty() {
+        return Ok(NextRequest {
+            batch: 1,
+            ..Default::default()
+        });
+    }
+    if text.first() == Some(&b'{') {
+        let mut req: NextRequest = super::api::decode_like_go(text).map_err(|e| e.to_string())?;
+        if req.batch <= 0 {
+            req.batch = 1;
+        }
+        return Ok(req);
+    }
+    let n: i64 = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| "invalid batch".to_string())?;
+    Ok(NextRequest {
+        batch: n.max(1),
+        ..Default::default()
+    })
+}
+
+/// The consumer's delivery state (pure).
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    pub config: ConsumerConfig,
+    /// The next stream sequence to look at for new messages.
+    pub next_sseq: u64,
+    /// The last consumer sequence handed out and the stream sequence it carried.
+    pub dseq: u64,
+    pub delivered_sseq: u64,
+    pub last_delivered: i64,
+    /// Keyed by stream sequence.
+    pub pending: BTreeMap<u64, PendingMsg>,
+    /// Stream sequences to deliver again, in order.
+    pub redeliver: VecDeque<u64>,
+    /// Acked floor: consumer and stream sequence, and when it last moved.
+    pub ack_floor: (u64, u64),
+    pub last_ack: i64,
+    /// Last-per-subject sequences still to deliver first (deliver policy).
+    pub lps: VecDeque<u64>,
+    pub waiting: VecDeque<PullRequest>,
+    /// When anything last showed interest (pull request, ack); for inactivity.
+    pub last_activity: i64,
+}
+
+impl Cursor {
+    pub fn new(config: ConsumerConfig, start: u64, now: i64) -> Cursor {
+        Cursor {
+            config,
+            next_sseq: start.max(1),
+            dseq: 0,
+            delivered_sseq: start.saturating_sub(1),
+            last_delivered: 0,
+            pending: BTreeMap::new(),
+            redeliver: VecDeque::new(),
+            ack_floor: (0, start.saturating_sub(1)),
+            last_ack: 0,
+            lps: VecDeque::new(),
+            waiting: VecDeque::new(),
+            last_activity: now,
+        }
+    }
+
+    pub fn is_pull(&self) -> bool {
+        self.config.deliver_subject.is_empty()
+    }
+
+    fn ack_wait(&self) -> i64 {
+        if self.config.ack_wait > 0 {
+            self.config.ack_wait
+        } else {
+            DEFAULT_ACK_WAIT
+        }
+    }
+
+    /// How long before a message delivered `dc` times is due again (Go: `backoff`
+    /// overrides `ack_wait`).
+    fn wait_for(&self, dc: u64) -> i64 {
+        let b = &self.config.backoff;
+        if b.is_empty() {
+            return self.ack_wait();
+        }
+        let i = (dc.saturating_sub(1) as usize).min(b.len() - 1);
+        b[i]
+    }
+
+    /// There is room for another delivery under `max_ack_pending`.
+    pub fn has_room(&self) -> bool {
+        self.config.ack_policy == AckPolicy::None
+            || self.config.max_ack_pending <= 0
+            || (self.pending.len() as i64) < self.config.max_ack_pending
+    }
+
+    /// Records a delivery of `sseq` at `now`; returns (consumer seq, delivery count).
+    pub fn record_delivery(&mut self, sseq: u64, now: i64) -> (u64, u64) {
+        self.dseq += 1;
+        let dseq = self.dseq;
+        let dc = self.pending.get(&sseq).map_or(1, |p| p.dc + 1);
+        if sseq > self.delivered_sseq {
+            self.delivered_sseq = sseq;
+        }
+        self.last_delivered = now;
+        if self.config.ack_policy == AckPolicy::None {
+            // Nothing to wait for: the floor follows the deliveries.
+            self.ack_floor = (dseq, self.delivered_sseq);
+        } else {
+            let deadline = now.saturating_add(self.wait_for(dc));
+            self.pending.insert(
+                sseq,
+                PendingMsg {
+                    dseq,
+                    ts: now,
+                    dc,
+                    deadline,
+                },
+            );
+        }
+        (dseq, dc)
+    }
+
+    /// Moves the ack floor after acks: below the oldest pending message, or up to the
+    /// last delivery when nothing is pending.
+    fn update_floor(&mut self) {
+        match self.pending.iter().next() {
+            Some((&sseq, p)) => {
+                self.ack_floor = (p.dseq.saturating_sub(1), sseq.saturating_sub(1));
+            }
+            None => self.ack_floor = (self.dseq, self.delivered_sseq),
+        }
+    }
+
+    /// Applies an ack of `sseq` (delivered as `dseq`); returns the stream sequences it
+    /// acknowledged.
+    pub fn ack(&mut self, kind: &AckKind, sseq: u64, dseq: u64, now: i64) -> Vec<u64> {
+        self.last_activity = now;
+        let mut acked = Vec::new();
+        match kind {
+            AckKind::Ack | AckKind::Next(_) => match self.config.ack_policy {
+                AckPolicy::All => {
+                    let upto: Vec<u64> = self.pending.range(..=sseq).map(|(&s, _)| s).collect();
+                    for s in upto {
+                        self.pending.remove(&s);
+                        acked.push(s);
+                    }
+                    // Everything below was delivered and is acknowledged with it.
+                    if self.pending.is_empty() || sseq > self.ack_floor.1 {
+                        self.ack_floor = (dseq.max(self.ack_floor.0), sseq.max(self.ack_floor.1));
+                    }
+                }
+                AckPolicy::None => {}
+                _ => {
+                    if self.pending.remove(&sseq).is_some() {
+                        acked.push(sseq);
+                    }
+                }
+            },
+            AckKind::Term => {
+                if self.pending.remove(&sseq).is_some() {
+                    acked.push(sseq);
+                }
+            }
+            AckKind::Nak(delay) => {
+                if let Some(p) = self.pending.get_mut(&sseq) {
+                    p.deadline = now.saturating_add(delay.unwrap_or(0).max(0));
+                    if delay.unwrap_or(0) <= 0 && !self.redeliver.contains(&sseq) {
+                        self.redeliver.push_back(sseq);
+                    }
+                }
+            }
+            AckKind::Progress => {
+                let wait = self.pending.get(&sseq).map(|p| self.wait_for(p.dc));
+                if let (Some(p), Some(wait)) = (self.pending.get_mut(&sseq), wait) {
+                    p.deadline = now.saturating_add(wait);
+                }
+            }
+        }
+        if !acked.is_empty() {
+            self.last_ack = now;
+            self.redeliver.retain(|s| self.pending.contains_key(s));
+            // With ack-all and nothing left pending, the floor was set to the ack above.
+            if self.config.ack_policy != AckPolicy::All || !self.pending.is_empty() {
+                self.update_floor();
+            }
+        }
+        acked
+    }
+
+    /// Queues the pending messages whose ack wait ran out; those past `max_deliver`
+    /// are dropped from pending (returned) instead.
+    pub fn collect_due(&mut self, now: i64) -> Vec<u64> {
+        let mut exhausted = Vec::new();
+        let max = self.config.max_deliver;
+        let due: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(&s, _)| s)
+            .collect();
+        for s in due {
+            let dc = self.pending.get(&s).map_or(0, |p| p.dc);
+            if max > 0 && dc >= max as u64 {
+                // Delivered as often as allowed: it stays acknowledged-as-failed.
+                self.pending.remove(&s);
+                exhausted.push(s);
+            } else if !self.redeliver.contains(&s) {
+                if let Some(p) = self.pending.get_mut(&s) {
+                    // Not due again until redelivered.
+                    p.deadline = i64::MAX;
+                }
+                self.redeliver.push_back(s);
+            }
+        }
+        if !exhausted.is_empty() {
+            self.update_floor();
+        }
+        exhausted
+    }
+
+    /// The earliest time something is due: an ack deadline, a pull request's expiry or
+    /// heartbeat.
+    pub fn next_deadline(&self) -> Option<i64> {
+        let acks = self
+            .pending
+            .values()
+            .map(|p| p.deadline)
+            .filter(|&d| d != i64::MAX);
+        let pulls = self.waiting.iter().flat_map(|w| {
+            let hb = (w.heartbeat > 0).then(|| w.last_sent.saturating_add(w.heartbeat));
+            w.expires.into_iter().chain(hb)
+        });
+        acks.chain(pulls).min()
+    }
+
+    /// Messages delivered more than once and still pending.
+    pub fn num_redelivered(&self) -> u64 {
+        self.pending.values().filter(|p| p.dc > 1).count() as u64
+    }
+}
+
+/// The first stream sequence a new consumer delivers, from its deliver policy.
+pub fn start_sequence(
+    cfg: &ConsumerConfig,
+    store: &dyn Store,
+    filters: &SubjectFilters,
+) -> (u64, Vec<u64>) {
+    let state = store.fast_state();
+    let first = state.first_seq.max(1);
+    let filter_list: Vec<String> = filters.filters().map(str::to_string).collect();
+    match cfg.deliver_policy {
+        DeliverPolicy::All => (first, Vec::new()),
+        DeliverPolicy::New => (state.last_seq + 1, Vec::new()),
+        DeliverPolicy::ByStartSequence => (cfg.opt_start_seq.max(1), Vec::new()),
+        DeliverPolicy::ByStartTime => {
+            let ts = cfg.opt_start_time.map_or(0, |t| t.unix_nanos());
+            (store.get_seq_from_time(ts), Vec::new())
+        }
+        DeliverPolicy::Last => {
+            let last = if filter_list.is_empty() {
+                state.last_seq
+            } else {
+                filter_list
+                    .iter()
+                    .filter_map(|f| store.load_last_msg(f).ok().map(|m| m.seq))
+                    .max()
+                    .unwrap_or(state.last_seq + 1)
+            };
+            (last.max(first), Vec::new())
+        }
+        DeliverPolicy::LastPerSubject => {
+            let list = if filter_list.is_empty() {
+                vec![">".to_string()]
+            } else {
+                filter_list
+            };
+            let seqs = store.multi_last_seqs(&list, 0, 0).unwrap_or_default();
+            (state.last_seq + 1, seqs)
+        }
+    }
+}
+
+/// A consumer of a stream.
+pub struct Consumer {
+    pub name: String,
+    pub stream_name: String,
+    pub created: GoTime,
+    stream: Weak<Stream>,
+    account: Arc<Account>,
+    client: Arc<InternalClient>,
+    store: Arc<dyn ConsumerStore>,
+    filters: SubjectFilters,
+    pub cursor: Mutex<Cursor>,
+    wake: tokio::sync::Notify,
+    subs: Mutex<Vec<Arc<Subscription>>>,
+    tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("stream", &self.stream_name)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The filters a consumer config selects (none: the whole stream).
+pub fn config_filters(cfg: &ConsumerConfig) -> SubjectFilters {
+    let mut f = SubjectFilters::new();
+    if !cfg.filter_subject.is_empty() {
+        f.insert(&cfg.filter_subject);
+    }
+    for s in &cfg.filter_subjects {
+        f.insert(s);
+    }
+    f
+}
+
+impl Consumer {
+    /// A consumer over `stream` with a cursor already positioned; `start` subscribes it.
+    pub fn new(
+        stream: &Arc<Stream>,
+        name: &str,
+        created: GoTime,
+        cursor: Cursor,
+        store: Arc<dyn ConsumerStore>,
+    ) -> Arc<Consumer> {
+        let filters = config_filters(&cursor.config);
+        Arc::new(Consumer {
+            name: name.to_string(),
+            stream_name: stream.name.clone(),
+            created,
+            stream: Arc::downgrade(stream),
+            account: stream.account.clone(),
+            client: Arc::new(InternalClient::new(0, stream.account.clone())),
+            store,
+            filters,
+            cursor: Mutex::new(cursor),
+            wake: tokio::sync::Notify::new(),
+            subs: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn config(&self) -> ConsumerConfig {
+        self.cursor.lock().config.clone()
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// The subject acks of this consumer are published on.
+    fn ack_prefix(&self) -> String {
+        format!("$JS.ACK.{}.{}", self.stream_name, self.name)
+    }
+
+    /// Subscribes the ack subject (and `MSG.NEXT` for pull consumers) and starts the
+    /// delivery task.
+    pub fn start(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
+        let mut subs = self.subs.lock();
+        let weak = Arc::downgrade(self);
+        let on_ack: Handler = Arc::new(move |server, _acc, msg| {
+            if let Some(c) = weak.upgrade() {
+                c.process_ack(server, msg);
+            }
+        });
+        subs.push(self.client.subscribe(
+            &self.account,
+            &format!("{}.>", self.ack_prefix()),
+            None,
+            on_ack,
+        )?);
+        let weak = Arc::downgrade(self);
+        let on_next: Handler = Arc::new(move |server, _acc, msg| {
+            if let Some(c) = weak.upgrade() {
+                c.process_next_request(server, &msg.reply, &msg.payload);
+            }
+        });
+        subs.push(self.client.subscribe(
+            &self.account,
+            &format!(
+                "$JS.API.CONSUMER.MSG.NEXT.{}.{}",
+                self.stream_name, self.name
+            ),
+            None,
+            on_next,
+        )?);
+        drop(subs);
+        let dispatcher = tokio::spawn(crate::events::internal::dispatch_loop_blocking(
+            Arc::downgrade(server),
+            self.client.clone(),
+        ));
+        let delivery = tokio::spawn(delivery_loop(Arc::downgrade(server), Arc::downgrade(self)));
+        let mut tasks = self.tasks.lock();
+        tasks.push(dispatcher.abort_handle());
+        tasks.push(delivery.abort_handle());
+        Ok(())
+    }
+
+    /// Wakes the delivery task (new messages, requests, acks).
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the consumer; its state stays in the store.
+    pub fn stop(&self, server: &ServerShared) {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for sub in self.subs.lock().drain(..) {
+            self.client.unsubscribe(server, &sub);
+        }
+        self.client.close(server);
+        for t in self.tasks.lock().drain(..) {
+            t.abort();
+        }
+        let _ = self.store.stop();
+    }
+
+    /// Stops the consumer and removes its state; pull requests waiting get Go's 409.
+    pub fn delete(&self, server: &ServerShared) {
+        let waiting: Vec<PullRequest> = self.cursor.lock().waiting.drain(..).collect();
+        for w in waiting {
+            self.publish_status(server, &w.reply, "NATS/1.0 409 Consumer Deleted\r\n\r\n");
+        }
+        self.stop(server);
+        let _ = self.store.delete();
+    }
+
+    /// The consumer's info as the API reports it.
+    pub fn info(&self) -> ConsumerInfo {
+        let (cfg, delivered, ack_floor, pending, redelivered, waiting, next, last, last_ack) = {
+            let c = self.cursor.lock();
+            (
+                c.config.clone(),
+                (c.dseq, c.delivered_sseq),
+                c.ack_floor,
+                c.pending.len() as u64,
+                c.num_redelivered(),
+                c.waiting.len() as u64,
+                c.next_sseq,
+                c.last_delivered,
+                c.last_ack,
+            )
+        };
+        let num_pending = self
+            .stream
+            .upgrade()
+            .map(|s| {
+                let f = &self.filters;
+                let r = if f.is_empty() {
+                    s.store().num_pending(next, "", false)
+                } else {
+                    s.store().num_pending_multi(next, f, false)
+                };
+                r.map(|(n, _)| n).unwrap_or(0)
+            })
+            .unwrap_or(0);
+        let num_pending = num_pending + self.cursor.lock().lps.len() as u64;
+        let when = |ns: i64| (ns != 0).then(|| GoTime::from_unix_nanos(ns));
+        ConsumerInfo {
+            stream: self.stream_name.clone(),
+            name: self.name.clone(),
+            created: self.created,
+            config: Some(cfg),
+            delivered: SequenceInfo {
+                consumer: delivered.0,
+                stream: delivered.1,
+                last: when(last),
+            },
+            ack_floor: SequenceInfo {
+                consumer: ack_floor.0,
+                stream: ack_floor.1,
+                last: when(last_ack),
+            },
+            num_ack_pending: pending,
+            num_redelivered: redelivered,
+            num_waiting: waiting,
+            num_pending,
+            cluster: None,
+            push_bound: false,
+            paused: false,
+            pause_remaining: 0,
+            timestamp: GoTime::now(),
+        }
+    }
+
+    fn publish_status(&self, server: &ServerShared, reply: &str, header: &str) {
+        crate::events::internal::publish(
+            server,
+            &self.client,
+            &self.account,
+            reply,
+            None,
+            Some(header.as_bytes()),
+            b"",
+        );
+    }
+
+    /// Handles a pull request on `MSG.NEXT`.
+    fn process_next_request(&self, server: &ServerShared, reply: &str, body: &[u8]) {
+        if reply.is_empty() {
+            return;
+        }
+        let now = now_nanos();
+        let mut c = self.cursor.lock();
+        if !c.is_pull() {
+            drop(c);
+            return self.publish_status(
+                server,
+                reply,
+                "NATS/1.0 409 Consumer is push based\r\n\r\n",
+            );
+        }
+        let req = match parse_next_request(body) {
+            Ok(r) => r,
+            Err(e) => {
+                drop(c);
+                let hdr = format!("NATS/1.0 400 Bad Request - {e}\r\n\r\n");
+                return self.publish_status(server, reply, &hdr);
+            }
+        };
+        let cfg = &c.config;
+        if cfg.max_request_batch > 0 && req.batch > cfg.max_request_batch {
+            let hdr = format!(
+                "NATS/1.0 409 Exceeded MaxRequestBatch of {}\r\n\r\n",
+                cfg.max_request_batch
+            );
+            drop(c);
+            return self.publish_status(server, reply, &hdr);
+        }
+        if req.max_bytes > 0
+            && cfg.max_request_max_bytes > 0
+            && req.max_bytes > cfg.max_request_max_bytes
+        {
+            let hdr = format!(
+                "NATS/1.0 409 Exceeded MaxRequestMaxBytes of {}\r\n\r\n",
+                cfg.max_request_max_bytes
+            );
+            drop(c);
+            return self.publish_status(server, reply, &hdr);
+        }
+        if req.expires > 0 && cfg.max_request_expires > 0 && req.expires > cfg.max_request_expires {
+            let hdr = format!(
+                "NATS/1.0 409 Exceeded MaxRequestExpires of {}\r\n\r\n",
+                crate::monitor::gotime::go_duration_string(cfg.max_request_expires)
+            );
+            drop(c);
+            return self.publish_status(server, reply, &hdr);
+        }
+        if cfg.max_waiting > 0 && c.waiting.len() as i64 >= cfg.max_waiting {
+            drop(c);
+            return self.publish_status(server, reply, "NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n");
+        }
+        c.last_activity = now;
+        c.waiting.push_back(PullRequest {
+            reply: reply.to_string(),
+            batch: req.batch,
+            max_bytes: req.max_bytes,
+            expires: (req.expires > 0).then(|| now.saturating_add(req.expires)),
+            no_wait: req.no_wait,
+            heartbeat: req.idle_heartbeat,
+            last_sent: now,
+            delivered: 0,
+        });
+        drop(c);
+        self.notify();
+    }
+
+    /// Handles an ack published on the ack subject.
+    fn process_ack(&self, server: &ServerShared, msg: &InMsg) {
+        let Some((_dc, sseq, dseq)) = parse_ack_subject(&msg.subject) else {
+            return;
+        };
+        let Some(kind) = parse_ack(&msg.payload) else {
+            return;
+        };
+        let now = now_nanos();
+        let acked = {
+            let mut c = self.cursor.lock();
+            let acked = c.ack(&kind, sseq, dseq, now);
+            if !acked.is_empty() {
+                let (fd, fs) = c.ack_floor;
+                let _ = self.store.update_acks(dseq.max(fd), sseq.max(fs));
+            }
+            if let AckKind::Next(n) = kind {
+                if !msg.reply.is_empty() && c.is_pull() {
+                    c.waiting.push_back(PullRequest {
+                        reply: msg.reply.clone(),
+                        batch: n,
+                        max_bytes: 0,
+                        expires: None,
+                        no_wait: false,
+                        heartbeat: 0,
+                        last_sent: now,
+                        delivered: 0,
+                    });
+                }
+            }
+            acked
+        };
+        if !acked.is_empty() {
+            if let Some(stream) = self.stream.upgrade() {
+                stream.acked_by_consumer(&self.name, &acked);
+            }
+        }
+        // A synchronous ack (with a reply) is answered once applied.
+        if matches!(kind, AckKind::Ack | AckKind::Term) && !msg.reply.is_empty() {
+            crate::events::internal::publish(
+                server,
+                &self.client,
+                &self.account,
+                &msg.reply,
+                None,
+                None,
+                b"",
+            );
+        }
+        self.notify();
+    }
+
+    /// Whether this consumer still needs stream sequence `sseq` (interest retention):
+    /// not yet delivered, or delivered and not acknowledged.
+    pub fn needs(&self, sseq: u64, subject: &str) -> bool {
+        if !self.filters.is_empty() && !self.filters.has_interest(subject) {
+            return false;
+        }
+        let c = self.cursor.lock();
+        sseq >= c.next_sseq || c.pending.contains_key(&sseq) || c.lps.contains(&sseq)
+    }
+
+    /// Whether messages on `subject` are for this consumer (its filters).
+    pub fn interested_in(&self, subject: &str) -> bool {
+        self.filters.is_empty() || self.filters.has_interest(subject)
+    }
+
+    /// After a purge: skip what is gone.
+    pub fn purged(&self, first_seq: u64) {
+        let mut c = self.cursor.lock();
+        if c.next_sseq < first_seq {
+            c.next_sseq = first_seq;
+        }
+        c.pending.retain(|&s, _| s >= first_seq);
+        c.redeliver.retain(|&s| s >= first_seq);
+        c.lps.retain(|&s| s >= first_seq);
+        if c.delivered_sseq < first_seq.saturating_sub(1) {
+            c.delivered_sseq = first_seq - 1;
+        }
+        if c.ack_floor.1 < first_seq.saturating_sub(1) {
+            c.update_floor();
+            if c.pending.is_empty() {
+                c.ack_floor.1 = c.ack_floor.1.max(first_seq - 1);
+            }
+        }
+        drop(c);
+        self.notify();
+    }
+
+    /// The next message to deliver: redeliveries first, then last-per-subject, then the
+    /// next new message matching the filters.
+    fn next_message(&self, c: &mut Cursor, store: &dyn Store) -> Option<StoreMsg> {
+        while let Some(s) = c.redeliver.pop_front() {
+            if !c.pending.contains_key(&s) {
+                continue;
+            }
+            match store.load_msg(s) {
+                Ok(m) => return Some(m),
+                Err(_) => {
+                    // Gone from the stream: nothing to redeliver.
+                    c.pending.remove(&s);
+                }
+            }
+        }
+        while let Some(s) = c.lps.pop_front() {
+            if let Ok(m) = store.load_msg(s) {
+                return Some(m);
+            }
+        }
+        let found = if self.filters.is_empty() {
+            store.load_next_msg("", false, c.next_sseq)
+        } else {
+            store.load_next_msg_multi(&self.filters, c.next_sseq)
+        };
+        match found {
+            Ok((m, _)) => {
+                c.next_sseq = m.seq + 1;
+                Some(m)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// Delivers what can be delivered now and answers expired or finished pull requests.
+    fn deliver(&self, server: &ServerShared) {
+        let Some(stream) = self.stream.upgrade() else {
+            return;
+        };
+        let store = stream.store();
+        let now = now_nanos();
+        let mut statuses: Vec<(String, String)> = Vec::new();
+        let mut exhausted = Vec::new();
+        {
+            let mut c = self.cursor.lock();
+            exhausted.extend(c.collect_due(now));
+            // Pull requests: expiries and heartbeats.
+            let mut keep = VecDeque::new();
+            while let Some(mut w) = c.waiting.pop_front() {
+                if w.expires.is_some_and(|e| e <= now) {
+                    statuses.push((
+                        w.reply.clone(),
+                        format!(
+                            "NATS/1.0 408 Request Timeout\r\n{PENDING_MSGS_HDR}: {}\r\n{PENDING_BYTES_HDR}: {}\r\n\r\n",
+                            w.batch, w.max_bytes
+                        ),
+                    ));
+                    continue;
+                }
+                if w.heartbeat > 0 && now.saturating_sub(w.last_sent) >= w.heartbeat {
+                    w.last_sent = now;
+                    statuses.push((
+                        w.reply.clone(),
+                        "NATS/1.0 100 Idle Heartbeat\r\n\r\n".into(),
+                    ));
+                }
+                keep.push_back(w);
+            }
+            c.waiting = keep;
+        }
+        for (reply, hdr) in statuses.drain(..) {
+            self.publish_status(server, &reply, &hdr);
+        }
+        if !exhausted.is_empty() {
+            stream.acked_by_consumer(&self.name, &exhausted);
+        }
+        loop {
+            if self.is_closed() {
+                return;
+            }
+            let mut c = self.cursor.lock();
+            // Where would a message go?
+            let target = if c.is_pull() {
+                match c.waiting.front() {
+                    Some(w) => w.reply.clone(),
+                    None => return,
+                }
+            } else {
+                let subject = c.config.deliver_subject.clone();
+                // Push consumers deliver only while someone listens.
+                if self
+                    .account
+                    .sublist
+                    .match_bytes(subject.as_bytes())
+                    .is_empty()
+                {
+                    return;
+                }
+                subject
+            };
+            if !c.has_room() {
+                return;
+            }
+            let Some(m) = self.next_message(&mut c, store) else {
+                // Nothing to send: no-wait requests end here.
+                if c.is_pull() {
+                    let mut keep = VecDeque::new();
+                    while let Some(w) = c.waiting.pop_front() {
+                        if w.no_wait {
+                            let hdr = if w.delivered > 0 && w.expires.is_some() {
+                                format!(
+                                    "NATS/1.0 408 Request Timeout\r\n{PENDING_MSGS_HDR}: {}\r\n{PENDING_BYTES_HDR}: {}\r\n\r\n",
+                                    w.batch, w.max_bytes
+                                )
+                            } else {
+                                "NATS/1.0 404 No Messages\r\n\r\n".to_string()
+                            };
+                            statuses.push((w.reply, hdr));
+                        } else {
+                            keep.push_back(w);
+                        }
+                    }
+                    c.waiting = keep;
+                }
+                drop(c);
+                for (reply, hdr) in statuses.drain(..) {
+                    self.publish_status(server, &reply, &hdr);
+                }
+                return;
+            };
+            let size = m.subject.len() + m.hdr.len() + m.msg.len();
+            if c.is_pull() {
+                if let Some(w) = c.waiting.front() {
+                    if w.max_bytes > 0 && size as i64 > w.max_bytes {
+                        // Does not fit the request: put it back for the next one.
+                        let w = c.waiting.pop_front();
+                        if m.seq + 1 == c.next_sseq {
+                            c.next_sseq = m.seq;
+                        } else {
+                            c.redeliver.push_front(m.seq);
+                        }
+                        drop(c);
+                        if let Some(w) = w {
+                            let hdr = format!(
+                                "NATS/1.0 409 Message Size Exceeds MaxBytes\r\n{PENDING_MSGS_HDR}: {}\r\n{PENDING_BYTES_HDR}: {}\r\n\r\n",
+                                w.batch, w.max_bytes
+                            );
+                            self.publish_status(server, &w.reply, &hdr);
+                        }
+                        continue;
+                    }
+                }
+            }
+            let (dseq, dc) = c.record_delivery(m.seq, now);
+            let pending_after = {
+                let r = if self.filters.is_empty() {
+                    store.num_pending(c.next_sseq, "", false)
+                } else {
+                    store.num_pending_multi(c.next_sseq, &self.filters, false)
+                };
+                r.map(|(n, _)| n).unwrap_or(0) + c.lps.len() as u64
+            };
+            if c.is_pull() {
+                if let Some(w) = c.waiting.front_mut() {
+                    w.batch -= 1;
+                    w.delivered += 1;
+                    w.last_sent = now;
+                    if w.max_bytes > 0 {
+                        w.max_bytes -= size as i64;
+                    }
+                    if w.batch <= 0 {
+                        c.waiting.pop_front();
+                    }
+                }
+            }
+            let headers_only = c.config.headers_only;
+            let ack_none = c.config.ack_policy == AckPolicy::None;
+            drop(c);
+            let _ = self.store.update_delivered(dseq, m.seq, dc, now);
+            let reply = format!(
+                "{}.{dc}.{}.{dseq}.{}.{pending_after}",
+                self.ack_prefix(),
+                m.seq,
+                m.ts
+            );
+            let (hdr, payload): (Vec<u8>, &[u8]) = if headers_only {
+                let base: &[u8] = if m.hdr.is_empty() {
+                    b"NATS/1.0\r\n\r\n"
+                } else {
+                    &m.hdr
+                };
+                (
+                    crate::client::header::gen_header(base, MSG_SIZE_HDR, &m.msg.len().to_string()),
+                    b"",
+                )
+            } else {
+                (m.hdr.to_vec(), &m.msg)
+            };
+            crate::events::internal::publish_as(
+                server,
+                &self.client,
+                &self.account,
+                &target,
+                &m.subject,
+                Some(&reply),
+                (!hdr.is_empty()).then_some(&hdr[..]),
+                payload,
+            );
+            if ack_none {
+                stream.acked_by_consumer(&self.name, &[m.seq]);
+            }
+        }
+    }
+
+    /// Whether an ephemeral consumer has been idle past its inactive threshold.
+    pub fn inactive(&self, now: i64) -> bool {
+        let mut c = self.cursor.lock();
+        let threshold = c.config.inactive_threshold;
+        if threshold <= 0 {
+            return false;
+        }
+        let listening = if c.is_pull() {
+            !c.waiting.is_empty()
+        } else {
+            !self
+                .account
+                .sublist
+                .match_bytes(c.config.deliver_subject.as_bytes())
+                .is_empty()
+        };
+        if listening {
+            // Interest now: the threshold counts from when it goes away.
+            c.last_activity = now;
+            return false;
+        }
+        now.saturating_sub(c.last_activity) >= threshold
+    }
+
+    /// Keeps the last time something showed interest (push: a listener is there).
+    pub fn touch(&self, now: i64) {
+        self.cursor.lock().last_activity = now;
+    }
+
+    /// The retention of the stream requires acks to remove messages.
+    pub fn retention(&self) -> RetentionPolicy {
+        self.stream
+            .upgrade()
+            .map(|s| s.config().retention)
+            .unwrap_or_default()
+    }
+}
+
+/// Wakes for new messages, requests and acks, and at the next deadline; delivers on a
+/// blocking thread.
+async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
+    loop {
+        let wait = {
+            let Some(c) = consumer.upgrade() else { return };
+            if c.is_closed() {
+                return;
+            }
+            let now = now_nanos();
+            let next = c.cursor.lock().next_deadline();
+            let wait = match next {
+                Some(t) if t <= now => Duration::ZERO,
+                Some(t) => Duration::from_nanos((t - now) as u64).min(Duration::from_secs(1)),
+                None => Duration::from_secs(1),
+            };
+            if !wait.is_zero() {
+                // Holding the consumer while waiting only delays its drop by the wait.
+                let _ = tokio::time::timeout(wait, c.wake.notified()).await;
+            }
+            wait
+        };
+        let _ = wait;
+        let (Some(c), Some(s)) = (consumer.upgrade(), server.upgrade()) else {
+            return;
+        };
+        let work = tokio::task::spawn_blocking(move || c.deliver(&s));
+        let _ = work.await;
+    }
+}
+
+/// A cursor rebuilt from a consumer's saved state.
+pub fn restore_cursor(cfg: ConsumerConfig, state: &natsd_store::ConsumerState, now: i64) -> Cursor {
+    let mut c = Cursor::new(cfg, state.delivered.stream + 1, now);
+    c.dseq = state.delivered.consumer;
+    c.delivered_sseq = state.delivered.stream;
+    c.ack_floor = (state.ack_floor.consumer, state.ack_floor.stream);
+    for (&sseq, p) in &state.pending {
+        let dc = state.redelivered.get(&sseq).map_or(1, |r| r + 1);
+        let deadline = p.timestamp.saturating_add(c.wait_for(dc));
+        c.pending.insert(
+            sseq,
+            PendingMsg {
+                dseq: p.sequence,
+                ts: p.timestamp,
+                dc,
+                deadline,
+            },
+        );
+    }
+    c
+}
+
+/// Reopens the consumers kept in a file stream's `obs/` directory (Go's
+/// `doConsumers` at restore).
+pub fn recover_consumers(server: &Arc<ServerShared>, stream: &Arc<Stream>) {
+    let Some(dir) = stream.dir.as_ref() else {
+        return;
+    };
+    let odir = dir.join(super::meta::CONSUMER_DIR);
+    let Ok(entries) = std::fs::read_dir(&odir) else {
+        return;
+    };
+    let mut dirs: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+        .map(|e| e.path())
+        .collect();
+    if dirs.is_empty() {
+        return;
+    }
+    dirs.sort();
+    crate::notice!(
+        server.logging,
+        "  Recovering {} consumers for stream - '{} > {}'",
+        dirs.len(),
+        stream.account.name,
+        stream.name
+    );
+    for cdir in dirs {
+        let meta = match super::meta::read_consumer_meta(&cdir, &stream.name) {
+            Ok(m) => m,
+            Err(e) => {
+                crate::warn!(
+                    server.logging,
+                    "    Error reading consumer metafile {:?}: {e}",
+                    cdir.join(super::meta::META_FILE).display().to_string()
+                );
+                continue;
+            }
+        };
+        let store = match super::stream::open_consumer_store(
+            &stream.store,
+            Some(dir),
+            &stream.name,
+            &meta.name,
+            meta.created,
+            &meta.config,
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                crate::warn!(
+                    server.logging,
+                    "    Error adding consumer '{} > {} > {}': {e}",
+                    stream.account.name,
+                    stream.name,
+                    meta.name
+                );
+                continue;
+            }
+        };
+        let now = now_nanos();
+        let cursor = match store.state() {
+            Ok(state) if store.has_state() => restore_cursor(meta.config.clone(), &state, now),
+            _ => {
+                let filters = config_filters(&meta.config);
+                let (start, lps) = start_sequence(&meta.config, stream.store(), &filters);
+                let mut c = Cursor::new(meta.config.clone(), start, now);
+                c.lps = lps.into();
+                c
+            }
+        };
+        let c = Consumer::new(stream, &meta.name, meta.created, cursor, store);
+        if let Err(e) = c.start(server) {
+            crate::warn!(
+                server.logging,
+                "    Error adding consumer '{} > {} > {}': {e}",
+                stream.account.name,
+                stream.name,
+                meta.name
+            );
+            c.stop(server);
+            continue;
+        }
+        stream.consumers.write().insert(meta.name.clone(), c);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const SEC: i64 = 1_000_000_000;
+
+    fn cfg(ack: AckPolicy) -> ConsumerConfig {
+        ConsumerConfig {
+            ack_policy: ack,
+            ack_wait: 2 * SEC,
+            max_deliver: -1,
+            max_ack_pending: 2,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn acks_parse_like_go() {
+        assert_eq!(parse_ack(b""), Some(AckKind::Ack));
+        assert_eq!(parse_ack(b"+ACK"), Some(AckKind::Ack));
+        assert_eq!(parse_ack(b"-NAK"), Some(AckKind::Nak(None)));
+        assert_eq!(
+            parse_ack(b"-NAK {\"delay\": 5000}"),
+            Some(AckKind::Nak(Some(5000)))
+        );
+        assert_eq!(parse_ack(b"-NAK 1s"), Some(AckKind::Nak(Some(SEC))));
+        assert_eq!(parse_ack(b"+WPI"), Some(AckKind::Progress));
+        assert_eq!(parse_ack(b"+TERM too bad"), Some(AckKind::Term));
+        assert_eq!(parse_ack(b"+NXT 5"), Some(AckKind::Next(5)));
+        assert_eq!(parse_ack(b"bogus"), None);
+        assert_eq!(
+            parse_ack_subject("$JS.ACK.S.C.2.10.7.1700000000.3"),
+            Some((2, 10, 7))
+        );
+        assert_eq!(parse_ack_subject("$JS.ACK.S.C.x"), None);
+    }
+
+    #[test]
+    fn pull_requests_parse_numbers_and_json() {
+        assert_eq!(parse_next_request(b"").unwrap().batch, 1);
+        assert_eq!(parse_next_request(b"7").unwrap().batch, 7);
+        let r = parse_next_request(br#"{"batch":3,"no_wait":true,"expires":1000}"#).unwrap();
+        assert_eq!((r.batch, r.no_wait, r.expires), (3, true, 1000));
+        assert!(parse_next_request(b"x").is_err());
+    }
+
+    #[test]
+    fn explicit_acks_move_the_floor_and_unacked_messages_come_back() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        assert_eq!(c.record_delivery(1, 0), (1, 1));
+        assert_eq!(c.record_delivery(2, 0), (2, 1));
+        assert!(!c.has_room(), "max_ack_pending reached");
+        assert_eq!(c.ack(&AckKind::Ack, 2, 2, SEC), vec![2]);
+        // 1 is still pending: the floor stays below it.
+        assert_eq!(c.ack_floor, (0, 0));
+        assert!(c.collect_due(SEC).is_empty());
+        assert!(c.redeliver.is_empty());
+        c.collect_due(2 * SEC);
+        assert_eq!(c.redeliver, VecDeque::from([1]));
+        assert_eq!(c.record_delivery(1, 2 * SEC), (3, 2));
+        assert_eq!(c.num_redelivered(), 1);
+        assert_eq!(c.ack(&AckKind::Ack, 1, 3, 3 * SEC), vec![1]);
+        assert_eq!(c.ack_floor, (3, 2));
+    }
+
+    #[test]
+    fn ack_all_acknowledges_everything_below() {
+        let mut c = Cursor::new(cfg(AckPolicy::All), 1, 0);
+        c.config.max_ack_pending = 10;
+        for s in 1..=3 {
+            c.record_delivery(s, 0);
+        }
+        assert_eq!(c.ack(&AckKind::Ack, 2, 2, 0), vec![1, 2]);
+        assert_eq!(c.pending.len(), 1);
+        assert_eq!(c.ack_floor, (2, 2));
+    }
+
+    #[test]
+    fn max_deliver_stops_redelivery_and_nak_redelivers_at_once() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.config.max_deliver = 2;
+        c.record_delivery(1, 0);
+        c.ack(&AckKind::Nak(None), 1, 1, SEC);
+        assert_eq!(c.redeliver, VecDeque::from([1]));
+        c.redeliver.clear();
+        c.record_delivery(1, SEC);
+        // Delivered twice: when the wait runs out it is dropped, not queued again.
+        assert_eq!(c.collect_due(10 * SEC), vec![1]);
+        assert!(c.pending.is_empty() && c.redeliver.is_empty());
+        assert_eq!(c.ack_floor, (2, 1));
+    }
+
+    #[test]
+    fn progress_restarts_the_ack_wait_and_term_ends_it() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.record_delivery(1, 0);
+        c.ack(&AckKind::Progress, 1, 1, SEC);
+        assert_eq!(c.pending[&1].deadline, 3 * SEC);
+        assert_eq!(c.ack(&AckKind::Term, 1, 1, SEC), vec![1]);
+        assert!(c.pending.is_empty());
+    }
+
+    #[test]
+    fn ack_none_keeps_nothing_pending() {
+        let mut c = Cursor::new(cfg(AckPolicy::None), 5, 0);
+        c.record_delivery(5, 0);
+        c.record_delivery(6, 0);
+        assert!(c.pending.is_empty());
+        assert_eq!(c.ack_floor, (2, 6));
+        assert!(c.has_room());
+    }
+}
