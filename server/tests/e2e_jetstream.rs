@@ -399,3 +399,42 @@ async fn consumers_come_back_after_a_restart_and_idle_ephemerals_go() {
     }
     assert_eq!(got, vec!["r.2", "r.3"]);
 }
+
+#[tokio::test]
+async fn key_value_buckets_put_get_update_and_delete() {
+    use async_nats::jetstream::kv;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let bucket = js
+        .create_key_value(kv::Config {
+            bucket: "cfg".into(),
+            history: 3,
+            ..Default::default()
+        })
+        .await
+        .expect("bucket");
+    let r1 = bucket.put("color", "red".into()).await.expect("put");
+    let r2 = bucket.put("size", "xl".into()).await.expect("put");
+    assert_eq!((r1, r2), (1, 2));
+    let v = bucket.get("color").await.expect("get").expect("some");
+    assert_eq!(&v[..], b"red");
+    let e = bucket.entry("color").await.expect("entry").expect("some");
+    assert_eq!(e.revision, 1);
+    // Optimistic update: the right revision wins, a stale one is refused.
+    let r3 = bucket
+        .update("color", "blue".into(), 1)
+        .await
+        .expect("update");
+    assert_eq!(r3, 3);
+    assert!(bucket.update("color", "green".into(), 1).await.is_err());
+    assert!(bucket.create("color", "x".into()).await.is_err());
+    bucket.delete("size").await.expect("delete");
+    assert_eq!(bucket.get("size").await.expect("get"), None);
+    assert_eq!(
+        &bucket.get("color").await.expect("get").expect("some")[..],
+        b"blue"
+    );
+    assert_eq!(bucket.get("nope").await.expect("get"), None);
+}

@@ -11,6 +11,7 @@ pub mod banner;
 pub mod consumer;
 pub mod consumer_config;
 pub mod dedup;
+pub mod direct;
 pub mod meta;
 pub mod publish;
 pub mod stream;

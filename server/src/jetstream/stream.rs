@@ -103,6 +103,8 @@ pub struct Stream {
     domain: String,
     /// The account's JetStream state, for its byte limits (set once the stream is added).
     jsa: std::sync::OnceLock<Weak<super::JsAccount>>,
+    /// Direct-get subscriptions, while `allow_direct` is on.
+    direct: Mutex<Option<super::direct::DirectGet>>,
     /// The stream's consumers, by name.
     pub consumers:
         parking_lot::RwLock<std::collections::BTreeMap<String, Arc<super::consumer::Consumer>>>,
@@ -251,6 +253,7 @@ impl Stream {
             domain,
             jsa: std::sync::OnceLock::new(),
             consumers: parking_lot::RwLock::new(std::collections::BTreeMap::new()),
+            direct: Mutex::new(None),
         })
     }
 
@@ -305,6 +308,7 @@ impl Stream {
     /// Subscribes to the stream's subjects and starts its ingest and housekeeping tasks.
     pub fn start(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
         self.subscribe_subjects(server)?;
+        self.sync_direct_get(server)?;
         let ingest = tokio::spawn(ingest_loop(Arc::downgrade(server), Arc::downgrade(self)));
         let housekeeping = tokio::spawn(housekeeping_loop(
             Arc::downgrade(server),
@@ -332,10 +336,29 @@ impl Stream {
         Ok(())
     }
 
+    /// Subscribes or drops the direct-get subjects as `allow_direct` says.
+    pub fn sync_direct_get(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
+        let want = self.inner.lock().config.allow_direct;
+        let mut direct = self.direct.lock();
+        match (want, direct.is_some()) {
+            (true, false) => *direct = Some(super::direct::DirectGet::start(server, self)?),
+            (false, true) => {
+                if let Some(d) = direct.take() {
+                    d.stop(server);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Stops listening and stops the store (the file store saves its index).
     pub fn stop(&self, server: &ServerShared) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
+        }
+        if let Some(d) = self.direct.lock().take() {
+            d.stop(server);
         }
         for c in self.consumers.read().values() {
             c.stop(server);
@@ -353,6 +376,9 @@ impl Stream {
     /// Stops the stream and removes its messages and directory.
     pub fn delete(&self, server: &ServerShared) -> Result<(), StoreError> {
         self.closed.store(true, Ordering::Release);
+        if let Some(d) = self.direct.lock().take() {
+            d.stop(server);
+        }
         let consumers: Vec<_> = std::mem::take(&mut *self.consumers.write())
             .into_values()
             .collect();
@@ -720,7 +746,7 @@ impl Stream {
     /// `meta.inf`.
     pub fn update(
         self: &Arc<Self>,
-        server: &ServerShared,
+        server: &Arc<ServerShared>,
         cfg: StreamConfig,
     ) -> Result<(), ApiError> {
         let subjects_changed;
@@ -745,6 +771,8 @@ impl Stream {
             self.subscribe_subjects(server)
                 .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
         }
+        self.sync_direct_get(server)
+            .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
         Ok(())
     }
 
