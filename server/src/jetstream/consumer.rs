@@ -18,6 +18,7 @@ use crate::client::Subscription;
 use crate::events::internal::{Handler, InMsg, InternalClient};
 use crate::monitor::gotime::{now_nanos, GoTime};
 use crate::server::ServerShared;
+use crate::sublist::{InterestListener, Listener};
 use natsd_store::{ConsumerStore, Store, StoreMsg, SubjectFilters};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
@@ -25,12 +26,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+mod waiting;
+pub use waiting::{parse_next_request, BadRequest, PullRequest, Status, WaitQueue};
+
 /// Go's default ack wait: 30 s.
 pub const DEFAULT_ACK_WAIT: i64 = 30_000_000_000;
 /// Go's header for the bytes of a message delivered headers-only.
 pub const MSG_SIZE_HDR: &str = "Nats-Msg-Size";
-const PENDING_MSGS_HDR: &str = "Nats-Pending-Messages";
-const PENDING_BYTES_HDR: &str = "Nats-Pending-Bytes";
 
 /// A message delivered but not acknowledged yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,24 +45,6 @@ pub struct PendingMsg {
     pub dc: u64,
     /// When it is due again (ns).
     pub deadline: i64,
-}
-
-/// An outstanding pull request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullRequest {
-    pub reply: String,
-    /// Messages still to send.
-    pub batch: i64,
-    /// Bytes still allowed (0: no limit).
-    pub max_bytes: i64,
-    /// When it expires (ns), if it does.
-    pub expires: Option<i64>,
-    pub no_wait: bool,
-    /// Idle heartbeat interval (ns), 0 for none, and when one was last sent.
-    pub heartbeat: i64,
-    pub last_sent: i64,
-    /// Messages delivered on it so far.
-    pub delivered: i64,
 }
 
 /// What an ack message asks.
@@ -136,36 +120,12 @@ pub fn parse_ack_subject(subject: &str) -> Option<(u64, u64, u64)> {
     Some((dc, sseq, dseq))
 }
 
-/// Parses a pull request body: empty (one message), a number, or JSON.
-pub fn parse_next_request(body: &[u8]) -> Result<NextRequest, String> {
-    let text = body.trim_ascii();
-    if text.is_empty() {
-        return Ok(NextRequest {
-            batch: 1,
-            ..Default::default()
-        });
-    }
-    if text.first() == Some(&b'{') {
-        let mut req: NextRequest = super::api::decode_like_go(text).map_err(|e| e.to_string())?;
-        if req.batch <= 0 {
-            req.batch = 1;
-        }
-        return Ok(req);
-    }
-    let n: i64 = std::str::from_utf8(text)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| "invalid batch".to_string())?;
-    Ok(NextRequest {
-        batch: n.max(1),
-        ..Default::default()
-    })
-}
-
 /// The consumer's delivery state (pure).
 #[derive(Debug, Clone)]
 pub struct Cursor {
     pub config: ConsumerConfig,
+    /// The subjects the config selects (none: the whole stream).
+    pub filters: SubjectFilters,
     /// The next stream sequence to look at for new messages.
     pub next_sseq: u64,
     /// The last consumer sequence handed out and the stream sequence it carried.
@@ -181,7 +141,7 @@ pub struct Cursor {
     pub last_ack: i64,
     /// Last-per-subject sequences still to deliver first (deliver policy).
     pub lps: VecDeque<u64>,
-    pub waiting: VecDeque<PullRequest>,
+    pub waiting: WaitQueue,
     /// When anything last showed interest (pull request, ack); for inactivity.
     pub last_activity: i64,
 }
@@ -189,6 +149,7 @@ pub struct Cursor {
 impl Cursor {
     pub fn new(config: ConsumerConfig, start: u64, now: i64) -> Cursor {
         Cursor {
+            filters: config_filters(&config),
             config,
             next_sseq: start.max(1),
             dseq: 0,
@@ -199,13 +160,19 @@ impl Cursor {
             ack_floor: (0, start.saturating_sub(1)),
             last_ack: 0,
             lps: VecDeque::new(),
-            waiting: VecDeque::new(),
+            waiting: WaitQueue::default(),
             last_activity: now,
         }
     }
 
     pub fn is_pull(&self) -> bool {
         self.config.deliver_subject.is_empty()
+    }
+
+    /// Takes an updated configuration (and the filters it selects).
+    pub fn set_config(&mut self, config: ConsumerConfig) {
+        self.filters = config_filters(&config);
+        self.config = config;
     }
 
     fn ack_wait(&self) -> i64 {
@@ -367,11 +334,7 @@ impl Cursor {
             .values()
             .map(|p| p.deadline)
             .filter(|&d| d != i64::MAX);
-        let pulls = self.waiting.iter().flat_map(|w| {
-            let hb = (w.heartbeat > 0).then(|| w.last_sent.saturating_add(w.heartbeat));
-            w.expires.into_iter().chain(hb)
-        });
-        acks.chain(pulls).min()
+        acks.chain(self.waiting.next_deadline()).min()
     }
 
     /// Messages delivered more than once and still pending.
@@ -430,9 +393,12 @@ pub struct Consumer {
     account: Arc<Account>,
     client: Arc<InternalClient>,
     store: Arc<dyn ConsumerStore>,
-    filters: SubjectFilters,
     pub cursor: Mutex<Cursor>,
-    wake: tokio::sync::Notify,
+    wake: Arc<tokio::sync::Notify>,
+    /// A push consumer's listener is there (Go's `active`), kept by the sublist's
+    /// interest notifications on the deliver subject.
+    active: Arc<AtomicBool>,
+    interest: Mutex<Option<(String, String, Listener)>>,
     subs: Mutex<Vec<Arc<Subscription>>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     closed: AtomicBool,
@@ -459,6 +425,40 @@ pub fn config_filters(cfg: &ConsumerConfig) -> SubjectFilters {
     f
 }
 
+/// What [`Consumer::next_message`] found.
+enum Next {
+    Msg(StoreMsg, Source),
+    /// Only redeliveries may go out: `max_ack_pending` is reached.
+    NoRoom,
+    /// Nothing more in the stream for this consumer.
+    Eof,
+}
+
+/// Where a message to deliver came from, to put it back when no request takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Redelivery,
+    LastPerSubject,
+    New,
+}
+
+/// The sublist listener of a push consumer's deliver subject: keeps the consumer's
+/// `active` flag and wakes it when a listener comes. It must not block (it runs under
+/// the sublist's lock).
+struct InterestWatch {
+    active: Arc<AtomicBool>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl InterestListener for InterestWatch {
+    fn notify(&self, has_interest: bool) {
+        let was = self.active.swap(has_interest, Ordering::AcqRel);
+        if has_interest && !was {
+            self.wake.notify_one();
+        }
+    }
+}
+
 impl Consumer {
     /// A consumer over `stream` with a cursor already positioned; `start` subscribes it.
     pub fn new(
@@ -468,7 +468,6 @@ impl Consumer {
         cursor: Cursor,
         store: Arc<dyn ConsumerStore>,
     ) -> Arc<Consumer> {
-        let filters = config_filters(&cursor.config);
         Arc::new(Consumer {
             name: name.to_string(),
             stream_name: stream.name.clone(),
@@ -477,9 +476,10 @@ impl Consumer {
             account: stream.account.clone(),
             client: Arc::new(InternalClient::new(0, stream.account.clone())),
             store,
-            filters,
             cursor: Mutex::new(cursor),
-            wake: tokio::sync::Notify::new(),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            active: Arc::new(AtomicBool::new(false)),
+            interest: Mutex::new(None),
             subs: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
@@ -531,6 +531,7 @@ impl Consumer {
             on_next,
         )?);
         drop(subs);
+        self.watch_interest();
         let dispatcher = tokio::spawn(crate::events::internal::dispatch_loop_blocking(
             Arc::downgrade(server),
             self.client.clone(),
@@ -547,10 +548,80 @@ impl Consumer {
         self.wake.notify_one();
     }
 
+    /// Follows interest in the deliver subject of a push consumer (Go registers an
+    /// interest notification), replacing any earlier registration.
+    fn watch_interest(&self) {
+        let (deliver, group) = {
+            let c = self.cursor.lock();
+            (
+                c.config.deliver_subject.clone(),
+                c.config.deliver_group.clone(),
+            )
+        };
+        let mut reg = self.interest.lock();
+        if let Some((d, g, l)) = reg.take() {
+            if g.is_empty() {
+                self.account.sublist.clear_notification(&d, &l);
+            } else {
+                self.account.sublist.clear_queue_notification(&d, &g, &l);
+            }
+        }
+        if deliver.is_empty() {
+            self.active.store(false, Ordering::Release);
+            return;
+        }
+        let listener: Listener = Arc::new(InterestWatch {
+            active: self.active.clone(),
+            wake: self.wake.clone(),
+        });
+        let registered = if group.is_empty() {
+            self.account
+                .sublist
+                .register_notification(&deliver, listener.clone())
+        } else {
+            self.account
+                .sublist
+                .register_queue_notification(&deliver, &group, listener.clone())
+        };
+        if registered.is_ok() {
+            *reg = Some((deliver, group, listener));
+        }
+    }
+
+    /// Takes an updated configuration: filters, deliver subject and limits apply from
+    /// now on.
+    pub fn update_config(&self, cfg: ConsumerConfig) {
+        let deliver_changed = {
+            let mut c = self.cursor.lock();
+            let changed = c.config.deliver_subject != cfg.deliver_subject
+                || c.config.deliver_group != cfg.deliver_group;
+            c.set_config(cfg);
+            changed
+        };
+        if deliver_changed {
+            self.watch_interest();
+        }
+        self.notify();
+    }
+
     /// Stops the consumer; its state stays in the store.
     pub fn stop(&self, server: &ServerShared) {
         if self.closed.swap(true, Ordering::AcqRel) {
             return;
+        }
+        // Pull requests still waiting are told the server is going (Go's
+        // signalPullConsumers; a deleted consumer has told them already).
+        let waiting = self.cursor.lock().waiting.drain();
+        for w in waiting {
+            let hdr = w.status_with_pending(409, "Server Shutdown");
+            self.publish_status(server, &w.reply, &hdr);
+        }
+        if let Some((d, g, l)) = self.interest.lock().take() {
+            if g.is_empty() {
+                self.account.sublist.clear_notification(&d, &l);
+            } else {
+                self.account.sublist.clear_queue_notification(&d, &g, &l);
+            }
         }
         for sub in self.subs.lock().drain(..) {
             self.client.unsubscribe(server, &sub);
@@ -564,7 +635,7 @@ impl Consumer {
 
     /// Stops the consumer and removes its state; pull requests waiting get Go's 409.
     pub fn delete(&self, server: &ServerShared) {
-        let waiting: Vec<PullRequest> = self.cursor.lock().waiting.drain(..).collect();
+        let waiting = self.cursor.lock().waiting.drain();
         for w in waiting {
             self.publish_status(server, &w.reply, "NATS/1.0 409 Consumer Deleted\r\n\r\n");
         }
@@ -573,9 +644,14 @@ impl Consumer {
     }
 
     /// The consumer's info as the API reports it.
-    pub fn info(&self) -> ConsumerInfo {
+    pub fn info(&self, server: &ServerShared) -> ConsumerInfo {
+        let mut statuses = Vec::new();
         let (cfg, delivered, ack_floor, pending, redelivered, waiting, next, last, last_ack) = {
-            let c = self.cursor.lock();
+            let mut c = self.cursor.lock();
+            // Go drops expired requests and those nobody listens to before counting.
+            if c.is_pull() {
+                self.process_waiting(&mut c, now_nanos(), false, &mut statuses);
+            }
             (
                 c.config.clone(),
                 (c.dseq, c.delivered_sseq),
@@ -592,7 +668,7 @@ impl Consumer {
             .stream
             .upgrade()
             .map(|s| {
-                let f = &self.filters;
+                let f = &self.cursor.lock().filters.clone();
                 let r = if f.is_empty() {
                     s.store().num_pending(next, "", false)
                 } else {
@@ -601,8 +677,12 @@ impl Consumer {
                 r.map(|(n, _)| n).unwrap_or(0)
             })
             .unwrap_or(0);
+        self.publish_statuses(server, statuses);
         let num_pending = num_pending + self.cursor.lock().lps.len() as u64;
         let when = |ns: i64| (ns != 0).then(|| GoTime::from_unix_nanos(ns));
+        // Redeliveries are off with max_deliver 1: Go does not report them then.
+        let redelivered = if cfg.max_deliver == 1 { 0 } else { redelivered };
+        let push_bound = !cfg.deliver_subject.is_empty() && self.active.load(Ordering::Acquire);
         ConsumerInfo {
             stream: self.stream_name.clone(),
             name: self.name.clone(),
@@ -623,7 +703,7 @@ impl Consumer {
             num_waiting: waiting,
             num_pending,
             cluster: None,
-            push_bound: false,
+            push_bound,
             paused: false,
             pause_remaining: 0,
             timestamp: GoTime::now(),
@@ -642,27 +722,47 @@ impl Consumer {
         );
     }
 
-    /// Handles a pull request on `MSG.NEXT`.
+    fn publish_statuses(&self, server: &ServerShared, statuses: Vec<Status>) {
+        for st in statuses {
+            self.publish_status(server, &st.reply, &st.header);
+        }
+    }
+
+    /// Whether anyone listens on `reply` (a pull request nobody waits for any more is
+    /// dropped, as Go does).
+    fn reply_has_interest(&self, reply: &str) -> bool {
+        self.account.sublist.has_interest(reply)
+    }
+
+    /// Go's `processWaiting` on the consumer: expiries, heartbeats, requests nobody
+    /// listens to; at the end of the stream (`eos`) no-wait requests that cannot wait.
+    fn process_waiting(&self, c: &mut Cursor, now: i64, eos: bool, out: &mut Vec<Status>) {
+        if c.waiting.is_empty() {
+            return;
+        }
+        let last = (c.dseq, c.next_sseq.saturating_sub(1));
+        c.waiting
+            .process(now, eos, &|r| self.reply_has_interest(r), last, out);
+    }
+
+    /// Handles a pull request on `MSG.NEXT` (Go's `processNextMsgRequest`).
     fn process_next_request(&self, server: &ServerShared, reply: &str, body: &[u8]) {
         if reply.is_empty() {
             return;
         }
         let now = now_nanos();
         let mut c = self.cursor.lock();
-        if !c.is_pull() {
+        let refuse = |c: parking_lot::MutexGuard<'_, Cursor>, hdr: String| {
             drop(c);
-            return self.publish_status(
-                server,
-                reply,
-                "NATS/1.0 409 Consumer is push based\r\n\r\n",
-            );
+            self.publish_status(server, reply, &hdr);
+        };
+        if !c.is_pull() {
+            return refuse(c, "NATS/1.0 409 Consumer is push based\r\n\r\n".into());
         }
         let req = match parse_next_request(body) {
             Ok(r) => r,
-            Err(e) => {
-                drop(c);
-                let hdr = format!("NATS/1.0 400 Bad Request - {e}\r\n\r\n");
-                return self.publish_status(server, reply, &hdr);
+            Err(BadRequest(e)) => {
+                return refuse(c, format!("NATS/1.0 400 Bad Request - {e}\r\n\r\n"));
             }
         };
         let cfg = &c.config;
@@ -671,8 +771,14 @@ impl Consumer {
                 "NATS/1.0 409 Exceeded MaxRequestBatch of {}\r\n\r\n",
                 cfg.max_request_batch
             );
-            drop(c);
-            return self.publish_status(server, reply, &hdr);
+            return refuse(c, hdr);
+        }
+        if req.expires > 0 && cfg.max_request_expires > 0 && req.expires > cfg.max_request_expires {
+            let hdr = format!(
+                "NATS/1.0 409 Exceeded MaxRequestExpires of {}\r\n\r\n",
+                crate::monitor::gotime::go_duration_string(cfg.max_request_expires)
+            );
+            return refuse(c, hdr);
         }
         if req.max_bytes > 0
             && cfg.max_request_max_bytes > 0
@@ -682,34 +788,64 @@ impl Consumer {
                 "NATS/1.0 409 Exceeded MaxRequestMaxBytes of {}\r\n\r\n",
                 cfg.max_request_max_bytes
             );
-            drop(c);
-            return self.publish_status(server, reply, &hdr);
+            return refuse(c, hdr);
         }
-        if req.expires > 0 && cfg.max_request_expires > 0 && req.expires > cfg.max_request_expires {
-            let hdr = format!(
-                "NATS/1.0 409 Exceeded MaxRequestExpires of {}\r\n\r\n",
-                crate::monitor::gotime::go_duration_string(cfg.max_request_expires)
-            );
-            drop(c);
-            return self.publish_status(server, reply, &hdr);
+        let max_waiting = cfg.max_waiting;
+        let mut statuses = Vec::new();
+        if max_waiting > 0 && c.waiting.len() as i64 >= max_waiting {
+            // Full: expired requests may make room.
+            self.process_waiting(&mut c, now, false, &mut statuses);
         }
-        if cfg.max_waiting > 0 && c.waiting.len() as i64 >= cfg.max_waiting {
+        if req.no_wait {
+            let pending = self.num_pending(&c) + c.redeliver.len() as u64;
+            if pending == 0 && req.expires <= 0 {
+                drop(c);
+                self.publish_statuses(server, statuses);
+                return self.publish_status(server, reply, "NATS/1.0 404 No Messages\r\n\r\n");
+            }
+            if pending > 0 {
+                self.process_waiting(&mut c, now, false, &mut statuses);
+                if (pending as i64) < c.waiting.batch_pending() {
+                    drop(c);
+                    self.publish_statuses(server, statuses);
+                    return self.publish_status(
+                        server,
+                        reply,
+                        "NATS/1.0 408 Requests Pending\r\n\r\n",
+                    );
+                }
+            }
+            // Otherwise a one-shot: it waits for its expiry but ends with what it gets.
+        }
+        if max_waiting > 0 && c.waiting.len() as i64 >= max_waiting {
             drop(c);
-            return self.publish_status(server, reply, "NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n");
+            self.publish_statuses(server, statuses);
+            // A client that asked for heartbeats waits for them to miss instead of
+            // being told (it would ask again at once).
+            if req.idle_heartbeat == 0 {
+                self.publish_status(server, reply, "NATS/1.0 409 Exceeded MaxWaiting\r\n\r\n");
+            }
+            return;
         }
         c.last_activity = now;
-        c.waiting.push_back(PullRequest {
-            reply: reply.to_string(),
-            batch: req.batch,
-            max_bytes: req.max_bytes,
-            expires: (req.expires > 0).then(|| now.saturating_add(req.expires)),
-            no_wait: req.no_wait,
-            heartbeat: req.idle_heartbeat,
-            last_sent: now,
-            delivered: 0,
-        });
+        c.waiting.push(PullRequest::new(reply, &req, now));
         drop(c);
+        self.publish_statuses(server, statuses);
         self.notify();
+    }
+
+    /// Messages of the stream the consumer has not looked at yet.
+    fn num_pending(&self, c: &Cursor) -> u64 {
+        let Some(stream) = self.stream.upgrade() else {
+            return 0;
+        };
+        let store = stream.store();
+        let r = if c.filters.is_empty() {
+            store.num_pending(c.next_sseq, "", false)
+        } else {
+            store.num_pending_multi(c.next_sseq, &c.filters, false)
+        };
+        r.map(|(n, _)| n).unwrap_or(0) + c.lps.len() as u64
     }
 
     /// Handles an ack published on the ack subject.
@@ -730,16 +866,11 @@ impl Consumer {
             }
             if let AckKind::Next(n) = kind {
                 if !msg.reply.is_empty() && c.is_pull() {
-                    c.waiting.push_back(PullRequest {
-                        reply: msg.reply.clone(),
+                    let req = NextRequest {
                         batch: n,
-                        max_bytes: 0,
-                        expires: None,
-                        no_wait: false,
-                        heartbeat: 0,
-                        last_sent: now,
-                        delivered: 0,
-                    });
+                        ..Default::default()
+                    };
+                    c.waiting.push(PullRequest::new(&msg.reply, &req, now));
                 }
             }
             acked
@@ -767,16 +898,17 @@ impl Consumer {
     /// Whether this consumer still needs stream sequence `sseq` (interest retention):
     /// not yet delivered, or delivered and not acknowledged.
     pub fn needs(&self, sseq: u64, subject: &str) -> bool {
-        if !self.filters.is_empty() && !self.filters.has_interest(subject) {
+        let c = self.cursor.lock();
+        if !c.filters.is_empty() && !c.filters.has_interest(subject) {
             return false;
         }
-        let c = self.cursor.lock();
         sseq >= c.next_sseq || c.pending.contains_key(&sseq) || c.lps.contains(&sseq)
     }
 
     /// Whether messages on `subject` are for this consumer (its filters).
     pub fn interested_in(&self, subject: &str) -> bool {
-        self.filters.is_empty() || self.filters.has_interest(subject)
+        let c = self.cursor.lock();
+        c.filters.is_empty() || c.filters.has_interest(subject)
     }
 
     /// After a purge: skip what is gone.
@@ -801,38 +933,49 @@ impl Consumer {
         self.notify();
     }
 
-    /// The next message to deliver: redeliveries first, then last-per-subject, then the
-    /// next new message matching the filters.
-    fn next_message(&self, c: &mut Cursor, store: &dyn Store) -> Option<StoreMsg> {
+    /// The next message to deliver and where it came from: redeliveries first (even at
+    /// `max_ack_pending`, as Go), then last-per-subject, then the next new message
+    /// matching the filters.
+    fn next_message(&self, c: &mut Cursor, store: &dyn Store) -> Next {
         while let Some(s) = c.redeliver.pop_front() {
             if !c.pending.contains_key(&s) {
                 continue;
             }
             match store.load_msg(s) {
-                Ok(m) => return Some(m),
+                Ok(m) => return Next::Msg(m, Source::Redelivery),
                 Err(_) => {
                     // Gone from the stream: nothing to redeliver.
                     c.pending.remove(&s);
+                    c.update_floor();
                 }
             }
         }
+        if !c.has_room() {
+            return Next::NoRoom;
+        }
         while let Some(s) = c.lps.pop_front() {
             if let Ok(m) = store.load_msg(s) {
-                return Some(m);
+                return Next::Msg(m, Source::LastPerSubject);
             }
         }
-        let found = if self.filters.is_empty() {
+        let found = if c.filters.is_empty() {
             store.load_next_msg("", false, c.next_sseq)
         } else {
-            store.load_next_msg_multi(&self.filters, c.next_sseq)
+            store.load_next_msg_multi(&c.filters, c.next_sseq)
         };
         match found {
             Ok((m, _)) => {
                 c.next_sseq = m.seq + 1;
-                Some(m)
+                Next::Msg(m, Source::New)
             }
-            Err(_) => None,
+            Err(_) => Next::Eof,
         }
+    }
+
+    /// A push consumer with a listener on its deliver subject (Go's `isActive`,
+    /// reported as `push_bound`).
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire) && !self.cursor.lock().is_pull()
     }
 
     /// Delivers what can be delivered now and answers expired or finished pull requests.
@@ -842,38 +985,14 @@ impl Consumer {
         };
         let store = stream.store();
         let now = now_nanos();
-        let mut statuses: Vec<(String, String)> = Vec::new();
-        let mut exhausted = Vec::new();
-        {
+        let mut statuses: Vec<Status> = Vec::new();
+        let exhausted = {
             let mut c = self.cursor.lock();
-            exhausted.extend(c.collect_due(now));
-            // Pull requests: expiries and heartbeats.
-            let mut keep = VecDeque::new();
-            while let Some(mut w) = c.waiting.pop_front() {
-                if w.expires.is_some_and(|e| e <= now) {
-                    statuses.push((
-                        w.reply.clone(),
-                        format!(
-                            "NATS/1.0 408 Request Timeout\r\n{PENDING_MSGS_HDR}: {}\r\n{PENDING_BYTES_HDR}: {}\r\n\r\n",
-                            w.batch, w.max_bytes
-                        ),
-                    ));
-                    continue;
-                }
-                if w.heartbeat > 0 && now.saturating_sub(w.last_sent) >= w.heartbeat {
-                    w.last_sent = now;
-                    statuses.push((
-                        w.reply.clone(),
-                        "NATS/1.0 100 Idle Heartbeat\r\n\r\n".into(),
-                    ));
-                }
-                keep.push_back(w);
-            }
-            c.waiting = keep;
-        }
-        for (reply, hdr) in statuses.drain(..) {
-            self.publish_status(server, &reply, &hdr);
-        }
+            let exhausted = c.collect_due(now);
+            self.process_waiting(&mut c, now, false, &mut statuses);
+            exhausted
+        };
+        self.publish_statuses(server, std::mem::take(&mut statuses));
         if !exhausted.is_empty() {
             stream.acked_by_consumer(&self.name, &exhausted);
         }
@@ -882,110 +1001,37 @@ impl Consumer {
                 return;
             }
             let mut c = self.cursor.lock();
-            // Where would a message go?
-            let target = if c.is_pull() {
-                match c.waiting.front() {
-                    Some(w) => w.reply.clone(),
-                    None => return,
-                }
-            } else {
-                let subject = c.config.deliver_subject.clone();
-                // Push consumers deliver only while someone listens.
-                if self
-                    .account
-                    .sublist
-                    .match_bytes(subject.as_bytes())
-                    .is_empty()
-                {
+            let pull = c.is_pull();
+            if pull {
+                if c.waiting.is_empty() {
                     return;
                 }
-                subject
-            };
-            if !c.has_room() {
+            } else if !self.active.load(Ordering::Acquire) {
+                // Push consumers deliver only while someone listens.
                 return;
             }
-            let Some(m) = self.next_message(&mut c, store) else {
-                // Nothing to send: no-wait requests end here.
-                if c.is_pull() {
-                    let mut keep = VecDeque::new();
-                    while let Some(w) = c.waiting.pop_front() {
-                        if w.no_wait {
-                            let hdr = if w.delivered > 0 && w.expires.is_some() {
-                                format!(
-                                    "NATS/1.0 408 Request Timeout\r\n{PENDING_MSGS_HDR}: {}\r\n{PENDING_BYTES_HDR}: {}\r\n\r\n",
-                                    w.batch, w.max_bytes
-                                )
-                            } else {
-                                "NATS/1.0 404 No Messages\r\n\r\n".to_string()
-                            };
-                            statuses.push((w.reply, hdr));
-                        } else {
-                            keep.push_back(w);
-                        }
+            let (m, source) = match self.next_message(&mut c, store) {
+                Next::Msg(m, source) => (m, source),
+                Next::NoRoom => return,
+                Next::Eof => {
+                    // The end of the stream: no-wait requests that cannot wait end here.
+                    if pull {
+                        self.process_waiting(&mut c, now, true, &mut statuses);
                     }
-                    c.waiting = keep;
+                    drop(c);
+                    return self.publish_statuses(server, statuses);
                 }
-                drop(c);
-                for (reply, hdr) in statuses.drain(..) {
-                    self.publish_status(server, &reply, &hdr);
-                }
-                return;
             };
-            let size = m.subject.len() + m.hdr.len() + m.msg.len();
-            if c.is_pull() {
-                if let Some(w) = c.waiting.front() {
-                    if w.max_bytes > 0 && size as i64 > w.max_bytes {
-                        // Does not fit the request: put it back for the next one.
-                        let w = c.waiting.pop_front();
-                        if m.seq + 1 == c.next_sseq {
-                            c.next_sseq = m.seq;
-                        } else {
-                            c.redeliver.push_front(m.seq);
-                        }
-                        drop(c);
-                        if let Some(w) = w {
-                            let hdr = format!(
-                                "NATS/1.0 409 Message Size Exceeds MaxBytes\r\n{PENDING_MSGS_HDR}: {}\r\n{PENDING_BYTES_HDR}: {}\r\n\r\n",
-                                w.batch, w.max_bytes
-                            );
-                            self.publish_status(server, &w.reply, &hdr);
-                        }
-                        continue;
-                    }
-                }
-            }
-            let (dseq, dc) = c.record_delivery(m.seq, now);
-            let pending_after = {
-                let r = if self.filters.is_empty() {
-                    store.num_pending(c.next_sseq, "", false)
-                } else {
-                    store.num_pending_multi(c.next_sseq, &self.filters, false)
-                };
-                r.map(|(n, _)| n).unwrap_or(0) + c.lps.len() as u64
-            };
-            if c.is_pull() {
-                if let Some(w) = c.waiting.front_mut() {
-                    w.batch -= 1;
-                    w.delivered += 1;
-                    w.last_sent = now;
-                    if w.max_bytes > 0 {
-                        w.max_bytes -= size as i64;
-                    }
-                    if w.batch <= 0 {
-                        c.waiting.pop_front();
-                    }
-                }
-            }
-            let headers_only = c.config.headers_only;
-            let ack_none = c.config.ack_policy == AckPolicy::None;
-            drop(c);
-            let _ = self.store.update_delivered(dseq, m.seq, dc, now);
+            let dc = c.pending.get(&m.seq).map_or(1, |p| p.dc + 1);
+            let dseq = c.dseq + 1;
+            let pending_after = self.num_pending(&c);
             let reply = format!(
                 "{}.{dc}.{}.{dseq}.{}.{pending_after}",
                 self.ack_prefix(),
                 m.seq,
                 m.ts
             );
+            let headers_only = c.config.headers_only;
             let (hdr, payload): (Vec<u8>, &[u8]) = if headers_only {
                 let base: &[u8] = if m.hdr.is_empty() {
                     b"NATS/1.0\r\n\r\n"
@@ -999,6 +1045,33 @@ impl Consumer {
             } else {
                 (m.hdr.to_vec(), &m.msg)
             };
+            // Go counts the subject, the ack reply, the header and the payload.
+            let size = (m.subject.len() + reply.len() + hdr.len() + payload.len()) as i64;
+            let (target, request) = if pull {
+                let interest = |r: &str| self.reply_has_interest(r);
+                match c.waiting.next(size, now, &interest, &mut statuses) {
+                    Some(w) => (w.reply.clone(), Some(w)),
+                    None => {
+                        // Nobody takes it now: it is next again.
+                        match source {
+                            Source::New => c.next_sseq = m.seq,
+                            Source::LastPerSubject => c.lps.push_front(m.seq),
+                            Source::Redelivery => c.redeliver.push_front(m.seq),
+                        }
+                        drop(c);
+                        self.publish_statuses(server, std::mem::take(&mut statuses));
+                        continue;
+                    }
+                }
+            } else {
+                (c.config.deliver_subject.clone(), None)
+            };
+            let recorded = c.record_delivery(m.seq, now);
+            debug_assert_eq!(recorded, (dseq, dc));
+            let ack_none = c.config.ack_policy == AckPolicy::None;
+            drop(c);
+            self.publish_statuses(server, std::mem::take(&mut statuses));
+            let _ = self.store.update_delivered(dseq, m.seq, dc, now);
             crate::events::internal::publish_as(
                 server,
                 &self.client,
@@ -1009,6 +1082,13 @@ impl Consumer {
                 (!hdr.is_empty()).then_some(&hdr[..]),
                 payload,
             );
+            // A request done with bytes to spare is told so (Go's "Batch Completed").
+            if let Some(w) = request {
+                if w.batch <= 0 && w.max_bytes > 0 {
+                    let hdr = w.status_with_pending(409, "Batch Completed");
+                    self.publish_status(server, &w.reply, &hdr);
+                }
+            }
             if ack_none {
                 stream.acked_by_consumer(&self.name, &[m.seq]);
             }
@@ -1023,20 +1103,34 @@ impl Consumer {
             return false;
         }
         let listening = if c.is_pull() {
+            // Requests nobody waits for do not count.
+            let mut out = Vec::new();
+            c.waiting.process(
+                now,
+                false,
+                &|r| self.reply_has_interest(r),
+                (0, 0),
+                &mut out,
+            );
             !c.waiting.is_empty()
         } else {
-            !self
-                .account
-                .sublist
-                .match_bytes(c.config.deliver_subject.as_bytes())
-                .is_empty()
+            self.active.load(Ordering::Acquire)
         };
         if listening {
             // Interest now: the threshold counts from when it goes away.
             c.last_activity = now;
             return false;
         }
-        now.saturating_sub(c.last_activity) >= threshold
+        if now.saturating_sub(c.last_activity) < threshold {
+            return false;
+        }
+        // A message out for processing may still be acknowledged: the threshold counts
+        // from when its ack wait ends (Go's deleteNotActive).
+        !c.pending.values().any(|p| {
+            p.ts.saturating_add(c.wait_for(p.dc))
+                .saturating_add(threshold)
+                > now
+        })
     }
 
     /// Keeps the last time something showed interest (push: a listener is there).
@@ -1227,15 +1321,6 @@ mod tests {
             Some((2, 10, 7))
         );
         assert_eq!(parse_ack_subject("$JS.ACK.S.C.x"), None);
-    }
-
-    #[test]
-    fn pull_requests_parse_numbers_and_json() {
-        assert_eq!(parse_next_request(b"").unwrap().batch, 1);
-        assert_eq!(parse_next_request(b"7").unwrap().batch, 7);
-        let r = parse_next_request(br#"{"batch":3,"no_wait":true,"expires":1000}"#).unwrap();
-        assert_eq!((r.batch, r.no_wait, r.expires), (3, true, 1000));
-        assert!(parse_next_request(b"x").is_err());
     }
 
     #[test]

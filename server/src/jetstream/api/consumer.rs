@@ -103,12 +103,15 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
         ) {
             return req.fail(kind, e);
         }
-        if let Err(e) = cc::check_work_queue_partition(&cfg, &stream_cfg, &name, &others_ref) {
+        // A new consumer on a work queue: explicit acks, deliver all, and a filter apart
+        // from the others' (Go's checks in addConsumerWithAssignment).
+        let wq = cc::check_work_queue_consumer(&cfg, &stream_cfg, &name, &others_ref, false);
+        if let Err(e) = wq {
             return req.fail(kind, e);
         }
     }
     match add_consumer(req, &stream, &name, cfg) {
-        Ok(c) => req.respond(&ApiResponse::ok(kind, c.info())),
+        Ok(c) => req.respond(&ApiResponse::ok(kind, c.info(req.server))),
         Err(e) => req.fail(kind, e),
     }
 }
@@ -129,11 +132,11 @@ fn update_existing(
         if let Err(e) = cc::check_create_action(&mut cfg, &old) {
             return req.fail(kind, e);
         }
-        return req.respond(&ApiResponse::ok(kind, existing.info()));
+        return req.respond(&ApiResponse::ok(kind, existing.info(req.server)));
     }
     cc::copy_consumer_metadata(&mut cfg, Some(&old));
     if cfg == old {
-        return req.respond(&ApiResponse::ok(kind, existing.info()));
+        return req.respond(&ApiResponse::ok(kind, existing.info(req.server)));
     }
     let interest = !old.deliver_subject.is_empty()
         && !req
@@ -144,9 +147,8 @@ fn update_existing(
     if let Err(e) = cc::check_consumer_update(&old, &cfg, interest) {
         return req.fail(kind, e);
     }
-    existing.cursor.lock().config = cfg;
-    existing.notify();
-    req.respond(&ApiResponse::ok(kind, existing.info()));
+    existing.update_config(cfg);
+    req.respond(&ApiResponse::ok(kind, existing.info(req.server)));
 }
 
 /// Creates and starts a consumer on `stream` with a checked configuration.
@@ -188,7 +190,7 @@ pub fn info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let Some(c) = s.consumers.read().get(name).cloned() else {
         return req.fail(kind, errors::CONSUMER_NOT_FOUND.new());
     };
-    req.respond(&ApiResponse::ok(kind, c.info()));
+    req.respond(&ApiResponse::ok(kind, c.info(req.server)));
 }
 
 #[derive(Serialize)]
@@ -267,6 +269,6 @@ pub fn list(req: &Request<'_>, jsa: &Arc<JsAccount>) {
         return req.fail(kind, errors::STREAM_NOT_FOUND.new());
     };
     let (paged, page) = names_of(&s, request.offset, LIST_LIMIT);
-    let consumers = page.iter().map(|c| c.info()).collect();
+    let consumers = page.iter().map(|c| c.info(req.server)).collect();
     req.respond(&ApiResponse::ok(kind, ListBody { paged, consumers }));
 }
