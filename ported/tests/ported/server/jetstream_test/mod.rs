@@ -12,11 +12,13 @@ use serde_json::Value;
 use std::time::Duration;
 
 mod config;
+mod consumer_support;
 mod health;
 mod publish;
 mod purge_info;
 mod streams;
 mod ttl;
+mod work_queue;
 
 /// The two storage kinds Go's table tests run over: (sub-test name, JSON value).
 const STORAGES: [(&str, &str); 2] = [("MemoryStore", "memory"), ("FileStore", "file")];
