@@ -438,3 +438,96 @@ async fn key_value_buckets_put_get_update_and_delete() {
     );
     assert_eq!(bucket.get("nope").await.expect("get"), None);
 }
+
+#[tokio::test]
+async fn mirrors_keep_sequences_and_sources_merge() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    for (name, subj) in [("A", "a.>"), ("B", "b.>")] {
+        js.create_stream(stream::Config {
+            name: name.into(),
+            subjects: vec![subj.into()],
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    }
+    for i in 0..3 {
+        js.publish(format!("a.{i}"), "A".into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+        js.publish(format!("b.{i}"), "B".into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    let mut mirror = js
+        .create_stream(stream::Config {
+            name: "M".into(),
+            mirror: Some(stream::Source {
+                name: "A".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("mirror");
+    let mut agg = js
+        .create_stream(stream::Config {
+            name: "AGG".into(),
+            sources: Some(vec![
+                stream::Source {
+                    name: "A".into(),
+                    ..Default::default()
+                },
+                stream::Source {
+                    name: "B".into(),
+                    filter_subject: Some("b.1".into()),
+                    ..Default::default()
+                },
+            ]),
+            ..Default::default()
+        })
+        .await
+        .expect("sources");
+    // Later messages follow.
+    js.publish("a.9", "late".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("ack");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let m = mirror.info().await.expect("info").state.messages;
+        let a = agg.info().await.expect("info").state.messages;
+        if m == 4 && a == 5 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mirror {m}, sources {a}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let info = mirror.info().await.expect("info");
+    assert_eq!(info.state.last_sequence, 4);
+    assert_eq!(info.mirror.as_ref().expect("mirror info").name, "A");
+    let m = mirror.get_raw_message(4).await.expect("get");
+    assert_eq!(m.subject.as_str(), "a.9");
+    let m = agg
+        .get_last_raw_message_by_subject("b.1")
+        .await
+        .expect("last");
+    let src = m
+        .headers
+        .get("Nats-Stream-Source")
+        .expect("source header")
+        .to_string();
+    assert_eq!(src, "B 2 b.1 > b.1");
+    assert_eq!(agg.info().await.expect("info").sources.len(), 2);
+}

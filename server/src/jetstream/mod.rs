@@ -14,6 +14,7 @@ pub mod dedup;
 pub mod direct;
 pub mod meta;
 pub mod publish;
+pub mod sourcing;
 pub mod stream;
 pub mod stream_config;
 

@@ -103,6 +103,12 @@ pub struct Stream {
     domain: String,
     /// The account's JetStream state, for its byte limits (set once the stream is added).
     jsa: std::sync::OnceLock<Weak<super::JsAccount>>,
+    /// The status of each mirror or source origin (mirror first).
+    pub sourcing: Mutex<Vec<super::sourcing::OriginStatus>>,
+    /// Notified after each batch of new messages (for streams sourcing from this one).
+    watch: Arc<tokio::sync::Notify>,
+    /// The tasks copying from mirror or source origins.
+    copy_tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// Direct-get subscriptions, while `allow_direct` is on.
     direct: Mutex<Option<super::direct::DirectGet>>,
     /// The stream's consumers, by name.
@@ -254,6 +260,9 @@ impl Stream {
             jsa: std::sync::OnceLock::new(),
             consumers: parking_lot::RwLock::new(std::collections::BTreeMap::new()),
             direct: Mutex::new(None),
+            sourcing: Mutex::new(Vec::new()),
+            watch: Arc::new(tokio::sync::Notify::new()),
+            copy_tasks: Mutex::new(Vec::new()),
         })
     }
 
@@ -309,6 +318,7 @@ impl Stream {
     pub fn start(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
         self.subscribe_subjects(server)?;
         self.sync_direct_get(server)?;
+        *self.copy_tasks.lock() = super::sourcing::start(server, self);
         let ingest = tokio::spawn(ingest_loop(Arc::downgrade(server), Arc::downgrade(self)));
         let housekeeping = tokio::spawn(housekeeping_loop(
             Arc::downgrade(server),
@@ -360,6 +370,9 @@ impl Stream {
         if let Some(d) = self.direct.lock().take() {
             d.stop(server);
         }
+        for t in self.copy_tasks.lock().drain(..) {
+            t.abort();
+        }
         for c in self.consumers.read().values() {
             c.stop(server);
         }
@@ -378,6 +391,9 @@ impl Stream {
         self.closed.store(true, Ordering::Release);
         if let Some(d) = self.direct.lock().take() {
             d.stop(server);
+        }
+        for t in self.copy_tasks.lock().drain(..) {
+            t.abort();
         }
         let consumers: Vec<_> = std::mem::take(&mut *self.consumers.write())
             .into_values()
@@ -415,14 +431,22 @@ impl Stream {
         if let Some(filter) = subjects_filter.filter(|f| !f.is_empty()) {
             state.subjects = store.subjects_totals(filter).into_iter().collect();
         }
+        let now = crate::monitor::gotime::now_nanos();
+        let origins: Vec<types::StreamSourceInfo> =
+            self.sourcing.lock().iter().map(|o| o.info(now)).collect();
+        let (mirror, sources) = if config.mirror.is_some() {
+            (origins.into_iter().next(), Vec::new())
+        } else {
+            (None, origins)
+        };
         StreamInfo {
             config,
             created: self.created,
             state,
             domain: String::new(),
             cluster: None,
-            mirror: None,
-            sources: Vec::new(),
+            mirror,
+            sources,
             alternates: Vec::new(),
             timestamp: GoTime::now(),
         }
@@ -504,6 +528,49 @@ impl Stream {
         for c in self.consumers.read().values() {
             c.notify();
         }
+        self.watch.notify_waiters();
+    }
+
+    /// Stores messages as if published (sourced messages); acks go nowhere.
+    pub fn store_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) {
+        self.process_batch(server, msgs);
+    }
+
+    /// Notified after each batch of new messages.
+    pub fn watch(&self) -> Arc<tokio::sync::Notify> {
+        self.watch.clone()
+    }
+
+    /// Stores a mirrored message at its origin sequence and time; sequences the origin
+    /// skipped (deleted, filtered out) are skipped here too.
+    pub fn store_mirrored(&self, m: &natsd_store::StoreMsg) -> Result<(), StoreError> {
+        {
+            let mut inner = self.inner.lock();
+            let store = self.store();
+            let state = store.fast_state();
+            if m.seq <= state.last_seq {
+                return Ok(());
+            }
+            if m.seq > state.last_seq + 1 {
+                if state.msgs == 0 {
+                    store.compact(m.seq)?;
+                } else {
+                    store.skip_msgs(state.last_seq + 1, m.seq - state.last_seq - 1)?;
+                }
+            }
+            let ttl = if inner.config.allow_msg_ttl {
+                natsd_store::message_ttl(&m.hdr).unwrap_or(0)
+            } else {
+                0
+            };
+            store.store_raw_msg(&m.subject, &m.hdr, &m.msg, m.seq, m.ts, ttl, false)?;
+            inner.last_seq = m.seq;
+        }
+        for c in self.consumers.read().values() {
+            c.notify();
+        }
+        self.watch.notify_waiters();
+        Ok(())
     }
 
     /// Checks and stores one message; returns the answer for the publisher.
@@ -750,6 +817,7 @@ impl Stream {
         cfg: StreamConfig,
     ) -> Result<(), ApiError> {
         let subjects_changed;
+        let origins_changed;
         {
             let mut inner = self.inner.lock();
             let mut scfg = store_config(&cfg);
@@ -757,6 +825,8 @@ impl Stream {
                 .update_config(&mut scfg)
                 .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
             subjects_changed = inner.config.subjects != cfg.subjects;
+            origins_changed =
+                inner.config.mirror != cfg.mirror || inner.config.sources != cfg.sources;
             inner.config = cfg.clone();
         }
         if let Some(dir) = &self.dir {
@@ -773,6 +843,14 @@ impl Stream {
         }
         self.sync_direct_get(server)
             .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
+        if origins_changed {
+            // Each origin resumes where the stream's messages say it got to.
+            let mut tasks = self.copy_tasks.lock();
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+            *tasks = super::sourcing::start(server, self);
+        }
         Ok(())
     }
 

@@ -74,10 +74,10 @@ fn overlaps(jsa: &JsAccount, name: &str, subjects: &[String]) -> bool {
 
 /// What natsd cannot run yet; refused rather than accepted and ignored.
 fn unsupported(cfg: &super::types::StreamConfig) -> Option<&'static str> {
-    if cfg.mirror.is_some() {
-        Some("mirrors")
-    } else if !cfg.sources.is_empty() {
-        Some("sources")
+    // Mirrors and sources run for origins in the same account, read from their store.
+    let remote = |s: &super::types::StreamSource| s.external.is_some() || s.consumer.is_some();
+    if cfg.mirror.as_ref().is_some_and(remote) || cfg.sources.iter().any(remote) {
+        Some("mirrors and sources in other accounts or domains, or through consumers,")
     } else if cfg.republish.is_some() {
         Some("republish")
     } else if cfg.subject_transform.is_some() {
