@@ -220,12 +220,18 @@ pub fn snapshot(js: &JetStream, limits: JsLimitOpts) -> JsSnapshot {
                 .streams
                 .read()
                 .values()
-                .map(|s| StreamSnapshot {
-                    name: s.name.clone(),
-                    created: s.created,
-                    config: s.config(),
-                    state: (&s.store().fast_state()).into(),
-                    consumers: Vec::new(),
+                .map(|s| {
+                    let mut state: crate::jetstream::api::types::StreamState =
+                        (&s.store().fast_state()).into();
+                    state.consumers = s.consumers.read().len() as u64;
+                    StreamSnapshot {
+                        name: s.name.clone(),
+                        created: s.created,
+                        config: s.config(),
+                        state,
+                        // Consumer details need the server (pull-request interest).
+                        consumers: Vec::new(),
+                    }
                 })
                 .collect();
             AccountSnapshot {
@@ -530,11 +536,15 @@ pub fn health_view(s: &ServerShared, js: &JetStream) -> HealthView {
                     .into_iter()
                     .map(|sname| {
                         let stream = jsa.as_ref().and_then(|a| a.stream(&sname));
+                        let consumers = stream
+                            .as_ref()
+                            .map(|st| st.consumers.read().keys().cloned().collect())
+                            .unwrap_or_default();
                         StreamEntry {
                             loaded: stream.is_some(),
                             name: sname,
                             write_error: None,
-                            consumers: Vec::new(),
+                            consumers,
                         }
                     })
                     .collect()
