@@ -7,8 +7,9 @@ use super::types::{
     StreamListRequest, StreamPurgeRequest,
 };
 use super::Request;
+use crate::jetstream::stream::Stream;
 use crate::jetstream::stream_config::{self, ServerLimits};
-use crate::jetstream::{JsAccount, API_LEVEL, MAX_NAME_LEN};
+use crate::jetstream::{JsAccount, API_LEVEL};
 use serde::Serialize;
 use std::sync::Arc;
 
@@ -25,8 +26,38 @@ fn server_limits(req: &Request<'_>) -> ServerLimits {
     }
 }
 
+/// The header a client sends to ask for at least this API level.
+const REQUIRED_API_LEVEL_HEADER: &str = "Nats-Required-Api-Level";
+
+/// Refuses (answering `kind` with [`errors::REQUIRED_API_LEVEL`]) a request whose
+/// `Nats-Required-Api-Level` header asks for more than this server's API level or is not
+/// a number. Every verb checks this first, as Go does. Whether it refused.
+fn refused_for_api_level(req: &Request<'_>, kind: &'static str) -> bool {
+    let value = req.msg.header.as_deref().and_then(|hdr| {
+        crate::client::header::slice_header(REQUIRED_API_LEVEL_HEADER, hdr)
+            .map(String::from_utf8_lossy)
+    });
+    if stream_config::error_on_required_api_level(value.as_deref()) {
+        req.fail(kind, errors::REQUIRED_API_LEVEL.new());
+        return true;
+    }
+    false
+}
+
+/// A stream's info for a response: its configuration with this server's version and API
+/// level in the metadata (Go's `setDynamicStreamMetadata`).
+fn info_for_response(info: StreamInfo) -> StreamInfo {
+    StreamInfo {
+        config: stream_config::with_dynamic_stream_metadata(&info.config),
+        ..info
+    }
+}
+
 /// `$JS.API.INFO`: the account's usage, limits and API counters.
 pub fn account_info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    if refused_for_api_level(req, rt::ACCOUNT_INFO) {
+        return;
+    }
     let (memory, store) = jsa.usage();
     let streams = jsa.streams.read().len() as u64;
     let stats = JetStreamAccountStats {
@@ -95,89 +126,98 @@ fn unsupported(cfg: &super::types::StreamConfig) -> Option<&'static str> {
     }
 }
 
-/// `$JS.API.STREAM.CREATE.<name>`.
+/// Go's limits check before a stream is created (`jsNonClusteredStreamLimitsCheck`), on
+/// the configuration as requested: the account's other streams against `max_streams`,
+/// then `max_consumers` and the bytes the stream would reserve.
+fn check_limits_before_create(
+    req: &Request<'_>,
+    jsa: &JsAccount,
+    cfg: &super::types::StreamConfig,
+) -> Result<(), errors::ApiError> {
+    let limits = &jsa.limits;
+    if limits.max_streams > 0 {
+        // A stream of the same name does not count: the request may be a repeat.
+        let others = jsa
+            .streams
+            .read()
+            .keys()
+            .filter(|n| **n != cfg.name)
+            .count();
+        if others as i64 >= limits.max_streams {
+            return Err(errors::MAXIMUM_STREAMS_LIMIT.new());
+        }
+    }
+    req.js.check_stream_limits(jsa, cfg)
+}
+
+/// `$JS.API.STREAM.CREATE.<name>`, in Go's order (see the top of
+/// [`crate::jetstream::stream_config`]).
 pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_CREATE;
-    let request: StreamConfigRequest = match req.decode() {
+    if refused_for_api_level(req, kind) {
+        return;
+    }
+    let mut request: StreamConfigRequest = match req.decode() {
         Ok(r) => r,
         Err(e) => return req.fail(kind, e),
     };
+    stream_config::set_static_stream_metadata(&mut request.config);
     let name = req.name_token();
-    if name != request.config.name {
-        return req.fail(kind, errors::STREAM_MISMATCH.new());
+    if let Err(e) = stream_config::check_create_request(name, &request.config) {
+        return req.fail(kind, e);
     }
-    if name.contains(['\\', '/']) {
-        return req.fail(kind, errors::STREAM_NAME_CONTAINS_PATH_SEPARATORS.new());
+    if let Err(e) = check_limits_before_create(req, jsa, &request.config) {
+        return req.fail(kind, e);
     }
-    if request.config.sealed {
-        return req.fail(
-            kind,
-            errors::STREAM_INVALID_CONFIG
-                .with_err(&"stream configuration for create can not be sealed"),
-        );
-    }
-    if request.config.mirror_direct && request.config.mirror.is_none() {
-        return req.fail(
-            kind,
-            errors::STREAM_INVALID_CONFIG
-                .with_err(&"stream has no mirror but does have mirror direct"),
-        );
-    }
-    {
-        let limits = &jsa.limits;
-        if limits.max_streams > 0
-            && jsa.streams.read().len() as i64 >= limits.max_streams
-            && jsa.stream(name).is_none()
-        {
-            return req.fail(kind, errors::MAXIMUM_STREAMS_LIMIT.new());
-        }
-        if let Err(e) = req.js.check_stream_limits(jsa, &request.config) {
-            return req.fail(kind, e);
-        }
-    }
-    if name.len() > MAX_NAME_LEN {
-        return req.fail(
-            kind,
-            errors::STREAM_INVALID_CONFIG.with_err(&format!(
-                "stream name is too long, maximum allowed is {MAX_NAME_LEN}"
-            )),
-        );
-    }
-    let cfg = match stream_config::check_stream_config(
+    let mut cfg = match stream_config::check_stream_config_in(
         &request.config,
         &server_limits(req),
         request.pedantic,
+        jsa.as_ref(),
     ) {
         Ok(c) => c,
         Err(e) => return req.fail(kind, e),
     };
+    // natsd runs without a cluster, where Go refuses more than one replica.
+    if cfg.replicas > 1 {
+        return req.fail(kind, errors::STREAM_REPLICAS_NOT_SUPPORTED.new());
+    }
+    if let Some(existing) = jsa.stream(name) {
+        // A repeat of the create answers the stream; the versioning metadata of the one
+        // in force is kept (a stream made by an older server has none).
+        let existing_cfg = existing.config();
+        stream_config::copy_stream_metadata(&mut cfg, Some(&existing_cfg));
+        if cfg != existing_cfg {
+            return req.fail(kind, errors::STREAM_NAME_EXIST.new());
+        }
+        return req.respond(&ApiResponse::ok(
+            kind,
+            CreateBody {
+                info: info_for_response(existing.info(None, false)),
+                did_create: true,
+            },
+        ));
+    }
+    if let Err(e) = req.js.check_stream_limits(jsa, &cfg) {
+        return req.fail(kind, e);
+    }
+    if let Err(e) = stream_config::check_create_filters(&cfg) {
+        return req.fail(kind, e);
+    }
+    if overlaps(jsa, name, &cfg.subjects) {
+        return req.fail(kind, errors::STREAM_SUBJECT_OVERLAP.new());
+    }
     if let Some(what) = unsupported(&cfg) {
         return req.fail(
             kind,
             errors::STREAM_CREATE.with_err(&format!("{what} are not supported by this server yet")),
         );
     }
-    if let Some(existing) = jsa.stream(name) {
-        if existing.config() != cfg {
-            return req.fail(kind, errors::STREAM_NAME_EXIST.new());
-        }
-        let info = existing.info(None, false);
-        return req.respond(&ApiResponse::ok(
-            kind,
-            CreateBody {
-                info,
-                did_create: true,
-            },
-        ));
-    }
-    if overlaps(jsa, name, &cfg.subjects) {
-        return req.fail(kind, errors::STREAM_SUBJECT_OVERLAP.new());
-    }
     match req.js.create_stream(req.server, jsa, cfg) {
         Ok(s) => req.respond(&ApiResponse::ok(
             kind,
             CreateBody {
-                info: s.info(None, false),
+                info: info_for_response(s.info(None, false)),
                 did_create: true,
             },
         )),
@@ -185,46 +225,106 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     }
 }
 
-/// `$JS.API.STREAM.UPDATE.<name>`.
+/// The consumers (named, comma-separated) whose inactive threshold or max ack pending is
+/// above a consumer limit the update sets or changes, if any (Go refuses the update).
+fn consumers_over_new_limits(
+    s: &Stream,
+    old: &super::types::StreamConfig,
+    new: &super::types::StreamConfig,
+) -> Option<String> {
+    let (old_limits, new_limits) = (&old.consumer_limits, &new.consumer_limits);
+    let threshold = new_limits.inactive_threshold;
+    let ack_pending = new_limits.max_ack_pending;
+    let changed = (threshold > 0 && threshold != old_limits.inactive_threshold)
+        || (ack_pending > 0 && ack_pending != old_limits.max_ack_pending);
+    if !changed {
+        return None;
+    }
+    let over: Vec<String> = s
+        .consumers
+        .read()
+        .values()
+        .filter(|c| {
+            let cfg = c.config();
+            (threshold > 0 && cfg.inactive_threshold > threshold)
+                || (ack_pending > 0 && cfg.max_ack_pending > ack_pending)
+        })
+        .map(|c| c.name.clone())
+        .collect();
+    (!over.is_empty()).then(|| over.join(", "))
+}
+
+/// `$JS.API.STREAM.UPDATE.<name>`, in Go's order (see the top of
+/// [`crate::jetstream::stream_config`]).
 pub fn update(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_UPDATE;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     let request: StreamConfigRequest = match req.decode() {
         Ok(r) => r,
         Err(e) => return req.fail(kind, e),
     };
+    let limits = server_limits(req);
+    let mut checked = match stream_config::check_stream_config_in(
+        &request.config,
+        &limits,
+        request.pedantic,
+        jsa.as_ref(),
+    ) {
+        Ok(c) => c,
+        Err(e) => return req.fail(kind, e),
+    };
     let name = req.name_token();
-    if name != request.config.name {
+    if name != checked.name {
         return req.fail(kind, errors::STREAM_MISMATCH.new());
     }
     let Some(s) = jsa.stream(name) else {
         return req.fail(kind, errors::STREAM_NOT_FOUND.new());
     };
+    stream_config::set_static_stream_metadata(&mut checked);
     let old = s.config();
-    let cfg = match stream_config::check_update(
+    let cfg = match stream_config::check_update_in(
         &old,
-        &request.config,
-        &server_limits(req),
+        &checked,
+        &limits,
         request.pedantic,
+        jsa.as_ref(),
     ) {
         Ok(c) => c,
         Err(e) => return req.fail(kind, e),
     };
+    // Go reserves only what the new byte limit adds to the old one: the stream's own
+    // reservation is left out and the new limit (none counts as nothing) added.
+    let reserving = super::types::StreamConfig {
+        max_bytes: cfg.max_bytes.max(0),
+        ..cfg.clone()
+    };
+    if let Err(e) = req.js.check_stream_limits(jsa, &reserving) {
+        return req.fail(kind, e);
+    }
+    if let Some(names) = consumers_over_new_limits(&s, &old, &cfg) {
+        return req.fail(
+            kind,
+            errors::STREAM_UPDATE
+                .with_err(&format!("change to limits violates consumers: {names}")),
+        );
+    }
+    if overlaps(jsa, name, &cfg.subjects) {
+        return req.fail(kind, errors::STREAM_SUBJECT_OVERLAP.new());
+    }
     if let Some(what) = unsupported(&cfg) {
         return req.fail(
             kind,
             errors::STREAM_UPDATE.with_err(&format!("{what} are not supported by this server yet")),
         );
     }
-    if overlaps(jsa, name, &cfg.subjects) {
-        return req.fail(kind, errors::STREAM_SUBJECT_OVERLAP.new());
-    }
-    if let Err(e) = req.js.check_stream_limits(jsa, &cfg) {
-        return req.fail(kind, e);
-    }
     if let Err(e) = s.update(req.server, cfg) {
         return req.fail(kind, e);
     }
-    req.respond(&ApiResponse::ok(kind, s.info(None, false)));
+    let mut info = info_for_response(s.info(None, false));
+    info.domain = req.js.settings.domain.clone();
+    req.respond(&ApiResponse::ok(kind, info));
 }
 
 #[derive(Serialize)]
@@ -236,6 +336,9 @@ struct SuccessBody {
 /// `$JS.API.STREAM.DELETE.<name>`.
 pub fn delete(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_DELETE;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     let name = req.name_token();
     let Some(s) = jsa.streams.write().remove(name) else {
         return req.fail(kind, errors::STREAM_NOT_FOUND.new());
@@ -257,6 +360,9 @@ struct InfoBody {
 /// `$JS.API.STREAM.INFO.<name>`.
 pub fn info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_INFO;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     let request: StreamInfoRequest = match req.decode() {
         Ok(r) => r,
         Err(e) => return req.fail(kind, e),
@@ -265,7 +371,8 @@ pub fn info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
         return req.fail(kind, errors::STREAM_NOT_FOUND.new());
     };
     let filter = (!request.subjects_filter.is_empty()).then_some(request.subjects_filter.as_str());
-    let mut info = s.info(filter, request.deleted_details);
+    let mut info = info_for_response(s.info(filter, request.deleted_details));
+    info.domain = req.js.settings.domain.clone();
     let mut paged = ApiPaged::default();
     if filter.is_some() {
         // Go pages the subject details, at most 100,000 per response.
@@ -314,6 +421,9 @@ struct NamesBody {
 /// `$JS.API.STREAM.NAMES`.
 pub fn names(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_NAMES;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     let request: StreamListRequest = match req.decode() {
         Ok(r) => r,
         Err(e) => return req.fail(kind, e),
@@ -345,6 +455,9 @@ struct ListBody {
 /// `$JS.API.STREAM.LIST`.
 pub fn list(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_LIST;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     let request: StreamListRequest = match req.decode() {
         Ok(r) => r,
         Err(e) => return req.fail(kind, e),
@@ -357,7 +470,11 @@ pub fn list(req: &Request<'_>, jsa: &Arc<JsAccount>) {
         .skip(offset)
         .take(LIST_LIMIT)
         .filter_map(|n| jsa.stream(n))
-        .map(|s| s.info(None, false))
+        // Go lists the configurations as kept, without the dynamic metadata.
+        .map(|s| StreamInfo {
+            domain: req.js.settings.domain.clone(),
+            ..s.info(None, false)
+        })
         .collect();
     req.respond(&ApiResponse::ok(
         kind,
@@ -382,6 +499,9 @@ struct PurgeBody {
 /// `$JS.API.STREAM.PURGE.<name>`.
 pub fn purge(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_PURGE;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     let request: Option<StreamPurgeRequest> = match req.body() {
         Some(b) if matches!(b.first(), Some(b'{' | b'[')) => match req.decode() {
             Ok(r) => Some(r),
@@ -423,6 +543,9 @@ pub fn purge(req: &Request<'_>, jsa: &Arc<JsAccount>) {
 /// `$JS.API.STREAM.MSG.DELETE.<name>`.
 pub fn msg_delete(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_MSG_DELETE;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     if req.body().is_none() {
         return req.fail(kind, errors::BAD_REQUEST.new());
     }
@@ -469,6 +592,9 @@ struct MsgGetBody {
 /// `$JS.API.STREAM.MSG.GET.<name>`.
 pub fn msg_get(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::STREAM_MSG_GET;
+    if refused_for_api_level(req, kind) {
+        return;
+    }
     if req.body().is_none() {
         return req.fail(kind, errors::BAD_REQUEST.new());
     }
