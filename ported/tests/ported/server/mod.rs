@@ -12,6 +12,7 @@ mod feature_flags_test;
 mod filestore_test;
 mod gsl;
 mod jetstream_test;
+mod jetstream_versioning_test;
 mod log_test;
 mod memstore_test;
 mod monitor_test;

@@ -723,3 +723,75 @@ fn add_stream_canonical_names() {
         assert!(err.is(STREAM_INVALID_CONFIG), "{name}: {err:?}");
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamUpgradeStreamVersioning" => upgrade_stream_versioning);
+fn upgrade_stream_versioning() {
+    use natsd::jetstream::api::types::StreamConfig;
+    use natsd::jetstream::stream_config::{
+        check_stream_config_in, set_static_stream_metadata, with_dynamic_stream_metadata,
+        ServerLimits, REQUIRED_LEVEL_METADATA_KEY, SERVER_LEVEL_METADATA_KEY,
+        SERVER_VERSION_METADATA_KEY,
+    };
+    // The stream's tasks run on this runtime (the server's own is not reachable from
+    // here); it outlives the server, which stops the stream at shutdown.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+
+    // A stream made as a server before versioning did: straight into the account, with
+    // its configuration checked but no versioning metadata (Go's checkStreamCfg and
+    // acc.addStream).
+    let server = s.shared().clone();
+    let jetstream = server.jetstream().expect("JetStream is on");
+    let jsa = jetstream
+        .account("$G")
+        .expect("the global account has JetStream");
+    let cfg = check_stream_config_in(
+        &StreamConfig {
+            name: "TEST".into(),
+            subjects: vec!["foo".into()],
+            ..Default::default()
+        },
+        &ServerLimits::default(),
+        false,
+        jsa.as_ref(),
+    )
+    .unwrap_or_else(|e| panic!("checkStreamCfg: {e:?}"));
+    let mset = {
+        let _runtime = rt.enter();
+        jetstream.create_stream(&server, &jsa, cfg).unwrap()
+    };
+    assert!(mset.config().metadata.is_empty());
+
+    // create: a create from a versioning server (with the metadata it would send) is
+    // idempotent with the earlier one.
+    let mut mcfg = StreamConfig::default();
+    set_static_stream_metadata(&mut mcfg);
+    let metadata = with_dynamic_stream_metadata(&mcfg).metadata;
+    assert!(metadata.contains_key(REQUIRED_LEVEL_METADATA_KEY));
+    let si = js
+        .add_stream(json!({"name": "TEST", "subjects": ["foo"], "metadata": metadata}))
+        .unwrap();
+    let mut got = si["config"]["metadata"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    // Go's deleteDynamicMetadata.
+    got.remove(SERVER_VERSION_METADATA_KEY);
+    got.remove(SERVER_LEVEL_METADATA_KEY);
+    assert_eq!(got.len(), 0, "metadata left: {got:?}");
+
+    // update: an update fills in the versioning metadata.
+    let si = js
+        .update_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    let got = si["config"]["metadata"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(got.len(), 3, "metadata: {got:?}");
+}

@@ -1,0 +1,240 @@
+//! Ports of `server/jetstream_versioning_test.go`: the stream versioning metadata helpers
+//! (`_nats.req.level`, `_nats.ver`, `_nats.level`), through their Rust equivalents in
+//! `natsd::jetstream::stream_config`. The tests on consumers, clusters, stream restores
+//! and direct gets are not ported (see the report of the session that added this file).
+
+// Ports fail by panicking; unwrapping is how they assert success.
+#![allow(clippy::unwrap_used)]
+
+use natsd::jetstream::api::types::{PersistMode, StreamConfig};
+use natsd::jetstream::stream_config::{
+    copy_stream_metadata, metadata_required_api_level, set_static_stream_metadata,
+    supports_required_api_level, with_dynamic_stream_metadata, REQUIRED_LEVEL_METADATA_KEY,
+    SERVER_LEVEL_METADATA_KEY, SERVER_VERSION_METADATA_KEY,
+};
+use natsd::jetstream::API_LEVEL;
+use ported::port;
+use std::collections::BTreeMap;
+
+type Metadata = BTreeMap<String, String>;
+
+/// Go's `metadataAtLevel`.
+fn metadata_at_level(level: &str) -> Metadata {
+    Metadata::from([(REQUIRED_LEVEL_METADATA_KEY.to_string(), level.to_string())])
+}
+
+/// Go's `metadataPrevious`.
+fn metadata_previous() -> Metadata {
+    metadata_at_level("previous-level")
+}
+
+/// The response-only keys with placeholder values.
+fn dynamic_metadata() -> Metadata {
+    Metadata::from([
+        (
+            SERVER_VERSION_METADATA_KEY.to_string(),
+            "dynamic-version".to_string(),
+        ),
+        (
+            SERVER_LEVEL_METADATA_KEY.to_string(),
+            "dynamic-version".to_string(),
+        ),
+    ])
+}
+
+fn with_metadata(metadata: Metadata) -> StreamConfig {
+    StreamConfig {
+        metadata,
+        ..Default::default()
+    }
+}
+
+port!("server/jetstream_versioning_test.go::TestGetAndSupportsRequiredApiLevel" => get_and_supports_required_api_level);
+fn get_and_supports_required_api_level() {
+    // Go's nil and empty maps are both the empty map here.
+    assert_eq!(metadata_required_api_level(&Metadata::new()), "");
+    assert_eq!(metadata_required_api_level(&metadata_at_level("1")), "1");
+    assert_eq!(
+        metadata_required_api_level(&metadata_at_level("text")),
+        "text"
+    );
+
+    assert!(supports_required_api_level(&Metadata::new()));
+    assert!(supports_required_api_level(&metadata_at_level("1")));
+    assert!(supports_required_api_level(&metadata_at_level(
+        &API_LEVEL.to_string()
+    )));
+    assert!(!supports_required_api_level(&metadata_at_level("text")));
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamSetStaticStreamMetadata" => set_static_stream_metadata_levels);
+fn set_static_stream_metadata_levels() {
+    let cases: Vec<(&str, StreamConfig, &str)> = vec![
+        ("empty", StreamConfig::default(), "0"),
+        (
+            "overwrite-user-provided",
+            with_metadata(metadata_previous()),
+            "0",
+        ),
+        (
+            "empty-prev-metadata/delete-user-provided",
+            with_metadata(metadata_previous()),
+            "0",
+        ),
+        (
+            "AllowMsgTTL",
+            StreamConfig {
+                allow_msg_ttl: true,
+                ..Default::default()
+            },
+            "1",
+        ),
+        (
+            "SubjectDeleteMarkerTTL",
+            StreamConfig {
+                subject_delete_marker_ttl: 1_000_000_000,
+                ..Default::default()
+            },
+            "1",
+        ),
+        (
+            "AllowMsgCounter",
+            StreamConfig {
+                allow_msg_counter: true,
+                ..Default::default()
+            },
+            "2",
+        ),
+        (
+            "AllowAtomicPublish",
+            StreamConfig {
+                allow_atomic_publish: true,
+                ..Default::default()
+            },
+            "2",
+        ),
+        (
+            "AllowMsgSchedules",
+            StreamConfig {
+                allow_msg_schedules: true,
+                ..Default::default()
+            },
+            "2",
+        ),
+        (
+            "AsyncPersistMode",
+            StreamConfig {
+                persist_mode: PersistMode::Async,
+                ..Default::default()
+            },
+            "2",
+        ),
+        (
+            "AllowBatchPublish",
+            StreamConfig {
+                allow_batch_publish: true,
+                ..Default::default()
+            },
+            "4",
+        ),
+    ];
+    for (desc, mut cfg, expected) in cases {
+        set_static_stream_metadata(&mut cfg);
+        let level = cfg.metadata[REQUIRED_LEVEL_METADATA_KEY].clone();
+        assert_eq!(level, expected, "{desc}");
+        // A feature that needs a level must not need more than the server's.
+        let level: i64 = level
+            .parse()
+            .unwrap_or_else(|e| panic!("{desc}: {level:?}: {e}"));
+        assert!(
+            level <= API_LEVEL,
+            "{desc}: level {level} above {API_LEVEL}"
+        );
+    }
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamSetStaticStreamMetadataRemoveDynamicFields" => set_static_stream_metadata_remove_dynamic_fields);
+fn set_static_stream_metadata_remove_dynamic_fields() {
+    let mut cfg = with_metadata(dynamic_metadata());
+    set_static_stream_metadata(&mut cfg);
+    assert_eq!(cfg.metadata, metadata_at_level("0"));
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamSetDynamicStreamMetadata" => set_dynamic_stream_metadata);
+fn set_dynamic_stream_metadata() {
+    let cfg = with_metadata(metadata_at_level("0"));
+    let new_cfg = with_dynamic_stream_metadata(&cfg);
+
+    // Only the copy gets the dynamic fields.
+    let mut metadata = metadata_at_level("0");
+    assert_eq!(cfg.metadata, metadata);
+    metadata.insert(
+        SERVER_VERSION_METADATA_KEY.to_string(),
+        natsd::VERSION.to_string(),
+    );
+    metadata.insert(SERVER_LEVEL_METADATA_KEY.to_string(), API_LEVEL.to_string());
+    assert_eq!(new_cfg.metadata, metadata);
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamCopyStreamMetadata" => copy_stream_metadata_cases);
+fn copy_stream_metadata_cases() {
+    // (description, metadata of the config, metadata of the previous config if any).
+    // Go's nil metadata is the empty map here.
+    let cases: Vec<(&str, Metadata, Option<Metadata>)> = vec![
+        ("no-previous-ignore", metadata_at_level("-1"), None),
+        (
+            "nil-previous-metadata-ignore",
+            metadata_at_level("-1"),
+            Some(Metadata::new()),
+        ),
+        (
+            "nil-current-metadata-ignore",
+            Metadata::new(),
+            Some(metadata_previous()),
+        ),
+        (
+            "copy-previous",
+            metadata_at_level("-1"),
+            Some(metadata_previous()),
+        ),
+        (
+            "delete-missing-fields",
+            metadata_at_level("-1"),
+            Some(Metadata::new()),
+        ),
+    ];
+    for (desc, metadata, prev) in cases {
+        let mut cfg = with_metadata(metadata);
+        let prev = prev.map(with_metadata);
+        copy_stream_metadata(&mut cfg, prev.as_ref());
+
+        let expected = prev
+            .as_ref()
+            .and_then(|p| p.metadata.get(REQUIRED_LEVEL_METADATA_KEY));
+        match expected {
+            Some(value) => assert_eq!(
+                cfg.metadata.get(REQUIRED_LEVEL_METADATA_KEY),
+                Some(value),
+                "{desc}"
+            ),
+            // The key must not exist.
+            None => assert!(
+                !cfg.metadata.contains_key(REQUIRED_LEVEL_METADATA_KEY),
+                "{desc}: {:?}",
+                cfg.metadata
+            ),
+        }
+    }
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamCopyStreamMetadataRemoveDynamicFields" => copy_stream_metadata_remove_dynamic_fields);
+fn copy_stream_metadata_remove_dynamic_fields() {
+    let mut cfg = with_metadata(dynamic_metadata());
+    copy_stream_metadata(&mut cfg, None);
+    assert_eq!(cfg.metadata.len(), 0);
+
+    let mut cfg = with_metadata(dynamic_metadata());
+    let prev = with_metadata(metadata_at_level("0"));
+    copy_stream_metadata(&mut cfg, Some(&prev));
+    assert_eq!(cfg.metadata, metadata_at_level("0"));
+}
