@@ -798,8 +798,11 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
                 .collect();
             if let Some(server) = server.upgrade() {
                 for name in idle {
-                    if let Some(c) = s.consumers.write().remove(&name) {
+                    let removed = s.consumers.write().remove(&name);
+                    if let Some(c) = removed {
+                        let floor = c.cursor.lock().ack_floor.1;
                         c.delete(&server);
+                        s.consumer_deleted(floor);
                     }
                 }
             }
@@ -875,6 +878,35 @@ impl Stream {
             c.purged(first);
         }
         Ok(purged)
+    }
+
+    /// A consumer whose acknowledged floor was `ack_floor` is gone: with interest
+    /// retention, the messages above it that no remaining consumer needs go, and all of
+    /// them when no consumer is left (Go's `cleanupNoInterestMessages` on a delete).
+    pub fn consumer_deleted(&self, ack_floor: u64) {
+        if self.inner.lock().config.retention != RetentionPolicy::Interest {
+            return;
+        }
+        let consumers: Vec<_> = self.consumers.read().values().cloned().collect();
+        if consumers.is_empty() {
+            let mut inner = self.inner.lock();
+            let _ = self.store().purge();
+            let state = self.store().fast_state();
+            if state.last_seq > inner.last_seq {
+                inner.last_seq = state.last_seq;
+            }
+            return;
+        }
+        let state = self.store().fast_state();
+        for seq in ack_floor.max(state.first_seq)..=state.last_seq {
+            let Ok(subject) = self.store().subject_for_seq(seq) else {
+                continue;
+            };
+            if !consumers.iter().any(|c| c.needs(seq, &subject)) {
+                let _guard = self.inner.lock();
+                let _ = self.store().remove_msg(seq);
+            }
+        }
     }
 
     /// Consumer `name` acknowledged `seqs`: with interest or work-queue retention, a

@@ -209,7 +209,9 @@ pub fn delete(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let Some(c) = s.consumers.write().remove(name) else {
         return req.fail(kind, errors::CONSUMER_NOT_FOUND.new());
     };
+    let floor = c.cursor.lock().ack_floor.1;
     c.delete(req.server);
+    s.consumer_deleted(floor);
     req.respond(&ApiResponse::ok(kind, SuccessBody { success: true }));
 }
 
