@@ -220,7 +220,7 @@ impl JsClient {
         let name = config["name"]
             .as_str()
             .filter(|n| !n.is_empty())
-            .or_else(|| config["durable"].as_str())
+            .or_else(|| config["durable_name"].as_str())
             .unwrap_or_default()
             .to_string();
         self.upsert_consumer(stream, &name, config)
@@ -256,7 +256,7 @@ impl JsClient {
         let name = config["name"]
             .as_str()
             .filter(|n| !n.is_empty())
-            .or_else(|| config["durable"].as_str())
+            .or_else(|| config["durable_name"].as_str())
             .unwrap_or_default()
             .to_string();
         let req = json!({"stream_name": stream, "config": config, "action": action});
@@ -325,7 +325,7 @@ impl JsClient {
             Ok(info) => info.name,
             Err(e) if e.err_code == 10014 => {
                 let mut cfg = json!({
-                    "durable": durable,
+                    "durable_name": durable,
                     "filter_subject": subject,
                     "deliver_policy": "all",
                     "ack_policy": "explicit",
@@ -490,7 +490,7 @@ impl JsClient {
     }
 
     /// nats.go's `js.SubscribeSync(subject, opts...)`: finds the stream, binds to the
-    /// durable (`extra["durable"]`) when it exists, else subscribes a new inbox and creates
+    /// durable (`extra["durable_name"]`) when it exists, else subscribes a new inbox and creates
     /// a push consumer delivering there with nats.go's defaults and `extra` config.
     pub fn subscribe_sync(&mut self, subject: &str, extra: Value) -> Result<PushSub, ApiError> {
         let stream = self
@@ -500,7 +500,10 @@ impl JsClient {
                 err_code: 0,
                 description: "no stream matches subject".into(),
             })?;
-        let durable = extra["durable"].as_str().unwrap_or_default().to_string();
+        let durable = extra["durable_name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if !durable.is_empty() {
             match self.consumer_info(&stream, &durable) {
                 Ok(info) => {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 /// Go's `workerModeConfig(name)`: a durable pull consumer with explicit acks.
 pub fn worker_mode_config(name: &str) -> Value {
-    json!({"durable": name, "ack_policy": "explicit"})
+    json!({"durable_name": name, "ack_policy": "explicit"})
 }
 
 /// Waits until subscription `sid` holds exactly `n` messages not taken yet (Go's

@@ -199,7 +199,7 @@ fn work_queue_max_waiting() {
         assert!(
             js.add_consumer(
                 "MY_MSG_SET",
-                json!({"durable": "foo", "ack_policy": "explicit", "max_waiting": 10, "deliver_subject": "_INBOX.22"}),
+                json!({"durable_name": "foo", "ack_policy": "explicit", "max_waiting": 10, "deliver_subject": "_INBOX.22"}),
             )
             .is_err(),
             "Expected an error with MaxWaiting set on non-pull based consumer"
@@ -407,7 +407,7 @@ fn work_queue_subject_filtering() {
         assert_eq!(js.stream_state("MY_MSG_SET").msgs, to_send * 2);
         js.add_consumer(
             "MY_MSG_SET",
-            json!({"durable": "WQ", "filter_subject": "foo.A", "ack_policy": "explicit"}),
+            json!({"durable_name": "WQ", "filter_subject": "foo.A", "ack_policy": "explicit"}),
         )
         .unwrap();
         assert_eq!(
@@ -592,8 +592,11 @@ fn work_queue_retention_stream() {
             "Expected an error with anything but DeliverAll"
         );
         // One non-partitioned consumer.
-        js.add_consumer("MWQ", json!({"durable": "PBO", "ack_policy": "explicit"}))
-            .unwrap();
+        js.add_consumer(
+            "MWQ",
+            json!({"durable_name": "PBO", "ack_policy": "explicit"}),
+        )
+        .unwrap();
         assert!(
             js.add_consumer("MWQ", json!({})).is_err(),
             "Expected an error on attempt for second consumer for a workqueue"
@@ -612,7 +615,7 @@ fn work_queue_retention_stream() {
             pindex += 1;
             (
                 name.clone(),
-                json!({"durable": name, "filter_subject": filter, "ack_policy": "explicit"}),
+                json!({"durable_name": name, "filter_subject": filter, "ack_policy": "explicit"}),
             )
         };
         let (o, cfg) = p_config("MY_WORK_QUEUE.A");
@@ -658,7 +661,7 @@ fn work_queue_retention_stream() {
         // Push consumers, ephemerals too, under the same rules.
         js.add_consumer(
             "MWQ",
-            json!({"durable": "DURABLE", "deliver_subject": "SOME.SUBJ", "ack_policy": "explicit"}),
+            json!({"durable_name": "DURABLE", "deliver_subject": "SOME.SUBJ", "ack_policy": "explicit"}),
         )
         .unwrap();
         let inbox = new_inbox();
@@ -730,8 +733,11 @@ fn ack_reply_stream_pending() {
         }
         js.conn.flush();
         assert_eq!(js.stream_state("MY_WQ").msgs, to_send);
-        js.add_consumer("MY_WQ", json!({"durable": "PBO", "ack_policy": "explicit"}))
-            .unwrap();
+        js.add_consumer(
+            "MY_WQ",
+            json!({"durable_name": "PBO", "ack_policy": "explicit"}),
+        )
+        .unwrap();
 
         let expect_pending = |js: &mut JsClient, consumer: &str, ep: u64| {
             check_for(Duration::from_secs(2), Duration::from_millis(10), || {
@@ -806,7 +812,7 @@ fn ack_reply_stream_pending() {
         js.delete_consumer("MY_WQ", "PBO").unwrap();
         js.add_consumer(
             "MY_WQ",
-            json!({"durable": "PBO-FILTERED", "ack_policy": "explicit", "filter_subject": "foo.22"}),
+            json!({"durable_name": "PBO-FILTERED", "ack_policy": "explicit", "filter_subject": "foo.22"}),
         )
         .unwrap();
         for _ in 0..to_send {
@@ -857,7 +863,7 @@ fn ack_reply_stream_pending_with_acks() {
         let dsubj = "_d_";
         js.add_consumer(
             "MY_STREAM",
-            json!({"durable": "D-1", "ack_policy": "explicit", "filter_subject": "foo", "deliver_subject": dsubj}),
+            json!({"durable_name": "D-1", "ack_policy": "explicit", "filter_subject": "foo", "deliver_subject": dsubj}),
         )
         .unwrap();
         assert_eq!(
