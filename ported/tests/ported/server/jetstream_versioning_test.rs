@@ -1,12 +1,17 @@
-//! Ports of `server/jetstream_versioning_test.go`: the stream versioning metadata helpers
-//! (`_nats.req.level`, `_nats.ver`, `_nats.level`), through their Rust equivalents in
-//! `natsd::jetstream::stream_config`. The tests on consumers, clusters, stream restores
-//! and direct gets are not ported (see the report of the session that added this file).
+//! Ports of `server/jetstream_versioning_test.go`: the stream and consumer versioning
+//! metadata helpers (`_nats.req.level`, `_nats.ver`, `_nats.level`), through their Rust
+//! equivalents in `natsd::jetstream::stream_config` and `consumer_config`. The tests that
+//! need clusters, stream restores, direct gets or every API verb are not ported yet.
 
 // Ports fail by panicking; unwrapping is how they assert success.
 #![allow(clippy::unwrap_used)]
 
-use natsd::jetstream::api::types::{PersistMode, StreamConfig};
+use natsd::jetstream::api::types::{
+    AckPolicy, ConsumerConfig, PersistMode, PriorityPolicy, StreamConfig,
+};
+use natsd::jetstream::consumer_config::{
+    copy_consumer_metadata, set_static_consumer_metadata, with_dynamic_consumer_metadata,
+};
 use natsd::jetstream::stream_config::{
     copy_stream_metadata, metadata_required_api_level, set_static_stream_metadata,
     supports_required_api_level, with_dynamic_stream_metadata, REQUIRED_LEVEL_METADATA_KEY,
@@ -236,5 +241,158 @@ fn copy_stream_metadata_remove_dynamic_fields() {
     let mut cfg = with_metadata(dynamic_metadata());
     let prev = with_metadata(metadata_at_level("0"));
     copy_stream_metadata(&mut cfg, Some(&prev));
+    assert_eq!(cfg.metadata, metadata_at_level("0"));
+}
+
+fn consumer_with_metadata(metadata: Metadata) -> ConsumerConfig {
+    ConsumerConfig {
+        metadata,
+        ..Default::default()
+    }
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamSetStaticConsumerMetadata" => set_static_consumer_metadata_levels);
+fn set_static_consumer_metadata_levels() {
+    use natsd::monitor::gotime::GoTime;
+    let cases: Vec<(&str, ConsumerConfig, &str)> = vec![
+        ("empty", ConsumerConfig::default(), "0"),
+        (
+            "overwrite-user-provided",
+            consumer_with_metadata(metadata_previous()),
+            "0",
+        ),
+        (
+            "PauseUntil/zero",
+            ConsumerConfig {
+                pause_until: Some(GoTime::ZERO),
+                ..Default::default()
+            },
+            "0",
+        ),
+        (
+            // The Unix epoch is not Go's zero time.
+            "PauseUntil",
+            ConsumerConfig {
+                pause_until: Some(GoTime::from_unix_nanos(0)),
+                ..Default::default()
+            },
+            "1",
+        ),
+        (
+            "Pinned",
+            ConsumerConfig {
+                priority_policy: PriorityPolicy::PinnedClient,
+                priority_groups: vec!["a".into()],
+                ..Default::default()
+            },
+            "1",
+        ),
+        (
+            "AckFlowControl",
+            ConsumerConfig {
+                ack_policy: AckPolicy::FlowControl,
+                ..Default::default()
+            },
+            "4",
+        ),
+    ];
+    for (desc, mut cfg, expected) in cases {
+        set_static_consumer_metadata(&mut cfg);
+        let level = cfg.metadata[REQUIRED_LEVEL_METADATA_KEY].clone();
+        assert_eq!(level, expected, "{desc}");
+        // A feature that needs a level must not need more than the server's.
+        let level: i64 = level
+            .parse()
+            .unwrap_or_else(|e| panic!("{desc}: {level:?}: {e}"));
+        assert!(
+            level <= API_LEVEL,
+            "{desc}: level {level} above {API_LEVEL}"
+        );
+    }
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamSetStaticConsumerMetadataRemoveDynamicFields" => set_static_consumer_metadata_remove_dynamic_fields);
+fn set_static_consumer_metadata_remove_dynamic_fields() {
+    let mut cfg = consumer_with_metadata(dynamic_metadata());
+    set_static_consumer_metadata(&mut cfg);
+    assert_eq!(cfg.metadata, metadata_at_level("0"));
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamSetDynamicConsumerMetadata" => set_dynamic_consumer_metadata);
+fn set_dynamic_consumer_metadata() {
+    let cfg = consumer_with_metadata(metadata_at_level("0"));
+    let new_cfg = with_dynamic_consumer_metadata(&cfg);
+
+    // Only the copy gets the dynamic fields.
+    let mut metadata = metadata_at_level("0");
+    assert_eq!(cfg.metadata, metadata);
+    metadata.insert(
+        SERVER_VERSION_METADATA_KEY.to_string(),
+        natsd::VERSION.to_string(),
+    );
+    metadata.insert(SERVER_LEVEL_METADATA_KEY.to_string(), API_LEVEL.to_string());
+    assert_eq!(new_cfg.metadata, metadata);
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamCopyConsumerMetadata" => copy_consumer_metadata_cases);
+fn copy_consumer_metadata_cases() {
+    // (description, metadata of the config, metadata of the previous config if any).
+    // Go's nil metadata is the empty map here.
+    let cases: Vec<(&str, Metadata, Option<Metadata>)> = vec![
+        ("no-previous-ignore", metadata_at_level("-1"), None),
+        (
+            "nil-previous-metadata-ignore",
+            metadata_at_level("-1"),
+            Some(Metadata::new()),
+        ),
+        (
+            "nil-current-metadata-ignore",
+            Metadata::new(),
+            Some(metadata_previous()),
+        ),
+        (
+            "copy-previous",
+            metadata_at_level("-1"),
+            Some(metadata_previous()),
+        ),
+        (
+            "delete-missing-fields",
+            metadata_at_level("-1"),
+            Some(Metadata::new()),
+        ),
+    ];
+    for (desc, metadata, prev) in cases {
+        let mut cfg = consumer_with_metadata(metadata);
+        let prev = prev.map(consumer_with_metadata);
+        copy_consumer_metadata(&mut cfg, prev.as_ref());
+
+        let expected = prev
+            .as_ref()
+            .and_then(|p| p.metadata.get(REQUIRED_LEVEL_METADATA_KEY));
+        match expected {
+            Some(value) => assert_eq!(
+                cfg.metadata.get(REQUIRED_LEVEL_METADATA_KEY),
+                Some(value),
+                "{desc}"
+            ),
+            // The key must not exist.
+            None => assert!(
+                !cfg.metadata.contains_key(REQUIRED_LEVEL_METADATA_KEY),
+                "{desc}: {:?}",
+                cfg.metadata
+            ),
+        }
+    }
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamCopyConsumerMetadataRemoveDynamicFields" => copy_consumer_metadata_remove_dynamic_fields);
+fn copy_consumer_metadata_remove_dynamic_fields() {
+    let mut cfg = consumer_with_metadata(dynamic_metadata());
+    copy_consumer_metadata(&mut cfg, None);
+    assert_eq!(cfg.metadata.len(), 0);
+
+    let mut cfg = consumer_with_metadata(dynamic_metadata());
+    let prev = consumer_with_metadata(metadata_at_level("0"));
+    copy_consumer_metadata(&mut cfg, Some(&prev));
     assert_eq!(cfg.metadata, metadata_at_level("0"));
 }
