@@ -9,6 +9,7 @@ pub use inventory;
 
 pub mod fake_socket;
 pub mod jetstream;
+pub mod js_context;
 pub mod support;
 pub mod tls_client;
 

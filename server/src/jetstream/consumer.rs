@@ -343,44 +343,101 @@ impl Cursor {
     }
 }
 
-/// The first stream sequence a new consumer delivers, from its deliver policy.
+/// Where a new consumer starts (Go's `selectStartingSeqNo`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StartPosition {
+    /// The first stream sequence it looks at; the floors sit just below it.
+    pub start: u64,
+    /// Last-per-subject: the sequences to deliver first, in order ...
+    pub lps: Vec<u64>,
+    /// ... and where new messages start after them.
+    pub resume: Option<u64>,
+}
+
+/// The first stream sequence a new consumer delivers, from its deliver policy (Go's
+/// `selectStartingSeqNo`). `max_msgs_per` is the stream's per-subject limit: with one
+/// message a subject, last-per-subject is deliver-all.
 pub fn start_sequence(
     cfg: &ConsumerConfig,
     store: &dyn Store,
     filters: &SubjectFilters,
-) -> (u64, Vec<u64>) {
+    max_msgs_per: i64,
+) -> StartPosition {
     let state = store.fast_state();
-    let first = state.first_seq.max(1);
     let filter_list: Vec<String> = filters.filters().map(str::to_string).collect();
-    match cfg.deliver_policy {
-        DeliverPolicy::All => (first, Vec::new()),
-        DeliverPolicy::New => (state.last_seq + 1, Vec::new()),
-        DeliverPolicy::ByStartSequence => (cfg.opt_start_seq.max(1), Vec::new()),
-        DeliverPolicy::ByStartTime => {
-            let ts = cfg.opt_start_time.map_or(0, |t| t.unix_nanos());
-            (store.get_seq_from_time(ts), Vec::new())
+    let mut pos = StartPosition::default();
+    let mut sseq = if cfg.opt_start_seq != 0 {
+        cfg.opt_start_seq
+    } else {
+        match cfg.deliver_policy {
+            DeliverPolicy::All => state.first_seq,
+            DeliverPolicy::Last if filter_list.is_empty() => state.last_seq,
+            DeliverPolicy::Last => filter_list
+                .iter()
+                .filter_map(|f| store.filtered_state(1, f).ok())
+                .map(|ss| ss.last)
+                .max()
+                .unwrap_or(0),
+            DeliverPolicy::LastPerSubject if max_msgs_per == 1 => state.first_seq,
+            DeliverPolicy::LastPerSubject => {
+                let list = if filter_list.is_empty() {
+                    vec![">".to_string()]
+                } else {
+                    filter_list.clone()
+                };
+                let seqs = store.multi_last_seqs(&list, 0, 0).unwrap_or_default();
+                let first = seqs.first().copied().unwrap_or(state.last_seq);
+                if !seqs.is_empty() {
+                    pos.lps = seqs;
+                    pos.resume = Some(state.last_seq + 1);
+                }
+                first
+            }
+            DeliverPolicy::ByStartTime => {
+                let ts = cfg.opt_start_time.map_or(0, |t| t.unix_nanos());
+                let mut sseq = store.get_seq_from_time(ts);
+                // Filtered: skip ahead to the first message a filter takes.
+                if !filter_list.is_empty() {
+                    let mut nseq = state.last_seq;
+                    for f in &filter_list {
+                        if let Ok(ss) = store.filtered_state(state.first_seq, f) {
+                            if ss.first >= sseq && ss.first < nseq {
+                                nseq = ss.first;
+                            }
+                        }
+                    }
+                    if nseq > sseq && nseq < state.last_seq {
+                        sseq = nseq;
+                    }
+                }
+                sseq
+            }
+            DeliverPolicy::New | DeliverPolicy::ByStartSequence => state.last_seq + 1,
         }
-        DeliverPolicy::Last => {
-            let last = if filter_list.is_empty() {
-                state.last_seq
-            } else {
-                filter_list
-                    .iter()
-                    .filter_map(|f| store.load_last_msg(f).ok().map(|m| m.seq))
-                    .max()
-                    .unwrap_or(state.last_seq + 1)
-            };
-            (last.max(first), Vec::new())
+    };
+    if state.first_seq == 0 && (cfg.direct || cfg.opt_start_seq == 0) {
+        // An empty stream: deliver what comes.
+        sseq = 1;
+    } else if sseq > state.last_seq && (cfg.direct || cfg.opt_start_seq == 0) {
+        // In the future: back to the next message.
+        sseq = state.last_seq + 1;
+    } else if sseq < state.first_seq {
+        // The messages before the first are gone.
+        sseq = state.first_seq;
+    }
+    pos.start = sseq;
+    pos
+}
+
+impl Cursor {
+    /// A new consumer's cursor at `pos`.
+    pub fn at(config: ConsumerConfig, pos: StartPosition, now: i64) -> Cursor {
+        let mut c = Cursor::new(config, pos.start, now);
+        if let Some(resume) = pos.resume {
+            c.next_sseq = resume;
         }
-        DeliverPolicy::LastPerSubject => {
-            let list = if filter_list.is_empty() {
-                vec![">".to_string()]
-            } else {
-                filter_list
-            };
-            let seqs = store.multi_last_seqs(&list, 0, 0).unwrap_or_default();
-            (state.last_seq + 1, seqs)
-        }
+        c.lps = pos.lps.into();
+        c
     }
 }
 
@@ -591,6 +648,7 @@ impl Consumer {
     /// Takes an updated configuration: filters, deliver subject and limits apply from
     /// now on.
     pub fn update_config(&self, cfg: ConsumerConfig) {
+        self.persist_config(&cfg);
         let deliver_changed = {
             let mut c = self.cursor.lock();
             let changed = c.config.deliver_subject != cfg.deliver_subject
@@ -602,6 +660,36 @@ impl Consumer {
             self.watch_interest();
         }
         self.notify();
+    }
+
+    /// Keeps an updated configuration in the consumer store and, for a file stream, in
+    /// the consumer's `meta.inf` (Go's `UpdateConfig`), so it survives a restart.
+    fn persist_config(&self, cfg: &ConsumerConfig) {
+        let mut config = cfg.clone();
+        if config.name.is_empty() {
+            config.name = self.name.clone();
+        }
+        let scfg = natsd_store::ConsumerConfig {
+            name: self.name.clone(),
+            ack_policy: match config.ack_policy {
+                AckPolicy::None => natsd_store::AckPolicy::None,
+                AckPolicy::All => natsd_store::AckPolicy::All,
+                AckPolicy::Explicit => natsd_store::AckPolicy::Explicit,
+                AckPolicy::FlowControl => natsd_store::AckPolicy::FlowControl,
+            },
+            max_deliver: config.max_deliver,
+        };
+        let _ = self.store.update_config(&scfg);
+        let Some(dir) = self.stream.upgrade().and_then(|s| s.dir.clone()) else {
+            return;
+        };
+        let meta = super::meta::ConsumerMeta {
+            created: self.created,
+            name: self.name.clone(),
+            config,
+        };
+        let odir = dir.join(super::meta::CONSUMER_DIR).join(&self.name);
+        let _ = super::meta::write_consumer_meta(&odir, &self.stream_name, &meta);
     }
 
     /// Stops the consumer; its state stays in the store.
@@ -1263,10 +1351,9 @@ pub fn recover_consumers(server: &Arc<ServerShared>, stream: &Arc<Stream>) {
             Ok(state) if store.has_state() => restore_cursor(meta.config.clone(), &state, now),
             _ => {
                 let filters = config_filters(&meta.config);
-                let (start, lps) = start_sequence(&meta.config, stream.store(), &filters);
-                let mut c = Cursor::new(meta.config.clone(), start, now);
-                c.lps = lps.into();
-                c
+                let mmp = stream.config().max_msgs_per;
+                let pos = start_sequence(&meta.config, stream.store(), &filters, mmp);
+                Cursor::at(meta.config.clone(), pos, now)
             }
         };
         let c = Consumer::new(stream, &meta.name, meta.created, cursor, store);
@@ -1377,6 +1464,64 @@ mod tests {
         assert_eq!(c.pending[&1].deadline, 3 * SEC);
         assert_eq!(c.ack(&AckKind::Term, 1, 1, SEC), vec![1]);
         assert!(c.pending.is_empty());
+    }
+
+    fn events_store() -> natsd_store::mem::MemStore {
+        let ms = natsd_store::mem::MemStore::new(natsd_store::StreamConfig {
+            name: "S".into(),
+            subjects: vec!["events.>".into()],
+            storage: natsd_store::StorageType::Memory,
+            ..Default::default()
+        })
+        .unwrap();
+        for subject in ["events.foo", "events.bar", "events.baz", "events.biz"] {
+            ms.store_msg(subject, b"", b"", 0).unwrap();
+        }
+        ms
+    }
+
+    fn start_of(cfg: &ConsumerConfig, store: &dyn Store, mmp: i64) -> StartPosition {
+        start_sequence(cfg, store, &config_filters(cfg), mmp)
+    }
+
+    #[test]
+    fn start_positions_follow_go() {
+        let ms = events_store();
+        let mut c = ConsumerConfig::default();
+        assert_eq!(start_of(&c, &ms, 0).start, 1);
+        c.deliver_policy = DeliverPolicy::New;
+        assert_eq!(start_of(&c, &ms, 0).start, 5);
+        // Last with filters: the latest message any filter takes.
+        c.deliver_policy = DeliverPolicy::Last;
+        c.filter_subjects = vec!["events.foo".into(), "events.baz".into()];
+        assert_eq!(start_of(&c, &ms, 0).start, 3);
+        // By time, filtered: skipped ahead to the first message a filter takes.
+        c.deliver_policy = DeliverPolicy::ByStartTime;
+        c.opt_start_time = Some(GoTime::from_unix_nanos(1));
+        c.filter_subjects = vec!["events.bar".into(), "events.baz".into()];
+        assert_eq!(start_of(&c, &ms, 0).start, 2);
+        // By time in the future: the next message.
+        c.opt_start_time = Some(GoTime::from_unix_nanos(i64::MAX / 2));
+        assert_eq!(start_of(&c, &ms, 0).start, 5);
+        // Last per subject: the list first, then new messages.
+        c.deliver_policy = DeliverPolicy::LastPerSubject;
+        c.opt_start_time = None;
+        c.filter_subjects.clear();
+        let pos = start_of(&c, &ms, 0);
+        assert_eq!((pos.start, pos.lps.len(), pos.resume), (1, 4, Some(5)));
+        // With one message a subject it is deliver-all.
+        assert_eq!(
+            start_of(&c, &ms, 1),
+            StartPosition {
+                start: 1,
+                ..Default::default()
+            }
+        );
+        let cur = Cursor::at(c, pos, 0);
+        assert_eq!(
+            (cur.next_sseq, cur.delivered_sseq, cur.ack_floor.1),
+            (5, 0, 0)
+        );
     }
 
     #[test]

@@ -71,8 +71,6 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     if let Err(e) = cc::check_single_server_replicas(&cfg) {
         return req.fail(kind, e);
     }
-    // Ephemerals get Go's default inactive threshold written into their config.
-    let _ = cc::inactive_threshold(&mut cfg, 0);
     let name = if name.is_empty() {
         if cfg.durable.is_empty() {
             generated_name()
@@ -110,6 +108,9 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
             return req.fail(kind, e);
         }
     }
+    // A new ephemeral gets Go's default inactive threshold written into its config
+    // (after the comparison with an existing consumer, as Go stamps it on the consumer).
+    let _ = cc::inactive_threshold(&mut cfg, 0);
     match add_consumer(req, &stream, &name, cfg) {
         Ok(c) => req.respond(&ApiResponse::ok(kind, c.info(req.server))),
         Err(e) => req.fail(kind, e),
@@ -120,7 +121,7 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
 /// different one is an update (unless the action forbids it).
 fn update_existing(
     req: &Request<'_>,
-    _stream: &Arc<Stream>,
+    stream: &Arc<Stream>,
     existing: &Arc<Consumer>,
     mut cfg: super::types::ConsumerConfig,
     action: ConsumerAction,
@@ -133,6 +134,22 @@ fn update_existing(
             return req.fail(kind, e);
         }
         return req.respond(&ApiResponse::ok(kind, existing.info(req.server)));
+    }
+    // On a work queue the new filters must stay apart from the other consumers'.
+    let stream_cfg = stream.config();
+    if stream_cfg.retention == super::types::RetentionPolicy::WorkQueue {
+        let others: Vec<(String, super::types::ConsumerConfig)> = stream
+            .consumers
+            .read()
+            .iter()
+            .map(|(n, c)| (n.clone(), c.config()))
+            .collect();
+        let others_ref: Vec<(&str, &super::types::ConsumerConfig)> =
+            others.iter().map(|(n, c)| (n.as_str(), c)).collect();
+        let filters = cc::subject_filters(&cfg);
+        if !cc::partition_unique(&existing.name, &filters, &others_ref) {
+            return req.fail(kind, errors::CONSUMER_WQ_CONSUMER_NOT_UNIQUE.new());
+        }
     }
     cc::copy_consumer_metadata(&mut cfg, Some(&old));
     if cfg == old {
@@ -147,6 +164,8 @@ fn update_existing(
     if let Err(e) = cc::check_consumer_update(&old, &cfg, interest) {
         return req.fail(kind, e);
     }
+    // An ephemeral keeps Go's default inactive threshold when the update has none.
+    let _ = cc::inactive_threshold(&mut cfg, 0);
     existing.update_config(cfg);
     req.respond(&ApiResponse::ok(kind, existing.info(req.server)));
 }
@@ -169,10 +188,10 @@ pub fn add_consumer(
     )
     .map_err(|e| errors::CONSUMER_STORE_FAILED.with_err(&e))?;
     let filters = consumer::config_filters(&cfg);
-    let (start, lps) = consumer::start_sequence(&cfg, stream.store(), &filters);
-    let mut cursor = Cursor::new(cfg, start, now_nanos());
-    cursor.lps = lps.into();
-    let _ = store.set_starting(start.saturating_sub(1));
+    let max_msgs_per = stream.config().max_msgs_per;
+    let pos = consumer::start_sequence(&cfg, stream.store(), &filters, max_msgs_per);
+    let _ = store.set_starting(pos.start.saturating_sub(1));
+    let cursor = Cursor::at(cfg, pos, now_nanos());
     let c = Consumer::new(stream, name, created, cursor, store);
     c.start(req.server)
         .map_err(|e| errors::CONSUMER_CREATE.with_err(&e))?;
