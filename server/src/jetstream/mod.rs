@@ -92,9 +92,11 @@ impl JsAccount {
         let mut file = 0;
         for s in self.streams.read().values() {
             let bytes = s.store().fast_state().bytes;
-            match s.config().storage {
-                StorageType::Memory => mem += bytes,
-                StorageType::File => file += bytes,
+            // The kind of store, not the config: a stream asks this while it holds its own
+            // state locked (the account limit check of a publish).
+            match &s.store {
+                stream::StreamStore::Memory(_) => mem += bytes,
+                stream::StreamStore::File(_) => file += bytes,
             }
         }
         (mem, file)
