@@ -531,3 +531,73 @@ async fn mirrors_keep_sequences_and_sources_merge() {
     assert_eq!(src, "B 2 b.1 > b.1");
     assert_eq!(agg.info().await.expect("info").sources.len(), 2);
 }
+
+#[tokio::test]
+async fn subject_transforms_and_republish() {
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc.clone());
+    let mut st = js
+        .create_stream(stream::Config {
+            name: "T".into(),
+            subjects: vec!["in.>".into()],
+            subject_transform: Some(stream::SubjectTransform {
+                source: "in.>".into(),
+                destination: "stored.>".into(),
+            }),
+            republish: Some(stream::Republish {
+                source: "stored.>".into(),
+                destination: "out.>".into(),
+                headers_only: false,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("create");
+    let mut out = nc.subscribe("out.>").await.expect("sub");
+    nc.flush().await.expect("flush");
+    for _ in 0..2 {
+        js.publish("in.a", "x".into())
+            .await
+            .expect("publish")
+            .await
+            .expect("ack");
+    }
+    let m = st.get_raw_message(1).await.expect("get");
+    assert_eq!(m.subject.as_str(), "stored.a");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(5), out.next())
+            .await
+            .expect("in time")
+            .expect("msg");
+        assert_eq!(m.subject.as_str(), "out.a");
+        let h = m.headers.expect("headers");
+        assert_eq!(
+            h.get(async_nats::header::NATS_STREAM)
+                .map(|v| v.to_string()),
+            Some("T".into())
+        );
+        assert_eq!(
+            h.get(async_nats::header::NATS_SUBJECT)
+                .map(|v| v.to_string()),
+            Some("stored.a".into())
+        );
+        seen.push((
+            h.get(async_nats::header::NATS_SEQUENCE)
+                .map(|v| v.to_string()),
+            h.get(async_nats::header::NATS_LAST_SEQUENCE)
+                .map(|v| v.to_string()),
+        ));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            (Some("1".into()), Some("0".into())),
+            (Some("2".into()), Some("1".into()))
+        ]
+    );
+    assert_eq!(st.info().await.expect("info").state.messages, 2);
+}

@@ -483,6 +483,7 @@ impl Stream {
     fn process_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) {
         let mut replies: Vec<(String, Vec<u8>)> = Vec::new();
         let mut pending: Vec<PendingDurable> = Vec::new();
+        let mut republish: Vec<Republished> = Vec::new();
         {
             let mut inner = self.inner.lock();
             let now = now_nanos();
@@ -492,7 +493,8 @@ impl Stream {
                 if self.is_closed() {
                     return;
                 }
-                let answer = self.process_one(&mut inner, server, &msg, &mut pending);
+                let answer =
+                    self.process_one(&mut inner, server, &msg, &mut pending, &mut republish);
                 if let Some(answer) = answer {
                     if !msg.reply.is_empty() && !inner.config.no_ack {
                         replies.push((msg.reply, answer));
@@ -513,6 +515,17 @@ impl Stream {
                     return;
                 }
             }
+        }
+        for r in republish {
+            crate::events::internal::publish(
+                server,
+                &self.ingest,
+                &self.account,
+                &r.subject,
+                None,
+                Some(&r.header),
+                &r.payload,
+            );
         }
         for (reply, answer) in replies {
             crate::events::internal::publish(
@@ -580,7 +593,20 @@ impl Stream {
         server: &ServerShared,
         msg: &InMsg,
         pending: &mut Vec<PendingDurable>,
+        republish: &mut Vec<Republished>,
     ) -> Option<Vec<u8>> {
+        // The input transform applies before anything else (Go's `itr`).
+        let owned;
+        let msg = match transform_subject(inner.config.subject_transform.as_ref(), &msg.subject) {
+            Some(subject) => {
+                owned = InMsg {
+                    subject,
+                    ..msg.clone()
+                };
+                &owned
+            }
+            None => msg,
+        };
         let hdr: &[u8] = msg.header.as_deref().unwrap_or_default();
         let store = self.store();
         let check = publish::check(
@@ -632,6 +658,16 @@ impl Stream {
             );
             return Some(self.reject(errors::ACCOUNT_RESOURCES_EXCEEDED.new()));
         }
+        // Republish: the last sequence on this subject before this message.
+        let republish_to = republish_subject(inner.config.republish.as_ref(), &msg.subject);
+        let last_on_subject = if republish_to.is_some() {
+            store
+                .load_last_msg(&msg.subject)
+                .map(|m| m.seq)
+                .unwrap_or(0)
+        } else {
+            0
+        };
         let stored = match &self.store {
             StreamStore::File(fs) => fs
                 .store_msg_pipelined(&msg.subject, hdr, &msg.payload, accepted.ttl)
@@ -674,7 +710,86 @@ impl Stream {
                 return Some(self.reject(errors::STREAM_ROLLUP_FAILED.with_err(&e)));
             }
         }
+        if let Some(to) = republish_to {
+            let headers_only = inner
+                .config
+                .republish
+                .as_ref()
+                .is_some_and(|r| r.headers_only);
+            republish.push(republished(
+                &self.name,
+                to,
+                &msg.subject,
+                hdr,
+                &msg.payload,
+                (seq, ts, last_on_subject),
+                headers_only,
+            ));
+        }
         Some(self.ack(seq, false))
+    }
+}
+
+/// A stored message to publish again (`republish`), once the batch is durable.
+#[derive(Debug)]
+pub struct Republished {
+    subject: String,
+    header: Vec<u8>,
+    payload: bytes::Bytes,
+}
+
+/// The subject the stream's input transform gives `subject`, if it applies.
+fn transform_subject(t: Option<&types::SubjectTransformConfig>, subject: &str) -> Option<String> {
+    let t = t?;
+    let src = if t.source.is_empty() { ">" } else { &t.source };
+    let tr = crate::subject_transform::SubjectTransform::new(src, &t.destination).ok()??;
+    tr.match_subject(subject).ok()
+}
+
+/// Where `republish` sends a message on `subject`, if anywhere (a valid publish subject).
+fn republish_subject(r: Option<&types::RePublish>, subject: &str) -> Option<String> {
+    let r = r?;
+    let src = if r.source.is_empty() { ">" } else { &r.source };
+    let tr = crate::subject_transform::SubjectTransform::new(src, &r.destination).ok()??;
+    let to = tr.match_subject(subject).ok()?;
+    crate::subject::is_valid_publish_subject(&to).then_some(to)
+}
+
+/// Go's republished message: the stream, subject, sequence, time and last sequence on
+/// the subject added to the headers (and the size instead of the payload when
+/// `headers_only`).
+fn republished(
+    stream: &str,
+    to: String,
+    subject: &str,
+    hdr: &[u8],
+    payload: &bytes::Bytes,
+    (seq, ts, last): (u64, i64, u64),
+    headers_only: bool,
+) -> Republished {
+    let ts = types::store_time(ts).to_rfc3339();
+    let mut lines = format!(
+        "Nats-Stream: {stream}\r\nNats-Subject: {subject}\r\nNats-Sequence: {seq}\r\nNats-Time-Stamp: {ts}\r\nNats-Last-Sequence: {last}\r\n"
+    );
+    if headers_only {
+        lines.push_str(&format!("Nats-Msg-Size: {}\r\n", payload.len()));
+    }
+    let mut header = if hdr.is_empty() {
+        b"NATS/1.0\r\n".to_vec()
+    } else {
+        // Keep the published headers, without their closing blank line.
+        hdr[..hdr.len().saturating_sub(2)].to_vec()
+    };
+    header.extend_from_slice(lines.as_bytes());
+    header.extend_from_slice(b"\r\n");
+    Republished {
+        subject: to,
+        header,
+        payload: if headers_only {
+            bytes::Bytes::new()
+        } else {
+            payload.clone()
+        },
     }
 }
 
