@@ -13,6 +13,7 @@ use std::time::Duration;
 
 mod acks;
 mod config;
+mod consumer_api;
 mod consumer_support;
 mod health;
 mod publish;
