@@ -38,7 +38,7 @@ fn get_msg(js: &mut JsClient, stream: &str, consumer: &str, sseq: u64, dseq: u64
     m
 }
 
-port!("server/jetstream_test.go::TestJetStreamWorkQueueAckWaitRedelivery" => work_queue_ack_wait_redelivery);
+port!("server/jetstream_test.go::TestJetStreamWorkQueueAckWaitRedelivery" => work_queue_ack_wait_redelivery, opt_in = "timing: 100 pull round trips must finish within the 100 ms ack wait, as in Go; a loaded 2-core CI machine misses it");
 fn work_queue_ack_wait_redelivery() {
     for (_, storage) in STORAGES {
         let s = run_basic_jetstream_server();
