@@ -59,22 +59,34 @@ pub fn account_info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
         return;
     }
     let (memory, store) = jsa.usage();
-    let streams = jsa.streams.read().len() as u64;
+    let (mut streams, mut consumers, mut reserved_memory, mut reserved_store) = (0, 0, 0, 0);
+    for s in jsa.streams.read().values() {
+        streams += 1;
+        consumers += s.consumers.read().len() as u64;
+        let cfg = s.config();
+        if cfg.max_bytes > 0 {
+            match cfg.storage {
+                super::types::StorageType::Memory => reserved_memory += cfg.max_bytes as u64,
+                super::types::StorageType::File => reserved_store += cfg.max_bytes as u64,
+            }
+        }
+    }
     let stats = JetStreamAccountStats {
         tier: JetStreamTier {
             memory,
             store,
-            reserved_memory: 0,
-            reserved_store: 0,
+            reserved_memory,
+            reserved_store,
             streams,
-            consumers: 0,
+            consumers,
             limits: jsa.limits,
         },
         domain: req.js.settings.domain.clone(),
+        // Go reports the account's own API counters.
         api: JetStreamApiStats {
             level: API_LEVEL,
-            total: req.js.api_total.load(std::sync::atomic::Ordering::Relaxed),
-            errors: req.js.api_errors.load(std::sync::atomic::Ordering::Relaxed),
+            total: jsa.api_total.load(std::sync::atomic::Ordering::Relaxed),
+            errors: jsa.api_errors.load(std::sync::atomic::Ordering::Relaxed),
             inflight: 0,
         },
         tiers: Default::default(),
