@@ -65,7 +65,8 @@ pub enum AckKind {
 /// [reason]`, `+NXT [n]`); `None` for anything else.
 pub fn parse_ack(payload: &[u8]) -> Option<AckKind> {
     let text = std::str::from_utf8(payload).ok()?.trim();
-    if text.is_empty() || text == "+ACK" {
+    // "+OK" is an old spelling of an ack.
+    if text.is_empty() || text == "+ACK" || text == "+OK" {
         return Some(AckKind::Ack);
     }
     let (head, rest) = match text.find(char::is_whitespace) {
@@ -105,18 +106,19 @@ pub fn parse_ack(payload: &[u8]) -> Option<AckKind> {
     }
 }
 
-/// The stream and consumer sequences, delivery count in an ack reply subject
-/// (`$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`).
+/// The delivery count, stream and consumer sequences in an ack reply subject (Go's
+/// `ackReplyInfo`): `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`
+/// (9 tokens), or the v2 form with the domain and account hash after `$JS.ACK` (11 or
+/// more tokens, the extra ones ignored).
 pub fn parse_ack_subject(subject: &str) -> Option<(u64, u64, u64)> {
     let tokens: Vec<&str> = subject.split('.').collect();
-    if tokens.len() < 9 || tokens[0] != "$JS" || tokens[1] != "ACK" {
+    if (tokens.len() != 9 && tokens.len() < 11) || tokens[0] != "$JS" || tokens[1] != "ACK" {
         return None;
     }
-    let n = tokens.len();
-    // The last five tokens are dc, sseq, dseq, ts, pending.
-    let dc = tokens[n - 5].parse().ok()?;
-    let sseq = tokens[n - 4].parse().ok()?;
-    let dseq = tokens[n - 3].parse().ok()?;
+    let offset = if tokens.len() >= 11 { 4 } else { 2 };
+    let dc = tokens[offset + 2].parse().ok()?;
+    let sseq = tokens[offset + 3].parse().ok()?;
+    let dseq = tokens[offset + 4].parse().ok()?;
     Some((dc, sseq, dseq))
 }
 
@@ -450,6 +452,9 @@ pub struct Consumer {
     account: Arc<Account>,
     client: Arc<InternalClient>,
     store: Arc<dyn ConsumerStore>,
+    /// Ack replies in the v2 form (feature flag `js_ack_fc_v2`) and the domain they name.
+    ack_v2: bool,
+    domain: String,
     pub cursor: Mutex<Cursor>,
     wake: Arc<tokio::sync::Notify>,
     /// A push consumer's listener is there (Go's `active`), kept by the sublist's
@@ -519,12 +524,19 @@ impl InterestListener for InterestWatch {
 impl Consumer {
     /// A consumer over `stream` with a cursor already positioned; `start` subscribes it.
     pub fn new(
+        server: &ServerShared,
         stream: &Arc<Stream>,
         name: &str,
         created: GoTime,
         cursor: Cursor,
         store: Arc<dyn ConsumerStore>,
     ) -> Arc<Consumer> {
+        let opts = server.opts();
+        let ack_v2 = crate::feature_flags::get(
+            crate::feature_flags::DEFAULTS,
+            &opts.feature_flags,
+            "js_ack_fc_v2",
+        );
         Arc::new(Consumer {
             name: name.to_string(),
             stream_name: stream.name.clone(),
@@ -533,6 +545,8 @@ impl Consumer {
             account: stream.account.clone(),
             client: Arc::new(InternalClient::new(0, stream.account.clone())),
             store,
+            ack_v2,
+            domain: opts.jetstream_domain.clone(),
             cursor: Mutex::new(cursor),
             wake: Arc::new(tokio::sync::Notify::new()),
             active: Arc::new(AtomicBool::new(false)),
@@ -553,25 +567,56 @@ impl Consumer {
 
     /// The subject acks of this consumer are published on.
     fn ack_prefix(&self) -> String {
-        format!("$JS.ACK.{}.{}", self.stream_name, self.name)
+        if self.ack_v2 {
+            format!(
+                "$JS.ACK.{}.{}.{}.{}",
+                self.domain_token(),
+                crate::events::hash8(&self.account.name),
+                self.stream_name,
+                self.name
+            )
+        } else {
+            format!("$JS.ACK.{}.{}", self.stream_name, self.name)
+        }
+    }
+
+    /// The JetStream domain as ack subjects carry it (`_` for none).
+    fn domain_token(&self) -> String {
+        if self.domain.is_empty() {
+            "_".to_string()
+        } else {
+            self.domain.clone()
+        }
     }
 
     /// Subscribes the ack subject (and `MSG.NEXT` for pull consumers) and starts the
     /// delivery task.
     pub fn start(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
         let mut subs = self.subs.lock();
-        let weak = Arc::downgrade(self);
-        let on_ack: Handler = Arc::new(move |server, _acc, msg| {
-            if let Some(c) = weak.upgrade() {
-                c.process_ack(server, msg);
+        // Acks come in both forms, whichever the replies use (Go subscribes both); a
+        // consumer without acks takes none.
+        if self.cursor.lock().config.ack_policy != AckPolicy::None {
+            let v1 = format!("$JS.ACK.{}.{}.*.*.*.*.*", self.stream_name, self.name);
+            let v2 = format!(
+                "$JS.ACK.{}.{}.{}.{}.*.*.*.*.>",
+                self.domain_token(),
+                crate::events::hash8(&self.account.name),
+                self.stream_name,
+                self.name
+            );
+            for subject in [v1, v2] {
+                let weak = Arc::downgrade(self);
+                let on_ack: Handler = Arc::new(move |server, _acc, msg| {
+                    if let Some(c) = weak.upgrade() {
+                        c.process_ack(server, msg);
+                    }
+                });
+                subs.push(
+                    self.client
+                        .subscribe(&self.account, &subject, None, on_ack)?,
+                );
             }
-        });
-        subs.push(self.client.subscribe(
-            &self.account,
-            &format!("{}.>", self.ack_prefix()),
-            None,
-            on_ack,
-        )?);
+        }
         let weak = Arc::downgrade(self);
         let on_next: Handler = Arc::new(move |server, _acc, msg| {
             if let Some(c) = weak.upgrade() {
@@ -810,6 +855,19 @@ impl Consumer {
         );
     }
 
+    /// An empty message (the answer to an ack sent as a request).
+    fn publish_empty(&self, server: &ServerShared, reply: &str) {
+        crate::events::internal::publish(
+            server,
+            &self.client,
+            &self.account,
+            reply,
+            None,
+            None,
+            b"",
+        );
+    }
+
     fn publish_statuses(&self, server: &ServerShared, statuses: Vec<Status>) {
         for st in statuses {
             self.publish_status(server, &st.reply, &st.header);
@@ -887,6 +945,9 @@ impl Consumer {
         if req.no_wait {
             let pending = self.num_pending(&c) + c.redeliver.len() as u64;
             if pending == 0 && req.expires <= 0 {
+                // A request answered at once still counts as activity (Go's
+                // waiting.last): an idle consumer polled this way is not deleted.
+                c.last_activity = now;
                 drop(c);
                 self.publish_statuses(server, statuses);
                 return self.publish_status(server, reply, "NATS/1.0 404 No Messages\r\n\r\n");
@@ -894,6 +955,7 @@ impl Consumer {
             if pending > 0 {
                 self.process_waiting(&mut c, now, false, &mut statuses);
                 if (pending as i64) < c.waiting.batch_pending() {
+                    c.last_activity = now;
                     drop(c);
                     self.publish_statuses(server, statuses);
                     return self.publish_status(
@@ -942,6 +1004,10 @@ impl Consumer {
             return;
         };
         let Some(kind) = parse_ack(&msg.payload) else {
+            // Not an ack Go knows: it still answers a request for it.
+            if sseq != 0 && !msg.reply.is_empty() {
+                self.publish_empty(server, &msg.reply);
+            }
             return;
         };
         let now = now_nanos();
@@ -968,17 +1034,9 @@ impl Consumer {
                 stream.acked_by_consumer(&self.name, &acked);
             }
         }
-        // A synchronous ack (with a reply) is answered once applied.
-        if matches!(kind, AckKind::Ack | AckKind::Term) && !msg.reply.is_empty() {
-            crate::events::internal::publish(
-                server,
-                &self.client,
-                &self.account,
-                &msg.reply,
-                None,
-                None,
-                b"",
-            );
+        // An ack with a reply is answered once applied (a +NXT's reply takes messages).
+        if !matches!(kind, AckKind::Next(_)) && sseq != 0 && !msg.reply.is_empty() {
+            self.publish_empty(server, &msg.reply);
         }
         self.notify();
     }
@@ -1356,7 +1414,7 @@ pub fn recover_consumers(server: &Arc<ServerShared>, stream: &Arc<Stream>) {
                 Cursor::at(meta.config.clone(), pos, now)
             }
         };
-        let c = Consumer::new(stream, &meta.name, meta.created, cursor, store);
+        let c = Consumer::new(server, stream, &meta.name, meta.created, cursor, store);
         if let Err(e) = c.start(server) {
             crate::warn!(
                 server.logging,
@@ -1408,6 +1466,13 @@ mod tests {
             Some((2, 10, 7))
         );
         assert_eq!(parse_ack_subject("$JS.ACK.S.C.x"), None);
+        // The v2 form, with extra tokens after it; 10 tokens is neither form.
+        assert_eq!(
+            parse_ack_subject("$JS.ACK._.szMpdrwD.S.C.1.3.3.0.0.random"),
+            Some((1, 3, 3))
+        );
+        assert_eq!(parse_ack_subject("$JS.ACK._.h.S.C.1.3.3.0"), None);
+        assert_eq!(parse_ack(b"+OK"), Some(AckKind::Ack));
     }
 
     #[test]

@@ -192,7 +192,7 @@ pub fn add_consumer(
     let pos = consumer::start_sequence(&cfg, stream.store(), &filters, max_msgs_per);
     let _ = store.set_starting(pos.start.saturating_sub(1));
     let cursor = Cursor::at(cfg, pos, now_nanos());
-    let c = Consumer::new(stream, name, created, cursor, store);
+    let c = Consumer::new(req.server, stream, name, created, cursor, store);
     c.start(req.server)
         .map_err(|e| errors::CONSUMER_CREATE.with_err(&e))?;
     stream.consumers.write().insert(name.to_string(), c.clone());

@@ -170,14 +170,12 @@ impl WaitQueue {
         last: (u64, u64),
         out: &mut Vec<Status>,
     ) {
+        let base = out.len();
         let mut keep = VecDeque::with_capacity(self.requests.len());
+        let mut expired = Vec::new();
         for mut w in self.requests.drain(..) {
-            let expired = w.expires.is_some_and(|e| now >= e);
-            if expired {
-                out.push(Status::new(
-                    &w.reply,
-                    w.status_with_pending(408, "Request Timeout"),
-                ));
+            if let Some(e) = w.expires.filter(|&e| now >= e) {
+                expired.push((e, w));
                 continue;
             }
             if eos && w.no_wait && (w.expires.is_none() || w.delivered > 0) {
@@ -197,6 +195,14 @@ impl WaitQueue {
             keep.push_back(w);
         }
         self.requests = keep;
+        // Requests that expired since the last pass end in the order they expired.
+        expired.sort_by_key(|(e, _)| *e);
+        let timeouts = expired
+            .into_iter()
+            .map(|(_, w)| Status::new(&w.reply, w.status_with_pending(408, "Request Timeout")));
+        // Their timeouts go before the other statuses of this pass, as Go's timers fire
+        // first.
+        out.splice(base..base, timeouts);
     }
 
     /// Go's `nextWaiting` and `pop`: the request a message of `size` bytes goes to, as it
@@ -346,6 +352,21 @@ mod tests {
             "NATS/1.0 408 Request Timeout\r\nNats-Pending-Messages: 1\r\nNats-Pending-Bytes: 0\r\n\r\n"
         );
         assert!(q.is_empty());
+    }
+
+    #[test]
+    fn requests_expired_together_end_in_expiry_order() {
+        let mut q = WaitQueue::default();
+        for (reply, expires) in [("200", 200), ("100", 100), ("75", 75)] {
+            let mut r = req(reply, 1);
+            r.expires = Some(expires * MS);
+            q.push(r);
+        }
+        let mut out = Vec::new();
+        q.process(150 * MS, false, &all, (0, 0), &mut out);
+        let order: Vec<&str> = out.iter().map(|s| s.reply.as_str()).collect();
+        assert_eq!(order, ["75", "100"]);
+        assert_eq!(q.len(), 1);
     }
 
     #[test]

@@ -14,6 +14,8 @@ use ported::jetstream::{run_basic_jetstream_server, JsServer, PubAck};
 use ported::js_context::JsContext;
 
 mod config;
+mod filters;
+mod pull;
 
 /// The two storage kinds Go's table tests run over: (sub-test name, JSON value).
 const STORAGES: [(&str, &str); 2] = [("MemoryStore", "memory"), ("FileStore", "file")];
