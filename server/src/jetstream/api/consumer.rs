@@ -196,6 +196,7 @@ pub fn add_consumer(
     c.start(req.server)
         .map_err(|e| errors::CONSUMER_CREATE.with_err(&e))?;
     stream.consumers.write().insert(name.to_string(), c.clone());
+    stream.wake_housekeeping();
     Ok(c)
 }
 
