@@ -320,22 +320,38 @@ impl JsClient {
                 err_code: 0,
                 description: "no stream matches subject".into(),
             })?;
-        let mut created = false;
-        let name = match self.consumer_info(&stream, durable) {
-            Ok(info) => info.name,
-            Err(e) if e.err_code == 10014 => {
-                let mut cfg = json!({
-                    "durable_name": durable,
-                    "filter_subject": subject,
-                    "deliver_policy": "all",
-                    "ack_policy": "explicit",
-                    "replay_policy": "instant",
-                });
-                merge(&mut cfg, &extra);
-                created = true;
-                self.add_consumer(&stream, cfg)?.name
+        let mut cfg = json!({
+            "filter_subject": subject,
+            "deliver_policy": "all",
+            "ack_policy": "explicit",
+            "replay_policy": "instant",
+        });
+        if !durable.is_empty() {
+            cfg["durable_name"] = json!(durable);
+        }
+        merge(&mut cfg, &extra);
+        // Without a durable, nats.go skips the lookup and creates one under a name of
+        // its own.
+        let existing = if durable.is_empty() {
+            None
+        } else {
+            match self.consumer_info(&stream, durable) {
+                Ok(info) => Some(info.name),
+                Err(e) if e.err_code == 10014 => None,
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
+        };
+        let created = existing.is_none();
+        let name = match existing {
+            Some(name) => name,
+            None => {
+                let name = if durable.is_empty() {
+                    new_name()
+                } else {
+                    durable.to_string()
+                };
+                self.upsert_consumer(&stream, &name, cfg)?.name
+            }
         };
         let inbox = new_inbox();
         let sid = self.conn.subscribe(&format!("{inbox}.*"));

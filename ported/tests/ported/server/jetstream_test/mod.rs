@@ -15,6 +15,7 @@ mod acks;
 mod config;
 mod consumer_api;
 mod consumer_support;
+mod delivery;
 mod health;
 mod publish;
 mod purge_info;
