@@ -601,3 +601,52 @@ async fn subject_transforms_and_republish() {
     );
     assert_eq!(st.info().await.expect("info").state.messages, 2);
 }
+
+#[tokio::test]
+async fn counter_streams_add_increments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc.clone());
+    // async-nats does not know `allow_msg_counter` yet: create through the API.
+    let created = nc
+        .request(
+            "$JS.API.STREAM.CREATE.C",
+            r#"{"name":"C","subjects":["c.>"],"allow_msg_counter":true,"allow_direct":true}"#
+                .into(),
+        )
+        .await
+        .expect("create");
+    let created: serde_json::Value = serde_json::from_slice(&created.payload).expect("json");
+    assert_eq!(created["config"]["allow_msg_counter"], true, "{created}");
+    let st = js.get_stream("C").await.expect("stream");
+    let incr = |n: &'static str| {
+        let nc = nc.clone();
+        async move {
+            let mut h = async_nats::HeaderMap::new();
+            h.insert("Nats-Incr", n);
+            let r = nc
+                .request_with_headers("c.hits", h, "".into())
+                .await
+                .expect("request");
+            serde_json::from_slice::<serde_json::Value>(&r.payload).expect("json")
+        }
+    };
+    assert_eq!(incr("5").await["val"], "5");
+    assert_eq!(incr("-7").await["val"], "-2");
+    let v = incr("+12").await;
+    assert_eq!(
+        (v["seq"].as_u64(), v["val"].as_str()),
+        (Some(3), Some("10"))
+    );
+    let m = st
+        .get_last_raw_message_by_subject("c.hits")
+        .await
+        .expect("last");
+    assert_eq!(&m.payload[..], br#"{"val":"10"}"#);
+    // A counter stream refuses plain messages and bad increments.
+    let r = nc.request("c.hits", "x".into()).await.expect("request");
+    let v: serde_json::Value = serde_json::from_slice(&r.payload).expect("json");
+    assert_eq!(v["error"]["err_code"], 10169);
+    assert_eq!(incr("bogus").await["error"]["err_code"], 10171);
+}

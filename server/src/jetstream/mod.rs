@@ -10,6 +10,7 @@ pub mod api;
 pub mod banner;
 pub mod consumer;
 pub mod consumer_config;
+pub mod counter;
 pub mod dedup;
 pub mod direct;
 pub mod meta;

@@ -47,6 +47,8 @@ pub struct Accepted {
     pub rollup: Option<Rollup>,
     /// The header to store when it differs from the one published.
     pub header: Option<Vec<u8>>,
+    /// A counter increment (`Nats-Incr`).
+    pub incr: Option<super::counter::BigInt>,
 }
 
 /// The outcome of the checks.
@@ -100,8 +102,34 @@ pub fn check(
     }
     let hdr: &[u8] = hdr_owned.as_deref().unwrap_or(hdr);
     if !hdr.is_empty() {
-        if slice_header(MSG_INCR, hdr).is_some() && !cfg.allow_msg_counter {
-            return Check::Reject(errors::MESSAGE_INCR_DISABLED.new());
+        if let Some(incr) = slice_header(MSG_INCR, hdr) {
+            let Some(incr) = std::str::from_utf8(incr)
+                .ok()
+                .and_then(super::counter::BigInt::parse)
+            else {
+                return Check::Reject(errors::MESSAGE_INCR_INVALID.new());
+            };
+            if !cfg.allow_msg_counter {
+                return Check::Reject(errors::MESSAGE_INCR_DISABLED.new());
+            }
+            if !msg.is_empty() {
+                return Check::Reject(errors::MESSAGE_INCR_PAYLOAD.new());
+            }
+            // A counter message cannot also carry expectations or a rollup.
+            let conflicting = [
+                ROLLUP,
+                EXPECTED_STREAM,
+                EXPECTED_LAST_MSG_ID,
+                EXPECTED_LAST_SUBJECT_SEQ_SUBJECT,
+            ]
+            .iter()
+            .any(|k| header_str(hdr, k).is_some_and(|v| !v.is_empty()))
+                || header_seq(hdr, EXPECTED_LAST_SEQ).is_some()
+                || header_seq(hdr, EXPECTED_LAST_SUBJECT_SEQ).is_some();
+            if conflicting {
+                return Check::Reject(errors::MESSAGE_INCR_INVALID.new());
+            }
+            accepted.incr = Some(incr);
         }
         if let Some(name) = header_str(hdr, EXPECTED_STREAM) {
             if !name.is_empty() && name != cfg.name {
@@ -189,6 +217,9 @@ pub fn check(
                 }
             };
         }
+    }
+    if cfg.allow_msg_counter && accepted.incr.is_none() {
+        return Check::Reject(errors::MESSAGE_INCR_MISSING.new());
     }
     let max = i64::from(cfg.max_msg_size);
     let (hlen, mlen) = (hdr.len() as i64, msg.len() as i64);
