@@ -111,6 +111,8 @@ pub struct Stream {
     copy_tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// Direct-get subscriptions, while `allow_direct` is on.
     direct: Mutex<Option<super::direct::DirectGet>>,
+    /// Wakes the housekeeping task early (a consumer with an inactive threshold came).
+    housekeeping: tokio::sync::Notify,
     /// The stream's consumers, by name.
     pub consumers:
         parking_lot::RwLock<std::collections::BTreeMap<String, Arc<super::consumer::Consumer>>>,
@@ -262,6 +264,7 @@ impl Stream {
             direct: Mutex::new(None),
             sourcing: Mutex::new(Vec::new()),
             watch: Arc::new(tokio::sync::Notify::new()),
+            housekeeping: tokio::sync::Notify::new(),
             copy_tasks: Mutex::new(Vec::new()),
         })
     }
@@ -555,6 +558,12 @@ impl Stream {
     /// Stores messages as if published (sourced messages); acks go nowhere.
     pub fn store_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) {
         self.process_batch(server, msgs);
+    }
+
+    /// Has the housekeeping task look again at what is due (a new consumer may have to
+    /// go sooner than its next planned wake).
+    pub fn wake_housekeeping(&self) {
+        self.housekeeping.notify_one();
     }
 
     /// Notified after each batch of new messages.
@@ -881,6 +890,8 @@ async fn ingest_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
 const SYNC_BLOCKS_EVERY: Duration = Duration::from_secs(2 * 60);
 /// The longest a housekeeping pass waits, so new expiry times are seen in time.
 const MAX_HOUSEKEEPING_WAIT: Duration = Duration::from_millis(250);
+/// The shortest wait before looking at idle consumers again (ns).
+const MIN_IDLE_CHECK_WAIT: i64 = 25_000_000;
 
 /// How long housekeeping sleeps at `now` (ns): until the store's next expiry or the
 /// duplicate window's, whichever comes first (Go expires both on timers), at most
@@ -908,10 +919,29 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
                 let inner = s.inner.lock();
                 inner.dedup.next_expiry(inner.config.duplicates)
             };
-            housekeeping_wait(now, s.store().next_expiration(), dedup_next)
+            // An idle consumer is deleted when its inactive threshold has passed (not
+            // later than Go's timer would); never sooner than a short pause, as one with
+            // messages out waits for their ack wait as well.
+            let idle_next = s
+                .consumers
+                .read()
+                .values()
+                .filter_map(|c| {
+                    let cur = c.cursor.lock();
+                    let threshold = cur.config.inactive_threshold;
+                    (threshold > 0).then(|| cur.last_activity.saturating_add(threshold))
+                })
+                .min()
+                .map(|t| t.max(now.saturating_add(MIN_IDLE_CHECK_WAIT)));
+            let store_next = [s.store().next_expiration(), idle_next]
+                .into_iter()
+                .flatten()
+                .min();
+            housekeeping_wait(now, store_next, dedup_next)
         };
         if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+            let Some(s) = stream.upgrade() else { return };
+            let _ = tokio::time::timeout(wait, s.housekeeping.notified()).await;
         }
         let Some(s) = stream.upgrade() else { return };
         let do_sync = last_sync.elapsed() >= SYNC_BLOCKS_EVERY;
@@ -1023,8 +1053,40 @@ impl Stream {
         } else {
             state.last_seq + 1
         };
+        let subject = request.map_or("", |r| r.subject.as_str());
+        if subject.is_empty() {
+            for c in self.consumers.read().values() {
+                c.purged(first);
+            }
+            return Ok(purged);
+        }
+        // A purge of one subject (Go's purgeLocked): consumers whose filters lie within
+        // it move past what is left of it; those whose filters are wider keep their place
+        // from the stream's first message; the others are not concerned.
+        let left = self
+            .store()
+            .filtered_state(state.first_seq, subject)
+            .map(|ss| ss.first)
+            .unwrap_or(0);
+        let within_start = if left == 0 { state.last_seq + 1 } else { left };
         for c in self.consumers.read().values() {
-            c.purged(first);
+            let cfg = c.config();
+            let filters: Vec<&str> = std::iter::once(cfg.filter_subject.as_str())
+                .filter(|f| !f.is_empty())
+                .chain(cfg.filter_subjects.iter().map(String::as_str))
+                .collect();
+            let within = filters
+                .iter()
+                .any(|f| *f == subject || crate::subject::subject_is_subset_match(f, subject));
+            let wider = filters.is_empty()
+                || filters
+                    .iter()
+                    .any(|f| crate::subject::subject_is_subset_match(subject, f));
+            if within {
+                c.purged(within_start);
+            } else if wider {
+                c.purged(first);
+            }
         }
         Ok(purged)
     }
