@@ -267,6 +267,7 @@ impl JetStream {
                 )
             );
             consumer::recover_consumers(server, &s);
+            s.check_interest_state();
         }
     }
 

@@ -1091,6 +1091,44 @@ impl Stream {
         Ok(purged)
     }
 
+    /// On an interest or work-queue stream, removes what the consumers' saved state
+    /// says they acknowledged (below their ack floors, and between the floor and the
+    /// last delivery what is not pending) and nobody else needs: acks that were not
+    /// applied before a restart (Go's checkInterestState when the stream starts).
+    pub fn check_interest_state(&self) {
+        if self.inner.lock().config.retention == RetentionPolicy::Limits {
+            return;
+        }
+        let state = self.store().fast_state();
+        let consumers: Vec<_> = self.consumers.read().values().cloned().collect();
+        for c in consumers {
+            let (floor, delivered, pending) = {
+                let cur = c.cursor.lock();
+                let floor = cur.ack_floor.1;
+                let delivered = if !cur.pending.is_empty() && cur.delivered_sseq > floor {
+                    cur.delivered_sseq
+                } else {
+                    floor
+                };
+                let pending: std::collections::BTreeSet<u64> =
+                    cur.pending.keys().copied().collect();
+                (floor, delivered, pending)
+            };
+            if delivered == 0 || floor > state.last_seq {
+                continue;
+            }
+            let acked: Vec<u64> = (state.first_seq.max(1)..=delivered.min(state.last_seq))
+                .filter(|&seq| seq <= floor || !pending.contains(&seq))
+                .filter(|&seq| {
+                    self.store()
+                        .subject_for_seq(seq)
+                        .is_ok_and(|subject| c.interested_in(&subject))
+                })
+                .collect();
+            self.acked_by_consumer(&c.name, &acked);
+        }
+    }
+
     /// A consumer whose acknowledged floor was `ack_floor` is gone: with interest
     /// retention, the messages above it that no remaining consumer needs go, and all of
     /// them when no consumer is left (Go's `cleanupNoInterestMessages` on a delete).
