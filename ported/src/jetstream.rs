@@ -233,6 +233,10 @@ pub struct NatsConn {
     /// The wildcard subscription answering requests: (sid, prefix).
     responses: Option<(u64, String)>,
     next_request: u64,
+    /// `-ERR` lines received, kept instead of failing when [`Self::keep_errors`] is on
+    /// (a client with an error handler, e.g. for permission violations).
+    pub errors: Vec<String>,
+    pub keep_errors: bool,
 }
 
 impl NatsConn {
@@ -249,6 +253,8 @@ impl NatsConn {
             pongs: 0,
             responses: None,
             next_request: 0,
+            errors: Vec::new(),
+            keep_errors: false,
         };
         c.send(
             b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"protocol\":1}\r\n",
@@ -297,6 +303,7 @@ impl NatsConn {
                 match op {
                     Op::Ping => self.send(b"PONG\r\n"),
                     Op::Other => {}
+                    Op::Err(e) if self.keep_errors => self.errors.push(e),
                     Op::Err(e) => panic!("server error: {e}"),
                     op => return Some(op),
                 }

@@ -16,6 +16,7 @@ mod config;
 mod consumer_api;
 mod consumer_support;
 mod delivery;
+mod filters_purges;
 mod health;
 mod publish;
 mod purge_info;
