@@ -339,6 +339,50 @@ impl Cursor {
         acks.chain(self.waiting.next_deadline()).min()
     }
 
+    /// Every pending message is due now (Go's `forceExpirePending`, on a new deliver
+    /// subject): queued for redelivery in order, except those delivered as often as
+    /// allowed, which are done with (returned).
+    pub fn force_expire_pending(&mut self) -> Vec<u64> {
+        let max = self.config.max_deliver;
+        let mut exhausted = Vec::new();
+        let seqs: Vec<u64> = self.pending.keys().copied().collect();
+        for s in seqs {
+            if self.redeliver.contains(&s) {
+                continue;
+            }
+            let dc = self.pending.get(&s).map_or(0, |p| p.dc);
+            if max > 0 && dc >= max as u64 {
+                self.pending.remove(&s);
+                exhausted.push(s);
+                continue;
+            }
+            if let Some(p) = self.pending.get_mut(&s) {
+                p.deadline = i64::MAX;
+            }
+            self.redeliver.push_back(s);
+        }
+        if !exhausted.is_empty() {
+            self.update_floor();
+        }
+        exhausted
+    }
+
+    /// The stream's messages below `first_seq` are gone (expired, purged): nothing to
+    /// deliver or wait for there, and the ack floor moves past those that were pending
+    /// (Go treats a pending message removed from the stream as acknowledged).
+    pub fn drop_gone_below(&mut self, first_seq: u64) {
+        if self.next_sseq < first_seq {
+            self.next_sseq = first_seq;
+        }
+        self.redeliver.retain(|&s| s >= first_seq);
+        self.lps.retain(|&s| s >= first_seq);
+        let before = self.pending.len();
+        self.pending.retain(|&s, _| s >= first_seq);
+        if self.pending.len() != before {
+            self.update_floor();
+        }
+    }
+
     /// Messages delivered more than once and still pending.
     pub fn num_redelivered(&self) -> u64 {
         self.pending.values().filter(|p| p.dc > 1).count() as u64
@@ -694,13 +738,27 @@ impl Consumer {
     /// now on.
     pub fn update_config(&self, cfg: ConsumerConfig) {
         self.persist_config(&cfg);
-        let deliver_changed = {
+        let (deliver_changed, exhausted) = {
             let mut c = self.cursor.lock();
             let changed = c.config.deliver_subject != cfg.deliver_subject
                 || c.config.deliver_group != cfg.deliver_group;
+            // What was out on the old deliver subject goes to the new one.
+            let exhausted = if changed
+                && !c.config.deliver_subject.is_empty()
+                && !cfg.deliver_subject.is_empty()
+            {
+                c.force_expire_pending()
+            } else {
+                Vec::new()
+            };
             c.set_config(cfg);
-            changed
+            (changed, exhausted)
         };
+        if !exhausted.is_empty() {
+            if let Some(stream) = self.stream.upgrade() {
+                stream.acked_by_consumer(&self.name, &exhausted);
+            }
+        }
         if deliver_changed {
             self.watch_interest();
         }
@@ -781,6 +839,9 @@ impl Consumer {
         let mut statuses = Vec::new();
         let (cfg, delivered, ack_floor, pending, redelivered, waiting, next, last, last_ack) = {
             let mut c = self.cursor.lock();
+            if let Some(s) = self.stream.upgrade() {
+                c.drop_gone_below(s.store().fast_state().first_seq);
+            }
             // Go drops expired requests and those nobody listens to before counting.
             if c.is_pull() {
                 self.process_waiting(&mut c, now_nanos(), false, &mut statuses);
@@ -1060,13 +1121,10 @@ impl Consumer {
     /// After a purge: skip what is gone.
     pub fn purged(&self, first_seq: u64) {
         let mut c = self.cursor.lock();
-        if c.next_sseq < first_seq {
-            c.next_sseq = first_seq;
-        }
-        c.pending.retain(|&s, _| s >= first_seq);
-        c.redeliver.retain(|&s| s >= first_seq);
-        c.lps.retain(|&s| s >= first_seq);
-        if c.delivered_sseq < first_seq.saturating_sub(1) {
+        c.drop_gone_below(first_seq);
+        // What was delivered stays as it was; a consumer that delivered nothing yet
+        // starts after the purge (Go reports its next sequence then).
+        if c.dseq == 0 && c.delivered_sseq < first_seq.saturating_sub(1) {
             c.delivered_sseq = first_seq - 1;
         }
         if c.ack_floor.1 < first_seq.saturating_sub(1) {
@@ -1082,9 +1140,18 @@ impl Consumer {
     /// The next message to deliver and where it came from: redeliveries first (even at
     /// `max_ack_pending`, as Go), then last-per-subject, then the next new message
     /// matching the filters.
-    fn next_message(&self, c: &mut Cursor, store: &dyn Store) -> Next {
+    fn next_message(&self, c: &mut Cursor, store: &dyn Store, exhausted: &mut Vec<u64>) -> Next {
+        let max_deliver = c.config.max_deliver;
         while let Some(s) = c.redeliver.pop_front() {
-            if !c.pending.contains_key(&s) {
+            let Some(dc) = c.pending.get(&s).map(|p| p.dc) else {
+                continue;
+            };
+            // A NAK'd message delivered as often as allowed is done with (Go checks
+            // the count as it takes a redelivery).
+            if max_deliver > 0 && dc >= max_deliver as u64 {
+                c.pending.remove(&s);
+                c.update_floor();
+                exhausted.push(s);
                 continue;
             }
             match store.load_msg(s) {
@@ -1132,17 +1199,18 @@ impl Consumer {
         let store = stream.store();
         let now = now_nanos();
         let mut statuses: Vec<Status> = Vec::new();
-        let exhausted = {
+        let mut exhausted = {
             let mut c = self.cursor.lock();
+            c.drop_gone_below(store.fast_state().first_seq);
             let exhausted = c.collect_due(now);
             self.process_waiting(&mut c, now, false, &mut statuses);
             exhausted
         };
         self.publish_statuses(server, std::mem::take(&mut statuses));
-        if !exhausted.is_empty() {
-            stream.acked_by_consumer(&self.name, &exhausted);
-        }
         loop {
+            if !exhausted.is_empty() {
+                stream.acked_by_consumer(&self.name, &std::mem::take(&mut exhausted));
+            }
             if self.is_closed() {
                 return;
             }
@@ -1156,16 +1224,17 @@ impl Consumer {
                 // Push consumers deliver only while someone listens.
                 return;
             }
-            let (m, source) = match self.next_message(&mut c, store) {
+            let (m, source) = match self.next_message(&mut c, store, &mut exhausted) {
                 Next::Msg(m, source) => (m, source),
-                Next::NoRoom => return,
+                Next::NoRoom => break,
                 Next::Eof => {
                     // The end of the stream: no-wait requests that cannot wait end here.
                     if pull {
                         self.process_waiting(&mut c, now, true, &mut statuses);
                     }
                     drop(c);
-                    return self.publish_statuses(server, statuses);
+                    self.publish_statuses(server, std::mem::take(&mut statuses));
+                    break;
                 }
             };
             let dc = c.pending.get(&m.seq).map_or(1, |p| p.dc + 1);
@@ -1238,6 +1307,9 @@ impl Consumer {
             if ack_none {
                 stream.acked_by_consumer(&self.name, &[m.seq]);
             }
+        }
+        if !exhausted.is_empty() {
+            stream.acked_by_consumer(&self.name, &exhausted);
         }
     }
 
@@ -1587,6 +1659,35 @@ mod tests {
             (cur.next_sseq, cur.delivered_sseq, cur.ack_floor.1),
             (5, 0, 0)
         );
+    }
+
+    #[test]
+    fn messages_gone_from_the_stream_leave_pending_and_move_the_floor() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.config.max_ack_pending = 10;
+        for s in 1..=3 {
+            c.record_delivery(s, 0);
+        }
+        c.drop_gone_below(3);
+        assert_eq!(c.pending.keys().copied().collect::<Vec<_>>(), vec![3]);
+        assert_eq!(c.ack_floor, (2, 2));
+        c.drop_gone_below(10);
+        assert!(c.pending.is_empty());
+        assert_eq!((c.ack_floor, c.next_sseq), ((3, 3), 10));
+    }
+
+    #[test]
+    fn a_new_deliver_subject_redelivers_everything_pending() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.config.max_ack_pending = 10;
+        c.config.max_deliver = 2;
+        for s in 1..=3 {
+            c.record_delivery(s, 0);
+        }
+        c.record_delivery(2, 0);
+        assert_eq!(c.force_expire_pending(), vec![2]);
+        assert_eq!(c.redeliver, VecDeque::from([1, 3]));
+        assert_eq!(c.next_deadline(), None);
     }
 
     #[test]
