@@ -546,7 +546,7 @@ fn consumer_update_redelivery() {
             let m = js
                 .next_msg_core(sid, SECOND)
                 .unwrap_or_else(|| panic!("{name}: Error getting message"));
-            if m.metadata().stream_seq % 4 == 0 {
+            if m.metadata().stream_seq.is_multiple_of(4) {
                 js.respond_nil(&m);
             }
         }
@@ -573,7 +573,7 @@ fn consumer_update_redelivery() {
         for _ in 0..expect {
             let m = js.next_msg_core(sid, SECOND).unwrap();
             // The ones acknowledged above do not come back.
-            if eseq <= to_send && eseq % 4 == 0 {
+            if eseq <= to_send && eseq.is_multiple_of(4) {
                 eseq += 1;
             }
             let meta = m.metadata();
@@ -592,7 +592,7 @@ fn consumer_update_redelivery() {
         let mut eseq = 1u64;
         for _ in 0..expect {
             let m = js.next_msg_core(sid, SECOND).unwrap();
-            if eseq <= to_send && eseq % 4 == 0 {
+            if eseq <= to_send && eseq.is_multiple_of(4) {
                 eseq += 1;
             }
             let meta = m.metadata();
