@@ -1146,8 +1146,13 @@ impl Stream {
             }
             return;
         }
+        self.drop_unneeded_from(ack_floor, &consumers);
+    }
+
+    /// Removes the messages from `floor` on that none of `consumers` needs.
+    fn drop_unneeded_from(&self, floor: u64, consumers: &[Arc<super::consumer::Consumer>]) {
         let state = self.store().fast_state();
-        for seq in ack_floor.max(state.first_seq)..=state.last_seq {
+        for seq in floor.max(state.first_seq)..=state.last_seq {
             let Ok(subject) = self.store().subject_for_seq(seq) else {
                 continue;
             };
@@ -1156,6 +1161,17 @@ impl Stream {
                 let _ = self.store().remove_msg(seq);
             }
         }
+    }
+
+    /// A consumer whose acknowledged floor is `ack_floor` changed its filters: with
+    /// interest retention, the messages above it that no consumer needs any more go (Go's
+    /// cleanupNoInterestMessages after a filter update).
+    pub fn consumer_filters_changed(&self, ack_floor: u64) {
+        if self.inner.lock().config.retention != RetentionPolicy::Interest {
+            return;
+        }
+        let consumers: Vec<_> = self.consumers.read().values().cloned().collect();
+        self.drop_unneeded_from(ack_floor, &consumers);
     }
 
     /// Consumer `name` acknowledged `seqs`: with interest or work-queue retention, a

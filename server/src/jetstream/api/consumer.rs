@@ -166,7 +166,13 @@ fn update_existing(
     }
     // An ephemeral keeps Go's default inactive threshold when the update has none.
     let _ = cc::inactive_threshold(&mut cfg, 0);
+    let filters_changed =
+        cfg.filter_subject != old.filter_subject || cfg.filter_subjects != old.filter_subjects;
     existing.update_config(cfg);
+    if filters_changed {
+        let floor = existing.cursor.lock().ack_floor.1;
+        stream.consumer_filters_changed(floor);
+    }
     req.respond(&ApiResponse::ok(kind, existing.info(req.server)));
 }
 
