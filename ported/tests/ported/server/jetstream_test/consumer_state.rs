@@ -316,10 +316,13 @@ fn max_msgs_per_subject_and_deliver_last_per_subject() {
     .unwrap();
     // Random subjects leave gaps once the per-subject limit applies.
     let mut rng = super::consumer_support::Rng::new();
-    let foo: Vec<String> = (0..MSGS)
+    let foo_subjects: Vec<String> = (0..MSGS)
         .map(|_| format!("foo.{}", rng.below(SUBJECTS)))
         .collect();
-    let refs: Vec<(&str, &[u8])> = foo.iter().map(|s| (s.as_str(), &b""[..])).collect();
+    let refs: Vec<(&str, &[u8])> = foo_subjects
+        .iter()
+        .map(|s| (s.as_str(), &b""[..]))
+        .collect();
     for v in js.publish_async(&refs) {
         assert!(v.get("error").is_none(), "{v}");
     }
