@@ -383,6 +383,20 @@ impl Cursor {
         }
     }
 
+    /// Messages of the stream gone above its first sequence (a purge of one subject
+    /// under a wider filter): they leave pending and redelivery, and the ack floor moves
+    /// as after an ack (Go's purge with isWider).
+    pub fn drop_gone(&mut self, gone: &[u64]) {
+        let before = self.pending.len();
+        for s in gone {
+            self.pending.remove(s);
+        }
+        self.redeliver.retain(|s| !gone.contains(s));
+        if self.pending.len() != before {
+            self.update_floor();
+        }
+    }
+
     /// Messages delivered more than once and still pending.
     pub fn num_redelivered(&self) -> u64 {
         self.pending.values().filter(|p| p.dc > 1).count() as u64

@@ -1086,6 +1086,18 @@ impl Stream {
                 c.purged(within_start);
             } else if wider {
                 c.purged(first);
+                // What it has pending of the purged subject is gone too.
+                let gone: Vec<u64> = {
+                    let cur = c.cursor.lock();
+                    cur.pending
+                        .keys()
+                        .copied()
+                        .filter(|&seq| self.store().load_msg(seq).is_err())
+                        .collect()
+                };
+                if !gone.is_empty() {
+                    c.cursor.lock().drop_gone(&gone);
+                }
             }
         }
         Ok(purged)
