@@ -14,6 +14,7 @@ use std::time::Duration;
 mod acks;
 mod config;
 mod consumer_api;
+mod consumer_misc;
 mod consumer_state;
 mod consumer_support;
 mod delivery;
