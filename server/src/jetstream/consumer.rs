@@ -1136,9 +1136,10 @@ impl Consumer {
     pub fn purged(&self, first_seq: u64) {
         let mut c = self.cursor.lock();
         c.drop_gone_below(first_seq);
-        // What was delivered stays as it was; a consumer that delivered nothing yet
-        // starts after the purge (Go reports its next sequence then).
-        if c.dseq == 0 && c.delivered_sseq < first_seq.saturating_sub(1) {
+        // Go reports the stream sequence delivered as one below its next sequence, which
+        // a purge moves past what it removed (o.sseq in Go's consumer purge): after a
+        // full purge of 100 messages it is 100 whatever had been delivered.
+        if c.delivered_sseq < first_seq.saturating_sub(1) {
             c.delivered_sseq = first_seq - 1;
         }
         if c.ack_floor.1 < first_seq.saturating_sub(1) {
