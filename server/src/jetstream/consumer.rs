@@ -22,7 +22,7 @@ use crate::sublist::{InterestListener, Listener};
 use natsd_store::{ConsumerStore, Store, StoreMsg, SubjectFilters};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -518,6 +518,7 @@ pub struct Consumer {
     /// A push consumer's listener is there (Go's `active`), kept by the sublist's
     /// interest notifications on the deliver subject.
     active: Arc<AtomicBool>,
+    interest_lost_at: Arc<AtomicI64>,
     interest: Mutex<Option<(String, String, Listener)>>,
     subs: Mutex<Vec<Arc<Subscription>>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
@@ -567,13 +568,19 @@ enum Source {
 /// the sublist's lock).
 struct InterestWatch {
     active: Arc<AtomicBool>,
+    /// When the listener last went (ns): an inactive threshold counts from there.
+    lost_at: Arc<AtomicI64>,
     wake: Arc<tokio::sync::Notify>,
 }
 
 impl InterestListener for InterestWatch {
     fn notify(&self, has_interest: bool) {
         let was = self.active.swap(has_interest, Ordering::AcqRel);
-        if has_interest && !was {
+        if was != has_interest {
+            if !has_interest {
+                self.lost_at.store(now_nanos(), Ordering::Release);
+            }
+            // Deliver now, or time an inactive threshold from now.
             self.wake.notify_one();
         }
     }
@@ -608,6 +615,7 @@ impl Consumer {
             cursor: Mutex::new(cursor),
             wake: Arc::new(tokio::sync::Notify::new()),
             active: Arc::new(AtomicBool::new(false)),
+            interest_lost_at: Arc::new(AtomicI64::new(0)),
             interest: Mutex::new(None),
             subs: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
@@ -732,6 +740,7 @@ impl Consumer {
         }
         let listener: Listener = Arc::new(InterestWatch {
             active: self.active.clone(),
+            lost_at: self.interest_lost_at.clone(),
             wake: self.wake.clone(),
         });
         let registered = if group.is_empty() {
@@ -1354,16 +1363,37 @@ impl Consumer {
             c.last_activity = now;
             return false;
         }
-        if now.saturating_sub(c.last_activity) < threshold {
+        let since = c
+            .last_activity
+            .max(self.interest_lost_at.load(Ordering::Acquire));
+        if now.saturating_sub(since) < threshold {
             return false;
         }
-        // A message out for processing may still be acknowledged: the threshold counts
-        // from when its ack wait ends (Go's deleteNotActive).
-        !c.pending.values().any(|p| {
-            p.ts.saturating_add(c.wait_for(p.dc))
-                .saturating_add(threshold)
-                > now
-        })
+        // A pull consumer's message out for processing may still be acknowledged: the
+        // threshold counts from when its ack wait ends (Go's deleteNotActive).
+        !c.is_pull()
+            || !c.pending.values().any(|p| {
+                p.ts.saturating_add(c.wait_for(p.dc))
+                    .saturating_add(threshold)
+                    > now
+            })
+    }
+
+    /// Deletes the consumer from its stream for inactivity (Go's `deleteNotActive`).
+    fn delete_inactive(&self, server: &ServerShared) {
+        let Some(stream) = self.stream.upgrade() else {
+            return;
+        };
+        let removed = {
+            let mut consumers = stream.consumers.write();
+            match consumers.get(&self.name) {
+                Some(c) if std::ptr::eq(Arc::as_ptr(c), self) => consumers.remove(&self.name),
+                _ => None,
+            }
+        };
+        if let Some(c) = removed {
+            c.delete(server);
+        }
     }
 
     /// Keeps the last time something showed interest (push: a listener is there).
@@ -1390,11 +1420,19 @@ async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
                 return;
             }
             let now = now_nanos();
-            let next = c.cursor.lock().next_deadline();
+            let (next, threshold) = {
+                let cur = c.cursor.lock();
+                (cur.next_deadline(), cur.config.inactive_threshold)
+            };
+            // An inactive threshold is checked at least that often (Go's delete timer).
+            let mut longest = Duration::from_secs(1);
+            if threshold > 0 {
+                longest = longest.min(Duration::from_nanos(threshold as u64));
+            }
             let wait = match next {
                 Some(t) if t <= now => Duration::ZERO,
-                Some(t) => Duration::from_nanos((t - now) as u64).min(Duration::from_secs(1)),
-                None => Duration::from_secs(1),
+                Some(t) => Duration::from_nanos((t - now) as u64).min(longest),
+                None => longest,
             };
             if !wait.is_zero() {
                 // Holding the consumer while waiting only delays its drop by the wait.
@@ -1406,7 +1444,13 @@ async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
         let (Some(c), Some(s)) = (consumer.upgrade(), server.upgrade()) else {
             return;
         };
-        let work = tokio::task::spawn_blocking(move || c.deliver(&s));
+        let work = tokio::task::spawn_blocking(move || {
+            c.deliver(&s);
+            // Idle past its inactive threshold: the consumer goes.
+            if c.inactive(now_nanos()) {
+                c.delete_inactive(&s);
+            }
+        });
         let _ = work.await;
     }
 }
@@ -1492,8 +1536,10 @@ pub fn recover_consumers(server: &Arc<ServerShared>, stream: &Arc<Stream>) {
             }
         };
         let now = now_nanos();
+        // The saved state decides where it is, also when nothing was delivered yet (its
+        // starting point was saved at creation; Go's readStoredState).
         let cursor = match store.state() {
-            Ok(state) if store.has_state() => restore_cursor(meta.config.clone(), &state, now),
+            Ok(state) => restore_cursor(meta.config.clone(), &state, now),
             _ => {
                 let filters = config_filters(&meta.config);
                 let mmp = stream.config().max_msgs_per;

@@ -17,6 +17,7 @@ mod acks;
 mod config;
 mod filters;
 mod pull;
+mod push;
 
 /// The two storage kinds Go's table tests run over: (sub-test name, JSON value).
 const STORAGES: [(&str, &str); 2] = [("MemoryStore", "memory"), ("FileStore", "file")];
