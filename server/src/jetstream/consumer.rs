@@ -146,6 +146,9 @@ pub struct Cursor {
     pub waiting: WaitQueue,
     /// When anything last showed interest (pull request, ack); for inactivity.
     pub last_activity: i64,
+    /// When the push deliver subject last got something (a message or a heartbeat); an
+    /// idle heartbeat is due `config.heartbeat` later.
+    pub last_push: i64,
 }
 
 impl Cursor {
@@ -164,7 +167,23 @@ impl Cursor {
             lps: VecDeque::new(),
             waiting: WaitQueue::default(),
             last_activity: now,
+            last_push: now,
         }
+    }
+
+    /// When a pause set in the config ends (ns), if it is in the future of `now`.
+    pub fn paused_until(&self, now: i64) -> Option<i64> {
+        self.config
+            .pause_until
+            .filter(|t| !t.is_zero())
+            .map(|t| t.unix_nanos())
+            .filter(|&t| t > now)
+    }
+
+    /// When the next push idle heartbeat is due, if the config asks for them.
+    pub fn push_heartbeat_due(&self) -> Option<i64> {
+        (!self.is_pull() && self.config.heartbeat > 0)
+            .then(|| self.last_push.saturating_add(self.config.heartbeat))
     }
 
     pub fn is_pull(&self) -> bool {
@@ -336,7 +355,9 @@ impl Cursor {
             .values()
             .map(|p| p.deadline)
             .filter(|&d| d != i64::MAX);
-        acks.chain(self.waiting.next_deadline()).min()
+        acks.chain(self.waiting.next_deadline())
+            .chain(self.push_heartbeat_due())
+            .min()
     }
 
     /// Every pending message is due now (Go's `forceExpirePending`, on a new deliver
@@ -503,6 +524,7 @@ impl Cursor {
 
 /// A consumer of a stream.
 pub struct Consumer {
+    server: Weak<ServerShared>,
     pub name: String,
     pub stream_name: String,
     pub created: GoTime,
@@ -520,6 +542,8 @@ pub struct Consumer {
     active: Arc<AtomicBool>,
     interest_lost_at: Arc<AtomicI64>,
     interest: Mutex<Option<(String, String, Listener)>>,
+    /// When a pause ends and its advisory is due (ns), 0 for none (Go's pause timer).
+    unpause_at: AtomicI64,
     subs: Mutex<Vec<Arc<Subscription>>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     closed: AtomicBool,
@@ -589,7 +613,7 @@ impl InterestListener for InterestWatch {
 impl Consumer {
     /// A consumer over `stream` with a cursor already positioned; `start` subscribes it.
     pub fn new(
-        server: &ServerShared,
+        server: &Arc<ServerShared>,
         stream: &Arc<Stream>,
         name: &str,
         created: GoTime,
@@ -603,6 +627,7 @@ impl Consumer {
             "js_ack_fc_v2",
         );
         Arc::new(Consumer {
+            server: Arc::downgrade(server),
             name: name.to_string(),
             stream_name: stream.name.clone(),
             created,
@@ -617,6 +642,7 @@ impl Consumer {
             active: Arc::new(AtomicBool::new(false)),
             interest_lost_at: Arc::new(AtomicI64::new(0)),
             interest: Mutex::new(None),
+            unpause_at: AtomicI64::new(0),
             subs: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
@@ -700,6 +726,7 @@ impl Consumer {
         )?);
         drop(subs);
         self.watch_interest();
+        self.arm_pause(now_nanos());
         let dispatcher = tokio::spawn(crate::events::internal::dispatch_loop_blocking(
             Arc::downgrade(server),
             self.client.clone(),
@@ -761,6 +788,7 @@ impl Consumer {
     /// now on.
     pub fn update_config(&self, cfg: ConsumerConfig) {
         self.persist_config(&cfg);
+        let pause_changed = self.cursor.lock().config.pause_until != cfg.pause_until;
         let (deliver_changed, exhausted) = {
             let mut c = self.cursor.lock();
             let changed = c.config.deliver_subject != cfg.deliver_subject
@@ -785,7 +813,74 @@ impl Consumer {
         if deliver_changed {
             self.watch_interest();
         }
+        if pause_changed {
+            self.arm_pause(now_nanos());
+            self.send_pause_advisory();
+        }
         self.notify();
+    }
+
+    /// Times the end of a pause in the config (Go's `updatePauseState`).
+    fn arm_pause(&self, now: i64) {
+        let until = self.cursor.lock().paused_until(now).unwrap_or(0);
+        self.unpause_at.store(until, Ordering::Release);
+    }
+
+    /// Go's pause advisory on `$JS.EVENT.ADVISORY.CONSUMER.PAUSE.<stream>.<consumer>`:
+    /// whether the consumer is paused now and until when; only when someone listens.
+    pub fn send_pause_advisory(&self) {
+        let subject = format!(
+            "$JS.EVENT.ADVISORY.CONSUMER.PAUSE.{}.{}",
+            self.stream_name, self.name
+        );
+        if !self.account.sublist.has_interest(&subject) {
+            return;
+        }
+        let until = self
+            .cursor
+            .lock()
+            .config
+            .pause_until
+            .unwrap_or(GoTime::ZERO);
+        let paused = !until.is_zero() && until.unix_nanos() > now_nanos();
+        let mut advisory = serde_json::json!({
+            "type": "io.nats.jetstream.advisory.v1.consumer_pause",
+            "id": crate::events::messages::next_event_id(),
+            "timestamp": GoTime::now(),
+            "stream": self.stream_name,
+            "consumer": self.name,
+            "paused": paused,
+            "pause_until": until,
+        });
+        if !self.domain.is_empty() {
+            advisory["domain"] = serde_json::json!(self.domain);
+        }
+        let body = crate::monitor::http::to_go_json_compact(&advisory);
+        let Some(server) = self.server.upgrade() else {
+            return;
+        };
+        crate::events::internal::publish(
+            &server,
+            &self.client,
+            &self.account,
+            &subject,
+            None,
+            None,
+            &body,
+        );
+    }
+
+    /// When the running pause ends and is announced (ns), if one is timed (Go's `uptmr`).
+    pub fn pause_timer(&self) -> Option<i64> {
+        Some(self.unpause_at.load(Ordering::Acquire)).filter(|&t| t > 0)
+    }
+
+    /// A paused consumer (Go's `Paused` and `PauseRemaining` of its info).
+    pub fn pause_state(&self, now: i64) -> (bool, i64) {
+        match self.cursor.lock().paused_until(now) {
+            Some(until) => (true, until - now),
+            None => (false, 0),
+        }
     }
 
     /// Keeps an updated configuration in the consumer store and, for a file stream, in
@@ -900,6 +995,7 @@ impl Consumer {
         // Redeliveries are off with max_deliver 1: Go does not report them then.
         let redelivered = if cfg.max_deliver == 1 { 0 } else { redelivered };
         let push_bound = !cfg.deliver_subject.is_empty() && self.active.load(Ordering::Acquire);
+        let (paused, pause_remaining) = self.pause_state(now_nanos());
         ConsumerInfo {
             stream: self.stream_name.clone(),
             name: self.name.clone(),
@@ -921,8 +1017,8 @@ impl Consumer {
             num_pending,
             cluster: None,
             push_bound,
-            paused: false,
-            pause_remaining: 0,
+            paused,
+            pause_remaining,
             timestamp: GoTime::now(),
         }
     }
@@ -1223,14 +1319,43 @@ impl Consumer {
         let store = stream.store();
         let now = now_nanos();
         let mut statuses: Vec<Status> = Vec::new();
-        let mut exhausted = {
+        // A pause that ended is announced (Go's pause timer).
+        let unpause_at = self.unpause_at.load(Ordering::Acquire);
+        if unpause_at > 0
+            && now >= unpause_at
+            && self
+                .unpause_at
+                .compare_exchange(unpause_at, 0, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.send_pause_advisory();
+        }
+        let (mut exhausted, paused) = {
             let mut c = self.cursor.lock();
             c.drop_gone_below(store.fast_state().first_seq);
             let exhausted = c.collect_due(now);
             self.process_waiting(&mut c, now, false, &mut statuses);
-            exhausted
+            // An idle push consumer tells its listener it is alive (paused too).
+            if c.push_heartbeat_due().is_some_and(|t| now >= t) {
+                c.last_push = now;
+                if self.active.load(Ordering::Acquire) {
+                    let last = (c.dseq, c.next_sseq.saturating_sub(1));
+                    statuses.push(Status {
+                        reply: c.config.deliver_subject.clone(),
+                        header: waiting::idle_heartbeat(last.0, last.1),
+                    });
+                }
+            }
+            (exhausted, c.paused_until(now).is_some())
         };
         self.publish_statuses(server, std::mem::take(&mut statuses));
+        if paused {
+            // Nothing goes out until the pause ends; requests still expire.
+            if !exhausted.is_empty() {
+                stream.acked_by_consumer(&self.name, &exhausted);
+            }
+            return;
+        }
         loop {
             if !exhausted.is_empty() {
                 stream.acked_by_consumer(&self.name, &std::mem::take(&mut exhausted));
@@ -1239,6 +1364,10 @@ impl Consumer {
                 return;
             }
             let mut c = self.cursor.lock();
+            // Paused meanwhile: nothing more goes out (Go checks on every message).
+            if c.paused_until(now_nanos()).is_some() {
+                break;
+            }
             let pull = c.is_pull();
             if pull {
                 if c.waiting.is_empty() {
@@ -1306,6 +1435,7 @@ impl Consumer {
                 (c.config.deliver_subject.clone(), None)
             };
             let recorded = c.record_delivery(m.seq, now);
+            c.last_push = now;
             debug_assert_eq!(recorded, (dseq, dc));
             let ack_none = c.config.ack_policy == AckPolicy::None;
             drop(c);
@@ -1423,6 +1553,12 @@ async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
             let (next, threshold) = {
                 let cur = c.cursor.lock();
                 (cur.next_deadline(), cur.config.inactive_threshold)
+            };
+            let unpause = c.unpause_at.load(Ordering::Acquire);
+            let next = match (next, unpause > 0) {
+                (Some(t), true) => Some(t.min(unpause)),
+                (None, true) => Some(unpause),
+                (n, false) => n,
             };
             // An inactive threshold is checked at least that often (Go's delete timer).
             let mut longest = Duration::from_secs(1);
@@ -1749,6 +1885,23 @@ mod tests {
         assert_eq!(c.force_expire_pending(), vec![2]);
         assert_eq!(c.redeliver, VecDeque::from([1, 3]));
         assert_eq!(c.next_deadline(), None);
+    }
+
+    #[test]
+    fn pauses_and_push_heartbeats_are_timed_from_the_config() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        assert_eq!(c.paused_until(0), None);
+        c.config.pause_until = Some(GoTime::from_unix_nanos(10 * SEC));
+        assert_eq!(c.paused_until(5 * SEC), Some(10 * SEC));
+        assert_eq!(c.paused_until(10 * SEC), None);
+        // Pull consumers have no push heartbeats; push ones one interval after the
+        // last thing sent.
+        c.config.heartbeat = SEC;
+        assert_eq!(c.push_heartbeat_due(), None);
+        c.config.deliver_subject = "d".into();
+        c.last_push = 3 * SEC;
+        assert_eq!(c.push_heartbeat_due(), Some(4 * SEC));
+        assert_eq!(c.next_deadline(), Some(4 * SEC));
     }
 
     #[test]

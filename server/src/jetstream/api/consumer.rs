@@ -112,7 +112,13 @@ pub fn create(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     // (after the comparison with an existing consumer, as Go stamps it on the consumer).
     let _ = cc::inactive_threshold(&mut cfg, 0);
     match add_consumer(req, &stream, &name, cfg) {
-        Ok(c) => req.respond(&ApiResponse::ok(kind, c.info(req.server))),
+        Ok(c) => {
+            req.respond(&ApiResponse::ok(kind, c.info(req.server)));
+            // Created paused: announced after the answer, as Go does.
+            if c.pause_state(now_nanos()).0 {
+                c.send_pause_advisory();
+            }
+        }
         Err(e) => req.fail(kind, e),
     }
 }
@@ -299,4 +305,60 @@ pub fn list(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let (paged, page) = names_of(&s, request.offset, LIST_LIMIT);
     let consumers = page.iter().map(|c| c.info(req.server)).collect();
     req.respond(&ApiResponse::ok(kind, ListBody { paged, consumers }));
+}
+
+/// Go's `JSApiConsumerPauseResponse`.
+#[derive(Serialize)]
+struct PauseBody {
+    paused: bool,
+    pause_until: GoTime,
+    #[serde(skip_serializing_if = "is_zero_i64")]
+    pause_remaining: i64,
+}
+
+fn is_zero_i64(v: &i64) -> bool {
+    *v == 0
+}
+
+/// Go's `JSApiConsumerPauseRequest`.
+#[derive(serde::Deserialize, Default)]
+struct PauseRequest {
+    #[serde(default)]
+    pause_until: Option<GoTime>,
+}
+
+/// `$JS.API.CONSUMER.PAUSE.<stream>.<consumer>`: pauses the consumer until the time given,
+/// or resumes it when there is none (Go's `jsConsumerPauseRequest`).
+pub fn pause(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    let kind = rt::CONSUMER_PAUSE;
+    // Only a JSON object or array is read; anything else resumes.
+    let request: PauseRequest = match req.body() {
+        Some(b) if matches!(b.first(), Some(b'{') | Some(b'[')) => match super::decode_like_go(b) {
+            Ok(r) => r,
+            Err(e) => return req.fail(kind, errors::INVALID_JSON.with_err(&e)),
+        },
+        _ => PauseRequest::default(),
+    };
+    let (stream, name) = (token(&req.msg.subject, 5), token(&req.msg.subject, 6));
+    let Some(s) = jsa.stream(stream) else {
+        return req.fail(kind, errors::STREAM_NOT_FOUND.new());
+    };
+    let Some(c) = s.consumers.read().get(name).cloned() else {
+        return req.fail(kind, errors::CONSUMER_NOT_FOUND.new());
+    };
+    let until = request.pause_until.filter(|t| !t.is_zero());
+    let mut cfg = c.config();
+    cfg.pause_until = until;
+    cc::set_static_consumer_metadata(&mut cfg);
+    c.update_config(cfg);
+    let now = now_nanos();
+    let (paused, pause_remaining) = c.pause_state(now);
+    req.respond(&ApiResponse::ok(
+        kind,
+        PauseBody {
+            paused,
+            pause_until: until.unwrap_or(GoTime::ZERO),
+            pause_remaining,
+        },
+    ));
 }

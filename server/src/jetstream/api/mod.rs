@@ -38,6 +38,7 @@ pub enum Verb {
     ConsumerDelete,
     ConsumerNames,
     ConsumerList,
+    ConsumerPause,
 }
 
 /// Subjects and their verbs (Go's `JSApi*` subjects).
@@ -59,6 +60,7 @@ pub const ROUTES: &[(&str, Verb)] = &[
     ("$JS.API.CONSUMER.DELETE.*.*", Verb::ConsumerDelete),
     ("$JS.API.CONSUMER.NAMES.*", Verb::ConsumerNames),
     ("$JS.API.CONSUMER.LIST.*", Verb::ConsumerList),
+    ("$JS.API.CONSUMER.PAUSE.*.*", Verb::ConsumerPause),
 ];
 
 /// Subscribes the API of `account`.
@@ -187,5 +189,6 @@ fn dispatch(
         Verb::ConsumerDelete => consumer::delete(&req, &jsa),
         Verb::ConsumerNames => consumer::names(&req, &jsa),
         Verb::ConsumerList => consumer::list(&req, &jsa),
+        Verb::ConsumerPause => consumer::pause(&req, &jsa),
     }
 }

@@ -1005,6 +1005,7 @@ pub mod response_type {
     pub const CONSUMER_INFO: &str = "io.nats.jetstream.api.v1.consumer_info_response";
     pub const CONSUMER_NAMES: &str = "io.nats.jetstream.api.v1.consumer_names_response";
     pub const CONSUMER_LIST: &str = "io.nats.jetstream.api.v1.consumer_list_response";
+    pub const CONSUMER_PAUSE: &str = "io.nats.jetstream.api.v1.consumer_pause_response";
 }
 
 #[cfg(test)]
