@@ -122,6 +122,27 @@ pub fn parse_ack_subject(subject: &str) -> Option<(u64, u64, u64)> {
     Some((dc, sseq, dseq))
 }
 
+/// Whether messages on `subject` are for a consumer with `filters` (Go's
+/// `isFilteredMatch`): no filter takes everything.
+pub fn is_filtered_match(filters: &SubjectFilters, subject: &str) -> bool {
+    filters.is_empty() || filters.has_interest(subject)
+}
+
+/// The percentage of a `sample_freq` ("50%" or "50"); 0 for none (Go's `sfreq`).
+pub fn sample_frequency(text: &str) -> u32 {
+    text.trim_end_matches('%').parse().unwrap_or(0)
+}
+
+/// Whether an ack is sampled at `freq` percent, `roll` being a random number below 100
+/// (Go's `shouldSample`).
+pub fn should_sample(freq: u32, roll: u32) -> bool {
+    match freq {
+        0 => false,
+        f if f >= 100 => true,
+        f => roll <= f,
+    }
+}
+
 /// The consumer's delivery state (pure).
 #[derive(Debug, Clone)]
 pub struct Cursor {
@@ -1191,8 +1212,20 @@ impl Consumer {
             return;
         };
         let now = now_nanos();
+        let mut sample = None;
         let acked = {
             let mut c = self.cursor.lock();
+            // Explicit acks of pending messages may be sampled (Go's sampleAck).
+            if matches!(kind, AckKind::Ack | AckKind::Next(_))
+                && c.config.ack_policy == AckPolicy::Explicit
+            {
+                if let Some(p) = c.pending.get(&sseq) {
+                    let freq = sample_frequency(&c.config.sample_frequency);
+                    if should_sample(freq, rand::random::<u32>() % 100) {
+                        sample = Some((now - p.ts, p.dc));
+                    }
+                }
+            }
             let acked = c.ack(&kind, sseq, dseq, now);
             if !acked.is_empty() {
                 let (fd, fs) = c.ack_floor;
@@ -1214,6 +1247,9 @@ impl Consumer {
                 stream.acked_by_consumer(&self.name, &acked);
             }
         }
+        if let Some((delay, dc)) = sample {
+            self.send_ack_metric(server, sseq, dseq, dc, delay);
+        }
         // An ack with a reply is answered once applied (a +NXT's reply takes messages).
         if !matches!(kind, AckKind::Next(_)) && sseq != 0 && !msg.reply.is_empty() {
             self.publish_empty(server, &msg.reply);
@@ -1221,11 +1257,47 @@ impl Consumer {
         self.notify();
     }
 
+    /// Go's ack metric on `$JS.EVENT.METRIC.CONSUMER.ACK.<stream>.<consumer>`, only
+    /// when someone listens.
+    fn send_ack_metric(&self, server: &ServerShared, sseq: u64, dseq: u64, dc: u64, delay: i64) {
+        let subject = format!(
+            "$JS.EVENT.METRIC.CONSUMER.ACK.{}.{}",
+            self.stream_name, self.name
+        );
+        if !self.account.sublist.has_interest(&subject) {
+            return;
+        }
+        let mut metric = serde_json::json!({
+            "type": "io.nats.jetstream.metric.v1.consumer_ack",
+            "id": crate::events::messages::next_event_id(),
+            "timestamp": GoTime::now(),
+            "stream": self.stream_name,
+            "consumer": self.name,
+            "consumer_seq": dseq,
+            "stream_seq": sseq,
+            "ack_time": delay,
+            "deliveries": dc,
+        });
+        if !self.domain.is_empty() {
+            metric["domain"] = serde_json::json!(self.domain);
+        }
+        let body = crate::monitor::http::to_go_json_compact(&metric);
+        crate::events::internal::publish(
+            server,
+            &self.client,
+            &self.account,
+            &subject,
+            None,
+            None,
+            &body,
+        );
+    }
+
     /// Whether this consumer still needs stream sequence `sseq` (interest retention):
     /// not yet delivered, or delivered and not acknowledged.
     pub fn needs(&self, sseq: u64, subject: &str) -> bool {
         let c = self.cursor.lock();
-        if !c.filters.is_empty() && !c.filters.has_interest(subject) {
+        if !is_filtered_match(&c.filters, subject) {
             return false;
         }
         sseq >= c.next_sseq || c.pending.contains_key(&sseq) || c.lps.contains(&sseq)
@@ -1233,8 +1305,7 @@ impl Consumer {
 
     /// Whether messages on `subject` are for this consumer (its filters).
     pub fn interested_in(&self, subject: &str) -> bool {
-        let c = self.cursor.lock();
-        c.filters.is_empty() || c.filters.has_interest(subject)
+        is_filtered_match(&self.cursor.lock().filters, subject)
     }
 
     /// After a purge: skip what is gone.
@@ -1902,6 +1973,16 @@ mod tests {
         c.last_push = 3 * SEC;
         assert_eq!(c.push_heartbeat_due(), Some(4 * SEC));
         assert_eq!(c.next_deadline(), Some(4 * SEC));
+    }
+
+    #[test]
+    fn acks_are_sampled_at_the_configured_rate() {
+        assert_eq!(sample_frequency("50%"), 50);
+        assert_eq!(sample_frequency("100"), 100);
+        assert_eq!(sample_frequency(""), 0);
+        assert!(!should_sample(0, 0));
+        assert!(should_sample(100, 99));
+        assert!(should_sample(50, 50) && !should_sample(50, 51));
     }
 
     #[test]

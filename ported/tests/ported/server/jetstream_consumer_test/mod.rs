@@ -16,6 +16,7 @@ use ported::js_context::JsContext;
 mod acks;
 mod config;
 mod filters;
+mod misc;
 mod pause;
 mod pull;
 mod push;

@@ -1,0 +1,331 @@
+//! Ack sampling, filter matching, pending counts, and several consumers at once.
+
+use super::*;
+use ported::jetstream::check_for;
+use ported::js_context::{new_inbox, SubOpts, SEC};
+use ported::port;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const SECOND: Duration = Duration::from_secs(1);
+
+/// The ack metric of the first message of consumer `dlc` on `TEST`.
+fn check_ack_metric(metric: &ported::jetstream::NatsMsg) {
+    let am: Value = serde_json::from_slice(&metric.payload).unwrap();
+    assert!(
+        am["stream"] == "TEST" && am["consumer"] == "dlc" && am["consumer_seq"] == 1,
+        "Not a proper ack metric: {am}"
+    );
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerAckSampling" => consumer_ack_sampling);
+fn consumer_ack_sampling() {
+    let (_s, mut js) = server_and_client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    js.add_consumer(
+        "TEST",
+        json!({"durable_name": "dlc", "ack_policy": "explicit", "filter_subject": "foo", "sample_freq": "100%"}),
+    )
+    .unwrap();
+    let mut sub = js.pull_subscribe("foo", "dlc", SubOpts::default()).unwrap();
+    js.publish_ok("foo", b"Hello");
+    let msub = js.subscribe_sync_core("$JS.EVENT.METRIC.>");
+    for m in js.fetch_msgs(&mut sub, 1, SECOND) {
+        js.ack_sync(&m).unwrap();
+    }
+    let metric = js.next_msg_core(msub, SECOND).expect("an ack metric");
+    check_ack_metric(&metric);
+
+    // Less than 100%.
+    js.add_consumer(
+        "TEST",
+        json!({"durable_name": "alps", "ack_policy": "explicit", "filter_subject": "foo", "sample_freq": "50%"}),
+    )
+    .unwrap();
+    let mut asub = js
+        .pull_subscribe("foo", "alps", SubOpts::default())
+        .unwrap();
+    let total = 500;
+    for _ in 0..total {
+        js.publish_ok("foo", b"Hello");
+    }
+    let mut mp = 0;
+    for m in js.fetch_msgs(&mut asub, total, SECOND) {
+        js.ack_sync(&m).unwrap();
+        mp += 1;
+    }
+    js.flush();
+    assert_eq!(mp, total, "Got only {mp} msgs out of {total}");
+    // About 250.
+    let n = js.pending(msub);
+    assert!((200..=300).contains(&n), "Expected about 250, got {n}");
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerAckSamplingSpecifiedUsingUpdateConsumer" => consumer_ack_sampling_specified_using_update_consumer);
+fn consumer_ack_sampling_specified_using_update_consumer() {
+    let (_s, mut js) = server_and_client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    js.add_consumer(
+        "TEST",
+        json!({"durable_name": "dlc", "ack_policy": "explicit", "filter_subject": "foo"}),
+    )
+    .unwrap();
+    js.update_consumer(
+        "TEST",
+        json!({"durable_name": "dlc", "ack_policy": "explicit", "filter_subject": "foo", "sample_freq": "100%"}),
+    )
+    .unwrap();
+    let mut sub = js.pull_subscribe("foo", "dlc", SubOpts::default()).unwrap();
+    js.publish_ok("foo", b"Hello");
+    let msub = js.subscribe_sync_core("$JS.EVENT.METRIC.>");
+    for m in js.fetch_msgs(&mut sub, 1, SECOND) {
+        js.ack_sync(&m).unwrap();
+    }
+    let metric = js.next_msg_core(msub, SECOND).expect("an ack metric");
+    check_ack_metric(&metric);
+}
+
+/// Go's `filterSubjects(n)`: `n` filters from 5-token literals, each followed by its
+/// variants with one token made `*`.
+fn filter_subjects(n: usize) -> Vec<String> {
+    let mut fs = Vec::with_capacity(n);
+    let mut i = 0u64;
+    loop {
+        i += 1;
+        let unique = format!("u{i}x{}", std::process::id());
+        let literals = ["foo", "bar", unique.as_str(), "xyz", "abcdef"];
+        fs.push(literals.join("."));
+        if fs.len() == n {
+            return fs;
+        }
+        for wc in 0..literals.len() {
+            let e: Vec<&str> = literals
+                .iter()
+                .enumerate()
+                .map(|(j, l)| if j == wc { "*" } else { *l })
+                .collect();
+            fs.push(e.join("."));
+            if fs.len() == n {
+                return fs;
+            }
+        }
+    }
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerIsFilteredMatch" => consumer_is_filtered_match);
+fn consumer_is_filtered_match() {
+    use natsd::jetstream::api::types::ConsumerConfig;
+    use natsd::jetstream::consumer::{config_filters, is_filtered_match};
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    for (name, filters, subject, result) in [
+        ("no filter", s(&[]), "foo.bar", true),
+        ("literal match", s(&["foo.baz", "foo.bar"]), "foo.bar", true),
+        (
+            "literal mismatch",
+            s(&["foo.baz", "foo.bar"]),
+            "foo.ban",
+            false,
+        ),
+        ("wildcard > match", s(&["bar.>", "foo.>"]), "foo.bar", true),
+        ("wildcard > match", s(&["bar.>", "foo.>"]), "bar.foo", true),
+        (
+            "wildcard > mismatch",
+            s(&["bar.>", "foo.>"]),
+            "baz.foo",
+            false,
+        ),
+        ("wildcard * match", s(&["bar.*", "foo.*"]), "foo.bar", true),
+        ("wildcard * match", s(&["bar.*", "foo.*"]), "bar.foo", true),
+        (
+            "wildcard * mismatch",
+            s(&["bar.*", "foo.*"]),
+            "baz.foo",
+            false,
+        ),
+        (
+            "wildcard * match",
+            s(&["foo.*.x", "foo.*.y"]),
+            "foo.bar.x",
+            true,
+        ),
+        (
+            "wildcard * match",
+            s(&["foo.*.x", "foo.*.y", "foo.*.z"]),
+            "foo.bar.z",
+            true,
+        ),
+        (
+            "many mismatch",
+            filter_subjects(100),
+            "foo.bar.do.not.match.any.filter.subject",
+            false,
+        ),
+        // Matched by "foo.bar.*.xyz.abcdef".
+        (
+            "many match",
+            filter_subjects(100),
+            "foo.bar.12345.xyz.abcdef",
+            true,
+        ),
+    ] {
+        let cfg = ConsumerConfig {
+            filter_subjects: filters.clone(),
+            ..Default::default()
+        };
+        assert_eq!(
+            is_filtered_match(&config_filters(&cfg), subject),
+            result,
+            "{name}: Subject {subject:?} filtered match of {filters:?}"
+        );
+    }
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerPendingCountAfterMsgAckAboveFloor" => consumer_pending_count_after_msg_ack_above_floor);
+fn consumer_pending_count_after_msg_ack_above_floor() {
+    let (_s, mut js) = server_and_client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"], "retention": "workqueue"}))
+        .unwrap();
+    for _ in 0..2 {
+        js.publish_ok("foo", b"");
+    }
+    let mut sub = js
+        .pull_subscribe("foo", "CONSUMER", SubOpts::default())
+        .unwrap();
+    // Go reads the consumer's pending count (o.npc), which its info reports.
+    let require_expected = |js: &mut JsContext, expected: u64| {
+        check_for(SECOND, Duration::from_millis(10), || {
+            let npc = js.info("TEST", "CONSUMER")["num_pending"].as_u64();
+            if npc == Some(expected) {
+                Ok(())
+            } else {
+                Err(format!("expected npc={expected}, got {npc:?}"))
+            }
+        });
+    };
+    require_expected(&mut js, 2);
+    // Fetch both, ack the last.
+    let msgs = js.fetch(&mut sub, 2, 5 * SECOND).unwrap();
+    assert_eq!(msgs.len(), 2);
+    js.ack_sync(&msgs[1]).unwrap();
+    // Both fetched: nothing pending.
+    require_expected(&mut js, 0);
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerMultipleConsumersMultipleFilters" => consumer_multiple_consumers_multiple_filters);
+fn consumer_multiple_consumers_multiple_filters() {
+    let (s, mut js) = server_and_client();
+    let subjects: [(&str, usize, bool); 5] = [
+        ("one", 50, false),
+        ("two", 75, false),
+        ("three", 250, false),
+        ("four", 10, false),
+        ("five.>", 300, true),
+    ];
+    let consumers: [(&str, [&str; 2], u64); 4] = [
+        ("C1", ["one", "two"], 125),
+        ("C2", ["two", "three"], 325),
+        ("C3", ["one", "three"], 300),
+        ("C4", ["one", "five.>"], 350),
+    ];
+    js.add_stream(json!({
+        "name": "TEST", "retention": "limits",
+        "subjects": ["one", "two", "three", "four", "five.>"], "max_age": 90 * SEC,
+    }))
+    .unwrap();
+    // Each consumer with a callback that acks what it gets, on a connection of its own.
+    let mut counters = Vec::new();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for (name, filters, _) in consumers {
+        let inbox = new_inbox();
+        js.add_consumer_direct(
+            "TEST",
+            json!({
+                "durable_name": name, "filter_subjects": filters, "ack_policy": "explicit",
+                "deliver_policy": "all", "ack_wait": 30 * SEC, "deliver_subject": inbox,
+            }),
+        )
+        .unwrap();
+        let delivered = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        counters.push(delivered.clone());
+        let (addr, stop) = (s.addr(), stop.clone());
+        workers.push(std::thread::spawn(move || {
+            let mut c = JsContext::connect(addr);
+            let sub = c.subscribe_sync("", SubOpts::bind("TEST", name)).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(m) = c.next_msg(&sub, Duration::from_millis(50)) {
+                    c.ack(&m);
+                    delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    // Publish at random intervals while the consumers run.
+    let publishers: Vec<_> = subjects
+        .iter()
+        .enumerate()
+        .map(|(k, &(subject, n, wc))| {
+            let addr = s.addr();
+            std::thread::spawn(move || {
+                let mut p = JsContext::connect(addr);
+                let mut x = 0x9E37_79B9u64 ^ (k as u64 + 1) * 0x1234_5678;
+                let mut next = |m: u64| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x % m
+                };
+                std::thread::sleep(Duration::from_millis(next(1000) + 1));
+                // Async publishes (each with its own reply), their acks awaited at the end.
+                let inbox = new_inbox();
+                let acks = p.subscribe_sync_core(&format!("{inbox}.*"));
+                for i in 0..n {
+                    std::thread::sleep(Duration::from_micros(next(1000) + 1));
+                    let subj = if wc {
+                        format!("{}.{}", subject.trim_end_matches(".>"), next(10))
+                    } else {
+                        subject.to_string()
+                    };
+                    p.js.conn
+                        .publish_msg(&subj, &format!("{inbox}.{i}"), &[], b"data");
+                }
+                for _ in 0..n {
+                    let a = p
+                        .next_msg_core(acks, Duration::from_secs(15))
+                        .expect("Timed out waiting for acks");
+                    let v: Value = serde_json::from_slice(&a.payload).unwrap();
+                    assert!(v["error"].is_null(), "{v}");
+                }
+            })
+        })
+        .collect();
+    for p in publishers {
+        p.join().unwrap();
+    }
+    check_for(Duration::from_secs(15), SECOND, || {
+        for (i, (name, _, expected)) in consumers.iter().enumerate() {
+            let info = js.info("TEST", name);
+            let delivered = counters[i].load(std::sync::atomic::Ordering::Relaxed);
+            if info["delivered"]["consumer_seq"] != *expected {
+                return Err(format!(
+                    "{name}: expected consumer delivered seq {expected}, got {info}"
+                ));
+            }
+            if info["ack_floor"]["consumer_seq"] != *expected {
+                return Err(format!(
+                    "{name}: expected consumer ack floor {expected}, got {info}"
+                ));
+            }
+            if delivered != *expected {
+                return Err(format!("{name}: expected {expected}, got {delivered}"));
+            }
+        }
+        Ok(())
+    });
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+}
