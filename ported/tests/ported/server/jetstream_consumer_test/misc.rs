@@ -270,7 +270,7 @@ fn consumer_multiple_consumers_multiple_filters() {
             let addr = s.addr();
             std::thread::spawn(move || {
                 let mut p = JsContext::connect(addr);
-                let mut x = 0x9E37_79B9u64 ^ (k as u64 + 1) * 0x1234_5678;
+                let mut x = 0x9E37_79B9u64 ^ ((k as u64 + 1) * 0x1234_5678);
                 let mut next = |m: u64| {
                     x ^= x << 13;
                     x ^= x >> 7;
