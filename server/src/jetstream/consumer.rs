@@ -26,7 +26,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+mod pacing;
 mod waiting;
+pub use pacing::{RateLimiter, Replay};
 pub use waiting::{parse_next_request, BadRequest, PullRequest, Status, WaitQueue};
 
 /// Go's default ack wait: 30 s.
@@ -565,6 +567,8 @@ pub struct Consumer {
     interest: Mutex<Option<(String, String, Listener)>>,
     /// When a pause ends and its advisory is due (ns), 0 for none (Go's pause timer).
     unpause_at: AtomicI64,
+    /// Replay at the original rate and the rate limit (push), as the config asks.
+    pacing: Mutex<(Replay, Option<RateLimiter>)>,
     subs: Mutex<Vec<Arc<Subscription>>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     closed: AtomicBool,
@@ -664,6 +668,7 @@ impl Consumer {
             interest_lost_at: Arc::new(AtomicI64::new(0)),
             interest: Mutex::new(None),
             unpause_at: AtomicI64::new(0),
+            pacing: Mutex::new((Replay::default(), None)),
             subs: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
@@ -748,6 +753,7 @@ impl Consumer {
         drop(subs);
         self.watch_interest();
         self.arm_pause(now_nanos());
+        self.set_pacing(server, true);
         let dispatcher = tokio::spawn(crate::events::internal::dispatch_loop_blocking(
             Arc::downgrade(server),
             self.client.clone(),
@@ -838,7 +844,38 @@ impl Consumer {
             self.arm_pause(now_nanos());
             self.send_pause_advisory();
         }
+        if let Some(server) = self.server.upgrade() {
+            self.set_pacing(&server, false);
+        }
         self.notify();
+    }
+
+    /// Sets up the rate limit from the config, and at the start a replay at the original
+    /// rate of what the stream holds (Go: `setRateLimit`, `o.replay`).
+    fn set_pacing(&self, server: &ServerShared, starting: bool) {
+        let cfg = self.config();
+        let now = now_nanos();
+        let stream = self.stream.upgrade();
+        let mut pacing = self.pacing.lock();
+        if starting && cfg.replay_policy == super::api::types::ReplayPolicy::Original {
+            let last = stream
+                .as_ref()
+                .map_or(0, |s| s.store().fast_state().last_seq);
+            pacing.0 = Replay::new(last);
+        }
+        pacing.1 = (cfg.rate_limit > 0).then(|| {
+            // The burst is the largest message there can be (Go).
+            let max_msg = stream
+                .as_ref()
+                .map_or(0, |s| s.config().max_msg_size)
+                .max(0);
+            let burst = if max_msg > 0 {
+                i64::from(max_msg)
+            } else {
+                server.opts().max_payload as i64
+            };
+            RateLimiter::new(cfg.rate_limit, burst, now)
+        });
     }
 
     /// Times the end of a pause in the config (Go's `updatePauseState`).
@@ -1388,7 +1425,7 @@ impl Consumer {
             return;
         };
         let store = stream.store();
-        let now = now_nanos();
+        let mut now = now_nanos();
         let mut statuses: Vec<Status> = Vec::new();
         // A pause that ended is announced (Go's pause timer).
         let unpause_at = self.unpause_at.load(Ordering::Acquire);
@@ -1505,6 +1542,28 @@ impl Consumer {
             } else {
                 (c.config.deliver_subject.clone(), None)
             };
+            // Paced: the original gaps of a replay, then the rate limit (Go sleeps with
+            // its lock released; so does this delivery thread).
+            let wait = {
+                let mut pacing = self.pacing.lock();
+                let gap = pacing.0.gap(m.ts);
+                pacing.0.sent(m.ts, c.next_sseq);
+                let limited = match pacing.1.as_mut() {
+                    Some(l) => l.reserve(size, now.saturating_add(gap)),
+                    None => 0,
+                };
+                gap.saturating_add(limited)
+            };
+            if wait > 0 {
+                drop(c);
+                self.publish_statuses(server, std::mem::take(&mut statuses));
+                std::thread::sleep(Duration::from_nanos(wait as u64));
+                if self.is_closed() {
+                    return;
+                }
+                now = now_nanos();
+                c = self.cursor.lock();
+            }
             let recorded = c.record_delivery(m.seq, now);
             c.last_push = now;
             debug_assert_eq!(recorded, (dseq, dc));

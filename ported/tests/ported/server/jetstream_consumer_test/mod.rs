@@ -17,6 +17,7 @@ mod acks;
 mod config;
 mod filters;
 mod misc;
+mod pacing;
 mod pause;
 mod pull;
 mod push;
