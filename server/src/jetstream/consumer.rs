@@ -124,6 +124,33 @@ pub fn parse_ack_subject(subject: &str) -> Option<(u64, u64, u64)> {
     Some((dc, sseq, dseq))
 }
 
+/// Where `$JS.API.CONSUMER.RESET` may move a consumer (Go's `resetStartingSeqLocked`):
+/// `seq` 0 is just past the ack floor `ack_floor_sseq`; otherwise deliver-all allows
+/// any sequence, a start sequence or start time (whose first sequence is
+/// `start_time_seq`) nothing below it, other policies nothing. The sequence, at least 1.
+pub fn reset_target(
+    cfg: &ConsumerConfig,
+    ack_floor_sseq: u64,
+    seq: u64,
+    start_time_seq: impl FnOnce() -> u64,
+) -> Result<u64, &'static str> {
+    let seq = if seq == 0 {
+        ack_floor_sseq + 1
+    } else {
+        match cfg.deliver_policy {
+            DeliverPolicy::All => seq,
+            DeliverPolicy::ByStartSequence if seq < cfg.opt_start_seq => {
+                return Err("below start seq")
+            }
+            DeliverPolicy::ByStartSequence => seq,
+            DeliverPolicy::ByStartTime if seq < start_time_seq() => return Err("below start time"),
+            DeliverPolicy::ByStartTime => seq,
+            _ => return Err("not allowed"),
+        }
+    };
+    Ok(seq.max(1))
+}
+
 /// Whether messages on `subject` are for a consumer with `filters` (Go's
 /// `isFilteredMatch`): no filter takes everything.
 pub fn is_filtered_match(filters: &SubjectFilters, subject: &str) -> bool {
@@ -381,6 +408,20 @@ impl Cursor {
         acks.chain(self.waiting.next_deadline())
             .chain(self.push_heartbeat_due())
             .min()
+    }
+
+    /// Starts over at stream sequence `seq`: nothing pending or delivered, the floors
+    /// just below it (Go's `resetLocalStartingSeq`).
+    pub fn reset_to(&mut self, seq: u64) {
+        self.pending.clear();
+        self.redeliver.clear();
+        self.lps.clear();
+        self.next_sseq = seq;
+        self.dseq = 0;
+        self.delivered_sseq = seq.saturating_sub(1);
+        self.ack_floor = (0, seq.saturating_sub(1));
+        self.last_delivered = 0;
+        self.last_ack = 0;
     }
 
     /// Every pending message is due now (Go's `forceExpirePending`, on a new deliver
@@ -749,6 +790,18 @@ impl Consumer {
             ),
             None,
             on_next,
+        )?);
+        let weak = Arc::downgrade(self);
+        let on_reset: Handler = Arc::new(move |server, _acc, msg| {
+            if let Some(c) = weak.upgrade() {
+                c.process_reset(server, &msg.reply, &msg.payload);
+            }
+        });
+        subs.push(self.client.subscribe(
+            &self.account,
+            &format!("$JS.API.CONSUMER.RESET.{}.{}", self.stream_name, self.name),
+            None,
+            on_reset,
         )?);
         drop(subs);
         self.watch_interest();
@@ -1234,6 +1287,71 @@ impl Consumer {
             store.num_pending_multi(c.next_sseq, &c.filters, false)
         };
         r.map(|(n, _)| n).unwrap_or(0) + c.lps.len() as u64
+    }
+
+    /// Handles `$JS.API.CONSUMER.RESET.<stream>.<consumer>` (Go's `processResetReq`):
+    /// back to the ack floor, or to the sequence asked for when the deliver policy
+    /// allows it; the answer is the consumer info with `reset_seq`.
+    fn process_reset(&self, server: &ServerShared, reply: &str, body: &[u8]) {
+        use super::api::errors;
+        const KIND: &str = "io.nats.jetstream.api.v1.consumer_reset_response";
+        let answer = |resp: serde_json::Value| {
+            if !reply.is_empty() {
+                let body = crate::monitor::http::to_go_json_compact(&resp);
+                crate::events::internal::publish(
+                    server,
+                    &self.client,
+                    &self.account,
+                    reply,
+                    None,
+                    None,
+                    &body,
+                );
+            }
+        };
+        let fail = |e: errors::ApiError| {
+            answer(serde_json::json!({"type": KIND, "error": e, "reset_seq": 0}));
+        };
+        let body = body.trim_ascii();
+        let seq = if body.is_empty() {
+            0
+        } else {
+            #[derive(serde::Deserialize)]
+            struct ResetRequest {
+                #[serde(default)]
+                seq: u64,
+            }
+            match super::api::decode_like_go::<ResetRequest>(body) {
+                Ok(r) => r.seq,
+                Err(e) => return fail(errors::INVALID_JSON.with_err(&e)),
+            }
+        };
+        let Some(stream) = self.stream.upgrade() else {
+            return;
+        };
+        let target = {
+            let mut c = self.cursor.lock();
+            let start_time = c.config.opt_start_time;
+            let target = reset_target(&c.config, c.ack_floor.1, seq, || {
+                stream
+                    .store()
+                    .get_seq_from_time(start_time.map_or(0, |t| t.unix_nanos()))
+            });
+            if let Ok(t) = target {
+                c.reset_to(t);
+            }
+            target
+        };
+        let seq = match target {
+            Ok(t) => t,
+            Err(why) => return fail(errors::CONSUMER_INVALID_RESET.with_err(&why)),
+        };
+        let _ = self.store.reset(seq - 1);
+        self.notify();
+        let mut resp = serde_json::to_value(self.info(server)).unwrap_or_default();
+        resp["type"] = serde_json::json!(KIND);
+        resp["reset_seq"] = serde_json::json!(seq);
+        answer(resp);
     }
 
     /// Handles an ack published on the ack subject.
@@ -2042,6 +2160,29 @@ mod tests {
         assert!(!should_sample(0, 0));
         assert!(should_sample(100, 99));
         assert!(should_sample(50, 50) && !should_sample(50, 51));
+    }
+
+    #[test]
+    fn resets_follow_the_deliver_policy() {
+        let mut cfg = ConsumerConfig::default();
+        assert_eq!(reset_target(&cfg, 4, 0, || 0), Ok(5));
+        assert_eq!(reset_target(&cfg, 4, 2, || 0), Ok(2));
+        cfg.deliver_policy = DeliverPolicy::ByStartSequence;
+        cfg.opt_start_seq = 3;
+        assert_eq!(reset_target(&cfg, 0, 2, || 0), Err("below start seq"));
+        assert_eq!(reset_target(&cfg, 0, 3, || 0), Ok(3));
+        cfg.deliver_policy = DeliverPolicy::ByStartTime;
+        assert_eq!(reset_target(&cfg, 0, 2, || 3), Err("below start time"));
+        cfg.deliver_policy = DeliverPolicy::New;
+        assert_eq!(reset_target(&cfg, 0, 2, || 0), Err("not allowed"));
+        let mut c = Cursor::new(cfg, 1, 0);
+        c.record_delivery(1, 0);
+        c.reset_to(3);
+        assert_eq!(
+            (c.dseq, c.delivered_sseq, c.ack_floor, c.next_sseq),
+            (0, 2, (0, 2), 3)
+        );
+        assert!(c.pending.is_empty());
     }
 
     #[test]

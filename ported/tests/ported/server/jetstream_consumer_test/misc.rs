@@ -329,3 +329,85 @@ fn consumer_multiple_consumers_multiple_filters() {
         w.join().unwrap();
     }
 }
+
+/// Go's `JSApiConsumerResetRequest` on `$JS.API.CONSUMER.RESET.TEST.CONSUMER`.
+fn reset_consumer(js: &mut JsContext, seq: u64) -> Value {
+    let r = js.request_json("$JS.API.CONSUMER.RESET.TEST.CONSUMER", json!({"seq": seq}));
+    assert_eq!(
+        r["type"], "io.nats.jetstream.api.v1.consumer_reset_response",
+        "{r}"
+    );
+    r
+}
+
+/// The part both reset tests share after their consumer is set up: the first of
+/// `msg3`, a refused reset to 2 (`why`), a reset to 3, `msg3` again.
+fn reset_below_and_at_start(js: &mut JsContext, sub: &mut ported::js_context::JsSub, why: &str) {
+    let msgs = js.fetch(sub, 1, SECOND).unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].payload, b"msg3");
+    js.ack_sync(&msgs[0]).unwrap();
+    // Below the configured start: refused.
+    let r = reset_consumer(js, 2);
+    assert_eq!(r["error"]["err_code"], 10204, "{r}");
+    assert_eq!(
+        r["error"]["description"],
+        format!("invalid reset: {why}"),
+        "{r}"
+    );
+    // At or above it: done.
+    let r = reset_consumer(js, 3);
+    assert!(r["error"].is_null(), "{r}");
+    assert_eq!(r["reset_seq"], 3, "{r}");
+    assert_eq!(r["delivered"]["stream_seq"], 2, "{r}");
+    assert!(r["delivered"]["last_active"].is_null(), "{r}");
+    assert_eq!(r["ack_floor"]["stream_seq"], 2, "{r}");
+    assert!(r["ack_floor"]["last_active"].is_null(), "{r}");
+    // The same message again.
+    let msgs = js.fetch(sub, 1, SECOND).unwrap();
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0].payload, b"msg3");
+    js.ack_sync(&msgs[0]).unwrap();
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerResetToSequenceConstraintOnStartSeq" => consumer_reset_to_sequence_constraint_on_start_seq);
+fn consumer_reset_to_sequence_constraint_on_start_seq() {
+    let (_s, mut js) = server_and_client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    let mut sub = js
+        .pull_subscribe(
+            "",
+            "CONSUMER",
+            SubOpts::bind_stream("TEST")
+                .with(json!({"deliver_policy": "by_start_sequence", "opt_start_seq": 3})),
+        )
+        .unwrap();
+    for i in 0..4 {
+        js.publish_ok("foo", format!("msg{}", i + 1).as_bytes());
+    }
+    reset_below_and_at_start(&mut js, &mut sub, "below start seq");
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerResetToSequenceConstraintOnStartTime" => consumer_reset_to_sequence_constraint_on_start_time);
+fn consumer_reset_to_sequence_constraint_on_start_time() {
+    let (_s, mut js) = server_and_client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    for i in 0..2 {
+        js.publish_ok("foo", format!("msg{}", i + 1).as_bytes());
+    }
+    let now = ported::js_context::go_time(ported::jetstream::now_nanos());
+    let mut sub = js
+        .pull_subscribe(
+            "",
+            "CONSUMER",
+            SubOpts::bind_stream("TEST")
+                .with(json!({"deliver_policy": "by_start_time", "opt_start_time": now})),
+        )
+        .unwrap();
+    for i in 0..2 {
+        js.publish_ok("foo", format!("msg{}", i + 3).as_bytes());
+    }
+    reset_below_and_at_start(&mut js, &mut sub, "below start time");
+}
