@@ -410,6 +410,63 @@ impl Cursor {
             .min()
     }
 
+    /// The stream lost messages past `last_seq` (data loss): the consumer comes back
+    /// to what the stream holds, keeping its consumer sequences moving forward (Go's
+    /// `reconcileStateWithStream`).
+    pub fn reconcile_with_stream(&mut self, last_seq: u64) {
+        if self.ack_floor.1 > last_seq {
+            self.ack_floor = (self.dseq, last_seq);
+            self.pending.clear();
+        }
+        self.pending.retain(|&s, _| s <= last_seq);
+        self.redeliver.retain(|&s| s <= last_seq);
+        self.lps.retain(|&s| s <= last_seq);
+        match self.pending.iter().next_back() {
+            None => {
+                self.next_sseq = self.ack_floor.1 + 1;
+                self.delivered_sseq = self.ack_floor.1;
+                self.dseq = self.ack_floor.0;
+            }
+            Some((&max_sseq, _)) => {
+                let max_dseq = self.pending.values().map(|p| p.dseq).max().unwrap_or(0);
+                self.next_sseq = max_sseq + 1;
+                self.delivered_sseq = max_sseq;
+                self.dseq = max_dseq;
+            }
+        }
+    }
+
+    /// The state to save (the consumer store's form).
+    pub fn stored_state(&self) -> natsd_store::ConsumerState {
+        natsd_store::ConsumerState {
+            delivered: natsd_store::SequencePair {
+                consumer: self.dseq,
+                stream: self.delivered_sseq,
+            },
+            ack_floor: natsd_store::SequencePair {
+                consumer: self.ack_floor.0,
+                stream: self.ack_floor.1,
+            },
+            pending: self
+                .pending
+                .iter()
+                .map(|(&s, p)| {
+                    let pending = natsd_store::Pending {
+                        sequence: p.dseq,
+                        timestamp: p.ts,
+                    };
+                    (s, pending)
+                })
+                .collect(),
+            redelivered: self
+                .pending
+                .iter()
+                .filter(|(_, p)| p.dc > 1)
+                .map(|(&s, p)| (s, p.dc - 1))
+                .collect(),
+        }
+    }
+
     /// Starts over at stream sequence `seq`: nothing pending or delivered, the floors
     /// just below it (Go's `resetLocalStartingSeq`).
     pub fn reset_to(&mut self, seq: u64) {
@@ -1923,7 +1980,25 @@ pub fn recover_consumers(server: &Arc<ServerShared>, stream: &Arc<Stream>) {
         // The saved state decides where it is, also when nothing was delivered yet (its
         // starting point was saved at creation; Go's readStoredState).
         let cursor = match store.state() {
-            Ok(state) => restore_cursor(meta.config.clone(), &state, now),
+            Ok(state) => {
+                let mut c = restore_cursor(meta.config.clone(), &state, now);
+                // Delivered past what the stream holds: the stream lost data.
+                let last = stream.store().fast_state().last_seq;
+                if c.delivered_sseq > last {
+                    crate::warn!(
+                        server.logging,
+                        "JetStream consumer '{} > {} > {}' delivered sequence {} past last stream sequence of {}",
+                        stream.account.name,
+                        stream.name,
+                        meta.name,
+                        c.delivered_sseq,
+                        last
+                    );
+                    c.reconcile_with_stream(last);
+                    let _ = store.force_update(&c.stored_state());
+                }
+                c
+            }
             _ => {
                 let filters = config_filters(&meta.config);
                 let mmp = stream.config().max_msgs_per;
@@ -2183,6 +2258,25 @@ mod tests {
             (0, 2, (0, 2), 3)
         );
         assert!(c.pending.is_empty());
+    }
+
+    #[test]
+    fn a_stream_that_lost_data_brings_the_consumer_back() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.config.max_ack_pending = 10;
+        for s in 1..=2 {
+            c.record_delivery(s, 0);
+            c.ack(&AckKind::Ack, s, s, 0);
+        }
+        assert_eq!((c.dseq, c.ack_floor), (2, (2, 2)));
+        c.reconcile_with_stream(1);
+        // Message 2 is next again; consumer sequences keep going up.
+        assert_eq!(
+            (c.next_sseq, c.delivered_sseq, c.dseq, c.ack_floor),
+            (2, 1, 2, (2, 1))
+        );
+        let st = c.stored_state();
+        assert_eq!((st.delivered.stream, st.ack_floor.stream), (1, 1));
     }
 
     #[test]

@@ -21,6 +21,7 @@ mod pacing;
 mod pause;
 mod pull;
 mod push;
+mod store;
 
 /// The two storage kinds Go's table tests run over: (sub-test name, JSON value).
 const STORAGES: [(&str, &str); 2] = [("MemoryStore", "memory"), ("FileStore", "file")];
