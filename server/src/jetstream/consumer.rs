@@ -199,6 +199,30 @@ pub struct Cursor {
     /// When the push deliver subject last got something (a message or a heartbeat); an
     /// idle heartbeat is due `config.heartbeat` later.
     pub last_push: i64,
+    /// The messages from `next_sseq` on that the filters take, counted once and kept up
+    /// to date (Go's `npc`); `None` when it must be counted again.
+    pub npc: Option<PendingCount>,
+}
+
+/// A count of the stream's messages for a consumer from `next_sseq` on, with the stream
+/// state it was taken at: while the stream only grew it stays right (the new messages are
+/// counted on top), anything else (removals, purges) means counting again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingCount {
+    pub count: u64,
+    pub next_sseq: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+    pub msgs: u64,
+}
+
+impl PendingCount {
+    /// Whether the stream went from this count's state to `st` by appending only.
+    fn only_appended(&self, first_seq: u64, last_seq: u64, msgs: u64) -> bool {
+        first_seq == self.first_seq
+            && last_seq >= self.last_seq
+            && msgs.checked_sub(self.msgs) == Some(last_seq - self.last_seq)
+    }
 }
 
 impl Cursor {
@@ -218,6 +242,7 @@ impl Cursor {
             waiting: WaitQueue::default(),
             last_activity: now,
             last_push: now,
+            npc: None,
         }
     }
 
@@ -244,6 +269,19 @@ impl Cursor {
     pub fn set_config(&mut self, config: ConsumerConfig) {
         self.filters = config_filters(&config);
         self.config = config;
+        self.npc = None;
+    }
+
+    /// A new message at `seq` is delivered: it leaves the pending count.
+    fn npc_delivered(&mut self, seq: u64) {
+        self.npc = match self.npc {
+            Some(mut k) if k.next_sseq <= seq && seq <= k.last_seq => {
+                k.count = k.count.saturating_sub(1);
+                k.next_sseq = seq + 1;
+                Some(k)
+            }
+            _ => None,
+        };
     }
 
     fn ack_wait(&self) -> i64 {
@@ -414,6 +452,7 @@ impl Cursor {
     /// to what the stream holds, keeping its consumer sequences moving forward (Go's
     /// `reconcileStateWithStream`).
     pub fn reconcile_with_stream(&mut self, last_seq: u64) {
+        self.npc = None;
         if self.ack_floor.1 > last_seq {
             self.ack_floor = (self.dseq, last_seq);
             self.pending.clear();
@@ -470,6 +509,7 @@ impl Cursor {
     /// Starts over at stream sequence `seq`: nothing pending or delivered, the floors
     /// just below it (Go's `resetLocalStartingSeq`).
     pub fn reset_to(&mut self, seq: u64) {
+        self.npc = None;
         self.pending.clear();
         self.redeliver.clear();
         self.lps.clear();
@@ -515,6 +555,7 @@ impl Cursor {
     pub fn drop_gone_below(&mut self, first_seq: u64) {
         if self.next_sseq < first_seq {
             self.next_sseq = first_seq;
+            self.npc = None;
         }
         self.redeliver.retain(|&s| s >= first_seq);
         self.lps.retain(|&s| s >= first_seq);
@@ -1123,7 +1164,7 @@ impl Consumer {
     /// The consumer's info as the API reports it.
     pub fn info(&self, server: &ServerShared) -> ConsumerInfo {
         let mut statuses = Vec::new();
-        let (cfg, delivered, ack_floor, pending, redelivered, waiting, next, last, last_ack) = {
+        let (cfg, delivered, ack_floor, pending, redelivered, waiting, num_pending, last, last_ack) = {
             let mut c = self.cursor.lock();
             if let Some(s) = self.stream.upgrade() {
                 c.drop_gone_below(s.store().fast_state().first_seq);
@@ -1139,26 +1180,12 @@ impl Consumer {
                 c.pending.len() as u64,
                 c.num_redelivered(),
                 c.waiting.len() as u64,
-                c.next_sseq,
+                self.num_pending(&mut c),
                 c.last_delivered,
                 c.last_ack,
             )
         };
-        let num_pending = self
-            .stream
-            .upgrade()
-            .map(|s| {
-                let f = &self.cursor.lock().filters.clone();
-                let r = if f.is_empty() {
-                    s.store().num_pending(next, "", false)
-                } else {
-                    s.store().num_pending_multi(next, f, false)
-                };
-                r.map(|(n, _)| n).unwrap_or(0)
-            })
-            .unwrap_or(0);
         self.publish_statuses(server, statuses);
-        let num_pending = num_pending + self.cursor.lock().lps.len() as u64;
         let when = |ns: i64| (ns != 0).then(|| GoTime::from_unix_nanos(ns));
         // Redeliveries are off with max_deliver 1: Go does not report them then.
         let redelivered = if cfg.max_deliver == 1 { 0 } else { redelivered };
@@ -1291,7 +1318,7 @@ impl Consumer {
             self.process_waiting(&mut c, now, false, &mut statuses);
         }
         if req.no_wait {
-            let pending = self.num_pending(&c) + c.redeliver.len() as u64;
+            let pending = self.num_pending(&mut c) + c.redeliver.len() as u64;
             if pending == 0 && req.expires <= 0 {
                 // A request answered at once still counts as activity (Go's
                 // waiting.last): an idle consumer polled this way is not deleted.
@@ -1333,17 +1360,37 @@ impl Consumer {
     }
 
     /// Messages of the stream the consumer has not looked at yet.
-    fn num_pending(&self, c: &Cursor) -> u64 {
+    fn num_pending(&self, c: &mut Cursor) -> u64 {
         let Some(stream) = self.stream.upgrade() else {
             return 0;
         };
         let store = stream.store();
-        let r = if c.filters.is_empty() {
-            store.num_pending(c.next_sseq, "", false)
-        } else {
-            store.num_pending_multi(c.next_sseq, &c.filters, false)
+        let count_from = |seq: u64| {
+            let r = if c.filters.is_empty() {
+                store.num_pending(seq, "", false)
+            } else {
+                store.num_pending_multi(seq, &c.filters, false)
+            };
+            r.map(|(n, _)| n).unwrap_or(0)
         };
-        r.map(|(n, _)| n).unwrap_or(0) + c.lps.len() as u64
+        let st = store.fast_state();
+        let (first, last, msgs) = (st.first_seq, st.last_seq, st.msgs);
+        let count = match c.npc {
+            // Still right: add what the stream appended since.
+            Some(k) if k.next_sseq == c.next_sseq && k.only_appended(first, last, msgs) => {
+                let from = (k.last_seq + 1).max(c.next_sseq);
+                k.count + if last >= from { count_from(from) } else { 0 }
+            }
+            _ => count_from(c.next_sseq),
+        };
+        c.npc = Some(PendingCount {
+            count,
+            next_sseq: c.next_sseq,
+            first_seq: first,
+            last_seq: last,
+            msgs,
+        });
+        count + c.lps.len() as u64
     }
 
     /// Handles `$JS.API.CONSUMER.RESET.<stream>.<consumer>` (Go's `processResetReq`):
@@ -1581,6 +1628,7 @@ impl Consumer {
         };
         match found {
             Ok((m, _)) => {
+                c.npc_delivered(m.seq);
                 c.next_sseq = m.seq + 1;
                 Next::Msg(m, Source::New)
             }
@@ -1675,7 +1723,7 @@ impl Consumer {
             };
             let dc = c.pending.get(&m.seq).map_or(1, |p| p.dc + 1);
             let dseq = c.dseq + 1;
-            let pending_after = self.num_pending(&c);
+            let pending_after = self.num_pending(&mut c);
             let reply = format!(
                 "{}.{dc}.{}.{dseq}.{}.{pending_after}",
                 self.ack_prefix(),
@@ -1705,7 +1753,10 @@ impl Consumer {
                     None => {
                         // Nobody takes it now: it is next again.
                         match source {
-                            Source::New => c.next_sseq = m.seq,
+                            Source::New => {
+                                c.next_sseq = m.seq;
+                                c.npc = None;
+                            }
                             Source::LastPerSubject => c.lps.push_front(m.seq),
                             Source::Redelivery => c.redeliver.push_front(m.seq),
                         }
@@ -2277,6 +2328,29 @@ mod tests {
         );
         let st = c.stored_state();
         assert_eq!((st.delivered.stream, st.ack_floor.stream), (1, 1));
+    }
+
+    #[test]
+    fn the_pending_count_follows_deliveries_and_knows_when_to_count_again() {
+        let k = PendingCount {
+            count: 5,
+            next_sseq: 3,
+            first_seq: 1,
+            last_seq: 10,
+            msgs: 10,
+        };
+        // Appends only.
+        assert!(k.only_appended(1, 12, 12));
+        // A removal (fewer messages than the sequences grew by), a purge.
+        assert!(!k.only_appended(1, 12, 11));
+        assert!(!k.only_appended(4, 12, 9));
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 3, 0);
+        c.npc = Some(k);
+        c.npc_delivered(7);
+        assert_eq!(c.npc.map(|k| (k.count, k.next_sseq)), Some((4, 8)));
+        // Past what was counted: count again.
+        c.npc_delivered(11);
+        assert_eq!(c.npc, None);
     }
 
     #[test]

@@ -411,3 +411,84 @@ fn consumer_reset_to_sequence_constraint_on_start_time() {
     }
     reset_below_and_at_start(&mut js, &mut sub, "below start time");
 }
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerMultipleFiltersRace" => consumer_multiple_filters_race);
+fn consumer_multiple_filters_race() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let (s, mut js) = server_and_client();
+    js.add_stream(json!({
+        "name": "TEST", "retention": "limits", "subjects": ["one", "two", "three", "four"],
+        "max_age": 90 * SEC,
+    }))
+    .unwrap();
+    let total = 10_000;
+    let senders: Vec<_> = ["one", "two", "three", "four"]
+        .into_iter()
+        .map(|subj| {
+            let addr = s.addr();
+            std::thread::spawn(move || {
+                let mut p = JsContext::connect(addr);
+                for _ in 0..total {
+                    send_stream_msg(&mut p, subj, "data");
+                }
+            })
+        })
+        .collect();
+    for t in senders {
+        t.join().unwrap();
+    }
+    js.add_consumer_direct(
+        "TEST",
+        json!({"durable_name": "consumer", "filter_subjects": ["one", "two", "three"], "ack_policy": "explicit"}),
+    )
+    .unwrap();
+    let seqs = Arc::new(Mutex::new(Vec::<u64>::new()));
+    let done = Arc::new(AtomicBool::new(false));
+    let fetchers: Vec<_> = (0..10)
+        .map(|_| {
+            let (addr, seqs, done) = (s.addr(), seqs.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut c = JsContext::connect(addr);
+                let mut sub = c
+                    .pull_subscribe("", "consumer", SubOpts::bind("TEST", "consumer"))
+                    .unwrap();
+                while !done.load(Ordering::Relaxed) {
+                    // Timeouts are fine: more messages than expected are what is tested.
+                    let msgs = match c.fetch(&mut sub, 10, 2 * SECOND) {
+                        Ok(m) => m,
+                        Err(ported::js_context::JsError::Timeout) => continue,
+                        Err(e) => panic!("error while fetching messages: {e}"),
+                    };
+                    for m in &msgs {
+                        seqs.lock()
+                            .unwrap()
+                            .push(ported::js_context::MsgExt::metadata(m).consumer_seq);
+                        c.ack(m);
+                    }
+                }
+            })
+        })
+        .collect();
+    check_for(Duration::from_secs(30), Duration::from_millis(100), || {
+        let mut seqs = seqs.lock().unwrap();
+        if seqs.len() != 3 * total {
+            return Err(format!(
+                "found {} messages instead of {}",
+                seqs.len(),
+                3 * total
+            ));
+        }
+        seqs.sort_unstable();
+        for i in 1..seqs.len() {
+            if seqs[i] != seqs[i - 1] + 1 {
+                return Err(format!("sequence mismatch at {i}"));
+            }
+        }
+        Ok(())
+    });
+    done.store(true, Ordering::Relaxed);
+    for f in fetchers {
+        f.join().unwrap();
+    }
+}

@@ -643,3 +643,27 @@ fn consumer_max_delivery_and_server_restart() {
         cinfo["created"]
     );
 }
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerEventingRaceOnShutdown" => consumer_eventing_race_on_shutdown);
+fn consumer_eventing_race_on_shutdown() {
+    let (mut s, mut js) = server_and_client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"], "storage": "memory"}))
+        .unwrap();
+    drop(js);
+    // Subscriptions (each with a new consumer) one after the other until one fails;
+    // the connection does not reconnect.
+    let addr = s.addr();
+    let creator = std::thread::spawn(move || {
+        let _ = std::panic::catch_unwind(move || {
+            let mut js = JsContext::connect(addr);
+            while js
+                .subscribe_sync("foo", SubOpts::bind_stream("TEST"))
+                .is_ok()
+            {}
+        });
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    // The server shuts down while consumers come and go, and the creator stops.
+    s.shutdown();
+    creator.join().unwrap();
+}
