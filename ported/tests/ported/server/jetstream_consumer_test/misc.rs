@@ -213,32 +213,32 @@ fn consumer_pending_count_after_msg_ack_above_floor() {
     require_expected(&mut js, 0);
 }
 
-port!("server/jetstream_consumer_test.go::TestJetStreamConsumerMultipleConsumersMultipleFilters" => consumer_multiple_consumers_multiple_filters);
-fn consumer_multiple_consumers_multiple_filters() {
+/// Go's two tests of several push consumers with filters while messages come at random
+/// intervals: `consumers` (name, filters, expected deliveries) each ack what they get on
+/// a connection of their own (Go's callbacks); `subjects` (subject, count, with a random
+/// last token) are published asynchronously by a thread each. With `wait_acks` the
+/// publish acks are awaited (within 15 s) before the check; the check then polls for
+/// `total` every `interval` until every consumer delivered and acknowledged its count.
+fn consumers_while_publishing(
+    subjects: &[(&'static str, usize, bool)],
+    consumers: &[(&'static str, Vec<&'static str>, u64)],
+    wait_acks: bool,
+    total: Duration,
+    interval: Duration,
+) {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
     let (s, mut js) = server_and_client();
-    let subjects: [(&str, usize, bool); 5] = [
-        ("one", 50, false),
-        ("two", 75, false),
-        ("three", 250, false),
-        ("four", 10, false),
-        ("five.>", 300, true),
-    ];
-    let consumers: [(&str, [&str; 2], u64); 4] = [
-        ("C1", ["one", "two"], 125),
-        ("C2", ["two", "three"], 325),
-        ("C3", ["one", "three"], 300),
-        ("C4", ["one", "five.>"], 350),
-    ];
     js.add_stream(json!({
         "name": "TEST", "retention": "limits",
         "subjects": ["one", "two", "three", "four", "five.>"], "max_age": 90 * SEC,
     }))
     .unwrap();
-    // Each consumer with a callback that acks what it gets, on a connection of its own.
     let mut counters = Vec::new();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
     for (name, filters, _) in consumers {
+        let name = *name;
         let inbox = new_inbox();
         js.add_consumer_direct(
             "TEST",
@@ -248,21 +248,20 @@ fn consumer_multiple_consumers_multiple_filters() {
             }),
         )
         .unwrap();
-        let delivered = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let delivered = Arc::new(AtomicU64::new(0));
         counters.push(delivered.clone());
         let (addr, stop) = (s.addr(), stop.clone());
         workers.push(std::thread::spawn(move || {
             let mut c = JsContext::connect(addr);
             let sub = c.subscribe_sync("", SubOpts::bind("TEST", name)).unwrap();
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 if let Some(m) = c.next_msg(&sub, Duration::from_millis(50)) {
                     c.ack(&m);
-                    delivered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    delivered.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }));
     }
-    // Publish at random intervals while the consumers run.
     let publishers: Vec<_> = subjects
         .iter()
         .enumerate()
@@ -278,7 +277,7 @@ fn consumer_multiple_consumers_multiple_filters() {
                     x % m
                 };
                 std::thread::sleep(Duration::from_millis(next(1000) + 1));
-                // Async publishes (each with its own reply), their acks awaited at the end.
+                // Async publishes, each with its own reply.
                 let inbox = new_inbox();
                 let acks = p.subscribe_sync_core(&format!("{inbox}.*"));
                 for i in 0..n {
@@ -291,12 +290,16 @@ fn consumer_multiple_consumers_multiple_filters() {
                     p.js.conn
                         .publish_msg(&subj, &format!("{inbox}.{i}"), &[], b"data");
                 }
-                for _ in 0..n {
-                    let a = p
-                        .next_msg_core(acks, Duration::from_secs(15))
-                        .expect("Timed out waiting for acks");
-                    let v: Value = serde_json::from_slice(&a.payload).unwrap();
-                    assert!(v["error"].is_null(), "{v}");
+                if wait_acks {
+                    for _ in 0..n {
+                        let a = p
+                            .next_msg_core(acks, Duration::from_secs(15))
+                            .expect("Timed out waiting for acks");
+                        let v: Value = serde_json::from_slice(&a.payload).unwrap();
+                        assert!(v["error"].is_null(), "{v}");
+                    }
+                } else {
+                    p.flush();
                 }
             })
         })
@@ -304,10 +307,10 @@ fn consumer_multiple_consumers_multiple_filters() {
     for p in publishers {
         p.join().unwrap();
     }
-    check_for(Duration::from_secs(15), SECOND, || {
+    check_for(total, interval, || {
         for (i, (name, _, expected)) in consumers.iter().enumerate() {
             let info = js.info("TEST", name);
-            let delivered = counters[i].load(std::sync::atomic::Ordering::Relaxed);
+            let delivered = counters[i].load(Ordering::Relaxed);
             if info["delivered"]["consumer_seq"] != *expected {
                 return Err(format!(
                     "{name}: expected consumer delivered seq {expected}, got {info}"
@@ -324,10 +327,54 @@ fn consumer_multiple_consumers_multiple_filters() {
         }
         Ok(())
     });
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.join().unwrap();
     }
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerMultipleConsumersMultipleFilters" => consumer_multiple_consumers_multiple_filters);
+fn consumer_multiple_consumers_multiple_filters() {
+    consumers_while_publishing(
+        &[
+            ("one", 50, false),
+            ("two", 75, false),
+            ("three", 250, false),
+            ("four", 10, false),
+            ("five.>", 300, true),
+        ],
+        &[
+            ("C1", vec!["one", "two"], 125),
+            ("C2", vec!["two", "three"], 325),
+            ("C3", vec!["one", "three"], 300),
+            ("C4", vec!["one", "five.>"], 350),
+        ],
+        true,
+        Duration::from_secs(15),
+        SECOND,
+    );
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerMultipleConsumersSingleFilter" => consumer_multiple_consumers_single_filter);
+fn consumer_multiple_consumers_single_filter() {
+    consumers_while_publishing(
+        &[
+            ("one", 5000, false),
+            ("two", 7500, false),
+            ("three", 2500, false),
+            ("four", 1000, false),
+            ("five.>", 3000, true),
+        ],
+        &[
+            ("C1", vec!["one"], 5000),
+            ("C2", vec!["two"], 7500),
+            ("C3", vec!["one"], 5000),
+            ("C4", vec!["one"], 5000),
+        ],
+        false,
+        Duration::from_secs(10),
+        Duration::from_millis(500),
+    );
 }
 
 /// Go's `JSApiConsumerResetRequest` on `$JS.API.CONSUMER.RESET.TEST.CONSUMER`.
@@ -491,4 +538,113 @@ fn consumer_multiple_filters_race() {
     for f in fetchers {
         f.join().unwrap();
     }
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerStuckAckPending" => consumer_stuck_ack_pending);
+fn consumer_stuck_ack_pending() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    let (s, mut js) = server_and_client();
+    js.add_stream(json!({
+        "name": "TEST_ACTIVE_WORK_ITEMS", "discard": "old", "max_msgs_per_subject": 1,
+        "subjects": ["TEST_ACTIVE_WORK_ITEMS.>"],
+    }))
+    .unwrap();
+    js.add_consumer(
+        "TEST_ACTIVE_WORK_ITEMS",
+        json!({
+            "durable_name": "testactiveworkitemsconsumer", "ack_policy": "explicit",
+            "max_ack_pending": -1, "max_waiting": 20000, "ack_wait": 15 * SEC,
+        }),
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let (err_tx, err_rx) = mpsc::channel::<String>();
+    // The worker: items not expired yet are NAK'd until their expiry, the others acked.
+    let worker = {
+        let (addr, stop) = (s.addr(), stop.clone());
+        std::thread::spawn(move || {
+            let mut w = JsContext::connect(addr);
+            let mut sub = w
+                .pull_subscribe(
+                    "TEST_ACTIVE_WORK_ITEMS.>",
+                    "testactiveworkitemsconsumer",
+                    SubOpts::bind_stream("TEST_ACTIVE_WORK_ITEMS"),
+                )
+                .unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                let msgs = match w.fetch(&mut sub, 200, Duration::from_secs(5)) {
+                    Ok(m) => m,
+                    Err(ported::js_context::JsError::Timeout) => continue,
+                    Err(e) => {
+                        let _ = err_tx.send(e.to_string());
+                        return;
+                    }
+                };
+                for m in &msgs {
+                    let item: Value = match serde_json::from_slice(&m.payload) {
+                        Ok(v) => v,
+                        Err(e) => {
+                            let _ = err_tx.send(e.to_string());
+                            return;
+                        }
+                    };
+                    let expiry = ported::jetstream::parse_go_time(item["Expiry"].as_str().unwrap());
+                    let now = ported::jetstream::now_nanos();
+                    if expiry > now {
+                        w.nak_with_delay(m, Duration::from_nanos((expiry - now) as u64));
+                    } else {
+                        w.ack(m);
+                    }
+                }
+            }
+        })
+    };
+    let go_time = ported::js_context::go_time;
+    for i in 0..25_000 {
+        let subj = format!("TEST_ACTIVE_WORK_ITEMS.{i}");
+        // Published with an expiry, then again with a nearer one.
+        let item =
+            json!({"ID": i, "Expiry": go_time(ported::jetstream::now_nanos() + 30 * SEC as i128)});
+        js.publish(&subj, &[], item.to_string().as_bytes()).unwrap();
+        let item =
+            json!({"ID": i, "Expiry": go_time(ported::jetstream::now_nanos() + 3 * SEC as i128)});
+        js.publish(&subj, &[], item.to_string().as_bytes()).unwrap();
+    }
+    let mut probe = js
+        .pull_subscribe(
+            "TEST_ACTIVE_WORK_ITEMS.>",
+            "testactiveworkitemsconsumer",
+            SubOpts::bind_stream("TEST_ACTIVE_WORK_ITEMS"),
+        )
+        .unwrap();
+    let mut no_change = false;
+    let mut last_ack_pending = 0;
+    check_for(Duration::from_secs(60), Duration::from_secs(3), || {
+        if let Ok(e) = err_rx.try_recv() {
+            panic!("consumer worker failed: {e}");
+        }
+        let ci = js.info("TEST_ACTIVE_WORK_ITEMS", "testactiveworkitemsconsumer");
+        let ack_pending = ci["num_ack_pending"].as_u64().unwrap_or(0);
+        let pending = ci["num_pending"].as_u64().unwrap_or(0);
+        if last_ack_pending != 0 && last_ack_pending == ack_pending {
+            no_change = true;
+        }
+        last_ack_pending = ack_pending;
+        // No change since the last check: fail before the total wait if stuck.
+        if ack_pending > 0 && pending == 0 {
+            if no_change
+                && js.fetch(&mut probe, 1, Duration::from_secs(5))
+                    == Err(ported::js_context::JsError::Timeout)
+            {
+                panic!("num ack pending: {ack_pending}\t num pending: {pending}");
+            }
+            return Err(format!(
+                "num ack pending: {ack_pending}\t num pending: {pending}"
+            ));
+        }
+        Ok(())
+    });
+    stop.store(true, Ordering::Relaxed);
+    worker.join().unwrap();
 }
