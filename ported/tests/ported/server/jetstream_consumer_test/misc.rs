@@ -648,3 +648,23 @@ fn consumer_stuck_ack_pending() {
     stop.store(true, Ordering::Relaxed);
     worker.join().unwrap();
 }
+
+port!("server/jetstream_consumer_test.go::TestPriorityGroupNameRegex" => priority_group_name_regex);
+fn priority_group_name_regex() {
+    use natsd::jetstream::consumer_config::is_valid_group_name;
+    for (name, group, valid) in [
+        ("valid-short", "A", true),
+        (
+            "valid-with-accepted-special-chars",
+            "group/consumer=A",
+            true,
+        ),
+        ("empty", "", false),
+        ("with-space", "A B", false),
+        ("with-tab", "A   B", false),
+        ("too-long-name", "group-name-that-is-too-long", false),
+        ("line-termination", "\r\n", false),
+    ] {
+        assert_eq!(is_valid_group_name(group), valid, "{name}");
+    }
+}
