@@ -983,3 +983,41 @@ fn consumer_no_wait_no_messages_on_eos_with_delivered_msgs() {
     assert_eq!(m.status(), Some(404));
     assert_eq!(m.description(), "No Messages");
 }
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerNoWaitNoMessagesOnEos" => consumer_no_wait_no_messages_on_eos);
+fn consumer_no_wait_no_messages_on_eos() {
+    let (s, mut js) = server_and_client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    js.add_consumer("TEST", json!({"durable_name": "CONSUMER"}))
+        .unwrap();
+    let sid = js.subscribe_sync_core("reply");
+    // The pending count says one more than there is (Go bumps o.npc), so the no-wait
+    // request goes through and ends at the end of the stream.
+    {
+        let st = {
+            let jsr = s.shared().jetstream().unwrap();
+            let stream = jsr.account("$G").and_then(|a| a.stream("TEST")).unwrap();
+            stream.store().fast_state()
+        };
+        let c = consumer_of(&s, "TEST", "CONSUMER");
+        let mut cur = c.cursor.lock();
+        cur.npc = Some(natsd::jetstream::consumer::PendingCount {
+            count: 1,
+            next_sseq: cur.next_sseq,
+            first_seq: st.first_seq,
+            last_seq: st.last_seq,
+            msgs: st.msgs,
+        });
+    }
+    // Go hands the request to the consumer directly; here it goes on MSG.NEXT.
+    js.js.conn.publish_msg(
+        &next_subject("TEST", "CONSUMER"),
+        "reply",
+        &[],
+        &next_req(0, 0, true, 0, 0),
+    );
+    let m = js.next_msg_core(sid, SECOND).expect("an answer");
+    assert_eq!(m.status(), Some(404));
+    assert_eq!(m.description(), "No Messages");
+}
