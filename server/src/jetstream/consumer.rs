@@ -55,6 +55,12 @@ pub struct Consumer {
     unpause_at: AtomicI64,
     /// Replay at the original rate and the rate limit (push), as the config asks.
     pacing: Mutex<(Replay, Option<RateLimiter>)>,
+    /// Held for a whole delivery pass: passes from the delivery task and from the
+    /// stream's ingest thread never interleave, so messages go out in order.
+    delivering: Mutex<()>,
+    /// When the delivery task plans to wake next (ns): a delivery made elsewhere with an
+    /// earlier deadline must wake it sooner.
+    planned_wake: AtomicI64,
     subs: Mutex<Vec<Arc<Subscription>>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     closed: AtomicBool,
@@ -143,6 +149,8 @@ impl Consumer {
             interest: Mutex::new(None),
             unpause_at: AtomicI64::new(0),
             pacing: Mutex::new((Replay::default(), None)),
+            delivering: Mutex::new(()),
+            planned_wake: AtomicI64::new(0),
             subs: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
@@ -691,7 +699,8 @@ impl Consumer {
         c.waiting.push(PullRequest::new(reply, &req, now));
         drop(c);
         self.publish_statuses(server, statuses);
-        self.notify();
+        // Served here, on the consumer's own thread: no hop to the delivery task.
+        self.deliver_new(server);
     }
 
     /// Messages of the stream the consumer has not looked at yet.
@@ -978,6 +987,31 @@ impl Consumer {
     }
 
     /// Delivers what can be delivered now and answers expired or finished pull requests.
+    /// Delivers on the caller's thread: the stream's ingest, before it acks the
+    /// publishers (a push listener or a waiting pull request has a message by the time its
+    /// publisher is told it is stored), or the consumer's own thread for a new pull
+    /// request. A paced consumer, or one whose delivery task is busy, is only woken: that
+    /// task delivers next.
+    pub fn deliver_new(&self, server: &ServerShared) {
+        let paced = {
+            let pacing = self.pacing.lock();
+            pacing.0.active || pacing.1.is_some()
+        };
+        if paced || self.is_closed() {
+            self.notify();
+            return;
+        }
+        match self.delivering.try_lock() {
+            Some(_pass) => self.deliver(server),
+            None => return self.notify(),
+        }
+        // What went out is due again (ack wait) maybe before the task's planned wake.
+        let next = self.cursor.lock().next_deadline();
+        if next.is_some_and(|t| t < self.planned_wake.load(Ordering::Acquire)) {
+            self.notify();
+        }
+    }
+
     fn deliver(&self, server: &ServerShared) {
         let Some(stream) = self.stream.upgrade() else {
             return;
@@ -1241,6 +1275,8 @@ async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
                 return;
             }
             let now = now_nanos();
+            // Until the wake is planned, a delivery made elsewhere always wakes the task.
+            c.planned_wake.store(i64::MAX, Ordering::Release);
             let (next, threshold) = {
                 let cur = c.cursor.lock();
                 (cur.next_deadline(), cur.config.inactive_threshold)
@@ -1261,6 +1297,10 @@ async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
                 Some(t) => Duration::from_nanos((t - now) as u64).min(longest),
                 None => longest,
             };
+            c.planned_wake.store(
+                now.saturating_add(wait.as_nanos() as i64),
+                Ordering::Release,
+            );
             if !wait.is_zero() {
                 // Holding the consumer while waiting only delays its drop by the wait.
                 let _ = tokio::time::timeout(wait, c.wake.notified()).await;
@@ -1272,7 +1312,10 @@ async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
             return;
         };
         let work = tokio::task::spawn_blocking(move || {
-            c.deliver(&s);
+            {
+                let _pass = c.delivering.lock();
+                c.deliver(&s);
+            }
             // Idle past its inactive threshold: the consumer goes.
             if c.inactive(now_nanos()) {
                 c.delete_inactive(&s);

@@ -527,6 +527,11 @@ impl Stream {
                 }
             }
         }
+        // Consumers see the batch before its publishers are acknowledged.
+        let consumers: Vec<_> = self.consumers.read().values().cloned().collect();
+        for c in &consumers {
+            c.deliver_new(server);
+        }
         for r in republish {
             crate::events::internal::publish(
                 server,
@@ -548,9 +553,6 @@ impl Stream {
                 None,
                 &answer,
             );
-        }
-        for c in self.consumers.read().values() {
-            c.notify();
         }
         self.watch.notify_waiters();
     }
