@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod direct;
 pub mod meta;
 pub mod publish;
+pub mod snapshot;
 pub mod sourcing;
 pub mod stream;
 pub mod stream_config;
@@ -461,6 +462,7 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
     ));
     js.tasks.lock().push(dispatcher.abort_handle());
     server.set_jetstream(Some(js.clone()));
+    snapshot::subscribe_account_purge(&js, server)?;
     for (name, limits) in accounts {
         let Some(account) = server.accounts.lookup(&name) else {
             continue;

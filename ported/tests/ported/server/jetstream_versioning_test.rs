@@ -1,7 +1,7 @@
 //! Ports of `server/jetstream_versioning_test.go`: the stream and consumer versioning
 //! metadata helpers (`_nats.req.level`, `_nats.ver`, `_nats.level`), through their Rust
 //! equivalents in `natsd::jetstream::stream_config` and `consumer_config`. The tests that
-//! need clusters, stream restores, direct gets or every API verb are not ported yet.
+//! need clusters, direct gets or every API verb are not ported yet.
 
 // Ports fail by panicking; unwrapping is how they assert success.
 #![allow(clippy::unwrap_used)]
@@ -395,4 +395,94 @@ fn copy_consumer_metadata_remove_dynamic_fields() {
     let prev = consumer_with_metadata(metadata_at_level("0"));
     copy_consumer_metadata(&mut cfg, Some(&prev));
     assert_eq!(cfg.metadata, metadata_at_level("0"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Stream restore (through `$JS.API.STREAM.RESTORE`)
+// ---------------------------------------------------------------------------------------
+
+use ported::jetstream::{api_result, run_basic_jetstream_server, JsClient};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// Go's `restoreEmptyStream`: restores `STREAM` (file, limits) from an archive holding
+/// only `meta.inf`, and checks the create response's metadata.
+fn restore_empty_stream(js: &mut JsClient, replicas: u64) {
+    let config = json!({"name": "STREAM", "retention": "limits", "storage": "file", "num_replicas": replicas});
+    let deliver = super::jetstream_test::snapshots::start_restore(js, "STREAM", &config)
+        .unwrap_or_else(|e| panic!("Error on restore: {e:?}"));
+
+    // An S2 stream around a tar holding only meta.inf (a FileStreamInfo).
+    let mut fsi = config.clone();
+    fsi["Created"] = json!("0001-01-01T00:00:00Z");
+    let fsij = serde_json::to_vec(&fsi).unwrap();
+    let mut archive = Vec::new();
+    {
+        let mut tw = tar::Builder::new(&mut archive);
+        let mut hdr = tar::Header::new_ustar();
+        hdr.set_size(fsij.len() as u64);
+        hdr.set_mode(0o600);
+        hdr.set_username("nats").unwrap();
+        hdr.set_groupname("nats").unwrap();
+        hdr.set_entry_type(tar::EntryType::Regular);
+        tw.append_data(&mut hdr, "meta.inf", &fsij[..]).unwrap();
+        tw.finish().unwrap();
+    }
+    let mut data = Vec::new();
+    {
+        let mut enc = minlz::Writer::new(&mut data);
+        enc.write_all(&archive).unwrap();
+        enc.flush().unwrap();
+    }
+    let m = js
+        .conn
+        .request(&deliver, &[], &data, Duration::from_secs(5))
+        .unwrap();
+    if !m.payload.is_empty() {
+        api_result(serde_json::from_slice(&m.payload).unwrap())
+            .unwrap_or_else(|e| panic!("Error on restore: {e:?}"));
+    }
+    let m = js
+        .conn
+        .request(&deliver, &[], b"", Duration::from_secs(5))
+        .unwrap();
+    let cresp = api_result(serde_json::from_slice(&m.payload).unwrap()).unwrap();
+    assert_eq!(cresp["config"]["metadata"], expected_dynamic_metadata());
+}
+
+/// Only the response-time keys: the server's version and API level.
+fn expected_dynamic_metadata() -> Value {
+    json!({
+        "_nats.ver": natsd::VERSION,
+        "_nats.level": API_LEVEL.to_string(),
+    })
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamMetadataStreamRestoreAndRestart" => metadata_stream_restore_and_restart);
+fn metadata_stream_restore_and_restart() {
+    let mut s = run_basic_jetstream_server();
+    let mut js = s.client();
+    restore_empty_stream(&mut js, 1);
+
+    // A restored stream keeps its (empty) metadata; only the dynamic keys are added.
+    let si = js.stream_info("STREAM", None).unwrap();
+    assert_eq!(si["config"]["metadata"], expected_dynamic_metadata());
+
+    // Restart on the same store.
+    drop(js);
+    s.restart();
+    let mut js = s.client();
+    let started = Instant::now();
+    let si = loop {
+        match js.stream_info("STREAM", None) {
+            Ok(si) => break si,
+            Err(e) if started.elapsed() < Duration::from_secs(5) => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("stream info after restart: {e:?}"),
+        }
+    };
+    assert_eq!(si["config"]["metadata"], expected_dynamic_metadata());
 }

@@ -39,6 +39,8 @@ pub enum Verb {
     ConsumerNames,
     ConsumerList,
     ConsumerPause,
+    StreamSnapshot,
+    StreamRestore,
 }
 
 /// Subjects and their verbs (Go's `JSApi*` subjects).
@@ -61,6 +63,8 @@ pub const ROUTES: &[(&str, Verb)] = &[
     ("$JS.API.CONSUMER.NAMES.*", Verb::ConsumerNames),
     ("$JS.API.CONSUMER.LIST.*", Verb::ConsumerList),
     ("$JS.API.CONSUMER.PAUSE.*.*", Verb::ConsumerPause),
+    ("$JS.API.STREAM.SNAPSHOT.*", Verb::StreamSnapshot),
+    ("$JS.API.STREAM.RESTORE.*", Verb::StreamRestore),
 ];
 
 /// Subscribes the API of `account`.
@@ -190,5 +194,7 @@ fn dispatch(
         Verb::ConsumerNames => consumer::names(&req, &jsa),
         Verb::ConsumerList => consumer::list(&req, &jsa),
         Verb::ConsumerPause => consumer::pause(&req, &jsa),
+        Verb::StreamSnapshot => super::snapshot::snapshot(&req, &jsa),
+        Verb::StreamRestore => super::snapshot::restore(&req, &jsa),
     }
 }

@@ -22,6 +22,7 @@ mod filters_purges;
 mod health;
 mod publish;
 mod purge_info;
+pub(crate) mod snapshots;
 mod streams;
 mod ttl;
 mod work_queue;
