@@ -6,7 +6,9 @@
 //! the child with SIGKILL at a random moment, reopens the store and checks that every
 //! acknowledged message is there with the exact payload, and that nothing stored is
 //! wrong. Repeated for at least 200 kills over the same directory, so recovery also runs
-//! over the tails that earlier kills tore.
+//! over the tails that earlier kills tore. While the writers run, another thread writes
+//! the state file every few milliseconds (`write_full_state`), so kills also land while
+//! it is written and between it and the change that removes it.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{HashMap, HashSet};
@@ -124,6 +126,13 @@ fn crash_child() {
             })
         })
         .collect();
+    // The state written while running: taken by the next open only if nothing changed
+    // after it. Never joined: the child runs until killed.
+    let state_writer = fs.clone();
+    std::thread::spawn(move || loop {
+        let _ = state_writer.write_full_state();
+        std::thread::sleep(Duration::from_millis(3));
+    });
     for t in threads {
         t.join().unwrap();
     }
@@ -143,6 +152,8 @@ fn crash_kill_9_keeps_every_acked_message() {
         rng ^= rng << 17;
         rng
     };
+    // Opens from a state written while running (children with odd ids, see crash_child).
+    let mut from_running_state = 0usize;
     for kill in 0..KILLS {
         let mut child = Command::new(&exe)
             .args(["crash_child", "--exact", "--ignored", "--nocapture"])
@@ -151,6 +162,7 @@ fn crash_kill_9_keeps_every_acked_message() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let writes_state_while_running = child.id() % 2 == 1;
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         let reader = std::thread::spawn(move || {
@@ -187,6 +199,9 @@ fn crash_kill_9_keeps_every_acked_message() {
         }
         let fs =
             FileStore::open(store_config(dir.path()), stream_config(), system_clock()).unwrap();
+        if writes_state_while_running && fs.recovery_report().from_state_file {
+            from_running_state += 1;
+        }
         let state = fs.state();
         for (&seq, &(writer, n)) in &acked {
             assert!(
@@ -231,10 +246,17 @@ fn crash_kill_9_keeps_every_acked_message() {
             "kill {kill}: {:?}",
             fs.recovery_report()
         );
+        // Nor does it take a state that misses later changes for messages lost.
+        assert!(
+            fs.recovery_report().lost.msgs.is_empty(),
+            "kill {kill}: {:?}",
+            fs.recovery_report()
+        );
         fs.stop().unwrap();
     }
     eprintln!(
-        "{KILLS} kills: {} acknowledged messages checked, {} deleted",
+        "{KILLS} kills: {} acknowledged messages checked, {} deleted, {from_running_state} \
+         opens from a state written while running",
         acked.len(),
         deleted.len()
     );

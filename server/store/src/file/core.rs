@@ -75,6 +75,10 @@ pub struct Core {
     reads: std::sync::Mutex<ReadCursor>,
     /// Scratch buffer for encoding.
     scratch: Vec<u8>,
+    /// A state file written while the store runs (`FileStore::write_full_state`) still
+    /// describes it exactly; the next change removes it first (see
+    /// [`Core::before_change`]).
+    pub(super) saved_state: bool,
 }
 
 /// Where loads have been, to bound the decompressed copies of compressed blocks: only
@@ -141,7 +145,51 @@ impl Core {
             report: RecoveryReport::default(),
             reads: Default::default(),
             scratch: Vec::new(),
+            saved_state: false,
         }
+    }
+
+    /// Called before anything changes the store. A state file written while the store
+    /// runs describes it only until then: it goes first, durably, so that a crash after
+    /// the change never opens from a state that misses it. (A change in place within the
+    /// file system's timestamp granularity would keep a block's length and times, and a
+    /// stale state is read as damage done after a clean stop, with its messages reported
+    /// lost.)
+    pub(super) fn before_change(&mut self) -> io::Result<()> {
+        if self.saved_state {
+            super::state_file::discard(&self.msgs_dir)?;
+            self.saved_state = false;
+        }
+        Ok(())
+    }
+
+    /// Recounts the stream from its blocks: each block's live counts from its slots, then
+    /// the stream's messages, bytes, first sequence and per-subject counts from the
+    /// blocks (Go's `rebuildState`). For when the totals are found to disagree with the
+    /// blocks; the slots are what loads read, so they are the truth.
+    pub(super) fn rebuild_totals(&mut self) {
+        for blk in &mut self.blocks {
+            let live = blk.slots.iter().filter(|s| s.is_live());
+            let (msgs, bytes) = live.fold((0u64, 0u64), |(m, b), s| (m + 1, b + u64::from(s.len)));
+            blk.live_msgs = msgs;
+            blk.live_bytes = bytes;
+        }
+        let highest = self.blocks.iter().map(|b| b.max_seq).max().unwrap_or(0);
+        if highest > self.last_seq {
+            self.last_seq = highest;
+        }
+        self.msgs = 0;
+        self.bytes = 0;
+        self.subjects.clear();
+        self.count_live();
+        self.first_seq = self.first_live().unwrap_or(if self.last_seq == 0 {
+            0
+        } else {
+            self.last_seq + 1
+        });
+        let mut ttls = std::mem::take(&mut self.ttls);
+        ttls.retain_seqs(|seq| self.is_live(seq));
+        self.ttls = ttls;
     }
 
     /// Opens (creating if needed) the blocks under `msgs_dir` and rebuilds the index from
@@ -552,6 +600,7 @@ impl Core {
     /// Creates a last block when there is none (after a reset).
     fn ensure_lmb(&mut self) -> io::Result<()> {
         if self.blocks.is_empty() {
+            self.before_change()?;
             let index = self.next_index;
             self.next_index += 1;
             let blk = Block::create(&self.msgs_dir, &self.name, index, &self.codec)?;
@@ -587,6 +636,7 @@ impl Core {
 
     /// Seals the last block and starts a new one (Go's `newMsgBlockForWrite`).
     pub fn rotate(&mut self) -> io::Result<()> {
+        self.before_change()?;
         self.ensure_lmb()?;
         let lmb = self.lmb();
         let sealed_file = lmb.handle()?;
@@ -617,6 +667,7 @@ impl Core {
         ttl: i64,
         synced: &dyn Fn(u64),
     ) -> Result<(), StoreError> {
+        self.before_change().map_err(io_err)?;
         let len = record::record_len(subject.len(), hdr.len(), msg.len());
         self.rotate_if_needed(len, synced).map_err(io_err)?;
         let mut out = std::mem::take(&mut self.scratch);
@@ -667,6 +718,7 @@ impl Core {
         ts: i64,
         synced: &dyn Fn(u64),
     ) -> Result<(), StoreError> {
+        self.before_change().map_err(io_err)?;
         self.rotate_if_needed(record::EMPTY_RECORD_LEN, synced)
             .map_err(io_err)?;
         let mut out = std::mem::take(&mut self.scratch);
@@ -766,6 +818,7 @@ impl Core {
         if !self.blocks[bi].slot(seq).is_some_and(|s| s.is_live()) {
             return Ok(None);
         }
+        self.before_change().map_err(io_err)?;
         if erase {
             let ts = self.blocks[bi].slot(seq).map_or(now, |s| s.ts);
             self.blocks[bi].erase_in_place(seq).map_err(io_err)?;
@@ -869,6 +922,9 @@ impl Core {
         synced: &dyn Fn(u64),
     ) -> Result<Vec<(u64, Arc<str>, u64)>, StoreError> {
         const TOMBSTONES_UP_TO: usize = 16;
+        if !seqs.is_empty() {
+            self.before_change().map_err(io_err)?;
+        }
         let mut by_block: Vec<(u32, Vec<u64>)> = Vec::new();
         for &seq in seqs {
             let Some(bi) = self.block_of(seq) else {
@@ -1112,6 +1168,7 @@ impl Core {
     }
 
     pub fn compact_block(&mut self, bi: usize) -> io::Result<()> {
+        self.before_change()?;
         let needed = self.tombstones_needed(bi);
         let msgs_dir = self.msgs_dir.clone();
         let max_seq = self.blocks[bi].max_seq;
@@ -1163,6 +1220,7 @@ impl Core {
 
     /// [`Core::delete_block`] without looking at the other blocks.
     fn delete_one_block(&mut self, bi: usize) -> io::Result<()> {
+        self.before_change()?;
         let written = self.written;
         self.remember_last_seq(&|_| {})
             .map_err(|e| io::Error::other(e.to_string()))?;
@@ -1198,6 +1256,7 @@ impl Core {
     /// Removes everything and starts over at `next_first` (purge, or compact past the
     /// end). Atomic on disk: the new block directory is built aside and swapped in.
     pub fn reset_to(&mut self, next_first: u64, synced: &dyn Fn(u64)) -> Result<u64, StoreError> {
+        self.before_change().map_err(io_err)?;
         let purged = self.msgs;
         let next_index = self.next_index;
         self.next_index += 1;
@@ -1279,6 +1338,7 @@ impl Core {
         remembered: u64,
         synced: &dyn Fn(u64),
     ) -> Result<u64, StoreError> {
+        self.before_change().map_err(io_err)?;
         let purged = self.msgs;
         let Some(last) = self.blocks.len().checked_sub(1) else {
             return Err(StoreError::Other("purge: no block to reuse".to_string()));
@@ -1327,6 +1387,9 @@ impl Core {
             if self.blocks[bi].read_record(seq, &mut buf).is_ok() {
                 continue;
             }
+            // Best effort: a state that still lists these messages leads only to loads
+            // that find the same damage again.
+            let _ = self.before_change();
             if let Some((subject, len)) = self.blocks[bi].unindex(seq) {
                 self.msgs -= 1;
                 self.bytes -= len;
@@ -1352,6 +1415,7 @@ impl Core {
     /// Forgets everything, sequences included (truncate to 0): the blocks directory is
     /// swapped for an empty one, atomically.
     pub fn reset_all(&mut self, synced: &dyn Fn(u64)) -> Result<(), StoreError> {
+        self.before_change().map_err(io_err)?;
         let parent = self
             .msgs_dir
             .parent()
@@ -1488,6 +1552,7 @@ impl Core {
     /// Removes every live message above `seq` (truncate). Blocks entirely above are
     /// deleted, the straddling one is rewritten; tombstones for lower sequences survive.
     pub fn truncate_above(&mut self, seq: u64, synced: &dyn Fn(u64)) -> Result<(), StoreError> {
+        self.before_change().map_err(io_err)?;
         let doomed: Vec<u64> = self.live_seqs_from(seq + 1).collect();
         let last_ts = self.ts_of(seq).unwrap_or(self.last_ts);
         for s in doomed {

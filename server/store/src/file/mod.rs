@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! <store_dir>/msgs/<index>.blk   message blocks, index from 1, the highest is written
-//! <store_dir>/msgs/index.db      the whole index, after a clean stop only (state_file)
+//! <store_dir>/msgs/index.db      the whole index, after a clean stop or a
+//!                                `write_full_state` until the next change (state_file)
 //! <store_dir>/msgs/sched.db      message schedules, after a clean stop only
 //! ```
 //!
@@ -44,7 +45,9 @@
 //!
 //! After a clean stop the index is read from [`state_file`] — only if every block file
 //! still has the length and times it had then — and the file is removed as it is read,
-//! so it can never describe a store that changed since. Otherwise (a crash, a block
+//! so it can never describe a store that changed since. One written while running
+//! ([`FileStore::write_full_state`]) is removed before the next change for the same
+//! reason. Otherwise (a crash, a block
 //! changed or removed on disk) every block is scanned and every record verified; a stale
 //! state file still says which messages went missing (reported as lost) and how far the
 //! stream got (those sequences stay used).

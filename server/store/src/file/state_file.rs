@@ -1,6 +1,7 @@
 //! The stream state file, `msgs/index.db` (Go's name): the whole in-memory index, written
-//! at a clean stop so that the next open reads one file instead of reading and verifying
-//! every block.
+//! at a clean stop (and on request while running, `FileStore::write_full_state`, until
+//! the next change removes it) so that the next open reads one file instead of reading
+//! and verifying every block.
 //!
 //! It is trusted only when it describes the directory exactly as it is: the same block
 //! files, each with the length and times it had when the state was saved, no leftovers of an interrupted compaction, and a SHA-256
@@ -605,6 +606,55 @@ fn decode_blocks(
 }
 
 impl super::FileStore {
+    /// Writes the state file (and the TTLs file) now, while the store runs (Go's
+    /// `writeFullState`), so that
+    /// an open after a crash need not scan the blocks if nothing changed since. What was
+    /// written so far is synced first: the state never describes records that a crash
+    /// could still take. The state stays on disk only until the next change of the store,
+    /// which removes it first ([`Core::before_change`]), so an open after a crash reads
+    /// either a state that is exactly the blocks or none. The store lock is held
+    /// throughout, so no change can slip in between the encoding and the rename.
+    ///
+    /// Totals that disagree with the blocks (a bug, memory damage) are not written: the
+    /// stream's counts are rebuilt from the blocks and [`StoreError::CorruptState`] is
+    /// returned, as Go does. A closed store, or one unchanged since its last state, has
+    /// nothing to write.
+    pub fn write_full_state(&self) -> Result<(), crate::store::StoreError> {
+        let mut guard = self.lock();
+        if guard.closed || guard.core.saved_state {
+            return Ok(());
+        }
+        let core = &mut guard.core;
+        if check_consistent(core).is_err() {
+            core.rebuild_totals();
+            return Err(crate::store::StoreError::CorruptState);
+        }
+        let work = core.take_sync_work();
+        work.run()?;
+        self.shared.commit.mark_synced(work.ticket);
+        save(core)?;
+        core.saved_state = true;
+        // As at a stop, the TTLs callers gave (not in the records) go along. Each is
+        // taken back only for the very message it was saved with, so the file needs no
+        // removal when the store changes.
+        core.save_ttls(&self.shared.dir)?;
+        Ok(())
+    }
+
+    /// Takes the live message `seq` out of its block's index and the block's own counts
+    /// only, leaving the stream's totals and subject counts as they were: a change to a
+    /// block the stream did not see (Go's test lowers one block's `msgs`). Returns
+    /// whether `seq` was live. For tests.
+    #[doc(hidden)]
+    pub fn drop_from_block_only(&self, seq: u64) -> bool {
+        let mut locked = self.lock();
+        let core = &mut locked.core;
+        let Some(bi) = core.block_of(seq) else {
+            return false;
+        };
+        core.blocks[bi].unindex(seq).is_some()
+    }
+
     /// Moves the counts of `from` to `to` in the in-memory per-subject index only, as
     /// memory damage would (Go's test corrupts its `psim` this way). For tests.
     #[doc(hidden)]
@@ -923,5 +973,181 @@ mod tests {
             fs.purge().unwrap();
             fs.stop().unwrap();
         }
+    }
+
+    /// Every live message as `(seq, subject, payload)`.
+    fn contents(fs: &FileStore) -> Vec<(u64, String, Vec<u8>)> {
+        let state = fs.state();
+        (state.first_seq..=state.last_seq)
+            .filter_map(|seq| fs.load_msg(seq).ok())
+            .map(|sm| (sm.seq, sm.subject.to_string(), sm.msg.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn a_state_written_while_running_goes_before_the_next_change() {
+        type Change = fn(&FileStore);
+        let changes: [(&str, Change); 11] = [
+            ("store", |fs| {
+                fs.store_msg("orders.1", b"", b"more", 0).unwrap();
+            }),
+            ("remove", |fs| assert!(fs.remove_msg(33).unwrap())),
+            ("erase", |fs| assert!(fs.erase_msg(34).unwrap())),
+            ("skip", |fs| {
+                fs.skip_msg(fs.state().last_seq + 1).unwrap();
+            }),
+            ("purge by subject", |fs| {
+                assert!(fs.purge_ex("orders.2", 0, 0).unwrap() > 0);
+            }),
+            ("compact", |fs| {
+                assert!(fs.compact(60).unwrap() > 0);
+            }),
+            ("truncate", |fs| fs.truncate(200).unwrap()),
+            ("purge", |fs| {
+                assert!(fs.purge().unwrap() > 0);
+            }),
+            ("new block", |fs| fs.new_block_for_write().unwrap()),
+            ("limits", |fs| {
+                let mut cfg = fs.config();
+                cfg.max_msgs = 50;
+                fs.update_config(&mut cfg).unwrap();
+            }),
+            ("block rewrite", |fs| fs.compact_block_at(0).unwrap()),
+        ];
+        for (what, change) in changes {
+            let root = tempfile::tempdir().unwrap();
+            let fcfg = FileStoreConfig {
+                block_size: 1024,
+                ..FileStoreConfig::new(root.path())
+            };
+            let cfg = StreamConfig {
+                name: "S".to_string(),
+                allow_msg_ttl: true,
+                ..StreamConfig::default()
+            };
+            let state_path = root.path().join(MSGS_DIR).join(STATE_FILE);
+            let fs = open(&fcfg, &cfg);
+            fill(&fs);
+            fs.write_full_state().unwrap();
+            assert!(state_path.exists(), "{what}");
+            change(&fs);
+            assert!(!state_path.exists(), "{what}: the change left the state");
+            let (before, last_seq, cfg_now) = (contents(&fs), fs.state().last_seq, fs.config());
+            // A crash: no stop.
+            drop(fs);
+            let fs = open(&fcfg, &cfg_now);
+            let report = fs.recovery_report();
+            assert!(!report.from_state_file, "{what}");
+            assert!(report.lost.msgs.is_empty(), "{what}: {:?}", report.lost);
+            assert_eq!(contents(&fs), before, "{what}");
+            assert_eq!(fs.state().last_seq, last_seq, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_crash_after_a_running_state_write_loses_nothing() {
+        for (cipher, compression) in permutations() {
+            let what = format!("{cipher:?} {compression:?}");
+            let root = tempfile::tempdir().unwrap();
+            let fcfg = FileStoreConfig {
+                block_size: 1024,
+                cipher,
+                prf: Some(js_key_gen("dlc22", "test")),
+                ..FileStoreConfig::new(root.path().join("fast"))
+            };
+            let cfg = StreamConfig {
+                name: "S".to_string(),
+                compression,
+                allow_msg_ttl: true,
+                ..StreamConfig::default()
+            };
+            let state_path = fcfg.store_dir.join(MSGS_DIR).join(STATE_FILE);
+            let fs = open(&fcfg, &cfg);
+            fill(&fs);
+            fs.write_full_state().unwrap();
+            // Unchanged since: a second call has nothing to do.
+            fs.write_full_state().unwrap();
+            drop(fs);
+
+            // Nothing changed after the write: the open takes the state, which says what
+            // a scan of the same blocks says.
+            let scan_dir = root.path().join("scan");
+            copy_dir(&fcfg.store_dir, &scan_dir);
+            fs::remove_file(scan_dir.join(MSGS_DIR).join(STATE_FILE)).unwrap();
+            let fs = open(&fcfg, &cfg);
+            assert!(fs.recovery_report().from_state_file, "{what}");
+            assert!(!state_path.exists(), "{what}");
+            let scanned = open(
+                &FileStoreConfig {
+                    store_dir: scan_dir,
+                    ..fcfg.clone()
+                },
+                &cfg,
+            );
+            assert!(!scanned.recovery_report().from_state_file);
+            assert_same(&fs, &scanned, &what);
+
+            // Write the state, go on storing and removing, then crash: every message
+            // acknowledged since is there, none reported lost.
+            fs.write_full_state().unwrap();
+            assert!(state_path.exists(), "{what}");
+            for i in 0..200u64 {
+                fs.store_msg(&format!("later.{}", i % 5), b"", b"after the state", 0)
+                    .unwrap();
+            }
+            let last = fs.state().last_seq;
+            assert!(fs.remove_msg(last - 3).unwrap());
+            assert!(fs.erase_msg(last - 5).unwrap());
+            assert!(!state_path.exists(), "{what}");
+            let before = contents(&fs);
+            drop(fs);
+            let fs = open(&fcfg, &cfg);
+            let report = fs.recovery_report();
+            assert!(!report.from_state_file, "{what}");
+            assert!(report.lost.msgs.is_empty(), "{what}");
+            assert_eq!(contents(&fs), before, "{what}");
+            assert_eq!(fs.state().last_seq, last, "{what}");
+        }
+    }
+
+    #[test]
+    fn totals_that_disagree_with_the_blocks_are_rebuilt_not_written() {
+        let root = tempfile::tempdir().unwrap();
+        let fcfg = FileStoreConfig::new(root.path());
+        let cfg = StreamConfig {
+            name: "S".to_string(),
+            ..StreamConfig::default()
+        };
+        let state_path = root.path().join(MSGS_DIR).join(STATE_FILE);
+        let fs = open(&fcfg, &cfg);
+        for i in 1..=10 {
+            fs.store_msg(&format!("foo.{i}"), b"", b"abc", 0).unwrap();
+        }
+        let all_bytes = fs.state().bytes;
+        let foo_2 = crate::file::record::record_len("foo.2".len(), 0, 3) as u64;
+        assert!(fs.drop_from_block_only(2));
+        let ss = fs.fast_state();
+        assert_eq!((ss.msgs, ss.first_seq, ss.last_seq), (10, 1, 10));
+
+        assert_eq!(
+            fs.write_full_state().unwrap_err(),
+            crate::store::StoreError::CorruptState
+        );
+        assert!(!state_path.exists());
+        let ss = fs.fast_state();
+        assert_eq!(
+            (ss.msgs, ss.bytes, ss.first_seq, ss.last_seq),
+            (9, all_bytes - foo_2, 1, 10)
+        );
+        assert!(fs.subjects_state("foo.2").is_empty());
+        assert_eq!(fs.subjects_totals("foo.*").values().sum::<u64>(), 9);
+
+        // Consistent again: the state is written, and a crash opens from it.
+        fs.write_full_state().unwrap();
+        assert!(state_path.exists());
+        drop(fs);
+        let fs = open(&fcfg, &cfg);
+        assert!(fs.recovery_report().from_state_file);
+        assert_eq!(fs.state().msgs, 9);
     }
 }

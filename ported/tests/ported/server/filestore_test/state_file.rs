@@ -311,3 +311,125 @@ fn file_store_recover_full_state_detect_corrupt_state() {
     assert_eq!(fs.load_msg(10).unwrap().subject, "foo.10");
     fs.stop().unwrap();
 }
+
+port!("server/filestore_test.go::TestFileStoreWriteFullStateDetectCorruptState" => file_store_write_full_state_detect_corrupt_state);
+fn file_store_write_full_state_detect_corrupt_state() {
+    let dir = TempDir::new();
+    let fcfg = plain_fcfg(&dir);
+    let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["foo.*".to_string()]));
+    for i in 1..=10 {
+        fs.store_msg(&format!("foo.{i}"), b"", b"abc", 0).unwrap();
+    }
+
+    // A change in a block the stream's totals did not see: Go lowers the message count
+    // of the block holding seq 2; natsd's block forgets that message, its own counts
+    // following, while the stream's totals and subject counts stay as they were.
+    assert!(fs.drop_from_block_only(2));
+    let ss = fs.fast_state();
+    assert_eq!(ss.first_seq, 1);
+    assert_eq!(ss.last_seq, 10);
+    assert_eq!(ss.msgs, 10);
+
+    // Writing the state detects it and rebuilds the totals from the blocks.
+    assert_eq!(fs.write_full_state(), Err(StoreError::CorruptState));
+    let ss = fs.fast_state();
+    assert_eq!(ss.first_seq, 1);
+    assert_eq!(ss.last_seq, 10);
+    assert_eq!(ss.msgs, 9);
+    fs.stop().unwrap();
+}
+
+/// Set in a copy of this test binary that runs one trial as [`NOBODY`]: the directory it
+/// works in.
+const UNPRIVILEGED_DIR_ENV: &str = "NATSD_PORT_UNPRIVILEGED_DIR";
+/// The uid and gid of `nobody`.
+const NOBODY: u32 = 65534;
+
+/// Runs `body` in a fresh directory as a user that file permissions apply to. Root
+/// ignores them, so as root this binary runs the trial `go_test` again, alone, as
+/// `nobody`, in a directory `nobody` owns, and fails with its output if that fails.
+fn run_without_root(go_test: &str, body: fn(&Path)) {
+    if let Some(work) = std::env::var_os(UNPRIVILEGED_DIR_ENV) {
+        return body(Path::new(&work));
+    }
+    let dir = TempDir::new();
+    if !nix::unistd::geteuid().is_root() {
+        return body(&dir.0);
+    }
+    use std::os::unix::process::CommandExt;
+    let work = dir.0.join("work");
+    std::fs::create_dir(&work).unwrap();
+    let nobody = (
+        nix::unistd::Uid::from_raw(NOBODY),
+        nix::unistd::Gid::from_raw(NOBODY),
+    );
+    nix::unistd::chown(&work, Some(nobody.0), Some(nobody.1)).unwrap();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", go_test, "--test-threads", "1", "--nocapture"])
+        .env(UNPRIVILEGED_DIR_ENV, &work)
+        // The child's results go to its own database, not the workspace's.
+        .env("PARITY_DB", work.join("parity.db"))
+        .current_dir(&work)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{go_test} as nobody: {}\n{stdout}\n{stderr}",
+        out.status
+    );
+}
+
+/// Go's `changeDirectoryPermission`: `mode` on the directory and everything under it.
+fn change_directory_permission(dir: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode))?;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            change_directory_permission(&entry.path(), mode)?;
+        } else {
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))?;
+        }
+    }
+    Ok(())
+}
+
+port!("server/filestore_test.go::TestFileStoreWriteFullStateThrowsPermissionErrorIfFSModeReadOnly" => file_store_write_full_state_throws_permission_error_if_fs_mode_read_only);
+fn file_store_write_full_state_throws_permission_error_if_fs_mode_read_only() {
+    run_without_root(
+        "server/filestore_test.go::TestFileStoreWriteFullStateThrowsPermissionErrorIfFSModeReadOnly",
+        |work| {
+            use std::os::unix::fs::PermissionsExt;
+            let fcfg = Fcfg {
+                dir: work.join("store"),
+                block_size: 0,
+                cipher: StoreCipher::None,
+                compression: StoreCompression::None,
+            };
+            let fs = fcfg.open(zzz_with(|c| c.subjects = vec!["ev.1".to_string()]));
+            let original = std::fs::metadata(&fcfg.dir).unwrap().permissions().mode() & 0o7777;
+
+            let msg = [b'Z'; 1024];
+            for _ in 0..10_000 {
+                if fs.store_msg("ev.1", b"", &msg, 0).is_err() {
+                    break;
+                }
+            }
+
+            change_directory_permission(&fcfg.dir, 0o555).unwrap();
+            let err = fs.write_full_state().unwrap_err();
+            assert!(
+                matches!(err, StoreError::Io(std::io::ErrorKind::PermissionDenied, _)),
+                "expected a permission error, got {err:?}"
+            );
+            change_directory_permission(&fcfg.dir, original).unwrap();
+            fs.stop().unwrap();
+        },
+    );
+}
