@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod direct;
 pub mod meta;
 pub mod publish;
+pub mod schedule;
 pub mod snapshot;
 pub mod sourcing;
 pub mod stream;

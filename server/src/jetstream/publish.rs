@@ -6,7 +6,8 @@ use super::api::errors::{self, ApiError};
 use super::api::types::{StorageType, StreamConfig};
 use super::dedup::DedupWindow;
 use crate::client::header::{remove_header_if_present, slice_header};
-use natsd_store::StoreError;
+use natsd_store::{StoreError, StoreMsg};
+use std::borrow::Cow;
 
 pub const MSG_ID: &str = "Nats-Msg-Id";
 pub const EXPECTED_STREAM: &str = "Nats-Expected-Stream";
@@ -17,11 +18,6 @@ pub const EXPECTED_LAST_MSG_ID: &str = "Nats-Expected-Last-Msg-Id";
 pub const ROLLUP: &str = "Nats-Rollup";
 pub const MSG_TTL: &str = "Nats-TTL";
 pub const MSG_INCR: &str = "Nats-Incr";
-pub const SCHEDULE: &str = "Nats-Schedule";
-pub const SCHEDULE_NEXT: &str = "Nats-Schedule-Next";
-pub const SCHEDULER: &str = "Nats-Scheduler";
-/// The one value a client may give `Nats-Schedule-Next`.
-pub const SCHEDULE_NEXT_PURGE: &str = "purge";
 /// Go's `rlBadThresh`: the largest file store record.
 pub const MAX_FILE_RECORD_LEN: u64 = 32 * 1024 * 1024;
 pub const BATCH_ID: &str = "Nats-Batch-Id";
@@ -49,6 +45,9 @@ pub struct Accepted {
     pub header: Option<Vec<u8>>,
     /// A counter increment (`Nats-Incr`).
     pub incr: Option<super::counter::BigInt>,
+    /// The subject of a message schedule to purge once this message is stored
+    /// (`Nats-Schedule-Next: purge` with `Nats-Scheduler`).
+    pub purge_schedule: Option<String>,
 }
 
 /// The outcome of the checks.
@@ -69,9 +68,20 @@ fn header_seq(hdr: &[u8], key: &str) -> Option<u64> {
     header_str(hdr, key).and_then(|v| v.parse().ok())
 }
 
+/// Where a message comes from, and when it is checked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin {
+    /// Copied from another stream, or produced by the stream's own store (a subject
+    /// delete marker, a scheduled message): checked by its origin already, so stored
+    /// verbatim where Go does (`sourced` in `processJetStreamMsg`).
+    pub sourced: bool,
+    /// Now (ns since the epoch), for schedules.
+    pub now: i64,
+}
+
 /// Runs the checks for a message on `subject`. `last_seq` and `last_msg_id` are the
-/// stream's, `max_payload` the server's; `last_seq_of` finds the last sequence stored on
-/// a subject.
+/// stream's, `max_payload` the server's; `last_of` loads the last message stored on a
+/// subject.
 #[allow(clippy::too_many_arguments)]
 pub fn check(
     cfg: &StreamConfig,
@@ -82,7 +92,8 @@ pub fn check(
     hdr: &[u8],
     msg: &[u8],
     max_payload: i64,
-    last_seq_of: impl Fn(&str) -> Result<u64, StoreError>,
+    origin: Origin,
+    last_of: impl Fn(&str) -> Result<StoreMsg, StoreError>,
 ) -> Check {
     // A file store record past this size could not be read back (Go's
     // `isFileStoreMsgTooLarge`): refused before anything else.
@@ -96,13 +107,13 @@ pub fn check(
         return Check::Reject(errors::STREAM_SEALED.new());
     }
     let mut accepted = Accepted::default();
-    let mut hdr_owned: Option<Vec<u8>> = None;
-    if !hdr.is_empty() && slice_header(REQUEST_INFO, hdr).is_some() {
-        hdr_owned = Some(remove_header_if_present(hdr.to_vec(), REQUEST_INFO));
+    let mut hdr: Cow<[u8]> = Cow::Borrowed(hdr);
+    if !hdr.is_empty() && slice_header(REQUEST_INFO, &hdr).is_some() {
+        hdr = Cow::Owned(remove_header_if_present(hdr.to_vec(), REQUEST_INFO));
     }
-    let hdr: &[u8] = hdr_owned.as_deref().unwrap_or(hdr);
+    let allow_rollup_purge = cfg.allow_rollup && !cfg.deny_purge;
     if !hdr.is_empty() {
-        if let Some(incr) = slice_header(MSG_INCR, hdr) {
+        if let Some(incr) = slice_header(MSG_INCR, &hdr) {
             let Some(incr) = std::str::from_utf8(incr)
                 .ok()
                 .and_then(super::counter::BigInt::parse)
@@ -123,29 +134,29 @@ pub fn check(
                 EXPECTED_LAST_SUBJECT_SEQ_SUBJECT,
             ]
             .iter()
-            .any(|k| header_str(hdr, k).is_some_and(|v| !v.is_empty()))
-                || header_seq(hdr, EXPECTED_LAST_SEQ).is_some()
-                || header_seq(hdr, EXPECTED_LAST_SUBJECT_SEQ).is_some();
+            .any(|k| header_str(&hdr, k).is_some_and(|v| !v.is_empty()))
+                || header_seq(&hdr, EXPECTED_LAST_SEQ).is_some()
+                || header_seq(&hdr, EXPECTED_LAST_SUBJECT_SEQ).is_some();
             if conflicting {
                 return Check::Reject(errors::MESSAGE_INCR_INVALID.new());
             }
             accepted.incr = Some(incr);
         }
-        if let Some(name) = header_str(hdr, EXPECTED_STREAM) {
+        if let Some(name) = header_str(&hdr, EXPECTED_STREAM) {
             if !name.is_empty() && name != cfg.name {
                 return Check::Reject(errors::STREAM_NOT_MATCH.new());
             }
         }
-        let ttl = natsd_store::message_ttl(hdr);
-        if matches!(ttl, Ok(t) if t != 0) && !cfg.allow_msg_ttl {
+        let ttl = natsd_store::message_ttl(&hdr);
+        if matches!(ttl, Ok(t) if t != 0) && !cfg.allow_msg_ttl && !origin.sourced {
             return Check::Reject(errors::MESSAGE_TTL_DISABLED.new());
         }
-        if let Some(expected) = header_seq(hdr, EXPECTED_LAST_SUBJECT_SEQ) {
-            let on = header_str(hdr, EXPECTED_LAST_SUBJECT_SEQ_SUBJECT)
+        if let Some(expected) = header_seq(&hdr, EXPECTED_LAST_SUBJECT_SEQ) {
+            let on = header_str(&hdr, EXPECTED_LAST_SUBJECT_SEQ_SUBJECT)
                 .filter(|s| !s.is_empty())
                 .unwrap_or(subject);
-            let found = match last_seq_of(on) {
-                Ok(seq) => Some(seq),
+            let found = match last_of(on) {
+                Ok(m) => Some(m.seq),
                 Err(StoreError::MsgNotFound | StoreError::Eof) if expected == 0 => Some(0),
                 Err(_) => None,
             };
@@ -154,38 +165,36 @@ pub fn check(
                     errors::STREAM_WRONG_LAST_SEQUENCE.with(&[("{seq}", &found.unwrap_or(0))]),
                 );
             }
-        } else if header_str(hdr, EXPECTED_LAST_SUBJECT_SEQ_SUBJECT).is_some_and(|s| !s.is_empty())
+        } else if header_str(&hdr, EXPECTED_LAST_SUBJECT_SEQ_SUBJECT).is_some_and(|s| !s.is_empty())
         {
             return Check::Reject(errors::STREAM_EXPECTED_LAST_SEQ_PER_SUBJECT_INVALID.new());
         }
-        if let Some(expected) = header_seq(hdr, EXPECTED_LAST_SEQ) {
+        if let Some(expected) = header_seq(&hdr, EXPECTED_LAST_SEQ) {
             if expected != last_seq {
                 return Check::Reject(
                     errors::STREAM_WRONG_LAST_SEQUENCE.with(&[("{seq}", &last_seq)]),
                 );
             }
         }
-        if slice_header(SCHEDULE, hdr).is_some() && !cfg.allow_msg_schedules {
-            return Check::Reject(errors::MESSAGE_SCHEDULES_DISABLED.new());
+        if !origin.sourced {
+            match super::schedule::check_publish(cfg, subject, &hdr, origin.now) {
+                Err(e) => return Check::Reject(e),
+                Ok(Some(changed)) => hdr = Cow::Owned(changed),
+                Ok(None) => {}
+            }
+            let last_is_schedule = |s: &str| {
+                last_of(s).ok().map(|m| {
+                    slice_header(super::schedule::SCHEDULE, &m.hdr).is_some_and(|v| !v.is_empty())
+                })
+            };
+            match super::schedule::check_scheduler_headers(cfg, subject, &hdr, last_is_schedule) {
+                Err(e) => return Check::Reject(e),
+                Ok(purge) => accepted.purge_schedule = purge,
+            }
+        } else {
+            accepted.purge_schedule = super::schedule::schedule_to_purge(&hdr);
         }
-        if let Some(next) = slice_header(SCHEDULE_NEXT, hdr).filter(|v| !v.is_empty()) {
-            // A client may only use Nats-Schedule-Next to purge a schedule, named by a
-            // Nats-Scheduler other than the subject published on.
-            if next != SCHEDULE_NEXT_PURGE.as_bytes() {
-                return Check::Reject(errors::MESSAGE_SCHEDULES_SCHEDULER_INVALID.new());
-            }
-            let scheduler = header_str(hdr, SCHEDULER).unwrap_or_default();
-            if scheduler.is_empty()
-                || scheduler == subject
-                || !crate::subject::is_valid_publish_subject(scheduler)
-            {
-                return Check::Reject(errors::MESSAGE_SCHEDULES_SCHEDULER_INVALID.new());
-            }
-            if !cfg.allow_msg_schedules {
-                return Check::Reject(errors::MESSAGE_SCHEDULES_DISABLED.new());
-            }
-        }
-        if let Some(id) = header_str(hdr, MSG_ID).filter(|id| !id.is_empty()) {
+        if let Some(id) = header_str(&hdr, MSG_ID).filter(|id| !id.is_empty()) {
             if cfg.mirror.is_none() {
                 if let Some(seq) = dedup.check(id) {
                     return Check::Duplicate(seq);
@@ -193,15 +202,15 @@ pub fn check(
             }
             accepted.msg_id = id.to_string();
         }
-        if let Some(expected) = header_str(hdr, EXPECTED_LAST_MSG_ID).filter(|v| !v.is_empty()) {
+        if let Some(expected) = header_str(&hdr, EXPECTED_LAST_MSG_ID).filter(|v| !v.is_empty()) {
             if expected != last_msg_id {
                 return Check::Reject(
                     errors::STREAM_WRONG_LAST_MSG_ID.with(&[("{id}", &last_msg_id)]),
                 );
             }
         }
-        if let Some(rollup) = header_str(hdr, ROLLUP).filter(|v| !v.is_empty()) {
-            if !cfg.allow_rollup || cfg.deny_purge {
+        if let Some(rollup) = header_str(&hdr, ROLLUP).filter(|v| !v.is_empty()) {
+            if !allow_rollup_purge && !origin.sourced {
                 return Check::Reject(
                     errors::STREAM_ROLLUP_FAILED.with_err(&"rollup not permitted"),
                 );
@@ -218,6 +227,11 @@ pub fn check(
             };
         }
     }
+    // A sourced rollup is stored, but rolls up only where this stream allows it.
+    if !allow_rollup_purge {
+        accepted.rollup = None;
+        accepted.purge_schedule = None;
+    }
     if cfg.allow_msg_counter && accepted.incr.is_none() {
         return Check::Reject(errors::MESSAGE_INCR_MISSING.new());
     }
@@ -230,7 +244,7 @@ pub fn check(
         return Check::Reject(errors::STREAM_HEADER_EXCEEDS_MAXIMUM.new());
     }
     let _ = max_payload;
-    match natsd_store::message_ttl(hdr) {
+    match natsd_store::message_ttl(&hdr) {
         Ok(mut ttl) => {
             // With subject delete markers a TTL is at least the marker's TTL, so a marker
             // is never missed (unless a subject keeps one message anyway).
@@ -242,7 +256,7 @@ pub fn check(
             {
                 ttl = marker_secs;
                 let without = remove_header_if_present(hdr.to_vec(), MSG_TTL);
-                hdr_owned = Some(crate::client::header::gen_header(
+                hdr = Cow::Owned(crate::client::header::gen_header(
                     &without,
                     MSG_TTL,
                     &ttl.to_string(),
@@ -252,7 +266,9 @@ pub fn check(
         }
         Err(_) => return Check::Reject(errors::MESSAGE_TTL_INVALID.new()),
     }
-    accepted.header = hdr_owned;
+    if let Cow::Owned(changed) = hdr {
+        accepted.header = Some(changed);
+    }
     Check::Accept(accepted)
 }
 
@@ -280,8 +296,16 @@ mod tests {
             hdr,
             msg,
             1 << 20,
-            |_| Ok(3),
+            Origin::default(),
+            |_| Ok(stored(3)),
         )
+    }
+
+    fn stored(seq: u64) -> StoreMsg {
+        StoreMsg {
+            seq,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -317,10 +341,32 @@ mod tests {
         let mut d = DedupWindow::new();
         d.store("id-1", 7, 0);
         let h = b"NATS/1.0\r\nNats-Msg-Id: id-1\r\n\r\n";
-        let c = check(&cfg(), 7, "", &d, "s.a", h, b"", 1 << 20, |_| Ok(0));
+        let c = check(
+            &cfg(),
+            7,
+            "",
+            &d,
+            "s.a",
+            h,
+            b"",
+            1 << 20,
+            Origin::default(),
+            |_| Ok(stored(0)),
+        );
         assert_eq!(c, Check::Duplicate(7));
         let h = b"NATS/1.0\r\nNats-Msg-Id: id-2\r\n\r\n";
-        let Check::Accept(a) = check(&cfg(), 7, "", &d, "s.a", h, b"", 1 << 20, |_| Ok(0)) else {
+        let Check::Accept(a) = check(
+            &cfg(),
+            7,
+            "",
+            &d,
+            "s.a",
+            h,
+            b"",
+            1 << 20,
+            Origin::default(),
+            |_| Ok(stored(0)),
+        ) else {
             panic!()
         };
         assert_eq!(a.msg_id, "id-2");

@@ -113,6 +113,9 @@ pub struct Stream {
     direct: Mutex<Option<super::direct::DirectGet>>,
     /// Wakes the housekeeping task early (a consumer with an inactive threshold came).
     housekeeping: tokio::sync::Notify,
+    /// What the store asked of the stream while expiring or scheduling (subject delete
+    /// markers, scheduled messages, removals), applied in order once it returns.
+    store_proposals: Arc<Mutex<Vec<StoreProposal>>>,
     /// The stream's consumers, by name.
     pub consumers:
         parking_lot::RwLock<std::collections::BTreeMap<String, Arc<super::consumer::Consumer>>>,
@@ -125,6 +128,16 @@ impl std::fmt::Debug for Stream {
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
+}
+
+/// A request from the store to the stream (Go's `RegisterProcessJetStreamMsg` and
+/// `RegisterStorageRemoveMsg` callbacks).
+#[derive(Debug)]
+enum StoreProposal {
+    /// Store this message as a sourced one (a subject delete marker, a scheduled message).
+    Process(natsd_store::InMsg),
+    /// Remove this message (aged out, not the last of its subject, with markers on).
+    Remove(u64),
 }
 
 /// Why a stream could not be opened.
@@ -242,6 +255,19 @@ impl Stream {
         let state = store.store().fast_state();
         let (dedup, last_msg_id) = rebuild_dedupe(store.store(), config.duplicates, now_nanos());
         let ingest = Arc::new(InternalClient::new(0, account.clone()));
+        let store_proposals = Arc::new(Mutex::new(Vec::new()));
+        let queue = store_proposals.clone();
+        store
+            .store()
+            .register_process_jetstream_msg(Arc::new(move |m| {
+                queue.lock().push(StoreProposal::Process(m));
+            }));
+        let queue = store_proposals.clone();
+        store
+            .store()
+            .register_storage_remove_msg(Arc::new(move |seq| {
+                queue.lock().push(StoreProposal::Remove(seq));
+            }));
         Arc::new(Stream {
             name: config.name.clone(),
             account,
@@ -266,6 +292,7 @@ impl Stream {
             watch: Arc::new(tokio::sync::Notify::new()),
             housekeeping: tokio::sync::Notify::new(),
             copy_tasks: Mutex::new(Vec::new()),
+            store_proposals,
         })
     }
 
@@ -491,7 +518,7 @@ impl Stream {
 
     /// Stores a batch of published messages and answers each; the answers to stored
     /// messages go out only once the batch is durable.
-    fn process_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) {
+    fn process_batch(&self, server: &ServerShared, msgs: Vec<InMsg>, sourced: bool) {
         let mut replies: Vec<(String, Vec<u8>)> = Vec::new();
         let mut pending: Vec<PendingDurable> = Vec::new();
         let mut republish: Vec<Republished> = Vec::new();
@@ -504,8 +531,15 @@ impl Stream {
                 if self.is_closed() {
                     return;
                 }
-                let answer =
-                    self.process_one(&mut inner, server, &msg, &mut pending, &mut republish);
+                let origin = publish::Origin { sourced, now };
+                let answer = self.process_one(
+                    &mut inner,
+                    server,
+                    &msg,
+                    origin,
+                    &mut pending,
+                    &mut republish,
+                );
                 if let Some(answer) = answer {
                     if !msg.reply.is_empty() && !inner.config.no_ack {
                         replies.push((msg.reply, answer));
@@ -559,7 +593,46 @@ impl Stream {
 
     /// Stores messages as if published (sourced messages); acks go nowhere.
     pub fn store_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) {
-        self.process_batch(server, msgs);
+        self.process_batch(server, msgs, true);
+    }
+
+    /// Applies what the store asked for while expiring or scheduling, in its order:
+    /// messages it produced are stored as sourced ones, removals are made.
+    fn apply_store_proposals(&self, server: &ServerShared) {
+        let proposals = std::mem::take(&mut *self.store_proposals.lock());
+        let mut msgs = Vec::new();
+        for p in proposals {
+            match p {
+                // A marker proposed twice (expiry ran again before the first was
+                // stored) is stored once: the subject already ends with one.
+                StoreProposal::Process(m)
+                    if natsd_store::is_subject_delete_marker(&m.hdr) && {
+                        if !msgs.is_empty() {
+                            self.process_batch(server, std::mem::take(&mut msgs), true);
+                        }
+                        self.store()
+                            .load_last_msg(&m.subject)
+                            .is_ok_and(|last| natsd_store::is_subject_delete_marker(&last.hdr))
+                    } => {}
+                StoreProposal::Process(m) => msgs.push(InMsg {
+                    subject: m.subject,
+                    reply: String::new(),
+                    header: (!m.hdr.is_empty()).then_some(m.hdr),
+                    payload: m.msg,
+                    publisher: 0,
+                }),
+                StoreProposal::Remove(seq) => {
+                    if !msgs.is_empty() {
+                        self.process_batch(server, std::mem::take(&mut msgs), true);
+                    }
+                    let _guard = self.inner.lock();
+                    let _ = self.store().remove_msg(seq);
+                }
+            }
+        }
+        if !msgs.is_empty() {
+            self.process_batch(server, msgs, true);
+        }
     }
 
     /// Has the housekeeping task look again at what is due (a new consumer may have to
@@ -611,6 +684,7 @@ impl Stream {
         inner: &mut StreamInner,
         server: &ServerShared,
         msg: &InMsg,
+        origin: publish::Origin,
         pending: &mut Vec<PendingDurable>,
         republish: &mut Vec<Republished>,
     ) -> Option<Vec<u8>> {
@@ -637,7 +711,8 @@ impl Stream {
             hdr,
             &msg.payload,
             server.opts().max_payload as i64,
-            |subject| store.load_last_msg(subject).map(|m| m.seq),
+            origin,
+            |subject| store.load_last_msg(subject),
         );
         let accepted = match check {
             Check::Reject(e) => return Some(self.reject(e)),
@@ -749,6 +824,12 @@ impl Stream {
                 publish::Rollup::All => "",
             };
             if let Err(e) = store.purge_ex(filter, 0, 1) {
+                return Some(self.reject(errors::STREAM_ROLLUP_FAILED.with_err(&e)));
+            }
+        }
+        // A one-off schedule that fired (or a client's purge) takes its schedule away.
+        if let Some(scheduler) = &accepted.purge_schedule {
+            if let Err(e) = store.purge_ex(scheduler, 0, 0) {
                 return Some(self.reject(errors::STREAM_ROLLUP_FAILED.with_err(&e)));
             }
         }
@@ -883,7 +964,7 @@ async fn ingest_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
     while let Some((server, frames)) = next_frames(&server, &client, &mut buf).await {
         let Some(s) = stream.upgrade() else { return };
         let msgs: Vec<InMsg> = frames.into_iter().map(|(_, m)| m).collect();
-        let batch = tokio::task::spawn_blocking(move || s.process_batch(&server, msgs));
+        let batch = tokio::task::spawn_blocking(move || s.process_batch(&server, msgs, false));
         let _ = batch.await;
     }
 }
@@ -935,10 +1016,14 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
                 })
                 .min()
                 .map(|t| t.max(now.saturating_add(MIN_IDLE_CHECK_WAIT)));
-            let store_next = [s.store().next_expiration(), idle_next]
-                .into_iter()
-                .flatten()
-                .min();
+            let store_next = [
+                s.store().next_expiration(),
+                s.store().next_msg_schedule(),
+                idle_next,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             housekeeping_wait(now, store_next, dedup_next)
         };
         if !wait.is_zero() {
@@ -958,6 +1043,12 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
             let now = now_nanos();
             if s.store().next_expiration().is_some_and(|t| t <= now) {
                 s.store().expire_msgs();
+            }
+            if s.store().next_msg_schedule().is_some_and(|t| t <= now) {
+                s.store().run_msg_scheduling();
+            }
+            if let Some(server) = server.upgrade() {
+                s.apply_store_proposals(&server);
             }
             {
                 let mut inner = s.inner.lock();
@@ -1013,6 +1104,9 @@ impl Stream {
                 inner.config.mirror != cfg.mirror || inner.config.sources != cfg.sources;
             inner.config = cfg.clone();
         }
+        // The store may have expired or scheduled something under the new limits.
+        self.apply_store_proposals(server);
+        self.wake_housekeeping();
         if let Some(dir) = &self.dir {
             let meta = super::meta::StreamMeta {
                 created: self.created,

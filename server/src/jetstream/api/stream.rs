@@ -123,8 +123,6 @@ fn unsupported(cfg: &super::types::StreamConfig) -> Option<&'static str> {
         Some("mirrors and sources in other accounts or domains, or through consumers,")
     } else if cfg.allow_atomic_publish || cfg.allow_batch_publish {
         Some("batch publishing")
-    } else if cfg.allow_msg_schedules {
-        Some("message schedules")
     } else if cfg.replicas > 1 {
         Some("replicas > 1")
     } else {

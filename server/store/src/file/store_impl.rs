@@ -12,6 +12,7 @@ use crate::store::{
     StorageUpdateHandler, Store, StoreError, StoreMsg, StreamConfig, StreamState, JS_MARKER_REASON,
     JS_MARKER_REASON_MAX_AGE, JS_MESSAGE_TTL, JS_MSG_ROLLUP,
 };
+use crate::store::{format_go_duration_secs, is_subject_delete_marker, JS_MSG_ROLLUP_SUBJECT};
 
 /// A storage-update event collected under the lock and delivered after it.
 type Update = (i64, i64, u64, String);
@@ -561,24 +562,11 @@ impl FileStore {
     /// Age and TTL expiry due at `now`.
     fn expire_locked(&self, locked: &mut Locked, now: i64, updates: &mut Vec<Update>) {
         let max_age = duration_ns(locked.cfg.max_age);
-        let mut markers = Vec::new();
-        let marker_ttl = locked.cfg.subject_delete_marker_ttl;
-        if max_age > 0 {
-            let expired = locked.core.aged_out(now - max_age);
-            let before = updates.len();
-            let _ = self.remove_bulk_locked(locked, &expired, true, updates);
-            if !marker_ttl.is_zero() {
-                // A subject that lost its last message to age gets a delete marker.
-                let mut seen = std::collections::HashSet::new();
-                for (_, _, _, subject) in &updates[before..] {
-                    if !locked.core.subjects.contains(subject.as_str())
-                        && seen.insert(subject.clone())
-                    {
-                        markers.push(subject.clone());
-                    }
-                }
-            }
-        }
+        let aged = if max_age > 0 {
+            locked.core.aged_out(now - max_age)
+        } else {
+            Vec::new()
+        };
         let due: Vec<u64> = locked
             .core
             .ttls
@@ -586,32 +574,82 @@ impl FileStore {
             .take_while(|&&(at, _)| at <= now)
             .map(|&(_, s)| s)
             .collect();
-        // A TTL removal writes a tombstone (Go: not a limits removal), so the message
-        // does not come back after a restart that lost the caller-given TTLs.
-        for s in due {
-            let _ = self.remove_locked(locked, s, false, false, updates);
-        }
-        if !markers.is_empty() {
-            let ttl_secs = marker_ttl.as_secs().max(1);
-            let cb = self
-                .shared
-                .callbacks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .process
-                .clone();
-            if let Some(cb) = cb {
-                for subject in markers {
-                    let hdr = format!(
-                        "NATS/1.0\r\n{JS_MARKER_REASON}: {JS_MARKER_REASON_MAX_AGE}\r\n{JS_MESSAGE_TTL}: {ttl_secs}s\r\n\r\n"
-                    );
-                    cb(InMsg {
-                        subject,
-                        hdr: hdr.into_bytes().into(),
-                        msg: Default::default(),
-                    });
-                }
+        let marker_ttl = locked.cfg.subject_delete_marker_ttl;
+        if marker_ttl.is_zero() {
+            let _ = self.remove_bulk_locked(locked, &aged, true, updates);
+            // A TTL removal writes a tombstone (Go: not a limits removal), so the message
+            // does not come back after a restart that lost the caller-given TTLs.
+            for s in due {
+                let _ = self.remove_locked(locked, s, false, false, updates);
             }
+            return;
+        }
+        // With subject delete markers (Go's expireMsgs with handleRemovalOrSdm), what
+        // expires goes in sequence order, except the last message of a subject: the
+        // stream stores a marker in its place, whose subject rollup removes it. A marker
+        // itself just goes.
+        let mut candidates = aged;
+        candidates.extend(due);
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut markers = Vec::new();
+        for seq in candidates {
+            let Some(subject) = locked.core.subject_of(seq).cloned() else {
+                continue;
+            };
+            let left = locked.core.subjects.get(&subject).map_or(0, |i| i.msgs);
+            let is_marker = locked
+                .core
+                .load(seq)
+                .is_ok_and(|sm| is_subject_delete_marker(&sm.hdr));
+            if left == 1 && !is_marker {
+                markers.push(subject.to_string());
+            } else {
+                let _ = self.remove_locked(locked, seq, false, false, updates);
+            }
+        }
+        if markers.is_empty() {
+            return;
+        }
+        let cb = self
+            .shared
+            .callbacks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .process
+            .clone();
+        let Some(cb) = cb else {
+            return;
+        };
+        let hdr = format!(
+            "NATS/1.0\r\n{JS_MARKER_REASON}: {JS_MARKER_REASON_MAX_AGE}\r\n{JS_MESSAGE_TTL}: {}\r\n{JS_MSG_ROLLUP}: {JS_MSG_ROLLUP_SUBJECT}\r\n\r\n",
+            format_go_duration_secs(marker_ttl.as_secs() as i64)
+        );
+        for subject in markers {
+            cb(InMsg {
+                subject,
+                hdr: hdr.clone().into_bytes().into(),
+                msg: Default::default(),
+            });
+        }
+    }
+}
+
+/// Indexes the TTLs of the stored messages from their headers (Go's `recoverTTLState`
+/// when TTLs are turned on): what was stored while they were off expires as it says.
+fn recover_ttls(core: &mut super::core::Core) {
+    let seqs: Vec<u64> = core.live_seqs_from(0).collect();
+    for seq in seqs {
+        let Ok(sm) = core.load(seq) else { continue };
+        if sm.hdr.is_empty() {
+            continue;
+        }
+        match crate::store::message_ttl(&sm.hdr) {
+            Ok(ttl) if ttl > 0 => core
+                .ttls
+                .insert((sm.ts + ttl * crate::store::NANOS_PER_SEC, seq)),
+            Ok(ttl) if ttl < 0 => core.ttls.insert_never(seq),
+            _ => {}
         }
     }
 }
@@ -1014,8 +1052,14 @@ impl Store for FileStore {
         }
         {
             let mut guard = self.open_lock()?;
+            let had_ttls = guard.cfg.allow_msg_ttl;
             guard.cfg = cfg.clone();
             let now = self.shared.clock.now_ns();
+            match (had_ttls, cfg.allow_msg_ttl) {
+                (false, true) => recover_ttls(&mut guard.core),
+                (true, false) => guard.core.ttls = Default::default(),
+                _ => {}
+            }
             guard.core.allow_schedules(cfg.allow_msg_schedules, now);
             let compression = match cfg.compression {
                 crate::store::StoreCompression::None => super::BlockCompression::None,

@@ -249,6 +249,12 @@ impl MemStore {
         self.lock().ttls.is_some()
     }
 
+    /// Messages with a per-message TTL being tracked (Go's `ms.ttls.Count()`).
+    #[doc(hidden)]
+    pub fn ttl_count(&self) -> usize {
+        self.lock().ttls.as_ref().map_or(0, TtlIndex::len)
+    }
+
     /// Go's `nextWildcardMatchLocked`: sequence bounds of the subjects matching `filter` with
     /// messages at or after `start`.
     #[doc(hidden)]

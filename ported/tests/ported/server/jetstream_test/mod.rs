@@ -17,6 +17,7 @@ mod consumer_api;
 mod consumer_misc;
 mod consumer_state;
 mod consumer_support;
+mod delete_markers;
 mod delivery;
 mod filters_purges;
 mod health;
