@@ -25,9 +25,11 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 mod cursor;
+mod flow;
 mod pacing;
 mod waiting;
 pub use cursor::*;
+pub use flow::{FlowControl, DEFAULT_MAX_PENDING_BYTES};
 pub use pacing::{RateLimiter, Replay};
 pub use waiting::{parse_next_request, BadRequest, PullRequest, Status, WaitQueue};
 
@@ -180,6 +182,68 @@ impl Consumer {
         }
     }
 
+    /// A fresh reply subject for a flow control request, in the form acks use.
+    fn flow_control_reply(&self) -> String {
+        let token = flow::reply_token(rand::random::<u64>());
+        if self.ack_v2 {
+            format!(
+                "$JS.FC.{}.{}.{}.{}.{token}",
+                self.domain_token(),
+                crate::events::hash8(&self.account.name),
+                self.stream_name,
+                self.name
+            )
+        } else {
+            format!("$JS.FC.{}.{}.{token}", self.stream_name, self.name)
+        }
+    }
+
+    /// Sets the flow control limit of pending bytes (Go's `setMaxPendingBytes`, which
+    /// Go's tests call to make flow control kick in early).
+    pub fn set_max_pending_bytes(&self, limit: i64) {
+        self.cursor.lock().flow.set_limit(limit);
+    }
+
+    /// An answer to a flow control request (Go's `processFlowControl`): the latest
+    /// request's bytes are released and deliveries go on. A consumer acked by flow
+    /// control takes the answer's `Nats-Last-Stream` / `Nats-Last-Consumer` as an ack
+    /// of everything up to there.
+    fn process_flow_control(&self, _server: &ServerShared, msg: &InMsg) {
+        let acked = {
+            let mut c = self.cursor.lock();
+            if !c.flow.answered(&msg.subject) {
+                return;
+            }
+            let header_num = |key: &str| -> i64 {
+                msg.header
+                    .as_deref()
+                    .and_then(|h| crate::client::header::slice_header(key, h))
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0)
+            };
+            let last_stream = header_num(waiting::LAST_STREAM_HDR);
+            if c.config.ack_policy == AckPolicy::FlowControl && last_stream > 0 {
+                let last_consumer = header_num(waiting::LAST_CONSUMER_HDR).max(0) as u64;
+                let sseq = last_stream as u64;
+                let acked = c.ack(&AckKind::Ack, sseq, last_consumer, now_nanos());
+                if !acked.is_empty() {
+                    let (fd, fs) = c.ack_floor;
+                    let _ = self.store.update_acks(last_consumer.max(fd), sseq.max(fs));
+                }
+                acked
+            } else {
+                Vec::new()
+            }
+        };
+        if !acked.is_empty() {
+            if let Some(stream) = self.stream.upgrade() {
+                stream.acked_by_consumer(&self.name, &acked);
+            }
+        }
+        self.notify();
+    }
+
     /// The JetStream domain as ack subjects carry it (`_` for none).
     fn domain_token(&self) -> String {
         if self.domain.is_empty() {
@@ -214,6 +278,30 @@ impl Consumer {
                 subs.push(
                     self.client
                         .subscribe(&self.account, &subject, None, on_ack)?,
+                );
+            }
+        }
+        // Flow control answers, in both forms as for acks (Go's fcSubOld and fcSub).
+        if self.cursor.lock().config.flow_control {
+            self.cursor.lock().flow = FlowControl::with_limit(DEFAULT_MAX_PENDING_BYTES);
+            let v1 = format!("$JS.FC.{}.{}.*", self.stream_name, self.name);
+            let v2 = format!(
+                "$JS.FC.{}.{}.{}.{}.*",
+                self.domain_token(),
+                crate::events::hash8(&self.account.name),
+                self.stream_name,
+                self.name
+            );
+            for subject in [v1, v2] {
+                let weak = Arc::downgrade(self);
+                let on_answer: Handler = Arc::new(move |server, _acc, msg| {
+                    if let Some(c) = weak.upgrade() {
+                        c.process_flow_control(server, msg);
+                    }
+                });
+                subs.push(
+                    self.client
+                        .subscribe(&self.account, &subject, None, on_answer)?,
                 );
             }
         }
@@ -559,6 +647,19 @@ impl Consumer {
             pause_remaining,
             timestamp: GoTime::now(),
         }
+    }
+
+    /// A flow control request on the deliver subject, answered on `reply`.
+    fn publish_flow_control(&self, server: &ServerShared, deliver: &str, reply: &str) {
+        crate::events::internal::publish(
+            server,
+            &self.client,
+            &self.account,
+            deliver,
+            Some(reply),
+            Some(flow::FLOW_CONTROL_REQUEST.as_bytes()),
+            b"",
+        );
     }
 
     fn publish_status(&self, server: &ServerShared, reply: &str, header: &str) {
@@ -1030,25 +1131,49 @@ impl Consumer {
         {
             self.send_pause_advisory();
         }
+        let mut fc_requests: Vec<(String, String)> = Vec::new();
         let (mut exhausted, paused) = {
             let mut c = self.cursor.lock();
             c.drop_gone_below(store.fast_state().first_seq);
             let exhausted = c.collect_due(now);
             self.process_waiting(&mut c, now, false, &mut statuses);
             // An idle push consumer tells its listener it is alive (paused too).
-            if c.push_heartbeat_due().is_some_and(|t| now >= t) {
-                c.last_push = now;
+            if let Some(due) = c.push_heartbeat_due().filter(|&t| now >= t) {
+                // Timed from when it was due: a late wake does not stretch the interval.
+                c.last_push = if now - due < c.config.heartbeat {
+                    due
+                } else {
+                    now
+                };
                 if self.active.load(Ordering::Acquire) {
                     let last = (c.dseq, c.next_sseq.saturating_sub(1));
+                    let mut header = waiting::idle_heartbeat(last.0, last.1);
+                    // Waiting for a flow control answer: the client is told which.
+                    if let Some(fc) = c.flow.outstanding() {
+                        header = flow::stalled_heartbeat(&header, fc);
+                    }
                     statuses.push(Status {
                         reply: c.config.deliver_subject.clone(),
-                        header: waiting::idle_heartbeat(last.0, last.1),
+                        header,
                     });
+                    // Acked by flow control: an idle consumer asks for the acks of what
+                    // it still holds.
+                    if c.config.ack_policy == AckPolicy::FlowControl
+                        && !c.pending.is_empty()
+                        && c.flow.outstanding().is_none()
+                    {
+                        let reply = self.flow_control_reply();
+                        c.flow.request_sent(reply.clone());
+                        fc_requests.push((c.config.deliver_subject.clone(), reply));
+                    }
                 }
             }
             (exhausted, c.paused_until(now).is_some())
         };
         self.publish_statuses(server, std::mem::take(&mut statuses));
+        for (deliver, reply) in fc_requests.drain(..) {
+            self.publish_flow_control(server, &deliver, &reply);
+        }
         if paused {
             // Nothing goes out until the pause ends; requests still expire.
             if !exhausted.is_empty() {
@@ -1073,8 +1198,9 @@ impl Consumer {
                 if c.waiting.is_empty() {
                     return;
                 }
-            } else if !self.active.load(Ordering::Acquire) {
-                // Push consumers deliver only while someone listens.
+            } else if !self.active.load(Ordering::Acquire) || c.flow.stalled() {
+                // Push consumers deliver only while someone listens, and under flow
+                // control only while the window has room.
                 return;
             }
             let (m, source) = match self.next_message(&mut c, store, &mut exhausted) {
@@ -1163,6 +1289,20 @@ impl Consumer {
             c.last_push = now;
             debug_assert_eq!(recorded, (dseq, dc));
             let ack_none = c.config.ack_policy == AckPolicy::None;
+            // Flow control counts what goes to the deliver subject (Go's pmsg size).
+            let fc_request = if !pull && c.flow.is_on() {
+                let sent = (target.len() + reply.len() + hdr.len() + payload.len()) as i64;
+                let full = c.config.ack_policy == AckPolicy::FlowControl
+                    && c.config.max_ack_pending > 0
+                    && c.pending.len() as i64 >= c.config.max_ack_pending;
+                c.flow.delivered(sent, full).then(|| {
+                    let r = self.flow_control_reply();
+                    c.flow.request_sent(r.clone());
+                    r
+                })
+            } else {
+                None
+            };
             drop(c);
             self.publish_statuses(server, std::mem::take(&mut statuses));
             let _ = self.store.update_delivered(dseq, m.seq, dc, now);
@@ -1176,6 +1316,9 @@ impl Consumer {
                 (!hdr.is_empty()).then_some(&hdr[..]),
                 payload,
             );
+            if let Some(fc) = fc_request {
+                self.publish_flow_control(server, &target, &fc);
+            }
             // A request done with bytes to spare is told so (Go's "Batch Completed").
             if let Some(w) = request {
                 if w.batch <= 0 && w.max_bytes > 0 {

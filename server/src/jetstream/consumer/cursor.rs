@@ -2,6 +2,7 @@
 //! and their subjects, where a new consumer starts, where a reset may take it, which
 //! subjects its filters take, ack sampling. Times are nanoseconds passed in.
 
+use super::flow::FlowControl;
 use super::waiting::WaitQueue;
 use crate::jetstream::api::types::{AckPolicy, ConsumerConfig, DeliverPolicy};
 use natsd_store::{Store, SubjectFilters};
@@ -178,6 +179,12 @@ pub struct Cursor {
     /// The messages from `next_sseq` on that the filters take, counted once and kept up
     /// to date (Go's `npc`); `None` when it must be counted again.
     pub npc: Option<PendingCount>,
+    /// No pending message is due before this (ns; `i64::MAX` for none). It may be
+    /// early — a message acknowledged since keeps it — but never late, so looking for
+    /// due messages scans `pending` only once something may be due, not on every pass.
+    earliest_ack_deadline: i64,
+    /// Flow control of a push consumer (off unless the config asks for it).
+    pub flow: FlowControl,
 }
 
 /// A count of the stream's messages for a consumer from `next_sseq` on, with the stream
@@ -219,6 +226,8 @@ impl Cursor {
             last_activity: now,
             last_push: now,
             npc: None,
+            earliest_ack_deadline: i64::MAX,
+            flow: FlowControl::default(),
         }
     }
 
@@ -300,6 +309,7 @@ impl Cursor {
             self.ack_floor = (dseq, self.delivered_sseq);
         } else {
             let deadline = now.saturating_add(self.wait_for(dc));
+            self.earliest_ack_deadline = self.earliest_ack_deadline.min(deadline);
             self.pending.insert(
                 sseq,
                 PendingMsg {
@@ -331,7 +341,8 @@ impl Cursor {
         let mut acked = Vec::new();
         match kind {
             AckKind::Ack | AckKind::Next(_) => match self.config.ack_policy {
-                AckPolicy::All => {
+                // Acks by flow control answers work as ack-all (Go).
+                AckPolicy::All | AckPolicy::FlowControl => {
                     let upto: Vec<u64> = self.pending.range(..=sseq).map(|(&s, _)| s).collect();
                     for s in upto {
                         self.pending.remove(&s);
@@ -357,6 +368,7 @@ impl Cursor {
             AckKind::Nak(delay) => {
                 if let Some(p) = self.pending.get_mut(&sseq) {
                     p.deadline = now.saturating_add(delay.unwrap_or(0).max(0));
+                    self.earliest_ack_deadline = self.earliest_ack_deadline.min(p.deadline);
                     if delay.unwrap_or(0) <= 0 && !self.redeliver.contains(&sseq) {
                         self.redeliver.push_back(sseq);
                     }
@@ -366,6 +378,7 @@ impl Cursor {
                 let wait = self.pending.get(&sseq).map(|p| self.wait_for(p.dc));
                 if let (Some(p), Some(wait)) = (self.pending.get_mut(&sseq), wait) {
                     p.deadline = now.saturating_add(wait);
+                    self.earliest_ack_deadline = self.earliest_ack_deadline.min(p.deadline);
                 }
             }
         }
@@ -373,7 +386,11 @@ impl Cursor {
             self.last_ack = now;
             self.redeliver.retain(|s| self.pending.contains_key(s));
             // With ack-all and nothing left pending, the floor was set to the ack above.
-            if self.config.ack_policy != AckPolicy::All || !self.pending.is_empty() {
+            let ack_all = matches!(
+                self.config.ack_policy,
+                AckPolicy::All | AckPolicy::FlowControl
+            );
+            if !ack_all || !self.pending.is_empty() {
                 self.update_floor();
             }
         }
@@ -384,13 +401,21 @@ impl Cursor {
     /// are dropped from pending (returned) instead.
     pub fn collect_due(&mut self, now: i64) -> Vec<u64> {
         let mut exhausted = Vec::new();
+        if now < self.earliest_ack_deadline {
+            return exhausted;
+        }
         let max = self.config.max_deliver;
-        let due: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(&s, _)| s)
-            .collect();
+        let mut due = Vec::new();
+        let mut earliest = i64::MAX;
+        for (&s, p) in &self.pending {
+            if p.deadline <= now {
+                due.push(s);
+            } else {
+                earliest = earliest.min(p.deadline);
+            }
+        }
+        // What is due now waits for its redelivery (deadline `i64::MAX`) or leaves.
+        self.earliest_ack_deadline = earliest;
         for s in due {
             let dc = self.pending.get(&s).map_or(0, |p| p.dc);
             if max > 0 && dc >= max as u64 {
@@ -412,14 +437,11 @@ impl Cursor {
     }
 
     /// The earliest time something is due: an ack deadline, a pull request's expiry or
-    /// heartbeat.
+    /// heartbeat. It may be early (an acknowledged message's deadline), never late.
     pub fn next_deadline(&self) -> Option<i64> {
-        let acks = self
-            .pending
-            .values()
-            .map(|p| p.deadline)
-            .filter(|&d| d != i64::MAX);
-        acks.chain(self.waiting.next_deadline())
+        let acks = (self.earliest_ack_deadline != i64::MAX).then_some(self.earliest_ack_deadline);
+        acks.into_iter()
+            .chain(self.waiting.next_deadline())
             .chain(self.push_heartbeat_due())
             .min()
     }
@@ -522,6 +544,13 @@ impl Cursor {
         if !exhausted.is_empty() {
             self.update_floor();
         }
+        self.earliest_ack_deadline = self
+            .pending
+            .values()
+            .map(|p| p.deadline)
+            .filter(|&d| d != i64::MAX)
+            .min()
+            .unwrap_or(i64::MAX);
         exhausted
     }
 
@@ -535,9 +564,9 @@ impl Cursor {
         }
         self.redeliver.retain(|&s| s >= first_seq);
         self.lps.retain(|&s| s >= first_seq);
-        let before = self.pending.len();
-        self.pending.retain(|&s, _| s >= first_seq);
-        if self.pending.len() != before {
+        // Pending is ordered: look further only when its first message is gone.
+        if self.pending.keys().next().is_some_and(|&s| s < first_seq) {
+            self.pending = self.pending.split_off(&first_seq);
             self.update_floor();
         }
     }
@@ -681,6 +710,7 @@ pub fn restore_cursor(cfg: ConsumerConfig, state: &natsd_store::ConsumerState, n
     for (&sseq, p) in &state.pending {
         let dc = state.redelivered.get(&sseq).map_or(1, |r| r + 1);
         let deadline = p.timestamp.saturating_add(c.wait_for(dc));
+        c.earliest_ack_deadline = c.earliest_ack_deadline.min(deadline);
         c.pending.insert(
             sseq,
             PendingMsg {
@@ -867,6 +897,31 @@ mod tests {
         c.drop_gone_below(10);
         assert!(c.pending.is_empty());
         assert_eq!((c.ack_floor, c.next_sseq), ((3, 3), 10));
+    }
+
+    #[test]
+    fn the_next_ack_deadline_may_be_early_after_acks_but_never_late() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.record_delivery(1, 0);
+        c.record_delivery(2, SEC);
+        assert_eq!(c.next_deadline(), Some(2 * SEC));
+        c.ack(&AckKind::Ack, 1, 1, SEC);
+        // Still the acked message's deadline: the check then finds nothing due.
+        assert_eq!(c.next_deadline(), Some(2 * SEC));
+        assert!(c.collect_due(2 * SEC).is_empty());
+        assert!(c.redeliver.is_empty());
+        assert_eq!(c.next_deadline(), Some(3 * SEC));
+        // Nothing is looked at before then.
+        assert!(c.collect_due(3 * SEC - 1).is_empty());
+        assert!(c.redeliver.is_empty());
+        assert!(c.collect_due(3 * SEC).is_empty());
+        assert_eq!(c.redeliver, VecDeque::from([2]));
+        // Waiting for its redelivery, it is not due again.
+        assert_eq!(c.next_deadline(), None);
+        // A nak with a delay brings the deadline forward.
+        c.record_delivery(2, 4 * SEC);
+        c.ack(&AckKind::Nak(Some(SEC / 2)), 2, 3, 4 * SEC);
+        assert_eq!(c.next_deadline(), Some(4 * SEC + SEC / 2));
     }
 
     #[test]
