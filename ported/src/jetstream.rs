@@ -242,6 +242,23 @@ pub struct NatsConn {
 impl NatsConn {
     /// Connects, sends CONNECT and waits for the PONG that confirms it.
     pub fn connect(addr: SocketAddr) -> NatsConn {
+        Self::connect_with(addr, "")
+    }
+
+    /// [`Self::connect`] as a user with a password (nats.go's `nats.UserInfo`). Errors the
+    /// server sends (e.g. permission violations) are kept in [`Self::errors`].
+    pub fn connect_as(addr: SocketAddr, user: &str, pass: &str) -> NatsConn {
+        let fields = format!(
+            ",\"user\":{},\"pass\":{}",
+            serde_json::Value::from(user),
+            serde_json::Value::from(pass)
+        );
+        let mut c = Self::connect_with(addr, &fields);
+        c.keep_errors = true;
+        c
+    }
+
+    fn connect_with(addr: SocketAddr, extra_fields: &str) -> NatsConn {
         let stream =
             TcpStream::connect_timeout(&addr, Duration::from_secs(3)).expect("connect to server");
         let _ = stream.set_nodelay(true);
@@ -257,7 +274,8 @@ impl NatsConn {
             keep_errors: false,
         };
         c.send(
-            b"CONNECT {\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"protocol\":1}\r\n",
+            format!("CONNECT {{\"verbose\":false,\"pedantic\":false,\"headers\":true,\"no_responders\":true,\"protocol\":1{extra_fields}}}\r\n")
+                .as_bytes(),
         );
         c.flush();
         c

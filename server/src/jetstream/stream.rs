@@ -376,20 +376,9 @@ impl Stream {
         Ok(())
     }
 
-    /// Subscribes or drops the direct-get subjects as `allow_direct` says.
+    /// Subscribes or drops the direct-get subjects as `allow_direct` and `mirror_direct` say.
     pub fn sync_direct_get(self: &Arc<Self>, server: &Arc<ServerShared>) -> Result<(), String> {
-        let want = self.inner.lock().config.allow_direct;
-        let mut direct = self.direct.lock();
-        match (want, direct.is_some()) {
-            (true, false) => *direct = Some(super::direct::DirectGet::start(server, self)?),
-            (false, true) => {
-                if let Some(d) = direct.take() {
-                    d.stop(server);
-                }
-            }
-            _ => {}
-        }
-        Ok(())
+        super::direct::sync(&mut self.direct.lock(), server, self)
     }
 
     /// Stops listening and stops the store (the file store saves its index).

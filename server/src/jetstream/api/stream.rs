@@ -651,5 +651,19 @@ pub fn msg_get(req: &Request<'_>, jsa: &Arc<JsAccount>) {
         data: m.msg,
         time: super::types::store_time(m.ts),
     };
-    req.respond(&ApiResponse::ok(kind, MsgGetBody { message }));
+    // Go answers a found message outside its API layer: not counted in the API stats.
+    if req.msg.reply.is_empty() {
+        return;
+    }
+    let body =
+        crate::monitor::http::to_go_json_compact(&ApiResponse::ok(kind, MsgGetBody { message }));
+    crate::events::internal::publish(
+        req.server,
+        req.js.api_client(),
+        req.account,
+        &req.msg.reply,
+        None,
+        None,
+        &body,
+    );
 }

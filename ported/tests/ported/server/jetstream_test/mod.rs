@@ -19,6 +19,7 @@ mod consumer_state;
 mod consumer_support;
 mod delete_markers;
 mod delivery;
+mod direct_get;
 mod filters_purges;
 mod flow_control;
 mod health;
