@@ -65,13 +65,15 @@ fn extend_le_words(out: &mut Vec<u8>, words: &[u64; NUM_BUCKETS]) {
     out.extend_from_slice(words.map(u64::to_le_bytes).as_flattened());
 }
 
-/// Reads `words` from little-endian `bytes`, which hold exactly as many.
-fn read_le_words(words: &mut [u64; NUM_BUCKETS], bytes: &[u8]) {
-    zerocopy::IntoBytes::as_mut_bytes(words).copy_from_slice(bytes);
+/// The words of little-endian `bytes`, which hold exactly as many.
+fn le_words(bytes: &[u8]) -> [u64; NUM_BUCKETS] {
+    let mut words = [0u64; NUM_BUCKETS];
+    zerocopy::IntoBytes::as_mut_bytes(&mut words).copy_from_slice(bytes);
     #[cfg(not(target_endian = "little"))]
     for w in words.iter_mut() {
         *w = u64::from_le(*w);
     }
+    words
 }
 
 impl SequenceSet {
@@ -167,8 +169,11 @@ impl PreorderReader<'_> {
         if depth >= MAX_DECODED_DEPTH {
             return Err(SeqSetError::BadEncoding);
         }
-        let mut n = Box::new(Node::new(base));
-        read_le_words(&mut n.bits, &self.nodes[8..8 + NUM_BUCKETS * 8]);
+        // The node is written once, with its words: no zeroed node to overwrite.
+        let mut n = Box::new(Node {
+            bits: le_words(&self.nodes[8..8 + NUM_BUCKETS * 8]),
+            ..Node::new(base)
+        });
         self.nodes = &self.nodes[NODE_LEN..];
         self.counted += n.count();
         n.left = self.subtree(above, Some(base), depth + 1)?;
