@@ -35,9 +35,9 @@ fn send_request(conn: &mut NatsConn, stream: &str, req: &Value) -> u64 {
     sid
 }
 
-/// Go's `checkSubsPending`: exactly `n` messages wait on `sid` (within a second).
+/// Go's `checkSubsPending`: exactly `n` messages wait on `sid` (within two seconds).
 #[track_caller]
-fn check_subs_pending(conn: &mut NatsConn, sid: u64, n: usize) {
+pub(super) fn check_subs_pending(conn: &mut NatsConn, sid: u64, n: usize) {
     check_for(Duration::from_secs(2), Duration::from_millis(20), || {
         let got = conn.pending(sid);
         if got == n {
