@@ -12,9 +12,11 @@
 //! obs/<name>/o.dat    the consumer's state in Go's binary layout
 //! ```
 //!
-//! natsd writes blocks holding only the messages present (Go's recovery reads a gap in
-//! sequences as deleted messages) and, when the stream's last sequence is not a message
-//! any more, an erased-sequence record for it, as Go does to remember its last sequence.
+//! natsd writes the messages present; a short run of deleted sequences between them as
+//! erased-sequence records (Go's own marks for skipped sequences), a long one as the end
+//! of a block (the next block starts after it); and, when the stream's last sequence is
+//! not a message any more, an erased record for it, as Go does to remember its last
+//! sequence. Every Go version reads these blocks back.
 //! It does not write `index.db`: Go rebuilds the state from the blocks.
 //!
 //! Go's block records differ from natsd's own file store in what the checksum covers
@@ -43,6 +45,8 @@ pub const CONSUMER_STATE_FILE: &str = "o.dat";
 
 /// Go's default block size for large streams: natsd cuts its blocks there.
 const BLOCK_TARGET: usize = 8 * 1024 * 1024;
+/// The longest run of deleted sequences written as erased records inside a block.
+const MAX_FILLED_GAP: u64 = 1024;
 /// Fixed part of a record before the subject: length, sequence, time, subject length.
 const RECORD_HEADER: usize = 22;
 /// The record checksum.
@@ -283,6 +287,21 @@ pub fn write_snapshot<W: Write>(
             if m.seq > state.last_seq {
                 break;
             }
+            // Deleted sequences between two messages of a block: a short run is written
+            // as erased records (what every Go version reads), a long one starts a new
+            // block (a gap between blocks costs nothing).
+            if !block.is_empty() && m.seq > last_written + 1 {
+                if m.seq - last_written - 1 <= MAX_FILLED_GAP {
+                    for seq in last_written + 1..m.seq {
+                        encode_record(&mut block, key, seq | ERASED_BIT, m.ts, b"", b"", b"");
+                    }
+                } else {
+                    tar.add(&format!("{MSGS_DIR}/{index}.blk"), &block)?;
+                    block.clear();
+                    index += 1;
+                    key = hash_key(&format!("{stream}-{index}"));
+                }
+            }
             encode_record(
                 &mut block,
                 key,
@@ -304,6 +323,24 @@ pub fn write_snapshot<W: Write>(
         // The last sequence is no message any more (or there never were any kept):
         // an erased record keeps it, as Go keeps it.
         if state.last_seq > last_written {
+            if !block.is_empty() && state.last_seq - last_written - 1 > MAX_FILLED_GAP {
+                tar.add(&format!("{MSGS_DIR}/{index}.blk"), &block)?;
+                block.clear();
+                index += 1;
+                key = hash_key(&format!("{stream}-{index}"));
+            } else if !block.is_empty() {
+                for seq in last_written + 1..state.last_seq {
+                    encode_record(
+                        &mut block,
+                        key,
+                        seq | ERASED_BIT,
+                        state.last_time,
+                        b"",
+                        b"",
+                        b"",
+                    );
+                }
+            }
             encode_record(
                 &mut block,
                 key,
@@ -724,6 +761,32 @@ mod tests {
         );
         assert_eq!(a.deleted, b.deleted);
         assert_eq!(src.load_msg(7).unwrap(), dst.load_msg(7).unwrap());
+    }
+
+    #[test]
+    fn long_runs_of_deletes_split_blocks() {
+        let src = mem("S");
+        for _ in 0..3000 {
+            src.store_msg("a", &[], b"x", 0).unwrap();
+        }
+        for seq in (10..=1500).chain(1600..=3000) {
+            src.remove_msg(seq).unwrap();
+        }
+        let mut snap = Vec::new();
+        write_snapshot(&mut snap, "S", b"{}", &src, &[]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        unpack(&snap[..], dir.path(), &mut |_| Ok(())).unwrap();
+        // Messages 1-9, then 1501-1599; the tail's last sequence in a block of its own.
+        let blocks = block_files(dir.path()).unwrap();
+        assert_eq!(blocks.len(), 3);
+        let dst = mem("S");
+        load_messages(dir.path(), "S", &dst).unwrap();
+        let (a, b) = (src.state(), dst.state());
+        assert_eq!(
+            (a.msgs, a.first_seq, a.last_seq, a.num_deleted),
+            (b.msgs, b.first_seq, b.last_seq, b.num_deleted)
+        );
+        assert_eq!((b.msgs, b.last_seq), (108, 3000));
     }
 
     #[test]
