@@ -2,8 +2,9 @@
 //! when it is published (Go's block in `processJetStreamMsg`), in Go's order. Pure: the
 //! stream's configuration and the time come in.
 //!
-//! The store keeps the schedules and produces the messages when due
-//! (`natsd_store::schedule`); the stream stores those as sourced messages.
+//! Patterns, cron and time zones are parsed by the store crate, which keeps the schedules
+//! and produces the messages when due (`natsd_store::schedule`, `cron`, `tz`); the stream
+//! stores those as sourced messages.
 
 use super::api::errors::{self, ApiError};
 use super::api::types::StreamConfig;
@@ -29,17 +30,17 @@ fn header_str<'a>(hdr: &'a [u8], key: &str) -> &'a str {
 }
 
 /// When the schedule of a message next fires (ns), `Ok(None)` when it has none (Go's
-/// `nextMessageSchedule`): an unknown time zone or a pattern that does not parse is
-/// refused.
+/// `nextMessageSchedule`): an empty or unknown time zone, or a pattern that does not
+/// parse (or takes no zone), is refused.
 pub fn next_message_schedule(hdr: &[u8], now: i64) -> Result<Option<i64>, ApiError> {
     if hdr.is_empty() {
         return Ok(None);
     }
-    if slice_header(SCHEDULE_TIME_ZONE, hdr).is_some() {
-        // natsd schedules in UTC only; any zone is one it cannot honour.
-        return Err(errors::MESSAGE_SCHEDULES_TIME_ZONE_INVALID.new());
-    }
-    natsd_store::schedule::next_message_schedule(hdr, now, now)
+    let zone = natsd_store::schedule::message_schedule_zone(hdr)
+        .map_err(|()| errors::MESSAGE_SCHEDULES_TIME_ZONE_INVALID.new())?;
+    let pattern = header_str(hdr, SCHEDULE);
+    natsd_store::schedule::parse_msg_schedule(pattern, zone.as_ref(), now, now)
+        .map(|next| next.map(|n| n.at))
         .map_err(|()| errors::MESSAGE_SCHEDULES_PATTERN_INVALID.new())
 }
 

@@ -10,6 +10,7 @@
 //! - [`thw`]: a timing hash wheel for per-message TTLs.
 //! - [`ats`]: a coarse access-time clock.
 pub mod avl;
+pub mod cron;
 pub mod file;
 pub mod mem;
 pub mod schedule;
@@ -17,5 +18,6 @@ pub mod store;
 pub use store::*;
 pub mod ats;
 pub mod stree;
+pub mod tz;
 pub mod thw;
 pub mod ttl_index;

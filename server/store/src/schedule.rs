@@ -5,8 +5,9 @@
 //!
 //! Shared by the memory and file stores.
 //!
-//! Supported patterns: `@at` and `@every`. Cron patterns and `Nats-Schedule-Time-Zone` are
-//! not supported yet; such schedules are treated as invalid.
+//! Patterns: `@at <RFC 3339>`, `@every <duration>`, six-field cron patterns and Go's
+//! predefined ones (`@hourly`, ...; see [`crate::cron`]), cron in the zone
+//! `Nats-Schedule-Time-Zone` names ([`crate::tz`]).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
@@ -16,6 +17,7 @@ use crate::store::{
     header_value, parse_go_duration, parse_message_ttl, InMsg, StoreMsg, JS_MESSAGE_TTL,
     JS_MSG_ROLLUP, NANOS_PER_SEC,
 };
+use crate::tz::Zone;
 
 pub const JS_SCHEDULE_PATTERN: &str = "Nats-Schedule";
 pub const JS_SCHEDULE_TIME_ZONE: &str = "Nats-Schedule-Time-Zone";
@@ -213,13 +215,14 @@ pub struct NextFire {
     pub repeat: bool,
 }
 
-/// Parses a schedule pattern relative to `ts` (the last fire or the store time). `Ok(None)`
-/// for no pattern, `Err(())` for an invalid (or unsupported) one. A schedule that would
-/// have fired already while nobody looked fires once, now.
+/// Parses a schedule pattern relative to `ts` (the last fire or the store time) in `zone`
+/// (`None`: no `Nats-Schedule-Time-Zone`, UTC). `Ok(None)` for no pattern, `Err(())` for
+/// an invalid one: `@at` and `@every` take no time zone. A schedule that would have fired
+/// already while nobody looked fires once, after `now`.
 #[allow(clippy::result_unit_err)]
 pub fn parse_msg_schedule(
     pattern: &str,
-    has_time_zone: bool,
+    zone: Option<&Zone>,
     ts: i64,
     now: i64,
 ) -> Result<Option<NextFire>, ()> {
@@ -227,14 +230,14 @@ pub fn parse_msg_schedule(
         return Ok(None);
     }
     if let Some(at) = pattern.strip_prefix("@at ") {
-        if has_time_zone {
+        if zone.is_some() {
             return Err(());
         }
         let at = parse_rfc3339(at).ok_or(())?;
         return Ok(Some(NextFire { at, repeat: false }));
     }
     if let Some(every) = pattern.strip_prefix("@every ") {
-        if has_time_zone {
+        if zone.is_some() {
             return Err(());
         }
         let interval = parse_go_duration(every).ok_or(())?;
@@ -247,8 +250,31 @@ pub fn parse_msg_schedule(
         }
         return Ok(Some(NextFire { at, repeat: true }));
     }
-    // Cron patterns are not supported yet.
-    Err(())
+    let pattern = crate::cron::expand_predefined(pattern);
+    let utc = Zone::utc();
+    let zone = zone.unwrap_or(&utc);
+    let mut at = crate::cron::next_cron(pattern, zone, ts).map_err(|_| ())?;
+    if at < now {
+        at = crate::cron::next_cron(pattern, zone, round_to_second(now)).map_err(|_| ())?;
+    }
+    Ok(Some(NextFire { at, repeat: true }))
+}
+
+/// The zone a message's schedule runs in (Go's `loadMessageScheduleLocation`):
+/// `Ok(None)` without `Nats-Schedule-Time-Zone`, `Err(())` when it is empty or names no
+/// zone.
+#[allow(clippy::result_unit_err)]
+pub fn message_schedule_zone(hdr: &[u8]) -> Result<Option<Zone>, ()> {
+    match header_value(hdr, JS_SCHEDULE_TIME_ZONE) {
+        None => Ok(None),
+        Some(tz) => {
+            let name = std::str::from_utf8(tz).map_err(|_| ())?;
+            if name.is_empty() {
+                return Err(());
+            }
+            Zone::load(name).map(Some).ok_or(())
+        }
+    }
 }
 
 /// The next fire time of a message's schedule (Go's `nextMessageSchedule`): `Ok(None)` when
@@ -258,13 +284,9 @@ pub fn next_message_schedule(hdr: &[u8], ts: i64, now: i64) -> Result<Option<i64
     if hdr.is_empty() {
         return Ok(None);
     }
-    let has_time_zone = match header_value(hdr, JS_SCHEDULE_TIME_ZONE) {
-        None => false,
-        // Time zones are not supported yet; an empty one is invalid in Go too.
-        Some(_) => return Err(()),
-    };
+    let zone = message_schedule_zone(hdr)?;
     let pattern = header_str(hdr, JS_SCHEDULE_PATTERN);
-    Ok(parse_msg_schedule(pattern, has_time_zone, ts, now)?.map(|n| n.at))
+    Ok(parse_msg_schedule(pattern, zone.as_ref(), ts, now)?.map(|n| n.at))
 }
 
 /// The subject of the schedule that produced a message (`Nats-Scheduler`), empty if none.
@@ -570,10 +592,11 @@ impl MsgScheduling {
         load_last: &impl Fn(&str) -> Option<StoreMsg>,
     ) -> Option<InMsg> {
         let pattern = header_str(&sm.hdr, JS_SCHEDULE_PATTERN);
-        if pattern.is_empty() || header_value(&sm.hdr, JS_SCHEDULE_TIME_ZONE).is_some() {
+        if pattern.is_empty() {
             return None;
         }
-        let next = parse_msg_schedule(pattern, false, ts, now).ok()??;
+        let zone = message_schedule_zone(&sm.hdr).ok()?;
+        let next = parse_msg_schedule(pattern, zone.as_ref(), ts, now).ok()??;
         let ttl = header_str(&sm.hdr, JS_SCHEDULE_TTL).to_string();
         if !ttl.is_empty() && parse_message_ttl(ttl.as_bytes()).is_err() {
             return None;
@@ -640,18 +663,19 @@ mod tests {
     #[test]
     fn every_rounds_and_skips_ahead() {
         let ts = 10 * NANOS_PER_SEC + 600_000_000;
-        let n = parse_msg_schedule("@every 1500ms", false, ts, ts)
+        let n = parse_msg_schedule("@every 1500ms", None, ts, ts)
             .unwrap()
             .unwrap();
         assert_eq!(n.at, 11 * NANOS_PER_SEC + 1_500_000_000);
         assert!(n.repeat);
         let later = 100 * NANOS_PER_SEC;
-        let n = parse_msg_schedule("@every 2s", false, ts, later)
+        let n = parse_msg_schedule("@every 2s", None, ts, later)
             .unwrap()
             .unwrap();
         assert_eq!(n.at, 102 * NANOS_PER_SEC);
-        assert!(parse_msg_schedule("@every 500ms", false, ts, ts).is_err());
-        assert!(parse_msg_schedule("0 * * * * *", false, ts, ts).is_err());
+        assert!(parse_msg_schedule("@every 500ms", None, ts, ts).is_err());
+        assert!(parse_msg_schedule("@every 5s", Some(&Zone::utc()), ts, ts).is_err());
+        assert!(parse_msg_schedule("0 * * * *", None, ts, ts).is_err());
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod health;
 mod heartbeats;
 mod publish;
 mod purge_info;
+mod schedules;
 mod republish;
 pub(crate) mod snapshots;
 mod streams;
