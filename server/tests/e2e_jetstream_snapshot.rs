@@ -335,3 +335,189 @@ async fn snapshots_go_from_go_to_natsd_and_back() {
     assert!(restored.get("error").is_none(), "{restored}");
     check_filled(&go_nc, true).await;
 }
+
+// ---------------------------------------------------------------------------------------
+// The API's refusals (Go's TestJetStreamSnapshotsAPI, without its leafnode half)
+// ---------------------------------------------------------------------------------------
+
+async fn raw_request(nc: &Client, subject: &str, payload: &[u8]) -> Value {
+    let m = tokio::time::timeout(
+        Duration::from_secs(10),
+        nc.request(subject.to_string(), Bytes::copy_from_slice(payload)),
+    )
+    .await
+    .expect("answer in time")
+    .expect("answer");
+    serde_json::from_slice(&m.payload).expect("JSON answer")
+}
+
+fn error_of(resp: &Value) -> (u64, String) {
+    (
+        resp["error"]["code"].as_u64().unwrap_or(0),
+        resp["error"]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn snapshot_and_restore_requests_are_checked_like_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(format!("nats://{}", s.addr))
+        .await
+        .expect("connect");
+    fill(&nc, false).await;
+
+    let r = raw_request(&nc, "$JS.API.STREAM.SNAPSHOT.foo", b"").await;
+    assert_eq!(error_of(&r), (400, "bad request".into()), "{r}");
+    let r = raw_request(&nc, "$JS.API.STREAM.SNAPSHOT.foo", b"{}").await;
+    assert_eq!(error_of(&r), (404, "stream not found".into()), "{r}");
+    let r = raw_request(&nc, "$JS.API.STREAM.SNAPSHOT.S", b"{}").await;
+    assert_eq!(
+        error_of(&r),
+        (400, "deliver subject not valid".into()),
+        "{r}"
+    );
+
+    // A health-checked snapshot.
+    let inbox = nc.new_inbox();
+    let mut sub = nc.subscribe(inbox.clone()).await.expect("subscribe");
+    let r = request(
+        &nc,
+        "$JS.API.STREAM.SNAPSHOT.S".into(),
+        json!({"deliver_subject": inbox, "jsck": true}),
+    )
+    .await;
+    assert!(r.get("error").is_none(), "{r}");
+    assert_eq!(r["config"]["name"], json!("S"));
+    assert_eq!(r["state"]["messages"], json!(50));
+    let mut data = Vec::new();
+    let end = loop {
+        let m = tokio::time::timeout(Duration::from_secs(5), sub.next())
+            .await
+            .expect("chunk")
+            .expect("open");
+        if m.payload.is_empty() {
+            break m;
+        }
+        data.extend_from_slice(&m.payload);
+        nc.publish(m.reply.expect("ack subject"), Bytes::new())
+            .await
+            .expect("ack");
+    };
+    assert_eq!(
+        end.status,
+        Some(async_nats::StatusCode::from_u16(204).expect("status"))
+    );
+
+    let config = json!({"name": "S", "subjects": ["s.>"], "storage": "file"});
+    let body = json!({ "config": config }).to_string();
+    let r = raw_request(&nc, "$JS.API.STREAM.RESTORE.S", body.as_bytes()).await;
+    assert_eq!(r["error"]["err_code"], json!(10130), "{r}");
+    let del = request(&nc, "$JS.API.STREAM.DELETE.S".into(), json!({})).await;
+    assert_eq!(del["success"], json!(true));
+    let r = raw_request(&nc, "$JS.API.STREAM.RESTORE.S", b"").await;
+    assert_eq!(error_of(&r), (400, "bad request".into()), "{r}");
+
+    // A chunk without a reply subject ends the restore: its subject goes away.
+    let r = raw_request(&nc, "$JS.API.STREAM.RESTORE.S", body.as_bytes()).await;
+    let deliver = r["deliver_subject"].as_str().expect("deliver").to_string();
+    nc.publish(deliver.clone(), Bytes::copy_from_slice(&data[..512]))
+        .await
+        .expect("publish");
+    nc.flush().await.expect("flush");
+    let mut closed = false;
+    for _ in 0..50 {
+        match nc
+            .request(deliver.clone(), Bytes::copy_from_slice(&data[512..1024]))
+            .await
+        {
+            Err(e) if matches!(e.kind(), async_nats::RequestErrorKind::NoResponders) => {
+                closed = true;
+                break;
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert!(closed, "Expected restore subscription to be closed");
+
+    // A snapshot of S restored under another name is refused at its end.
+    let other = json!({"config": {"name": "NEW_STREAM", "subjects": ["s.>"], "storage": "file"}});
+    let r = request(&nc, "$JS.API.STREAM.RESTORE.NEW_STREAM".into(), other).await;
+    let deliver = r["deliver_subject"].as_str().expect("deliver").to_string();
+    for chunk in data.chunks(512) {
+        nc.request(deliver.clone(), Bytes::copy_from_slice(chunk))
+            .await
+            .expect("chunk ack");
+    }
+    let m = nc.request(deliver, Bytes::new()).await.expect("end answer");
+    let r: Value = serde_json::from_slice(&m.payload).expect("JSON");
+    let (_, description) = error_of(&r);
+    assert!(description.contains("names do not match"), "{r}");
+    // Nothing was left behind.
+    let names = request(&nc, "$JS.API.STREAM.NAMES".into(), json!({})).await;
+    assert_eq!(names["total"], json!(0), "{names}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Account purge
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn the_system_account_purges_an_account() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts(dir.path());
+    natsd::config::file::apply_config_string(
+        &mut o,
+        r#"
+        accounts {
+            ONE { users = [ { user: one, password: one } ], jetstream: enabled }
+            SYS { users = [ { user: sys, password: sys } ] }
+        }
+        system_account: SYS
+        "#,
+    )
+    .expect("configuration");
+    let s = BackgroundServer::start(o).expect("start");
+    let connect = |user: &'static str| {
+        async_nats::ConnectOptions::with_user_and_password(user.into(), user.into())
+            .connect(format!("nats://{}", s.addr))
+    };
+    let one = connect("one").await.expect("connect one");
+    let sys = connect("sys").await.expect("connect sys");
+    fill(&one, false).await;
+    let streams_dir = dir.path().join("jetstream").join("ONE").join("streams");
+    assert_eq!(std::fs::read_dir(&streams_dir).expect("streams").count(), 1);
+
+    let r = raw_request(&sys, "$JS.API.ACCOUNT.PURGE.ONE", b"").await;
+    assert_eq!(r["initiated"], json!(true), "{r}");
+    assert_eq!(
+        r["type"],
+        json!("io.nats.jetstream.api.v1.account_purge_response")
+    );
+    assert!(!dir.path().join("jetstream").join("ONE").exists());
+    let names = request(&one, "$JS.API.STREAM.NAMES".into(), json!({})).await;
+    assert_eq!(names["total"], json!(0), "{names}");
+
+    // The account goes on using JetStream.
+    fill(&one, false).await;
+    assert_eq!(std::fs::read_dir(&streams_dir).expect("streams").count(), 1);
+
+    let r = raw_request(&sys, "$JS.API.ACCOUNT.PURGE.foo/hello", b"").await;
+    assert_eq!(
+        r["error"]["description"],
+        json!("account name can not contain path separators"),
+        "{r}"
+    );
+    // Other accounts cannot reach it.
+    let err = one
+        .request("$JS.API.ACCOUNT.PURGE.ONE", Bytes::new())
+        .await
+        .expect_err("no responder outside the system account");
+    assert!(matches!(
+        err.kind(),
+        async_nats::RequestErrorKind::NoResponders
+    ));
+}
