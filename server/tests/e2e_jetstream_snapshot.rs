@@ -521,3 +521,60 @@ async fn the_system_account_purges_an_account() {
         async_nats::RequestErrorKind::NoResponders
     ));
 }
+
+/// The single-server half of Go's TestJetStreamInvalidRestoreRequests: a restore request
+/// is checked like a stream create against the account's limits.
+#[tokio::test]
+async fn restore_requests_are_checked_against_account_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts(dir.path());
+    natsd::config::file::apply_config_string(
+        &mut o,
+        r#"
+        jetstream: {max_mem_store: 2MB, max_file_store: 8MB}
+        no_auth_user: u
+        accounts {
+            ONE {
+                users = [ { user: "u", pass: "s3cr3t!" } ]
+                jetstream: { max_store: 1Mb, max_streams: 1 }
+            }
+            $SYS { users = [ { user: "admin", pass: "s3cr3t!" } ] }
+        }
+        "#,
+    )
+    .expect("configuration");
+    o.store_dir = Some(dir.path().to_path_buf());
+    let s = BackgroundServer::start(o).expect("start");
+    let nc = async_nats::connect(format!("nats://{}", s.addr))
+        .await
+        .expect("connect");
+    let fail = |cfg: Value| {
+        let nc = nc.clone();
+        async move {
+            let body = json!({ "config": cfg }).to_string();
+            let r = raw_request(&nc, "$JS.API.STREAM.RESTORE.fail", body.as_bytes()).await;
+            error_of(&r).1
+        }
+    };
+    assert_eq!(
+        fail(json!({"name": "fail", "max_bytes": 1024, "storage": "file", "num_replicas": 6}))
+            .await,
+        "maximum replicas is 5"
+    );
+    assert_eq!(
+        fail(json!({"name": "fail", "max_bytes": 2 * 1012 * 1024, "storage": "file", "num_replicas": 1}))
+            .await,
+        "insufficient storage resources available"
+    );
+    let created = request(
+        &nc,
+        "$JS.API.STREAM.CREATE.stream".into(),
+        json!({"name": "stream", "max_bytes": 1024, "storage": "file", "num_replicas": 1}),
+    )
+    .await;
+    assert!(created.get("error").is_none(), "{created}");
+    assert_eq!(
+        fail(json!({"name": "fail", "max_bytes": 1024, "storage": "file"})).await,
+        "maximum number of streams reached"
+    );
+}
