@@ -510,6 +510,13 @@ impl FileStore {
         Ok(self.lock().core.rotate()?)
     }
 
+    /// Whether a write is acknowledged only once it is on stable storage; false with
+    /// `sync_interval` (Go's tests read `fcfg.AsyncFlush` for that).
+    #[doc(hidden)]
+    pub fn is_durable(&self) -> bool {
+        self.shared.durable
+    }
+
     /// Messages with a per-message TTL being tracked (Go's `mb.ttls` summed).
     #[doc(hidden)]
     pub fn ttl_count(&self) -> usize {

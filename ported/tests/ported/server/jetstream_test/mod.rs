@@ -24,6 +24,7 @@ mod filters_purges;
 mod flow_control;
 mod health;
 mod heartbeats;
+mod persist_mode;
 mod publish;
 mod purge_info;
 mod schedules;
