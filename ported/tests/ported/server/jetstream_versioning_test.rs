@@ -486,3 +486,111 @@ fn metadata_stream_restore_and_restart() {
     };
     assert_eq!(si["config"]["metadata"], expected_dynamic_metadata());
 }
+
+// ---------------------------------------------------------------------------------------
+// Requests carrying `Nats-Required-Api-Level`
+// ---------------------------------------------------------------------------------------
+
+/// The header asking the server for a minimum API level, with Go's `math.MaxInt`.
+const REQUIRE_MAX_LEVEL: (&str, &str) = ("Nats-Required-Api-Level", "9223372036854775807");
+
+/// The subjects Go's server registers in `apiSubs` (its `pairs` and `infopairs`), which
+/// Go's test walks: natsd must serve every one of them.
+const GO_API_SUBJECTS: [&str; 24] = [
+    "$JS.API.STREAM.CREATE.*",
+    "$JS.API.STREAM.UPDATE.*",
+    "$JS.API.STREAM.DELETE.*",
+    "$JS.API.STREAM.PURGE.*",
+    "$JS.API.STREAM.SNAPSHOT.*",
+    "$JS.API.STREAM.RESTORE.*",
+    "$JS.API.STREAM.PEER.REMOVE.*",
+    "$JS.API.STREAM.LEADER.STEPDOWN.*",
+    "$JS.API.CONSUMER.LEADER.STEPDOWN.*.*",
+    "$JS.API.STREAM.MSG.DELETE.*",
+    "$JS.API.STREAM.MSG.GET.*",
+    "$JS.API.CONSUMER.CREATE.*.>",
+    "$JS.API.CONSUMER.CREATE.*",
+    "$JS.API.CONSUMER.DURABLE.CREATE.*.*",
+    "$JS.API.CONSUMER.DELETE.*.*",
+    "$JS.API.CONSUMER.PAUSE.*.*",
+    "$JS.API.CONSUMER.UNPIN.*.*",
+    "$JS.API.INFO",
+    "$JS.API.STREAM.NAMES",
+    "$JS.API.STREAM.LIST",
+    "$JS.API.STREAM.INFO.*",
+    "$JS.API.CONSUMER.NAMES.*",
+    "$JS.API.CONSUMER.LIST.*",
+    "$JS.API.CONSUMER.INFO.*.*",
+];
+
+port!("server/jetstream_versioning_test.go::TestJetStreamApiErrorOnRequiredApiLevel" => api_error_on_required_api_level);
+fn api_error_on_required_api_level() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+
+    // Go walks the server's own API subscriptions; natsd's are its routes.
+    let subjects: Vec<&str> = natsd::jetstream::api::ROUTES
+        .iter()
+        .map(|&(subject, _)| subject)
+        .collect();
+    assert!(!subjects.is_empty());
+    for go_subject in GO_API_SUBJECTS {
+        assert!(
+            subjects.contains(&go_subject),
+            "natsd does not serve {go_subject}"
+        );
+    }
+    for subject in subjects {
+        // The subject is sent as it is subscribed, wildcards and all, as Go does.
+        let msg = js
+            .conn
+            .request(subject, &[REQUIRE_MAX_LEVEL], b"", Duration::from_secs(1))
+            .unwrap_or_else(|e| panic!("{subject}: no answer: {e:?}"));
+        let resp: Value = serde_json::from_slice(&msg.payload)
+            .unwrap_or_else(|e| panic!("{subject}: answer is not JSON: {e}"));
+        let err = api_result(resp.clone())
+            .err()
+            .unwrap_or_else(|| panic!("{subject}: expected an error, got {resp}"));
+        // Peer removal and leader step-down need a cluster.
+        let (code, err_code, description) =
+            if subject.contains(".STEPDOWN.") || subject.contains(".PEER.") {
+                (503, 10010, "JetStream clustering support required")
+            } else {
+                (412, 10185, "JetStream minimum api level required")
+            };
+        assert_eq!(
+            (err.code, err.err_code, err.description.as_str()),
+            (code, err_code, description),
+            "{subject}: {resp}"
+        );
+    }
+}
+
+/// A request with [`REQUIRE_MAX_LEVEL`] must be answered by a bare 412 status.
+#[track_caller]
+fn expect_required_api_level_status(js: &mut JsClient, subject: &str) {
+    let msg = js
+        .conn
+        .request(subject, &[REQUIRE_MAX_LEVEL], b"", Duration::from_secs(1))
+        .unwrap_or_else(|e| panic!("{subject}: no answer: {e:?}"));
+    // nats.go turns the status line into its `Status` and `Description` headers.
+    assert_eq!(msg.status(), Some(412), "{msg:?}");
+    let header = String::from_utf8_lossy(&msg.header);
+    let description = header
+        .split("\r\n")
+        .next()
+        .and_then(|line| line.strip_prefix("NATS/1.0 412"))
+        .map(str::trim);
+    assert_eq!(description, Some("Required Api Level"), "{msg:?}");
+}
+
+port!("server/jetstream_versioning_test.go::TestJetStreamApiErrorOnRequiredApiLevelDirectGet" => api_error_on_required_api_level_direct_get);
+fn api_error_on_required_api_level_direct_get() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"], "allow_direct": true}))
+        .unwrap();
+
+    expect_required_api_level_status(&mut js, "$JS.API.DIRECT.GET.TEST");
+    expect_required_api_level_status(&mut js, "$JS.API.DIRECT.GET.TEST.foo");
+}

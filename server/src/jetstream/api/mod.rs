@@ -41,6 +41,9 @@ pub enum Verb {
     ConsumerPause,
     StreamSnapshot,
     StreamRestore,
+    StreamLeaderStepDown,
+    StreamPeerRemove,
+    ConsumerLeaderStepDown,
 }
 
 /// Subjects and their verbs (Go's `JSApi*` subjects).
@@ -65,7 +68,57 @@ pub const ROUTES: &[(&str, Verb)] = &[
     ("$JS.API.CONSUMER.PAUSE.*.*", Verb::ConsumerPause),
     ("$JS.API.STREAM.SNAPSHOT.*", Verb::StreamSnapshot),
     ("$JS.API.STREAM.RESTORE.*", Verb::StreamRestore),
+    (
+        "$JS.API.STREAM.LEADER.STEPDOWN.*",
+        Verb::StreamLeaderStepDown,
+    ),
+    ("$JS.API.STREAM.PEER.REMOVE.*", Verb::StreamPeerRemove),
+    (
+        "$JS.API.CONSUMER.LEADER.STEPDOWN.*.*",
+        Verb::ConsumerLeaderStepDown,
+    ),
 ];
+
+/// The response type of each verb (Go's `JSApi*ResponseType`).
+fn verb_response_type(verb: Verb) -> &'static str {
+    use types::response_type as rt;
+    match verb {
+        Verb::Info => rt::ACCOUNT_INFO,
+        Verb::StreamCreate => rt::STREAM_CREATE,
+        Verb::StreamUpdate => rt::STREAM_UPDATE,
+        Verb::StreamDelete => rt::STREAM_DELETE,
+        Verb::StreamInfo => rt::STREAM_INFO,
+        Verb::StreamNames => rt::STREAM_NAMES,
+        Verb::StreamList => rt::STREAM_LIST,
+        Verb::StreamPurge => rt::STREAM_PURGE,
+        Verb::StreamMsgDelete => rt::STREAM_MSG_DELETE,
+        Verb::StreamMsgGet => rt::STREAM_MSG_GET,
+        Verb::ConsumerCreate => rt::CONSUMER_CREATE,
+        Verb::ConsumerInfo => rt::CONSUMER_INFO,
+        Verb::ConsumerDelete => rt::CONSUMER_DELETE,
+        Verb::ConsumerNames => rt::CONSUMER_NAMES,
+        Verb::ConsumerList => rt::CONSUMER_LIST,
+        Verb::ConsumerPause => rt::CONSUMER_PAUSE,
+        Verb::StreamSnapshot => "io.nats.jetstream.api.v1.stream_snapshot_response",
+        Verb::StreamRestore => "io.nats.jetstream.api.v1.stream_restore_response",
+        Verb::StreamLeaderStepDown => "io.nats.jetstream.api.v1.stream_leader_stepdown_response",
+        Verb::StreamPeerRemove => "io.nats.jetstream.api.v1.stream_remove_peer_response",
+        Verb::ConsumerLeaderStepDown => {
+            "io.nats.jetstream.api.v1.consumer_leader_stepdown_response"
+        }
+    }
+}
+
+/// Whether the request's `Nats-Required-Api-Level` header asks for more than this
+/// server's API level (or is not a number): Go refuses such a request before anything
+/// else the verb checks.
+fn requires_higher_api_level(msg: &InMsg) -> bool {
+    let value = msg.header.as_deref().and_then(|hdr| {
+        crate::client::header::slice_header("Nats-Required-Api-Level", hdr)
+            .map(String::from_utf8_lossy)
+    });
+    super::stream_config::error_on_required_api_level(value.as_deref())
+}
 
 /// Subscribes the API of `account`.
 pub fn subscribe(
@@ -177,6 +230,17 @@ fn dispatch(
     let Some(jsa) = js.account(&account.name) else {
         return;
     };
+    let kind = verb_response_type(verb);
+    match verb {
+        // Without a cluster these verbs fail whatever the request asks for.
+        Verb::StreamLeaderStepDown | Verb::StreamPeerRemove | Verb::ConsumerLeaderStepDown => {
+            return req.fail(kind, errors::CLUSTER_REQUIRED.new());
+        }
+        _ if requires_higher_api_level(msg) => {
+            return req.fail(kind, errors::REQUIRED_API_LEVEL.new());
+        }
+        _ => {}
+    }
     match verb {
         Verb::Info => stream::account_info(&req, &jsa),
         Verb::StreamCreate => stream::create(&req, &jsa),
@@ -196,5 +260,6 @@ fn dispatch(
         Verb::ConsumerPause => consumer::pause(&req, &jsa),
         Verb::StreamSnapshot => super::snapshot::snapshot(&req, &jsa),
         Verb::StreamRestore => super::snapshot::restore(&req, &jsa),
+        Verb::StreamLeaderStepDown | Verb::StreamPeerRemove | Verb::ConsumerLeaderStepDown => {}
     }
 }
