@@ -136,6 +136,13 @@ pub fn sourced_seq(hdr: &[u8], iname: &str) -> Option<u64> {
     let v = crate::client::header::slice_header(SOURCE_HDR, hdr)?;
     let text = std::str::from_utf8(v).ok()?;
     let fields: Vec<&str> = text.split(' ').collect();
+    if fields.len() == 2 {
+        // The pre-2.10 form, `<stream> <seq>`: any origin of that name.
+        let name = iname.split(' ').next().unwrap_or_default();
+        return (fields[0] == name)
+            .then(|| fields[1].parse().ok())
+            .flatten();
+    }
     if fields.len() < 4 {
         return None;
     }
@@ -250,7 +257,7 @@ fn copy_pass(
     let mut next_seq = *next.lock();
     if next_seq == 0 {
         next_seq = if origin.mirror {
-            target.store().fast_state().last_seq + 1
+            mirror_start(origin, &target.store().fast_state(), origin_store)
         } else {
             match resume_after(target.store(), &origin.iname) {
                 0 => start_of(origin, origin_store),
@@ -277,13 +284,21 @@ fn copy_pass(
             Ok((m, _)) => m,
             Err(_) => break,
         };
+        let subject = transforms
+            .iter()
+            .find_map(|t| t.match_subject(&m.subject).ok())
+            .unwrap_or_else(|| m.subject.clone());
         let result = if origin.mirror {
-            target.store_mirrored(&m)
+            // A mirror's subject transforms apply too (its sequences stay the origin's).
+            if subject == m.subject {
+                target.store_mirrored(&m)
+            } else {
+                target.store_mirrored(&StoreMsg {
+                    subject,
+                    ..m.clone()
+                })
+            }
         } else {
-            let subject = transforms
-                .iter()
-                .find_map(|t| t.match_subject(&m.subject).ok())
-                .unwrap_or_else(|| m.subject.clone());
             store_sourced(server, target, origin, &m, subject);
             Ok(())
         };
@@ -308,6 +323,16 @@ fn copy_pass(
         }
     }
     more
+}
+
+/// The first origin sequence a mirror copies: from its start options while it has never
+/// held anything (Go applies them only then), else the one after its last.
+fn mirror_start(origin: &Origin, mirror: &natsd_store::StreamState, store: &dyn Store) -> u64 {
+    if mirror.msgs == 0 && mirror.first_seq == 0 {
+        start_of(origin, store)
+    } else {
+        mirror.last_seq + 1
+    }
 }
 
 /// The first origin sequence a new source copies (its start options).
@@ -380,5 +405,48 @@ mod tests {
             false,
         );
         assert_eq!(sourced_seq(hdr, &other.iname), None);
+        // Before 2.10 the header held the stream name and sequence only.
+        let old = b"NATS/1.0\r\nNats-Stream-Source: ORDERS 7\r\n\r\n";
+        assert_eq!(sourced_seq(old, &other.iname), Some(7));
+        assert_eq!(sourced_seq(old, "OTHER > >"), None);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_mirror_uses_its_start_sequence_only_while_empty() {
+        let origin_store = natsd_store::mem::MemStore::new(natsd_store::StreamConfig {
+            name: "S1".into(),
+            subjects: vec!["foo".into()],
+            storage: natsd_store::StorageType::Memory,
+            ..Default::default()
+        })
+        .unwrap();
+        for _ in 0..10 {
+            origin_store.store_msg("foo", b"", b"", 0).unwrap();
+        }
+        let spec = StreamSource {
+            name: "S1".into(),
+            opt_start_seq: 5,
+            ..Default::default()
+        };
+        let o = Origin::new(&spec, true);
+        let empty = natsd_store::StreamState::default();
+        assert_eq!(mirror_start(&o, &empty, &origin_store), 5);
+        let holding = natsd_store::StreamState {
+            msgs: 2,
+            first_seq: 5,
+            last_seq: 6,
+            ..Default::default()
+        };
+        assert_eq!(mirror_start(&o, &holding, &origin_store), 7);
+        // Without start options, from the origin's first message.
+        let plain = Origin::new(
+            &StreamSource {
+                name: "S1".into(),
+                ..Default::default()
+            },
+            true,
+        );
+        assert_eq!(mirror_start(&plain, &empty, &origin_store), 1);
     }
 }
