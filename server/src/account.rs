@@ -3,11 +3,13 @@
 //! global account `$G`; the system account (`$SYS` unless configured otherwise) carries
 //! the server's own events and requests.
 
+pub mod imports;
+
 use crate::client::SubRef;
 use crate::sublist::Sublist;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The account of clients that are not bound to a configured one.
@@ -32,6 +34,10 @@ pub struct AccountConfig {
     pub mappings: crate::config::mappings::MappingsConfig,
     /// `limits { ... }`.
     pub limits: AccountLimits,
+    /// `exports`: streams and services other accounts may import.
+    pub exports: Vec<imports::ExportConfig>,
+    /// `imports`: streams and services taken from other accounts.
+    pub imports: Vec<imports::ImportConfig>,
     /// `jetstream`: the account's JetStream limits when it enables JetStream.
     pub jetstream: Option<crate::config::jetstream::JetStreamAccountLimits>,
     /// `jetstream { cluster_traffic: owner }`: replication traffic in the account
@@ -110,6 +116,13 @@ pub struct Account {
     /// Subjects its clients' publishes are mapped to (`mappings`).
     pub mappings: crate::mapping::Mappings,
     limits: RwLock<AccountLimits>,
+    /// Exports, imports and pending service responses (`account::imports`).
+    ie: RwLock<imports::ImportsExports>,
+    /// Fast checks for the publish path: other accounts import streams from this one,
+    /// this one imports services, `_R_.` replies wait for responses.
+    has_stream_importers: AtomicBool,
+    has_service_imports: AtomicBool,
+    has_responses: AtomicBool,
 }
 
 impl Account {
@@ -124,6 +137,10 @@ impl Account {
             updated_nanos: crate::monitor::gotime::now_nanos(),
             mappings: crate::mapping::Mappings::default(),
             limits: RwLock::new(AccountLimits::default()),
+            ie: RwLock::new(imports::ImportsExports::default()),
+            has_stream_importers: AtomicBool::new(false),
+            has_service_imports: AtomicBool::new(false),
+            has_responses: AtomicBool::new(false),
         }
     }
 
@@ -171,6 +188,18 @@ fn add_configured(by_name: &mut BTreeMap<String, Arc<Account>>, o: &crate::confi
     }
 }
 
+/// Sets the configured exports and imports anew (the accounts must all exist first);
+/// the refusals, in Go's texts (the file's were checked when it was read).
+fn set_imports_exports(
+    by_name: &BTreeMap<String, Arc<Account>>,
+    o: &crate::config::Options,
+) -> Vec<String> {
+    for acc in by_name.values() {
+        acc.clear_imports_exports();
+    }
+    imports::apply_configured(by_name, &o.accounts, o.no_system_account)
+}
+
 /// Replaces `acc`'s mappings with the configured ones (checked when the file was read).
 fn set_mappings(acc: &Account, mappings: &crate::config::mappings::MappingsConfig) {
     acc.mappings.clear();
@@ -193,6 +222,9 @@ impl Accounts {
         let mut sys_name = o.system_account.clone();
         if sys_name.is_empty() && by_name.contains_key(DEFAULT_SYSTEM_ACCOUNT) {
             sys_name = DEFAULT_SYSTEM_ACCOUNT.to_string();
+        }
+        if let Some(e) = set_imports_exports(&by_name, o).into_iter().next() {
+            return Err(e);
         }
         let system = if !sys_name.is_empty() {
             match by_name.get(&sys_name) {
@@ -225,6 +257,8 @@ impl Accounts {
                 || o.accounts.iter().any(|a| &a.name == name)
         });
         add_configured(&mut by_name, o);
+        // Checked when the file was read.
+        let _ = set_imports_exports(&by_name, o);
     }
 
     pub fn global(&self) -> &Arc<Account> {

@@ -21,11 +21,6 @@ fn is_reserved(name: &str) -> bool {
     name == GLOBAL_ACCOUNT
 }
 
-/// Keys of an account that configure features natsd does not have yet.
-fn unsupported(key: &str) -> bool {
-    matches!(key, "imports" | "exports")
-}
-
 /// An account's `msg_trace` (or `trace_dest`): a destination subject, or a map of `dest`
 /// and `sampling` (a number or a percentage, 1..100), with Go's texts.
 fn parse_msg_trace(v: &Value, top_key: &str, acc: &mut AccountConfig) -> Result<(), ConfigIssue> {
@@ -269,13 +264,18 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
                                 Err(e) => out.errors.push(e),
                             }
                         }
-                        _ if unsupported(&key) => out.errors.push(error(
-                            kv,
-                            format!(
-                                "{} is not supported yet (account {key})",
-                                super::cli::go_quote(k)
-                            ),
-                        )),
+                        "imports" => {
+                            match super::account_imports::parse_imports(kv, &mut out.errors) {
+                                Ok(i) => acc.imports = i,
+                                Err(e) => out.errors.push(e),
+                            }
+                        }
+                        "exports" => {
+                            match super::account_imports::parse_exports(kv, &mut out.errors) {
+                                Ok(e) => acc.exports = e,
+                                Err(e) => out.errors.push(e),
+                            }
+                        }
                         _ if kv.used_variable => {}
                         _ => out.errors.push(ConfigIssue {
                             pos: Some(kv.pos.clone()),
@@ -324,6 +324,16 @@ pub fn apply_accounts(o: &mut Options, v: &Value, out: &mut ConfigErrors) {
                     o.users.push(u);
                 }
                 o.accounts.push(acc);
+            }
+            // Imports are checked once every account is known, and only when all else
+            // was right (as Go does).
+            if out.errors.is_empty() {
+                let issues = super::account_imports::check_imports_exports(
+                    &o.accounts,
+                    o.no_system_account,
+                    v,
+                );
+                out.errors.extend(issues);
             }
         }
         _ => out.errors.push(error(
@@ -608,8 +618,7 @@ mod tests {
             e.contains("Not a valid public nkey for an account: \"nope\""),
             "{e}"
         );
-        let e = load("accounts { A { exports [{stream: foo}] } }").unwrap_err();
-        assert!(e.contains("not supported yet"), "{e}");
+        assert!(load("accounts { A { exports [{stream: foo}] } }").is_ok());
         let e = load("accounts { A { bogus: 1 } }").unwrap_err();
         assert!(e.contains("unknown field \"bogus\""), "{e}");
     }

@@ -1,5 +1,6 @@
 //! Server options: CLI flags (Go `flag` semantics) and the config file.
 
+pub mod account_imports;
 pub mod accounts;
 pub mod cli;
 pub mod conf;
