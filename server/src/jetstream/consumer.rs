@@ -9,7 +9,8 @@
 //! acks and deadlines.
 
 use super::api::types::{
-    AckPolicy, ConsumerConfig, ConsumerInfo, NextRequest, RetentionPolicy, SequenceInfo,
+    AckPolicy, ConsumerConfig, ConsumerInfo, NextRequest, PriorityGroupState, PriorityPolicy,
+    RetentionPolicy, SequenceInfo,
 };
 use super::stream::Stream;
 use crate::account::Account;
@@ -27,11 +28,15 @@ use std::time::Duration;
 mod cursor;
 mod flow;
 mod pacing;
+mod priority;
 mod waiting;
 pub use cursor::*;
 pub use flow::{FlowControl, DEFAULT_MAX_PENDING_BYTES};
 pub use pacing::{RateLimiter, Replay};
-pub use waiting::{parse_next_request, BadRequest, PullRequest, Status, WaitQueue};
+pub use priority::{Pin, PriorityGroup, PIN_ID_HDR};
+pub use waiting::{
+    parse_next_request, parse_priority_group, BadRequest, Load, PullRequest, Status, WaitQueue,
+};
 
 /// A consumer of a stream.
 pub struct Consumer {
@@ -510,6 +515,89 @@ impl Consumer {
         );
     }
 
+    /// Unpins `group` (`$JS.API.CONSUMER.UNPIN`): the next request without a pin gets a
+    /// new one; the old holder is told with a 423 when a message is there for it.
+    pub fn unpin(&self, group: &str) {
+        self.cursor.lock().waiting.unpin();
+        self.send_unpinned_advisory(group, "admin");
+        self.notify();
+    }
+
+    /// The id of the current pin, "" for none (Go's `currentPinId`).
+    pub fn pin_id(&self) -> String {
+        self.cursor.lock().waiting.pin.id.clone()
+    }
+
+    /// Go's pinned advisory on `$JS.EVENT.ADVISORY.CONSUMER.PINNED.<stream>.<consumer>`.
+    fn send_pinned_advisory(&self, group: &str, pin_id: &str) {
+        self.send_group_advisory(
+            "PINNED",
+            serde_json::json!({
+                "type": "io.nats.jetstream.advisory.v1.consumer_group_pinned",
+                "group": group,
+                "pinned_id": pin_id,
+            }),
+        );
+    }
+
+    /// Go's unpinned advisory on `$JS.EVENT.ADVISORY.CONSUMER.UNPINNED.<stream>.<consumer>`
+    /// (`reason` is "admin" or "timeout").
+    fn send_unpinned_advisory(&self, group: &str, reason: &str) {
+        self.send_group_advisory(
+            "UNPINNED",
+            serde_json::json!({
+                "type": "io.nats.jetstream.advisory.v1.consumer_group_unpinned",
+                "group": group,
+                "reason": reason,
+            }),
+        );
+    }
+
+    /// A priority group advisory (Go's common event fields and `fields`), only when
+    /// someone listens.
+    fn send_group_advisory(&self, what: &str, fields: serde_json::Value) {
+        let subject = format!(
+            "$JS.EVENT.ADVISORY.CONSUMER.{what}.{}.{}",
+            self.stream_name, self.name
+        );
+        if !self.account.sublist.has_interest(&subject) {
+            return;
+        }
+        let Some(server) = self.server.upgrade() else {
+            return;
+        };
+        let mut advisory = serde_json::Map::new();
+        advisory.insert("type".into(), fields["type"].clone());
+        advisory.insert(
+            "id".into(),
+            serde_json::json!(crate::events::messages::next_event_id()),
+        );
+        advisory.insert("timestamp".into(), serde_json::json!(GoTime::now()));
+        advisory.insert("account".into(), serde_json::json!(self.account.name));
+        advisory.insert("stream".into(), serde_json::json!(self.stream_name));
+        advisory.insert("consumer".into(), serde_json::json!(self.name));
+        if !self.domain.is_empty() {
+            advisory.insert("domain".into(), serde_json::json!(self.domain));
+        }
+        if let serde_json::Value::Object(rest) = fields {
+            for (k, v) in rest {
+                if k != "type" {
+                    advisory.insert(k, v);
+                }
+            }
+        }
+        let body = crate::monitor::http::to_go_json_compact(&serde_json::Value::Object(advisory));
+        crate::events::internal::publish(
+            &server,
+            &self.client,
+            &self.account,
+            &subject,
+            None,
+            None,
+            &body,
+        );
+    }
+
     /// When the running pause ends and is announced (ns), if one is timed (Go's `uptmr`).
     pub fn pause_timer(&self) -> Option<i64> {
         Some(self.unpause_at.load(Ordering::Acquire)).filter(|&t| t > 0)
@@ -595,7 +683,18 @@ impl Consumer {
     /// The consumer's info as the API reports it.
     pub fn info(&self, server: &ServerShared) -> ConsumerInfo {
         let mut statuses = Vec::new();
-        let (cfg, delivered, ack_floor, pending, redelivered, waiting, num_pending, last, last_ack) = {
+        let (
+            cfg,
+            delivered,
+            ack_floor,
+            pending,
+            redelivered,
+            waiting,
+            num_pending,
+            last,
+            last_ack,
+            pin,
+        ) = {
             let mut c = self.cursor.lock();
             if let Some(s) = self.stream.upgrade() {
                 c.drop_gone_below(s.store().fast_state().first_seq);
@@ -614,8 +713,24 @@ impl Consumer {
                 self.num_pending(&mut c),
                 c.last_delivered,
                 c.last_ack,
+                c.waiting.pin.clone(),
             )
         };
+        // Go reports the first group with its pin (one pin per consumer today).
+        let priority_groups = cfg
+            .priority_groups
+            .first()
+            .map(|g| PriorityGroupState {
+                group: g.clone(),
+                pinned_client_id: pin.id.clone(),
+                pinned_ts: if pin.is_set() {
+                    GoTime::from_unix_nanos(pin.since)
+                } else {
+                    GoTime::ZERO
+                },
+            })
+            .into_iter()
+            .collect();
         self.publish_statuses(server, statuses);
         let when = |ns: i64| (ns != 0).then(|| GoTime::from_unix_nanos(ns));
         // Redeliveries are off with max_deliver 1: Go does not report them then.
@@ -646,6 +761,7 @@ impl Consumer {
             paused,
             pause_remaining,
             timestamp: GoTime::now(),
+            priority_groups,
         }
     }
 
@@ -755,7 +871,23 @@ impl Consumer {
             );
             return refuse(c, hdr);
         }
-        let max_waiting = cfg.max_waiting;
+        let priority = parse_priority_group(body);
+        let (policy, groups, ttl) = (
+            cfg.priority_policy,
+            cfg.priority_groups.clone(),
+            cfg.pinned_ttl,
+        );
+        if let Err(priority::Refusal(code, why)) = priority::check_request(
+            policy,
+            &groups,
+            priority.as_ref(),
+            &mut c.waiting.pin,
+            ttl,
+            now,
+        ) {
+            return refuse(c, format!("NATS/1.0 {code} {why}\r\n\r\n"));
+        }
+        let max_waiting = c.config.max_waiting;
         let mut statuses = Vec::new();
         if max_waiting > 0 && c.waiting.len() as i64 >= max_waiting {
             // Full: expired requests may make room.
@@ -797,7 +929,9 @@ impl Consumer {
             return;
         }
         c.last_activity = now;
-        c.waiting.push(PullRequest::new(reply, &req, now));
+        let mut w = PullRequest::new(reply, &req, now);
+        w.priority = priority;
+        c.waiting.add(w);
         drop(c);
         self.publish_statuses(server, statuses);
         // Served here, on the consumer's own thread: no hop to the delivery task.
@@ -1134,6 +1268,10 @@ impl Consumer {
         let mut fc_requests: Vec<(String, String)> = Vec::new();
         let (mut exhausted, paused) = {
             let mut c = self.cursor.lock();
+            // A pin nobody renewed in time goes (Go's pinned TTL timer).
+            if let Some(group) = c.waiting.pin_expired(now) {
+                self.send_unpinned_advisory(&group, "timeout");
+            }
             c.drop_gone_below(store.fast_state().first_seq);
             let exhausted = c.collect_due(now);
             self.process_waiting(&mut c, now, false, &mut statuses);
@@ -1226,7 +1364,7 @@ impl Consumer {
                 m.ts
             );
             let headers_only = c.config.headers_only;
-            let (hdr, payload): (Vec<u8>, &[u8]) = if headers_only {
+            let (mut hdr, payload): (Vec<u8>, &[u8]) = if headers_only {
                 let base: &[u8] = if m.hdr.is_empty() {
                     b"NATS/1.0\r\n\r\n"
                 } else {
@@ -1243,8 +1381,32 @@ impl Consumer {
             let size = (m.subject.len() + reply.len() + hdr.len() + payload.len()) as i64;
             let (target, request) = if pull {
                 let interest = |r: &str| self.reply_has_interest(r);
-                match c.waiting.next(size, now, &interest, &mut statuses) {
-                    Some(w) => (w.reply.clone(), Some(w)),
+                let load = Load {
+                    num_pending: pending_after + 1,
+                    ack_pending: c.pending.len(),
+                };
+                let pinned_before = c.waiting.pin.id.clone();
+                let mut new_pin = crate::events::messages::next_event_id;
+                let next = c
+                    .waiting
+                    .next(size, now, &interest, &mut statuses, load, &mut new_pin);
+                let pin = &c.waiting.pin;
+                if pin.is_set() && pin.id != pinned_before {
+                    self.send_pinned_advisory(&pin.group, &pin.id);
+                }
+                match next {
+                    Some(w) => {
+                        // A pinned client's deliveries name the pin (Go adds it whoever
+                        // holds it, empty for a plain request).
+                        if c.config.priority_policy == PriorityPolicy::PinnedClient {
+                            hdr = crate::client::header::gen_header(
+                                &hdr,
+                                priority::PIN_ID_HDR,
+                                &c.waiting.pin.id,
+                            );
+                        }
+                        (w.reply.clone(), Some(w))
+                    }
                     None => {
                         // Nobody takes it now: it is next again.
                         match source {
@@ -1257,7 +1419,9 @@ impl Consumer {
                         }
                         drop(c);
                         self.publish_statuses(server, std::mem::take(&mut statuses));
-                        continue;
+                        // The requests left may not take it yet (a pin held by another,
+                        // overflow thresholds): wait for something to change.
+                        break;
                     }
                 }
             } else {

@@ -362,3 +362,45 @@ pub fn pause(req: &Request<'_>, jsa: &Arc<JsAccount>) {
         },
     ));
 }
+
+/// Go's `JSApiConsumerUnpinResponseType`.
+const CONSUMER_UNPIN: &str = "io.nats.jetstream.api.v1.consumer_unpin_response";
+
+/// Go's `JSApiConsumerUnpinRequest`.
+#[derive(serde::Deserialize, Default)]
+struct UnpinRequest {
+    #[serde(default)]
+    group: String,
+}
+
+/// `$JS.API.CONSUMER.UNPIN.<stream>.<consumer>`: drops the pin of a priority group, so
+/// that the next request without one is pinned (Go's `jsConsumerUnpinRequest`).
+pub fn unpin(req: &Request<'_>, jsa: &Arc<JsAccount>) {
+    let kind = CONSUMER_UNPIN;
+    // An empty body is not JSON either (Go unmarshals it).
+    let request: UnpinRequest = match super::decode_like_go(req.msg.payload.trim_ascii()) {
+        Ok(r) => r,
+        Err(e) => return req.fail(kind, errors::INVALID_JSON.with_err(&e)),
+    };
+    if request.group.is_empty() {
+        return req.fail(
+            kind,
+            errors::INVALID_JSON.with_err(&"consumer group not specified"),
+        );
+    }
+    if !cc::is_valid_group_name(&request.group) {
+        return req.fail(kind, errors::CONSUMER_INVALID_GROUP_NAME.new());
+    }
+    let (stream, name) = (token(&req.msg.subject, 5), token(&req.msg.subject, 6));
+    let Some(s) = jsa.stream(stream) else {
+        return req.fail(kind, errors::STREAM_NOT_FOUND.new());
+    };
+    let Some(c) = s.consumers.read().get(name).cloned() else {
+        return req.fail(kind, errors::CONSUMER_NOT_FOUND.new());
+    };
+    if !c.config().priority_groups.contains(&request.group) {
+        return req.fail(kind, errors::CONSUMER_INVALID_PRIORITY_GROUP.new());
+    }
+    c.unpin(&request.group);
+    req.respond(&ApiResponse::ok(kind, serde_json::json!({})));
+}

@@ -39,6 +39,7 @@ pub enum Verb {
     ConsumerNames,
     ConsumerList,
     ConsumerPause,
+    ConsumerUnpin,
     StreamSnapshot,
     StreamRestore,
     StreamLeaderStepDown,
@@ -66,6 +67,7 @@ pub const ROUTES: &[(&str, Verb)] = &[
     ("$JS.API.CONSUMER.NAMES.*", Verb::ConsumerNames),
     ("$JS.API.CONSUMER.LIST.*", Verb::ConsumerList),
     ("$JS.API.CONSUMER.PAUSE.*.*", Verb::ConsumerPause),
+    ("$JS.API.CONSUMER.UNPIN.*.*", Verb::ConsumerUnpin),
     ("$JS.API.STREAM.SNAPSHOT.*", Verb::StreamSnapshot),
     ("$JS.API.STREAM.RESTORE.*", Verb::StreamRestore),
     (
@@ -99,6 +101,7 @@ fn verb_response_type(verb: Verb) -> &'static str {
         Verb::ConsumerNames => rt::CONSUMER_NAMES,
         Verb::ConsumerList => rt::CONSUMER_LIST,
         Verb::ConsumerPause => rt::CONSUMER_PAUSE,
+        Verb::ConsumerUnpin => "io.nats.jetstream.api.v1.consumer_unpin_response",
         Verb::StreamSnapshot => "io.nats.jetstream.api.v1.stream_snapshot_response",
         Verb::StreamRestore => "io.nats.jetstream.api.v1.stream_restore_response",
         Verb::StreamLeaderStepDown => "io.nats.jetstream.api.v1.stream_leader_stepdown_response",
@@ -258,6 +261,7 @@ fn dispatch(
         Verb::ConsumerNames => consumer::names(&req, &jsa),
         Verb::ConsumerList => consumer::list(&req, &jsa),
         Verb::ConsumerPause => consumer::pause(&req, &jsa),
+        Verb::ConsumerUnpin => consumer::unpin(&req, &jsa),
         Verb::StreamSnapshot => super::snapshot::snapshot(&req, &jsa),
         Verb::StreamRestore => super::snapshot::restore(&req, &jsa),
         Verb::StreamLeaderStepDown | Verb::StreamPeerRemove | Verb::ConsumerLeaderStepDown => {}

@@ -25,6 +25,17 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A list whose `null` items decode as zero values (Go leaves a nil pointer there, which
+/// its checks then refuse as a zero value would be), and a `null` list as an empty one.
+pub(crate) fn null_items_as_default<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    let items = Option::<Vec<Option<T>>>::deserialize(d)?.unwrap_or_default();
+    Ok(items.into_iter().map(Option::unwrap_or_default).collect())
+}
+
 /// A Go enum marshalled as one of a fixed set of JSON strings.
 macro_rules! json_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
@@ -311,7 +322,7 @@ pub struct StreamConfig {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "null_as_default"
+        deserialize_with = "null_items_as_default"
     )]
     pub sources: Vec<StreamSource>,
     #[serde(default)]
@@ -912,6 +923,19 @@ pub struct ConsumerInfo {
     pub pause_remaining: i64,
     #[serde(rename = "ts")]
     pub timestamp: GoTime,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub priority_groups: Vec<PriorityGroupState>,
+}
+
+/// Go's `PriorityGroupState`: a priority group of a consumer and who holds its pin.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PriorityGroupState {
+    pub group: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub pinned_client_id: String,
+    /// Go's zero time when nobody is pinned (`omitempty` keeps a zero struct).
+    #[serde(default)]
+    pub pinned_ts: GoTime,
 }
 
 json_enum!(

@@ -210,6 +210,9 @@ impl PendingCount {
 
 impl Cursor {
     pub fn new(config: ConsumerConfig, start: u64, now: i64) -> Cursor {
+        let mut waiting = WaitQueue::default();
+        waiting.policy = config.priority_policy;
+        waiting.pinned_ttl = config.pinned_ttl;
         Cursor {
             filters: config_filters(&config),
             config,
@@ -222,7 +225,7 @@ impl Cursor {
             ack_floor: (0, start.saturating_sub(1)),
             last_ack: 0,
             lps: VecDeque::new(),
-            waiting: WaitQueue::default(),
+            waiting,
             last_activity: now,
             last_push: now,
             npc: None,
@@ -253,6 +256,8 @@ impl Cursor {
     /// Takes an updated configuration (and the filters it selects).
     pub fn set_config(&mut self, config: ConsumerConfig) {
         self.filters = config_filters(&config);
+        self.waiting.policy = config.priority_policy;
+        self.waiting.pinned_ttl = config.pinned_ttl;
         self.config = config;
         self.npc = None;
     }

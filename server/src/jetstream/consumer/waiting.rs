@@ -1,11 +1,14 @@
 //! Pull requests waiting for messages (Go's `waitQueue`), and the pure half of what Go
 //! does with them: reading a request (`nextReqFromMsg`), expiring, heart-beating and
 //! dropping them (`processWaiting`), and picking the one a message goes to
-//! (`nextWaiting` with `pop`). The consumer publishes the statuses these return.
+//! (`nextWaiting` with `pop`), with the priority group policies: the pin of a pinned
+//! client, overflow thresholds, requests sorted by priority. The consumer publishes the
+//! statuses these return.
 //!
 //! Times are nanoseconds since the epoch, passed in.
 
-use crate::jetstream::api::types::NextRequest;
+use super::priority::{wrong_pin_status, Pin, PriorityGroup};
+use crate::jetstream::api::types::{NextRequest, PriorityPolicy};
 use std::collections::VecDeque;
 
 /// Headers on a status that ends a pull request: what it still asked for.
@@ -31,6 +34,9 @@ pub struct PullRequest {
     pub next_heartbeat: i64,
     /// Messages delivered on it so far (Go's `d`).
     pub delivered: i64,
+    /// Its priority part; `None` when the request was not JSON (Go's nil
+    /// `priorityGroup`).
+    pub priority: Option<PriorityGroup>,
 }
 
 impl PullRequest {
@@ -45,7 +51,20 @@ impl PullRequest {
             heartbeat: req.idle_heartbeat.max(0),
             next_heartbeat: now.saturating_add(req.idle_heartbeat.max(0)),
             delivered: 0,
+            priority: None,
         }
+    }
+
+    /// The pin the request holds ("" for none).
+    pub fn pin_id(&self) -> &str {
+        self.priority.as_ref().map_or("", |p| p.id.as_str())
+    }
+
+    /// Its priority; a request without a priority part comes last (Go: MaxInt32).
+    pub fn priority_level(&self) -> i64 {
+        self.priority
+            .as_ref()
+            .map_or(i64::from(i32::MAX), |p| p.priority)
     }
 
     /// A status header carrying what the request still asked for.
@@ -113,14 +132,98 @@ pub fn parse_next_request(body: &[u8]) -> Result<NextRequest, BadRequest> {
     }
 }
 
+/// The priority part of a pull request body: what a JSON body names (Go's
+/// `nextReqFromMsg` gives every JSON request one), `None` for other bodies.
+pub fn parse_priority_group(body: &[u8]) -> Option<PriorityGroup> {
+    let text = body.trim_ascii();
+    if text.first() != Some(&b'{') {
+        return None;
+    }
+    crate::jetstream::api::decode_like_go(text).ok()
+}
+
+/// What the consumer holds when a message is to go out, for overflow thresholds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Load {
+    /// Messages pending for the consumer, counting the one to go out (Go's `npc+1`).
+    pub num_pending: u64,
+    /// Messages delivered and not acknowledged.
+    pub ack_pending: usize,
+}
+
 /// Requests in arrival order; a request that got a message and wants more goes to the
-/// back, so messages go round the requests one at a time (Go's `waitQueue.pop`).
+/// back, so messages go round the requests one at a time (Go's `waitQueue.pop`). Under
+/// the prioritized policy they are kept sorted by priority instead, arrival order within
+/// one priority. The pin of a pinned-client consumer lives here too.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WaitQueue {
     requests: VecDeque<PullRequest>,
+    pub policy: PriorityPolicy,
+    /// How long a pin lasts without a request holding it (ns).
+    pub pinned_ttl: i64,
+    pub pin: Pin,
 }
 
 impl WaitQueue {
+    /// The peeked-at first request (Go's `peek`).
+    pub fn peek(&self) -> Option<&PullRequest> {
+        self.requests.front()
+    }
+
+    /// Drops the first request (Go's `removeCurrent`).
+    pub fn remove_current(&mut self) -> Option<PullRequest> {
+        self.requests.pop_front()
+    }
+
+    /// Adds a request behind those of the same or a lower priority number (Go's
+    /// `addPrioritized`): sorted, stable.
+    pub fn add_prioritized(&mut self, req: PullRequest) {
+        let level = req.priority_level();
+        let at = self
+            .requests
+            .iter()
+            .position(|r| r.priority_level() > level)
+            .unwrap_or(self.requests.len());
+        self.requests.insert(at, req);
+    }
+
+    /// Adds a request as the policy orders them.
+    pub fn add(&mut self, req: PullRequest) {
+        if self.policy == PriorityPolicy::Prioritized {
+            self.add_prioritized(req);
+        } else {
+            self.push(req);
+        }
+    }
+
+    /// Takes a message for the first request: it leaves when done, or else goes behind
+    /// the other requests of its priority (Go's `popAndRequeue`). The request as it is
+    /// after taking it.
+    pub fn pop_and_requeue(&mut self) -> Option<PullRequest> {
+        let mut w = self.requests.pop_front()?;
+        w.delivered += 1;
+        w.batch -= 1;
+        if w.batch > 0 {
+            self.add_prioritized(w.clone());
+        }
+        Some(w)
+    }
+
+    /// Unpins (an admin request or the pin ran out): the group it was for, if any.
+    pub fn unpin(&mut self) -> Option<String> {
+        let was = std::mem::take(&mut self.pin);
+        was.is_set().then_some(was.group)
+    }
+
+    /// The pin ran out by `now`: unpinned; the group it was for.
+    pub fn pin_expired(&mut self, now: i64) -> Option<String> {
+        if self.pin.deadline().is_some_and(|t| now >= t) {
+            self.unpin()
+        } else {
+            None
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.requests.len()
     }
@@ -147,7 +250,7 @@ impl WaitQueue {
         self.requests.iter().map(|r| r.batch.max(0)).sum()
     }
 
-    /// The earliest expiry or heartbeat.
+    /// The earliest expiry, heartbeat or end of the pin.
     pub fn next_deadline(&self) -> Option<i64> {
         self.requests
             .iter()
@@ -155,6 +258,7 @@ impl WaitQueue {
                 let hb = (w.heartbeat > 0).then_some(w.next_heartbeat);
                 w.expires.into_iter().chain(hb)
             })
+            .chain(self.pin.deadline())
             .min()
     }
 
@@ -206,16 +310,24 @@ impl WaitQueue {
     }
 
     /// Go's `nextWaiting` and `pop`: the request a message of `size` bytes goes to, as it
-    /// is after taking it. Requests expired, too small for the message, or without
-    /// interest are dropped on the way (with their statuses). The request goes to the
-    /// back if it wants more, or leaves the queue when done.
+    /// is after taking it. Requests expired, too small for the message, without interest,
+    /// or holding a stale pin are dropped on the way (with their statuses). Under the
+    /// priority policies a request that may not have it now (not the pin holder, under
+    /// its overflow thresholds) goes to the back; when all did, nobody takes the message.
+    /// A pinned-client consumer without a pin pins the first request without one, with
+    /// an id from `new_pin_id`. The request goes to the back if it wants more, or leaves
+    /// the queue when done.
     pub fn next(
         &mut self,
         size: i64,
         now: i64,
         has_interest: &dyn Fn(&str) -> bool,
         out: &mut Vec<Status>,
+        load: Load,
+        new_pin_id: &mut dyn FnMut() -> String,
     ) -> Option<PullRequest> {
+        let need_new_pin = !self.pin.is_set() && self.policy == PriorityPolicy::PinnedClient;
+        let mut cycled = 0;
         while let Some(mut w) = self.requests.pop_front() {
             if w.expires.is_some_and(|e| now >= e) {
                 out.push(Status::new(
@@ -224,12 +336,70 @@ impl WaitQueue {
                 ));
                 continue;
             }
+            let mut took_pin = false;
+            if need_new_pin {
+                if !w.pin_id().is_empty() {
+                    // It holds a pin that is gone (Go: probably the old one).
+                    out.push(Status::new(
+                        &w.reply,
+                        wrong_pin_status(w.batch, w.max_bytes),
+                    ));
+                    continue;
+                }
+                // Only a request naming its group is pinned (a plain one is served
+                // without a pin).
+                if let Some(pg) = w.priority.as_mut().filter(|p| !p.group.is_empty()) {
+                    pg.id = new_pin_id();
+                    self.pin = Pin {
+                        id: pg.id.clone(),
+                        group: pg.group.clone(),
+                        since: now,
+                        expires: now.saturating_add(self.pinned_ttl),
+                    };
+                }
+                took_pin = true;
+            } else if self.pin.is_set() && w.pin_id() != self.pin.id {
+                if !w.pin_id().is_empty() {
+                    out.push(Status::new(
+                        &w.reply,
+                        wrong_pin_status(w.batch, w.max_bytes),
+                    ));
+                    continue;
+                }
+                // Not the pin holder: it waits its turn.
+                self.requests.push_back(w);
+                cycled += 1;
+                if cycled >= self.requests.len() {
+                    return None;
+                }
+                continue;
+            }
+            if self.policy == PriorityPolicy::Overflow {
+                let waits = w.priority.as_ref().is_some_and(|p| {
+                    let by_pending = p.min_pending > 0 && p.min_pending as u64 <= load.num_pending;
+                    let by_acks = p.min_ack_pending > 0
+                        && p.min_ack_pending as u64 <= load.ack_pending as u64;
+                    (p.min_pending > 0 || p.min_ack_pending > 0) && !(by_pending || by_acks)
+                });
+                if waits {
+                    self.requests.push_back(w);
+                    cycled += 1;
+                    if cycled >= self.requests.len() {
+                        return None;
+                    }
+                    continue;
+                }
+            }
             if w.max_bytes > 0 {
                 if size > w.max_bytes {
                     out.push(Status::new(
                         &w.reply,
                         w.status_with_pending(409, "Message Size Exceeds MaxBytes"),
                     ));
+                    // The pin it just took goes with it.
+                    if took_pin {
+                        self.pin = Pin::default();
+                    }
                     continue;
                 }
                 w.max_bytes -= size;
@@ -247,7 +417,11 @@ impl WaitQueue {
                 w.next_heartbeat = now.saturating_add(w.heartbeat);
             }
             if w.batch > 0 {
-                self.requests.push_back(w.clone());
+                if self.policy == PriorityPolicy::Prioritized {
+                    self.add_prioritized(w.clone());
+                } else {
+                    self.requests.push_back(w.clone());
+                }
             }
             return Some(w);
         }
@@ -277,6 +451,10 @@ mod tests {
         true
     }
 
+    fn no_pin() -> String {
+        unreachable!("no pin without the pinned-client policy")
+    }
+
     #[test]
     fn bodies_parse_like_go() {
         assert_eq!(parse_next_request(b"").unwrap().batch, 1);
@@ -300,7 +478,10 @@ mod tests {
         q.push(req("b", 2));
         let mut out = Vec::new();
         let order: Vec<String> = (0..5)
-            .filter_map(|_| q.next(10, 0, &all, &mut out).map(|w| w.reply))
+            .filter_map(|_| {
+                q.next(10, 0, &all, &mut out, Load::default(), &mut no_pin)
+                    .map(|w| w.reply)
+            })
             .collect();
         assert_eq!(order, ["a", "b", "a", "b"]);
         assert!(q.is_empty() && out.is_empty());
@@ -314,7 +495,9 @@ mod tests {
         q.push(r);
         let mut out = Vec::new();
         // Too big: the request goes with a 409 telling what it still wanted.
-        assert!(q.next(101, 0, &all, &mut out).is_none());
+        assert!(q
+            .next(101, 0, &all, &mut out, Load::default(), &mut no_pin)
+            .is_none());
         assert_eq!(
             out[0].header,
             "NATS/1.0 409 Message Size Exceeds MaxBytes\r\nNats-Pending-Messages: 10\r\nNats-Pending-Bytes: 100\r\n\r\n"
@@ -322,10 +505,14 @@ mod tests {
         let mut r = req("b", 10);
         r.max_bytes = 100;
         q.push(r);
-        let w = q.next(60, 0, &all, &mut out).unwrap();
+        let w = q
+            .next(60, 0, &all, &mut out, Load::default(), &mut no_pin)
+            .unwrap();
         assert_eq!((w.batch, w.max_bytes), (9, 40));
         // Exactly the bytes left: delivered, and the request is done.
-        let w = q.next(40, 0, &all, &mut out).unwrap();
+        let w = q
+            .next(40, 0, &all, &mut out, Load::default(), &mut no_pin)
+            .unwrap();
         assert_eq!((w.batch, w.max_bytes), (0, 0));
         assert!(q.is_empty());
     }
@@ -393,5 +580,120 @@ mod tests {
             "NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: 3\r\nNats-Last-Stream: 7\r\n\r\n"
         );
         assert_eq!(q.next_deadline(), Some(200 * MS));
+    }
+
+    fn grouped(reply: &str, batch: i64, f: impl FnOnce(&mut PriorityGroup)) -> PullRequest {
+        let mut w = req(reply, batch);
+        let mut pg = PriorityGroup {
+            group: "A".into(),
+            ..Default::default()
+        };
+        f(&mut pg);
+        w.priority = Some(pg);
+        w
+    }
+
+    #[test]
+    fn a_pinned_client_gets_every_message_until_unpinned() {
+        let mut q = WaitQueue {
+            policy: PriorityPolicy::PinnedClient,
+            pinned_ttl: 10 * MS,
+            ..Default::default()
+        };
+        q.push(grouped("one", 5, |_| {}));
+        q.push(grouped("two", 5, |_| {}));
+        let mut out = Vec::new();
+        let mut ids = 0;
+        let mut new_id = || {
+            ids += 1;
+            format!("P{ids}")
+        };
+        let load = Load::default();
+        for _ in 0..3 {
+            let w = q.next(1, 0, &all, &mut out, load, &mut new_id).unwrap();
+            assert_eq!((w.reply.as_str(), w.pin_id()), ("one", "P1"));
+        }
+        assert_eq!(q.pin.deadline(), Some(10 * MS));
+        // Without the holder, nobody takes a message.
+        let one_gone = |r: &str| r != "one";
+        assert!(q
+            .next(1, MS, &one_gone, &mut out, load, &mut new_id)
+            .is_none());
+        assert_eq!(q.len(), 1);
+        // The pin runs out: the other request is pinned.
+        assert_eq!(q.pin_expired(10 * MS), Some("A".into()));
+        let w = q
+            .next(1, 10 * MS, &all, &mut out, load, &mut new_id)
+            .unwrap();
+        assert_eq!((w.reply.as_str(), w.pin_id()), ("two", "P2"));
+        assert!(out.is_empty());
+        // Unpinned: requests holding a pin are told (423) when a message is there for
+        // them, and the first one without a pin takes a new one.
+        q.push(grouped("old", 1, |p| p.id = "P1".into()));
+        q.push(grouped("fresh", 1, |_| {}));
+        assert_eq!(q.unpin(), Some("A".into()));
+        let w = q
+            .next(1, 11 * MS, &all, &mut out, load, &mut new_id)
+            .unwrap();
+        let told: Vec<&str> = out.iter().map(|s| s.reply.as_str()).collect();
+        assert_eq!(told, ["two", "old"]);
+        assert!(out[0]
+            .header
+            .starts_with("NATS/1.0 423 Nats-Wrong-Pin-Id\r\nNats-Pending-Messages: 4"));
+        assert_eq!((w.reply.as_str(), w.pin_id()), ("fresh", "P3"));
+    }
+
+    #[test]
+    fn overflow_requests_wait_for_their_thresholds() {
+        let mut q = WaitQueue {
+            policy: PriorityPolicy::Overflow,
+            ..Default::default()
+        };
+        q.push(grouped("acks", 1, |p| p.min_ack_pending = 2));
+        q.push(grouped("pending", 1, |p| p.min_pending = 10));
+        let mut out = Vec::new();
+        let mut none = no_pin;
+        let few = Load {
+            num_pending: 3,
+            ack_pending: 1,
+        };
+        assert!(q.next(1, 0, &all, &mut out, few, &mut none).is_none());
+        assert_eq!(q.len(), 2);
+        let many = Load {
+            num_pending: 10,
+            ack_pending: 1,
+        };
+        assert_eq!(
+            q.next(1, 0, &all, &mut out, many, &mut none).unwrap().reply,
+            "pending"
+        );
+        let acks = Load {
+            num_pending: 0,
+            ack_pending: 2,
+        };
+        assert_eq!(
+            q.next(1, 0, &all, &mut out, acks, &mut none).unwrap().reply,
+            "acks"
+        );
+    }
+
+    #[test]
+    fn prioritized_requests_are_served_lowest_number_first() {
+        let mut q = WaitQueue {
+            policy: PriorityPolicy::Prioritized,
+            ..Default::default()
+        };
+        q.add(grouped("p3", 1, |p| p.priority = 3));
+        q.add(grouped("p1", 2, |p| p.priority = 1));
+        q.add(grouped("p2", 1, |p| p.priority = 2));
+        let mut out = Vec::new();
+        let mut none = no_pin;
+        let order: Vec<String> = (0..4)
+            .filter_map(|_| {
+                q.next(1, 0, &all, &mut out, Load::default(), &mut none)
+                    .map(|w| w.reply)
+            })
+            .collect();
+        assert_eq!(order, ["p1", "p1", "p2", "p3"]);
     }
 }

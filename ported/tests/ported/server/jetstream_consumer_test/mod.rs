@@ -19,6 +19,7 @@ mod filters;
 mod misc;
 mod pacing;
 mod pause;
+mod priority;
 mod pull;
 mod push;
 mod store;
