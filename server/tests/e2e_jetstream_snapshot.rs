@@ -305,8 +305,9 @@ impl Drop for GoServer {
 #[tokio::test]
 #[ignore = "needs Go's nats-server (apt-get install -y nats-server, or NATS_SERVER_BIN); run with --ignored"]
 async fn snapshots_go_from_go_to_natsd_and_back() {
-    let bin = go_server_bin()
-        .expect("Go's nats-server is not installed: apt-get install -y nats-server, or set NATS_SERVER_BIN");
+    let bin = go_server_bin().expect(
+        "Go's nats-server is not installed: apt-get install -y nats-server, or set NATS_SERVER_BIN",
+    );
     let go = GoServer::start(&bin).await;
     let go_nc = go.client().await;
     // Go's snapshot of a stream without deletes (older servers keep deletes in per-block
