@@ -980,6 +980,9 @@ fn housekeeping_wait(now: i64, store_next: Option<i64>, dedup_next: Option<i64>)
 /// store compact its blocks now and then.
 async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
     let mut last_sync = std::time::Instant::now();
+    // The last pass left an expiry or schedule due that it could not apply (a marker or
+    // scheduled message the stream refused): wait before trying again instead of spinning.
+    let mut stalled = false;
     loop {
         let wait = {
             let Some(s) = stream.upgrade() else { return };
@@ -1013,7 +1016,12 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
             .into_iter()
             .flatten()
             .min();
-            housekeeping_wait(now, store_next, dedup_next)
+            let wait = housekeeping_wait(now, store_next, dedup_next);
+            if stalled {
+                wait.max(MAX_HOUSEKEEPING_WAIT)
+            } else {
+                wait
+            }
         };
         if !wait.is_zero() {
             let Some(s) = stream.upgrade() else { return };
@@ -1027,9 +1035,17 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
         let server = server.clone();
         let work = tokio::task::spawn_blocking(move || {
             if s.is_closed() {
-                return;
+                return false;
             }
             let now = now_nanos();
+            let due = |s: &Stream| {
+                [s.store().next_expiration(), s.store().next_msg_schedule()]
+                    .into_iter()
+                    .flatten()
+                    .min()
+                    .filter(|&t| t <= now)
+            };
+            let due_before = due(&s);
             if s.store().next_expiration().is_some_and(|t| t <= now) {
                 s.store().expire_msgs();
             }
@@ -1039,6 +1055,7 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
             if let Some(server) = server.upgrade() {
                 s.apply_store_proposals(&server);
             }
+            let stalled = due_before.is_some() && due(&s) == due_before;
             {
                 let mut inner = s.inner.lock();
                 let window = inner.config.duplicates;
@@ -1067,8 +1084,9 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
                     }
                 }
             }
+            stalled
         });
-        let _ = work.await;
+        stalled = work.await.unwrap_or(false);
     }
 }
 
