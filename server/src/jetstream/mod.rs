@@ -157,13 +157,16 @@ impl JetStream {
     }
 
     /// Enables JetStream for `account`: its API subscriptions, then the streams found in
-    /// its directory.
+    /// its directory. The system account never gets JetStream.
     pub fn enable_account(
         self: &Arc<Self>,
         server: &Arc<ServerShared>,
         account: &Arc<Account>,
         limits: JetStreamAccountLimits,
     ) -> Result<Arc<JsAccount>, String> {
+        if server.accounts.is_system(account) {
+            return Err(crate::config::jetstream::ERR_JETSTREAM_ON_SYSTEM_ACCOUNT.into());
+        }
         if let Some(existing) = self.account(&account.name) {
             return Ok(existing);
         }

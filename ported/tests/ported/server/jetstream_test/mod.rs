@@ -23,6 +23,7 @@ mod direct_get;
 mod filters_purges;
 mod flow_control;
 mod health;
+mod limits;
 mod heartbeats;
 mod persist_mode;
 mod publish;
