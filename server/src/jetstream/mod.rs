@@ -106,6 +106,75 @@ impl JsAccount {
     }
 }
 
+/// Bytes a stream of `replicas` replicas reserves against its account's limit for a
+/// byte limit of `bytes` (Go's `accountReservation`): nothing for no limit; with a flat
+/// (untiered, `tier` empty) limit every replica counts, saturating at `i64::MAX`; a tiered
+/// limit already accounts for replication.
+pub fn account_reservation(tier: &str, replicas: i64, bytes: i64) -> i64 {
+    if bytes <= 0 {
+        return 0;
+    }
+    if tier.is_empty() && replicas > 1 {
+        return replicas.saturating_mul(bytes);
+    }
+    bytes
+}
+
+/// A stream's claim on the byte budgets (Go's `checkBytesLimits` arguments).
+#[derive(Debug, Clone, Copy)]
+pub struct BytesRequest<'a> {
+    /// The account limit's tier; empty for flat limits.
+    pub tier: &'a str,
+    /// The stream's byte limit (negative: none, which still takes one byte).
+    pub add_bytes: i64,
+    pub replicas: i64,
+    pub storage: StorageType,
+    /// What the account's other streams already reserve of this storage.
+    pub account_reserved: i64,
+    /// Bytes on top of the limit (a restore's archive).
+    pub max_bytes_offset: i64,
+}
+
+/// The server's own budget for one kind of storage: what all streams reserve of it, and
+/// its size.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerBudget {
+    pub reserved: i64,
+    pub max: i64,
+}
+
+/// Go's `checkBytesLimits`: whether `req` fits in the account's `limits` and, when
+/// `server` is given, in the server's budget. Sums saturate rather than wrap, so huge
+/// values are refused instead of slipping under a limit.
+pub fn check_bytes_limits(
+    limits: &JetStreamAccountLimits,
+    req: &BytesRequest<'_>,
+    server: Option<ServerBudget>,
+) -> Result<(), api::errors::ApiError> {
+    use api::errors;
+    let add = if req.add_bytes < 0 { 1 } else { req.add_bytes };
+    // The server holds one replica; the account may pay for all of them.
+    let server_bytes = add.saturating_add(req.max_bytes_offset);
+    let account_bytes = account_reservation(req.tier, req.replicas, server_bytes);
+    let (account_limit, error) = match req.storage {
+        StorageType::Memory => (limits.max_memory, &errors::MEMORY_RESOURCES_EXCEEDED),
+        StorageType::File => (limits.max_store, &errors::STORAGE_RESOURCES_EXCEEDED),
+    };
+    let current = req.account_reserved;
+    if account_limit >= 0
+        && (current > account_limit || account_bytes > account_limit.saturating_sub(current))
+    {
+        return Err(error.new());
+    }
+    if let Some(budget) = server {
+        if budget.reserved > budget.max || server_bytes > budget.max.saturating_sub(budget.reserved)
+        {
+            return Err(error.new());
+        }
+    }
+    Ok(())
+}
+
 /// JetStream of one server.
 pub struct JetStream {
     pub settings: Settings,
@@ -307,14 +376,6 @@ impl JetStream {
         {
             return Err(errors::MAXIMUM_CONSUMERS_LIMIT.new());
         }
-        // Any stream takes at least one byte of the budget.
-        let add = if cfg.max_bytes < 0 { 1 } else { cfg.max_bytes };
-        let replicas = cfg.replicas.max(1);
-        let account_add = if replicas > 1 && add > 0 {
-            add.saturating_mul(replicas)
-        } else {
-            add
-        };
         let (acc_mem, acc_file) = Self::reserved(&jsa.streams.read(), &cfg.name);
         let (srv_mem, srv_file) = self
             .accounts()
@@ -332,26 +393,26 @@ impl JetStream {
             .fold((0i64, 0i64), |(m, f), (am, af)| {
                 (m.saturating_add(am), f.saturating_add(af))
             });
-        let exceeds = |limit: i64, reserved: i64, add: i64| {
-            limit >= 0 && (reserved > limit || add > limit - reserved)
+        let (account_reserved, server) = match cfg.storage {
+            StorageType::Memory => (acc_mem, (srv_mem, self.settings.max_memory)),
+            StorageType::File => (acc_file, (srv_file, self.settings.max_store)),
         };
-        match cfg.storage {
-            StorageType::Memory => {
-                if exceeds(limits.max_memory, acc_mem, account_add)
-                    || exceeds(self.settings.max_memory, srv_mem, add)
-                {
-                    return Err(errors::MEMORY_RESOURCES_EXCEEDED.new());
-                }
-            }
-            StorageType::File => {
-                if exceeds(limits.max_store, acc_file, account_add)
-                    || exceeds(self.settings.max_store, srv_file, add)
-                {
-                    return Err(errors::STORAGE_RESOURCES_EXCEEDED.new());
-                }
-            }
-        }
-        Ok(())
+        check_bytes_limits(
+            limits,
+            &BytesRequest {
+                // natsd has no tiered limits.
+                tier: "",
+                add_bytes: cfg.max_bytes,
+                replicas: cfg.replicas,
+                storage: cfg.storage,
+                account_reserved,
+                max_bytes_offset: 0,
+            },
+            Some(ServerBudget {
+                reserved: server.0,
+                max: server.1,
+            }),
+        )
     }
 
     /// Creates a stream in `jsa` from a checked configuration.

@@ -190,3 +190,285 @@ fn basic_nil_config() {
         .unwrap_or_else(|e| panic!("Expected the store directory to be present, {e}"));
     assert!(md.is_dir(), "Expected a directory");
 }
+
+port!("server/jetstream_test.go::TestJetStreamAccountReservation" => account_reservation_cases);
+fn account_reservation_cases() {
+    use natsd::jetstream::account_reservation;
+    const MAX: i64 = i64::MAX;
+    for (name, tier, replicas, bytes, expected) in [
+        // No byte limit reserves nothing, whatever the tier or replicas.
+        ("zero bytes", "", 3, 0, 0),
+        ("negative bytes untiered", "", 3, -100, 0),
+        ("negative bytes tiered", "R3", 3, -1, 0),
+        // A flat account limit pays for every replica.
+        ("untiered R1", "", 1, 100, 100),
+        ("untiered R0 treated as single", "", 0, 100, 100),
+        ("untiered R3", "", 3, 100, 300),
+        ("untiered R5", "", 5, 100, 500),
+        // A tiered limit already includes replication.
+        ("tiered R1", "R1", 1, 100, 100),
+        ("tiered R3", "R3", 3, 100, 100),
+        // The product saturates instead of wrapping.
+        ("untiered R3 saturates", "", 3, MAX, MAX),
+        ("untiered R2 saturates", "", 2, MAX / 2 + 1, MAX),
+        ("tiered large no multiply", "R3", 3, MAX, MAX),
+    ] {
+        assert_eq!(
+            account_reservation(tier, replicas, bytes),
+            expected,
+            "{name}: account_reservation({tier:?}, {replicas}, {bytes})"
+        );
+    }
+}
+
+port!("server/jetstream_test.go::TestJetStreamCheckBytesLimitsOverflow" => check_bytes_limits_overflow);
+fn check_bytes_limits_overflow() {
+    use natsd::jetstream::api::types::{JetStreamAccountLimits, StorageType};
+    use natsd::jetstream::{check_bytes_limits, BytesRequest, ServerBudget};
+
+    let s = run_basic_jetstream_server();
+    let js = s.shared().jetstream().unwrap();
+    let limits = JetStreamAccountLimits {
+        max_store: 1024,
+        max_memory: 1024,
+        ..Default::default()
+    };
+    let request = |add_bytes, storage, max_bytes_offset| BytesRequest {
+        tier: "",
+        add_bytes,
+        replicas: 1,
+        storage,
+        account_reserved: 0,
+        max_bytes_offset,
+    };
+
+    // The bytes asked for plus an offset (a restore's archive) past i64::MAX must not
+    // wrap to a negative number that slips under the limit.
+    for storage in [StorageType::File, StorageType::Memory] {
+        let err = check_bytes_limits(&limits, &request(i64::MAX, storage, 1), None);
+        assert!(err.is_err(), "{storage:?}: {err:?}");
+    }
+
+    // The server's reservation plus the new bytes past i64::MAX.
+    let err = check_bytes_limits(
+        &limits,
+        &request(2, StorageType::File, 0),
+        Some(ServerBudget {
+            reserved: i64::MAX - 1,
+            max: js.config.max_store,
+        }),
+    );
+    assert!(err.is_err(), "file: {err:?}");
+    let err = check_bytes_limits(
+        &limits,
+        &request(2, StorageType::Memory, 0),
+        Some(ServerBudget {
+            reserved: i64::MAX - 1,
+            max: js.config.max_memory,
+        }),
+    );
+    assert!(err.is_err(), "memory: {err:?}");
+}
+
+/// `/varz`'s `jetstream` object of a server with monitoring.
+fn jetstream_varz(s: &JsServer) -> serde_json::Value {
+    let addr = s.shared().monitor.addr().expect("monitoring runs");
+    let agent = ureq::AgentBuilder::new()
+        .timeout(std::time::Duration::from_secs(5))
+        .build();
+    let body = agent
+        .get(&format!("http://{addr}/varz"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    v["jetstream"].clone()
+}
+
+port!("server/jetstream_test.go::TestJetStreamStorageReservedBytes" => storage_reserved_bytes);
+fn storage_reserved_bytes() {
+    use serde_json::json;
+    const SYSTEM_LIMIT: i64 = 1024;
+    let pct66 = |n: i64| (n as f64 * 0.666).round() as i64;
+    struct Case {
+        name: &'static str,
+        account_limit: i64,
+        storage: &'static str,
+        create_max_bytes: i64,
+        update_max_bytes: i64,
+        want_update_error: bool,
+    }
+    let case = |name, account_limit, storage, create, update, want_update_error| Case {
+        name,
+        account_limit,
+        storage,
+        create_max_bytes: create,
+        update_max_bytes: update,
+        want_update_error,
+    };
+    let half = SYSTEM_LIMIT / 2;
+    let cases = [
+        case(
+            "file reserve 66% of system limit",
+            -1,
+            "file",
+            pct66(SYSTEM_LIMIT),
+            pct66(SYSTEM_LIMIT) + 1,
+            false,
+        ),
+        case(
+            "memory reserve 66% of system limit",
+            -1,
+            "memory",
+            pct66(SYSTEM_LIMIT),
+            pct66(SYSTEM_LIMIT) + 1,
+            false,
+        ),
+        case(
+            "file update past system limit",
+            -1,
+            "file",
+            SYSTEM_LIMIT,
+            SYSTEM_LIMIT + 1,
+            true,
+        ),
+        case(
+            "memory update past system limit",
+            -1,
+            "memory",
+            SYSTEM_LIMIT,
+            SYSTEM_LIMIT + 1,
+            true,
+        ),
+        case(
+            "file update to system limit",
+            -1,
+            "file",
+            SYSTEM_LIMIT - 1,
+            SYSTEM_LIMIT,
+            false,
+        ),
+        case(
+            "memory update to system limit",
+            -1,
+            "memory",
+            SYSTEM_LIMIT - 1,
+            SYSTEM_LIMIT,
+            false,
+        ),
+        case(
+            "file reserve 66% of account limit",
+            half,
+            "file",
+            pct66(half),
+            pct66(half) + 1,
+            false,
+        ),
+        case(
+            "memory reserve 66% of account limit",
+            half,
+            "memory",
+            pct66(half),
+            pct66(half) + 1,
+            false,
+        ),
+        case(
+            "file update past account limit",
+            half,
+            "file",
+            half,
+            half + 1,
+            true,
+        ),
+        case(
+            "memory update past account limit",
+            half,
+            "memory",
+            half,
+            half + 1,
+            true,
+        ),
+        case(
+            "file update to account limit",
+            half,
+            "file",
+            half - 1,
+            half,
+            false,
+        ),
+        case(
+            "memory update to account limit",
+            half,
+            "memory",
+            half - 1,
+            half,
+            false,
+        ),
+    ];
+    for c in cases {
+        // Go changes the global account's limits between cases on one server; natsd sets
+        // account limits from the configuration, so each case starts a server whose only
+        // account (the default user's) has them.
+        let account_js = if c.account_limit < 0 {
+            "enabled".to_string()
+        } else {
+            format!("{{max_mem: {0}, max_store: {0}}}", c.account_limit)
+        };
+        let s = run_jetstream_server_with_conf(|dir| {
+            format!(
+                "listen: 127.0.0.1:-1\n\
+                 http: 127.0.0.1:-1\n\
+                 jetstream: {{max_mem_store: {SYSTEM_LIMIT}, max_file_store: {SYSTEM_LIMIT}, store_dir: {:?}}}\n\
+                 no_auth_user: u\n\
+                 accounts: {{ A: {{ users: [{{user: u, password: p}}], jetstream: {account_js} }} }}\n",
+                dir.display().to_string()
+            )
+        });
+        let jsv = jetstream_varz(&s);
+        assert_eq!(
+            jsv["config"]["max_memory"],
+            json!(SYSTEM_LIMIT),
+            "{}",
+            c.name
+        );
+        assert_eq!(
+            jsv["config"]["max_storage"],
+            json!(SYSTEM_LIMIT),
+            "{}",
+            c.name
+        );
+        let reserved_key = if c.storage == "memory" {
+            "reserved_memory"
+        } else {
+            "reserved_storage"
+        };
+        let reserved = || {
+            jetstream_varz(&s)["stats"][reserved_key]
+                .as_u64()
+                .unwrap_or(0)
+        };
+
+        let mut js = s.client();
+        let mut cfg = json!({"name": "TEST", "subjects": ["foo"], "storage": c.storage, "max_bytes": c.create_max_bytes});
+        js.add_stream(cfg.clone())
+            .unwrap_or_else(|e| panic!("{}: create: {e:?}", c.name));
+        cfg["max_bytes"] = json!(c.update_max_bytes);
+        let updated = js.update_stream(cfg);
+        match (&updated, c.want_update_error) {
+            (Ok(info), true) => panic!(
+                "{}: Unexpected update success, newMaxBytes={}; systemLimit={SYSTEM_LIMIT}; accountLimit={}",
+                c.name, info["config"]["max_bytes"], c.account_limit
+            ),
+            (Err(e), false) => panic!("{}: Unexpected update error: {e:?}", c.name),
+            (Ok(_), false) => {
+                // The reservation follows the new limit.
+                assert_eq!(reserved(), c.update_max_bytes as u64, "{}: reserved", c.name);
+            }
+            (Err(_), true) => {}
+        }
+        js.delete_stream("TEST").unwrap();
+        // Nothing stays reserved once the stream is gone.
+        assert_eq!(reserved(), 0, "{}: reserved after delete", c.name);
+    }
+}
