@@ -26,14 +26,17 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 mod cursor;
+mod events;
 mod flow;
 mod pacing;
 mod priority;
+mod recovery;
 mod waiting;
 pub use cursor::*;
 pub use flow::{FlowControl, DEFAULT_MAX_PENDING_BYTES};
 pub use pacing::{RateLimiter, Replay};
 pub use priority::{Pin, PriorityGroup, PIN_ID_HDR};
+pub use recovery::recover_consumers;
 pub use waiting::{
     parse_next_request, parse_priority_group, BadRequest, Load, PullRequest, Status, WaitQueue,
 };
@@ -185,68 +188,6 @@ impl Consumer {
         } else {
             format!("$JS.ACK.{}.{}", self.stream_name, self.name)
         }
-    }
-
-    /// A fresh reply subject for a flow control request, in the form acks use.
-    fn flow_control_reply(&self) -> String {
-        let token = flow::reply_token(rand::random::<u64>());
-        if self.ack_v2 {
-            format!(
-                "$JS.FC.{}.{}.{}.{}.{token}",
-                self.domain_token(),
-                crate::events::hash8(&self.account.name),
-                self.stream_name,
-                self.name
-            )
-        } else {
-            format!("$JS.FC.{}.{}.{token}", self.stream_name, self.name)
-        }
-    }
-
-    /// Sets the flow control limit of pending bytes (Go's `setMaxPendingBytes`, which
-    /// Go's tests call to make flow control kick in early).
-    pub fn set_max_pending_bytes(&self, limit: i64) {
-        self.cursor.lock().flow.set_limit(limit);
-    }
-
-    /// An answer to a flow control request (Go's `processFlowControl`): the latest
-    /// request's bytes are released and deliveries go on. A consumer acked by flow
-    /// control takes the answer's `Nats-Last-Stream` / `Nats-Last-Consumer` as an ack
-    /// of everything up to there.
-    fn process_flow_control(&self, _server: &ServerShared, msg: &InMsg) {
-        let acked = {
-            let mut c = self.cursor.lock();
-            if !c.flow.answered(&msg.subject) {
-                return;
-            }
-            let header_num = |key: &str| -> i64 {
-                msg.header
-                    .as_deref()
-                    .and_then(|h| crate::client::header::slice_header(key, h))
-                    .and_then(|v| std::str::from_utf8(v).ok())
-                    .and_then(|v| v.trim().parse().ok())
-                    .unwrap_or(0)
-            };
-            let last_stream = header_num(waiting::LAST_STREAM_HDR);
-            if c.config.ack_policy == AckPolicy::FlowControl && last_stream > 0 {
-                let last_consumer = header_num(waiting::LAST_CONSUMER_HDR).max(0) as u64;
-                let sseq = last_stream as u64;
-                let acked = c.ack(&AckKind::Ack, sseq, last_consumer, now_nanos());
-                if !acked.is_empty() {
-                    let (fd, fs) = c.ack_floor;
-                    let _ = self.store.update_acks(last_consumer.max(fd), sseq.max(fs));
-                }
-                acked
-            } else {
-                Vec::new()
-            }
-        };
-        if !acked.is_empty() {
-            if let Some(stream) = self.stream.upgrade() {
-                stream.acked_by_consumer(&self.name, &acked);
-            }
-        }
-        self.notify();
     }
 
     /// The JetStream domain as ack subjects carry it (`_` for none).
@@ -471,50 +412,6 @@ impl Consumer {
         self.unpause_at.store(until, Ordering::Release);
     }
 
-    /// Go's pause advisory on `$JS.EVENT.ADVISORY.CONSUMER.PAUSE.<stream>.<consumer>`:
-    /// whether the consumer is paused now and until when; only when someone listens.
-    pub fn send_pause_advisory(&self) {
-        let subject = format!(
-            "$JS.EVENT.ADVISORY.CONSUMER.PAUSE.{}.{}",
-            self.stream_name, self.name
-        );
-        if !self.account.sublist.has_interest(&subject) {
-            return;
-        }
-        let until = self
-            .cursor
-            .lock()
-            .config
-            .pause_until
-            .unwrap_or(GoTime::ZERO);
-        let paused = !until.is_zero() && until.unix_nanos() > now_nanos();
-        let mut advisory = serde_json::json!({
-            "type": "io.nats.jetstream.advisory.v1.consumer_pause",
-            "id": crate::events::messages::next_event_id(),
-            "timestamp": GoTime::now(),
-            "stream": self.stream_name,
-            "consumer": self.name,
-            "paused": paused,
-            "pause_until": until,
-        });
-        if !self.domain.is_empty() {
-            advisory["domain"] = serde_json::json!(self.domain);
-        }
-        let body = crate::monitor::http::to_go_json_compact(&advisory);
-        let Some(server) = self.server.upgrade() else {
-            return;
-        };
-        crate::events::internal::publish(
-            &server,
-            &self.client,
-            &self.account,
-            &subject,
-            None,
-            None,
-            &body,
-        );
-    }
-
     /// Unpins `group` (`$JS.API.CONSUMER.UNPIN`): the next request without a pin gets a
     /// new one; the old holder is told with a 423 when a message is there for it.
     pub fn unpin(&self, group: &str) {
@@ -526,76 +423,6 @@ impl Consumer {
     /// The id of the current pin, "" for none (Go's `currentPinId`).
     pub fn pin_id(&self) -> String {
         self.cursor.lock().waiting.pin.id.clone()
-    }
-
-    /// Go's pinned advisory on `$JS.EVENT.ADVISORY.CONSUMER.PINNED.<stream>.<consumer>`.
-    fn send_pinned_advisory(&self, group: &str, pin_id: &str) {
-        self.send_group_advisory(
-            "PINNED",
-            serde_json::json!({
-                "type": "io.nats.jetstream.advisory.v1.consumer_group_pinned",
-                "group": group,
-                "pinned_id": pin_id,
-            }),
-        );
-    }
-
-    /// Go's unpinned advisory on `$JS.EVENT.ADVISORY.CONSUMER.UNPINNED.<stream>.<consumer>`
-    /// (`reason` is "admin" or "timeout").
-    fn send_unpinned_advisory(&self, group: &str, reason: &str) {
-        self.send_group_advisory(
-            "UNPINNED",
-            serde_json::json!({
-                "type": "io.nats.jetstream.advisory.v1.consumer_group_unpinned",
-                "group": group,
-                "reason": reason,
-            }),
-        );
-    }
-
-    /// A priority group advisory (Go's common event fields and `fields`), only when
-    /// someone listens.
-    fn send_group_advisory(&self, what: &str, fields: serde_json::Value) {
-        let subject = format!(
-            "$JS.EVENT.ADVISORY.CONSUMER.{what}.{}.{}",
-            self.stream_name, self.name
-        );
-        if !self.account.sublist.has_interest(&subject) {
-            return;
-        }
-        let Some(server) = self.server.upgrade() else {
-            return;
-        };
-        let mut advisory = serde_json::Map::new();
-        advisory.insert("type".into(), fields["type"].clone());
-        advisory.insert(
-            "id".into(),
-            serde_json::json!(crate::events::messages::next_event_id()),
-        );
-        advisory.insert("timestamp".into(), serde_json::json!(GoTime::now()));
-        advisory.insert("account".into(), serde_json::json!(self.account.name));
-        advisory.insert("stream".into(), serde_json::json!(self.stream_name));
-        advisory.insert("consumer".into(), serde_json::json!(self.name));
-        if !self.domain.is_empty() {
-            advisory.insert("domain".into(), serde_json::json!(self.domain));
-        }
-        if let serde_json::Value::Object(rest) = fields {
-            for (k, v) in rest {
-                if k != "type" {
-                    advisory.insert(k, v);
-                }
-            }
-        }
-        let body = crate::monitor::http::to_go_json_compact(&serde_json::Value::Object(advisory));
-        crate::events::internal::publish(
-            &server,
-            &self.client,
-            &self.account,
-            &subject,
-            None,
-            None,
-            &body,
-        );
     }
 
     /// When the running pause ends and is announced (ns), if one is timed (Go's `uptmr`).
@@ -763,19 +590,6 @@ impl Consumer {
             timestamp: GoTime::now(),
             priority_groups,
         }
-    }
-
-    /// A flow control request on the deliver subject, answered on `reply`.
-    fn publish_flow_control(&self, server: &ServerShared, deliver: &str, reply: &str) {
-        crate::events::internal::publish(
-            server,
-            &self.client,
-            &self.account,
-            deliver,
-            Some(reply),
-            Some(flow::FLOW_CONTROL_REQUEST.as_bytes()),
-            b"",
-        );
     }
 
     fn publish_status(&self, server: &ServerShared, reply: &str, header: &str) {
@@ -1093,42 +907,6 @@ impl Consumer {
             self.publish_empty(server, &msg.reply);
         }
         self.notify();
-    }
-
-    /// Go's ack metric on `$JS.EVENT.METRIC.CONSUMER.ACK.<stream>.<consumer>`, only
-    /// when someone listens.
-    fn send_ack_metric(&self, server: &ServerShared, sseq: u64, dseq: u64, dc: u64, delay: i64) {
-        let subject = format!(
-            "$JS.EVENT.METRIC.CONSUMER.ACK.{}.{}",
-            self.stream_name, self.name
-        );
-        if !self.account.sublist.has_interest(&subject) {
-            return;
-        }
-        let mut metric = serde_json::json!({
-            "type": "io.nats.jetstream.metric.v1.consumer_ack",
-            "id": crate::events::messages::next_event_id(),
-            "timestamp": GoTime::now(),
-            "stream": self.stream_name,
-            "consumer": self.name,
-            "consumer_seq": dseq,
-            "stream_seq": sseq,
-            "ack_time": delay,
-            "deliveries": dc,
-        });
-        if !self.domain.is_empty() {
-            metric["domain"] = serde_json::json!(self.domain);
-        }
-        let body = crate::monitor::http::to_go_json_compact(&metric);
-        crate::events::internal::publish(
-            server,
-            &self.client,
-            &self.account,
-            &subject,
-            None,
-            None,
-            &body,
-        );
     }
 
     /// Whether this consumer still needs stream sequence `sseq` (interest retention):
@@ -1629,109 +1407,5 @@ async fn delivery_loop(server: Weak<ServerShared>, consumer: Weak<Consumer>) {
             }
         });
         let _ = work.await;
-    }
-}
-
-/// Reopens the consumers kept in a file stream's `obs/` directory (Go's
-/// `doConsumers` at restore).
-pub fn recover_consumers(server: &Arc<ServerShared>, stream: &Arc<Stream>) {
-    let Some(dir) = stream.dir.as_ref() else {
-        return;
-    };
-    let odir = dir.join(super::meta::CONSUMER_DIR);
-    let Ok(entries) = std::fs::read_dir(&odir) else {
-        return;
-    };
-    let mut dirs: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
-        .map(|e| e.path())
-        .collect();
-    if dirs.is_empty() {
-        return;
-    }
-    dirs.sort();
-    crate::notice!(
-        server.logging,
-        "  Recovering {} consumers for stream - '{} > {}'",
-        dirs.len(),
-        stream.account.name,
-        stream.name
-    );
-    for cdir in dirs {
-        let meta = match super::meta::read_consumer_meta(&cdir, &stream.name) {
-            Ok(m) => m,
-            Err(e) => {
-                crate::warn!(
-                    server.logging,
-                    "    Error reading consumer metafile {:?}: {e}",
-                    cdir.join(super::meta::META_FILE).display().to_string()
-                );
-                continue;
-            }
-        };
-        let store = match super::stream::open_consumer_store(
-            &stream.store,
-            Some(dir),
-            &stream.name,
-            &meta.name,
-            meta.created,
-            &meta.config,
-        ) {
-            Ok(s) => s,
-            Err(e) => {
-                crate::warn!(
-                    server.logging,
-                    "    Error adding consumer '{} > {} > {}': {e}",
-                    stream.account.name,
-                    stream.name,
-                    meta.name
-                );
-                continue;
-            }
-        };
-        let now = now_nanos();
-        // The saved state decides where it is, also when nothing was delivered yet (its
-        // starting point was saved at creation; Go's readStoredState).
-        let cursor = match store.state() {
-            Ok(state) => {
-                let mut c = restore_cursor(meta.config.clone(), &state, now);
-                // Delivered past what the stream holds: the stream lost data.
-                let last = stream.store().fast_state().last_seq;
-                if c.delivered_sseq > last {
-                    crate::warn!(
-                        server.logging,
-                        "JetStream consumer '{} > {} > {}' delivered sequence {} past last stream sequence of {}",
-                        stream.account.name,
-                        stream.name,
-                        meta.name,
-                        c.delivered_sseq,
-                        last
-                    );
-                    c.reconcile_with_stream(last);
-                    let _ = store.force_update(&c.stored_state());
-                }
-                c
-            }
-            _ => {
-                let filters = config_filters(&meta.config);
-                let mmp = stream.config().max_msgs_per;
-                let pos = start_sequence(&meta.config, stream.store(), &filters, mmp);
-                Cursor::at(meta.config.clone(), pos, now)
-            }
-        };
-        let c = Consumer::new(server, stream, &meta.name, meta.created, cursor, store);
-        if let Err(e) = c.start(server) {
-            crate::warn!(
-                server.logging,
-                "    Error adding consumer '{} > {} > {}': {e}",
-                stream.account.name,
-                stream.name,
-                meta.name
-            );
-            c.stop(server);
-            continue;
-        }
-        stream.consumers.write().insert(meta.name.clone(), c);
     }
 }
