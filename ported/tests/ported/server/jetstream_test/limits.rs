@@ -472,3 +472,55 @@ fn storage_reserved_bytes() {
         assert_eq!(reserved(), 0, "{}: reserved after delete", c.name);
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamStreamConfigClone" => stream_config_clone);
+fn stream_config_clone() {
+    use natsd::jetstream::api::types::{
+        Placement, RePublish, StreamConfig, StreamSource, SubjectTransformConfig,
+    };
+    let cfg = StreamConfig {
+        name: "name".into(),
+        placement: Some(Placement {
+            cluster: "placement".into(),
+            tags: vec!["tag".into()],
+            ..Default::default()
+        }),
+        mirror: Some(StreamSource {
+            name: "mirror".into(),
+            ..Default::default()
+        }),
+        sources: vec![StreamSource {
+            name: "source".into(),
+            ..Default::default()
+        }],
+        subject_transform: Some(SubjectTransformConfig {
+            source: "source".into(),
+            destination: "dest".into(),
+        }),
+        republish: Some(RePublish {
+            source: "source".into(),
+            destination: "dest".into(),
+            headers_only: false,
+        }),
+        metadata: Default::default(),
+        ..Default::default()
+    };
+
+    // A copy is complete.
+    let mut clone = cfg.clone();
+    assert_eq!(cfg, clone);
+
+    // Changing the copy leaves the original alone.
+    clone.placement.as_mut().unwrap().cluster = "diff".into();
+    assert_ne!(cfg.placement, clone.placement);
+    clone.mirror.as_mut().unwrap().name = "diff".into();
+    assert_ne!(cfg.mirror, clone.mirror);
+    clone.sources[0].name = "diff".into();
+    assert_ne!(cfg.sources, clone.sources);
+    clone.subject_transform.as_mut().unwrap().source = "diff".into();
+    assert_ne!(cfg.subject_transform, clone.subject_transform);
+    clone.republish.as_mut().unwrap().source = "diff".into();
+    assert_ne!(cfg.republish, clone.republish);
+    clone.metadata.insert("key".into(), "value".into());
+    assert_ne!(cfg.metadata, clone.metadata);
+}
