@@ -23,6 +23,8 @@ mod direct_get;
 mod filters_purges;
 mod flow_control;
 mod health;
+mod kv;
+mod mirrors_sources;
 mod limits;
 mod heartbeats;
 mod persist_mode;

@@ -1,0 +1,446 @@
+//! Mirrors and sources in the same account (natsd reads the origin's store directly; Go
+//! runs an internal consumer on the origin).
+//! Go's tests that look at that internal consumer (its start sequence) have no
+//! equivalent here and are not ported.
+
+use super::*;
+use ported::jetstream::{check_for, new_inbox, run_basic_jetstream_server, ApiError, StreamState};
+use ported::port;
+use serde_json::json;
+
+/// Waits until `check` accepts the state of stream `name`.
+#[track_caller]
+fn wait_state(
+    js: &mut JsClient,
+    name: &str,
+    within: Duration,
+    check: impl Fn(&StreamState) -> Result<(), String>,
+) {
+    check_for(within, Duration::from_millis(100), || {
+        let st = js.stream_state(name);
+        check(&st)
+    });
+}
+
+/// Waits until stream `name` holds `msgs` messages.
+#[track_caller]
+fn wait_msgs(js: &mut JsClient, name: &str, msgs: u64, within: Duration) {
+    wait_state(js, name, within, |st| {
+        if st.msgs == msgs {
+            Ok(())
+        } else {
+            Err(format!("Expected {msgs} msgs, got state: {st:?}"))
+        }
+    });
+}
+
+fn send_batch(js: &mut JsClient, subject: &str, n: usize) {
+    for _ in 0..n {
+        js.publish_ok(subject, b"OK");
+    }
+}
+
+/// The origin sequence in a `Nats-Stream-Source` header (Go's `streamAndSeq`: the second
+/// field, in both the current and the pre-2.10 form).
+fn source_seq(header: &str) -> u64 {
+    header
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+port!("server/jetstream_test.go::TestJetStreamMirrorAndSourcesFilteredConsumers" => mirror_and_sources_filtered_consumers);
+fn mirror_and_sources_filtered_consumers() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo", "bar", "baz.*"]}))
+        .unwrap();
+    js.add_stream(json!({"name": "M", "mirror": {"name": "TEST"}}))
+        .unwrap();
+    let dsubj = new_inbox();
+    js.conn.subscribe(&dsubj);
+    js.conn.flush();
+    let create_consumer = |js: &mut JsClient, sn: &str, fs: &str| {
+        js.add_consumer(sn, json!({"deliver_subject": dsubj, "filter_subject": fs}))
+            .unwrap_or_else(|e| panic!("consumer on {sn} filtered by {fs}: {e}"));
+    };
+    create_consumer(&mut js, "M", "foo");
+    create_consumer(&mut js, "M", "bar");
+    create_consumer(&mut js, "M", "baz.foo");
+
+    // Sources.
+    js.add_stream(json!({"name": "O1", "subjects": ["foo.*"]}))
+        .unwrap();
+    js.add_stream(json!({"name": "O2", "subjects": ["bar.*"]}))
+        .unwrap();
+    js.add_stream(json!({"name": "S", "sources": [{"name": "O1"}, {"name": "O2"}]}))
+        .unwrap();
+    create_consumer(&mut js, "S", "foo.1");
+    create_consumer(&mut js, "S", "bar.1");
+
+    // A mirror of a mirror.
+    js.add_stream(json!({"name": "M2", "mirror": {"name": "M"}}))
+        .unwrap();
+    create_consumer(&mut js, "M2", "foo");
+    create_consumer(&mut js, "M2", "bar");
+    create_consumer(&mut js, "M2", "baz.foo");
+}
+
+port!("server/jetstream_test.go::TestJetStreamMirrorBasics" => mirror_basics);
+fn mirror_basics() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    // Config errors.
+    let e = js
+        .add_stream(json!({"name": "M1", "subjects": ["foo", "bar", "baz"],
+            "mirror": {"name": "S1"}}))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("stream mirrors can not"),
+        "Expected error, got {e}"
+    );
+    js.add_stream(json!({"name": "S1", "subjects": ["foo", "bar", "baz"]}))
+        .unwrap();
+    js.add_stream(json!({"name": "M1", "mirror": {"name": "S1"}}))
+        .unwrap();
+    send_batch(&mut js, "foo", 100);
+    wait_msgs(&mut js, "M1", 100, Duration::from_secs(5));
+
+    // Purge the origin, then 50 more.
+    js.purge_stream("S1", None).unwrap();
+    send_batch(&mut js, "bar", 50);
+    js.add_stream(json!({"name": "M2", "storage": "file", "mirror": {"name": "S1"}}))
+        .unwrap();
+    wait_state(&mut js, "M2", Duration::from_secs(5), |st| {
+        if st.msgs != 50 {
+            Err(format!("Expected 50 msgs, got state: {st:?}"))
+        } else if st.first_seq != 101 {
+            Err(format!("Expected start seq of 101, got state: {st:?}"))
+        } else {
+            Ok(())
+        }
+    });
+
+    // 100 more: 150 in all from 101.
+    send_batch(&mut js, "baz", 100);
+    js.add_stream(json!({"name": "M3", "mirror": {"name": "S1", "opt_start_seq": 150}}))
+        .unwrap();
+    wait_state(&mut js, "M3", Duration::from_secs(5), |st| {
+        if st.msgs != 101 {
+            Err(format!("Expected 101 msgs, got state: {st:?}"))
+        } else if st.first_seq != 150 {
+            Err(format!("Expected start seq of 150, got state: {st:?}"))
+        } else {
+            Ok(())
+        }
+    });
+
+    // A start time.
+    let start =
+        ported::js_context::go_time(ported::jetstream::now_nanos() - 2 * 3600 * SECOND as i128);
+    js.add_stream(json!({"name": "M4", "mirror": {"name": "S1", "opt_start_time": start}}))
+        .unwrap();
+    wait_state(&mut js, "M4", Duration::from_secs(5), |st| {
+        if st.msgs != 150 {
+            Err(format!("Expected 150 msgs, got state: {st:?}"))
+        } else if st.first_seq != 101 {
+            Err(format!("Expected start seq of 101, got state: {st:?}"))
+        } else {
+            Ok(())
+        }
+    });
+
+    // Subject filters and transforms: errors first.
+    let create = |js: &mut JsClient, cfg: Value, err_code: u16| {
+        let r = js.add_stream(cfg.clone());
+        if err_code == 0 {
+            r.unwrap_or_else(|e| panic!("Unexpected error: {e} for {cfg}"));
+        } else {
+            let e = r.expect_err("an error");
+            assert_eq!(e.err_code, err_code, "Expected error {err_code}, got: {e}");
+        }
+    };
+    let mirror = |m: Value| json!({"name": "MBAD", "storage": "file", "mirror": m});
+    // JSMirrorMultipleFiltersNotAllowed.
+    create(
+        &mut js,
+        mirror(json!({"name": "S1", "filter_subject": "foo",
+            "subject_transforms": [{"src": "foo", "dest": "foo3"}]})),
+        10150,
+    );
+    // JSMirrorInvalidSubjectFilter.
+    create(
+        &mut js,
+        mirror(json!({"name": "S1", "subject_transforms": [{"src": ".*.", "dest": "foo3"}]})),
+        10151,
+    );
+    // JSMirrorInvalidTransformDestination.
+    create(
+        &mut js,
+        mirror(json!({"name": "S1",
+            "subject_transforms": [{"src": "*", "dest": "{{wildcard(2)}}"}]})),
+        10154,
+    );
+    // JSMirrorOverlappingSubjectFilters.
+    create(
+        &mut js,
+        mirror(
+            json!({"name": "S1", "subject_transforms": [{"src": "foo", "dest": ""},
+            {"src": "foo", "dest": "bar"}]}),
+        ),
+        10152,
+    );
+    create(
+        &mut js,
+        json!({"name": "M5", "storage": "file", "mirror": {"name": "S1",
+            "subject_transforms": [{"src": "foo", "dest": "foo2"}]}}),
+        0,
+    );
+    create(
+        &mut js,
+        json!({"name": "M6", "storage": "file", "mirror": {"name": "S1",
+            "subject_transforms": [{"src": "bar", "dest": "bar2"}, {"src": "baz", "dest": "baz2"}]}}),
+        0,
+    );
+
+    // 100 on foo (50 on bar and 100 on baz are there already).
+    send_batch(&mut js, "foo", 100);
+    let check = |js: &mut JsClient,
+                 stream: &str,
+                 subject: &str,
+                 on_subject: u64,
+                 msgs: u64,
+                 first: u64,
+                 last: u64| {
+        check_for(Duration::from_secs(10), Duration::from_millis(500), || {
+            let si = js
+                .stream_info(stream, Some(json!({"subjects_filter": subject})))
+                .unwrap();
+            let st = StreamState::of(&si);
+            match st.subjects.get(subject) {
+                None => return Err(format!("expected messages with the transformed subject {subject}")),
+                Some(&n) if n != on_subject => {
+                    return Err(format!(
+                        "expected {on_subject} messages on the transformed subject {subject} but got {n}"
+                    ))
+                }
+                _ => {}
+            }
+            if st.msgs != msgs {
+                return Err(format!(
+                    "expected {msgs} stream messages, got state: {st:?}"
+                ));
+            }
+            if st.first_seq != first || st.last_seq != last {
+                return Err(format!(
+                    "expected first sequence={first} and last sequence={last}, but got state: {st:?}"
+                ));
+            }
+            Ok(())
+        });
+    };
+    check(&mut js, "M5", "foo2", 100, 100, 251, 350);
+    check(&mut js, "M6", "bar2", 50, 150, 101, 250);
+    check(&mut js, "M6", "baz2", 100, 150, 101, 250);
+}
+
+port!("server/jetstream_test.go::TestJetStreamMirrorStripExpectedHeaders" => mirror_strip_expected_headers);
+fn mirror_strip_expected_headers() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "S", "subjects": ["foo"]}))
+        .unwrap();
+    js.add_stream(json!({"name": "M", "mirror": {"name": "S"}}))
+        .unwrap();
+    assert_eq!(js.publish("foo", &[], b"").unwrap().sequence, 1);
+    wait_msgs(&mut js, "M", 1, Duration::from_secs(2));
+    let ack = js
+        .publish("foo", &[("Nats-Expected-Stream", "S")], b"")
+        .unwrap();
+    assert_eq!(ack.sequence, 2);
+    // The mirror drops the expectation headers and stores the message.
+    wait_msgs(&mut js, "M", 2, Duration::from_secs(2));
+}
+
+port!("server/jetstream_test.go::TestJetStreamMirrorUpdatePreventsSubjects" => mirror_update_prevents_subjects);
+fn mirror_update_prevents_subjects() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "ORIGINAL"})).unwrap();
+    js.add_stream(json!({"name": "MIRROR", "mirror": {"name": "ORIGINAL"}}))
+        .unwrap();
+    let e = js
+        .update_stream(json!({"name": "MIRROR", "mirror": {"name": "ORIGINAL"}, "subjects": ["x"]}))
+        .unwrap_err();
+    // nats.go: "nats: stream mirrors can not contain subjects".
+    assert_eq!(
+        e.description, "stream mirrors can not contain subjects",
+        "{e}"
+    );
+}
+
+port!("server/jetstream_test.go::TestJetStreamSourceBasics" => source_basics);
+fn source_basics() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    // Go checks this loosely (the error text differs from the one it names).
+    let e = js
+        .add_stream(json!({"name": "test", "sources": [{"name": ""}]}))
+        .unwrap_err();
+    assert_ne!(e.description, "source stream name is invalid");
+
+    for sname in ["foo", "bar", "baz"] {
+        js.add_stream(json!({"name": sname})).unwrap();
+    }
+    send_batch(&mut js, "foo", 10);
+    send_batch(&mut js, "bar", 15);
+    send_batch(&mut js, "baz", 25);
+
+    js.add_stream(json!({"name": "MS", "storage": "file", "sources": [
+        {"name": "foo", "subject_transforms": [{"src": ">", "dest": "foo2.>"}]},
+        {"name": "bar"},
+        {"name": "baz"},
+    ]}))
+    .unwrap_or_else(|e| panic!("Unexpected error: {e}"));
+    wait_msgs(&mut js, "MS", 50, Duration::from_secs(2));
+
+    // At least one message on the transformed subject (nats.BindStream("MS")).
+    let inbox = new_inbox();
+    let sid = js.conn.subscribe(&inbox);
+    js.add_consumer(
+        "MS",
+        json!({"deliver_subject": inbox, "filter_subject": "foo2.foo",
+        "deliver_policy": "all", "ack_policy": "explicit", "replay_policy": "instant"}),
+    )
+    .unwrap();
+    assert!(js.conn.next_msg(sid, Duration::from_secs(1)).is_some());
+    js.conn.unsubscribe(sid);
+
+    // Source updates: keep foo and bar, drop baz, add dlc.
+    js.update_stream(json!({"name": "MS", "storage": "file", "sources": [
+        {"name": "foo"}, {"name": "bar"}, {"name": "dlc"}]}))
+        .unwrap();
+
+    // Start sequences, filters.
+    js.add_stream(json!({"name": "TEST", "subjects": ["dlc", "rip", "jnm"]}))
+        .unwrap();
+    send_batch(&mut js, "dlc", 20);
+    send_batch(&mut js, "rip", 20);
+    send_batch(&mut js, "dlc", 10);
+    send_batch(&mut js, "jnm", 10);
+
+    js.add_stream(json!({"name": "FMS", "storage": "file",
+        "sources": [{"name": "TEST", "opt_start_seq": 26}]}))
+        .unwrap();
+    wait_msgs(&mut js, "FMS", 35, Duration::from_secs(2));
+    let m = js.get_msg("FMS", 1).unwrap();
+    let shdr = m
+        .header_value("Nats-Stream-Source")
+        .expect("Expected a header, got none");
+    assert_eq!(source_seq(&shdr), 26, "{shdr}");
+
+    js.add_stream(
+        json!({"name": "FMS2", "storage": "file", "sources": [{"name": "TEST",
+        "opt_start_seq": 11, "subject_transforms": [{"src": "dlc", "dest": "dlc2"}]}]}),
+    )
+    .unwrap();
+    wait_msgs(&mut js, "FMS2", 20, Duration::from_secs(2));
+    let m = js.get_msg("FMS2", 1).unwrap();
+    let shdr = m
+        .header_value("Nats-Stream-Source")
+        .expect("Expected a header, got none");
+    assert_eq!(source_seq(&shdr), 11, "{shdr}");
+    assert_eq!(m.subject, "dlc2");
+
+    js.add_stream(
+        json!({"name": "FMS3", "storage": "file", "sources": [{"name": "TEST",
+        "subject_transforms": [{"src": "dlc", "dest": "dlc2"}, {"src": "rip", "dest": ""}]}]}),
+    )
+    .unwrap();
+    wait_msgs(&mut js, "FMS3", 50, Duration::from_secs(2));
+    let m = js.get_msg("FMS3", 1).unwrap();
+    assert!(
+        m.header_value("Nats-Stream-Source").is_some(),
+        "Expected a header, got none"
+    );
+    assert_eq!(m.subject, "dlc2");
+    let m = js.get_msg("FMS3", 21).unwrap();
+    assert!(
+        m.header_value("Nats-Stream-Source").is_some(),
+        "Expected a header, got none"
+    );
+    assert_eq!(m.subject, "rip");
+    let si = js
+        .stream_info("FMS3", Some(json!({"subjects_filter": "jnm"})))
+        .unwrap();
+    assert_eq!(
+        StreamState::of(&si)
+            .subjects
+            .get("jnm")
+            .copied()
+            .unwrap_or(0),
+        0,
+        "Unexpected messages from the source found"
+    );
+
+    // Pre-2.10 compatibility: a message sourced with the old header form.
+    js.add_stream(json!({"name": "A", "subjects": ["B.*"],
+        "subject_transform": {"src": "B.*", "dest": "A.{{Wildcard(1)}}"}}))
+        .unwrap();
+    send_batch(&mut js, "B.A", 1);
+    send_batch(&mut js, "B.B", 1);
+    js.add_stream(json!({"name": "B", "subjects": ["A.*"]}))
+        .unwrap();
+    js.publish("A.A", &[("Nats-Stream-Source", "A 1")], b"OK")
+        .unwrap();
+    js.update_stream(json!({"name": "B", "subjects": ["A.*"], "sources": [{"name": "A"}]}))
+        .unwrap();
+    wait_msgs(&mut js, "B", 2, Duration::from_secs(2));
+}
+
+port!("server/jetstream_test.go::TestJetStreamMirrorUpdatesNotSupported" => mirror_updates_not_supported);
+fn mirror_updates_not_supported() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "SOURCE"})).unwrap();
+    js.add_stream(json!({"name": "M", "mirror": {"name": "SOURCE"}}))
+        .unwrap();
+    // Promoting a mirror is supported.
+    js.update_stream(json!({"name": "M"})).unwrap();
+}
+
+port!("server/jetstream_test.go::TestJetStreamMirrorFirstSeqNotSupported" => mirror_first_seq_not_supported);
+fn mirror_first_seq_not_supported() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "SOURCE"})).unwrap();
+    let e: ApiError = js
+        .add_stream(json!({"name": "M", "mirror": {"name": "SOURCE"}, "first_seq": 123}))
+        .unwrap_err();
+    // NewJSMirrorWithFirstSeqError.
+    assert_eq!((e.code, e.err_code), (400, 10143), "{e}");
+    assert_eq!(
+        e.description,
+        "stream mirrors can not have first sequence configured"
+    );
+}
+
+port!("server/jetstream_test.go::TestJetStreamSourceConfigValidation" => source_config_validation);
+fn source_config_validation() {
+    let s = run_basic_jetstream_server();
+    let mut nc = ported::jetstream::NatsConn::connect(s.addr());
+    let data = br#"{"name":"crash","retention":"limits","max_consumers":-1,"max_msgs_per_subject":-1,"max_msgs":-1,"max_bytes":-1,"max_age":0,"max_msg_size":-1,"storage":"file","discard":"old","num_replicas":1,"duplicate_window":120000000000,"sources":[null],"sealed":false,"deny_delete":false,"deny_purge":false,"allow_rollup_hdrs":false,"allow_direct":true,"mirror_direct":false,"consumer_limits":{}}"#;
+    let resp = nc
+        .request(
+            "$JS.API.STREAM.CREATE.crash",
+            &[],
+            data,
+            Duration::from_secs(2),
+        )
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&resp.payload),
+        r#"{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10141,"description":"sourced stream name is invalid"}}"#
+    );
+}
