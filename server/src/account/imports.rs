@@ -170,9 +170,7 @@ impl ExportAuth {
         if self.token_required {
             return false;
         }
-        self.approved
-            .as_ref()
-            .is_some_and(|a| a.contains(importer))
+        self.approved.as_ref().is_some_and(|a| a.contains(importer))
     }
 }
 
@@ -243,6 +241,18 @@ struct ResponseRoute {
     expires: Instant,
 }
 
+impl ResponseRoute {
+    /// Not expired, and the requester's account still has interest in the reply (Go
+    /// drops the mapping when that interest goes).
+    fn still_wanted(&self, now: Instant) -> bool {
+        self.expires > now
+            && self.account.upgrade().is_some_and(|a| {
+                let r = a.sublist.match_subject(&self.reply);
+                !r.psubs.is_empty() || r.qsubs.iter().any(|g| !g.is_empty())
+            })
+    }
+}
+
 /// An account's exports, imports and pending responses.
 #[derive(Debug, Default)]
 pub struct ImportsExports {
@@ -294,12 +304,13 @@ impl Account {
         account_pos: usize,
     ) -> Result<(), ImportError> {
         let mut ie = self.ie.write();
-        let entry = ie.stream_exports.entry(subject.to_string()).or_default();
+        // A refused export leaves what was there before.
+        let mut ea = ie.stream_exports.get(subject).cloned().flatten();
         if accounts.is_some() || account_pos > 0 {
-            entry
-                .get_or_insert_with(ExportAuth::default)
+            ea.get_or_insert_with(ExportAuth::default)
                 .set(subject, accounts, account_pos)?;
         }
+        ie.stream_exports.insert(subject.to_string(), ea);
         Ok(())
     }
 
@@ -331,10 +342,12 @@ impl Account {
         account_pos: usize,
     ) -> Result<(), ImportError> {
         let mut ie = self.ie.write();
-        let se = ie
+        // A refused export leaves what was there before.
+        let mut se = ie
             .service_exports
-            .entry(subject.to_string())
-            .or_insert_with(|| ServiceExport {
+            .get(subject)
+            .cloned()
+            .unwrap_or(ServiceExport {
                 auth: ExportAuth::default(),
                 response_type: ResponseType::Singleton,
                 response_threshold: DEFAULT_RESPONSE_THRESHOLD,
@@ -347,6 +360,7 @@ impl Account {
             se.auth.set(subject, accounts, account_pos)?;
         }
         se.response_threshold = DEFAULT_RESPONSE_THRESHOLD;
+        ie.service_exports.insert(subject.to_string(), se);
         Ok(())
     }
 
@@ -486,14 +500,15 @@ impl Account {
             if to == from {
                 map.use_pub = true;
             } else {
-                let t = SubjectTransform::new_strict(from, &transform_tokenize(to)).map_err(
-                    |e| ImportError::BadTransform {
-                        service: false,
-                        from: from.to_string(),
-                        to: to.to_string(),
-                        reason: e.to_string(),
-                    },
-                )?;
+                let t =
+                    SubjectTransform::new_strict(from, &transform_tokenize(to)).map_err(|e| {
+                        ImportError::BadTransform {
+                            service: false,
+                            from: from.to_string(),
+                            to: to.to_string(),
+                            reason: e.to_string(),
+                        }
+                    })?;
                 map.transform = t;
                 map.to = transform_untokenize(to).0;
             }
@@ -609,6 +624,19 @@ impl Account {
         Ok(())
     }
 
+    /// Removes the service import from `dest` on the local subject `from`; false if
+    /// there is none.
+    pub fn remove_service_import(&self, dest: &str, from: &str) -> bool {
+        let mut ie = self.ie.write();
+        let before = ie.service_imports.len();
+        ie.service_imports
+            .retain(|si| !(si.account_name == dest && si.from == from));
+        if ie.service_imports.is_empty() {
+            self.has_service_imports.store(false, Ordering::Release);
+        }
+        ie.service_imports.len() != before
+    }
+
     /// Sets `share` on the service import from `dest` on `to`.
     pub fn set_service_import_sharing(&self, dest: &str, to: &str, share: bool) -> bool {
         let mut ie = self.ie.write();
@@ -698,6 +726,14 @@ impl Account {
         Ok(())
     }
 
+    /// Whether a publish in this account may go anywhere else: other accounts import
+    /// from it, it imports services, or `_R_.` replies wait for responses.
+    pub fn has_imports_or_exports(&self) -> bool {
+        self.has_stream_importers.load(Ordering::Acquire)
+            || self.has_service_imports.load(Ordering::Acquire)
+            || self.has_responses.load(Ordering::Acquire)
+    }
+
     /// Drops the exports and imports (a reload sets them anew); pending responses stay.
     pub fn clear_imports_exports(&self) {
         let mut ie = self.ie.write();
@@ -735,7 +771,7 @@ impl Account {
     pub fn num_pending_responses(&self) -> usize {
         let now = Instant::now();
         let mut ie = self.ie.write();
-        ie.responses.retain(|_, r| r.expires > now);
+        ie.responses.retain(|_, r| r.still_wanted(now));
         ie.responses.len()
     }
 
@@ -760,7 +796,10 @@ impl Account {
                 .filter(|si| std::ptr::eq(si.account.as_ptr(), self))
                 .map(|si| si.to.clone())
                 .collect();
-            for sub in imp.sublist.all() {
+            let clients = imp
+                .sublist
+                .all_filtered(&|s| s.0.client.kind() != crate::protocol::parser::ConnKind::System);
+            for sub in clients {
                 let subject = String::from_utf8_lossy(&sub.0.subject);
                 n += imports
                     .iter()
@@ -824,7 +863,11 @@ impl Account {
                         .iter()
                         .find(|si| subject_matches_filter(subject, &si.from))
                 })?;
-            (si.account.upgrade()?, si.map.apply(subject), si.response_type)
+            (
+                si.account.upgrade()?,
+                si.map.apply(subject),
+                si.response_type,
+            )
         };
         let reply = reply.map(|r| {
             let threshold = {
@@ -835,7 +878,7 @@ impl Account {
             };
             let new_reply = new_service_reply();
             let mut die = dest.ie.write();
-            die.responses.retain(|_, r| r.expires > now);
+            die.responses.retain(|_, r| r.still_wanted(now));
             die.responses.insert(
                 new_reply.clone(),
                 ResponseRoute {
@@ -974,7 +1017,10 @@ pub fn apply_configured(
                 }
                 if e.allow_trace {
                     if let Err(err) = acc.set_service_export_allow_trace(&e.subject, true) {
-                        errors.push(format!("Error adding allow_trace for {:?}: {err}", e.subject));
+                        errors.push(format!(
+                            "Error adding allow_trace for {:?}: {err}",
+                            e.subject
+                        ));
                     }
                 }
             }
@@ -988,13 +1034,19 @@ pub fn apply_configured(
             for i in ac.imports.iter().filter(|i| i.service == service) {
                 let what = if service { "service" } else { "stream" };
                 let Some(exporter) = by_name.get(&i.account) else {
-                    errors.push(format!("{:?} account not defined for {what} import", i.account));
+                    errors.push(format!(
+                        "{:?} account not defined for {what} import",
+                        i.account
+                    ));
                     continue;
                 };
                 if service {
                     let to = if i.to.is_empty() { &i.subject } else { &i.to };
                     if let Err(err) = acc.add_service_import(Some(exporter), to, &i.subject) {
-                        errors.push(format!("Error adding service import {:?}: {err}", i.subject));
+                        errors.push(format!(
+                            "Error adding service import {:?}: {err}",
+                            i.subject
+                        ));
                         continue;
                     }
                     acc.set_service_import_sharing(&exporter.name, &i.subject, i.share);
@@ -1120,11 +1172,11 @@ mod tests {
         assert_eq!(t.subject, "test.request");
         let reply = t.reply.unwrap();
         assert!(reply.starts_with(REPLY_PREFIX));
-        assert_eq!(foo.num_pending_responses(), 1);
+        assert_eq!(foo.ie.read().responses.len(), 1);
         let r = foo.response_target(&reply, now).unwrap();
         assert_eq!(r.subject, "bar");
         assert!(Arc::ptr_eq(&r.account, &bar));
-        assert_eq!(foo.num_pending_responses(), 0);
+        assert!(foo.ie.read().responses.is_empty());
         assert!(foo.response_target(&reply, now).is_none());
     }
 
@@ -1137,7 +1189,11 @@ mod tests {
             .unwrap();
         bar.add_service_import(Some(&foo), "svc", "").unwrap();
         let now = Instant::now();
-        let reply = bar.service_target("svc", Some("in"), now).unwrap().reply.unwrap();
+        let reply = bar
+            .service_target("svc", Some("in"), now)
+            .unwrap()
+            .reply
+            .unwrap();
         for _ in 0..3 {
             assert!(foo.response_target(&reply, now).is_some());
         }

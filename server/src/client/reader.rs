@@ -2,6 +2,8 @@
 //! each publish straight into the subscribers' outbound buffers; the writer drains this
 //! client's outbound buffer to the socket.
 
+mod imports;
+
 use super::connect::{ConnectInfo, CLIENT_PROTO_INFO, CLIENT_PROTO_ZERO};
 use super::outbound::Queued;
 use super::ping::{PingAction, PingTimer};
@@ -1032,6 +1034,31 @@ impl Reader {
         self.send_ok_if_verbose();
         let result = self.match_subject(&msg.subject);
         let reply = msg.reply.as_deref();
+        let mut delivered =
+            self.deliver_result(&result, &msg.subject, reply, msg.header_len, &msg.payload);
+        if self.acc.has_imports_or_exports() {
+            let acc = self.acc.clone();
+            delivered |=
+                self.route_imports(&acc, &msg.subject, reply, msg.header_len, &msg.payload);
+        }
+        if !delivered {
+            self.no_responders(&msg);
+        }
+        if self.msg_trace.is_some() {
+            self.send_msg_trace();
+        }
+    }
+
+    /// Delivers a message to the subscribers of `result`: every plain subscriber and one
+    /// member of each queue group. True if anyone took it.
+    fn deliver_result(
+        &mut self,
+        result: &SublistResult<SubRef>,
+        subject: &[u8],
+        reply: Option<&[u8]>,
+        header_len: Option<usize>,
+        payload: &[u8],
+    ) -> bool {
         let echo = self.client.echo();
         let mut delivered = false;
         for sub in result.psubs.iter() {
@@ -1039,7 +1066,7 @@ impl Reader {
                 self.trace_egress(sub, crate::msgtrace::ERR_NO_ECHO);
                 continue;
             }
-            delivered |= self.deliver(sub, &msg.subject, reply, msg.header_len, &msg.payload);
+            delivered |= self.deliver(sub, subject, reply, header_len, payload);
         }
         for group in result.qsubs.iter() {
             if group.is_empty() {
@@ -1053,18 +1080,13 @@ impl Reader {
                     self.trace_egress(sub, crate::msgtrace::ERR_NO_ECHO);
                     continue;
                 }
-                if self.deliver(sub, &msg.subject, reply, msg.header_len, &msg.payload) {
+                if self.deliver(sub, subject, reply, header_len, payload) {
                     delivered = true;
                     break;
                 }
             }
         }
-        if !delivered {
-            self.no_responders(&msg);
-        }
-        if self.msg_trace.is_some() {
-            self.send_msg_trace();
-        }
+        delivered
     }
 
     /// Tells a requester nobody listens: a 503 status on its reply subscription, when the

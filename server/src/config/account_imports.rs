@@ -38,11 +38,14 @@ fn quoted(v: &Value) -> String {
 
 /// Go's conversion of a value its parser asserts the type of: a mistake is an error
 /// where Go recovers from the panic.
-fn expect<'a, T>(v: &'a Value, got: Option<T>, what: &str) -> Result<T, ConfigIssue> {
+fn expect<T>(v: &Value, got: Option<T>, what: &str) -> Result<T, ConfigIssue> {
     got.ok_or_else(|| {
         error(
             v,
-            format!("interface conversion: interface {{}} is {}, not {what}", v.go_type()),
+            format!(
+                "interface conversion: interface {{}} is {}, not {what}",
+                v.go_type()
+            ),
         )
     })
 }
@@ -296,10 +299,7 @@ pub fn parse_service_latency(v: &Value) -> Result<(String, i64), ConfigIssue> {
             }
         };
         if !headers && !(1..=100).contains(&sampling) {
-            return Err(error(
-                sv,
-                "sampling value should be in range [1..100]",
-            ));
+            return Err(error(sv, "sampling value should be in range [1..100]"));
         }
     }
     let Some(sv) = m.get("subject") else {
@@ -431,9 +431,6 @@ fn parse_import(
                     service = true;
                 } else {
                     stream = true;
-                    if !im.prefix.is_empty() && !im.to.is_empty() {
-                        // Go only checks this when `to` comes after the stream.
-                    }
                 }
             }
             "prefix" => {
@@ -494,7 +491,12 @@ pub fn check_imports_exports(
     }
     let by_name: BTreeMap<String, Arc<Account>> = accounts
         .iter()
-        .map(|a| (a.name.clone(), Arc::new(Account::new(&a.name, &a.nkey, false))))
+        .map(|a| {
+            (
+                a.name.clone(),
+                Arc::new(Account::new(&a.name, &a.nkey, false)),
+            )
+        })
         .collect();
     apply_configured(&by_name, accounts, no_system_account)
         .into_iter()
@@ -526,7 +528,10 @@ mod tests {
         assert_eq!(a.exports.len(), 2);
         let svc = a.exports.iter().find(|e| e.service).unwrap();
         assert_eq!(svc.accounts.as_deref(), Some(&["B".to_string()][..]));
-        assert_eq!(svc.response_threshold, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(
+            svc.response_threshold,
+            Some(std::time::Duration::from_secs(5))
+        );
         let b = &o.accounts.iter().find(|a| a.name == "B").unwrap();
         assert_eq!(b.imports[0].prefix, "imp");
         assert_eq!(b.imports[1].to, "x");

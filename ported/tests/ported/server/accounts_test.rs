@@ -1,5 +1,5 @@
-//! Ports of `server/accounts_test.go` that need only accounts with users and subject
-//! mappings (no imports, exports, limits, JWT or clustering).
+//! Ports of `server/accounts_test.go`: accounts with users, subject mappings, and
+//! config-file exports and imports (no JWT or clustering).
 //!
 //! Where Go reads the server's internals (`s.LookupAccount`, `s.RegisterAccount`,
 //! `c.acc`), these check the same fact through `ServerShared::accounts` and the account a
@@ -705,4 +705,745 @@ fn account_limits_server_config() {
     let (mut c, _) = connect_with(&s, r#"{"user":"derek","pass":"foo"}"#);
     c.expect_err("maximum account active connections exceeded");
     c.expect_disconnect();
+}
+
+/// Ports of the export/import tests. Go registers accounts and binds in-process clients
+/// to them; here each account has a user of the same name (password: the name) and
+/// clients authenticate as it. Exports and imports are added through the same account
+/// methods Go's tests call. Where Go counts the shadow subscriptions stream imports add
+/// to the exporter's sublist, `num_shadow_subscriptions` answers (natsd routes imports
+/// at publish time instead of keeping shadow subscriptions). The accounts keep Go's
+/// names (`foo`, `bar`, `baz`).
+#[allow(clippy::disallowed_names)]
+mod import_ports {
+    use super::*;
+    use natsd::account::imports::{ImportError, ResponseType};
+    use natsd::account::Account;
+
+    /// A server with one account per name, each with a user of that name.
+    fn accounts_server(names: &[&str]) -> BackgroundServer {
+        run_server(natsd::config::Options {
+            accounts: names
+                .iter()
+                .map(|n| AccountConfig {
+                    name: n.to_string(),
+                    ..AccountConfig::default()
+                })
+                .collect(),
+            users: names
+                .iter()
+                .map(|n| User {
+                    username: n.to_string(),
+                    password: n.to_string(),
+                    account: n.to_string(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..default_test_options()
+        })
+    }
+
+    fn account(s: &BackgroundServer, name: &str) -> Arc<Account> {
+        s.shared().accounts.lookup(name).unwrap()
+    }
+
+    /// Go's `simpleAccountServer`: accounts `$foo` and `$bar`.
+    fn simple_account_server() -> (BackgroundServer, Arc<Account>, Arc<Account>) {
+        let s = accounts_server(&["$foo", "$bar"]);
+        let (f, b) = (account(&s, "$foo"), account(&s, "$bar"));
+        (s, f, b)
+    }
+
+    /// A client of the account `name`, connected (its PONG read).
+    fn client(s: &BackgroundServer, name: &str) -> RawConn {
+        let (mut c, _) = connect_with(s, &format!(r#"{{"user":"{name}","pass":"{name}"}}"#));
+        c.expect(&re::PONG);
+        c
+    }
+
+    /// Sends `ops` and waits until the server processed them.
+    fn parse(c: &mut RawConn, ops: &str) {
+        c.send(&format!("{ops}PING\r\n"));
+        c.expect(&re::PONG);
+    }
+
+    /// Subscriptions of client connections in `acc` (Go's `sl.Count()` in these tests,
+    /// whose server has no system account: natsd's accounts also hold the system
+    /// account's internal subscriptions).
+    fn client_subs(acc: &Account) -> usize {
+        acc.sublist
+            .all_filtered(&|s| s.0.client.kind() != natsd::protocol::parser::ConnKind::System)
+            .len()
+    }
+
+    fn names<'a>(accs: &[&'a Arc<Account>]) -> Vec<&'a str> {
+        accs.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    /// Go's `server/configs/accounts.conf`.
+    const ACCOUNTS_CONF: &str = r#"
+accounts: {
+  synadia: {
+    nkey: ADMHMDX2LEUJRZQHGVSVRWZEJ2CPNHYO6TB4ZCZ37LXAX5SYNEW252GF
+
+    users = [
+      # Bob
+      {nkey : UC6NLCN7AS34YOJVCYD4PJ3QB7QGLYG5B5IMBT25VW5K4TNUJODM7BOX}
+      # Alice
+      {nkey : UBAAQWTW6CG2G6ANGNKB5U2B7HRWHSGMZEZX3AQSAJOQDAUGJD46LD2E}
+    ]
+
+    exports = [
+      {stream: "public.>"} # No accounts means public.
+      {stream: "synadia.private.>", accounts: [cncf, nats.io]}
+      {service: "pub.request"} # No accounts means public.
+      {service: "pub.special.request", accounts: [nats.io]}
+    ]
+
+    imports = [
+      {service: {account: "nats.io", subject: "nats.time"}}
+    ]
+  }
+
+  nats.io: {
+    nkey: AB5UKNPVHDWBP5WODG742274I3OGY5FM3CBIFCYI4OFEH7Y23GNZPXFE
+
+    users = [
+      # Ivan
+      {nkey : UBRYMDSRTC6AVJL6USKKS3FIOE466GMEU67PZDGOWYSYHWA7GSKO42VW}
+      # Derek
+      {nkey : UDEREK22W43P2NFQCSKGM6BWD23OVWEDR7JE7LSNCD232MZIC4X2MEKZ}
+    ]
+
+    imports = [
+      {stream: {account: "synadia", subject:"public.synadia"}, prefix: "imports.synadia", allow_trace: true}
+      {stream: {account: "synadia", subject:"synadia.private.*"}}
+      {service: {account: "synadia", subject: "pub.special.request"}, to: "synadia.request"}
+    ]
+
+    exports = [
+      {service: "nats.time", response: stream, allow_trace: true}
+      {service: "nats.photo", response: chunked}
+      {service: "nats.add", response: singleton, accounts: [cncf], allow_trace: true}
+      {service: "nats.sub"}
+    ]
+  }
+
+  cncf: { nkey: ABDAYEV6KZVLW3GSJ3V7IWC542676TFYILXF2C7Z56LCPSMVHJE5BVYO}
+}
+"#;
+
+    port!("server/accounts_test.go::TestAccountParseConfigImportsExports" => account_parse_config_imports_exports);
+    fn account_parse_config_imports_exports() {
+        let opts = process_config_file(&conf_path(ACCOUNTS_CONF))
+            .unwrap_or_else(|e| panic!("parsing failed: {e}"));
+        assert_eq!(opts.accounts.len(), 3, "Expected to see 3 accounts in opts");
+        assert_eq!(opts.nkeys.len(), 4, "Expected 4 total Nkey users");
+        assert_eq!(opts.users.len(), 0, "Expected no Users");
+        let nats_cfg = opts.accounts.iter().find(|a| a.name == "nats.io").unwrap();
+        assert_eq!(
+            nats_cfg.nkey,
+            "AB5UKNPVHDWBP5WODG742274I3OGY5FM3CBIFCYI4OFEH7Y23GNZPXFE"
+        );
+        let nk = opts
+            .nkeys
+            .iter()
+            .find(|n| n.nkey == "UBRYMDSRTC6AVJL6USKKS3FIOE466GMEU67PZDGOWYSYHWA7GSKO42VW")
+            .unwrap();
+        assert_eq!(nk.account, "nats.io", "user associated with natsAcc");
+
+        // Go's options hold the accounts with their imports set up; here the server
+        // built from those options holds them.
+        let s = run_server(natsd::config::Options {
+            port: default_test_options().port,
+            ..opts
+        });
+        let nats_acc = account(&s, "nats.io");
+        let si = nats_acc.stream_imports();
+        assert_eq!(si.len(), 2, "Expected 2 imported streams");
+        for i in &si {
+            assert_eq!(i.allow_trace, i.from == "public.synadia", "{}", i.from);
+        }
+        assert_eq!(
+            nats_acc.service_imports().len(),
+            1,
+            "Expected 1 imported service"
+        );
+        let exports = nats_acc.service_exports();
+        assert_eq!(exports.len(), 4, "Expected 4 exported services");
+        assert_eq!(
+            nats_acc.stream_exports().len(),
+            0,
+            "Expected no exported streams"
+        );
+        let ea = &exports["nats.time"];
+        assert_eq!(ea.response_type, ResponseType::Streamed);
+        assert!(ea.allow_trace);
+        let ea = &exports["nats.photo"];
+        assert_eq!(ea.response_type, ResponseType::Chunked);
+        assert!(!ea.allow_trace);
+        let ea = &exports["nats.add"];
+        assert_eq!(ea.response_type, ResponseType::Singleton);
+        assert!(ea.allow_trace);
+
+        let syn_acc = account(&s, "synadia");
+        assert_eq!(
+            syn_acc.stream_imports().len(),
+            0,
+            "Expected no imported streams"
+        );
+        assert_eq!(
+            syn_acc.service_imports().len(),
+            1,
+            "Expected 1 imported service"
+        );
+        assert_eq!(
+            syn_acc.service_exports().len(),
+            2,
+            "Expected 2 exported service"
+        );
+        assert_eq!(
+            syn_acc.stream_exports().len(),
+            2,
+            "Expected 2 exported streams"
+        );
+    }
+
+    port!("server/accounts_test.go::TestImportExportConfigFailures" => import_export_config_failures);
+    fn import_export_config_failures() {
+        for (conf, why) in [
+            (
+                r#"accounts { nats.io { imports = [{stream: {account: "synadia", subject:"foo"}}] } }"#,
+                "import from unknown account",
+            ),
+            (
+                r#"accounts { nats.io { imports = [{service: subject:"foo.*"}] } }"#,
+                "import of a service with no account",
+            ),
+            (
+                r#"accounts { nats.io { imports = [{service: {account: "nats.io", subject:"foo.*"}] } }"#,
+                "import of a service with wildcard subject",
+            ),
+            (
+                r#"accounts { nats.io { exports = [{service: "foo.*", wat:true}] } }"#,
+                "export with unknown keyword",
+            ),
+            (
+                r#"accounts { nats.io { imports = [{stream: {account: nats.io, subject: "foo.*"}, wat:true}] } }"#,
+                "import with unknown keyword",
+            ),
+            (
+                r#"accounts { nats.io { exports = [{service: {account: nats.io, subject:"foo.*"}}] } }"#,
+                "export with account",
+            ),
+        ] {
+            let conf = format!("\n    {conf}\n    ");
+            assert!(
+                process_config_file(&conf_path(&conf)).is_err(),
+                "Expected an error with {why}"
+            );
+        }
+    }
+
+    port!("server/accounts_test.go::TestImportAuthorized" => import_authorized);
+    fn import_authorized() {
+        let (_s, foo, bar) = simple_account_server();
+        let b = bar.name.clone();
+        let stream = |foo: &Account, subject: &str| foo.check_stream_import_authorized(&b, subject);
+        for subj in ["foo", "*", ">", "foo.*", "foo.>"] {
+            assert!(!stream(&foo, subj), "{subj}");
+        }
+        foo.add_stream_export("foo", None).unwrap();
+        assert!(stream(&foo, "foo"));
+        assert!(!stream(&foo, "bar"));
+        assert!(!stream(&foo, "*"));
+
+        foo.add_stream_export("*", Some(&[&b])).unwrap();
+        for (subj, want) in [
+            ("foo", true),
+            ("bar", true),
+            ("baz", true),
+            ("foo.bar", false),
+            (">", false),
+            ("*", true),
+            ("foo.*", false),
+            ("*.*", false),
+            ("*.>", false),
+        ] {
+            assert_eq!(stream(&foo, subj), want, "{subj}");
+        }
+
+        // Reset and test '>' public export.
+        let (_s, foo, _bar) = simple_account_server();
+        foo.add_stream_export(">", None).unwrap();
+        for subj in [
+            "foo", "bar", "baz", "foo.bar", ">", "*", "foo.*", "*.*", "*.>",
+        ] {
+            assert!(stream(&foo, subj), "{subj}");
+        }
+
+        let (_s, foo, _bar) = simple_account_server();
+        foo.add_stream_export_with_account_pos("foo.*", Some(&[]), 2)
+            .unwrap();
+        foo.add_stream_export_with_account_pos("bar.*.foo", Some(&[]), 2)
+            .unwrap();
+        assert!(
+            foo.add_stream_export_with_account_pos("baz.*.>", Some(&[]), 3)
+                .is_err(),
+            "expected error"
+        );
+        assert!(stream(&foo, &format!("foo.{b}")));
+        assert!(stream(&foo, &format!("bar.{b}.foo")));
+        assert!(!stream(&foo, &format!("baz.foo.{b}")));
+        assert!(!stream(&foo, "foo.X"));
+        assert!(!stream(&foo, "bar.X.foo"));
+        assert!(!stream(&foo, "baz.foo.X"));
+
+        foo.add_service_export_full("a.*", ResponseType::Singleton, Some(&[]), 2)
+            .unwrap();
+        foo.add_service_export_full("b.*.a", ResponseType::Singleton, Some(&[]), 2)
+            .unwrap();
+        assert!(
+            foo.add_service_export_full("c.*.>", ResponseType::Singleton, Some(&[]), 3)
+                .is_err(),
+            "expected error"
+        );
+        let service = |subject: &str| foo.check_service_import_authorized(&b, subject);
+        assert!(service(&format!("a.{b}")));
+        assert!(service(&format!("b.{b}.a")));
+        assert!(!service(&format!("c.a.{b}")));
+        assert!(!service("a.X"));
+        assert!(!service("b.X.a"));
+        assert!(!service("c.a.X"));
+
+        // Reset and test pwc and fwc.
+        let (s, foo, _bar) = simple_account_server();
+        foo.add_stream_export("foo.*.baz.>", Some(&[&b])).unwrap();
+        for (subj, want) in [
+            ("foo.bar.baz.1", true),
+            ("foo.bar.baz.*", true),
+            ("foo.*.baz.1.1", true),
+            ("foo.22.baz.22", true),
+            ("foo.bar.baz", false),
+            ("", false),
+            ("foo.bar.*.*", false),
+        ] {
+            assert_eq!(stream(&foo, subj), want, "{subj:?}");
+        }
+        // Make sure we match the account as well.
+        let fb = s.shared().accounts.register("foobar").unwrap();
+        let bz = s.shared().accounts.register("baz").unwrap();
+        assert!(!foo.check_stream_import_authorized(&fb.name, "foo.bar.baz.1"));
+        assert!(!foo.check_stream_import_authorized(&bz.name, "foo.bar.baz.1"));
+    }
+
+    port!("server/accounts_test.go::TestSimpleMapping" => simple_mapping);
+    fn simple_mapping() {
+        let (s, foo, bar) = simple_account_server();
+        let mut cfoo = client(&s, "$foo");
+        let mut cbar = client(&s, "$bar");
+
+        // Importing with no matching export is refused.
+        assert_eq!(
+            bar.add_stream_import(&foo, "foo", "import"),
+            Err(ImportError::StreamImportAuthorization)
+        );
+        foo.add_stream_export("foo", None).unwrap();
+        bar.add_stream_import(&foo, "foo", "import").unwrap();
+
+        // Normal and queue subscription on bar.
+        parse(&mut cbar, "SUB import.foo 1\r\nSUB import.foo bar 2\r\n");
+        cfoo.send("PUB foo 5\r\nhello\r\n");
+        let mut msgs = cbar.expect_msgs(2);
+        msgs.sort_by(|a, b| a.sid.cmp(&b.sid));
+        check_msg(&msgs[0], "import.foo", "1", "", "5", "hello");
+        check_msg(&msgs[1], "import.foo", "2", "", "5", "hello");
+
+        assert_eq!(client_subs(&bar), 2, "normal subscriptions on barAcc");
+        assert_eq!(
+            foo.num_shadow_subscriptions(),
+            2,
+            "shadowed subscriptions on fooAcc"
+        );
+        parse(&mut cbar, "UNSUB 1\r\nUNSUB 2\r\n");
+        assert_eq!(client_subs(&bar), 0);
+        assert_eq!(foo.num_shadow_subscriptions(), 0);
+    }
+
+    port!("server/accounts_test.go::TestStreamImportLengthBug" => stream_import_length_bug);
+    fn stream_import_length_bug() {
+        let (s, foo, bar) = simple_account_server();
+        let _cfoo = client(&s, "$foo");
+        let mut cbar = client(&s, "$bar");
+        foo.add_stream_export("client.>", None).unwrap();
+        assert!(
+            bar.add_stream_import(&foo, "client.>", "events.>").is_err(),
+            "Expected an error when using a stream import prefix with a wildcard"
+        );
+        bar.add_stream_import(&foo, "client.>", "events").unwrap();
+        parse(&mut cbar, "SUB events.> 1\r\n");
+
+        let conf = r#"
+	accounts {
+	  foo {
+	    exports = [{stream: "client.>"}]
+	  }
+	  bar {
+	    imports = [{stream: {account: "foo", subject:"client.>"}, prefix:"events.>"}]
+	  }
+	}
+	"#;
+        assert!(
+            process_config_file(&conf_path(conf)).is_err(),
+            "Expected an error with import with wildcard prefix"
+        );
+    }
+
+    /// The body of Go's wildcard prefix tests: `bar` imports `*` from `foo` with
+    /// `prefix`, subscribes to `sub`, and gets `foo`'s publish on `want`.
+    fn wildcard_mapping(prefix: &str, sub: &str, want: &str) {
+        let (s, foo, bar) = simple_account_server();
+        let mut cfoo = client(&s, "$foo");
+        let mut cbar = client(&s, "$bar");
+        foo.add_stream_export(">", Some(&[&bar.name])).unwrap();
+        bar.add_stream_import(&foo, "*", prefix).unwrap();
+        parse(&mut cbar, &format!("SUB {sub} 1\r\n"));
+        cfoo.send("PUB foo 5\r\nhello\r\n");
+        let msgs = cbar.expect_msgs(1);
+        check_msg(&msgs[0], want, "1", "", "5", "hello");
+    }
+
+    port!("server/accounts_test.go::TestNoPrefixWildcardMapping" => no_prefix_wildcard_mapping);
+    fn no_prefix_wildcard_mapping() {
+        wildcard_mapping("", "foo", "foo");
+    }
+
+    port!("server/accounts_test.go::TestPrefixWildcardMapping" => prefix_wildcard_mapping);
+    fn prefix_wildcard_mapping() {
+        // A trailing '.' is accepted.
+        wildcard_mapping("pub.imports.", "pub.imports.*", "pub.imports.foo");
+    }
+
+    port!("server/accounts_test.go::TestPrefixWildcardMappingWithLiteralSub" => prefix_wildcard_mapping_with_literal_sub);
+    fn prefix_wildcard_mapping_with_literal_sub() {
+        wildcard_mapping("pub.imports.", "pub.imports.foo", "pub.imports.foo");
+    }
+
+    port!("server/accounts_test.go::TestMultipleImportsAndSingleWCSub" => multiple_imports_and_single_wc_sub);
+    fn multiple_imports_and_single_wc_sub() {
+        let (s, foo, bar) = simple_account_server();
+        let mut cfoo = client(&s, "$foo");
+        let mut cbar = client(&s, "$bar");
+        foo.add_stream_export("foo", Some(&[&bar.name])).unwrap();
+        foo.add_stream_export("bar", Some(&[&bar.name])).unwrap();
+        bar.add_stream_import(&foo, "foo", "pub.").unwrap();
+        bar.add_stream_import(&foo, "bar", "pub.").unwrap();
+        parse(&mut cbar, "SUB pub.* 1\r\n");
+        cfoo.send("PUB foo 5\r\nhello\r\nPUB bar 5\r\nworld\r\n");
+        let msgs = cbar.expect_msgs(2);
+        check_msg(&msgs[0], "pub.foo", "1", "", "5", "hello");
+        check_msg(&msgs[1], "pub.bar", "1", "", "5", "world");
+        cbar.send("PING\r\n");
+        cbar.expect(&re::PONG);
+
+        assert_eq!(
+            foo.num_shadow_subscriptions(),
+            2,
+            "shadowed subscriptions on fooAcc"
+        );
+        assert_eq!(client_subs(&bar), 1, "normal subscriptions on barAcc");
+        parse(&mut cbar, "UNSUB 1\r\n");
+        assert_eq!(client_subs(&bar), 0);
+        assert_eq!(foo.num_shadow_subscriptions(), 0);
+    }
+
+    port!("server/accounts_test.go::TestAddServiceExport" => add_service_export);
+    fn add_service_export() {
+        let (s, foo, bar) = simple_account_server();
+        let baz = s.shared().accounts.register("$baz").unwrap();
+        let approved = |foo: &Account| {
+            foo.service_exports()["test.request"]
+                .auth
+                .approved
+                .as_ref()
+                .map_or(0, |a| a.len())
+        };
+        foo.add_service_export("test.request", None).unwrap();
+        assert_eq!(approved(&foo), 0, "Expected no authorized accounts");
+        foo.add_service_export("test.request", Some(&names(&[&bar])))
+            .unwrap();
+        assert_eq!(approved(&foo), 1);
+        foo.add_service_export("test.request", Some(&names(&[&baz])))
+            .unwrap();
+        assert_eq!(approved(&foo), 2);
+    }
+
+    port!("server/accounts_test.go::TestAddStreamExport" => add_stream_export);
+    fn add_stream_export() {
+        let (s, foo, bar) = simple_account_server();
+        let baz = s.shared().accounts.register("$baz").unwrap();
+        foo.add_stream_export("test.request", None).unwrap();
+        assert!(
+            foo.stream_exports()["test.request"].is_none(),
+            "Expected no authorized accounts"
+        );
+        let approved = |foo: &Account| {
+            foo.stream_exports()["test.request"]
+                .as_ref()
+                .expect("Expected authorized accounts, got nil")
+                .approved
+                .as_ref()
+                .map_or(0, |a| a.len())
+        };
+        foo.add_stream_export("test.request", Some(&names(&[&bar])))
+            .unwrap();
+        assert_eq!(approved(&foo), 1);
+        foo.add_stream_export("test.request", Some(&names(&[&baz])))
+            .unwrap();
+        assert_eq!(approved(&foo), 2);
+    }
+
+    /// A request from `cbar` on `req_subject` reaches `cfoo` (sid 1) on `want_subject`
+    /// with a `_R_.` reply; the response comes back on `reply` (sid 11) with no reply.
+    fn request_reply(
+        cfoo: &mut RawConn,
+        cbar: &mut RawConn,
+        req_subject: &str,
+        want_subject: &str,
+        reply: &str,
+    ) {
+        cbar.send(&format!(
+            "SUB {reply} 11\r\nPUB {req_subject} {reply} 4\r\nhelp\r\n"
+        ));
+        let m = cfoo.expect_msgs(1).remove(0);
+        assert_eq!(m.subject, want_subject);
+        assert_eq!(m.sid, "1");
+        assert!(
+            m.reply.starts_with("_R_."),
+            "Expected an _R_.* like reply, got {:?}",
+            m.reply
+        );
+        assert_eq!(m.payload, "help");
+        cfoo.send(&format!("PUB {} 2\r\n22\r\n", m.reply));
+        let r = cbar.expect_msgs(1).remove(0);
+        check_msg(&r, reply, "11", "", "2", "22");
+    }
+
+    port!("server/accounts_test.go::TestServiceExportWithWildcards" => service_export_with_wildcards);
+    fn service_export_with_wildcards() {
+        for public in [true, false] {
+            let (s, foo, bar) = simple_account_server();
+            let accs = names(&[&bar]);
+            foo.add_service_export("ngs.update.*", (!public).then_some(&accs[..]))
+                .unwrap();
+            bar.add_service_import(Some(&foo), "ngs.update", "ngs.update.$bar")
+                .unwrap();
+            let mut cfoo = client(&s, "$foo");
+            let mut cbar = client(&s, "$bar");
+            parse(&mut cfoo, "SUB ngs.update.* 1\r\n");
+            request_reply(
+                &mut cfoo,
+                &mut cbar,
+                "ngs.update",
+                "ngs.update.$bar",
+                "reply",
+            );
+            assert_eq!(bar.num_pending_responses(), 0, "public={public}");
+        }
+    }
+
+    port!("server/accounts_test.go::TestServiceImportWithWildcards" => service_import_with_wildcards);
+    fn service_import_with_wildcards() {
+        let (s, foo, bar) = simple_account_server();
+        foo.add_service_export("test.*", None).unwrap();
+        assert!(
+            bar.add_service_import(Some(&foo), "test.*", "foo").is_err(),
+            "Expected error adding account service import with wildcard and mapping"
+        );
+        assert!(
+            bar.add_service_import(Some(&foo), "test.>", "").is_err(),
+            "Expected error adding account service import with broader wildcard"
+        );
+        bar.add_service_import(Some(&foo), "test.*", "").unwrap();
+        let mut cfoo = client(&s, "$foo");
+        parse(&mut cfoo, "SUB test.* 1\r\n");
+        let mut cbar = client(&s, "$bar");
+        request_reply(&mut cfoo, &mut cbar, "test.22", "test.22", "bar");
+        assert!(bar.remove_service_import(&foo.name, "test.*"));
+        assert_eq!(
+            bar.service_imports().len(),
+            0,
+            "Expected no imported services"
+        );
+    }
+
+    port!("server/accounts_test.go::TestCrossAccountRequestReply" => cross_account_request_reply);
+    fn cross_account_request_reply() {
+        let (s, foo, bar) = simple_account_server();
+        let mut cfoo = client(&s, "$foo");
+        let mut cbar = client(&s, "$bar");
+        foo.add_service_export("test.request", None).unwrap();
+        assert_eq!(
+            bar.add_service_import(None, "foo", "test.request"),
+            Err(ImportError::MissingAccount)
+        );
+        assert_eq!(
+            bar.add_service_import(Some(&foo), "foo", "test..request."),
+            Err(ImportError::InvalidSubject)
+        );
+        bar.add_service_import(Some(&foo), "foo", "test.request")
+            .unwrap();
+        parse(&mut cfoo, "SUB test.request 1\r\n");
+        request_reply(&mut cfoo, &mut cbar, "foo", "test.request", "bar");
+        assert_eq!(
+            bar.num_pending_responses(),
+            0,
+            "Expected no responses on barAcc"
+        );
+    }
+
+    port!("server/accounts_test.go::TestCrossAccountServiceResponseTypes" => cross_account_service_response_types);
+    fn cross_account_service_response_types() {
+        let (s, foo, bar) = simple_account_server();
+        let mut cfoo = client(&s, "$foo");
+        let mut cbar = client(&s, "$bar");
+        foo.add_service_export_with_response("test.request", ResponseType::Streamed, None)
+            .unwrap();
+        bar.add_service_import(Some(&foo), "foo", "test.request")
+            .unwrap();
+        parse(&mut cfoo, "SUB test.request 1\r\n");
+        cbar.send("SUB bar 11\r\nPUB foo bar 4\r\nhelp\r\n");
+        let m = cfoo.expect_msgs(1).remove(0);
+        assert!(m.reply.starts_with("_R_."), "{:?}", m.reply);
+        let reply_op = format!("PUB {} 2\r\n22\r\n", m.reply);
+        cfoo.send(&reply_op.repeat(10));
+        let got = cbar.expect_msgs(10);
+        assert_eq!(got.len(), 10, "Expected 10 responses");
+
+        // The response mapping goes when interest does.
+        drop(cbar);
+        check_for(
+            Duration::from_secs(1),
+            Duration::from_millis(10),
+            || match bar.num_pending_responses() {
+                0 => Ok(()),
+                n => Err(format!("Number of responses is {n}")),
+            },
+        );
+
+        // Bogus reply subjects do not accumulate response mappings.
+        let mut cbar = client(&s, "$bar");
+        cbar.send("PUB foo bar 4\r\nhelp\r\n");
+        let m = cfoo.expect_msgs(1).remove(0);
+        assert!(m.reply.starts_with("_R_."), "{:?}", m.reply);
+        cfoo.send(&format!("PUB {} 2\r\n22\r\n", m.reply));
+        check_for(
+            Duration::from_secs(1),
+            Duration::from_millis(10),
+            || match foo.num_pending_responses() {
+                0 => Ok(()),
+                n => Err(format!("Number of responses is {n}")),
+            },
+        );
+    }
+
+    port!("server/accounts_test.go::TestAccountDuplicateServiceImportSubject" => account_duplicate_service_import_subject);
+    fn account_duplicate_service_import_subject() {
+        let s = run_server(default_test_options());
+        let accs = &s.shared().accounts;
+        let foo = accs.register("foo").unwrap();
+        foo.add_service_export("remote1", None).unwrap();
+        foo.add_service_export("remote2", None).unwrap();
+        let bar = accs.register("bar").unwrap();
+        bar.add_service_import(Some(&foo), "foo", "remote1")
+            .unwrap();
+        let err = bar
+            .add_service_import(Some(&foo), "foo", "remote2")
+            .unwrap_err();
+        assert!(err.to_string().contains("duplicate"), "{err}");
+        // More than one import on the same subject from different accounts is fine.
+        let baz = accs.register("baz").unwrap();
+        baz.add_service_export("remote1", None).unwrap();
+        bar.add_service_import(Some(&baz), "foo", "remote1")
+            .unwrap();
+        let bat = accs.register("bat").unwrap();
+        bat.add_service_export("remote1", None).unwrap();
+        bar.add_service_import(Some(&bat), "foo", "remote1")
+            .unwrap();
+        let err = bar
+            .add_service_import(Some(&baz), "foo", "remote1")
+            .unwrap_err();
+        assert!(err.to_string().contains("duplicate"), "{err}");
+    }
+
+    /// `import` imports `test` from `foo` and `bar` (with `prefixes`), subscribes to
+    /// `sub`, and sees one message from each.
+    fn multiple_stream_imports(prefixes: [&str; 2], sub: &str, check_duplicate: bool) {
+        let s = accounts_server(&["foo", "bar", "import"]);
+        let (foo, bar, imp) = (
+            account(&s, "foo"),
+            account(&s, "bar"),
+            account(&s, "import"),
+        );
+        foo.add_stream_export("test", None).unwrap();
+        bar.add_stream_export("test", None).unwrap();
+        imp.add_stream_import(&foo, "test", prefixes[0]).unwrap();
+        if check_duplicate {
+            assert_eq!(
+                imp.add_stream_import(&foo, "test", prefixes[0]),
+                Err(ImportError::StreamImportDuplicate)
+            );
+        }
+        imp.add_stream_import(&bar, "test", prefixes[1]).unwrap();
+        let mut cimport = client(&s, "import");
+        parse(&mut cimport, &format!("SUB {sub} 1\r\n"));
+        let mut cfoo = client(&s, "foo");
+        let mut cbar = client(&s, "bar");
+        cbar.send("PUB test 9\r\nhello-bar\r\n");
+        assert_eq!(cimport.expect_msgs(1)[0].payload, "hello-bar");
+        cfoo.send("PUB test 9\r\nhello-foo\r\n");
+        assert_eq!(cimport.expect_msgs(1)[0].payload, "hello-foo");
+    }
+
+    port!("server/accounts_test.go::TestMultipleStreamImportsWithSameSubjectDifferentPrefix" => multiple_stream_imports_with_same_subject_different_prefix);
+    fn multiple_stream_imports_with_same_subject_different_prefix() {
+        multiple_stream_imports(["foo", "bar"], "*.test", false);
+    }
+
+    port!("server/accounts_test.go::TestMultipleStreamImportsWithSameSubject" => multiple_stream_imports_with_same_subject);
+    fn multiple_stream_imports_with_same_subject() {
+        multiple_stream_imports(["", ""], "test", true);
+    }
+
+    port!("server/accounts_test.go::TestAccountServiceImportNoResponders" => account_service_import_no_responders);
+    fn account_service_import_no_responders() {
+        let (s, _) = run_server_with_config(conf_path(
+            r#"
+				port: -1
+				accounts: {
+					accExp: {
+						users: [{user: accExp, password: accExp}]
+						exports: [{service: "foo"}]
+					}
+					accImp: {
+						users: [{user: accImp, password: accImp}]
+						imports: [{service: {account: accExp, subject: "foo"}}]
+					}
+				}
+			"#,
+        ));
+        // A requester (headers and no_responders, as the Go client) without responders.
+        let (mut nc, _) = connect_with(
+            &s,
+            r#"{"user":"accImp","pass":"accImp","headers":true,"no_responders":true}"#,
+        );
+        nc.expect(&re::PONG);
+        nc.send("SUB _INBOX.x 1\r\nPUB foo _INBOX.x 7\r\nrequest\r\n");
+        let got = nc.expect(&re::HMSG);
+        let text = String::from_utf8_lossy(&got);
+        assert!(
+            text.contains("NATS/1.0 503"),
+            "expected no responders: {text}"
+        );
+    }
 }
