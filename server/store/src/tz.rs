@@ -3,8 +3,8 @@
 //! `time.Date` normalises it, which cron schedules step through.
 //!
 //! Parsing is pure ([`Zone::parse`]); only [`Zone::load`] reads the system's zone
-//! directory. Past the last transition a zone file lists (2037 in the files Debian ships)
-//! its last offset holds: the POSIX rule in the file's footer is not applied.
+//! directory. Past the last transition a zone file lists, the POSIX TZ rule of its footer
+//! (`CET-1CEST,M3.5.0,M10.5.0/3`) gives the offsets, as Go's `tzset` does.
 
 use std::path::PathBuf;
 
@@ -17,6 +17,8 @@ pub struct Zone {
     offsets: Vec<i32>,
     /// The offset before the first transition.
     first: usize,
+    /// The footer's rule, for times past the last transition.
+    rule: Option<Rule>,
 }
 
 impl Zone {
@@ -25,6 +27,7 @@ impl Zone {
             transitions: Vec::new(),
             offsets: vec![0],
             first: 0,
+            rule: None,
         }
     }
 
@@ -71,7 +74,15 @@ impl Zone {
         }
         // Skip the 32-bit block to the second header and its 64-bit data.
         let (_, counts64, body64) = header(body.get(block_len(counts, 4)?..)?)?;
-        read_data(body64, counts64, 8)
+        let mut zone = read_data(body64, counts64, 8)?;
+        // The footer follows the 64-bit data: `\n<rule>\n`.
+        zone.rule = body64
+            .get(block_len(counts64, 8)?..)
+            .and_then(|f| f.strip_prefix(b"\n"))
+            .and_then(|f| f.split(|&b| b == b'\n').next())
+            .and_then(|f| std::str::from_utf8(f).ok())
+            .and_then(Rule::parse);
+        Some(zone)
     }
 
     /// The offset in force at `unix` (seconds) and the period it holds for, `[start,
@@ -86,6 +97,11 @@ impl Zone {
         let i = self.transitions.partition_point(|&(at, _)| at <= unix) - 1;
         let (start, idx) = self.transitions[i];
         let end = self.transitions.get(i + 1).map_or(i64::MAX, |t| t.0);
+        if end == i64::MAX {
+            if let Some(found) = self.rule.as_ref().and_then(|r| r.lookup(unix)) {
+                return found;
+            }
+        }
         (self.offsets[idx], start, end)
     }
 
@@ -205,7 +221,156 @@ fn read_data(body: &[u8], c: Counts, time_len: usize) -> Option<Zone> {
         transitions,
         offsets,
         first,
+        rule: None,
     })
+}
+
+/// A day of the year in a POSIX TZ rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleDay {
+    /// `Jn`: 1..=365, February 29th never counted.
+    Julian(i64),
+    /// `n`: 0..=365, leap days counted.
+    Zero(i64),
+    /// `Mm.w.d`: weekday `d` (0 Sunday) of week `w` (5: the last) of month `m`.
+    Month(i64, i64, i64),
+}
+
+/// A POSIX TZ rule (a zone file's footer): standard offset, and a daylight offset with
+/// when it starts and ends (local times, seconds into the day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Rule {
+    std: i32,
+    dst: Option<(i32, RuleDay, i64, RuleDay, i64)>,
+}
+
+impl Rule {
+    fn parse(text: &str) -> Option<Rule> {
+        let mut p = text;
+        skip_name(&mut p)?;
+        let std = -offset(&mut p)?;
+        if p.is_empty() {
+            return Some(Rule { std, dst: None });
+        }
+        skip_name(&mut p)?;
+        let dst = if p.starts_with(',') {
+            std + 3600
+        } else {
+            -offset(&mut p)?
+        };
+        let (start, start_time) = rule_date(p.strip_prefix(',')?, &mut p)?;
+        let (end, end_time) = rule_date(p.strip_prefix(',')?, &mut p)?;
+        if !p.is_empty() {
+            return None;
+        }
+        Some(Rule {
+            std,
+            dst: Some((dst, start, start_time, end, end_time)),
+        })
+    }
+
+    /// Go's `tzset`: the offset at `unix` and the period it holds for.
+    fn lookup(&self, unix: i64) -> Option<(i32, i64, i64)> {
+        let Some((dst, start, start_time, end, end_time)) = self.dst else {
+            return Some((self.std, i64::MIN, i64::MAX));
+        };
+        let year = civil_from_days((unix + i64::from(self.std)).div_euclid(86_400)).0;
+        // The changes of the years around, in order: (instant, offset after).
+        let mut changes = Vec::with_capacity(6);
+        for y in year - 1..=year + 1 {
+            let on = day_of(y, start) * 86_400 + start_time - i64::from(self.std);
+            let off = day_of(y, end) * 86_400 + end_time - i64::from(dst);
+            changes.push((on, dst));
+            changes.push((off, self.std));
+        }
+        changes.sort_unstable();
+        let i = changes.partition_point(|&(at, _)| at <= unix);
+        let (from, offset) = *changes.get(i.checked_sub(1)?)?;
+        let to = changes.get(i).map_or(i64::MAX, |c| c.0);
+        Some((offset, from, to))
+    }
+}
+
+/// A time zone name: letters, or anything within `<...>`.
+fn skip_name(p: &mut &str) -> Option<()> {
+    let len = if let Some(rest) = p.strip_prefix('<') {
+        rest.find('>')? + 2
+    } else {
+        p.find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(p.len())
+    };
+    if len < 3 {
+        return None;
+    }
+    *p = &p[len..];
+    Some(())
+}
+
+/// `[+-]hh[:mm[:ss]]` in seconds.
+fn offset(p: &mut &str) -> Option<i32> {
+    let (sign, rest) = match p.as_bytes().first()? {
+        b'-' => (-1, &p[1..]),
+        b'+' => (1, &p[1..]),
+        _ => (1, *p),
+    };
+    let len = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == ':'))
+        .unwrap_or(rest.len());
+    let mut secs = 0i64;
+    for (i, part) in rest[..len].split(':').enumerate() {
+        if i > 2 || part.is_empty() {
+            return None;
+        }
+        secs += part.parse::<i64>().ok()? * [3600, 60, 1][i];
+    }
+    *p = &rest[len..];
+    i32::try_from(sign * secs).ok()
+}
+
+/// A rule's day and its time of day (default 02:00); leaves `p` after them.
+fn rule_date<'a>(text: &'a str, p: &mut &'a str) -> Option<(RuleDay, i64)> {
+    let end = text.find([',', '/']).unwrap_or(text.len());
+    let day = &text[..end];
+    let day = if let Some(n) = day.strip_prefix('J') {
+        RuleDay::Julian(n.parse().ok()?)
+    } else if let Some(m) = day.strip_prefix('M') {
+        let mut it = m.split('.').map(str::parse::<i64>);
+        let (m, w, d) = (it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?);
+        if it.next().is_some() || !(1..=12).contains(&m) || !(1..=5).contains(&w) || d > 6 {
+            return None;
+        }
+        RuleDay::Month(m, w, d)
+    } else {
+        RuleDay::Zero(day.parse().ok()?)
+    };
+    let mut rest = &text[end..];
+    let mut time = 7200;
+    if let Some(t) = rest.strip_prefix('/') {
+        rest = t;
+        time = i64::from(offset(&mut rest)?);
+    }
+    *p = rest;
+    Some((day, time))
+}
+
+/// Days since 1970-01-01 of a rule's day in `year`.
+fn day_of(year: i64, day: RuleDay) -> i64 {
+    let jan1 = days_from_civil(year, 1, 1);
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    match day {
+        RuleDay::Julian(n) => jan1 + n - 1 + i64::from(leap && n >= 60),
+        RuleDay::Zero(n) => jan1 + n,
+        RuleDay::Month(m, w, d) => {
+            let first = days_from_civil(year, m, 1);
+            let first_wd = (first + 4).rem_euclid(7);
+            let mut day = first + (d - first_wd).rem_euclid(7) + (w - 1) * 7;
+            let next_month = days_from_civil(year + i64::from(m == 12), m % 12 + 1, 1);
+            while day >= next_month {
+                day -= 7;
+            }
+            day
+        }
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -279,7 +444,9 @@ mod tests {
         let z = Zone::parse(&tzif(&[(on, 1), (off, 0)])).unwrap();
         assert_eq!(z.lookup(on - 1), (3600, i64::MIN, on));
         assert_eq!(z.lookup(on), (7200, on, off));
-        assert_eq!(z.lookup(off + 10), (3600, off, i64::MAX));
+        // After the table, the footer's rule says when the next change is.
+        let on26 = days_from_civil(2026, 3, 29) * 86_400 + 3600;
+        assert_eq!(z.lookup(off + 10), (3600, off, on26));
         let c = z.civil(on);
         assert_eq!((c.month, c.day, c.hour), (3, 30, 3));
         // Civil times round trip, carry over, and a time in the spring gap moves on.
@@ -287,6 +454,47 @@ mod tests {
         assert_eq!(z.date(2025, 14, 1, 0, 0, 0), z.date(2026, 2, 1, 0, 0, 0));
         assert_eq!(z.date(2025, 3, 30, 2, 30, 0), on + 1800);
         assert!(Zone::parse(b"TZif2 but not really").is_none());
+    }
+
+    #[test]
+    fn the_footer_rule_goes_on_where_the_table_ends() {
+        // Only the 2025 changes in the table; 2026 on comes from the rule.
+        let on = days_from_civil(2025, 3, 30) * 86_400 + 3600;
+        let off = days_from_civil(2025, 10, 26) * 86_400 + 3600;
+        let z = Zone::parse(&tzif(&[(on, 1), (off, 0)])).unwrap();
+        let on26 = days_from_civil(2026, 3, 29) * 86_400 + 3600;
+        let off26 = days_from_civil(2026, 10, 25) * 86_400 + 3600;
+        assert_eq!(z.lookup(off + 100).0, 3600);
+        assert_eq!(z.lookup(on26 - 1), (3600, off, on26));
+        assert_eq!(z.lookup(on26), (7200, on26, off26));
+        assert_eq!(
+            z.lookup(off26),
+            (3600, off26, days_from_civil(2027, 3, 28) * 86_400 + 3600)
+        );
+        // Southern rules wrap the year; a zone without daylight time has one offset.
+        let r = Rule::parse("<-03>3<-02>,M9.1.0/0,M4.1.0/0").unwrap();
+        let jan = days_from_civil(2030, 1, 15) * 86_400;
+        assert_eq!(r.lookup(jan).unwrap().0, -7200);
+        assert_eq!(r.lookup(jan + 180 * 86_400).unwrap().0, -10_800);
+        assert_eq!(
+            Rule::parse("JST-9").unwrap().lookup(0),
+            Some((32_400, i64::MIN, i64::MAX))
+        );
+        assert_eq!(Rule::parse("EST5EDT,M3.2.0,M11.1.0").unwrap().std, -18_000);
+        assert!(Rule::parse("X1").is_none());
+    }
+
+    #[test]
+    fn system_zones_agree_with_their_rules() {
+        // Where the system has zone files: the table and the rule agree in 2030.
+        let Some(z) = Zone::load("Europe/Amsterdam") else {
+            return;
+        };
+        let Some(rule) = z.rule.clone() else { return };
+        for day in (0..365).step_by(7) {
+            let t = (days_from_civil(2030, 1, 1) + day) * 86_400 + 43_200;
+            assert_eq!(z.lookup(t).0, rule.lookup(t).unwrap().0, "day {day}");
+        }
     }
 
     #[test]
