@@ -566,3 +566,53 @@ pub(crate) fn count_account_api(js: &JetStream, account: &str, failed: bool) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(bytes: i64) -> JetStreamAccountLimits {
+        JetStreamAccountLimits {
+            max_memory: bytes,
+            max_store: bytes,
+            ..Default::default()
+        }
+    }
+
+    fn request(add_bytes: i64, replicas: i64, account_reserved: i64) -> BytesRequest<'static> {
+        BytesRequest {
+            tier: "",
+            add_bytes,
+            replicas,
+            storage: StorageType::File,
+            account_reserved,
+            max_bytes_offset: 0,
+        }
+    }
+
+    #[test]
+    fn flat_account_limits_pay_for_every_replica() {
+        assert_eq!(account_reservation("", 3, 100), 300);
+        assert_eq!(account_reservation("R3", 3, 100), 100);
+        assert_eq!(account_reservation("", 3, -1), 0);
+        assert!(check_bytes_limits(&limits(300), &request(100, 3, 0), None).is_ok());
+        assert!(check_bytes_limits(&limits(299), &request(100, 3, 0), None).is_err());
+    }
+
+    #[test]
+    fn a_stream_without_a_byte_limit_takes_one_byte() {
+        assert!(check_bytes_limits(&limits(1), &request(-1, 1, 0), None).is_ok());
+        assert!(check_bytes_limits(&limits(1), &request(-1, 1, 1), None).is_err());
+        assert!(check_bytes_limits(&limits(-1), &request(i64::MAX, 1, 0), None).is_ok());
+    }
+
+    #[test]
+    fn the_server_budget_counts_one_replica_and_has_no_unlimited() {
+        let budget = |reserved, max| Some(ServerBudget { reserved, max });
+        let unlimited = limits(-1);
+        assert!(check_bytes_limits(&unlimited, &request(100, 3, 0), budget(900, 1000)).is_ok());
+        assert!(check_bytes_limits(&unlimited, &request(101, 1, 0), budget(900, 1000)).is_err());
+        assert!(check_bytes_limits(&unlimited, &request(0, 1, 0), budget(1001, 1000)).is_err());
+        assert!(check_bytes_limits(&unlimited, &request(1, 1, 0), budget(0, -1)).is_err());
+    }
+}
