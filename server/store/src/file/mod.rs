@@ -251,6 +251,11 @@ impl FileStore {
         }
         let mut core = Core::open(&cfg.name, &dir.join(MSGS_DIR), block_size, codec)?;
         core.load_ttls(&dir);
+        if !cfg.allow_msg_ttl {
+            // A scan of the blocks indexes every `Nats-TTL` header it meets; with TTLs off
+            // (turned off since those were stored) nothing may expire by them.
+            core.ttls = Default::default();
+        }
         core.encrypt_unencrypted_blocks()?;
         core.recover_schedules(cfg.allow_msg_schedules, clock.now_ns())?;
         if core.last_seq == 0 && cfg.first_seq > 1 {

@@ -866,3 +866,33 @@ fn a_message_that_never_expires_outlives_the_max_age_also_after_a_reopen() {
         fs = reopened;
     }
 }
+
+#[test]
+fn ttls_stored_before_they_were_turned_off_do_not_expire_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::starting_now();
+    let open = |allow_msg_ttl: bool| {
+        let scfg = StreamConfig {
+            allow_msg_ttl,
+            ..cfg("S")
+        };
+        FileStore::open(FileStoreConfig::new(dir.path()), scfg, clock.clone()).unwrap()
+    };
+    let fs = open(true);
+    fs.store_msg("foo", b"NATS/1.0\r\nNats-TTL: 1\r\n\r\n", b"", 1)
+        .unwrap();
+    fs.store_msg("bar", b"", b"", 0).unwrap();
+    assert_eq!(fs.ttl_count(), 1);
+    // A crash (no state file), then the stream comes back with TTLs turned off.
+    drop(fs);
+    for clean in [false, true] {
+        let fs = open(false);
+        assert_eq!(fs.recovery_report().from_state_file, clean);
+        assert_eq!(fs.ttl_count(), 0, "clean stop {clean}");
+        assert_eq!(fs.next_expiration(), None, "clean stop {clean}");
+        clock.advance(Duration::from_secs(2));
+        fs.expire_msgs();
+        assert_eq!(fs.state().msgs, 2, "clean stop {clean}");
+        fs.stop().unwrap();
+    }
+}
