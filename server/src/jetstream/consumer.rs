@@ -254,7 +254,8 @@ impl Consumer {
         let weak = Arc::downgrade(self);
         let on_next: Handler = Arc::new(move |server, _acc, msg| {
             if let Some(c) = weak.upgrade() {
-                c.process_next_request(server, &msg.reply, &msg.payload);
+                let too_new = super::api::requires_higher_api_level(msg);
+                c.process_next_request(server, &msg.reply, &msg.payload, too_new);
             }
         });
         subs.push(self.client.subscribe(
@@ -269,7 +270,8 @@ impl Consumer {
         let weak = Arc::downgrade(self);
         let on_reset: Handler = Arc::new(move |server, _acc, msg| {
             if let Some(c) = weak.upgrade() {
-                c.process_reset(server, &msg.reply, &msg.payload);
+                let too_new = super::api::requires_higher_api_level(msg);
+                c.process_reset(server, &msg.reply, &msg.payload, too_new);
             }
         });
         subs.push(self.client.subscribe(
@@ -641,7 +643,8 @@ impl Consumer {
     }
 
     /// Handles a pull request on `MSG.NEXT` (Go's `processNextMsgRequest`).
-    fn process_next_request(&self, server: &ServerShared, reply: &str, body: &[u8]) {
+    /// `too_new`: the request's `Nats-Required-Api-Level` is above this server's.
+    fn process_next_request(&self, server: &ServerShared, reply: &str, body: &[u8], too_new: bool) {
         if reply.is_empty() {
             return;
         }
@@ -653,6 +656,9 @@ impl Consumer {
         };
         if !c.is_pull() {
             return refuse(c, "NATS/1.0 409 Consumer is push based\r\n\r\n".into());
+        }
+        if too_new {
+            return refuse(c, "NATS/1.0 412 Required Api Level\r\n\r\n".into());
         }
         let req = match parse_next_request(body) {
             Ok(r) => r,
@@ -789,7 +795,7 @@ impl Consumer {
     /// Handles `$JS.API.CONSUMER.RESET.<stream>.<consumer>` (Go's `processResetReq`):
     /// back to the ack floor, or to the sequence asked for when the deliver policy
     /// allows it; the answer is the consumer info with `reset_seq`.
-    fn process_reset(&self, server: &ServerShared, reply: &str, body: &[u8]) {
+    fn process_reset(&self, server: &ServerShared, reply: &str, body: &[u8], too_new: bool) {
         use super::api::errors;
         const KIND: &str = "io.nats.jetstream.api.v1.consumer_reset_response";
         let answer = |resp: serde_json::Value| {
@@ -809,6 +815,9 @@ impl Consumer {
         let fail = |e: errors::ApiError| {
             answer(serde_json::json!({"type": KIND, "error": e, "reset_seq": 0}));
         };
+        if too_new {
+            return fail(errors::REQUIRED_API_LEVEL.new());
+        }
         let body = body.trim_ascii();
         let seq = if body.is_empty() {
             0

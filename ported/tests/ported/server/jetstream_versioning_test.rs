@@ -594,3 +594,14 @@ fn api_error_on_required_api_level_direct_get() {
     expect_required_api_level_status(&mut js, "$JS.API.DIRECT.GET.TEST");
     expect_required_api_level_status(&mut js, "$JS.API.DIRECT.GET.TEST.foo");
 }
+
+port!("server/jetstream_versioning_test.go::TestJetStreamApiErrorOnRequiredApiLevelPullConsumerNextMsg" => api_error_on_required_api_level_pull_consumer_next_msg);
+fn api_error_on_required_api_level_pull_consumer_next_msg() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"], "allow_direct": true}))
+        .unwrap();
+    js.add_consumer("TEST", json!({"durable_name": "CONSUMER"}))
+        .unwrap();
+    expect_required_api_level_status(&mut js, "$JS.API.CONSUMER.MSG.NEXT.TEST.CONSUMER");
+}

@@ -115,7 +115,7 @@ fn verb_response_type(verb: Verb) -> &'static str {
 /// Whether the request's `Nats-Required-Api-Level` header asks for more than this
 /// server's API level (or is not a number): Go refuses such a request before anything
 /// else the verb checks.
-fn requires_higher_api_level(msg: &InMsg) -> bool {
+pub(crate) fn requires_higher_api_level(msg: &InMsg) -> bool {
     let value = msg.header.as_deref().and_then(|hdr| {
         crate::client::header::slice_header("Nats-Required-Api-Level", hdr)
             .map(String::from_utf8_lossy)
