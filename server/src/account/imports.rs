@@ -278,6 +278,9 @@ pub struct ServiceTarget {
     pub subject: String,
     /// The `_R_.` reply in the exporting account, when the request has a reply.
     pub reply: Option<String>,
+    /// Names the import (account and local subject): a request never goes through the
+    /// same import twice (Go's cycle check on `pa.psi`).
+    pub key: String,
 }
 
 /// A response going back to the requester's account.
@@ -848,11 +851,12 @@ impl Account {
         subject: &str,
         reply: Option<&str>,
         now: Instant,
+        used: &[String],
     ) -> Option<ServiceTarget> {
         if !self.has_service_imports.load(Ordering::Acquire) {
             return None;
         }
-        let (dest, to, rt) = {
+        let (dest, to, rt, key) = {
             let ie = self.ie.read();
             let si = ie
                 .service_imports
@@ -863,10 +867,15 @@ impl Account {
                         .iter()
                         .find(|si| subject_matches_filter(subject, &si.from))
                 })?;
+            let key = format!("{}\u{0}{}", self.name, si.from);
+            if used.contains(&key) {
+                return None;
+            }
             (
                 si.account.upgrade()?,
                 si.map.apply(subject),
                 si.response_type,
+                key,
             )
         };
         let reply = reply.map(|r| {
@@ -895,6 +904,7 @@ impl Account {
             account: dest,
             subject: to,
             reply,
+            key,
         })
     }
 
@@ -1168,7 +1178,7 @@ mod tests {
         bar.add_service_import(Some(&foo), "foo", "test.request")
             .unwrap();
         let now = Instant::now();
-        let t = bar.service_target("foo", Some("bar"), now).unwrap();
+        let t = bar.service_target("foo", Some("bar"), now, &[]).unwrap();
         assert_eq!(t.subject, "test.request");
         let reply = t.reply.unwrap();
         assert!(reply.starts_with(REPLY_PREFIX));
@@ -1190,7 +1200,7 @@ mod tests {
         bar.add_service_import(Some(&foo), "svc", "").unwrap();
         let now = Instant::now();
         let reply = bar
-            .service_target("svc", Some("in"), now)
+            .service_target("svc", Some("in"), now, &[])
             .unwrap()
             .reply
             .unwrap();

@@ -1446,4 +1446,42 @@ accounts: {
             "expected no responders: {text}"
         );
     }
+
+    port!("server/accounts_test.go::TestAccountImportOwnExport" => account_import_own_export);
+    fn account_import_own_export() {
+        let (s, _) = run_server_with_config(conf_path(
+            r#"
+		port: -1
+		accounts: {
+			A: {
+			exports: [
+				{ service: echo, accounts: [A], latency: { subject: "latency.echo" } }
+			],
+			imports: [
+				{ service: { account: A, subject: echo } }
+			]
+
+			users: [
+				{ user: user, pass: pass }
+			]
+			}
+		}
+	"#,
+        ));
+        let (mut responder, _) = connect_with(&s, r#"{"user":"user","pass":"pass"}"#);
+        responder.expect(&re::PONG);
+        parse(&mut responder, "SUB echo 1\r\n");
+        let (mut nc, _) = connect_with(&s, r#"{"user":"user","pass":"pass"}"#);
+        nc.expect(&re::PONG);
+        parse(&mut nc, "SUB _INBOX.own 1\r\n");
+        nc.send("PUB echo _INBOX.own 7\r\nrequest\r\n");
+        // (Directly and through the import: answer the first request that arrived.)
+        let first = regex::bytes::Regex::new(r"MSG echo 1 (\S+) 7\r\n").unwrap();
+        let got = responder.expect(&first);
+        let reply = first.captures(&got).unwrap()[1].to_vec();
+        let reply = String::from_utf8(reply).unwrap();
+        responder.send(&format!("PUB {reply} 0\r\n\r\n"));
+        let reply = nc.expect_msgs(1).remove(0);
+        assert_eq!(reply.subject, "_INBOX.own");
+    }
 }

@@ -23,9 +23,11 @@ impl Reader {
         header_len: Option<usize>,
         payload: &[u8],
     ) -> bool {
-        self.route_in(acc, subject, reply, header_len, payload, 0)
+        let mut used = Vec::new();
+        self.route_in(acc, subject, reply, header_len, payload, 0, &mut used)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn route_in(
         &mut self,
         acc: &Arc<Account>,
@@ -34,6 +36,7 @@ impl Reader {
         header_len: Option<usize>,
         payload: &[u8],
         hops: u8,
+        used: &mut Vec<String>,
     ) -> bool {
         if hops >= MAX_IMPORT_HOPS {
             return false;
@@ -44,7 +47,9 @@ impl Reader {
         let mut delivered = self.route_streams(acc, subj, reply, header_len, payload, hops);
         let now = Instant::now();
         if let Some(t) = acc.response_target(subj, now) {
-            let ok = self.deliver_in(&t.account, &t.subject, reply, header_len, payload, hops);
+            let ok = self.deliver_in(
+                &t.account, &t.subject, reply, header_len, payload, hops, used,
+            );
             let body_len = payload.len() - header_len.unwrap_or(0);
             // A requester that no longer listens, or an empty message ending a chunked
             // or streamed response, ends the mapping.
@@ -54,10 +59,11 @@ impl Reader {
             delivered |= ok;
         }
         let reply_str = reply.and_then(|r| std::str::from_utf8(r).ok());
-        if let Some(t) = acc.service_target(subj, reply_str, now) {
+        if let Some(t) = acc.service_target(subj, reply_str, now, used) {
             let to = map_in(&t.account, t.subject);
             let new_reply = t.reply.as_deref().map(str::as_bytes);
-            let ok = self.deliver_in(&t.account, &to, new_reply, header_len, payload, hops);
+            used.push(t.key);
+            let ok = self.deliver_in(&t.account, &to, new_reply, header_len, payload, hops, used);
             if !ok {
                 if let Some(r) = &t.reply {
                     t.account.remove_response(r);
@@ -69,6 +75,7 @@ impl Reader {
     }
 
     /// Delivers in `acc` on `subject`, then routes on through `acc`'s own imports.
+    #[allow(clippy::too_many_arguments)]
     fn deliver_in(
         &mut self,
         acc: &Arc<Account>,
@@ -77,6 +84,7 @@ impl Reader {
         header_len: Option<usize>,
         payload: &[u8],
         hops: u8,
+        used: &mut Vec<String>,
     ) -> bool {
         let r = acc.sublist.match_subject(subject);
         let mut ok = self.deliver_result(&r, subject.as_bytes(), reply, header_len, payload);
@@ -88,6 +96,7 @@ impl Reader {
                 header_len,
                 payload,
                 hops + 1,
+                used,
             );
         }
         ok
