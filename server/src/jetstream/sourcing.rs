@@ -237,14 +237,32 @@ async fn copy_loop(server: Weak<ServerShared>, target: Weak<Stream>, origin: Ori
         let o = origin.clone();
         let n = next.clone();
         let work = tokio::task::spawn_blocking(move || copy_pass(&s, &t, &src, &o, index, &n));
-        let more = work.await.unwrap_or(false);
-        if !more {
-            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+        match work.await.unwrap_or(Pass::Idle) {
+            Pass::More => {}
+            // Room comes from consumers and limits, not from the origin: look again soon.
+            Pass::Refused => tokio::time::sleep(REFUSED_RETRY).await,
+            Pass::Idle => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+            }
         }
     }
 }
 
-/// One pass: copies what the origin has beyond `next`; true when there may be more.
+/// How a copy pass ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// It stopped at its size: there may be more now.
+    More,
+    /// It copied everything there was (or met an error).
+    Idle,
+    /// The target refused a message (e.g. a work queue at its limit with discard new).
+    Refused,
+}
+
+/// How soon a source whose target refused a message tries it again.
+const REFUSED_RETRY: Duration = Duration::from_millis(100);
+
+/// One pass: copies what the origin has beyond `next`.
 fn copy_pass(
     server: &Arc<ServerShared>,
     target: &Arc<Stream>,
@@ -252,7 +270,7 @@ fn copy_pass(
     origin: &Origin,
     index: usize,
     next: &Mutex<u64>,
-) -> bool {
+) -> Pass {
     let origin_store = src.store();
     let mut next_seq = *next.lock();
     if next_seq == 0 {
@@ -273,6 +291,7 @@ fn copy_pass(
     let transforms = origin.transforms();
     let mut copied = 0;
     let mut more = false;
+    let mut refused = false;
     let mut failed = None;
     while copied < PASS {
         let found = if filters.is_empty() {
@@ -298,9 +317,14 @@ fn copy_pass(
                     ..m.clone()
                 })
             }
-        } else {
-            store_sourced(server, target, origin, &m, subject);
+        } else if store_sourced(server, target, origin, &m, subject) {
             Ok(())
+        } else {
+            // Refused (a work queue at its limit with discard new, ...): copied again
+            // from this message on the next pass, as Go retries its source consumer at
+            // the sequence it could not store. Nothing is skipped.
+            refused = true;
+            break;
         };
         if let Err(e) = result {
             failed = Some(errors::STREAM_GENERAL_ERROR.with_err(&e));
@@ -322,7 +346,13 @@ fn copy_pass(
             st.last_active = now_nanos();
         }
     }
-    more
+    if refused {
+        Pass::Refused
+    } else if more {
+        Pass::More
+    } else {
+        Pass::Idle
+    }
 }
 
 /// The first origin sequence a mirror copies: from its start options while it has never
@@ -346,14 +376,15 @@ fn start_of(origin: &Origin, store: &dyn Store) -> u64 {
     store.fast_state().first_seq.max(1)
 }
 
-/// Stores a sourced message as a new message of `target`.
+/// Stores a sourced message as a new message of `target`; whether it is there now
+/// (stored, or a duplicate of a stored one).
 fn store_sourced(
     server: &Arc<ServerShared>,
     target: &Arc<Stream>,
     origin: &Origin,
     m: &StoreMsg,
     subject: String,
-) {
+) -> bool {
     let parts: Vec<&str> = origin.iname.splitn(3, ' ').collect();
     let value = format!(
         "{} {} {} {} {}",
@@ -370,16 +401,20 @@ fn store_sourced(
     };
     let without = crate::client::header::remove_header_if_present(base.to_vec(), SOURCE_HDR);
     let hdr = crate::client::header::gen_header(&without, SOURCE_HDR, &value);
-    target.store_batch(
-        server,
-        vec![InMsg {
-            subject,
-            reply: String::new(),
-            header: Some(bytes::Bytes::from(hdr)),
-            payload: m.msg.clone(),
-            publisher: 0,
-        }],
-    );
+    target
+        .store_batch(
+            server,
+            vec![InMsg {
+                subject,
+                reply: String::new(),
+                header: Some(bytes::Bytes::from(hdr)),
+                payload: m.msg.clone(),
+                publisher: 0,
+            }],
+        )
+        .first()
+        .copied()
+        .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -472,7 +472,7 @@ impl Stream {
     }
 
     /// The answer to a publish that was not stored.
-    fn reject(&self, error: ApiError) -> Vec<u8> {
+    fn reject(&self, error: ApiError) -> PubAnswer {
         let resp = PubAckResponse {
             error: Some(error),
             ack: Some(PubAck {
@@ -480,11 +480,14 @@ impl Stream {
                 ..Default::default()
             }),
         };
-        crate::monitor::http::to_go_json_compact(&resp)
+        PubAnswer {
+            body: crate::monitor::http::to_go_json_compact(&resp),
+            stored: false,
+        }
     }
 
     /// Go's publish ack text: `{"stream":"S","seq":N}` (with the domain when set).
-    fn ack(&self, seq: u64, duplicate: bool) -> Vec<u8> {
+    fn ack(&self, seq: u64, duplicate: bool) -> PubAnswer {
         let mut out = format!("{{\"stream\":{}", json_string(&self.name));
         if !self.domain.is_empty() {
             out.push_str(&format!(",\"domain\":{}", json_string(&self.domain)));
@@ -494,20 +497,27 @@ impl Stream {
             out.push_str(",\"duplicate\": true");
         }
         out.push('}');
-        out.into_bytes()
+        PubAnswer {
+            body: out.into_bytes(),
+            stored: true,
+        }
     }
 
     /// A counter's publish ack: `{"stream":"S","seq":N,"val":"<total>"}`.
-    fn ack_with_value(&self, seq: u64, value: &str) -> Vec<u8> {
+    fn ack_with_value(&self, seq: u64, value: &str) -> PubAnswer {
         let mut out = self.ack(seq, false);
-        out.pop();
-        out.extend_from_slice(format!(",\"val\":{}}}", json_string(value)).as_bytes());
+        out.body.pop();
+        out.body
+            .extend_from_slice(format!(",\"val\":{}}}", json_string(value)).as_bytes());
         out
     }
 
     /// Stores a batch of published messages and answers each; the answers to stored
-    /// messages go out only once the batch is durable.
-    fn process_batch(&self, server: &ServerShared, msgs: Vec<InMsg>, sourced: bool) {
+    /// messages go out only once the batch is durable. Returns, for each message in
+    /// order, whether it is in the stream now (stored, or a duplicate of a stored one).
+    fn process_batch(&self, server: &ServerShared, msgs: Vec<InMsg>, sourced: bool) -> Vec<bool> {
+        let count = msgs.len();
+        let mut outcomes = Vec::with_capacity(count);
         let mut replies: Vec<(String, Vec<u8>)> = Vec::new();
         let mut pending: Vec<PendingDurable> = Vec::new();
         let mut republish: Vec<Republished> = Vec::new();
@@ -518,7 +528,7 @@ impl Stream {
             inner.dedup.expire(now, window);
             for msg in msgs {
                 if self.is_closed() {
-                    return;
+                    return vec![false; count];
                 }
                 let origin = publish::Origin { sourced, now };
                 let answer = self.process_one(
@@ -529,9 +539,10 @@ impl Stream {
                     &mut pending,
                     &mut republish,
                 );
+                outcomes.push(answer.as_ref().is_some_and(|a| a.stored));
                 if let Some(answer) = answer {
                     if !msg.reply.is_empty() && !inner.config.no_ack {
-                        replies.push((msg.reply, answer));
+                        replies.push((msg.reply, answer.body));
                     }
                 }
             }
@@ -546,7 +557,7 @@ impl Stream {
                         self.account.name,
                         self.name
                     );
-                    return;
+                    return vec![false; count];
                 }
             }
         }
@@ -578,11 +589,13 @@ impl Stream {
             );
         }
         self.watch.notify_waiters();
+        outcomes
     }
 
     /// Stores messages as if published (sourced messages); acks go nowhere.
-    pub fn store_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) {
-        self.process_batch(server, msgs, true);
+    /// Stores sourced messages; for each, whether it is in the stream now.
+    pub fn store_batch(&self, server: &ServerShared, msgs: Vec<InMsg>) -> Vec<bool> {
+        self.process_batch(server, msgs, true)
     }
 
     /// Applies what the store asked for while expiring or scheduling, in its order:
@@ -676,7 +689,7 @@ impl Stream {
         origin: publish::Origin,
         pending: &mut Vec<PendingDurable>,
         republish: &mut Vec<Republished>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<PubAnswer> {
         // The input transform applies before anything else (Go's `itr`).
         let owned;
         let msg = match transform_subject(inner.config.subject_transform.as_ref(), &msg.subject) {
@@ -843,6 +856,14 @@ impl Stream {
             None => Some(self.ack(seq, false)),
         }
     }
+}
+
+/// What a publish is answered, and whether its message is in the stream (stored, or a
+/// duplicate of one stored before).
+#[derive(Debug)]
+struct PubAnswer {
+    body: Vec<u8>,
+    stored: bool,
 }
 
 /// A stored message to publish again (`republish`), once the batch is durable.

@@ -444,3 +444,70 @@ fn source_config_validation() {
         r#"{"type":"io.nats.jetstream.api.v1.stream_create_response","error":{"code":400,"err_code":10141,"description":"sourced stream name is invalid"}}"#
     );
 }
+
+port!("server/jetstream_test.go::TestJetStreamSourceWorkingQueueWithLimit" => source_working_queue_with_limit);
+fn source_working_queue_with_limit() {
+    use ported::js_context::{JsContext, SubOpts};
+    let s = run_basic_jetstream_server();
+    let mut js = JsContext::connect(s.addr());
+    js.add_stream(json!({"name": "test", "subjects": ["test"]}))
+        .unwrap();
+    js.add_stream(json!({
+        "name": "wq", "max_msgs": 100, "discard": "new", "retention": "workqueue",
+        "sources": [{"name": "test"}],
+    }))
+    .unwrap();
+    for _ in 0..300 {
+        js.publish("test", &[], b"OK").unwrap();
+    }
+    wait_state(&mut js, "wq", Duration::from_secs(3), |st| {
+        if st.msgs == 100 {
+            Ok(())
+        } else {
+            Err(format!("Expected 100 msgs, got state: {st:?}"))
+        }
+    });
+    js.add_consumer(
+        "wq",
+        json!({"durable_name": "wqc", "filter_subject": "test", "ack_policy": "explicit"}),
+    )
+    .unwrap();
+    // The worker takes all 300 one at a time: the source refills the queue as it drains.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+    let addr = s.addr();
+    let worker = std::thread::spawn(move || {
+        let mut w = JsContext::connect(addr);
+        let mut ss = w
+            .pull_subscribe("test", "wqc", SubOpts::bind("wq", "wqc"))
+            .unwrap();
+        for i in 0..300 {
+            let msgs = match w.fetch(&mut ss, 1, Duration::from_secs(3)) {
+                Ok(m) => m,
+                Err(e) => {
+                    let _ = done_tx.send(Err(format!("fetch {i}: {e}")));
+                    return;
+                }
+            };
+            std::thread::sleep(Duration::from_millis(11));
+            w.ack(&msgs[0]);
+        }
+        let _ = done_tx.send(Ok(()));
+    });
+    check_for(Duration::from_secs(6), Duration::from_millis(100), || {
+        let st = js.stream_state("wq");
+        assert!(
+            st.msgs <= 100,
+            "Got more than our 100 message limit: {st:?}"
+        );
+        if st.msgs > 0 {
+            return Err(format!("Expected 0 msgs, got: {}", st.msgs));
+        }
+        Ok(())
+    });
+    match done_rx.recv_timeout(Duration::from_secs(5)) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => panic!("{e}"),
+        Err(_) => panic!("Did not receive completion signal"),
+    }
+    worker.join().unwrap();
+}
