@@ -18,6 +18,6 @@ pub mod store;
 pub use store::*;
 pub mod ats;
 pub mod stree;
-pub mod tz;
 pub mod thw;
 pub mod ttl_index;
+pub mod tz;
