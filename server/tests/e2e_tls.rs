@@ -132,8 +132,13 @@ async fn mutual_tls() {
     assert_eq!(read_info(&raw)["tls_verify"], true);
     drop(raw);
     round_trip(&nc).await;
-    let c = &s.shared().clients()[0];
-    let peer = c.tls.get().unwrap().peer.as_ref().expect("peer cert");
+    // The raw connection above may not be unregistered yet: take the TLS one.
+    let clients = s.shared().clients();
+    let tls = clients
+        .iter()
+        .find_map(|c| c.tls.get())
+        .expect("the client's TLS state");
+    let peer = tls.peer.as_ref().expect("peer cert");
     assert_eq!(peer.emails, vec!["derek@nats.io".to_string()]);
     assert_eq!(
         peer.go_subject_string(),
