@@ -37,6 +37,9 @@ pub struct InternalClient {
     next_sid: AtomicU64,
     /// Messages this client published (Go's system client `outMsgs`).
     pub published: AtomicU64,
+    /// Held while queued frames are taken and handled, so frames run in the order they
+    /// were queued whichever thread handles them ([`InternalClient::drain`]).
+    dispatching: Mutex<()>,
 }
 
 impl std::fmt::Debug for InternalClient {
@@ -63,6 +66,7 @@ impl InternalClient {
             handlers: Mutex::new(HashMap::new()),
             next_sid: AtomicU64::new(1),
             published: AtomicU64::new(0),
+            dispatching: Mutex::new(()),
         }
     }
 
@@ -115,6 +119,25 @@ impl InternalClient {
     fn handler(&self, sid: &[u8]) -> Option<(Arc<Account>, Handler)> {
         self.handlers.lock().get(sid).cloned()
     }
+
+    /// Runs, on the calling thread, the handlers of everything queued to this client so
+    /// far, after any batch its dispatcher is running. A caller that must see the effect
+    /// of messages that reached the server before it (a consumer's acks before an info or
+    /// update request from the same connection) drains first. Returns whether the client
+    /// is closed, and how many messages were handled.
+    pub fn drain(&self, server: &Arc<ServerShared>) -> (bool, usize) {
+        let _order = self.dispatching.lock();
+        let mut buf = BytesMut::new();
+        let closed = self.client.take_queued(&mut buf);
+        let frames = parse_frames(&mut buf);
+        let handled = frames.len();
+        for (sid, msg) in frames {
+            if let Some((acc, h)) = self.handler(&sid) {
+                h(server, &acc, &msg);
+            }
+        }
+        (closed, handled)
+    }
 }
 
 /// Waits for the next frames queued to a socketless client: `None` once the client is
@@ -155,21 +178,24 @@ pub async fn dispatch_loop(server: Weak<ServerShared>, internal: Arc<InternalCli
 
 /// As [`dispatch_loop`], but each batch's handlers run on a blocking thread, in order:
 /// for handlers that touch the disk (the JetStream API), so they never stall a runtime
-/// worker.
+/// worker. Batches are taken through [`InternalClient::drain`], so a caller draining the
+/// same client in between keeps the order.
 pub async fn dispatch_loop_blocking(server: Weak<ServerShared>, internal: Arc<InternalClient>) {
-    let mut buf = BytesMut::new();
-    while let Some((server, frames)) = next_frames(&server, &internal.client, &mut buf).await {
-        let work: Vec<_> = frames
-            .into_iter()
-            .filter_map(|(sid, msg)| internal.handler(&sid).map(|h| (h, msg)))
-            .collect();
-        let batch = tokio::task::spawn_blocking(move || {
-            for ((acc, h), msg) in work {
-                h(&server, &acc, &msg);
-            }
-        });
-        // A panicking handler is a bug; the loop keeps serving the next requests.
-        let _ = batch.await;
+    loop {
+        let Some(shared) = server.upgrade() else {
+            return;
+        };
+        let client = internal.clone();
+        let batch = tokio::task::spawn_blocking(move || client.drain(&shared));
+        match batch.await {
+            Ok((true, 0)) => return,
+            // Nothing was queued: wait for the next delivery (its wake-up is kept when
+            // it came while the batch ran).
+            Ok((_, 0)) => internal.client.queued().await,
+            Ok(_) => {}
+            // A panicking handler is a bug; the loop keeps serving the next requests.
+            Err(_) => {}
+        }
     }
 }
 

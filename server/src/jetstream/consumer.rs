@@ -295,6 +295,13 @@ impl Consumer {
         Ok(())
     }
 
+    /// Applies the acks (and other messages on the consumer's subjects) that reached the
+    /// server before now: an info or update request sees every ack its client sent
+    /// before it, as the dispatcher may not have run them yet.
+    pub fn apply_queued(&self, server: &Arc<ServerShared>) {
+        self.client.drain(server);
+    }
+
     /// Wakes the delivery task (new messages, requests, acks).
     pub fn notify(&self) {
         self.wake.notify_one();

@@ -133,6 +133,7 @@ fn update_existing(
     action: ConsumerAction,
 ) {
     let kind = rt::CONSUMER_CREATE;
+    existing.apply_queued(req.server);
     let old = existing.config();
     cc::carry_over_existing(&mut cfg, &old);
     if action == ConsumerAction::Create {
@@ -222,6 +223,7 @@ pub fn info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let Some(c) = s.consumers.read().get(name).cloned() else {
         return req.fail(kind, errors::CONSUMER_NOT_FOUND.new());
     };
+    c.apply_queued(req.server);
     req.respond(&ApiResponse::ok(kind, c.info(req.server)));
 }
 
