@@ -369,11 +369,7 @@ impl Consumer {
             c.set_config(cfg);
             (changed, exhausted)
         };
-        if !exhausted.is_empty() {
-            if let Some(stream) = self.stream.upgrade() {
-                stream.acked_by_consumer(&self.name, &exhausted);
-            }
-        }
+        self.store_max_delivered(&exhausted);
         if deliver_changed {
             self.watch_interest();
         }
@@ -533,7 +529,7 @@ impl Consumer {
         ) = {
             let mut c = self.cursor.lock();
             if let Some(s) = self.stream.upgrade() {
-                c.drop_gone_below(s.store().fast_state().first_seq);
+                self.drop_gone_below(&mut c, s.store().fast_state().first_seq);
             }
             // Go drops expired requests and those nobody listens to before counting.
             if c.is_pull() {
@@ -932,7 +928,18 @@ impl Consumer {
         if !is_filtered_match(&c.filters, subject) {
             return false;
         }
-        sseq >= c.next_sseq || c.pending.contains_key(&sseq) || c.lps.contains(&sseq)
+        sseq >= c.next_sseq
+            || c.pending.contains_key(&sseq)
+            || c.lps.contains(&sseq)
+            || c.max_delivered.contains_key(&sseq)
+    }
+
+    /// The stream's messages below `first_seq` are gone: the cursor skips them and the
+    /// store forgets those out of deliveries (Go's `removeRedeliveredBelow`).
+    fn drop_gone_below(&self, c: &mut Cursor, first_seq: u64) {
+        if c.drop_gone_below(first_seq) {
+            self.store.remove_redelivered_below(first_seq);
+        }
     }
 
     /// Whether messages on `subject` are for this consumer (its filters).
@@ -943,7 +950,12 @@ impl Consumer {
     /// After a purge: skip what is gone.
     pub fn purged(&self, first_seq: u64) {
         let mut c = self.cursor.lock();
-        c.drop_gone_below(first_seq);
+        self.drop_gone_below(&mut c, first_seq);
+        // Go forgets the messages out of deliveries once nothing is pending after a purge.
+        if c.pending.is_empty() && !c.max_delivered.is_empty() {
+            c.max_delivered.clear();
+            self.store.remove_redelivered_below(u64::MAX);
+        }
         // Go reports the stream sequence delivered as one below its next sequence, which
         // a purge moves past what it removed (o.sseq in Go's consumer purge): after a
         // full purge of 100 messages it is 100 whatever had been delivered.
@@ -963,7 +975,12 @@ impl Consumer {
     /// The next message to deliver and where it came from: redeliveries first (even at
     /// `max_ack_pending`, as Go), then last-per-subject, then the next new message
     /// matching the filters.
-    fn next_message(&self, c: &mut Cursor, store: &dyn Store, exhausted: &mut Vec<u64>) -> Next {
+    fn next_message(
+        &self,
+        c: &mut Cursor,
+        store: &dyn Store,
+        exhausted: &mut Vec<MaxDelivered>,
+    ) -> Next {
         let max_deliver = c.config.max_deliver;
         while let Some(s) = c.redeliver.pop_front() {
             let Some(dc) = c.pending.get(&s).map(|p| p.dc) else {
@@ -972,9 +989,8 @@ impl Consumer {
             // A NAK'd message delivered as often as allowed is done with (Go checks
             // the count as it takes a redelivery).
             if max_deliver > 0 && dc >= max_deliver as u64 {
-                c.pending.remove(&s);
+                exhausted.extend(c.exhaust(s));
                 c.update_floor();
-                exhausted.push(s);
                 continue;
             }
             match store.load_msg(s) {
@@ -1066,7 +1082,7 @@ impl Consumer {
             if let Some(group) = c.waiting.pin_expired(now) {
                 self.send_unpinned_advisory(&group, "timeout");
             }
-            c.drop_gone_below(store.fast_state().first_seq);
+            self.drop_gone_below(&mut c, store.fast_state().first_seq);
             let exhausted = c.collect_due(now);
             self.process_waiting(&mut c, now, false, &mut statuses);
             // An idle push consumer tells its listener it is alive (paused too).
@@ -1108,15 +1124,11 @@ impl Consumer {
         }
         if paused {
             // Nothing goes out until the pause ends; requests still expire.
-            if !exhausted.is_empty() {
-                stream.acked_by_consumer(&self.name, &exhausted);
-            }
+            self.store_max_delivered(&exhausted);
             return;
         }
         loop {
-            if !exhausted.is_empty() {
-                stream.acked_by_consumer(&self.name, &std::mem::take(&mut exhausted));
-            }
+            self.store_max_delivered(&std::mem::take(&mut exhausted));
             if self.is_closed() {
                 return;
             }
@@ -1288,8 +1300,28 @@ impl Consumer {
                 stream.acked_by_consumer(&self.name, &[m.seq]);
             }
         }
-        if !exhausted.is_empty() {
-            stream.acked_by_consumer(&self.name, &exhausted);
+        self.store_max_delivered(&exhausted);
+    }
+
+    /// Every pending message is due now (Go's `forceExpirePending`): queued for
+    /// redelivery, or out of deliveries.
+    pub fn force_expire_pending(&self) {
+        let exhausted = self.cursor.lock().force_expire_pending();
+        self.store_max_delivered(&exhausted);
+        self.notify();
+    }
+
+    /// The state the consumer store holds (Go's `o.store.State()`).
+    pub fn stored_state(&self) -> Option<natsd_store::ConsumerState> {
+        self.store.state().ok()
+    }
+
+    /// Tells the consumer store of messages out of deliveries: no longer pending, still
+    /// redelivered (Go records them as one more delivery). The stream keeps them: they
+    /// were not acknowledged.
+    fn store_max_delivered(&self, msgs: &[MaxDelivered]) {
+        for m in msgs {
+            let _ = self.store.update_delivered(m.dseq, m.sseq, m.dc + 1, m.ts);
         }
     }
 

@@ -26,6 +26,18 @@ pub struct PendingMsg {
     pub deadline: i64,
 }
 
+/// A message that reached `max_deliver` and left pending (kept in
+/// [`Cursor::max_delivered`]): what the consumer store is told of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxDelivered {
+    pub sseq: u64,
+    /// The consumer sequence of its last delivery, when that was (ns) and how many
+    /// deliveries it had.
+    pub dseq: u64,
+    pub ts: i64,
+    pub dc: u64,
+}
+
 /// What an ack message asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AckKind {
@@ -165,6 +177,11 @@ pub struct Cursor {
     pub pending: BTreeMap<u64, PendingMsg>,
     /// Stream sequences to deliver again, in order.
     pub redeliver: VecDeque<u64>,
+    /// Messages delivered as often as `max_deliver` allows and no longer pending, with
+    /// their delivery count (Go keeps them in its redelivered map): the consumer still
+    /// holds them in an interest or work-queue stream, and its info counts them as
+    /// redelivered, until they are acknowledged or leave the stream.
+    pub max_delivered: BTreeMap<u64, u64>,
     /// Acked floor: consumer and stream sequence, and when it last moved.
     pub ack_floor: (u64, u64),
     pub last_ack: i64,
@@ -222,6 +239,7 @@ impl Cursor {
             last_delivered: 0,
             pending: BTreeMap::new(),
             redeliver: VecDeque::new(),
+            max_delivered: BTreeMap::new(),
             ack_floor: (0, start.saturating_sub(1)),
             last_ack: 0,
             lps: VecDeque::new(),
@@ -353,6 +371,8 @@ impl Cursor {
                         self.pending.remove(&s);
                         acked.push(s);
                     }
+                    let above = self.max_delivered.split_off(&(sseq + 1));
+                    acked.extend(std::mem::replace(&mut self.max_delivered, above).into_keys());
                     // Everything below was delivered and is acknowledged with it.
                     if self.pending.is_empty() || sseq > self.ack_floor.1 {
                         self.ack_floor = (dseq.max(self.ack_floor.0), sseq.max(self.ack_floor.1));
@@ -360,22 +380,34 @@ impl Cursor {
                 }
                 AckPolicy::None => {}
                 _ => {
-                    if self.pending.remove(&sseq).is_some() {
+                    if self.ack_one(sseq) {
                         acked.push(sseq);
                     }
                 }
             },
             AckKind::Term => {
-                if self.pending.remove(&sseq).is_some() {
+                if self.ack_one(sseq) {
                     acked.push(sseq);
                 }
             }
             AckKind::Nak(delay) => {
                 if let Some(p) = self.pending.get_mut(&sseq) {
-                    p.deadline = now.saturating_add(delay.unwrap_or(0).max(0));
-                    self.earliest_ack_deadline = self.earliest_ack_deadline.min(p.deadline);
-                    if delay.unwrap_or(0) <= 0 && !self.redeliver.contains(&sseq) {
-                        self.redeliver.push_back(sseq);
+                    match delay.filter(|&d| d > 0) {
+                        // Due again after the delay, not before: off the queue.
+                        Some(d) => {
+                            p.deadline = now.saturating_add(d);
+                            self.earliest_ack_deadline = self.earliest_ack_deadline.min(p.deadline);
+                            self.redeliver.retain(|&s| s != sseq);
+                        }
+                        // Queued for redelivery, it stays pending until then: a message
+                        // out of deliveries is only dropped when its redelivery comes
+                        // up (Go checks it as it takes a redelivery).
+                        None => {
+                            p.deadline = i64::MAX;
+                            if !self.redeliver.contains(&sseq) {
+                                self.redeliver.push_back(sseq);
+                            }
+                        }
                     }
                 }
             }
@@ -402,9 +434,30 @@ impl Cursor {
         acked
     }
 
-    /// Queues the pending messages whose ack wait ran out; those past `max_deliver`
-    /// are dropped from pending (returned) instead.
-    pub fn collect_due(&mut self, now: i64) -> Vec<u64> {
+    /// Acknowledges one message, pending or out of deliveries; whether it was either.
+    fn ack_one(&mut self, sseq: u64) -> bool {
+        let pending = self.pending.remove(&sseq).is_some();
+        let max_delivered = self.max_delivered.remove(&sseq).is_some();
+        pending || max_delivered
+    }
+
+    /// A pending message delivered as often as allowed leaves pending and is kept as
+    /// [`Cursor::max_delivered`] (Go's `hasMaxDeliveries`); the floor is the caller's.
+    pub(super) fn exhaust(&mut self, sseq: u64) -> Option<MaxDelivered> {
+        let p = self.pending.remove(&sseq)?;
+        self.max_delivered.insert(sseq, p.dc);
+        Some(MaxDelivered {
+            sseq,
+            dseq: p.dseq,
+            ts: p.ts,
+            dc: p.dc,
+        })
+    }
+
+    /// Queues the pending messages whose ack wait ran out; those delivered as often as
+    /// `max_deliver` allows leave pending instead (returned). Messages already queued
+    /// (a nak) wait for their redelivery.
+    pub fn collect_due(&mut self, now: i64) -> Vec<MaxDelivered> {
         let mut exhausted = Vec::new();
         if now < self.earliest_ack_deadline {
             return exhausted;
@@ -423,11 +476,13 @@ impl Cursor {
         self.earliest_ack_deadline = earliest;
         for s in due {
             let dc = self.pending.get(&s).map_or(0, |p| p.dc);
-            if max > 0 && dc >= max as u64 {
-                // Delivered as often as allowed: it stays acknowledged-as-failed.
-                self.pending.remove(&s);
-                exhausted.push(s);
-            } else if !self.redeliver.contains(&s) {
+            if self.redeliver.contains(&s) {
+                if let Some(p) = self.pending.get_mut(&s) {
+                    p.deadline = i64::MAX;
+                }
+            } else if max > 0 && dc >= max as u64 {
+                exhausted.extend(self.exhaust(s));
+            } else {
                 if let Some(p) = self.pending.get_mut(&s) {
                     // Not due again until redelivered.
                     p.deadline = i64::MAX;
@@ -459,8 +514,10 @@ impl Cursor {
         if self.ack_floor.1 > last_seq {
             self.ack_floor = (self.dseq, last_seq);
             self.pending.clear();
+            self.max_delivered.clear();
         }
         self.pending.retain(|&s, _| s <= last_seq);
+        self.max_delivered.retain(|&s, _| s <= last_seq);
         self.redeliver.retain(|&s| s <= last_seq);
         self.lps.retain(|&s| s <= last_seq);
         match self.pending.iter().next_back() {
@@ -500,11 +557,14 @@ impl Cursor {
                     (s, pending)
                 })
                 .collect(),
+            // Messages out of deliveries are kept with their count (Go's store records
+            // them with one delivery more than they had pending).
             redelivered: self
                 .pending
                 .iter()
                 .filter(|(_, p)| p.dc > 1)
                 .map(|(&s, p)| (s, p.dc - 1))
+                .chain(self.max_delivered.iter().map(|(&s, &dc)| (s, dc)))
                 .collect(),
         }
     }
@@ -515,6 +575,7 @@ impl Cursor {
         self.npc = None;
         self.pending.clear();
         self.redeliver.clear();
+        self.max_delivered.clear();
         self.lps.clear();
         self.next_sseq = seq;
         self.dseq = 0;
@@ -527,7 +588,7 @@ impl Cursor {
     /// Every pending message is due now (Go's `forceExpirePending`, on a new deliver
     /// subject): queued for redelivery in order, except those delivered as often as
     /// allowed, which are done with (returned).
-    pub fn force_expire_pending(&mut self) -> Vec<u64> {
+    pub fn force_expire_pending(&mut self) -> Vec<MaxDelivered> {
         let max = self.config.max_deliver;
         let mut exhausted = Vec::new();
         let seqs: Vec<u64> = self.pending.keys().copied().collect();
@@ -537,8 +598,7 @@ impl Cursor {
             }
             let dc = self.pending.get(&s).map_or(0, |p| p.dc);
             if max > 0 && dc >= max as u64 {
-                self.pending.remove(&s);
-                exhausted.push(s);
+                exhausted.extend(self.exhaust(s));
                 continue;
             }
             if let Some(p) = self.pending.get_mut(&s) {
@@ -561,8 +621,19 @@ impl Cursor {
 
     /// The stream's messages below `first_seq` are gone (expired, purged): nothing to
     /// deliver or wait for there, and the ack floor moves past those that were pending
-    /// (Go treats a pending message removed from the stream as acknowledged).
-    pub fn drop_gone_below(&mut self, first_seq: u64) {
+    /// (Go treats a pending message removed from the stream as acknowledged). Whether
+    /// messages out of deliveries went with them (the store is to forget them too).
+    pub fn drop_gone_below(&mut self, first_seq: u64) -> bool {
+        let mut max_delivered_gone = false;
+        if self
+            .max_delivered
+            .keys()
+            .next()
+            .is_some_and(|&s| s < first_seq)
+        {
+            self.max_delivered = self.max_delivered.split_off(&first_seq);
+            max_delivered_gone = true;
+        }
         if self.next_sseq < first_seq {
             self.next_sseq = first_seq;
             self.npc = None;
@@ -574,6 +645,7 @@ impl Cursor {
             self.pending = self.pending.split_off(&first_seq);
             self.update_floor();
         }
+        max_delivered_gone
     }
 
     /// Messages of the stream gone above its first sequence (a purge of one subject
@@ -583,6 +655,7 @@ impl Cursor {
         let before = self.pending.len();
         for s in gone {
             self.pending.remove(s);
+            self.max_delivered.remove(s);
         }
         self.redeliver.retain(|s| !gone.contains(s));
         if self.pending.len() != before {
@@ -590,9 +663,10 @@ impl Cursor {
         }
     }
 
-    /// Messages delivered more than once and still pending.
+    /// Messages delivered more than once and still pending, and those out of deliveries
+    /// still in the stream (Go counts its redelivered map).
     pub fn num_redelivered(&self) -> u64 {
-        self.pending.values().filter(|p| p.dc > 1).count() as u64
+        (self.pending.values().filter(|p| p.dc > 1).count() + self.max_delivered.len()) as u64
     }
 }
 
@@ -712,6 +786,11 @@ pub fn restore_cursor(cfg: ConsumerConfig, state: &natsd_store::ConsumerState, n
     c.dseq = state.delivered.consumer;
     c.delivered_sseq = state.delivered.stream;
     c.ack_floor = (state.ack_floor.consumer, state.ack_floor.stream);
+    for (&sseq, &dc) in &state.redelivered {
+        if !state.pending.contains_key(&sseq) {
+            c.max_delivered.insert(sseq, dc);
+        }
+    }
     for (&sseq, p) in &state.pending {
         let dc = state.redelivered.get(&sseq).map_or(1, |r| r + 1);
         let deadline = p.timestamp.saturating_add(c.wait_for(dc));
@@ -815,10 +894,94 @@ mod tests {
         assert_eq!(c.redeliver, VecDeque::from([1]));
         c.redeliver.clear();
         c.record_delivery(1, SEC);
-        // Delivered twice: when the wait runs out it is dropped, not queued again.
-        assert_eq!(c.collect_due(10 * SEC), vec![1]);
+        // Delivered twice: when the wait runs out it leaves pending, not queued again,
+        // and is kept as out of deliveries.
+        let out = c.collect_due(10 * SEC);
+        assert_eq!(
+            out,
+            vec![MaxDelivered {
+                sseq: 1,
+                dseq: 2,
+                ts: SEC,
+                dc: 2
+            }]
+        );
         assert!(c.pending.is_empty() && c.redeliver.is_empty());
         assert_eq!(c.ack_floor, (2, 1));
+        assert_eq!(c.max_delivered, BTreeMap::from([(1, 2)]));
+        assert_eq!(c.num_redelivered(), 1);
+        assert_eq!(c.stored_state().redelivered, BTreeMap::from([(1, 2)]));
+    }
+
+    #[test]
+    fn a_nak_at_max_deliver_stays_pending_until_its_redelivery_comes_up() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.config.max_deliver = 1;
+        c.record_delivery(1, 0);
+        c.ack(&AckKind::Nak(None), 1, 1, SEC);
+        // Queued, not due: neither now nor when its ack wait runs out.
+        assert_eq!(c.next_deadline(), Some(2 * SEC));
+        assert!(c.collect_due(SEC).is_empty());
+        assert!(c.collect_due(10 * SEC).is_empty());
+        assert!(c.force_expire_pending().is_empty());
+        assert_eq!(c.pending.len(), 1);
+        assert_eq!(c.redeliver, VecDeque::from([1]));
+        // A nak with a delay takes it off the queue: due after the delay, when it is
+        // out of deliveries.
+        c.ack(&AckKind::Nak(Some(SEC)), 1, 1, 10 * SEC);
+        assert!(c.redeliver.is_empty());
+        assert!(c.collect_due(10 * SEC).is_empty());
+        assert_eq!(c.collect_due(11 * SEC).len(), 1);
+        assert!(c.pending.is_empty());
+        // With max_deliver 1 it was never redelivered, yet Go counts it.
+        assert_eq!(c.num_redelivered(), 1);
+    }
+
+    #[test]
+    fn messages_out_of_deliveries_go_on_ack_or_when_gone_from_the_stream() {
+        let mut c = Cursor::new(cfg(AckPolicy::Explicit), 1, 0);
+        c.config.max_deliver = 1;
+        c.config.max_ack_pending = 10;
+        for s in 1..=4 {
+            c.record_delivery(s, 0);
+        }
+        c.record_delivery(5, 5 * SEC);
+        assert_eq!(c.collect_due(2 * SEC).len(), 4);
+        assert_eq!(c.ack_floor, (4, 4));
+        assert_eq!(c.num_redelivered(), 4);
+        // An ack of one out of deliveries is an ack: it goes.
+        assert_eq!(c.ack(&AckKind::Ack, 2, 2, 3 * SEC), vec![2]);
+        assert_eq!(c.ack(&AckKind::Term, 3, 3, 3 * SEC), vec![3]);
+        assert_eq!(c.max_delivered.keys().copied().collect::<Vec<_>>(), [1, 4]);
+        assert_eq!(c.ack_floor, (4, 4));
+        // Removed from the stream: forgotten.
+        c.drop_gone(&[4]);
+        assert!(!c.drop_gone_below(1));
+        assert!(c.drop_gone_below(2));
+        assert!(c.max_delivered.is_empty());
+        assert_eq!(c.num_redelivered(), 0);
+        // Restored from the store's state.
+        let mut st = c.stored_state();
+        st.redelivered.insert(1, 1);
+        let r = restore_cursor(c.config.clone(), &st, 0);
+        assert_eq!(r.max_delivered, BTreeMap::from([(1, 1)]));
+        assert_eq!(r.pending.len(), 1);
+        // A reset forgets them.
+        let mut r = r;
+        r.reset_to(1);
+        assert!(r.max_delivered.is_empty());
+    }
+
+    #[test]
+    fn ack_all_takes_messages_out_of_deliveries_below_it() {
+        let mut c = Cursor::new(cfg(AckPolicy::All), 1, 0);
+        c.config.max_ack_pending = 10;
+        c.config.max_deliver = 1;
+        c.record_delivery(1, 0);
+        c.record_delivery(2, 5 * SEC);
+        assert_eq!(c.collect_due(2 * SEC).len(), 1);
+        assert_eq!(c.ack(&AckKind::Ack, 2, 2, 3 * SEC), vec![2, 1]);
+        assert!(c.max_delivered.is_empty());
     }
 
     #[test]
@@ -938,7 +1101,8 @@ mod tests {
             c.record_delivery(s, 0);
         }
         c.record_delivery(2, 0);
-        assert_eq!(c.force_expire_pending(), vec![2]);
+        let out: Vec<u64> = c.force_expire_pending().iter().map(|m| m.sseq).collect();
+        assert_eq!(out, vec![2]);
         assert_eq!(c.redeliver, VecDeque::from([1, 3]));
         assert_eq!(c.next_deadline(), None);
     }

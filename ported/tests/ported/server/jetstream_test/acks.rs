@@ -889,3 +889,137 @@ fn max_consumers() {
         "Expected error but got none"
     );
 }
+
+/// The server's consumer `name` of stream `stream` in the global account (Go's
+/// `mset.lookupConsumer`).
+#[track_caller]
+fn lookup_consumer(
+    s: &ported::jetstream::JsServer,
+    stream: &str,
+    name: &str,
+) -> std::sync::Arc<natsd::jetstream::consumer::Consumer> {
+    let js = s.shared().jetstream().expect("JetStream on");
+    let st = js
+        .account("$G")
+        .and_then(|a| a.stream(stream))
+        .expect("stream");
+    let c = st.consumers.read().get(name).cloned();
+    c.expect("consumer")
+}
+
+port!("server/jetstream_test.go::TestJetStreamInterestMaxDeliveryReached" => interest_max_delivery_reached);
+fn interest_max_delivery_reached() {
+    use ported::js_context::{JsContext, SubOpts};
+    let max_wait = Duration::from_millis(250);
+    for use_nak in [true, false] {
+        for action in ["fetch", "expire pending"] {
+            let title = format!("{}nak/{action}", if use_nak { "" } else { "no-" });
+            let s = run_basic_jetstream_server();
+            let mut js = JsContext::connect(s.addr());
+            js.js
+                .add_stream(json!({
+                    "name": "TEST", "storage": "file", "subjects": ["test"], "num_replicas": 1,
+                    "retention": "interest",
+                }))
+                .unwrap();
+            let mut sub = js
+                .pull_subscribe(
+                    "test",
+                    "consumer",
+                    SubOpts::config(json!({"ack_wait": SECOND, "max_deliver": 1})),
+                )
+                .unwrap();
+            js.js
+                .conn
+                .request("test", &[], b"hello", max_wait)
+                .unwrap_or_else(|e| panic!("{title}: {e:?}"));
+            assert_eq!(js.js.stream_state("TEST").msgs, 1, "{title}");
+
+            let msgs = js.fetch(&mut sub, 1, max_wait).unwrap();
+            assert_eq!(msgs.len(), 1, "{title}");
+            if use_nak {
+                js.nak(&msgs[0]);
+            }
+            let info = js.info("TEST", "consumer");
+            assert_eq!(info["num_ack_pending"], 1, "{title}");
+
+            if action == "fetch" {
+                std::thread::sleep(SECOND_DURATION);
+                // Max deliver 1: nothing comes.
+                assert!(js.fetch(&mut sub, 1, max_wait).is_err(), "{title}");
+            } else {
+                lookup_consumer(&s, "TEST", "consumer").force_expire_pending();
+            }
+
+            // Max deliver 1: nothing comes.
+            assert!(js.fetch(&mut sub, 1, max_wait).is_err(), "{title}");
+            let info = js.info("TEST", "consumer");
+            assert_eq!(info["num_ack_pending"], 0, "{title}");
+            // The consumer never acknowledged it: the stream keeps it.
+            assert_eq!(js.js.stream_state("TEST").msgs, 1, "{title}");
+
+            let mut sub2 = js
+                .pull_subscribe("test", "consumer2", SubOpts::default())
+                .unwrap();
+            let msgs = js.fetch(&mut sub2, 1, Duration::from_secs(5)).unwrap();
+            assert_eq!(msgs.len(), 1, "{title}");
+            js.ack_sync(&msgs[0]).unwrap();
+            assert_eq!(js.js.stream_state("TEST").msgs, 1, "{title}");
+        }
+    }
+}
+
+const SECOND_DURATION: Duration = Duration::from_secs(1);
+
+port!("server/jetstream_test.go::TestJetStreamMaxDeliveryRedeliveredReporting" => max_delivery_redelivered_reporting);
+fn max_delivery_redelivered_reporting() {
+    use ported::js_context::{JsContext, SubOpts};
+    let s = run_basic_jetstream_server();
+    let mut js = JsContext::connect(s.addr());
+    js.js
+        .add_stream(json!({
+            "name": "TEST", "storage": "file", "subjects": ["foo"], "num_replicas": 1,
+            "retention": "limits",
+        }))
+        .unwrap();
+    js.js.publish_ok("foo", b"");
+    let max_wait = Duration::from_millis(250);
+    let mut cfg = json!({
+        "durable_name": "CONSUMER", "ack_policy": "explicit",
+        "ack_wait": max_wait.as_nanos() as i64, "max_deliver": 1,
+    });
+    js.add_consumer("TEST", cfg.clone()).unwrap();
+    let mut sub = js
+        .pull_subscribe("", "CONSUMER", SubOpts::bind_stream("TEST"))
+        .unwrap();
+    assert_eq!(js.js.stream_state("TEST").msgs, 1);
+
+    let msgs = js.fetch(&mut sub, 1, max_wait).unwrap();
+    assert_eq!(msgs.len(), 1);
+    let info = js.info("TEST", "CONSUMER");
+    assert_eq!(info["num_ack_pending"], 1);
+    assert_eq!(info["num_redelivered"], 0);
+
+    std::thread::sleep(2 * max_wait);
+    // Max deliver 1: nothing comes.
+    assert!(js.fetch(&mut sub, 1, max_wait).is_err());
+
+    // Not redelivered with max deliver 1, so not reported.
+    let info = js.info("TEST", "CONSUMER");
+    assert_eq!(info["num_ack_pending"], 0);
+    assert_eq!(info["num_redelivered"], 0);
+
+    // With a higher max deliver it is.
+    cfg["max_deliver"] = json!(2);
+    js.update_consumer("TEST", cfg.clone()).unwrap();
+    let info = js.info("TEST", "CONSUMER");
+    assert_eq!(info["num_ack_pending"], 0);
+    assert_eq!(info["num_redelivered"], 1);
+
+    // And with none.
+    cfg["max_deliver"] = json!(-1);
+    js.update_consumer("TEST", cfg).unwrap();
+    let info = js.info("TEST", "CONSUMER");
+    assert_eq!(info["num_ack_pending"], 0);
+    assert_eq!(info["num_redelivered"], 1);
+}
