@@ -175,6 +175,11 @@ pub fn check_bytes_limits(
     Ok(())
 }
 
+/// Whether `used + add` bytes go past `max` (sums saturate).
+pub fn exceeds_budget(used: u64, add: i64, max: i64) -> bool {
+    i128::from(used) + i128::from(add) > i128::from(max)
+}
+
 /// JetStream of one server.
 pub struct JetStream {
     pub settings: Settings,
@@ -186,6 +191,9 @@ pub struct JetStream {
     pub api_total: AtomicU64,
     pub api_errors: AtomicU64,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
+    /// When "resource limits exceeded for server" was last logged (Go logs it at most
+    /// every 10 seconds).
+    last_resources_alert: Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for JetStream {
@@ -223,6 +231,40 @@ impl JetStream {
             let (am, af) = a.usage();
             (m + am, f + af)
         })
+    }
+
+    /// Go's `js.wouldExceedLimits`: whether `size` more bytes of `storage` would take the
+    /// server past its own budget for that storage (every account's streams together).
+    pub fn would_exceed_limits(&self, storage: StorageType, size: i64) -> bool {
+        let (mem, file) = self.usage();
+        match storage {
+            StorageType::Memory => exceeds_budget(mem, size, self.settings.max_memory),
+            StorageType::File => exceeds_budget(file, size, self.settings.max_store),
+        }
+    }
+
+    /// Go's `js.limitsExceeded`: the server already uses more of `storage` than its budget.
+    pub fn limits_exceeded(&self, storage: StorageType) -> bool {
+        self.would_exceed_limits(storage, 0)
+    }
+
+    /// Go's `resourcesExceededError`: logs that the server is out of `storage`, at most
+    /// once every 10 seconds.
+    pub fn resources_exceeded_error(&self, server: &ServerShared, storage: StorageType) {
+        let now = std::time::Instant::now();
+        let mut last = self.last_resources_alert.lock();
+        if last.is_some_and(|t| now.duration_since(t) <= Duration::from_secs(10)) {
+            return;
+        }
+        *last = Some(now);
+        crate::error!(
+            server.logging,
+            "JetStream {} resource limits exceeded for server",
+            match storage {
+                StorageType::Memory => "memory",
+                StorageType::File => "file",
+            }
+        );
     }
 
     /// Enables JetStream for `account`: its API subscriptions, then the streams found in
@@ -520,6 +562,7 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
         api_total: AtomicU64::new(0),
         api_errors: AtomicU64::new(0),
         tasks: Mutex::new(Vec::new()),
+        last_resources_alert: Mutex::new(None),
     });
     let dispatcher = tokio::spawn(crate::events::internal::dispatch_loop_blocking(
         Arc::downgrade(server),
@@ -588,6 +631,16 @@ mod tests {
             account_reserved,
             max_bytes_offset: 0,
         }
+    }
+
+    #[test]
+    fn a_server_budget_holds_exactly_its_size() {
+        assert!(!exceeds_budget(0, 1024, 1024));
+        assert!(exceeds_budget(0, 1025, 1024));
+        assert!(exceeds_budget(1000, 25, 1024));
+        assert!(!exceeds_budget(1024, 0, 1024));
+        assert!(exceeds_budget(1025, 0, 1024));
+        assert!(!exceeds_budget(u64::MAX, i64::MIN, i64::MAX));
     }
 
     #[test]

@@ -365,15 +365,32 @@ fn mirror_start(origin: &Origin, mirror: &natsd_store::StreamState, store: &dyn 
     }
 }
 
-/// The first origin sequence a new source copies (its start options).
+/// The first origin sequence a new source copies (its start options), kept within what
+/// the origin holds.
 fn start_of(origin: &Origin, store: &dyn Store) -> u64 {
-    if origin.spec.opt_start_seq > 0 {
-        return origin.spec.opt_start_seq;
+    let state = store.fast_state();
+    let wanted = if origin.spec.opt_start_seq > 0 {
+        origin.spec.opt_start_seq
+    } else if let Some(t) = origin.spec.opt_start_time {
+        store.get_seq_from_time(t.unix_nanos())
+    } else {
+        state.first_seq.max(1)
+    };
+    clip_start(wanted, state.first_seq, state.last_seq)
+}
+
+/// Where copying starts for a wanted start sequence, given the origin's first and last
+/// sequences (as Go places its sourcing consumer): an empty origin from 1, a start
+/// beyond the origin's end at the next message it stores, one before its first message
+/// at that message.
+pub fn clip_start(wanted: u64, first_seq: u64, last_seq: u64) -> u64 {
+    if first_seq == 0 {
+        1
+    } else if wanted > last_seq {
+        last_seq + 1
+    } else {
+        wanted.max(first_seq)
     }
-    if let Some(t) = origin.spec.opt_start_time {
-        return store.get_seq_from_time(t.unix_nanos());
-    }
-    store.fast_state().first_seq.max(1)
 }
 
 /// Stores a sourced message as a new message of `target`; whether it is there now
@@ -444,6 +461,20 @@ mod tests {
         let old = b"NATS/1.0\r\nNats-Stream-Source: ORDERS 7\r\n\r\n";
         assert_eq!(sourced_seq(old, &other.iname), Some(7));
         assert_eq!(sourced_seq(old, "OTHER > >"), None);
+    }
+
+    #[test]
+    fn a_start_sequence_is_clipped_to_the_origin() {
+        // Past the end: the next message the origin stores.
+        assert_eq!(clip_start(20, 1, 10), 11);
+        assert_eq!(clip_start(11, 1, 10), 11);
+        // Within.
+        assert_eq!(clip_start(5, 1, 10), 5);
+        // Before the first message still held.
+        assert_eq!(clip_start(2, 4, 10), 4);
+        // An empty origin, never written: from 1; purged: after its last.
+        assert_eq!(clip_start(20, 0, 0), 1);
+        assert_eq!(clip_start(20, 11, 10), 11);
     }
 
     #[test]

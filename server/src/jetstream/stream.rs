@@ -765,6 +765,13 @@ impl Stream {
             }
             None => &msg.payload,
         };
+        // The server's own budget first, then the account's (Go's order).
+        if let Some(js) = server.jetstream() {
+            if js.limits_exceeded(inner.config.storage) {
+                js.resources_exceeded_error(server, inner.config.storage);
+                return Some(self.reject(errors::INSUFFICIENT_RESOURCES.new()));
+            }
+        }
         if self.would_exceed_account_limits(inner.config.storage, &msg.subject, hdr, payload) {
             crate::warn!(
                 server.logging,

@@ -524,3 +524,47 @@ fn stream_config_clone() {
     clone.metadata.insert("key".into(), "value".into());
     assert_ne!(cfg.metadata, clone.metadata);
 }
+
+port!("server/jetstream_test.go::TestJetStreamWouldExceedLimits" => would_exceed_limits);
+fn would_exceed_limits() {
+    use natsd::jetstream::api::types::StorageType;
+    let s = run_basic_jetstream_server();
+    let js = s.shared().jetstream().expect("JetStream enabled");
+    let jsc = jetstream_config(&s);
+    // Storing exactly up to the server's limit fits.
+    assert!(!js.would_exceed_limits(StorageType::Memory, jsc.max_memory));
+    assert!(!js.would_exceed_limits(StorageType::File, jsc.max_store));
+    // One more byte does not.
+    assert!(js.would_exceed_limits(StorageType::Memory, jsc.max_memory + 1));
+    assert!(js.would_exceed_limits(StorageType::File, jsc.max_store + 1));
+}
+
+port!("server/jetstream_test.go::TestJetStreamDisabledLimitsEnforcement" => disabled_limits_enforcement);
+fn disabled_limits_enforcement() {
+    use serde_json::json;
+    let s = run_jetstream_server_with_conf(|dir| {
+        format!(
+            r#"
+            listen: 127.0.0.1:-1
+            jetstream: {{max_mem_store: 256MB, max_file_store: 2GB, store_dir: {:?}}}
+            accounts {{
+                one {{
+                    jetstream: {{
+                        mem: 1024
+                        disk: 0
+                        streams: 1
+                        consumers: 2
+                    }}
+                    users [{{user: one, password: password}}]
+                }}
+            }}
+            no_auth_user: one
+            "#,
+            dir.display().to_string()
+        )
+    });
+    let mut js = s.client();
+    // No disk for the account: a file stream is refused.
+    let err = js.add_stream(json!({"name": "disk", "storage": "file", "subjects": ["disk"]}));
+    assert!(err.is_err(), "{err:?}");
+}

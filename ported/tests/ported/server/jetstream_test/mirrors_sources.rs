@@ -511,3 +511,232 @@ fn source_working_queue_with_limit() {
     }
     worker.join().unwrap();
 }
+
+/// The source (or mirror) entries of stream `name`'s info.
+fn origins_of(js: &mut JsClient, name: &str) -> Vec<Value> {
+    let si = js.stream_info(name, None).unwrap();
+    if let Some(m) = si.get("mirror").filter(|m| !m.is_null()) {
+        return vec![m.clone()];
+    }
+    si["sources"].as_array().cloned().unwrap_or_default()
+}
+
+/// Go checks that the origin has one sourcing consumer whose start sequence was clipped
+/// from 20 to 11 (the origin holds 10 messages). natsd copies without a consumer, so the
+/// same facts are: one origin being copied, nothing copied once copying has started (it
+/// starts past 10), and the origin's next message, 11, copied (it starts at 11, not
+/// waiting for 20).
+fn check_start_clipped_to_eleven(js: &mut JsClient, name: &str, mirror: bool) {
+    check_for(Duration::from_secs(2), Duration::from_millis(50), || {
+        let origins = origins_of(js, name);
+        if origins.len() != 1 || origins[0]["name"] != "ORIGIN" {
+            return Err(format!("expected one origin, got {origins:?}"));
+        }
+        // `active` is -1 until the origin has been reached.
+        match origins[0]["active"].as_i64() {
+            Some(a) if a >= 0 => Ok(()),
+            _ => Err(format!("origin not reached yet: {:?}", origins[0])),
+        }
+    });
+    let st = js.stream_state(name);
+    assert_eq!(st.msgs, 0, "copied messages before the start: {st:?}");
+    assert_eq!(js.publish_ok("test", b"").sequence, 11);
+    wait_msgs(js, name, 1, Duration::from_secs(2));
+    if mirror {
+        let st = js.stream_state(name);
+        assert_eq!((st.first_seq, st.last_seq), (11, 11), "{st:?}");
+    } else {
+        let m = js.get_msg(name, 1).unwrap();
+        let shdr = m.header_value("Nats-Stream-Source").expect("source header");
+        assert_eq!(source_seq(&shdr), 11, "{shdr}");
+    }
+}
+
+port!("server/jetstream_test.go::TestJetStreamSourcingClipStartSeq" => sourcing_clip_start_seq);
+fn sourcing_clip_start_seq() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "ORIGIN", "subjects": ["test"]}))
+        .unwrap();
+    for _ in 0..10 {
+        js.publish_ok("test", b"");
+    }
+    js.add_stream(json!({"name": "SOURCING",
+        "sources": [{"name": "ORIGIN", "opt_start_seq": 20}]}))
+        .unwrap();
+    check_start_clipped_to_eleven(&mut js, "SOURCING", false);
+}
+
+port!("server/jetstream_test.go::TestJetStreamMirroringClipStartSeq" => mirroring_clip_start_seq);
+fn mirroring_clip_start_seq() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "ORIGIN", "subjects": ["test"]}))
+        .unwrap();
+    for _ in 0..10 {
+        js.publish_ok("test", b"");
+    }
+    js.add_stream(json!({"name": "MIRRORING",
+        "mirror": {"name": "ORIGIN", "opt_start_seq": 20}}))
+        .unwrap();
+    check_start_clipped_to_eleven(&mut js, "MIRRORING", true);
+}
+
+/// Publishes on `subject` with a `Nats-Msg-Id`; the ack.
+#[track_caller]
+fn publish_with_id(js: &mut JsClient, subject: &str, id: &str) -> PubAck {
+    js.publish(subject, &[("Nats-Msg-Id", id)], b"")
+        .unwrap_or_else(|e| panic!("publish {id:?} on {subject}: {e:?}"))
+}
+
+/// The first steps of Go's `Test...WithoutDuplicateWindow`: an id is a duplicate within
+/// the origin's one-second window and a new message after it.
+fn publish_same_id_across_window(js: &mut JsClient) {
+    js.add_stream(json!({"name": "TEST", "subjects": ["foo"], "duplicate_window": SECOND}))
+        .unwrap();
+    let pa = publish_with_id(js, "foo", "msgId");
+    assert_eq!((pa.sequence, pa.duplicate), (1, false));
+    let pa = publish_with_id(js, "foo", "msgId");
+    assert_eq!((pa.sequence, pa.duplicate), (1, true));
+    std::thread::sleep(Duration::from_millis(1200));
+    let pa = publish_with_id(js, "foo", "msgId");
+    assert_eq!((pa.sequence, pa.duplicate), (2, false));
+}
+
+/// Waits until stream `name` holds exactly sequences `first..=last`.
+#[track_caller]
+fn wait_first_last(js: &mut JsClient, name: &str, first: u64, last: u64, within: Duration) {
+    wait_state(js, name, within, |st| {
+        if st.msgs == last - first + 1 && st.first_seq == first && st.last_seq == last {
+            Ok(())
+        } else {
+            Err(format!("incorrect state: {st:?}"))
+        }
+    });
+}
+
+port!("server/jetstream_test.go::TestJetStreamStreamMirrorWithoutDuplicateWindow" => stream_mirror_without_duplicate_window);
+fn stream_mirror_without_duplicate_window() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    publish_same_id_across_window(&mut js);
+    js.add_stream(json!({"name": "M", "mirror": {"name": "TEST"}, "duplicate_window": 0}))
+        .unwrap();
+    wait_first_last(&mut js, "M", 1, 2, Duration::from_secs(2));
+}
+
+port!("server/jetstream_test.go::TestJetStreamStreamSourceWithoutDuplicateWindow" => stream_source_without_duplicate_window);
+fn stream_source_without_duplicate_window() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    publish_same_id_across_window(&mut js);
+    js.add_stream(json!({"name": "S", "sources": [{"name": "TEST"}], "duplicate_window": 0}))
+        .unwrap();
+    wait_first_last(&mut js, "S", 1, 2, Duration::from_secs(2));
+}
+
+port!("server/jetstream_test.go::TestJetStreamStreamMirrorIgnoresUpstreamDuplicateMsgIds" => stream_mirror_ignores_upstream_duplicate_msg_ids);
+fn stream_mirror_ignores_upstream_duplicate_msg_ids() {
+    let mut s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(
+        json!({"name": "TEST", "storage": "file", "subjects": ["foo"],
+        "duplicate_window": 100_000_000}),
+    )
+    .unwrap();
+    let pa = publish_with_id(&mut js, "foo", "X");
+    assert_eq!((pa.sequence, pa.duplicate), (1, false));
+    // The origin's window passes: the same id is a new message at 2.
+    std::thread::sleep(Duration::from_millis(200));
+    let pa = publish_with_id(&mut js, "foo", "X");
+    assert_eq!((pa.sequence, pa.duplicate), (2, false));
+
+    // The mirror copies both although they share an id.
+    js.add_stream(
+        json!({"name": "M", "storage": "file", "mirror": {"name": "TEST"},
+        "duplicate_window": 120 * SECOND}),
+    )
+    .unwrap();
+    let wait = |js: &mut JsClient, n: u64| {
+        wait_state(js, "M", Duration::from_secs(2), |st| {
+            if st.msgs == n && st.last_seq == n {
+                Ok(())
+            } else {
+                Err(format!("incorrect state: {st:?}"))
+            }
+        })
+    };
+    wait(&mut js, 2);
+    // And keeps going.
+    assert_eq!(publish_with_id(&mut js, "foo", "Y").sequence, 3);
+    wait(&mut js, 3);
+
+    // After a restart the mirror's window is rebuilt from what it holds; still no
+    // origin message is dropped as a duplicate.
+    drop(js);
+    s.restart();
+    let mut js = s.client();
+    std::thread::sleep(Duration::from_millis(200));
+    let pa = publish_with_id(&mut js, "foo", "X");
+    assert_eq!((pa.sequence, pa.duplicate), (4, false));
+    wait(&mut js, 4);
+}
+
+port!("server/jetstream_test.go::TestJetStreamSourcingIntoDiscardNewPerSubject" => sourcing_into_discard_new_per_subject);
+fn sourcing_into_discard_new_per_subject() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "A", "subjects": ["foo.*"], "duplicate_window": 100_000_000}))
+        .unwrap();
+    // Created by a raw request, as Go does.
+    let resp = js.request(
+        "$JS.API.STREAM.CREATE.B",
+        Some(
+            &json!({"name": "B", "storage": "memory", "sources": [{"name": "A"}],
+            "max_msgs_per_subject": 1, "discard": "new", "discard_new_per_subject": true,
+            "duplicate_window": 10 * SECOND}),
+        ),
+    );
+    assert!(resp.get("error").is_none(), "{resp}");
+
+    let wait = |js: &mut JsClient, n: u64| {
+        wait_state(js, "B", Duration::from_secs(4), |st| {
+            if st.msgs == n {
+                Ok(())
+            } else {
+                Err(format!("expected {n} messages, got {}", st.msgs))
+            }
+        })
+    };
+    let check = |js: &mut JsClient, seq: u64, subject: &str, data: &[u8]| {
+        let m = js.get_msg("B", seq).unwrap();
+        assert_eq!(m.subject, subject);
+        assert_eq!(m.data, data);
+    };
+
+    js.publish_ok("foo.1", b"1");
+    // Not sourced while the subject holds one message (discard new per subject).
+    js.publish_ok("foo.1", b"2");
+    wait(&mut js, 1);
+    check(&mut js, 1, "foo.1", b"1");
+
+    // Purged, the stream takes the waiting message.
+    js.purge_stream("B", None).unwrap();
+    wait(&mut js, 1);
+    check(&mut js, 2, "foo.1", b"2");
+
+    js.publish("foo.2", &[("Nats-Msg-Id", "1")], b"1").unwrap();
+    // Copied past the refused message.
+    wait(&mut js, 2);
+    check(&mut js, 3, "foo.2", b"1");
+
+    std::thread::sleep(Duration::from_millis(200));
+    // A new message in A (its window passed) but a duplicate id for B: skipped.
+    js.publish("foo.3", &[("Nats-Msg-Id", "1")], b"1").unwrap();
+    wait(&mut js, 2);
+
+    // And copying moves on.
+    js.publish_ok("foo.4", b"1");
+    wait(&mut js, 3);
+    check(&mut js, 4, "foo.4", b"1");
+}
