@@ -202,7 +202,7 @@ struct Shared {
     /// Wakes the background syncer early when the store stops.
     stopping: (Mutex<bool>, Condvar),
     /// Open consumer stores.
-    consumers: Arc<std::sync::atomic::AtomicUsize>,
+    consumers: Arc<self::consumer::OpenConsumers>,
     /// A snapshot is being written (one at a time, as in Go).
     snapshotting: std::sync::atomic::AtomicBool,
 }
@@ -297,6 +297,13 @@ impl FileStore {
     /// What recovery found damaged when the store was opened.
     pub fn recovery_report(&self) -> RecoveryReport {
         self.lock().core.report.clone()
+    }
+
+    /// Writes now the state of every open consumer that changed since the flusher last
+    /// wrote it (tests and benchmarks: the flusher otherwise writes within an interval).
+    #[doc(hidden)]
+    pub fn flush_consumer_states(&self) -> Result<(), StoreError> {
+        self.shared.consumers.flush_all(false)
     }
 
     /// The stream directory.

@@ -316,6 +316,10 @@ impl FileStore {
                 return Err(StoreError::Closed);
             }
         }
+        if include_consumers {
+            // The snapshot reads the consumers' files: bring them up to date first.
+            self.shared.consumers.flush_all(false)?;
+        }
         if self
             .shared
             .snapshotting

@@ -969,20 +969,14 @@ impl Store for FileStore {
     fn state(&self) -> StreamState {
         let locked = self.lock();
         let mut state = Self::state_locked(&locked, true);
-        state.consumers = self
-            .shared
-            .consumers
-            .load(std::sync::atomic::Ordering::SeqCst);
+        state.consumers = self.shared.consumers.count();
         state
     }
 
     fn fast_state(&self) -> StreamState {
         let locked = self.lock();
         let mut state = Self::state_locked(&locked, false);
-        state.consumers = self
-            .shared
-            .consumers
-            .load(std::sync::atomic::Ordering::SeqCst);
+        state.consumers = self.shared.consumers.count();
         state
     }
 
@@ -1083,6 +1077,8 @@ impl Store for FileStore {
 
     fn delete(&self, _inline: bool) -> Result<(), StoreError> {
         self.stop()?;
+        // Consumers still open must not write into the directory being removed.
+        self.shared.consumers.close_all();
         // Something may still be writing into the directory (Go's test does exactly
         // that); retry a few times before giving up.
         let mut last_err = None;
@@ -1110,6 +1106,9 @@ impl Store for FileStore {
             let _ = guard.core.save_schedules();
             guard.core.take_sync_work()
         };
+        // Consumer states go to disk, synced, with the stream's (best effort, as the
+        // files above; their own stop normally came first and left nothing to do).
+        let _ = self.shared.consumers.flush_all(true);
         let (flag, wake) = &self.shared.stopping;
         *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
         wake.notify_all();
