@@ -92,6 +92,11 @@ impl JsServer {
         self.running().shared()
     }
 
+    /// The running server itself (to stop it without dropping it, or count its tasks).
+    pub fn background(&self) -> &BackgroundServer {
+        self.running()
+    }
+
     pub fn store_dir(&self) -> &Path {
         self.store_dir.path()
     }

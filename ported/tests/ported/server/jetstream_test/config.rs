@@ -112,3 +112,51 @@ fn stream_create_pedantic_mode() {
         assert_eq!(failed, should_err, "{name}: {resp}");
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamBadSubjectMappingStream" => bad_subject_mapping_stream);
+fn bad_subject_mapping_stream() {
+    use ported::jetstream::{require_error, server_error_text};
+    let s = ported::jetstream::run_basic_jetstream_server();
+    let mut js = s.client();
+    js.add_stream(json!({"name": "test"})).unwrap();
+    // JSStreamUpdateErrF
+    const UPDATE_ERR: u16 = 10069;
+    let cases = [
+        (
+            json!({"name": "test", "sources": [{"name": "mapping", "subject_transforms": [
+                {"src": "events.*", "dest": "events.{{wildcard(1)}}{{split(3,1)}}"}]}]}),
+            "nats: source transform: invalid mapping destination: too many arguments passed to the function in {{wildcard(1)}}{{split(3,1)}}",
+        ),
+        (
+            json!({"name": "test", "sources": [{"name": "mapping", "subject_transforms": [
+                {"src": "events.>.*", "dest": "events.{{split(1,1)}}"}]}]}),
+            "nats: source transform source: invalid subject events.>.*",
+        ),
+        (
+            json!({"name": "test", "mirror": {"name": "mapping", "subject_transforms": [
+                {"src": "events.*", "dest": "events.{{split(3,1)}}"}]}}),
+            "nats: mirror transform: invalid mapping destination: wildcard index out of range in {{split(3,1)}}: [3]",
+        ),
+        (
+            json!({"name": "test", "mirror": {"name": "mapping", "subject_transforms": [
+                {"src": "events.>.*", "dest": "events.{{split(1,1)}}"}]}}),
+            "nats: mirror transform source: invalid subject events.>.*",
+        ),
+        (
+            json!({"name": "test", "subject_transform":
+                {"src": "events.*", "dest": "events.{{split(3,1)}}"}}),
+            "nats: stream transform: invalid mapping destination: wildcard index out of range in {{split(3,1)}}: [3]",
+        ),
+        (
+            json!({"name": "test", "subject_transform":
+                {"src": "events.>.*", "dest": "events.{{split(1,1)}}"}}),
+            "nats: stream transform source: invalid subject events.>.*",
+        ),
+    ];
+    for (config, expected) in cases {
+        let e = js
+            .update_stream(config.clone())
+            .expect_err("the update must fail");
+        require_error(&e.to_string(), &[&server_error_text(expected, UPDATE_ERR)]);
+    }
+}

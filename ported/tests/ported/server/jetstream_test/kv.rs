@@ -240,3 +240,50 @@ fn kv_history_regression() {
         assert_eq!(kv_history_len(&mut js, "TEST", "foo"), 1, "{storage}");
     }
 }
+
+port!("server/jetstream_test.go::TestJetStreamKVReductionInHistory" => kv_reduction_in_history);
+fn kv_reduction_in_history() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    let start_history = 4u64;
+    create_key_value(&mut js, "TEST", start_history, "file");
+    let num_keys = 1000u64;
+    let msg = b"ABC".repeat(330); // about 1000 bytes
+    let mut rng_state = 0x9e37_79b9_7f4a_7c15u64;
+    loop {
+        // xorshift: a random key in 1..=num_keys, in hex as Go's %X.
+        rng_state ^= rng_state << 13;
+        rng_state ^= rng_state >> 7;
+        rng_state ^= rng_state << 17;
+        let key = format!("{:X}", rng_state % num_keys + 1);
+        kv_put(&mut js, "TEST", &key, &msg);
+        // The bucket's values (Go's `kv.Status().Values()`).
+        if js.stream_state("KV_TEST").msgs >= start_history * num_keys {
+            break;
+        }
+    }
+    let store_before = js.account_info().unwrap()["storage"].as_u64().unwrap();
+
+    let check_all_keys = |js: &mut JsClient| {
+        let keys = kv_keys(js, "TEST");
+        assert_eq!(keys.len() as u64, num_keys);
+        for key in keys {
+            js.get_last_msg("KV_TEST", &format!("$KV.TEST.{key}"))
+                .unwrap_or_else(|e| panic!("get {key}: {e}"));
+        }
+    };
+    check_all_keys(&mut js);
+
+    // History down to 1.
+    let si = js.stream_info("KV_TEST", None).unwrap();
+    let mut cfg = si["config"].clone();
+    cfg["max_msgs_per_subject"] = json!(1);
+    js.update_stream(cfg).unwrap();
+    // The account's usage follows.
+    let store_after = js.account_info().unwrap()["storage"].as_u64().unwrap();
+    assert!(
+        store_before > store_after,
+        "storage {store_before} -> {store_after}"
+    );
+    check_all_keys(&mut js);
+}

@@ -795,3 +795,100 @@ fn upgrade_stream_versioning() {
         .unwrap_or_default();
     assert_eq!(got.len(), 3, "metadata: {got:?}");
 }
+
+port!("server/jetstream_test.go::TestJetStreamSimpleFileRecovery" => simple_file_recovery);
+fn simple_file_recovery() {
+    use super::consumer_support::{next_seq, worker_mode_config, Rng};
+    use std::collections::BTreeMap;
+    let mut s = run_basic_jetstream_server();
+    let mut js = s.client();
+    let mut rng = Rng::new();
+    let mut next_subject = 0u64;
+    let mut random_subject = || {
+        next_subject += 1;
+        format!("SUBJ.{:X}{next_subject}", rng.below(u64::MAX))
+    };
+    let mut rng = Rng::new();
+
+    /// A stream's config, its state and (durable, acked) of each consumer.
+    type Saved = (Value, Value, Vec<(String, u64)>);
+    let mut ostate: BTreeMap<String, Saved> = BTreeMap::new();
+    for i in 1..=10u64 {
+        let name = format!("MMS-{i}");
+        let subjects = [random_subject(), random_subject(), random_subject()];
+        js.add_stream(
+            json!({"name": name, "storage": "file", "subjects": subjects,
+            "max_msgs": 100}),
+        )
+        .unwrap_or_else(|e| panic!("Unexpected error adding stream {name:?}: {e}"));
+        let to_send = rng.below(100) + 1;
+        for n in 1..=to_send {
+            let subject = &subjects[rng.below(3) as usize];
+            send_stream_msg(&mut js, subject, &format!("Hello {}", n * i));
+        }
+        let mut obs = Vec::new();
+        for n in 1..=rng.below(5) + 1 {
+            let oname = format!("WQ-{i}-{n}");
+            js.add_consumer(&name, worker_mode_config(&oname)).unwrap();
+            // Take some messages, acking each.
+            let to_receive = rng.below(to_send) + 1;
+            let next = ported::jetstream::next_subject(&name, &oname);
+            for _ in 0..to_receive {
+                let m = js
+                    .conn
+                    .request(&next, &[], b"", ACK_WAIT)
+                    .unwrap_or_else(|e| panic!("no message from {oname}: {e:?}"));
+                js.conn.publish(&m.reply, b"");
+            }
+            obs.push((oname, to_receive));
+        }
+        js.conn.flush();
+        let si = js.stream_info(&name, None).unwrap();
+        ostate.insert(name, (si["config"].clone(), si["state"].clone(), obs));
+    }
+    // The account's usage, less its API counts (the API served this test's requests).
+    let usage = |js: &mut JsClient| {
+        let mut info = js.account_info().unwrap();
+        info.as_object_mut().unwrap().remove("api");
+        info
+    };
+    let pusage = usage(&mut js);
+    drop(js);
+
+    // Shut down: nothing of the server keeps running (Go allows 3 goroutines of runtime
+    // noise; natsd's tasks all run on the server's own runtime).
+    s.background().server.shutdown();
+    ported::jetstream::check_for(
+        Duration::from_secs(2),
+        Duration::from_millis(200),
+        || match s.background().alive_tasks() {
+            n if n <= 3 => Ok(()),
+            n => Err(format!("{n} tasks still exist post Shutdown()")),
+        },
+    );
+
+    s.restart();
+    let mut js = s.client();
+    let nusage = usage(&mut js);
+    assert_eq!(nusage, pusage, "Usage does not match after restore");
+    for (name, (cfg, state, obs)) in &ostate {
+        let si = js
+            .stream_info(name, None)
+            .unwrap_or_else(|e| panic!("Expected to find a stream for {name:?}: {e}"));
+        assert_eq!(&si["state"], state, "State does not match");
+        assert_eq!(&si["config"], cfg, "Configs do not match");
+        let consumers = js.consumer_names(name).unwrap();
+        assert_eq!(
+            consumers.len(),
+            obs.len(),
+            "Number of consumers do not match"
+        );
+        for (oname, acked) in obs {
+            assert_eq!(
+                next_seq(&mut js, name, oname),
+                acked + 1,
+                "Consumer next seq is not correct"
+            );
+        }
+    }
+}
