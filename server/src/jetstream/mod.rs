@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod banner;
+pub mod batch;
 pub mod consumer;
 pub mod consumer_config;
 pub mod counter;
@@ -365,6 +366,7 @@ impl JetStream {
                 self.settings.domain.clone(),
             );
             s.set_account(jsa);
+            s.recover_partial_batch(server);
             if let Err(e) = s.start(server) {
                 crate::warn!(server.logging, "  Error recreating stream {name:?}: {e}");
                 s.stop(server);

@@ -77,6 +77,9 @@ pub struct Origin {
     pub sourced: bool,
     /// Now (ns since the epoch), for schedules.
     pub now: i64,
+    /// Part of an atomic batch whose commit checks it passed already
+    /// (`batch::check_commit`): stored as it is.
+    pub batched: bool,
 }
 
 /// Runs the checks for a message on `subject`. `last_seq` and `last_msg_id` are the
@@ -95,6 +98,9 @@ pub fn check(
     origin: Origin,
     last_of: impl Fn(&str) -> Result<StoreMsg, StoreError>,
 ) -> Check {
+    if origin.batched {
+        return Check::Accept(super::batch::accepted_as_checked(cfg, hdr));
+    }
     // A file store record past this size could not be read back (Go's
     // `isFileStoreMsgTooLarge`): refused before anything else.
     if cfg.storage == StorageType::File

@@ -119,6 +119,8 @@ pub struct Stream {
     /// The stream's consumers, by name.
     pub consumers:
         parking_lot::RwLock<std::collections::BTreeMap<String, Arc<super::consumer::Consumer>>>,
+    /// Atomic batches being published (`Nats-Batch-Id`), staged until their commit.
+    batches: Mutex<super::batch::Batches>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -293,6 +295,7 @@ impl Stream {
             housekeeping: tokio::sync::Notify::new(),
             copy_tasks: Mutex::new(Vec::new()),
             store_proposals,
+            batches: Mutex::new(super::batch::Batches::default()),
         })
     }
 
@@ -402,6 +405,7 @@ impl Stream {
         for t in self.tasks.lock().drain(..) {
             t.abort();
         }
+        self.batches.lock().clear();
         let _ = self.store().stop();
     }
 
@@ -427,6 +431,7 @@ impl Stream {
         for t in self.tasks.lock().drain(..) {
             t.abort();
         }
+        self.batches.lock().clear();
         self.store().delete(true)?;
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -530,15 +535,26 @@ impl Stream {
                 if self.is_closed() {
                     return vec![false; count];
                 }
-                let origin = publish::Origin { sourced, now };
-                let answer = self.process_one(
-                    &mut inner,
-                    server,
-                    &msg,
-                    origin,
-                    &mut pending,
-                    &mut republish,
-                );
+                let origin = publish::Origin {
+                    sourced,
+                    now,
+                    ..Default::default()
+                };
+                let batch_id = msg.header.as_deref().and_then(super::batch::batch_id);
+                let answer = match batch_id {
+                    Some(id) if !sourced => {
+                        let id = id.to_string();
+                        self.process_atomic(&mut inner, server, &msg, &id, now, &mut pending)
+                    }
+                    _ => self.process_one(
+                        &mut inner,
+                        server,
+                        &msg,
+                        origin,
+                        &mut pending,
+                        &mut republish,
+                    ),
+                };
                 outcomes.push(answer.as_ref().is_some_and(|a| a.stored));
                 if let Some(answer) = answer {
                     if !msg.reply.is_empty() && !inner.config.no_ack {
@@ -862,6 +878,208 @@ impl Stream {
             Some(v) => Some(self.ack_with_value(seq, &v)),
             None => Some(self.ack(seq, false)),
         }
+    }
+}
+
+/// Atomic batch publish (`batch.rs` holds the logic).
+impl Stream {
+    /// How many atomic batches are open on this stream.
+    pub fn open_batches(&self) -> usize {
+        self.batches.lock().len()
+    }
+
+    /// Takes a message of atomic batch `id`: stages it, or on its commit checks the
+    /// whole batch and stores all of it (the answer to the commit is the batch's ack).
+    fn process_atomic(
+        &self,
+        inner: &mut StreamInner,
+        server: &ServerShared,
+        msg: &InMsg,
+        id: &str,
+        now: i64,
+        pending: &mut Vec<PendingDurable>,
+    ) -> Option<PubAnswer> {
+        use super::batch;
+        let hdr: &[u8] = msg.header.as_deref().unwrap_or_default();
+        if self.would_exceed_account_limits(inner.config.storage, &msg.subject, hdr, &msg.payload)
+        {
+            return Some(self.reject(errors::ACCOUNT_RESOURCES_EXCEEDED.new()));
+        }
+        let limits = batch::Limits::from_opts(&server.opts().jetstream_limits);
+        let stage_dir = match &self.store {
+            StreamStore::File(_) => self.dir.as_deref(),
+            StreamStore::Memory(_) => None,
+        };
+        let staged = batch::StagedMsg {
+            subject: msg.subject.clone(),
+            header: hdr.to_vec(),
+            payload: msg.payload.to_vec(),
+        };
+        let step = self
+            .batches
+            .lock()
+            .accept(&inner.config, &limits, id, staged, now, stage_dir);
+        let mut commit = match step {
+            batch::Step::Staged => {
+                return Some(PubAnswer {
+                    body: Vec::new(),
+                    stored: false,
+                })
+            }
+            batch::Step::Rejected { error, .. } => return Some(self.reject(error)),
+            batch::Step::Commit(c) => c,
+        };
+        // The whole batch is on disk before any of it goes into the stream.
+        if let Some(disk) = &mut commit.disk {
+            if disk.make_durable().is_err() {
+                commit.finish();
+                return Some(self.reject(errors::ATOMIC_PUBLISH_INCOMPLETE_BATCH.new()));
+            }
+        }
+        let store = self.store();
+        let state = store.fast_state();
+        let config = inner.config.clone();
+        let transform = |s: &str| transform_subject(config.subject_transform.as_ref(), s);
+        let last_of = |s: &str| store.load_last_msg(s);
+        let subject_total = |s: &str| store.subjects_totals(s).get(s).copied().unwrap_or(0);
+        let view = batch::StreamView {
+            cfg: &config,
+            last_seq: inner.last_seq,
+            last_msg_id: &inner.last_msg_id,
+            dedup: &inner.dedup,
+            max_payload: server.opts().max_payload as i64,
+            msgs: state.msgs,
+            bytes: state.bytes,
+            now,
+            last_of: &last_of,
+            subject_total: &subject_total,
+            transform: &transform,
+        };
+        let checked = match batch::check_commit(&view, &commit.msgs) {
+            Ok(c) => c,
+            Err(e) => {
+                commit.finish();
+                return Some(self.reject(e));
+            }
+        };
+        let (id, count) = (commit.id.clone(), commit.count);
+        let answer = self.store_checked(inner, server, checked, now, pending);
+        // The staging store goes once the stream's copy is durable; until then a
+        // restart finishes the batch from it.
+        if let StreamStore::File(fs) = &self.store {
+            for p in pending.drain(..) {
+                if let Err(e) = fs.wait_durable_for(p) {
+                    crate::error!(
+                        server.logging,
+                        "JetStream failed to sync stream '{} > {}': {e}",
+                        self.account.name,
+                        self.name
+                    );
+                    return None;
+                }
+            }
+        }
+        commit.finish();
+        match answer {
+            Some(a) if a.stored => {
+                let ack = self.ack(inner.last_seq, false);
+                Some(PubAnswer {
+                    body: batch::ack_with_batch(&ack.body, &id, count),
+                    stored: true,
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Stores messages that passed the batch checks, in order; the answer is the last
+    /// one's.
+    fn store_checked(
+        &self,
+        inner: &mut StreamInner,
+        server: &ServerShared,
+        msgs: Vec<super::batch::StagedMsg>,
+        now: i64,
+        pending: &mut Vec<PendingDurable>,
+    ) -> Option<PubAnswer> {
+        // Republish of batch messages is not supported yet; they are only stored.
+        let mut republish = Vec::new();
+        let origin = publish::Origin {
+            now,
+            batched: true,
+            ..Default::default()
+        };
+        let mut answer = None;
+        for m in msgs {
+            let in_msg = InMsg {
+                subject: m.subject,
+                reply: String::new(),
+                header: Some(m.header.into()),
+                payload: m.payload.into(),
+                publisher: 0,
+            };
+            answer = self.process_one(inner, server, &in_msg, origin, pending, &mut republish);
+            if !answer.as_ref().is_some_and(|a| a.stored) {
+                crate::error!(
+                    server.logging,
+                    "JetStream failed to store a batch message on stream '{} > {}'",
+                    self.account.name,
+                    self.name
+                );
+            }
+        }
+        answer
+    }
+
+    /// After a restart: finishes a batch whose commit was being stored when the server
+    /// stopped (see `batch.rs`), then removes what staging left.
+    pub fn recover_partial_batch(&self, server: &ServerShared) {
+        let Some(dir) = self.dir.clone() else {
+            return;
+        };
+        if !dir.join(super::batch::BATCHES_DIR).exists() {
+            return;
+        }
+        let last = self.store().load_last_msg(">");
+        if let Ok(last) = last {
+            match super::batch::remainder_to_apply(&dir, &last) {
+                Ok(None) => {}
+                Ok(Some((from, msgs))) => {
+                    crate::notice!(
+                        server.logging,
+                        "  Restoring partial batch write for stream '{} > {}' (seq {} to {})",
+                        self.account.name,
+                        self.name,
+                        from,
+                        from + msgs.len() as u64 - 1
+                    );
+                    let mut pending = Vec::new();
+                    let mut inner = self.inner.lock();
+                    self.store_checked(&mut inner, server, msgs, now_nanos(), &mut pending);
+                    drop(inner);
+                    if let StreamStore::File(fs) = &self.store {
+                        for p in pending {
+                            if let Err(e) = fs.wait_durable_for(p) {
+                                crate::error!(
+                                    server.logging,
+                                    "  Failed restoring partial batch write for stream '{} > {}': {e}",
+                                    self.account.name,
+                                    self.name
+                                );
+                                return;
+                            }
+                        }
+                    }
+                }
+                Err(e) => crate::error!(
+                    server.logging,
+                    "  Failed restoring partial batch write for stream '{} > {}': {e}",
+                    self.account.name,
+                    self.name
+                ),
+            }
+        }
+        super::batch::remove_staging(&dir);
     }
 }
 

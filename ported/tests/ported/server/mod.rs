@@ -11,6 +11,7 @@ mod events_test;
 mod feature_flags_test;
 mod filestore_test;
 mod gsl;
+mod jetstream_batching_test;
 mod jetstream_consumer_test;
 mod jetstream_test;
 mod jetstream_versioning_test;
