@@ -4,6 +4,7 @@
 //! the server's own events and requests.
 
 pub mod imports;
+pub mod routing;
 
 use crate::client::SubRef;
 use crate::sublist::Sublist;
@@ -167,6 +168,24 @@ pub struct Accounts {
     system: Option<Arc<Account>>,
     /// Whether new accounts' sublists cache matches (`no_sublist_cache` unset).
     sublist_cache: bool,
+    /// The exports and imports last applied: a reload that leaves them as they were
+    /// keeps them in place rather than setting them anew (a request published while
+    /// they were being set again would find no import).
+    applied: parking_lot::Mutex<ImportsFingerprint>,
+}
+
+/// What the configured exports and imports of a set of accounts depend on.
+type ImportsFingerprint = Vec<(
+    String,
+    Vec<imports::ExportConfig>,
+    Vec<imports::ImportConfig>,
+)>;
+
+fn imports_fingerprint(o: &crate::config::Options) -> ImportsFingerprint {
+    o.accounts
+        .iter()
+        .map(|a| (a.name.clone(), a.exports.clone(), a.imports.clone()))
+        .collect()
 }
 
 /// Registering an account under a name already taken (Go's `ErrAccountExists`).
@@ -243,6 +262,7 @@ impl Accounts {
             global,
             system,
             sublist_cache: cache,
+            applied: parking_lot::Mutex::new(imports_fingerprint(o)),
         })
     }
 
@@ -251,14 +271,20 @@ impl Accounts {
     /// closed by the authorization check that follows.
     pub fn sync_with(&self, o: &crate::config::Options) {
         let mut by_name = self.by_name.write();
+        let names_before: Vec<String> = by_name.keys().cloned().collect();
         by_name.retain(|name, acc| {
             name == GLOBAL_ACCOUNT
                 || self.is_system(acc)
                 || o.accounts.iter().any(|a| &a.name == name)
         });
         add_configured(&mut by_name, o);
-        // Checked when the file was read.
-        let _ = set_imports_exports(&by_name, o);
+        let fingerprint = imports_fingerprint(o);
+        let mut applied = self.applied.lock();
+        if !by_name.keys().eq(names_before.iter()) || *applied != fingerprint {
+            // Checked when the file was read.
+            let _ = set_imports_exports(&by_name, o);
+            *applied = fingerprint;
+        }
     }
 
     pub fn global(&self) -> &Arc<Account> {

@@ -749,6 +749,23 @@ impl Account {
         self.has_service_imports.store(false, Ordering::Release);
     }
 
+    /// Whether this account and `other` import the same streams: the same exporting
+    /// account (by name), subjects and trace setting, in any order (Go's
+    /// `checkStreamImportsEqual`).
+    pub fn stream_imports_equal(&self, other: &Account) -> bool {
+        let key = |si: &StreamImport| (si.account_name.clone(), si.from.clone(), si.to.clone());
+        let mine = self.stream_imports();
+        let theirs: HashMap<_, bool> = other
+            .stream_imports()
+            .iter()
+            .map(|si| (key(si), si.allow_trace))
+            .collect();
+        mine.len() == other.stream_imports().len()
+            && mine
+                .iter()
+                .all(|si| theirs.get(&key(si)) == Some(&si.allow_trace))
+    }
+
     /// The stream imports of this account.
     pub fn stream_imports(&self) -> Vec<StreamImport> {
         self.ie.read().stream_imports.clone()
@@ -843,69 +860,83 @@ impl Account {
         out
     }
 
-    /// The service import a publish here on `subject` goes to, if any: the request to
-    /// send in the exporting account. With a reply, a `_R_.` reply of the exporting
-    /// account is set up to carry responses back to `reply` here.
-    pub fn service_target(
+    /// The service imports a publish here on `subject` goes to: the requests to send
+    /// in the exporting accounts (every import whose local subject matches, as each of
+    /// Go's service import subscriptions takes the message). With a reply, a `_R_.`
+    /// reply of each exporting account is set up to carry responses back to `reply`.
+    pub fn service_targets(
         self: &Arc<Self>,
         subject: &str,
         reply: Option<&str>,
         now: Instant,
         used: &[String],
-    ) -> Option<ServiceTarget> {
+    ) -> Vec<ServiceTarget> {
         if !self.has_service_imports.load(Ordering::Acquire) {
-            return None;
+            return Vec::new();
         }
-        let (dest, to, rt, key) = {
+        let matching: Vec<(Arc<Account>, String, ResponseType, String)> = {
             let ie = self.ie.read();
-            let si = ie
-                .service_imports
+            ie.service_imports
                 .iter()
-                .find(|si| si.from == subject)
-                .or_else(|| {
-                    ie.service_imports
-                        .iter()
-                        .find(|si| subject_matches_filter(subject, &si.from))
-                })?;
-            let key = format!("{}\u{0}{}", self.name, si.from);
-            if used.contains(&key) {
-                return None;
-            }
-            (
-                si.account.upgrade()?,
-                si.map.apply(subject),
-                si.response_type,
-                key,
-            )
+                .filter(|si| si.from == subject || subject_matches_filter(subject, &si.from))
+                .filter_map(|si| {
+                    let key = format!("{}\u{0}{}\u{0}{}", self.name, si.account_name, si.from);
+                    if used.contains(&key) {
+                        return None;
+                    }
+                    Some((
+                        si.account.upgrade()?,
+                        si.map.apply(subject),
+                        si.response_type,
+                        key,
+                    ))
+                })
+                .collect()
         };
-        let reply = reply.map(|r| {
-            let threshold = {
-                let die = dest.ie.read();
-                service_export_key(&die.service_exports, &to)
-                    .and_then(|k| die.service_exports.get(&k).map(|s| s.response_threshold))
-                    .unwrap_or(DEFAULT_RESPONSE_THRESHOLD)
-            };
-            let new_reply = new_service_reply();
-            let mut die = dest.ie.write();
-            die.responses.retain(|_, r| r.still_wanted(now));
-            die.responses.insert(
-                new_reply.clone(),
-                ResponseRoute {
-                    account: Arc::downgrade(self),
-                    reply: r.to_string(),
-                    response_type: rt,
-                    expires: now + threshold,
-                },
-            );
-            dest.has_responses.store(true, Ordering::Release);
-            new_reply
-        });
-        Some(ServiceTarget {
-            account: dest,
-            subject: to,
-            reply,
-            key,
-        })
+        matching
+            .into_iter()
+            .map(|(dest, to, rt, key)| {
+                let reply = reply.map(|r| self.add_response_route(&dest, &to, r, rt, now));
+                ServiceTarget {
+                    account: dest,
+                    subject: to,
+                    reply,
+                    key,
+                }
+            })
+            .collect()
+    }
+
+    /// A new `_R_.` reply in `dest` that carries responses to a request on `to` back to
+    /// `reply` here.
+    fn add_response_route(
+        self: &Arc<Self>,
+        dest: &Account,
+        to: &str,
+        reply: &str,
+        rt: ResponseType,
+        now: Instant,
+    ) -> String {
+        let threshold = {
+            let die = dest.ie.read();
+            service_export_key(&die.service_exports, to)
+                .and_then(|k| die.service_exports.get(&k).map(|s| s.response_threshold))
+                .unwrap_or(DEFAULT_RESPONSE_THRESHOLD)
+        };
+        let new_reply = new_service_reply();
+        let mut die = dest.ie.write();
+        die.responses.retain(|_, r| r.still_wanted(now));
+        die.responses.insert(
+            new_reply.clone(),
+            ResponseRoute {
+                account: Arc::downgrade(self),
+                reply: reply.to_string(),
+                response_type: rt,
+                expires: now + threshold,
+            },
+        );
+        dest.has_responses.store(true, Ordering::Release);
+        new_reply
     }
 
     /// Where a publish here on a `_R_.` subject goes: the requester's account and reply.
@@ -926,6 +957,33 @@ impl Account {
             account: route.account.upgrade()?,
             subject: route.reply,
         })
+    }
+
+    /// Whether anyone listens to `subject` here; a `_R_.` reply of a request that came
+    /// through a service import stands for the requester's reply in its account, so
+    /// the interest is looked for there (Go's `trackDownAccountAndInterest`).
+    pub fn has_reply_interest(&self, subject: &str) -> bool {
+        let mut hop: Option<(Arc<Account>, String)> = None;
+        for _ in 0..MAX_CYCLE_SEARCH_DEPTH {
+            let (acc, subj): (&Account, &str) = match &hop {
+                Some((a, s)) => (a, s),
+                None => (self, subject),
+            };
+            if !subj.starts_with(REPLY_PREFIX) || !acc.has_responses.load(Ordering::Acquire) {
+                return acc.sublist.has_interest(subj);
+            }
+            let next = acc
+                .ie
+                .read()
+                .responses
+                .get(subj)
+                .and_then(|r| Some((r.account.upgrade()?, r.reply.clone())));
+            match next {
+                Some(n) => hop = Some(n),
+                None => return acc.sublist.has_interest(subj),
+            }
+        }
+        false
     }
 
     /// Forgets the `_R_.` reply `subject` (its requester no longer listens).
@@ -1172,13 +1230,32 @@ mod tests {
     }
 
     #[test]
+    fn wildcard_stream_imports_map_onto_their_local_subjects() {
+        let (foo, bar) = (acc("foo"), acc("bar"));
+        foo.add_stream_export("events.>", None).unwrap();
+        foo.add_stream_export("info.*.*.>", None).unwrap();
+        bar.add_mapped_stream_import(&foo, "events.>", "foo.events.>")
+            .unwrap();
+        bar.add_mapped_stream_import(&foo, "info.*.*.>", "foo.info.$2.$1.>")
+            .unwrap();
+        let subjects = |s: &str| -> Vec<String> {
+            foo.stream_targets(s)
+                .into_iter()
+                .map(|t| t.subject)
+                .collect()
+        };
+        assert_eq!(subjects("events.22"), ["foo.events.22"]);
+        assert_eq!(subjects("info.11.22.bar"), ["foo.info.22.11.bar"]);
+    }
+
+    #[test]
     fn singleton_response_mapping_goes_with_the_response() {
         let (foo, bar) = (acc("foo"), acc("bar"));
         foo.add_service_export("test.request", None).unwrap();
         bar.add_service_import(Some(&foo), "foo", "test.request")
             .unwrap();
         let now = Instant::now();
-        let t = bar.service_target("foo", Some("bar"), now, &[]).unwrap();
+        let t = bar.service_targets("foo", Some("bar"), now, &[]).remove(0);
         assert_eq!(t.subject, "test.request");
         let reply = t.reply.unwrap();
         assert!(reply.starts_with(REPLY_PREFIX));
@@ -1200,8 +1277,8 @@ mod tests {
         bar.add_service_import(Some(&foo), "svc", "").unwrap();
         let now = Instant::now();
         let reply = bar
-            .service_target("svc", Some("in"), now, &[])
-            .unwrap()
+            .service_targets("svc", Some("in"), now, &[])
+            .remove(0)
             .reply
             .unwrap();
         for _ in 0..3 {

@@ -312,7 +312,6 @@ pub fn publish_as(
     payload: &[u8],
 ) -> usize {
     internal.published.fetch_add(1, Ordering::Relaxed);
-    let result = account.sublist.match_bytes(route.as_bytes());
     let mut full = Vec::new();
     let data: &[u8] = match header {
         Some(h) => {
@@ -326,44 +325,106 @@ pub fn publish_as(
     if trace && internal.client.traced(&server.logging) {
         trace_publish(server, subject, reply, header.map_or(0, <[u8]>::len), data);
     }
-    let is_self = |s: &SubRef| Arc::ptr_eq(&s.client, &internal.client);
-    let mut d = Delivery {
+    let mut sink = InternalSink {
         server,
-        subject: subject.as_bytes(),
-        reply: reply.map(str::as_bytes),
+        internal,
+        // A JetStream delivery keeps its stored subject wherever it is routed.
+        subject: (route != subject).then_some(subject),
         header_len: header.map(<[u8]>::len),
         data,
-        count: 0,
-        bytes: 0,
-        expired: Vec::new(),
         trace,
+        count: 0,
     };
-    for sub in result.psubs.iter().filter(|s| !is_self(s)) {
-        d.deliver(sub);
-    }
-    for group in result.qsubs.iter() {
-        let members: Vec<&SubRef> = group.iter().filter(|s| !is_self(s)).collect();
-        if members.is_empty() {
-            continue;
+    let r = reply.map(str::as_bytes);
+    sink.deliver(account, route, r);
+    if account.has_imports_or_exports() {
+        // The routing rules need the account's `Arc` (responses find their way back
+        // to it); it is the one registered under its name.
+        if let Some(acc) = server
+            .accounts
+            .lookup(&account.name)
+            .filter(|a| std::ptr::eq(Arc::as_ptr(a), account))
+        {
+            crate::account::routing::route_imports(&mut sink, &acc, route, r);
         }
-        let start = rand::thread_rng().gen_range(0..members.len());
-        for i in 0..members.len() {
-            if d.deliver(members[(start + i) % members.len()]) {
-                break;
+    }
+    sink.count
+}
+
+/// The internal client's message, handed to the subscribers of any account.
+struct InternalSink<'a> {
+    server: &'a ServerShared,
+    internal: &'a InternalClient,
+    /// The subject delivered messages carry when it is not the one they are routed by.
+    subject: Option<&'a str>,
+    header_len: Option<usize>,
+    data: &'a [u8],
+    trace: bool,
+    /// Subscribers that got it, over every account.
+    count: usize,
+}
+
+impl InternalSink<'_> {
+    /// Delivers to every matching subscriber of `account` (one member per queue
+    /// group), never to the internal client itself; returns how many got it.
+    fn deliver(&mut self, account: &Account, route: &str, reply: Option<&[u8]>) -> usize {
+        let result = account.sublist.match_bytes(route.as_bytes());
+        let server = self.server;
+        let is_self = |s: &SubRef| Arc::ptr_eq(&s.client, &self.internal.client);
+        let mut d = Delivery {
+            server,
+            subject: self.subject.unwrap_or(route).as_bytes(),
+            reply,
+            header_len: self.header_len,
+            data: self.data,
+            count: 0,
+            bytes: 0,
+            expired: Vec::new(),
+            trace: self.trace,
+        };
+        for sub in result.psubs.iter().filter(|s| !is_self(s)) {
+            d.deliver(sub);
+        }
+        for group in result.qsubs.iter() {
+            let members: Vec<&SubRef> = group.iter().filter(|s| !is_self(s)).collect();
+            if members.is_empty() {
+                continue;
+            }
+            let start = rand::thread_rng().gen_range(0..members.len());
+            for i in 0..members.len() {
+                if d.deliver(members[(start + i) % members.len()]) {
+                    break;
+                }
             }
         }
+        let (count, bytes) = (d.count, d.bytes);
+        for sub in d.expired {
+            server.unsubscribe(&sub);
+        }
+        if count > 0 {
+            let st = &server.stats;
+            st.out_msgs.fetch_add(count as u64, Ordering::Relaxed);
+            st.out_bytes.fetch_add(bytes, Ordering::Relaxed);
+            account.sent.add(count as u64, bytes);
+        }
+        self.count += count;
+        count
     }
-    let (count, bytes) = (d.count, d.bytes);
-    for sub in d.expired {
-        server.unsubscribe(&sub);
+}
+
+impl crate::account::routing::ImportSink for InternalSink<'_> {
+    fn deliver_in_account(
+        &mut self,
+        acc: &Arc<Account>,
+        route: &str,
+        reply: Option<&[u8]>,
+    ) -> bool {
+        self.deliver(acc, route, reply) > 0
     }
-    if count > 0 {
-        let st = &server.stats;
-        st.out_msgs.fetch_add(count as u64, Ordering::Relaxed);
-        st.out_bytes.fetch_add(bytes, Ordering::Relaxed);
-        account.sent.add(count as u64, bytes);
+
+    fn body_len(&self) -> usize {
+        self.data.len() - self.header_len.unwrap_or(0)
     }
-    count
 }
 
 struct Delivery<'a> {

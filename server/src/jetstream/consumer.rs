@@ -18,7 +18,6 @@ use crate::client::Subscription;
 use crate::events::internal::{Handler, InMsg, InternalClient};
 use crate::monitor::gotime::{now_nanos, GoTime};
 use crate::server::ServerShared;
-use crate::sublist::{InterestListener, Listener};
 use natsd_store::{ConsumerStore, Store, StoreMsg};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -28,6 +27,7 @@ use std::time::Duration;
 mod cursor;
 mod events;
 mod flow;
+mod interest;
 mod pacing;
 mod priority;
 mod recovery;
@@ -60,7 +60,7 @@ pub struct Consumer {
     /// interest notifications on the deliver subject.
     active: Arc<AtomicBool>,
     interest_lost_at: Arc<AtomicI64>,
-    interest: Mutex<Option<(String, String, Listener)>>,
+    interest: Mutex<Vec<interest::Registration>>,
     /// When a pause ends and its advisory is due (ns), 0 for none (Go's pause timer).
     unpause_at: AtomicI64,
     /// Replay at the original rate and the rate limit (push), as the config asks.
@@ -102,29 +102,6 @@ enum Source {
     New,
 }
 
-/// The sublist listener of a push consumer's deliver subject: keeps the consumer's
-/// `active` flag and wakes it when a listener comes. It must not block (it runs under
-/// the sublist's lock).
-struct InterestWatch {
-    active: Arc<AtomicBool>,
-    /// When the listener last went (ns): an inactive threshold counts from there.
-    lost_at: Arc<AtomicI64>,
-    wake: Arc<tokio::sync::Notify>,
-}
-
-impl InterestListener for InterestWatch {
-    fn notify(&self, has_interest: bool) {
-        let was = self.active.swap(has_interest, Ordering::AcqRel);
-        if was != has_interest {
-            if !has_interest {
-                self.lost_at.store(now_nanos(), Ordering::Release);
-            }
-            // Deliver now, or time an inactive threshold from now.
-            self.wake.notify_one();
-        }
-    }
-}
-
 impl Consumer {
     /// A consumer over `stream` with a cursor already positioned; `start` subscribes it.
     pub fn new(
@@ -156,7 +133,7 @@ impl Consumer {
             wake: Arc::new(tokio::sync::Notify::new()),
             active: Arc::new(AtomicBool::new(false)),
             interest_lost_at: Arc::new(AtomicI64::new(0)),
-            interest: Mutex::new(None),
+            interest: Mutex::new(Vec::new()),
             unpause_at: AtomicI64::new(0),
             pacing: Mutex::new((Replay::default(), None)),
             delivering: Mutex::new(()),
@@ -318,34 +295,17 @@ impl Consumer {
             )
         };
         let mut reg = self.interest.lock();
-        if let Some((d, g, l)) = reg.take() {
-            if g.is_empty() {
-                self.account.sublist.clear_notification(&d, &l);
-            } else {
-                self.account.sublist.clear_queue_notification(&d, &g, &l);
-            }
-        }
+        interest::clear(std::mem::take(&mut *reg));
         if deliver.is_empty() {
             self.active.store(false, Ordering::Release);
             return;
         }
-        let listener: Listener = Arc::new(InterestWatch {
-            active: self.active.clone(),
-            lost_at: self.interest_lost_at.clone(),
-            wake: self.wake.clone(),
-        });
-        let registered = if group.is_empty() {
-            self.account
-                .sublist
-                .register_notification(&deliver, listener.clone())
-        } else {
-            self.account
-                .sublist
-                .register_queue_notification(&deliver, &group, listener.clone())
-        };
-        if registered.is_ok() {
-            *reg = Some((deliver, group, listener));
-        }
+        let state = interest::InterestState::new(
+            self.active.clone(),
+            self.interest_lost_at.clone(),
+            self.wake.clone(),
+        );
+        *reg = interest::register(&self.account, &deliver, &group, &state);
     }
 
     /// Takes an updated configuration: filters, deliver subject and limits apply from
@@ -485,13 +445,7 @@ impl Consumer {
             let hdr = w.status_with_pending(409, "Server Shutdown");
             self.publish_status(server, &w.reply, &hdr);
         }
-        if let Some((d, g, l)) = self.interest.lock().take() {
-            if g.is_empty() {
-                self.account.sublist.clear_notification(&d, &l);
-            } else {
-                self.account.sublist.clear_queue_notification(&d, &g, &l);
-            }
-        }
+        interest::clear(std::mem::take(&mut *self.interest.lock()));
         for sub in self.subs.lock().drain(..) {
             self.client.unsubscribe(server, &sub);
         }
@@ -631,7 +585,7 @@ impl Consumer {
     /// Whether anyone listens on `reply` (a pull request nobody waits for any more is
     /// dropped, as Go does).
     fn reply_has_interest(&self, reply: &str) -> bool {
-        self.account.sublist.has_interest(reply)
+        self.account.has_reply_interest(reply)
     }
 
     /// Go's `processWaiting` on the consumer: expiries, heartbeats, requests nobody
@@ -865,7 +819,7 @@ impl Consumer {
 
     /// Handles an ack published on the ack subject.
     fn process_ack(&self, server: &ServerShared, msg: &InMsg) {
-        let Some((_dc, sseq, dseq)) = parse_ack_subject(&msg.subject) else {
+        let Some((dc, sseq, dseq)) = parse_ack_subject(&msg.subject) else {
             return;
         };
         let Some(kind) = parse_ack(&msg.payload) else {
@@ -877,8 +831,10 @@ impl Consumer {
         };
         let now = now_nanos();
         let mut sample = None;
-        let acked = {
+        let (acked, naked) = {
             let mut c = self.cursor.lock();
+            // Go tells of a nak of a message still pending.
+            let naked = matches!(kind, AckKind::Nak(_)) && c.pending.contains_key(&sseq);
             // Explicit acks of pending messages may be sampled (Go's sampleAck).
             if matches!(kind, AckKind::Ack | AckKind::Next(_))
                 && c.config.ack_policy == AckPolicy::Explicit
@@ -904,7 +860,7 @@ impl Consumer {
                     c.waiting.push(PullRequest::new(&msg.reply, &req, now));
                 }
             }
-            acked
+            (acked, naked)
         };
         if !acked.is_empty() {
             if let Some(stream) = self.stream.upgrade() {
@@ -913,6 +869,12 @@ impl Consumer {
         }
         if let Some((delay, dc)) = sample {
             self.send_ack_metric(server, sseq, dseq, dc, delay);
+        }
+        if naked {
+            self.send_nak_advisory(sseq, dseq, dc);
+        }
+        if kind == AckKind::Term {
+            self.send_terminated_advisory(sseq, dseq, dc, &term_reason(&msg.payload));
         }
         // An ack with a reply is answered once applied (a +NXT's reply takes messages).
         if !matches!(kind, AckKind::Next(_)) && sseq != 0 && !msg.reply.is_empty() {
@@ -981,14 +943,14 @@ impl Consumer {
         store: &dyn Store,
         exhausted: &mut Vec<MaxDelivered>,
     ) -> Next {
-        let max_deliver = c.config.max_deliver;
+        let max_deliver = c.max_deliveries();
         while let Some(s) = c.redeliver.pop_front() {
             let Some(dc) = c.pending.get(&s).map(|p| p.dc) else {
                 continue;
             };
             // A NAK'd message delivered as often as allowed is done with (Go checks
             // the count as it takes a redelivery).
-            if max_deliver > 0 && dc >= max_deliver as u64 {
+            if max_deliver > 0 && dc >= max_deliver {
                 exhausted.extend(c.exhaust(s));
                 c.update_floor();
                 continue;
@@ -1321,6 +1283,7 @@ impl Consumer {
     /// were not acknowledged.
     fn store_max_delivered(&self, msgs: &[MaxDelivered]) {
         for m in msgs {
+            self.send_max_deliveries_advisory(m.sseq, m.dc);
             let _ = self.store.update_delivered(m.dseq, m.sseq, m.dc + 1, m.ts);
         }
     }
