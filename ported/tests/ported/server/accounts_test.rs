@@ -20,6 +20,8 @@ use ported::support::{
 use std::sync::Arc;
 use std::time::Duration;
 
+mod cross_account;
+
 fn conf_path(text: &str) -> String {
     create_conf_file(text.as_bytes())
         .to_string_lossy()

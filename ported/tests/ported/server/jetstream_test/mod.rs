@@ -11,6 +11,7 @@ use ported::jetstream::{JsClient, NatsMsg, PubAck};
 use serde_json::Value;
 use std::time::Duration;
 
+mod accounts;
 mod acks;
 mod config;
 mod consumer_api;
