@@ -19,6 +19,85 @@ use parking_lot::Mutex;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+/// The taps of the streams sourcing from a stream (see [`Tap`]).
+#[derive(Default)]
+pub struct Taps(Mutex<Vec<Weak<Tap>>>);
+
+impl Taps {
+    /// The origin stored messages from `first` on: each tap takes them.
+    pub fn stored(&self, store: &dyn Store, first: u64) {
+        let taps: Vec<Arc<Tap>> = {
+            let mut list = self.0.lock();
+            list.retain(|t| t.strong_count() > 0);
+            list.iter().filter_map(Weak::upgrade).collect()
+        };
+        if taps.is_empty() {
+            return;
+        }
+        let last = store.fast_state().last_seq;
+        for seq in first..=last {
+            let Ok(m) = store.load_msg(seq) else {
+                continue;
+            };
+            for t in &taps {
+                t.take(&m);
+            }
+        }
+    }
+
+    fn add(&self, tap: &Arc<Tap>) {
+        let mut list = self.0.lock();
+        if !list
+            .iter()
+            .any(|t| std::ptr::eq(t.as_ptr(), Arc::as_ptr(tap)))
+        {
+            list.push(Arc::downgrade(tap));
+        }
+    }
+}
+
+/// The origin's new messages for one source, taken as the origin stores them: the copy
+/// task finds a message here when the origin removed it before the task got to it (a
+/// key-value bucket keeping one revision per key), as Go's source consumer, signalled as
+/// the origin stores, does not miss it. Bounded: past the bound the store is all there is.
+pub struct Tap {
+    filters: natsd_store::SubjectFilters,
+    msgs: Mutex<std::collections::BTreeMap<u64, StoreMsg>>,
+}
+
+/// How many messages a tap holds for a source that lags.
+const TAP_LIMIT: usize = 10_000;
+
+impl Tap {
+    fn new(origin: &Origin) -> Tap {
+        let mut filters = natsd_store::SubjectFilters::new();
+        for f in origin.filters() {
+            filters.insert(&f);
+        }
+        Tap {
+            filters,
+            msgs: Mutex::new(std::collections::BTreeMap::new()),
+        }
+    }
+
+    fn take(&self, m: &StoreMsg) {
+        if !self.filters.is_empty() && !self.filters.has_interest(&m.subject) {
+            return;
+        }
+        let mut msgs = self.msgs.lock();
+        if msgs.len() < TAP_LIMIT {
+            msgs.insert(m.seq, m.clone());
+        }
+    }
+
+    /// The first message held at `seq` or later, forgetting those before it.
+    fn next_from(&self, seq: u64) -> Option<StoreMsg> {
+        let mut msgs = self.msgs.lock();
+        *msgs = msgs.split_off(&seq);
+        msgs.values().next().cloned()
+    }
+}
+
 /// The source header's name.
 pub const SOURCE_HDR: &str = "Nats-Stream-Source";
 /// Messages copied per pass before the task yields.
@@ -210,6 +289,7 @@ pub fn start(server: &Arc<ServerShared>, stream: &Arc<Stream>) -> Vec<tokio::tas
 async fn copy_loop(server: Weak<ServerShared>, target: Weak<Stream>, origin: Origin, index: usize) {
     // Where to continue: 0 until worked out on the first pass.
     let next = Arc::new(Mutex::new(0u64));
+    let tap = Arc::new(Tap::new(&origin));
     loop {
         let (Some(s), Some(t)) = (server.upgrade(), target.upgrade()) else {
             return;
@@ -229,6 +309,7 @@ async fn copy_loop(server: Weak<ServerShared>, target: Weak<Stream>, origin: Ori
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         };
+        src.source_taps.add(&tap);
         let watch = src.watch();
         let notified = watch.notified();
         tokio::pin!(notified);
@@ -236,7 +317,8 @@ async fn copy_loop(server: Weak<ServerShared>, target: Weak<Stream>, origin: Ori
         notified.as_mut().enable();
         let o = origin.clone();
         let n = next.clone();
-        let work = tokio::task::spawn_blocking(move || copy_pass(&s, &t, &src, &o, index, &n));
+        let tp = tap.clone();
+        let work = tokio::task::spawn_blocking(move || copy_pass(&s, &t, &src, &o, index, &n, &tp));
         match work.await.unwrap_or(Pass::Idle) {
             Pass::More => {}
             // Room comes from consumers and limits, not from the origin: look again soon.
@@ -270,6 +352,7 @@ fn copy_pass(
     origin: &Origin,
     index: usize,
     next: &Mutex<u64>,
+    tap: &Tap,
 ) -> Pass {
     let origin_store = src.store();
     let mut next_seq = *next.lock();
@@ -299,9 +382,12 @@ fn copy_pass(
         } else {
             origin_store.load_next_msg_multi(&filter_set, next_seq)
         };
-        let m = match found {
-            Ok((m, _)) => m,
-            Err(_) => break,
+        // The next message is in the store or, removed from it since, in the tap.
+        let m = match (found, tap.next_from(next_seq)) {
+            (Ok((m, _)), Some(t)) if t.seq < m.seq => t,
+            (Ok((m, _)), _) => m,
+            (Err(_), Some(t)) => t,
+            (Err(_), None) => break,
         };
         let subject = transforms
             .iter()
@@ -417,6 +503,10 @@ fn store_sourced(
         &m.hdr
     };
     let without = crate::client::header::remove_header_if_present(base.to_vec(), SOURCE_HDR);
+    // The origin's publish expectations (a KV update's last subject sequence) are not
+    // checked again here, and batches do not carry over (Go drops both).
+    let without = crate::client::header::remove_header_if_prefix_present(without, "Nats-Expected-");
+    let without = crate::client::header::remove_header_if_prefix_present(without, "Nats-Batch-");
     let hdr = crate::client::header::gen_header(&without, SOURCE_HDR, &value);
     target
         .store_batch(
@@ -475,6 +565,40 @@ mod tests {
         // An empty origin, never written: from 1; purged: after its last.
         assert_eq!(clip_start(20, 0, 0), 1);
         assert_eq!(clip_start(20, 11, 10), 11);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_tap_keeps_what_its_origin_stored_even_once_removed() {
+        let store = natsd_store::mem::MemStore::new(natsd_store::StreamConfig {
+            name: "S1".into(),
+            subjects: vec!["foo".into(), "bar".into()],
+            storage: natsd_store::StorageType::Memory,
+            ..Default::default()
+        })
+        .unwrap();
+        let spec = StreamSource {
+            name: "S1".into(),
+            filter_subject: "foo".into(),
+            ..Default::default()
+        };
+        let taps = Taps::default();
+        let tap = Arc::new(Tap::new(&Origin::new(&spec, false)));
+        taps.add(&tap);
+        taps.add(&tap);
+        for subject in ["foo", "bar", "foo"] {
+            store.store_msg(subject, b"", b"", 0).unwrap();
+        }
+        taps.stored(&store, 1);
+        store.remove_msg(1).unwrap();
+        // Filtered, in order, removed ones too.
+        assert_eq!(tap.next_from(1).map(|m| m.seq), Some(1));
+        assert_eq!(tap.next_from(2).map(|m| m.seq), Some(3));
+        assert_eq!(tap.next_from(4).map(|m| m.seq), None);
+        // A dropped tap is forgotten.
+        drop(tap);
+        taps.stored(&store, 1);
+        assert!(taps.0.lock().is_empty());
     }
 
     #[test]

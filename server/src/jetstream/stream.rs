@@ -107,6 +107,8 @@ pub struct Stream {
     pub sourcing: Mutex<Vec<super::sourcing::OriginStatus>>,
     /// Notified after each batch of new messages (for streams sourcing from this one).
     watch: Arc<tokio::sync::Notify>,
+    /// The streams sourcing from this one take each new message as it is stored.
+    pub source_taps: super::sourcing::Taps,
     /// The tasks copying from mirror or source origins.
     copy_tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     /// Direct-get subscriptions, while `allow_direct` is on.
@@ -292,6 +294,7 @@ impl Stream {
             direct: Mutex::new(None),
             sourcing: Mutex::new(Vec::new()),
             watch: Arc::new(tokio::sync::Notify::new()),
+            source_taps: Default::default(),
             housekeeping: tokio::sync::Notify::new(),
             copy_tasks: Mutex::new(Vec::new()),
             store_proposals,
@@ -526,8 +529,10 @@ impl Stream {
         let mut replies: Vec<(String, Vec<u8>)> = Vec::new();
         let mut pending: Vec<PendingDurable> = Vec::new();
         let mut republish: Vec<Republished> = Vec::new();
+        let first_new;
         {
             let mut inner = self.inner.lock();
+            first_new = self.store().fast_state().last_seq + 1;
             let now = now_nanos();
             let window = inner.config.duplicates;
             inner.dedup.expire(now, window);
@@ -577,6 +582,8 @@ impl Stream {
                 }
             }
         }
+        // Sources too (the origin may remove a message before they copy it).
+        self.source_taps.stored(self.store(), first_new);
         // Consumers see the batch before its publishers are acknowledged.
         let consumers: Vec<_> = self.consumers.read().values().cloned().collect();
         for c in &consumers {

@@ -97,6 +97,14 @@ pub fn parse_ack(payload: &[u8]) -> Option<AckKind> {
     }
 }
 
+/// The reason a `+TERM` gives, "" for none.
+pub fn term_reason(payload: &[u8]) -> String {
+    let text = String::from_utf8_lossy(payload);
+    text.trim()
+        .strip_prefix("+TERM")
+        .map_or(String::new(), |r| r.trim().to_string())
+}
+
 /// The delivery count, stream and consumer sequences in an ack reply subject (Go's
 /// `ackReplyInfo`): `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`
 /// (9 tokens), or the v2 form with the domain and account hash after `$JS.ACK` (11 or
@@ -311,6 +319,23 @@ impl Cursor {
         b[i]
     }
 
+    /// How many deliveries a message may have, 0 for no limit (Go's `maxdc`: a negative
+    /// `max_deliver` is none).
+    pub fn max_deliveries(&self) -> u64 {
+        u64::try_from(self.config.max_deliver).unwrap_or(0)
+    }
+
+    /// How many times `sseq` was delivered, as far as the consumer still tracks it: 1
+    /// when it does not (Go's `deliveryCount`).
+    pub fn delivery_count(&self, sseq: u64) -> u64 {
+        self.pending
+            .get(&sseq)
+            .map(|p| p.dc)
+            .or_else(|| self.max_delivered.get(&sseq).copied())
+            .unwrap_or(1)
+            .max(1)
+    }
+
     /// There is room for another delivery under `max_ack_pending`.
     pub fn has_room(&self) -> bool {
         self.config.ack_policy == AckPolicy::None
@@ -462,7 +487,7 @@ impl Cursor {
         if now < self.earliest_ack_deadline {
             return exhausted;
         }
-        let max = self.config.max_deliver;
+        let max = self.max_deliveries();
         let mut due = Vec::new();
         let mut earliest = i64::MAX;
         for (&s, p) in &self.pending {
@@ -480,7 +505,7 @@ impl Cursor {
                 if let Some(p) = self.pending.get_mut(&s) {
                     p.deadline = i64::MAX;
                 }
-            } else if max > 0 && dc >= max as u64 {
+            } else if max > 0 && dc >= max {
                 exhausted.extend(self.exhaust(s));
             } else {
                 if let Some(p) = self.pending.get_mut(&s) {
@@ -589,7 +614,7 @@ impl Cursor {
     /// subject): queued for redelivery in order, except those delivered as often as
     /// allowed, which are done with (returned).
     pub fn force_expire_pending(&mut self) -> Vec<MaxDelivered> {
-        let max = self.config.max_deliver;
+        let max = self.max_deliveries();
         let mut exhausted = Vec::new();
         let seqs: Vec<u64> = self.pending.keys().copied().collect();
         for s in seqs {
@@ -597,7 +622,7 @@ impl Cursor {
                 continue;
             }
             let dc = self.pending.get(&s).map_or(0, |p| p.dc);
-            if max > 0 && dc >= max as u64 {
+            if max > 0 && dc >= max {
                 exhausted.extend(self.exhaust(s));
                 continue;
             }
@@ -852,6 +877,8 @@ mod tests {
         );
         assert_eq!(parse_ack_subject("$JS.ACK._.h.S.C.1.3.3.0"), None);
         assert_eq!(parse_ack(b"+OK"), Some(AckKind::Ack));
+        assert_eq!(term_reason(b"+TERM with reason "), "with reason");
+        assert_eq!(term_reason(b"+TERM"), "");
     }
 
     #[test]
@@ -911,6 +938,9 @@ mod tests {
         assert_eq!(c.max_delivered, BTreeMap::from([(1, 2)]));
         assert_eq!(c.num_redelivered(), 1);
         assert_eq!(c.stored_state().redelivered, BTreeMap::from([(1, 2)]));
+        assert_eq!((c.delivery_count(1), c.delivery_count(9)), (2, 1));
+        c.config.max_deliver = -1;
+        assert_eq!(c.max_deliveries(), 0);
     }
 
     #[test]

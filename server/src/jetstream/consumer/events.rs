@@ -197,6 +197,97 @@ impl Consumer {
         );
     }
 
+    /// Go's advisory that a message reached `max_deliver` (`MAX_DELIVERIES`), with the
+    /// number of deliveries it had.
+    pub(super) fn send_max_deliveries_advisory(&self, sseq: u64, deliveries: u64) {
+        self.send_delivery_advisory(
+            "MAX_DELIVERIES",
+            serde_json::json!({
+                "type": "io.nats.jetstream.advisory.v1.max_deliver",
+                "stream_seq": sseq,
+                "deliveries": deliveries,
+            }),
+        );
+    }
+
+    /// Go's advisory of a nak (`MSG_NAKED`).
+    pub(super) fn send_nak_advisory(&self, sseq: u64, dseq: u64, deliveries: u64) {
+        self.send_delivery_advisory(
+            "MSG_NAKED",
+            serde_json::json!({
+                "type": "io.nats.jetstream.advisory.v1.nak",
+                "consumer_seq": dseq,
+                "stream_seq": sseq,
+                "deliveries": deliveries,
+            }),
+        );
+    }
+
+    /// Go's advisory of a `+TERM` (`MSG_TERMINATED`), with its reason when it gave one.
+    pub(super) fn send_terminated_advisory(
+        &self,
+        sseq: u64,
+        dseq: u64,
+        deliveries: u64,
+        reason: &str,
+    ) {
+        let mut fields = serde_json::json!({
+            "type": "io.nats.jetstream.advisory.v1.terminated",
+            "consumer_seq": dseq,
+            "stream_seq": sseq,
+            "deliveries": deliveries,
+        });
+        if !reason.is_empty() {
+            fields["reason"] = serde_json::json!(reason);
+        }
+        self.send_delivery_advisory("MSG_TERMINATED", fields);
+    }
+
+    /// A delivery advisory on `$JS.EVENT.ADVISORY.CONSUMER.<what>.<stream>.<consumer>`
+    /// (Go's typed event, the stream and consumer, then `fields`), only when someone
+    /// listens.
+    fn send_delivery_advisory(&self, what: &str, fields: serde_json::Value) {
+        let subject = format!(
+            "$JS.EVENT.ADVISORY.CONSUMER.{what}.{}.{}",
+            self.stream_name, self.name
+        );
+        if !self.account.sublist.has_interest(&subject) {
+            return;
+        }
+        let Some(server) = self.server.upgrade() else {
+            return;
+        };
+        let mut advisory = serde_json::Map::new();
+        advisory.insert("type".into(), fields["type"].clone());
+        advisory.insert(
+            "id".into(),
+            serde_json::json!(crate::events::messages::next_event_id()),
+        );
+        advisory.insert("timestamp".into(), serde_json::json!(GoTime::now()));
+        advisory.insert("stream".into(), serde_json::json!(self.stream_name));
+        advisory.insert("consumer".into(), serde_json::json!(self.name));
+        if let serde_json::Value::Object(rest) = fields {
+            for (k, v) in rest {
+                if k != "type" {
+                    advisory.insert(k, v);
+                }
+            }
+        }
+        if !self.domain.is_empty() {
+            advisory.insert("domain".into(), serde_json::json!(self.domain));
+        }
+        let body = crate::monitor::http::to_go_json_compact(&serde_json::Value::Object(advisory));
+        crate::events::internal::publish(
+            &server,
+            &self.client,
+            &self.account,
+            &subject,
+            None,
+            None,
+            &body,
+        );
+    }
+
     /// Go's ack metric on `$JS.EVENT.METRIC.CONSUMER.ACK.<stream>.<consumer>`, only
     /// when someone listens.
     pub(super) fn send_ack_metric(

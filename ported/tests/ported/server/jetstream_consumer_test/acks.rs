@@ -623,3 +623,178 @@ fn consumer_pull_delayed_first_pull_with_replay_original() {
             .unwrap_or_else(|e| panic!("{name}: Unexpected error: {e:?}"));
     }
 }
+
+/// Publishes `n` messages on `foo` to a stream `TEST` and pulls them twice through a
+/// consumer with max deliver 2 and a 200 ms ack wait (Go's "burn through MaxDeliver").
+fn burn_max_deliver(js: &mut JsContext, n: usize) -> ported::js_context::JsSub {
+    for _ in 0..n {
+        js.js.publish_ok("foo", b"");
+    }
+    let mut sub = js
+        .pull_subscribe(
+            "",
+            "CONSUMER",
+            SubOpts::bind_stream("TEST").with(json!({
+                "max_deliver": 2, "ack_policy": "explicit", "ack_wait": 200 * MS,
+            })),
+        )
+        .unwrap();
+    for _ in 0..2 {
+        let msgs = js.fetch(&mut sub, n, SECOND).unwrap();
+        assert_eq!(msgs.len(), n);
+    }
+    sub
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerWQMaxDeliveryAckFloorAdvancesWithPending" => consumer_wq_max_delivery_ack_floor_advances_with_pending);
+fn consumer_wq_max_delivery_ack_floor_advances_with_pending() {
+    let (s, mut js) = server_and_client();
+    js.js
+        .add_stream(json!({"name": "TEST", "subjects": ["foo"], "retention": "workqueue"}))
+        .unwrap();
+    let mut sub = burn_max_deliver(&mut js, 3);
+    js.js.publish_ok("foo", b"");
+    // The ack wait runs out: 1, 2 and 3 are out of deliveries.
+    std::thread::sleep(Duration::from_millis(300));
+    // Message 4 comes from the stream.
+    let msgs = js.fetch(&mut sub, 1, SECOND).unwrap();
+    assert_eq!(msgs.len(), 1);
+
+    let o = consumer_of(&s, "TEST", "CONSUMER");
+    let (pending, rdc, asflr) = {
+        let c = o.cursor.lock();
+        let rdc = c.max_delivered.len() + c.pending.values().filter(|p| p.dc > 1).count();
+        (c.pending.len(), rdc, c.ack_floor.1)
+    };
+    // 4 pending; 1, 2 and 3 kept as redelivered.
+    assert_eq!(pending, 1);
+    assert_eq!(rdc, 3);
+    // The floor moved past the messages out of deliveries.
+    assert_eq!(asflr, 3);
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerWQMaxDeliveryRdcCleanedOnMaxAge" => consumer_wq_max_delivery_rdc_cleaned_on_max_age);
+fn consumer_wq_max_delivery_rdc_cleaned_on_max_age() {
+    let (s, mut js) = server_and_client();
+    js.js
+        .add_stream(json!({
+            "name": "TEST", "subjects": ["foo"], "retention": "workqueue", "max_age": 750 * MS,
+        }))
+        .unwrap();
+    let mut sub = burn_max_deliver(&mut js, 3);
+    assert!(matches!(
+        js.fetch(&mut sub, 1, Duration::from_millis(300)),
+        Err(ported::js_context::JsError::Timeout)
+    ));
+
+    let o = consumer_of(&s, "TEST", "CONSUMER");
+    // Kept while the messages are in the stream.
+    assert_eq!(o.cursor.lock().max_delivered.len(), 3);
+
+    // Max age takes them all.
+    check_for(2 * SECOND, Duration::from_millis(200), || {
+        match js.js.stream_state("TEST").msgs {
+            0 => Ok(()),
+            n => Err(format!("expected stream empty, still has {n} msgs")),
+        }
+    });
+    // Then the consumer forgets them, in memory and in its store.
+    check_for(2 * SECOND, Duration::from_millis(200), || {
+        let n = o.cursor.lock().max_delivered.len();
+        if n != 0 {
+            return Err(format!("expected no redelivered entries after max age, got {n}"));
+        }
+        let stored = o.stored_state().map_or(0, |st| st.redelivered.len());
+        if stored != 0 {
+            return Err(format!("expected the store's redelivered empty, got {stored}"));
+        }
+        Ok(())
+    });
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerMaxDeliveryRdcNoLeakOnBatchRemoval" => consumer_max_delivery_rdc_no_leak_on_batch_removal);
+fn consumer_max_delivery_rdc_no_leak_on_batch_removal() {
+    let (s, mut js) = server_and_client();
+    js.js
+        .add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    let mut sub = burn_max_deliver(&mut js, 5);
+    assert!(matches!(
+        js.fetch(&mut sub, 1, Duration::from_millis(500)),
+        Err(ported::js_context::JsError::Timeout)
+    ));
+
+    let o = consumer_of(&s, "TEST", "CONSUMER");
+    {
+        let c = o.cursor.lock();
+        assert_eq!(c.max_delivered.len(), 5);
+        assert_eq!(c.pending.len(), 0);
+    }
+
+    // Compacts the stream's store directly (a batch removal).
+    let jsa = s.shared().jetstream().unwrap().account("$G").unwrap();
+    jsa.stream("TEST").unwrap().store().compact(6).unwrap();
+
+    // The store forgets them ...
+    check_for(2 * SECOND, Duration::from_millis(100), || {
+        match o.stored_state().map_or(0, |st| st.redelivered.len()) {
+            0 => Ok(()),
+            n => Err(format!("expected the store's redelivered cleaned, got {n} entries")),
+        }
+    });
+    // ... and so does the consumer.
+    assert_eq!(o.cursor.lock().max_delivered.len(), 0);
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerDeliveryCount" => consumer_delivery_count);
+fn consumer_delivery_count() {
+    let (s, mut js) = server_and_client();
+    js.js
+        .add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    for _ in 0..2 {
+        js.js.publish_ok("foo", b"");
+    }
+    let mut sub = js
+        .pull_subscribe(
+            "foo",
+            "CONSUMER",
+            SubOpts::config(json!({"ack_policy": "explicit", "ack_wait": SEC, "max_deliver": 1})),
+        )
+        .unwrap();
+    let o = consumer_of(&s, "TEST", "CONSUMER");
+
+    let msgs = js.fetch(&mut sub, 2, 5 * SECOND).unwrap();
+    assert_eq!(msgs.len(), 2);
+    js.nak(&msgs[1]);
+    // The nak is applied before the info answers.
+    js.info("TEST", "CONSUMER");
+    assert_eq!(o.cursor.lock().delivery_count(1), 1);
+    assert_eq!(o.cursor.lock().delivery_count(2), 1);
+
+    // Max deliver 1: nothing comes.
+    assert!(js.fetch(&mut sub, 1, Duration::from_millis(250)).is_err());
+    assert_eq!(o.cursor.lock().delivery_count(1), 1);
+    assert_eq!(o.cursor.lock().delivery_count(2), 1);
+}
+
+port!("server/jetstream_consumer_test.go::TestJetStreamConsumerMaxDeliverUnderflow" => consumer_max_deliver_underflow);
+fn consumer_max_deliver_underflow() {
+    let (s, mut js) = server_and_client();
+    js.js
+        .add_stream(json!({"name": "TEST", "subjects": ["foo"]}))
+        .unwrap();
+    let mut cfg = json!({"durable_name": "CONSUMER", "max_deliver": -1});
+    js.add_consumer("TEST", cfg.clone()).unwrap();
+    let o = consumer_of(&s, "TEST", "CONSUMER");
+    // No limit is 0.
+    assert_eq!(o.cursor.lock().max_deliveries(), 0);
+    // A limit is itself.
+    cfg["max_deliver"] = json!(1);
+    js.update_consumer("TEST", cfg.clone()).unwrap();
+    assert_eq!(o.cursor.lock().max_deliveries(), 1);
+    // No limit again.
+    cfg["max_deliver"] = json!(-1);
+    js.update_consumer("TEST", cfg).unwrap();
+    assert_eq!(o.cursor.lock().max_deliveries(), 0);
+}

@@ -1023,3 +1023,51 @@ fn max_delivery_redelivered_reporting() {
     assert_eq!(info["num_ack_pending"], 0);
     assert_eq!(info["num_redelivered"], 1);
 }
+
+port!("server/jetstream_test.go::TestJetStreamWorkQueueTerminateDelivery" => work_queue_terminate_delivery);
+fn work_queue_terminate_delivery() {
+    for (name, storage) in STORAGES {
+        let s = run_basic_jetstream_server();
+        let mut js = s.client();
+        js.add_stream(json!({"name": "MY_WQ", "storage": storage, "retention": "workqueue"}))
+            .unwrap();
+        let to_send = 22u64;
+        for _ in 0..to_send {
+            send_stream_msg(&mut js, "MY_WQ", "Hello World!");
+        }
+        assert_eq!(js.stream_state("MY_WQ").msgs, to_send, "{name}");
+        let ack_wait = Duration::from_millis(25);
+        js.add_consumer(
+            "MY_WQ",
+            json!({"durable_name": "PBO", "ack_policy": "explicit", "ack_wait": ack_wait.as_nanos() as i64}),
+        )
+        .unwrap();
+        // The advisory of the termination.
+        let adv_sid = js
+            .conn
+            .subscribe("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>");
+        js.conn.flush();
+
+        get_msg(&mut js, "MY_WQ", "PBO", 1, 1);
+        // Past the ack wait: 1 again.
+        std::thread::sleep(ack_wait * 2);
+        let m = get_msg(&mut js, "MY_WQ", "PBO", 1, 2);
+        // Terminated.
+        js.conn.publish(&m.reply, b"+TERM with reason");
+        std::thread::sleep(ack_wait * 2);
+        // 2 next, not 1.
+        get_msg(&mut js, "MY_WQ", "PBO", 2, 3);
+
+        let am = js
+            .conn
+            .next_msg(adv_sid, Duration::from_secs(1))
+            .unwrap_or_else(|| panic!("{name}: no terminated advisory"));
+        let adv: Value = serde_json::from_slice(&am.payload).unwrap();
+        assert_eq!(adv["stream"], "MY_WQ", "{name}");
+        assert_eq!(adv["consumer"], "PBO", "{name}");
+        assert_eq!(adv["stream_seq"], 1, "{name}");
+        assert_eq!(adv["consumer_seq"], 2, "{name}");
+        assert_eq!(adv["deliveries"], 2, "{name}");
+        assert_eq!(adv["reason"], "with reason", "Advisory did not have a reason");
+    }
+}

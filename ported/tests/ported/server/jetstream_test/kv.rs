@@ -287,3 +287,39 @@ fn kv_reduction_in_history() {
     );
     check_all_keys(&mut js);
 }
+
+port!("server/jetstream_test.go::TestJetStreamStreamSourceFromKV" => stream_source_from_kv);
+fn stream_source_from_kv() {
+    let s = run_basic_jetstream_server();
+    let mut js = s.client();
+    create_key_value(&mut js, "test", 1, "file");
+    // An interest stream sourcing the bucket.
+    js.add_stream(json!({
+        "name": "test", "retention": "interest", "sources": [{"name": "KV_test"}],
+    }))
+    .unwrap();
+    js.add_consumer(
+        "test",
+        json!({"durable_name": "durable", "ack_policy": "explicit"}),
+    )
+    .unwrap();
+    let mut ss = js.pull_bind("test", "durable");
+
+    let rev1 = kv_create(&mut js, "test", "key", b"value1").unwrap();
+    let m = js
+        .fetch(&mut ss, 1, std::time::Duration::from_secs(2))
+        .unwrap();
+    js.ack(&m[0]);
+    assert_eq!(m[0].payload, b"value1", "Expected value1");
+
+    let rev2 = kv_update(&mut js, "test", "key", b"value2", rev1).unwrap();
+    kv_update(&mut js, "test", "key", b"value3", rev2).unwrap();
+
+    for want in ["value2", "value3"] {
+        let m = js
+            .fetch(&mut ss, 1, std::time::Duration::from_millis(500))
+            .unwrap_or_else(|e| panic!("fetch of {want}: {e:?}"));
+        js.ack(&m[0]);
+        assert_eq!(m[0].payload, want.as_bytes(), "Expected {want}");
+    }
+}
