@@ -126,27 +126,33 @@ pub fn check(
             else {
                 return Check::Reject(errors::MESSAGE_INCR_INVALID.new());
             };
-            if !cfg.allow_msg_counter {
-                return Check::Reject(errors::MESSAGE_INCR_DISABLED.new());
+            // A copied message is stored as its origin stored it; only a counter stream
+            // applies its increment (Go's `sourced` in `processJetStreamMsg`).
+            if !origin.sourced {
+                if !cfg.allow_msg_counter {
+                    return Check::Reject(errors::MESSAGE_INCR_DISABLED.new());
+                }
+                if !msg.is_empty() {
+                    return Check::Reject(errors::MESSAGE_INCR_PAYLOAD.new());
+                }
+                // A counter message cannot also carry expectations or a rollup.
+                let conflicting = [
+                    ROLLUP,
+                    EXPECTED_STREAM,
+                    EXPECTED_LAST_MSG_ID,
+                    EXPECTED_LAST_SUBJECT_SEQ_SUBJECT,
+                ]
+                .iter()
+                .any(|k| header_str(&hdr, k).is_some_and(|v| !v.is_empty()))
+                    || header_seq(&hdr, EXPECTED_LAST_SEQ).is_some()
+                    || header_seq(&hdr, EXPECTED_LAST_SUBJECT_SEQ).is_some();
+                if conflicting {
+                    return Check::Reject(errors::MESSAGE_INCR_INVALID.new());
+                }
             }
-            if !msg.is_empty() {
-                return Check::Reject(errors::MESSAGE_INCR_PAYLOAD.new());
+            if cfg.allow_msg_counter {
+                accepted.incr = Some(incr);
             }
-            // A counter message cannot also carry expectations or a rollup.
-            let conflicting = [
-                ROLLUP,
-                EXPECTED_STREAM,
-                EXPECTED_LAST_MSG_ID,
-                EXPECTED_LAST_SUBJECT_SEQ_SUBJECT,
-            ]
-            .iter()
-            .any(|k| header_str(&hdr, k).is_some_and(|v| !v.is_empty()))
-                || header_seq(&hdr, EXPECTED_LAST_SEQ).is_some()
-                || header_seq(&hdr, EXPECTED_LAST_SUBJECT_SEQ).is_some();
-            if conflicting {
-                return Check::Reject(errors::MESSAGE_INCR_INVALID.new());
-            }
-            accepted.incr = Some(incr);
         }
         if let Some(name) = header_str(&hdr, EXPECTED_STREAM) {
             if !name.is_empty() && name != cfg.name {
@@ -312,6 +318,64 @@ mod tests {
             seq,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_copied_increment_is_stored_as_it_is_unless_the_stream_counts() {
+        let h = b"NATS/1.0\r\nNats-Incr: 2\r\n\r\n";
+        let copied = |cfg: &StreamConfig| {
+            check(
+                cfg,
+                0,
+                "",
+                &DedupWindow::new(),
+                "s.a",
+                h,
+                br#"{"val":"2"}"#,
+                1 << 20,
+                Origin {
+                    sourced: true,
+                    ..Default::default()
+                },
+                |_| Err(StoreError::MsgNotFound),
+            )
+        };
+        // Not a counter stream: neither refused (disabled, payload) nor applied.
+        assert_eq!(copied(&cfg()), Check::Accept(Accepted::default()));
+        // A counter stream applies it.
+        let counting = StreamConfig {
+            allow_msg_counter: true,
+            ..cfg()
+        };
+        let Check::Accept(a) = copied(&counting) else {
+            panic!("refused");
+        };
+        assert_eq!(a.incr, super::super::counter::BigInt::parse("2"));
+        // Published (not copied), the same message is refused.
+        assert_eq!(
+            run(&cfg(), h, b""),
+            Check::Reject(errors::MESSAGE_INCR_DISABLED.new())
+        );
+        // A malformed increment is refused either way.
+        let bad = b"NATS/1.0\r\nNats-Incr: x\r\n\r\n";
+        let Check::Reject(e) = check(
+            &cfg(),
+            0,
+            "",
+            &DedupWindow::new(),
+            "s.a",
+            bad,
+            b"",
+            1 << 20,
+            Origin {
+                sourced: true,
+                ..Default::default()
+            },
+            |_| Err(StoreError::MsgNotFound),
+        ) else {
+            panic!("accepted");
+        };
+        assert_eq!(e, errors::MESSAGE_INCR_INVALID.new());
     }
 
     #[test]

@@ -347,6 +347,14 @@ impl SnapshotJob {
             crate::notice!(logging, "Starting snapshot for stream '{acc} > {name}'");
         }
         let started = Instant::now();
+        // Only file stores can be snapshotted (Go's memory store has no snapshot).
+        if let Some(e) = memory_snapshot_refused(&self.stream.store) {
+            crate::warn!(logging, "Snapshot of stream '{acc} > {name}' failed: {e}");
+            return self.respond(&ApiResponse::<()>::err(
+                SNAPSHOT_RESPONSE,
+                errors::STREAM_SNAPSHOT.with_err(&e),
+            ));
+        }
         if self.request.check_msgs {
             if let stream::StreamStore::File(fs) = &self.stream.store {
                 let lost = fs.check_msgs();
@@ -803,6 +811,11 @@ fn on_restore_chunk(
     send(b"");
 }
 
+/// Why a stream cannot be snapshotted: a memory store cannot (Go answers "no impl").
+fn memory_snapshot_refused(store: &stream::StreamStore) -> Option<&'static str> {
+    matches!(store, stream::StreamStore::Memory(_)).then_some("no impl")
+}
+
 /// The account's limits on the bytes unpacked so far (Go's `checkAllLimits` with the
 /// restore's byte count).
 fn check_restore_limits(
@@ -1065,4 +1078,22 @@ fn account_purge(js: &Arc<JetStream>, server: &Arc<ServerShared>, acc: &Arc<Acco
         ACCOUNT_PURGE_RESPONSE,
         PurgeBody { initiated: true },
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn only_file_streams_are_snapshotted() {
+        let ms = natsd_store::mem::MemStore::new(natsd_store::StreamConfig {
+            name: "S".into(),
+            storage: natsd_store::StorageType::Memory,
+            ..Default::default()
+        })
+        .unwrap();
+        let store = stream::StreamStore::Memory(Arc::new(ms));
+        assert_eq!(memory_snapshot_refused(&store), Some("no impl"));
+    }
 }

@@ -740,3 +740,86 @@ fn sourcing_into_discard_new_per_subject() {
     wait(&mut js, 3);
     check(&mut js, 4, "foo.4", b"1");
 }
+
+port!("server/jetstream_test.go::TestJetStreamMirrorDeliverByStartTime" => mirror_deliver_by_start_time);
+fn mirror_deliver_by_start_time() {
+    use ported::jetstream::now_nanos;
+    use ported::js_context::go_time;
+    for (_, storage) in STORAGES {
+        let s = run_basic_jetstream_server();
+        let mut js = s.client();
+        js.add_stream(json!({"name": "S", "subjects": ["data.>"], "storage": storage}))
+            .unwrap();
+
+        // Seed the origin with old messages straight into its store, each at its own
+        // time and sequence (Go's `StoreRawMsg`, then the stream's last sequence set):
+        // natsd's `store_mirrored` does both.
+        let mset = s
+            .shared()
+            .jetstream()
+            .unwrap()
+            .account("$G")
+            .unwrap()
+            .stream("S")
+            .unwrap();
+        const MINUTE: i128 = 60 * SECOND as i128;
+        let month_ago = now_nanos() - 30 * 24 * 60 * MINUTE;
+        let base = month_ago - month_ago.rem_euclid(MINUTE);
+        let payload = bytes::Bytes::from(vec![b'A'; 64 * 1024]);
+        const UNITS: u64 = 200; // matching messages
+        const GAP: u64 = 20; // others between each
+        let mut seq = 0;
+        for i in 0..UNITS {
+            seq += 1;
+            let ts = (base + i128::from(i) * MINUTE) as i64;
+            let stored = |subject: &str, msg: bytes::Bytes, seq: u64, ts: i64| {
+                mset.store_mirrored(&natsd_store::StoreMsg {
+                    subject: subject.into(),
+                    hdr: bytes::Bytes::new(),
+                    msg,
+                    seq,
+                    ts,
+                })
+                .unwrap();
+            };
+            stored("data.one", payload.clone(), seq, ts);
+            for g in 0..GAP {
+                seq += 1;
+                let fts = ts + (g as i64 + 1) * SECOND;
+                stored("data.other", bytes::Bytes::from_static(b"O"), seq, fts);
+            }
+        }
+
+        // A filtered mirror backfills every matching message.
+        js.add_stream(json!({"name": "M", "storage": storage,
+            "mirror": {"name": "S", "filter_subject": "data.one"}}))
+            .unwrap();
+        check_for(Duration::from_secs(30), Duration::from_millis(100), || {
+            let st = js.stream_state("M");
+            if st.msgs == UNITS {
+                Ok(())
+            } else {
+                Err(format!("mirror has {} msgs, want {UNITS}", st.msgs))
+            }
+        });
+
+        // A start time about 2/3 into the data.
+        let start_idx: u64 = 130;
+        let start = base + i128::from(start_idx) * MINUTE;
+        let info = js
+            .add_consumer(
+                "M",
+                json!({"deliver_policy": "by_start_time", "opt_start_time": go_time(start),
+                    "ack_policy": "explicit", "replay_policy": "instant"}),
+            )
+            .unwrap();
+        let mut sub = js.pull_bind("M", &info.name);
+        let msgs = js.fetch(&mut sub, 1, Duration::from_secs(1)).unwrap();
+        assert_eq!(msgs.len(), 1);
+        let meta = msgs[0].ack_info();
+        assert_eq!(i128::from(meta.timestamp), start);
+        // The mirror keeps the origin's sequences: exactly the message at the start time,
+        // not a later one.
+        assert_eq!(meta.stream_seq, start_idx * (GAP + 1) + 1);
+    }
+}
