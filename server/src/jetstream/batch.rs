@@ -295,6 +295,18 @@ fn rejected(error: ApiError) -> Step {
     }
 }
 
+impl Abandoned {
+    /// Go's `BatchAbandonReason` text.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Abandoned::Timeout => "timeout",
+            Abandoned::Large => "large",
+            Abandoned::Incomplete => "incomplete",
+            Abandoned::Unsupported => "unsupported",
+        }
+    }
+}
+
 fn abandoned(error: ApiError, why: Abandoned) -> Step {
     Step::Rejected {
         error,
@@ -306,6 +318,8 @@ fn abandoned(error: ApiError, why: Abandoned) -> Step {
 #[derive(Debug, Default)]
 pub struct Batches {
     open: HashMap<String, OpenBatch>,
+    /// Batches given up since the last [`Batches::take_abandoned`], for advisories.
+    abandoned: Vec<(String, Abandoned)>,
 }
 
 impl Batches {
@@ -335,8 +349,21 @@ impl Batches {
             if let Some(b) = self.open.remove(id) {
                 discard(b);
             }
+            self.abandoned.push((id.clone(), Abandoned::Timeout));
         }
         gone
+    }
+
+    /// The batches given up since the last call (each once), with why.
+    pub fn take_abandoned(&mut self) -> Vec<(String, Abandoned)> {
+        std::mem::take(&mut self.abandoned)
+    }
+
+    /// Ends batch `id` for `why`, which its advisory tells.
+    fn abandon(&mut self, id: &str, error: ApiError, why: Abandoned) -> Step {
+        self.end(id);
+        self.abandoned.push((id.to_string(), why));
+        abandoned(error, why)
     }
 
     /// The earliest deadline of an open batch.
@@ -421,8 +448,7 @@ impl Batches {
         if let Some(level) = slice_header(REQUIRED_API_LEVEL, &msg.header) {
             let level = std::str::from_utf8(level).ok();
             if super::stream_config::error_on_required_api_level(level) {
-                self.end(id);
-                return abandoned(errors::REQUIRED_API_LEVEL.new(), Abandoned::Unsupported);
+                return self.abandon(id, errors::REQUIRED_API_LEVEL.new(), Abandoned::Unsupported);
             }
             msg.header = remove_header_if_present(msg.header, REQUIRED_API_LEVEL);
         }
@@ -432,22 +458,21 @@ impl Batches {
         batch.last_seq += 1;
         batch.deadline = now.saturating_add(limits.timeout.as_nanos() as i64);
         if batch.last_seq != batch_seq || (batch_seq == 1 && eob) {
-            self.end(id);
-            return abandoned(
+            return self.abandon(
+                id,
                 errors::ATOMIC_PUBLISH_INCOMPLETE_BATCH.new(),
                 Abandoned::Incomplete,
             );
         }
         if size > limits.max_size {
-            self.end(id);
-            return abandoned(too_large(limits), Abandoned::Large);
+            return self.abandon(id, too_large(limits), Abandoned::Large);
         }
         // A file stream stages every message on disk, the commit too, so that the whole
         // batch is there before any of it is stored.
         if let Some(disk) = &mut batch.disk {
             if disk.stage(&msg, batch_seq).is_err() {
-                self.end(id);
-                return abandoned(
+                return self.abandon(
+                    id,
                     errors::ATOMIC_PUBLISH_INCOMPLETE_BATCH.new(),
                     Abandoned::Incomplete,
                 );

@@ -611,6 +611,7 @@ impl Stream {
                 &answer,
             );
         }
+        self.send_batch_advisories(server);
         self.watch.notify_waiters();
         outcomes
     }
@@ -895,6 +896,43 @@ impl Stream {
         self.batches.lock().len()
     }
 
+    /// Go's batch abandoned advisories on
+    /// `$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.<stream>`, for the batches given up
+    /// since the last call; only when someone listens.
+    fn send_batch_advisories(&self, server: &ServerShared) {
+        let abandoned = self.batches.lock().take_abandoned();
+        if abandoned.is_empty() {
+            return;
+        }
+        let subject = format!("$JS.EVENT.ADVISORY.STREAM.BATCH_ABANDONED.{}", self.name);
+        if !self.account.sublist.has_interest(&subject) {
+            return;
+        }
+        for (id, why) in abandoned {
+            let mut advisory = serde_json::json!({
+                "type": "io.nats.jetstream.advisory.v1.stream_batch_abandoned",
+                "id": crate::events::messages::next_event_id(),
+                "timestamp": GoTime::now(),
+                "stream": self.name,
+                "batch": id,
+                "reason": why.reason(),
+            });
+            if !self.domain.is_empty() {
+                advisory["domain"] = serde_json::json!(self.domain);
+            }
+            let body = crate::monitor::http::to_go_json_compact(&advisory);
+            crate::events::internal::publish(
+                server,
+                &self.ingest,
+                &self.account,
+                &subject,
+                None,
+                None,
+                &body,
+            );
+        }
+    }
+
     /// Takes a message of atomic batch `id`: stages it, or on its commit checks the
     /// whole batch and stores all of it (the answer to the commit is the batch's ack).
     fn process_atomic(
@@ -908,8 +946,7 @@ impl Stream {
     ) -> Option<PubAnswer> {
         use super::batch;
         let hdr: &[u8] = msg.header.as_deref().unwrap_or_default();
-        if self.would_exceed_account_limits(inner.config.storage, &msg.subject, hdr, &msg.payload)
-        {
+        if self.would_exceed_account_limits(inner.config.storage, &msg.subject, hdr, &msg.payload) {
             return Some(self.reject(errors::ACCOUNT_RESOURCES_EXCEEDED.new()));
         }
         let limits = batch::Limits::from_opts(&server.opts().jetstream_limits);
@@ -1265,6 +1302,7 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
                 s.store().next_expiration(),
                 s.store().next_msg_schedule(),
                 idle_next,
+                s.batches.lock().next_deadline(),
             ]
             .into_iter()
             .flatten()
@@ -1313,6 +1351,11 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
                 let mut inner = s.inner.lock();
                 let window = inner.config.duplicates;
                 inner.dedup.expire(now, window);
+            }
+            // Atomic batches that saw no message for the batch timeout are given up.
+            s.batches.lock().expire(now);
+            if let Some(server) = server.upgrade() {
+                s.send_batch_advisories(&server);
             }
             if do_sync {
                 if let StreamStore::File(fs) = &s.store {

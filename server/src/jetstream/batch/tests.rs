@@ -169,6 +169,18 @@ fn size_inflight_and_time_limits() {
     assert_eq!(b.next_deadline(), Some(1_000_000_000));
     let e = error_of(accept(&mut b, &l, batch_msg("e", 2, None), 1_000_000_000));
     assert!(e.is(errors::ATOMIC_PUBLISH_INCOMPLETE_BATCH));
+    // Each batch given up is told once, with why; refusals before a batch opened and
+    // invalid commits are not (as in Go).
+    let told: Vec<(String, &str)> = b
+        .take_abandoned()
+        .into_iter()
+        .map(|(id, why)| (id, why.reason()))
+        .collect();
+    assert_eq!(
+        told,
+        [("a".to_string(), "large"), ("e".to_string(), "timeout")]
+    );
+    assert!(b.take_abandoned().is_empty());
 }
 
 fn view_check(cfg: &StreamConfig, batch: &[StagedMsg]) -> Result<Vec<StagedMsg>, ApiError> {
