@@ -783,9 +783,7 @@ fn account_reload_service_import_panic() {
         natsd::reload::reload(s.shared()).unwrap_or_else(|e| panic!("reload: {e}"));
     }
     stop.store(true, Ordering::Release);
-    let mut requester = publisher.join().unwrap();
-    // Everything sent has been processed once the PONG is back.
-    requester.flush("");
+    let _requester = publisher.join().unwrap();
 
     let total = requests.load(Ordering::Acquire);
     check_for(Duration::from_secs(20), Duration::from_millis(250), || {

@@ -322,3 +322,280 @@ fn jet_stream_import_reload() {
     nc_a.flush();
     assert_eq!(js_b.stream_state("news").msgs, 1);
 }
+
+/// A key-value bucket as nats.go's `KeyValue` reaches it: the API under `api` (`$JS.API`
+/// or an imported prefix), puts under `put_prefix` + `$KV.<bucket>.` (nats.go puts the
+/// API prefix in front when it is not the default).
+struct Kv {
+    nc: NatsConn,
+    api: String,
+    put_prefix: String,
+    bucket: String,
+}
+
+impl Kv {
+    fn new(nc: NatsConn, api: &str, bucket: &str) -> Kv {
+        let put_prefix = if api == "$JS.API" {
+            String::new()
+        } else {
+            format!("{api}.")
+        };
+        Kv {
+            nc,
+            api: api.to_string(),
+            put_prefix,
+            bucket: bucket.to_string(),
+        }
+    }
+
+    fn stream(&self) -> String {
+        format!("KV_{}", self.bucket)
+    }
+
+    fn key_subject(&self, key: &str) -> String {
+        format!("$KV.{}.{key}", self.bucket)
+    }
+
+    /// An API request; the JSON answer (it must come within Go's second).
+    #[track_caller]
+    fn api(&mut self, verb: &str, body: &Value) -> Value {
+        let subject = format!("{}.{verb}", self.api);
+        let m = self
+            .nc
+            .request(
+                &subject,
+                &[],
+                body.to_string().as_bytes(),
+                Duration::from_secs(1),
+            )
+            .unwrap_or_else(|e| panic!("request on {subject}: {e:?}"));
+        serde_json::from_slice(&m.payload).expect("answer is JSON")
+    }
+
+    /// nats.go's `CreateKeyValue` (the stream it makes for `history`).
+    fn create(&mut self, history: u64) {
+        let stream = self.stream();
+        let cfg = json!({
+            "name": stream,
+            "subjects": [format!("$KV.{}.>", self.bucket)],
+            "max_msgs_per_subject": history,
+            "max_bytes": -1, "max_age": 0, "max_msg_size": -1, "max_msgs": -1,
+            "max_consumers": -1, "storage": "file", "num_replicas": 1, "discard": "new",
+            "duplicate_window": 120_000_000_000i64, "allow_rollup_hdrs": true,
+            "deny_delete": true, "allow_direct": true,
+        });
+        let resp = self.api(&format!("STREAM.CREATE.{stream}"), &cfg);
+        assert!(
+            resp.get("error").is_none(),
+            "Error creating kv store: {resp}"
+        );
+    }
+
+    /// A publish on the key with `headers`; the revision, or the error.
+    fn publish(
+        &mut self,
+        key: &str,
+        headers: &[(&str, &str)],
+        value: &[u8],
+    ) -> Result<u64, String> {
+        let subject = format!("{}{}", self.put_prefix, self.key_subject(key));
+        let m = self
+            .nc
+            .request(&subject, headers, value, Duration::from_secs(1))
+            .map_err(|e| format!("{e:?}"))?;
+        let ack: Value = serde_json::from_slice(&m.payload).map_err(|e| e.to_string())?;
+        match ack.get("error") {
+            Some(e) => Err(e.to_string()),
+            None => Ok(ack["seq"].as_u64().unwrap_or_default()),
+        }
+    }
+
+    fn put(&mut self, key: &str, value: &[u8]) -> u64 {
+        self.publish(key, &[], value)
+            .unwrap_or_else(|e| panic!("Error on put: {e}"))
+    }
+
+    /// The key's last entry by direct get: (operation, value, revision); None when the
+    /// key has no message.
+    fn last(&mut self, key: &str) -> Option<(String, Vec<u8>, u64)> {
+        let subject = format!(
+            "{}.DIRECT.GET.{}.{}",
+            self.api,
+            self.stream(),
+            self.key_subject(key)
+        );
+        let m = self
+            .nc
+            .request(&subject, &[], b"", Duration::from_secs(1))
+            .unwrap_or_else(|e| panic!("direct get {subject}: {e:?}"));
+        if m.status() == Some(404) {
+            return None;
+        }
+        let op = m
+            .header_value("KV-Operation")
+            .unwrap_or_else(|| "PUT".to_string());
+        let seq = m
+            .header_value("Nats-Sequence")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_default();
+        Some((op, m.payload, seq))
+    }
+
+    /// nats.go's `kv.Get`: the value, or None when the key is gone (no entry, or a
+    /// delete or purge marker: `ErrKeyNotFound`).
+    #[track_caller]
+    fn get(&mut self, key: &str) -> Option<Vec<u8>> {
+        match self.last(key) {
+            Some((op, value, _)) if op == "PUT" => Some(value),
+            _ => None,
+        }
+    }
+
+    /// nats.go's `kv.Watch(key)`: an ordered push consumer of the key's last entry on
+    /// the inbox `deliver`. nats.go hands out a nil entry at once when nothing is there
+    /// yet: the consumer has nothing pending.
+    fn watch(&mut self, key: &str, deliver: &str) -> u64 {
+        let sid = self.nc.subscribe(deliver);
+        let stream = self.stream();
+        let req = json!({"stream_name": stream, "config": {
+            "deliver_subject": deliver, "deliver_policy": "last_per_subject",
+            "ack_policy": "none", "filter_subject": self.key_subject(key),
+            "flow_control": true, "idle_heartbeat": 5_000_000_000i64,
+            "mem_storage": true, "num_replicas": 1,
+        }});
+        let info = self.api(&format!("CONSUMER.CREATE.{stream}"), &req);
+        assert!(
+            info.get("error").is_none(),
+            "Error creating watcher: {info}"
+        );
+        assert_eq!(
+            (
+                info["num_pending"].as_u64(),
+                info["delivered"]["stream_seq"].as_u64()
+            ),
+            (Some(0), Some(0)),
+            "Expected nil entry, got {info}"
+        );
+        sid
+    }
+
+    /// The watcher's next entry within a second: (operation, value).
+    #[track_caller]
+    fn watch_next(&mut self, sid: u64) -> (String, Vec<u8>) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let m = self
+                .nc
+                .next_msg(sid, left)
+                .expect("Fail to get the next update");
+            if m.status().is_some() {
+                continue; // heartbeats and flow control
+            }
+            let op = m
+                .header_value("KV-Operation")
+                .unwrap_or_else(|| "PUT".to_string());
+            return (op, m.payload);
+        }
+    }
+}
+
+port!("server/jetstream_test.go::TestJetStreamCrossAccounts" => jet_stream_cross_accounts);
+fn jet_stream_cross_accounts() {
+    let s = run_jetstream_server_with_conf(|dir| {
+        format!(
+            r#"
+		listen: 127.0.0.1:-1
+        jetstream {{
+			store_dir = {dir:?}
+		}}
+        accounts: {{
+           A: {{
+               users: [ {{user: a, password: a}} ]
+               jetstream: enabled
+               exports: [
+                   {{service: '$JS.API.>' }}
+                   {{service: '$KV.>'}}
+                   {{stream: 'accI.>'}}
+               ]
+           }},
+           I: {{
+               users: [ {{user: i, password: i}} ]
+               imports: [
+                   {{service: {{account: A, subject: '$JS.API.>'}}, to: 'fromA.>' }}
+                   {{service: {{account: A, subject: '$KV.>'}}, to: 'fromA.$KV.>' }}
+                   {{stream: {{subject: 'accI.>', account: A}}}}
+               ]
+           }}
+		}}"#,
+            dir = dir.to_string_lossy()
+        )
+    });
+    let mut kv1 = Kv::new(NatsConn::connect_as(s.addr(), "a", "a"), "$JS.API", "Map");
+    kv1.create(10);
+    let w1 = kv1.watch("map", "_INBOX.cross.w1");
+
+    // Account I reaches A's JetStream through the imports; its inboxes start with accI
+    // (nats.go's CustomInboxPrefix), which A exports back.
+    let mut kv2 = Kv::new(NatsConn::connect_as(s.addr(), "i", "i"), "fromA", "Map");
+    kv2.create(10);
+    let w2 = kv2.watch("map", "accI.cross.w2");
+
+    let rev = kv2.put("map", b"value");
+    assert_eq!(
+        kv1.get("map").as_deref(),
+        Some(&b"value"[..]),
+        "Unexpected entry"
+    );
+    assert_eq!(
+        kv2.get("map").as_deref(),
+        Some(&b"value"[..]),
+        "Unexpected entry"
+    );
+    assert_eq!(kv1.watch_next(w1), ("PUT".to_string(), b"value".to_vec()));
+    assert_eq!(kv2.watch_next(w2), ("PUT".to_string(), b"value".to_vec()));
+
+    kv2.publish(
+        "map",
+        &[("Nats-Expected-Last-Subject-Sequence", &rev.to_string())],
+        b"updated",
+    )
+    .unwrap_or_else(|e| panic!("Failed to update: {e}"));
+    assert_eq!(kv1.get("map").as_deref(), Some(&b"updated"[..]));
+    assert_eq!(kv2.get("map").as_deref(), Some(&b"updated"[..]));
+    assert_eq!(kv1.watch_next(w1), ("PUT".to_string(), b"updated".to_vec()));
+    assert_eq!(kv2.watch_next(w2), ("PUT".to_string(), b"updated".to_vec()));
+
+    kv2.publish(
+        "map",
+        &[("KV-Operation", "PURGE"), ("Nats-Rollup", "sub")],
+        b"",
+    )
+    .unwrap_or_else(|e| panic!("Error on purge: {e}"));
+    assert_eq!(kv1.watch_next(w1).0, "PURGE", "Unexpected entry");
+    assert_eq!(kv2.watch_next(w2).0, "PURGE", "Unexpected entry");
+
+    // nats.go's PurgeDeletes(DeleteMarkersOlderThan(-1)): every key whose last entry is
+    // a delete or purge marker is purged with nothing kept.
+    let (op, _, _) = kv2.last("map").expect("the purge marker");
+    assert_eq!(op, "PURGE");
+    let stream = kv2.stream();
+    let resp = kv2.api(
+        &format!("STREAM.PURGE.{stream}"),
+        &json!({"filter": "$KV.Map.map", "keep": 0}),
+    );
+    assert!(
+        resp.get("error").is_none(),
+        "Error on purge deletes: {resp}"
+    );
+    let si = kv1.api(&format!("STREAM.INFO.{stream}"), &json!({}));
+    assert_eq!(
+        si["state"]["messages"].as_u64(),
+        Some(0),
+        "Error getting stream info: {si}"
+    );
+
+    kv2.publish("map", &[("KV-Operation", "DEL")], b"")
+        .unwrap_or_else(|e| panic!("Error on delete: {e}"));
+    assert_eq!(kv1.get("map"), None, "Expected key not found");
+}
