@@ -152,10 +152,36 @@ pub fn total_payload(total: &BigInt) -> Vec<u8> {
     format!("{{\"val\":\"{total}\"}}").into_bytes()
 }
 
+/// Whether a counter message (its header and new total) is larger than the stream's
+/// `max_msg_size` (negative: no limit). Checked once the total is known, as Go does.
+pub fn exceeds_max_msg_size(hdr_len: usize, payload_len: usize, max_msg_size: i64) -> bool {
+    let Ok(max) = usize::try_from(max_msg_size) else {
+        return false;
+    };
+    hdr_len > max || payload_len > max - hdr_len
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_counter_total_counts_against_the_message_size_limit() {
+        let hdr = b"NATS/1.0\r\nNats-Incr: 1\r\n\r\n".len();
+        let one = total_payload(&BigInt::parse("1").unwrap()).len();
+        // Go's TestJetStreamAllowMsgCounterMaxPayloadAndSize: exactly 37 bytes fit 37.
+        assert_eq!(hdr + one, 37);
+        assert!(!exceeds_max_msg_size(hdr, one, 38));
+        assert!(!exceeds_max_msg_size(hdr, one, 37));
+        assert!(exceeds_max_msg_size(hdr, one, 36));
+        // A total of 11 after an increment of 10 no longer fits.
+        let ten = b"NATS/1.0\r\nNats-Incr: 10\r\n\r\n".len();
+        let eleven = total_payload(&BigInt::parse("11").unwrap()).len();
+        assert!(exceeds_max_msg_size(ten, eleven, 37));
+        assert!(exceeds_max_msg_size(hdr, 0, 10));
+        assert!(!exceeds_max_msg_size(hdr, one, -1));
+    }
 
     fn n(s: &str) -> BigInt {
         BigInt::parse(s).unwrap()

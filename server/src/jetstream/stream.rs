@@ -784,6 +784,13 @@ impl Stream {
                 if hdr.len() > max || counter_payload.len() > max - hdr.len() {
                     return Some(self.reject(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new()));
                 }
+                if super::counter::exceeds_max_msg_size(
+                    hdr.len(),
+                    counter_payload.len(),
+                    i64::from(inner.config.max_msg_size),
+                ) {
+                    return Some(self.reject(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new()));
+                }
                 counter_value = Some(total.to_string());
                 &counter_payload
             }
