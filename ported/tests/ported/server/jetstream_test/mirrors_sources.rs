@@ -1,7 +1,7 @@
 //! Mirrors and sources in the same account (natsd reads the origin's store directly; Go
 //! runs an internal consumer on the origin).
-//! Go's tests that look at that internal consumer (its start sequence) have no
-//! equivalent here and are not ported.
+//! Where Go's tests look at that internal consumer (its start sequence), the ports check
+//! the same fact by what gets copied, and when.
 
 use super::*;
 use ported::jetstream::{check_for, new_inbox, run_basic_jetstream_server, ApiError, StreamState};
