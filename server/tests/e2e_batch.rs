@@ -159,3 +159,39 @@ async fn an_idle_batch_is_abandoned_after_the_batch_timeout() {
     assert_eq!(ack["error"]["err_code"], 10176, "{ack}");
     assert_eq!(stream_msgs(&nc).await, 0);
 }
+
+#[tokio::test]
+async fn a_batch_past_the_storage_budget_is_refused_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut o = opts(dir.path());
+    o.jetstream_max_memory = 4096;
+    o.jetstream_max_memory_set = true;
+    let s = BackgroundServer::start(o).expect("start");
+    let nc = async_nats::connect(format!("nats://{}", s.addr))
+        .await
+        .expect("connect");
+    create_stream(&nc, "memory").await;
+
+    // Each message fits on its own; the three together do not.
+    let payload = vec![b'x'; 1500];
+    for seq in 1..=2 {
+        nc.publish_with_headers(
+            "batch.a",
+            batch_headers("big", seq, None),
+            payload.clone().into(),
+        )
+        .await
+        .expect("publish");
+    }
+    let resp = nc
+        .request_with_headers(
+            "batch.a",
+            batch_headers("big", 3, Some("1")),
+            payload.clone().into(),
+        )
+        .await
+        .expect("commit");
+    let ack: serde_json::Value = serde_json::from_slice(&resp.payload).expect("ack");
+    assert_eq!(ack["error"]["err_code"], 10023, "{ack}");
+    assert_eq!(stream_msgs(&nc).await, 0);
+}

@@ -517,6 +517,16 @@ fn discard(mut b: OpenBatch) {
     }
 }
 
+/// The bytes a message takes in a store of `storage` (what the stream's state counts).
+pub fn stored_size(storage: StorageType, subject: &str, hdr: &[u8], payload: &[u8]) -> u64 {
+    match storage {
+        StorageType::File => {
+            natsd_store::file::record::record_len(subject.len(), hdr.len(), payload.len()) as u64
+        }
+        StorageType::Memory => natsd_store::mem::mem_store_msg_size(subject, hdr, payload),
+    }
+}
+
 /// What the commit checks read of the stream.
 pub struct StreamView<'a> {
     pub cfg: &'a StreamConfig,
@@ -639,15 +649,7 @@ pub fn check_commit(
         *ops += 1;
         let ops = *ops;
         msgs += 1;
-        bytes += match cfg.storage {
-            StorageType::File => {
-                natsd_store::file::record::record_len(subject.len(), header.len(), payload.len())
-                    as u64
-            }
-            StorageType::Memory => {
-                natsd_store::mem::mem_store_msg_size(&subject, &header, &payload)
-            }
-        };
+        bytes += stored_size(cfg.storage, &subject, &header, &payload);
         // Refused now: a limit hit half way through would store half the batch.
         if cfg.discard == DiscardPolicy::New {
             let over = if cfg.max_msgs > 0 && msgs > cfg.max_msgs as u64 {

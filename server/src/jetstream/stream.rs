@@ -1013,6 +1013,25 @@ impl Stream {
                 return Some(self.reject(e));
             }
         };
+        // The storage budgets are checked for the whole batch here: a limit hit half way
+        // through storing it would leave half a batch (Go checks each message as it
+        // stores it).
+        let storage = config.storage;
+        let size: u64 = checked
+            .iter()
+            .map(|m| batch::stored_size(storage, &m.subject, &m.header, &m.payload))
+            .sum();
+        if let Some(js) = server.jetstream() {
+            if js.would_exceed_limits(storage, i64::try_from(size).unwrap_or(i64::MAX)) {
+                js.resources_exceeded_error(server, storage);
+                commit.finish();
+                return Some(self.reject(errors::INSUFFICIENT_RESOURCES.new()));
+            }
+        }
+        if self.batch_would_exceed_account_limits(storage, size) {
+            commit.finish();
+            return Some(self.reject(errors::ACCOUNT_RESOURCES_EXCEEDED.new()));
+        }
         let (id, count) = (commit.id.clone(), commit.count);
         let answer = self.store_checked(inner, server, checked, now, pending);
         // The staging store goes once the stream's copy is durable; until then a
@@ -1041,6 +1060,23 @@ impl Stream {
             }
             other => other,
         }
+    }
+
+    /// Whether `size` more bytes of `storage` take the account past its limit.
+    fn batch_would_exceed_account_limits(&self, storage: StorageType, size: u64) -> bool {
+        let Some(jsa) = self.jsa.get().and_then(Weak::upgrade) else {
+            return false;
+        };
+        let (limit, (mem, file)) = match storage {
+            StorageType::Memory => (jsa.limits.max_memory, jsa.usage()),
+            StorageType::File => (jsa.limits.max_store, jsa.usage()),
+        };
+        let in_use = if storage == StorageType::Memory {
+            mem
+        } else {
+            file
+        };
+        limit >= 0 && in_use.saturating_add(size) > limit as u64
     }
 
     /// Stores messages that passed the batch checks, in order; the answer is the last
