@@ -74,6 +74,9 @@ pub struct Consumer {
     subs: Mutex<Vec<Arc<Subscription>>>,
     tasks: Mutex<Vec<tokio::task::AbortHandle>>,
     closed: AtomicBool,
+    /// Stream sequences removed from the stream since the last delivery pass (Go's
+    /// `decStreamPending`): applied under the cursor's lock by the next pass or info.
+    gone: Mutex<Vec<u64>>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -141,6 +144,7 @@ impl Consumer {
             subs: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            gone: Mutex::new(Vec::new()),
         })
     }
 
@@ -469,6 +473,7 @@ impl Consumer {
     /// The consumer's info as the API reports it.
     pub fn info(&self, server: &ServerShared) -> ConsumerInfo {
         let mut statuses = Vec::new();
+        let terminated;
         let (
             cfg,
             delivered,
@@ -485,6 +490,7 @@ impl Consumer {
             if let Some(s) = self.stream.upgrade() {
                 self.drop_gone_below(&mut c, s.store().fast_state().first_seq);
             }
+            terminated = self.apply_gone(&mut c);
             // Go drops expired requests and those nobody listens to before counting.
             if c.is_pull() {
                 self.process_waiting(&mut c, now_nanos(), false, &mut statuses);
@@ -518,6 +524,7 @@ impl Consumer {
             .into_iter()
             .collect();
         self.publish_statuses(server, statuses);
+        self.send_gone_advisories(&terminated);
         let when = |ns: i64| (ns != 0).then(|| GoTime::from_unix_nanos(ns));
         // Redeliveries are off with max_deliver 1: Go does not report them then.
         let redelivered = if cfg.max_deliver == 1 { 0 } else { redelivered };
@@ -1038,6 +1045,7 @@ impl Consumer {
             self.send_pause_advisory();
         }
         let mut fc_requests: Vec<(String, String)> = Vec::new();
+        let terminated;
         let (mut exhausted, paused) = {
             let mut c = self.cursor.lock();
             // A pin nobody renewed in time goes (Go's pinned TTL timer).
@@ -1045,6 +1053,7 @@ impl Consumer {
                 self.send_unpinned_advisory(&group, "timeout");
             }
             self.drop_gone_below(&mut c, store.fast_state().first_seq);
+            terminated = self.apply_gone(&mut c);
             let exhausted = c.collect_due(now);
             self.process_waiting(&mut c, now, false, &mut statuses);
             // An idle push consumer tells its listener it is alive (paused too).
@@ -1081,6 +1090,7 @@ impl Consumer {
             (exhausted, c.paused_until(now).is_some())
         };
         self.publish_statuses(server, std::mem::take(&mut statuses));
+        self.send_gone_advisories(&terminated);
         for (deliver, reply) in fc_requests.drain(..) {
             self.publish_flow_control(server, &deliver, &reply);
         }
@@ -1263,6 +1273,46 @@ impl Consumer {
             }
         }
         self.store_max_delivered(&exhausted);
+    }
+
+    /// A message left the stream (deleted, expired, acknowledged by another consumer of
+    /// a work queue...): the next pass forgets it (Go's `decStreamPending`).
+    pub fn message_removed(&self, seq: u64) {
+        self.gone.lock().push(seq);
+    }
+
+    /// Applies the removals of [`Consumer::message_removed`]: a pending message is done
+    /// with as if terminated, one out of deliveries forgotten, in the store too. Returns
+    /// the pending ones (stream and consumer sequence, deliveries) for their advisories.
+    fn apply_gone(&self, c: &mut Cursor) -> Vec<(u64, u64, u64)> {
+        let gone = std::mem::take(&mut *self.gone.lock());
+        if gone.is_empty() {
+            return Vec::new();
+        }
+        let terminated: Vec<(u64, u64, u64)> = gone
+            .iter()
+            .filter_map(|&s| c.pending.get(&s).map(|p| (s, p.dseq, p.dc)))
+            .collect();
+        let max_delivered: Vec<u64> = gone
+            .iter()
+            .copied()
+            .filter(|s| c.max_delivered.contains_key(s))
+            .collect();
+        c.drop_gone(&gone);
+        for &(sseq, dseq, _) in &terminated {
+            let _ = self.store.update_acks(dseq, sseq);
+        }
+        // A consumer sequence of 0 only forgets the redelivery count (as Go).
+        for sseq in max_delivered {
+            let _ = self.store.update_acks(0, sseq);
+        }
+        terminated
+    }
+
+    fn send_gone_advisories(&self, terminated: &[(u64, u64, u64)]) {
+        for &(sseq, dseq, dc) in terminated {
+            self.send_terminated_advisory(sseq, dseq, dc, "Unacknowledged message was deleted");
+        }
     }
 
     /// Every pending message is due now (Go's `forceExpirePending`): queued for

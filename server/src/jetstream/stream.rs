@@ -272,7 +272,7 @@ impl Stream {
             .register_storage_remove_msg(Arc::new(move |seq| {
                 queue.lock().push(StoreProposal::Remove(seq));
             }));
-        Arc::new(Stream {
+        let stream = Arc::new(Stream {
             name: config.name.clone(),
             account,
             created,
@@ -299,7 +299,22 @@ impl Stream {
             copy_tasks: Mutex::new(Vec::new()),
             store_proposals,
             batches: Mutex::new(super::batch::Batches::default()),
-        })
+        });
+        // Consumers hear of each message the store removes (Go's storeUpdates).
+        let weak = Arc::downgrade(&stream);
+        stream.store().register_storage_updates(Arc::new(
+            move |msgs, _bytes, seq, _subject: &str| {
+                if msgs != -1 || seq == 0 {
+                    return;
+                }
+                if let Some(s) = weak.upgrade() {
+                    for c in s.consumers.read().values() {
+                        c.message_removed(seq);
+                    }
+                }
+            },
+        ));
+        stream
     }
 
     /// Ties the stream to its account's JetStream state (limits and usage).
