@@ -195,3 +195,42 @@ async fn a_batch_past_the_storage_budget_is_refused_whole() {
     assert_eq!(ack["error"]["err_code"], 10023, "{ack}");
     assert_eq!(stream_msgs(&nc).await, 0);
 }
+
+#[tokio::test]
+async fn a_committed_batch_is_republished() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = BackgroundServer::start(opts(dir.path())).expect("start");
+    let nc = async_nats::connect(format!("nats://{}", s.addr))
+        .await
+        .expect("connect");
+    let cfg = serde_json::json!({
+        "name": "BATCH", "subjects": ["batch.>"], "allow_atomic": true,
+        "republish": {"src": "batch.>", "dest": "rp.>"},
+    });
+    let resp = nc
+        .request("$JS.API.STREAM.CREATE.BATCH", cfg.to_string().into())
+        .await
+        .expect("create");
+    let v: serde_json::Value = serde_json::from_slice(&resp.payload).expect("json");
+    assert!(v.get("error").is_none(), "create: {v}");
+    let mut republished = nc.subscribe("rp.>").await.expect("subscribe");
+    nc.flush().await.expect("flush");
+
+    nc.publish_with_headers("batch.a", batch_headers("r", 1, None), "one".into())
+        .await
+        .expect("publish");
+    let resp = nc
+        .request_with_headers("batch.b", batch_headers("r", 2, Some("1")), "two".into())
+        .await
+        .expect("commit");
+    let ack: serde_json::Value = serde_json::from_slice(&resp.payload).expect("ack");
+    assert_eq!(ack["count"], 2, "{ack}");
+    for (subject, payload) in [("rp.a", "one"), ("rp.b", "two")] {
+        let m = tokio::time::timeout(Duration::from_secs(5), republished.next())
+            .await
+            .expect("a republished message")
+            .expect("subscription open");
+        assert_eq!(m.subject.as_str(), subject);
+        assert_eq!(&m.payload[..], payload.as_bytes());
+    }
+}

@@ -564,7 +564,8 @@ impl Stream {
                 let answer = match batch_id {
                     Some(id) if !sourced => {
                         let id = id.to_string();
-                        self.process_atomic(&mut inner, server, &msg, &id, now, &mut pending)
+                        let out = (&mut pending, &mut republish);
+                        self.process_atomic(&mut inner, server, &msg, &id, now, out)
                     }
                     _ => self.process_one(
                         &mut inner,
@@ -964,7 +965,7 @@ impl Stream {
         msg: &InMsg,
         id: &str,
         now: i64,
-        pending: &mut Vec<PendingDurable>,
+        (pending, republish): (&mut Vec<PendingDurable>, &mut Vec<Republished>),
     ) -> Option<PubAnswer> {
         use super::batch;
         let hdr: &[u8] = msg.header.as_deref().unwrap_or_default();
@@ -1048,7 +1049,7 @@ impl Stream {
             return Some(self.reject(errors::ACCOUNT_RESOURCES_EXCEEDED.new()));
         }
         let (id, count) = (commit.id.clone(), commit.count);
-        let answer = self.store_checked(inner, server, checked, now, pending);
+        let answer = self.store_checked(inner, server, checked, now, (pending, republish));
         // The staging store goes once the stream's copy is durable; until then a
         // restart finishes the batch from it.
         if let StreamStore::File(fs) = &self.store {
@@ -1102,10 +1103,8 @@ impl Stream {
         server: &ServerShared,
         msgs: Vec<super::batch::StagedMsg>,
         now: i64,
-        pending: &mut Vec<PendingDurable>,
+        (pending, republish): (&mut Vec<PendingDurable>, &mut Vec<Republished>),
     ) -> Option<PubAnswer> {
-        // Republish of batch messages is not supported yet; they are only stored.
-        let mut republish = Vec::new();
         let origin = publish::Origin {
             now,
             batched: true,
@@ -1120,7 +1119,7 @@ impl Stream {
                 payload: m.payload.into(),
                 publisher: 0,
             };
-            answer = self.process_one(inner, server, &in_msg, origin, pending, &mut republish);
+            answer = self.process_one(inner, server, &in_msg, origin, pending, republish);
             if !answer.as_ref().is_some_and(|a| a.stored) {
                 crate::error!(
                     server.logging,
@@ -1155,9 +1154,10 @@ impl Stream {
                         from,
                         from + msgs.len() as u64 - 1
                     );
-                    let mut pending = Vec::new();
+                    let (mut pending, mut republish) = (Vec::new(), Vec::new());
                     let mut inner = self.inner.lock();
-                    self.store_checked(&mut inner, server, msgs, now_nanos(), &mut pending);
+                    let out = (&mut pending, &mut republish);
+                    self.store_checked(&mut inner, server, msgs, now_nanos(), out);
                     drop(inner);
                     if let StreamStore::File(fs) = &self.store {
                         for p in pending {
