@@ -639,7 +639,13 @@ pub fn check_commit(
             };
             let total = before.add(incr);
             payload = super::counter::total_payload(&total);
-            let max = usize::try_from(view.max_payload).unwrap_or(0);
+            // The new total must fit the server's max payload and the stream's
+            // max_msg_size, whichever is smaller.
+            let mut max = view.max_payload;
+            if cfg.max_msg_size >= 0 {
+                max = max.min(i64::from(cfg.max_msg_size));
+            }
+            let max = usize::try_from(max).unwrap_or(0);
             if header.len() > max || payload.len() > max - header.len() {
                 return Err(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new());
             }

@@ -254,6 +254,12 @@ fn rollups_go_first_and_counters_add_up() {
     let out = view_check(&c, &[incr("1"), incr("2")]).unwrap();
     assert_eq!(out[0].payload, br#"{"val":"1"}"#);
     assert_eq!(out[1].payload, br#"{"val":"3"}"#);
+    // A total that no longer fits the stream's max_msg_size is refused.
+    let h = incr("9").header.len() as i32;
+    c.max_msg_size = h + br#"{"val":"9"}"#.len() as i32;
+    assert!(view_check(&c, &[incr("9")]).is_ok());
+    let e = view_check(&c, &[incr("9"), incr("1")]).unwrap_err();
+    assert!(e.is(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM));
 }
 
 #[test]
