@@ -1068,6 +1068,9 @@ fn work_queue_terminate_delivery() {
         assert_eq!(adv["stream_seq"], 1, "{name}");
         assert_eq!(adv["consumer_seq"], 2, "{name}");
         assert_eq!(adv["deliveries"], 2, "{name}");
-        assert_eq!(adv["reason"], "with reason", "Advisory did not have a reason");
+        assert_eq!(
+            adv["reason"], "with reason",
+            "Advisory did not have a reason"
+        );
     }
 }
