@@ -264,7 +264,14 @@ pub struct ImportsExports {
     stream_importers: Vec<Weak<Account>>,
     /// `_R_.` replies of this (exporting) account still waiting for responses.
     responses: HashMap<String, ResponseRoute>,
+    /// How many pending responses make the next request sweep out the ones nobody
+    /// waits for: doubling it keeps sweeps linear overall (a sweep on every request
+    /// was quadratic when a slow service let thousands pile up).
+    responses_sweep_at: usize,
 }
+
+/// The fewest pending responses that make a request sweep them.
+const MIN_RESPONSES_SWEEP: usize = 64;
 
 /// A delivery target of a message published in an account with importers.
 pub struct StreamTarget {
@@ -925,7 +932,10 @@ impl Account {
         };
         let new_reply = new_service_reply();
         let mut die = dest.ie.write();
-        die.responses.retain(|_, r| r.still_wanted(now));
+        if die.responses.len() >= die.responses_sweep_at {
+            die.responses.retain(|_, r| r.still_wanted(now));
+            die.responses_sweep_at = (die.responses.len() * 2).max(MIN_RESPONSES_SWEEP);
+        }
         die.responses.insert(
             new_reply.clone(),
             ResponseRoute {
@@ -1265,6 +1275,20 @@ mod tests {
         assert!(Arc::ptr_eq(&r.account, &bar));
         assert!(foo.ie.read().responses.is_empty());
         assert!(foo.response_target(&reply, now).is_none());
+    }
+
+    #[test]
+    fn responses_nobody_waits_for_are_swept_now_and_then() {
+        let (foo, bar) = (acc("foo"), acc("bar"));
+        foo.add_service_export("svc", None).unwrap();
+        bar.add_service_import(Some(&foo), "svc", "").unwrap();
+        let now = Instant::now();
+        for _ in 0..1000 {
+            // Nobody in bar listens on the reply: the mappings may go.
+            bar.service_targets("svc", Some("gone"), now, &[]);
+            assert!(foo.ie.read().responses.len() <= MIN_RESPONSES_SWEEP);
+        }
+        assert_eq!(foo.num_pending_responses(), 0);
     }
 
     #[test]
