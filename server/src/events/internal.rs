@@ -126,15 +126,26 @@ impl InternalClient {
     /// update request from the same connection) drains first. Returns whether the client
     /// is closed, and how many messages were handled.
     pub fn drain(&self, server: &Arc<ServerShared>) -> (bool, usize) {
+        self.drain_with(|frames| {
+            for (sid, msg) in frames {
+                if let Some((acc, h)) = self.handler(&sid) {
+                    h(server, &acc, &msg);
+                }
+            }
+        })
+    }
+
+    /// As [`InternalClient::drain`], with `process` taking the whole batch of queued
+    /// messages (a stream's ingest stores them together). It is not called when nothing
+    /// is queued.
+    pub fn drain_with(&self, process: impl FnOnce(Vec<(Bytes, InMsg)>)) -> (bool, usize) {
         let _order = self.dispatching.lock();
         let mut buf = BytesMut::new();
         let closed = self.client.take_queued(&mut buf);
         let frames = parse_frames(&mut buf);
         let handled = frames.len();
-        for (sid, msg) in frames {
-            if let Some((acc, h)) = self.handler(&sid) {
-                h(server, &acc, &msg);
-            }
+        if handled > 0 {
+            process(frames);
         }
         (closed, handled)
     }
@@ -182,19 +193,17 @@ pub async fn dispatch_loop(server: Weak<ServerShared>, internal: Arc<InternalCli
 /// same client in between keeps the order.
 pub async fn dispatch_loop_blocking(server: Weak<ServerShared>, internal: Arc<InternalClient>) {
     loop {
+        // Every delivery wakes the client; a wake-up that came while the last batch ran
+        // is kept, so nothing queued is left waiting.
+        internal.client.queued().await;
         let Some(shared) = server.upgrade() else {
             return;
         };
         let client = internal.clone();
         let batch = tokio::task::spawn_blocking(move || client.drain(&shared));
-        match batch.await {
-            Ok((true, 0)) => return,
-            // Nothing was queued: wait for the next delivery (its wake-up is kept when
-            // it came while the batch ran).
-            Ok((_, 0)) => internal.client.queued().await,
-            Ok(_) => {}
-            // A panicking handler is a bug; the loop keeps serving the next requests.
-            Err(_) => {}
+        // A panicking handler is a bug; the loop keeps serving the next requests.
+        if let Ok((true, 0)) = batch.await {
+            return;
         }
     }
 }

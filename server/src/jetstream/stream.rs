@@ -17,10 +17,9 @@ use super::dedup::DedupWindow;
 use super::publish::{self, Check};
 use crate::account::Account;
 use crate::client::Subscription;
-use crate::events::internal::{next_frames, InMsg, InternalClient};
+use crate::events::internal::{InMsg, InternalClient};
 use crate::monitor::gotime::{now_nanos, GoTime};
 use crate::server::ServerShared;
-use bytes::BytesMut;
 use natsd_store::file::{FileStore, FileStoreConfig, PendingDurable};
 use natsd_store::mem::MemStore;
 use natsd_store::{Store, StoreError};
@@ -363,6 +362,18 @@ impl Stream {
 
     pub fn store(&self) -> &dyn Store {
         self.store.store()
+    }
+
+    /// Stores every message queued to the stream so far, on the calling thread, after any
+    /// batch the ingest task is storing. An API request that must see what its client
+    /// published before it (stream info, a message get) calls this first, as the ingest
+    /// task may not have run yet. Returns whether the ingest client is closed, and how
+    /// many messages were taken.
+    pub fn ingest_queued(&self, server: &Arc<ServerShared>) -> (bool, usize) {
+        self.ingest.drain_with(|frames| {
+            let msgs: Vec<InMsg> = frames.into_iter().map(|(_, m)| m).collect();
+            self.process_batch(server, msgs, false);
+        })
     }
 
     /// Subscribes to the stream's subjects and starts its ingest and housekeeping tasks.
@@ -1297,12 +1308,17 @@ async fn ingest_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
     let Some(client) = stream.upgrade().map(|s| s.ingest.client.clone()) else {
         return;
     };
-    let mut buf = BytesMut::new();
-    while let Some((server, frames)) = next_frames(&server, &client, &mut buf).await {
-        let Some(s) = stream.upgrade() else { return };
-        let msgs: Vec<InMsg> = frames.into_iter().map(|(_, m)| m).collect();
-        let batch = tokio::task::spawn_blocking(move || s.process_batch(&server, msgs, false));
-        let _ = batch.await;
+    loop {
+        // Every delivery to the ingest client wakes it; a wake-up that came while the
+        // last batch was stored is kept, so nothing queued is left waiting.
+        client.queued().await;
+        let (Some(shared), Some(s)) = (server.upgrade(), stream.upgrade()) else {
+            return;
+        };
+        let batch = tokio::task::spawn_blocking(move || s.ingest_queued(&shared));
+        if let Ok((true, 0)) = batch.await {
+            return;
+        }
     }
 }
 

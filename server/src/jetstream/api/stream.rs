@@ -375,6 +375,8 @@ pub fn info(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let Some(s) = jsa.stream(req.name_token()) else {
         return req.fail(kind, errors::STREAM_NOT_FOUND.new());
     };
+    // What the requester published before asking is in the state it reads.
+    s.ingest_queued(req.server);
     let filter = (!request.subjects_filter.is_empty()).then_some(request.subjects_filter.as_str());
     let mut info = info_for_response(s.info(filter, request.deleted_details));
     info.domain = req.js.settings.domain.clone();
@@ -622,6 +624,7 @@ pub fn msg_get(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let Some(s) = jsa.stream(req.name_token()) else {
         return req.fail(kind, errors::STREAM_NOT_FOUND.new());
     };
+    s.ingest_queued(req.server);
     let store = s.store();
     let seq = match r.start_time {
         Some(t) => store.get_seq_from_time(t.unix_nanos()),
