@@ -650,3 +650,67 @@ async fn counter_streams_add_increments() {
     assert_eq!(v["error"]["err_code"], 10169);
     assert_eq!(incr("bogus").await["error"]["err_code"], 10171);
 }
+
+/// An interest stream keeps a message its consumer ran out of deliveries for, across a
+/// restart too (Go's needAck keeps what reached max deliveries until it is acked).
+#[tokio::test]
+async fn interest_streams_keep_messages_out_of_deliveries_after_a_restart() {
+    use async_nats::jetstream::consumer::{self, pull, AckPolicy};
+    use futures::StreamExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let mut s = BackgroundServer::start(opts(dir.path())).expect("start");
+        let nc = async_nats::connect(url(&s)).await.expect("connect");
+        let js = jetstream::new(nc);
+        let st = js
+            .create_stream(stream::Config {
+                name: "I".into(),
+                subjects: vec!["i.>".into()],
+                retention: stream::RetentionPolicy::Interest,
+                ..Default::default()
+            })
+            .await
+            .expect("create");
+        let mut c: consumer::PullConsumer = st
+            .create_consumer(pull::Config {
+                durable_name: Some("dur".into()),
+                ack_policy: AckPolicy::Explicit,
+                max_deliver: 1,
+                ..Default::default()
+            })
+            .await
+            .expect("consumer");
+        for subject in ["i.1", "i.2"] {
+            js.publish(subject, "x".into())
+                .await
+                .expect("publish")
+                .await
+                .expect("ack");
+        }
+        let mut msgs = c.fetch().max_messages(1).messages().await.expect("fetch");
+        let m = msgs.next().await.expect("one message").expect("msg");
+        // A nak with max_deliver 1: the message is out of deliveries once it comes up.
+        m.ack_with(async_nats::jetstream::AckKind::Nak(None))
+            .await
+            .expect("nak");
+        // Its redelivery comes up at the next request and finds it out of deliveries; the
+        // second message goes out instead and stays pending (above the first).
+        let mut msgs = c.fetch().max_messages(1).messages().await.expect("fetch");
+        let m = msgs.next().await.expect("one message").expect("msg");
+        assert_eq!(m.subject.as_str(), "i.2");
+        let info = c.info().await.expect("info");
+        assert_eq!(info.num_ack_pending, 1, "{info:?}");
+        let mut st = js.get_stream("I").await.expect("stream");
+        assert_eq!(st.info().await.expect("info").state.messages, 2);
+        s.shutdown();
+    }
+    let s = BackgroundServer::start(opts(dir.path())).expect("restart");
+    let nc = async_nats::connect(url(&s)).await.expect("connect");
+    let js = jetstream::new(nc);
+    let mut st = js.get_stream("I").await.expect("stream");
+    assert_eq!(
+        st.info().await.expect("info").state.messages,
+        2,
+        "the message out of deliveries was dropped at the restart"
+    );
+}

@@ -1595,15 +1595,20 @@ impl Stream {
                 } else {
                     floor
                 };
-                let pending: std::collections::BTreeSet<u64> =
-                    cur.pending.keys().copied().collect();
+                // Out of deliveries is kept too, until acked (Go's needAck looks at rdc).
+                let pending: std::collections::BTreeSet<u64> = cur
+                    .pending
+                    .keys()
+                    .chain(cur.max_delivered.keys())
+                    .copied()
+                    .collect();
                 (floor, delivered, pending)
             };
             if delivered == 0 || floor > state.last_seq {
                 continue;
             }
             let acked: Vec<u64> = (state.first_seq.max(1)..=delivered.min(state.last_seq))
-                .filter(|&seq| seq <= floor || !pending.contains(&seq))
+                .filter(|&seq| !pending.contains(&seq))
                 .filter(|&seq| {
                     self.store()
                         .subject_for_seq(seq)
