@@ -155,46 +155,7 @@ impl Consumer {
     /// A priority group advisory (Go's common event fields and `fields`), only when
     /// someone listens.
     pub(super) fn send_group_advisory(&self, what: &str, fields: serde_json::Value) {
-        let subject = format!(
-            "$JS.EVENT.ADVISORY.CONSUMER.{what}.{}.{}",
-            self.stream_name, self.name
-        );
-        if !self.account.sublist.has_interest(&subject) {
-            return;
-        }
-        let Some(server) = self.server.upgrade() else {
-            return;
-        };
-        let mut advisory = serde_json::Map::new();
-        advisory.insert("type".into(), fields["type"].clone());
-        advisory.insert(
-            "id".into(),
-            serde_json::json!(crate::events::messages::next_event_id()),
-        );
-        advisory.insert("timestamp".into(), serde_json::json!(GoTime::now()));
-        advisory.insert("account".into(), serde_json::json!(self.account.name));
-        advisory.insert("stream".into(), serde_json::json!(self.stream_name));
-        advisory.insert("consumer".into(), serde_json::json!(self.name));
-        if !self.domain.is_empty() {
-            advisory.insert("domain".into(), serde_json::json!(self.domain));
-        }
-        if let serde_json::Value::Object(rest) = fields {
-            for (k, v) in rest {
-                if k != "type" {
-                    advisory.insert(k, v);
-                }
-            }
-        }
-        let body = crate::monitor::http::to_go_json_compact(&serde_json::Value::Object(advisory));
-        crate::events::internal::publish(
-            &server,
-            &self.client,
-            &self.account,
-            &subject,
-            None,
-            None,
-            &body,
-        );
+        self.send_advisory(what, fields, AdvisoryShape::Group);
     }
 
     /// Go's advisory that a message reached `max_deliver` (`MAX_DELIVERIES`), with the
@@ -247,6 +208,13 @@ impl Consumer {
     /// (Go's typed event, the stream and consumer, then `fields`), only when someone
     /// listens.
     fn send_delivery_advisory(&self, what: &str, fields: serde_json::Value) {
+        self.send_advisory(what, fields, AdvisoryShape::Delivery);
+    }
+
+    /// Publishes `$JS.EVENT.ADVISORY.CONSUMER.<what>.<stream>.<consumer>` when someone
+    /// listens: the typed event (`fields["type"]`), then the fields in the order of Go's
+    /// struct for `shape`, then the rest of `fields`.
+    fn send_advisory(&self, what: &str, fields: serde_json::Value, shape: AdvisoryShape) {
         let subject = format!(
             "$JS.EVENT.ADVISORY.CONSUMER.{what}.{}.{}",
             self.stream_name, self.name
@@ -264,8 +232,17 @@ impl Consumer {
             serde_json::json!(crate::events::messages::next_event_id()),
         );
         advisory.insert("timestamp".into(), serde_json::json!(GoTime::now()));
+        if shape == AdvisoryShape::Group {
+            advisory.insert("account".into(), serde_json::json!(self.account.name));
+        }
         advisory.insert("stream".into(), serde_json::json!(self.stream_name));
         advisory.insert("consumer".into(), serde_json::json!(self.name));
+        let domain = (!self.domain.is_empty()).then(|| serde_json::json!(self.domain));
+        if shape == AdvisoryShape::Group {
+            if let Some(d) = domain.clone() {
+                advisory.insert("domain".into(), d);
+            }
+        }
         if let serde_json::Value::Object(rest) = fields {
             for (k, v) in rest {
                 if k != "type" {
@@ -273,8 +250,10 @@ impl Consumer {
                 }
             }
         }
-        if !self.domain.is_empty() {
-            advisory.insert("domain".into(), serde_json::json!(self.domain));
+        if shape == AdvisoryShape::Delivery {
+            if let Some(d) = domain {
+                advisory.insert("domain".into(), d);
+            }
         }
         let body = crate::monitor::http::to_go_json_compact(&serde_json::Value::Object(advisory));
         crate::events::internal::publish(
@@ -330,4 +309,13 @@ impl Consumer {
             &body,
         );
     }
+}
+
+/// Where Go's consumer advisory structs put their common fields: priority group events
+/// carry the account and the domain before their own fields, delivery events (max
+/// deliveries, nak, terminated) no account and the domain last.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AdvisoryShape {
+    Group,
+    Delivery,
 }
