@@ -118,6 +118,20 @@ impl JsServer {
     pub fn client(&self) -> JsClient {
         JsClient::connect(self.addr())
     }
+
+    /// The server's consumer `name` of `stream` in the global account (Go's
+    /// `mset.lookupConsumer`); panics naming what is missing.
+    #[track_caller]
+    pub fn consumer(&self, stream: &str, name: &str) -> Arc<natsd::jetstream::consumer::Consumer> {
+        let st = self
+            .shared()
+            .jetstream()
+            .and_then(|j| j.account("$G"))
+            .and_then(|a| a.stream(stream))
+            .unwrap_or_else(|| panic!("stream {stream}"));
+        let c = st.consumers.read().get(name).cloned();
+        c.unwrap_or_else(|| panic!("consumer {name} of stream {stream}"))
+    }
 }
 
 impl Drop for JsServer {

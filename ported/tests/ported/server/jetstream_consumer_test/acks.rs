@@ -491,7 +491,7 @@ fn consumer_max_ack_pending() {
         }
         js.check_pending_within(sid, max_ack_pending, SECOND);
         // The consumer stops (it stays, as Go's o.stop()) and the stream is purged.
-        consumer_of(&s, "MY_STREAM", "d22").stop(s.shared());
+        s.consumer("MY_STREAM", "d22").stop(s.shared());
         js.purge_stream("MY_STREAM", None).unwrap();
 
         // A consumer live while messages are published.
@@ -660,7 +660,7 @@ fn consumer_wq_max_delivery_ack_floor_advances_with_pending() {
     let msgs = js.fetch(&mut sub, 1, SECOND).unwrap();
     assert_eq!(msgs.len(), 1);
 
-    let o = consumer_of(&s, "TEST", "CONSUMER");
+    let o = s.consumer("TEST", "CONSUMER");
     let (pending, rdc, asflr) = {
         let c = o.cursor.lock();
         let rdc = c.max_delivered.len() + c.pending.values().filter(|p| p.dc > 1).count();
@@ -687,7 +687,7 @@ fn consumer_wq_max_delivery_rdc_cleaned_on_max_age() {
         Err(ported::js_context::JsError::Timeout)
     ));
 
-    let o = consumer_of(&s, "TEST", "CONSUMER");
+    let o = s.consumer("TEST", "CONSUMER");
     // Kept while the messages are in the stream.
     assert_eq!(o.cursor.lock().max_delivered.len(), 3);
 
@@ -728,7 +728,7 @@ fn consumer_max_delivery_rdc_no_leak_on_batch_removal() {
         Err(ported::js_context::JsError::Timeout)
     ));
 
-    let o = consumer_of(&s, "TEST", "CONSUMER");
+    let o = s.consumer("TEST", "CONSUMER");
     {
         let c = o.cursor.lock();
         assert_eq!(c.max_delivered.len(), 5);
@@ -768,7 +768,7 @@ fn consumer_delivery_count() {
             SubOpts::config(json!({"ack_policy": "explicit", "ack_wait": SEC, "max_deliver": 1})),
         )
         .unwrap();
-    let o = consumer_of(&s, "TEST", "CONSUMER");
+    let o = s.consumer("TEST", "CONSUMER");
 
     let msgs = js.fetch(&mut sub, 2, 5 * SECOND).unwrap();
     assert_eq!(msgs.len(), 2);
@@ -792,7 +792,7 @@ fn consumer_max_deliver_underflow() {
         .unwrap();
     let mut cfg = json!({"durable_name": "CONSUMER", "max_deliver": -1});
     js.add_consumer("TEST", cfg.clone()).unwrap();
-    let o = consumer_of(&s, "TEST", "CONSUMER");
+    let o = s.consumer("TEST", "CONSUMER");
     // No limit is 0.
     assert_eq!(o.cursor.lock().max_deliveries(), 0);
     // A limit is itself.

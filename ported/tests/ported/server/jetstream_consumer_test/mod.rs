@@ -16,6 +16,7 @@ use ported::js_context::JsContext;
 mod acks;
 mod config;
 mod filters;
+mod internals;
 mod misc;
 mod pacing;
 mod pause;
@@ -32,23 +33,6 @@ fn server_and_client() -> (JsServer, JsContext) {
     let s = run_basic_jetstream_server();
     let js = JsContext::connect(s.addr());
     (s, js)
-}
-
-/// The server's consumer `name` of `stream` in the global account (Go's
-/// `mset.lookupConsumer`).
-#[track_caller]
-fn consumer_of(
-    s: &JsServer,
-    stream: &str,
-    name: &str,
-) -> std::sync::Arc<natsd::jetstream::consumer::Consumer> {
-    let js = s.shared().jetstream().expect("JetStream on");
-    let st = js
-        .account("$G")
-        .and_then(|a| a.stream(stream))
-        .expect("stream");
-    let c = st.consumers.read().get(name).cloned();
-    c.expect("consumer")
 }
 
 /// Go's `sendStreamMsg`: a publish answered by an ack without error.

@@ -311,7 +311,7 @@ fn consumer_survives_restart() {
     drop(js);
     s.restart();
     // The consumer is there and the end of its pause is timed again (Go's uptmr).
-    let c = consumer_of(&s, "TEST", "my_consumer");
+    let c = s.consumer("TEST", "my_consumer");
     assert!(
         c.pause_timer().is_some(),
         "no pause timer after the restart"

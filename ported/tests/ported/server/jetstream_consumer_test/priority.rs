@@ -91,7 +91,7 @@ fn unpin_request(js: &mut JsContext, stream: &str, consumer: &str, group: &str) 
 
 /// Go's `o.waiting.len()`.
 fn waiting_len(s: &JsServer, consumer: &str) -> usize {
-    consumer_of(s, "TEST", consumer).cursor.lock().waiting.len()
+    s.consumer("TEST", consumer).cursor.lock().waiting.len()
 }
 
 #[track_caller]
@@ -223,7 +223,7 @@ fn consumer_pinned_unsets_after_at_most_pinned_ttl() {
             }),
         )
         .unwrap();
-        let o = consumer_of(&s, "TEST", "C");
+        let o = s.consumer("TEST", "C");
         // An expiry far past the pinned TTL: the pin is held for the TTL at most.
         let sub = js.subscribe_sync_core("ONE");
         publish_next(&mut js, "C", "ONE", &group_request(2, 2 * SEC, json!({})));

@@ -1000,7 +1000,7 @@ fn consumer_no_wait_no_messages_on_eos() {
             let stream = jsr.account("$G").and_then(|a| a.stream("TEST")).unwrap();
             stream.store().fast_state()
         };
-        let c = consumer_of(&s, "TEST", "CONSUMER");
+        let c = s.consumer("TEST", "CONSUMER");
         let mut cur = c.cursor.lock();
         cur.npc = Some(natsd::jetstream::consumer::PendingCount {
             count: 1,

@@ -346,7 +346,7 @@ fn consumer_cleanup_with_retention_policy() {
     let name = ci["name"].as_str().unwrap().to_string();
     // Force the boundary: an ack floor past the stream's last sequence.
     let lseq = js.stream_state("ORDERS").last_seq;
-    consumer_of(&s, "ORDERS", &name).cursor.lock().ack_floor.1 = lseq + 2;
+    s.consumer("ORDERS", &name).cursor.lock().ack_floor.1 = lseq + 2;
     js.unsubscribe(&sub);
     // The server still answers.
     js.stream_info("ORDERS", None)
@@ -551,7 +551,7 @@ fn consumer_ephemeral_recovery_after_server_restart() {
         );
     }
     // The connection goes: it acts like an ephemeral and goes away.
-    consumer_of(&s, mname, &oname)
+    s.consumer(mname, &oname)
         .cursor
         .lock()
         .config

@@ -154,7 +154,7 @@ fn consumer_pending_lower_than_stream_first_seq() {
     }
     // The consumer stops, then the stream's store is compacted far ahead (Go calls
     // o.stop() and mset.store.Compact directly).
-    consumer_of(&s, "TEST", "dur").stop(s.shared());
+    s.consumer("TEST", "dur").stop(s.shared());
     {
         let jsr = s.shared().jetstream().unwrap();
         let st = jsr.account("$G").and_then(|a| a.stream("TEST")).unwrap();
@@ -177,7 +177,7 @@ fn consumer_pending_lower_than_stream_first_seq() {
             return Err(format!("Delivered.Stream should be 10, got {ci}"));
         }
         // The starting sequence skips ahead past the compact.
-        let sseq = consumer_of(&s, "TEST", "dur").cursor.lock().next_sseq;
+        let sseq = s.consumer("TEST", "dur").cursor.lock().next_sseq;
         if sseq != 1_000_000 {
             return Err(format!("o.sseq should be 1,000,000, got {sseq}"));
         }

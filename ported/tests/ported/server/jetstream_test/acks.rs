@@ -890,23 +890,6 @@ fn max_consumers() {
     );
 }
 
-/// The server's consumer `name` of stream `stream` in the global account (Go's
-/// `mset.lookupConsumer`).
-#[track_caller]
-fn lookup_consumer(
-    s: &ported::jetstream::JsServer,
-    stream: &str,
-    name: &str,
-) -> std::sync::Arc<natsd::jetstream::consumer::Consumer> {
-    let js = s.shared().jetstream().expect("JetStream on");
-    let st = js
-        .account("$G")
-        .and_then(|a| a.stream(stream))
-        .expect("stream");
-    let c = st.consumers.read().get(name).cloned();
-    c.expect("consumer")
-}
-
 port!("server/jetstream_test.go::TestJetStreamInterestMaxDeliveryReached" => interest_max_delivery_reached);
 fn interest_max_delivery_reached() {
     use ported::js_context::{JsContext, SubOpts};
@@ -948,7 +931,7 @@ fn interest_max_delivery_reached() {
                 // Max deliver 1: nothing comes.
                 assert!(js.fetch(&mut sub, 1, max_wait).is_err(), "{title}");
             } else {
-                lookup_consumer(&s, "TEST", "consumer").force_expire_pending();
+                s.consumer("TEST", "consumer").force_expire_pending();
             }
 
             // Max deliver 1: nothing comes.

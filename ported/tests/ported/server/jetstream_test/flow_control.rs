@@ -4,26 +4,9 @@
 
 use super::consumer_support::check_sub_pending;
 use super::*;
-use ported::jetstream::{api_result, check_for, new_inbox, run_basic_jetstream_server, JsServer};
+use ported::jetstream::{api_result, check_for, new_inbox, run_basic_jetstream_server};
 use ported::port;
 use serde_json::json;
-
-/// The server's consumer `name` of `stream` in the global account (Go's
-/// `mset.lookupConsumer`).
-fn consumer_of(
-    s: &JsServer,
-    stream: &str,
-    name: &str,
-) -> std::sync::Arc<natsd::jetstream::consumer::Consumer> {
-    let st = s
-        .shared()
-        .jetstream()
-        .and_then(|j| j.account("$G"))
-        .and_then(|a| a.stream(stream))
-        .unwrap_or_else(|| panic!("stream {stream}"));
-    let c = st.consumers.read().get(name).cloned();
-    c.unwrap_or_else(|| panic!("consumer {name}"))
-}
 
 port!("server/jetstream_test.go::TestJetStreamPushConsumerFlowControl" => push_consumer_flow_control);
 fn push_consumer_flow_control() {
@@ -44,7 +27,7 @@ fn push_consumer_flow_control() {
         panic!("Unexpected error: {e}");
     }
     // Go sets the consumer's flow control maximum by hand, as here.
-    consumer_of(&s, "TEST", "dlc").set_max_pending_bytes(16 * 1024);
+    s.consumer("TEST", "dlc").set_max_pending_bytes(16 * 1024);
 
     let msg: Vec<u8> = (0..1024u32).map(|i| (i * 7 + 13) as u8).collect();
     for _ in 0..100 {
