@@ -16,7 +16,6 @@ use ported::js_context::JsContext;
 mod acks;
 mod config;
 mod filters;
-mod internals;
 mod misc;
 mod pacing;
 mod pause;
