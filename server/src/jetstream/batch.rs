@@ -560,7 +560,7 @@ pub fn check_commit(
     let cfg = view.cfg;
     let mut msg_ids: HashSet<String> = HashSet::new();
     let mut inflight: HashMap<String, u64> = HashMap::new();
-    let mut counters: HashMap<String, super::counter::BigInt> = HashMap::new();
+    let mut counters: HashMap<String, super::counter::Running> = HashMap::new();
     let (mut msgs, mut bytes) = (view.msgs, view.bytes);
     let mut out = Vec::with_capacity(batch.len());
     for (i, m) in batch.iter().enumerate() {
@@ -626,19 +626,27 @@ pub fn check_commit(
             }
             _ => {}
         }
-        let header = accepted.header.clone().unwrap_or_else(|| hdr.clone());
+        let mut header = accepted.header.clone().unwrap_or_else(|| hdr.clone());
         let mut payload = m.payload.clone();
         if let Some(incr) = &accepted.incr {
-            let before = match counters.get(&subject) {
-                Some(t) => t.clone(),
-                None => match (view.last_of)(&subject) {
-                    Ok(last) => super::counter::stored_total(&last.msg)
-                        .ok_or_else(|| errors::MESSAGE_COUNTER_BROKEN.new())?,
-                    Err(_) => super::counter::BigInt::default(),
-                },
+            let broken = |_| errors::MESSAGE_COUNTER_BROKEN.new();
+            // The batch's own running total when it wrote the subject before (a copy:
+            // a refused batch leaves nothing behind).
+            let mut running = match counters.get(&subject) {
+                Some(r) => r.clone(),
+                None => {
+                    let last = (view.last_of)(&subject).ok();
+                    super::counter::Running::from_last(
+                        last.as_ref().map(|l| (&l.hdr[..], &l.msg[..])),
+                    )
+                    .map_err(broken)?
+                }
             };
-            let total = before.add(incr);
-            payload = super::counter::total_payload(&total);
+            let applied = running
+                .apply(&header, &m.payload, &subject, incr)
+                .map_err(broken)?;
+            header = applied.header;
+            payload = applied.payload;
             // The new total must fit the server's max payload and the stream's
             // max_msg_size, whichever is smaller.
             let mut max = view.max_payload;
@@ -649,7 +657,7 @@ pub fn check_commit(
             if header.len() > max || payload.len() > max - header.len() {
                 return Err(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new());
             }
-            counters.insert(subject.clone(), total);
+            counters.insert(subject.clone(), running);
         }
         let ops = inflight.entry(subject.clone()).or_insert(0);
         *ops += 1;

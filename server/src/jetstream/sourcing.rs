@@ -395,11 +395,13 @@ fn copy_pass(
             .unwrap_or_else(|| m.subject.clone());
         let result = if origin.mirror {
             // A mirror's subject transforms apply too (its sequences stay the origin's).
-            if subject == m.subject {
+            let hdr = mirrored_header(&m.hdr);
+            if subject == m.subject && hdr.is_none() {
                 target.store_mirrored(&m)
             } else {
                 target.store_mirrored(&StoreMsg {
                     subject,
+                    hdr: hdr.map(bytes::Bytes::from).unwrap_or_else(|| m.hdr.clone()),
                     ..m.clone()
                 })
             }
@@ -439,6 +441,23 @@ fn copy_pass(
     } else {
         Pass::Idle
     }
+}
+
+/// The header a mirror stores for an origin message, when it differs: without the
+/// origin's publish expectations (not checked again) and batch headers (batches do not
+/// carry over), as Go strips them from what its mirror consumer delivers.
+fn mirrored_header(hdr: &[u8]) -> Option<Vec<u8>> {
+    if hdr.is_empty() {
+        return None;
+    }
+    let without = strip_origin_only_headers(hdr.to_vec());
+    (without != hdr).then_some(without)
+}
+
+/// Removes the headers that only meant something to the origin's publisher.
+fn strip_origin_only_headers(hdr: Vec<u8>) -> Vec<u8> {
+    let hdr = crate::client::header::remove_header_if_prefix_present(hdr, "Nats-Expected-");
+    crate::client::header::remove_header_if_prefix_present(hdr, "Nats-Batch-")
 }
 
 /// The first origin sequence a mirror copies: from its start options while it has never
@@ -505,8 +524,7 @@ fn store_sourced(
     let without = crate::client::header::remove_header_if_present(base.to_vec(), SOURCE_HDR);
     // The origin's publish expectations (a KV update's last subject sequence) are not
     // checked again here, and batches do not carry over (Go drops both).
-    let without = crate::client::header::remove_header_if_prefix_present(without, "Nats-Expected-");
-    let without = crate::client::header::remove_header_if_prefix_present(without, "Nats-Batch-");
+    let without = strip_origin_only_headers(without);
     let hdr = crate::client::header::gen_header(&without, SOURCE_HDR, &value);
     target
         .store_batch(
@@ -551,6 +569,21 @@ mod tests {
         let old = b"NATS/1.0\r\nNats-Stream-Source: ORDERS 7\r\n\r\n";
         assert_eq!(sourced_seq(old, &other.iname), Some(7));
         assert_eq!(sourced_seq(old, "OTHER > >"), None);
+    }
+
+    #[test]
+    fn a_mirror_drops_the_origins_expectations_and_batch_headers() {
+        let hdr = b"NATS/1.0\r\nNats-Expected-Last-Sequence: 1\r\nA: b\r\nNats-Batch-Id: x\r\nNats-Expected-Stream: O\r\n\r\n";
+        assert_eq!(
+            mirrored_header(hdr).as_deref(),
+            Some(&b"NATS/1.0\r\nA: b\r\n\r\n"[..])
+        );
+        // Nothing else left: no header at all.
+        let only = b"NATS/1.0\r\nNats-Expected-Last-Msg-Id: x\r\n\r\n";
+        assert_eq!(mirrored_header(only).as_deref(), Some(&b""[..]));
+        // Unchanged: stored as it is.
+        assert_eq!(mirrored_header(b"NATS/1.0\r\nNats-Incr: 1\r\n\r\n"), None);
+        assert_eq!(mirrored_header(b""), None);
     }
 
     #[test]
