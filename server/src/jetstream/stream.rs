@@ -792,21 +792,27 @@ impl Stream {
                 Err(e) => Some(self.reject(errors::STREAM_STORE_FAILED.with_err(&e))),
             };
         }
-        let hdr: &[u8] = accepted.header.as_deref().unwrap_or(hdr);
-        // A counter stores the subject's new total instead of the (empty) payload.
-        let counter_payload;
+        let mut hdr: &[u8] = accepted.header.as_deref().unwrap_or(hdr);
+        // A counter stores the subject's new total instead of the (empty) payload, and
+        // the totals seen from its sources in a header.
+        let counter;
         let mut counter_value = None;
         let payload: &[u8] = match &accepted.incr {
             Some(incr) => {
-                let total = match store.load_last_msg(&msg.subject) {
-                    Ok(last) => match super::counter::stored_total(&last.msg) {
-                        Some(t) => t,
-                        None => return Some(self.reject(errors::MESSAGE_COUNTER_BROKEN.new())),
-                    },
-                    Err(_) => super::counter::BigInt::default(),
-                }
-                .add(incr);
-                counter_payload = super::counter::total_payload(&total);
+                let last = store.load_last_msg(&msg.subject).ok();
+                let applied = super::counter::Running::from_last(
+                    last.as_ref().map(|m| (&m.hdr[..], &m.msg[..])),
+                )
+                .and_then(|mut running| {
+                    let applied = running.apply(hdr, &msg.payload, &msg.subject, incr)?;
+                    Ok((running.total, applied))
+                });
+                let Ok((total, applied)) = applied else {
+                    return Some(self.reject(errors::MESSAGE_COUNTER_BROKEN.new()));
+                };
+                counter = applied;
+                hdr = &counter.header;
+                let counter_payload = &counter.payload;
                 let max = usize::try_from(server.opts().max_payload).unwrap_or(0);
                 if hdr.len() > max || counter_payload.len() > max - hdr.len() {
                     return Some(self.reject(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new()));
@@ -819,7 +825,7 @@ impl Stream {
                     return Some(self.reject(errors::STREAM_MESSAGE_EXCEEDS_MAXIMUM.new()));
                 }
                 counter_value = Some(total.to_string());
-                &counter_payload
+                counter_payload
             }
             None => &msg.payload,
         };
