@@ -50,7 +50,7 @@ impl StoreCipher {
         }
     }
 
-    fn nonce_len(self) -> usize {
+    pub(crate) fn nonce_len(self) -> usize {
         match self {
             StoreCipher::ChaCha => 24,
             StoreCipher::Aes => 16,
@@ -91,6 +91,9 @@ pub struct BlockCodec {
     pub cipher: StoreCipher,
     pub compression: BlockCompression,
     pub prf: Option<KeyGen>,
+    /// The previous server key (Go's `prev_key`): files it sealed still open, and are
+    /// marked stale so that they get rewritten with `prf`.
+    pub old_prf: Option<KeyGen>,
 }
 
 impl std::fmt::Debug for BlockCodec {
@@ -108,6 +111,9 @@ pub struct BodyKey {
     cipher: StoreCipher,
     seed: [u8; 32],
     nonce: Vec<u8>,
+    /// Sealed with the previous server key or another cipher than the store's: the file
+    /// is to be rewritten with the current key.
+    stale: bool,
 }
 
 impl std::fmt::Debug for BodyKey {
@@ -117,6 +123,12 @@ impl std::fmt::Debug for BodyKey {
 }
 
 impl BodyKey {
+    /// Whether the file this key belongs to should be rewritten under the current key
+    /// and cipher.
+    pub fn is_stale(&self) -> bool {
+        self.stale
+    }
+
     /// XORs the key stream at body offset `offset` into `buf`.
     pub fn apply(&self, offset: u64, buf: &mut [u8]) {
         match self.cipher {
@@ -163,6 +175,64 @@ fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
     getrandom::getrandom(buf).map_err(|e| io::Error::other(format!("random: {e}")))
 }
 
+type Gcm16 = aes_gcm::AesGcm<aes::Aes256, aes_gcm::aead::consts::U16>;
+
+/// Seals `plain` with the AEAD of `cipher` (Go's `genEncryptionKey`: XChaCha20-Poly1305,
+/// or AES-256-GCM with a 16-byte nonce) under `key`.
+pub(crate) fn aead_seal(
+    cipher: StoreCipher,
+    key: &[u8],
+    nonce: &[u8],
+    plain: &[u8],
+) -> io::Result<Vec<u8>> {
+    if nonce.len() != cipher.nonce_len() {
+        return Err(invalid("bad nonce"));
+    }
+    let err = |_| invalid("cannot seal");
+    match cipher {
+        StoreCipher::ChaCha => chacha20poly1305::XChaCha20Poly1305::new_from_slice(key)
+            .map_err(|_| invalid("bad key"))?
+            .encrypt(chacha20poly1305::XNonce::from_slice(nonce), plain)
+            .map_err(err),
+        StoreCipher::Aes => Gcm16::new_from_slice(key)
+            .map_err(|_| invalid("bad key"))?
+            .encrypt(
+                aes_gcm::aead::generic_array::GenericArray::from_slice(nonce),
+                plain,
+            )
+            .map_err(err),
+        StoreCipher::None => Ok(Vec::new()),
+    }
+}
+
+/// Opens what [`aead_seal`] sealed; an error when the key, nonce or cipher is not the
+/// one it was sealed with, or the bytes changed.
+pub(crate) fn aead_open(
+    cipher: StoreCipher,
+    key: &[u8],
+    nonce: &[u8],
+    sealed: &[u8],
+) -> io::Result<Vec<u8>> {
+    if nonce.len() != cipher.nonce_len() {
+        return Err(invalid("bad nonce"));
+    }
+    let err = |_| invalid("does not decrypt (wrong server key?)");
+    match cipher {
+        StoreCipher::ChaCha => chacha20poly1305::XChaCha20Poly1305::new_from_slice(key)
+            .map_err(|_| invalid("bad key"))?
+            .decrypt(chacha20poly1305::XNonce::from_slice(nonce), sealed)
+            .map_err(err),
+        StoreCipher::Aes => Gcm16::new_from_slice(key)
+            .map_err(|_| invalid("bad key"))?
+            .decrypt(
+                aes_gcm::aead::generic_array::GenericArray::from_slice(nonce),
+                sealed,
+            )
+            .map_err(err),
+        StoreCipher::None => Ok(Vec::new()),
+    }
+}
+
 /// Fills `buf` with unpredictable bytes (erase filler).
 pub fn fill_random(buf: &mut [u8]) -> io::Result<()> {
     random_bytes(buf)
@@ -178,60 +248,33 @@ impl BlockCodec {
         format!("{stream}:{index}").into_bytes()
     }
 
-    fn kek_seal(&self, kek: &[u8], nonce: &[u8], seed: &[u8]) -> io::Result<Vec<u8>> {
-        let err = |_| invalid("cannot seal block key");
-        match self.cipher {
-            StoreCipher::ChaCha => chacha20poly1305::XChaCha20Poly1305::new_from_slice(kek)
-                .map_err(|_| invalid("bad key"))?
-                .encrypt(chacha20poly1305::XNonce::from_slice(nonce), seed)
-                .map_err(err),
-            StoreCipher::Aes => {
-                type Gcm16 = aes_gcm::AesGcm<aes::Aes256, aes_gcm::aead::consts::U16>;
-                Gcm16::new_from_slice(kek)
-                    .map_err(|_| invalid("bad key"))?
-                    .encrypt(
-                        aes_gcm::aead::generic_array::GenericArray::from_slice(nonce),
-                        seed,
-                    )
-                    .map_err(err)
-            }
-            StoreCipher::None => Ok(Vec::new()),
-        }
-    }
-
-    fn kek_open(
-        &self,
-        cipher: StoreCipher,
-        kek: &[u8],
-        nonce: &[u8],
-        sealed: &[u8],
-    ) -> io::Result<Vec<u8>> {
-        let err = |_| invalid("block key does not decrypt (wrong server key?)");
-        match cipher {
-            StoreCipher::ChaCha => chacha20poly1305::XChaCha20Poly1305::new_from_slice(kek)
-                .map_err(|_| invalid("bad key"))?
-                .decrypt(chacha20poly1305::XNonce::from_slice(nonce), sealed)
-                .map_err(err),
-            StoreCipher::Aes => {
-                type Gcm16 = aes_gcm::AesGcm<aes::Aes256, aes_gcm::aead::consts::U16>;
-                Gcm16::new_from_slice(kek)
-                    .map_err(|_| invalid("bad key"))?
-                    .decrypt(
-                        aes_gcm::aead::generic_array::GenericArray::from_slice(nonce),
-                        sealed,
-                    )
-                    .map_err(err)
-            }
-            StoreCipher::None => Ok(Vec::new()),
-        }
-    }
-
     fn kek(&self, stream: &str, index: u32) -> io::Result<Vec<u8>> {
         let prf = self
             .prf
             .as_ref()
             .ok_or_else(|| invalid("encrypted store needs a key"))?;
         Ok(prf(&Self::kek_context(stream, index)))
+    }
+
+    /// Opens a file's sealed seed with the current key, else with the previous one
+    /// (`true`: it was the previous one).
+    fn open_seed(
+        &self,
+        cipher: StoreCipher,
+        stream: &str,
+        index: u32,
+        nonce: &[u8],
+        sealed: &[u8],
+    ) -> io::Result<(Vec<u8>, bool)> {
+        let context = Self::kek_context(stream, index);
+        let current = aead_open(cipher, &self.kek(stream, index)?, nonce, sealed);
+        match (current, &self.old_prf) {
+            (Ok(seed), _) => Ok((seed, false)),
+            (Err(_), Some(old)) => aead_open(cipher, &old(&context), nonce, sealed)
+                .map(|seed| (seed, true))
+                .map_err(|_| invalid("key does not decrypt (wrong server key?)")),
+            (Err(_), None) => Err(invalid("key does not decrypt (wrong server key?)")),
+        }
     }
 
     /// A fresh header (new key when encrypted) and its bytes.
@@ -256,7 +299,7 @@ impl BlockCodec {
             random_bytes(&mut seed)?;
             let mut nonce = vec![0u8; self.cipher.nonce_len()];
             random_bytes(&mut nonce)?;
-            let sealed = self.kek_seal(&self.kek(stream, index)?, &nonce, &seed)?;
+            let sealed = aead_seal(self.cipher, &self.kek(stream, index)?, &nonce, &seed)?;
             let blob_len = (nonce.len() + sealed.len()) as u16;
             out.extend_from_slice(&blob_len.to_le_bytes());
             out.extend_from_slice(&nonce);
@@ -265,6 +308,7 @@ impl BlockCodec {
                 cipher: self.cipher,
                 seed,
                 nonce,
+                stale: false,
             })
         };
         let header = BlockHeader {
@@ -315,12 +359,13 @@ impl BlockCodec {
                 return Err(invalid("short block key"));
             }
             let (nonce, sealed) = blob.split_at(nlen);
-            let seed = self.kek_open(cipher, &self.kek(stream, index)?, nonce, sealed)?;
+            let (seed, old_key) = self.open_seed(cipher, stream, index, nonce, sealed)?;
             let seed: [u8; 32] = seed.try_into().map_err(|_| invalid("bad block key"))?;
             Some(BodyKey {
                 cipher,
                 seed,
                 nonce: nonce.to_vec(),
+                stale: old_key || cipher != self.cipher,
             })
         };
         Ok(Some(BlockHeader {
@@ -394,6 +439,7 @@ mod tests {
             cipher,
             compression,
             prf: Some(js_key_gen("s3cr3t", "node")),
+            old_prf: None,
         }
     }
 
@@ -438,6 +484,44 @@ mod tests {
             ..c
         };
         assert!(other.decode_block(&file, "S", 3).is_err());
+    }
+
+    #[test]
+    fn a_file_of_the_previous_key_or_cipher_opens_and_is_stale() {
+        let before = codec(StoreCipher::Aes, BlockCompression::None);
+        let (_, file) = before.encode_block("S", 3, b"records", false).unwrap();
+        // Same key, other cipher: the header says which cipher sealed it.
+        let other_cipher = codec(StoreCipher::ChaCha, BlockCompression::None);
+        let (h, plain) = other_cipher.decode_block(&file, "S", 3).unwrap();
+        assert_eq!(plain, b"records");
+        assert!(h.key.unwrap().is_stale());
+        // New key with the old one as the previous key.
+        let rotated = BlockCodec {
+            prf: Some(js_key_gen("new", "node")),
+            old_prf: Some(js_key_gen("s3cr3t", "node")),
+            ..before.clone()
+        };
+        let (h, plain) = rotated.decode_block(&file, "S", 3).unwrap();
+        assert_eq!(plain, b"records");
+        assert!(h.key.unwrap().is_stale());
+        // What the rotated codec writes is current for it, and no longer opens with the
+        // old key alone.
+        let (_, file) = rotated.encode_block("S", 3, b"records", false).unwrap();
+        assert!(!rotated
+            .decode_block(&file, "S", 3)
+            .unwrap()
+            .0
+            .key
+            .unwrap()
+            .is_stale());
+        assert!(before.decode_block(&file, "S", 3).is_err());
+        // Neither key: refused, never garbage.
+        let wrong = BlockCodec {
+            prf: Some(js_key_gen("x", "node")),
+            old_prf: Some(js_key_gen("y", "node")),
+            ..before
+        };
+        assert!(wrong.decode_block(&file, "S", 3).is_err());
     }
 
     #[test]

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use self::flush::{FlushStep, Flusher, Schedule};
 pub use self::flush::{OpenConsumers, STATE_FLUSH_INTERVAL};
 use super::block::sync_dir;
-use super::codec::BlockCodec;
+use super::codec::{BlockCodec, StoreCipher};
 use crate::mem::MemStore;
 use crate::store::{
     decode_consumer_state, ConsumerConfig, ConsumerState, ConsumerStore, SharedClock, StorageType,
@@ -68,7 +68,10 @@ impl StateFile {
         self.schedule().closed
     }
 
-    fn read_state(&self) -> Result<Option<ConsumerState>, StoreError> {
+    /// The saved state, and whether its file is to be rewritten under the store's current
+    /// key and cipher (written in the clear before the store had a key, or sealed with
+    /// the previous key or another cipher).
+    fn read_state(&self) -> Result<Option<(ConsumerState, bool)>, StoreError> {
         let raw = match fs::read(self.path()) {
             Ok(raw) => raw,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -77,8 +80,10 @@ impl StateFile {
         if raw.is_empty() {
             return Ok(None);
         }
-        let (_, plain) = self.codec.decode_block(&raw, &self.context, 0)?;
-        decode_consumer_state(&plain).map(Some)
+        let (header, plain) = self.codec.decode_block(&raw, &self.context, 0)?;
+        let reseal = self.codec.cipher != StoreCipher::None
+            && header.key.as_ref().is_none_or(|key| key.is_stale());
+        Ok(Some((decode_consumer_state(&plain)?, reseal)))
     }
 
     /// Records a change and makes sure the flusher will write it.
@@ -238,8 +243,12 @@ impl FileConsumerStore {
             settled: Condvar::new(),
             writes: AtomicU64::new(0),
         });
-        if let Some(state) = file.read_state()? {
+        if let Some((state, reseal)) = file.read_state()? {
             file.inner.force_update(&state)?;
+            if reseal {
+                let _io = file.io();
+                file.write_locked(true)?;
+            }
         }
         stream_consumers.opened(&file);
         Ok(FileConsumerStore {

@@ -66,6 +66,7 @@ pub mod consumer;
 mod convert;
 pub mod core;
 pub mod deletes;
+pub mod meta_key;
 pub mod record;
 pub mod schedule;
 pub mod snapshot;
@@ -86,6 +87,7 @@ use self::commit::GroupCommit;
 use self::core::Core;
 pub use self::core::{RecoveryReport, SubjectInfo};
 pub use self::deletes::BlockDeletes;
+pub use self::meta_key::StoreKeys;
 use crate::store::{
     ProcessJetStreamMsgHandler, SharedClock, StorageRemoveMsgHandler, StorageUpdateHandler,
     StoreCompression, StoreError, StreamConfig,
@@ -119,6 +121,9 @@ pub struct FileStoreConfig {
     pub cipher: StoreCipher,
     /// The server's key generator (see [`js_key_gen`]).
     pub prf: Option<KeyGen>,
+    /// The previous server key's generator (Go's `prev_key`): what it sealed still
+    /// opens, and is rewritten with `prf` when the store opens.
+    pub old_prf: Option<KeyGen>,
 }
 
 impl std::fmt::Debug for FileStoreConfig {
@@ -140,6 +145,7 @@ impl FileStoreConfig {
             sync_interval: None,
             cipher: StoreCipher::None,
             prf: None,
+            old_prf: None,
         }
     }
 }
@@ -174,6 +180,7 @@ fn codec_for(fcfg: &FileStoreConfig, cfg: &StreamConfig) -> Result<BlockCodec, S
             StoreCompression::S2 => BlockCompression::Lz4,
         },
         prf: fcfg.prf.clone(),
+        old_prf: fcfg.old_prf.clone(),
     })
 }
 
@@ -246,8 +253,9 @@ impl FileStore {
         finish_interrupted_purge(&dir)?;
         let block_size = block_size_for(&cfg, fcfg.block_size);
         let codec = codec_for(&fcfg, &cfg)?;
+        let mut key_rotated = false;
         if let (StoreCipher::ChaCha | StoreCipher::Aes, Some(prf)) = (fcfg.cipher, &fcfg.prf) {
-            check_key(&dir, &cfg.name, prf)?;
+            key_rotated = check_key(&dir, &cfg.name, prf, fcfg.old_prf.as_ref())?;
         }
         let mut core = Core::open(&cfg.name, &dir.join(MSGS_DIR), block_size, codec)?;
         core.load_ttls(&dir);
@@ -256,7 +264,13 @@ impl FileStore {
             // (turned off since those were stored) nothing may expire by them.
             core.ttls = Default::default();
         }
-        core.encrypt_unencrypted_blocks()?;
+        core.seal_blocks_with_current_key()?;
+        if key_rotated {
+            // Every block is under the current key now: only it may open the store.
+            if let Some(prf) = &fcfg.prf {
+                write_key_check(&dir, &cfg.name, prf)?;
+            }
+        }
         core.recover_schedules(cfg.allow_msg_schedules, clock.now_ns())?;
         if core.last_seq == 0 && cfg.first_seq > 1 {
             core.reset_to(cfg.first_seq, &|_| {})?;
@@ -304,6 +318,21 @@ impl FileStore {
     #[doc(hidden)]
     pub fn flush_consumer_states(&self) -> Result<(), StoreError> {
         self.shared.consumers.flush_all(false)
+    }
+
+    /// The keys the store encrypts with (`None`: in the clear), for the files kept
+    /// beside it (`meta.inf`).
+    pub fn at_rest_keys(&self) -> Option<StoreKeys> {
+        let guard = self.lock();
+        let codec = &guard.core.codec;
+        match (codec.cipher, &codec.prf) {
+            (StoreCipher::None, _) | (_, None) => None,
+            (cipher, Some(prf)) => Some(StoreKeys {
+                cipher,
+                prf: prf.clone(),
+                old_prf: codec.old_prf.clone(),
+            }),
+        }
     }
 
     /// The stream directory.
@@ -623,25 +652,42 @@ pub const KEY_CHECK_FILE: &str = "natsd.keycheck";
 
 /// Refuses a server key other than the one the store was created with; records it for a
 /// new store.
-fn check_key(dir: &Path, stream: &str, prf: &KeyGen) -> Result<(), StoreError> {
+fn key_digest(stream: &str, prf: &KeyGen) -> Vec<u8> {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(prf(format!("natsd-keycheck:{stream}").as_bytes()));
+    Sha256::digest(prf(format!("natsd-keycheck:{stream}").as_bytes())).to_vec()
+}
+
+/// Refuses a server key the store was not written with (a wrong key must fail clearly,
+/// never read garbage). `Ok(true)`: the store is still under `old_prf`, the previous key,
+/// and its files are to be rewritten with the current one.
+fn check_key(
+    dir: &Path,
+    stream: &str,
+    prf: &KeyGen,
+    old_prf: Option<&KeyGen>,
+) -> Result<bool, StoreError> {
     let path = dir.join(KEY_CHECK_FILE);
     match fs::read(&path) {
-        Ok(stored) if stored == digest.as_slice() => Ok(()),
+        Ok(stored) if stored == key_digest(stream, prf) => Ok(false),
+        Ok(stored) if old_prf.is_some_and(|old| stored == key_digest(stream, old)) => Ok(true),
         Ok(_) => Err(StoreError::Other(
             "encryption key does not match the stream's key".to_string(),
         )),
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
-            let tmp = dir.join(format!("{KEY_CHECK_FILE}.tmp"));
-            fs::write(&tmp, digest.as_slice())?;
-            fs::File::open(&tmp)?.sync_all()?;
-            fs::rename(&tmp, &path)?;
-            block::sync_dir(dir)?;
-            Ok(())
+            write_key_check(dir, stream, prf)?;
+            Ok(false)
         }
         Err(err) => Err(err.into()),
     }
+}
+
+fn write_key_check(dir: &Path, stream: &str, prf: &KeyGen) -> io::Result<()> {
+    let path = dir.join(KEY_CHECK_FILE);
+    let tmp = dir.join(format!("{KEY_CHECK_FILE}.tmp"));
+    fs::write(&tmp, key_digest(stream, prf))?;
+    fs::File::open(&tmp)?.sync_all()?;
+    fs::rename(&tmp, &path)?;
+    block::sync_dir(dir)
 }
 
 /// Completes or rolls back a purge interrupted by a crash: if the new directory was

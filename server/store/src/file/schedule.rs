@@ -22,6 +22,7 @@ use std::fs;
 use std::io;
 
 use super::block;
+use super::codec::StoreCipher;
 use super::core::Core;
 use super::FileStore;
 use crate::schedule::{MsgScheduling, JS_SCHEDULER, JS_SCHEDULE_PATTERN, JS_SCHEDULE_TIME_ZONE};
@@ -29,6 +30,8 @@ use crate::store::{header_value, StoreError, StoreMsg};
 
 /// File of the schedules saved at a clean stop, in the blocks directory (Go's `sched.db`).
 pub const SCHEDULE_FILE: &str = "sched.db";
+/// The block index an encrypted `sched.db` is sealed under (no block file uses 0).
+const SCHEDULE_BLOCK_INDEX: u32 = 0;
 
 /// Whether a message's headers matter to schedule bookkeeping: a schedule (valid or
 /// not), or a message a schedule produced. Any other message is plain.
@@ -61,6 +64,7 @@ impl Core {
             return Ok(());
         }
         let current = saved
+            .and_then(|buf| self.open_schedule_file(buf))
             .and_then(|buf| MsgScheduling::decode(&buf).ok())
             .filter(|&(_, high_seq)| high_seq == self.last_seq + 1)
             .map(|(sched, _)| self.keep_matching(sched));
@@ -141,12 +145,45 @@ impl Core {
         else {
             return Ok(());
         };
+        let buf = self.seal_schedule_file(buf)?;
         let path = self.msgs_dir.join(SCHEDULE_FILE);
         let tmp = self.msgs_dir.join(format!("{SCHEDULE_FILE}.tmp"));
         fs::write(&tmp, &buf)?;
         fs::File::open(&tmp)?.sync_all()?;
         fs::rename(&tmp, &path)?;
         block::sync_dir(&self.msgs_dir)
+    }
+
+    /// The schedules name subjects: an encrypted store seals the file like a block (under
+    /// the state file's block index, with a fresh key of its own). Without a cipher the
+    /// file is Go's format as is.
+    fn seal_schedule_file(&self, buf: Vec<u8>) -> io::Result<Vec<u8>> {
+        if self.codec.cipher == StoreCipher::None {
+            return Ok(buf);
+        }
+        let (_, sealed) = self
+            .codec
+            .encode_block(&self.name, SCHEDULE_BLOCK_INDEX, &buf, false)?;
+        Ok(sealed)
+    }
+
+    /// The saved schedules in Go's format; `None` when the file does not open (another
+    /// key, damage): the blocks have everything.
+    fn open_schedule_file(&self, buf: Vec<u8>) -> Option<Vec<u8>> {
+        match self
+            .codec
+            .read_header(&buf, &self.name, SCHEDULE_BLOCK_INDEX)
+        {
+            // In the clear: no key, or saved before the store had one (the next save
+            // seals it).
+            Ok(None) => Some(buf),
+            Ok(Some(_)) => self
+                .codec
+                .decode_block(&buf, &self.name, SCHEDULE_BLOCK_INDEX)
+                .ok()
+                .map(|(_, plain)| plain),
+            Err(_) => None,
+        }
     }
 
     /// Turns schedules on (rebuilt from every stored message) or off, as the stream's
@@ -446,6 +483,7 @@ mod tests {
             cipher: crate::file::StoreCipher::None,
             compression: crate::file::BlockCompression::None,
             prf: None,
+            old_prf: None,
         };
         let mut last = block::Block::create(&msgs_dir, "S", indexes[1], &codec).unwrap();
         let mut rec = Vec::new();

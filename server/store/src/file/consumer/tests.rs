@@ -36,7 +36,7 @@ fn ts(seq: u64) -> i64 {
 
 /// The state as a fresh open would find it on disk.
 fn on_disk(o: &FileConsumerStore) -> Option<ConsumerState> {
-    o.file.read_state().unwrap()
+    o.file.read_state().unwrap().map(|(state, _)| state)
 }
 
 #[test]
@@ -202,4 +202,77 @@ fn a_stream_stop_writes_unflushed_consumer_state() {
     let again = fs.consumer_store("C", 0, &explicit()).unwrap();
     assert_eq!(again.state().unwrap(), want);
     drop(o);
+}
+
+fn sealed(cipher: StoreCipher, key: &str, old_key: Option<&str>) -> BlockCodec {
+    BlockCodec {
+        cipher,
+        compression: crate::file::BlockCompression::None,
+        prf: Some(crate::file::js_key_gen(key, "$G")),
+        old_prf: old_key.map(|k| crate::file::js_key_gen(k, "$G")),
+    }
+}
+
+fn open_with(stream_dir: &Path, codec: BlockCodec) -> Result<FileConsumerStore, StoreError> {
+    FileConsumerStore::open(
+        stream_dir,
+        "S",
+        "C",
+        0,
+        &explicit(),
+        codec,
+        system_clock(),
+        Arc::default(),
+    )
+}
+
+/// A state whose encoding names known sequences, so the file can be searched for it.
+fn some_state(o: &FileConsumerStore) -> ConsumerState {
+    for seq in 1..=20u64 {
+        o.update_delivered(seq, 1000 + seq, 1, ts(seq)).unwrap();
+    }
+    o.update_acks(1, 1001).unwrap();
+    o.state().unwrap()
+}
+
+#[test]
+fn an_encrypted_state_round_trips_and_its_file_is_not_the_encoding() {
+    for cipher in [StoreCipher::ChaCha, StoreCipher::Aes] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = open_with(dir.path(), sealed(cipher, "s3cr3t", None)).unwrap();
+        let state = some_state(&o);
+        let plain = o.encoded_state().unwrap();
+        o.stop().unwrap();
+        let raw = fs::read(dir.path().join("obs/C/o.dat")).unwrap();
+        // No run of the plaintext encoding (Go's layout) is in the file, and the
+        // state decoder refuses the file itself (as Go's decodeConsumerState does).
+        assert!(!raw.windows(8).any(|w| plain.windows(8).any(|p| p == w)));
+        assert!(decode_consumer_state(&raw).is_err(), "{cipher:?}");
+        let o = open_with(dir.path(), sealed(cipher, "s3cr3t", None)).unwrap();
+        assert_eq!(o.state().unwrap(), state, "{cipher:?}");
+        o.stop().unwrap();
+        // Another key cannot open it.
+        assert!(open_with(dir.path(), sealed(cipher, "other", None)).is_err());
+    }
+}
+
+#[test]
+fn a_state_of_the_previous_key_or_in_the_clear_is_resealed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = open_with(dir.path(), BlockCodec::default()).unwrap();
+    let state = some_state(&o);
+    o.stop().unwrap();
+    // In the clear, then under a key.
+    let o = open_with(dir.path(), sealed(StoreCipher::Aes, "first", None)).unwrap();
+    o.stop().unwrap();
+    let raw = fs::read(dir.path().join("obs/C/o.dat")).unwrap();
+    assert!(decode_consumer_state(&raw).is_err());
+    // Key and cipher rotated: opened with the previous key, rewritten with the new one.
+    let rotated = sealed(StoreCipher::ChaCha, "second", Some("first"));
+    let o = open_with(dir.path(), rotated).unwrap();
+    assert_eq!(o.state().unwrap(), state);
+    o.stop().unwrap();
+    let o = open_with(dir.path(), sealed(StoreCipher::ChaCha, "second", None)).unwrap();
+    assert_eq!(o.state().unwrap(), state);
+    o.stop().unwrap();
 }
