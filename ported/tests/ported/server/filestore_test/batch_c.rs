@@ -383,6 +383,7 @@ fn codec_of(fcfg: &Fcfg) -> BlockCodec {
             StoreCompression::S2 => BlockCompression::Lz4,
         },
         prf: fcfg.store_config().prf,
+        old_prf: None,
     }
 }
 

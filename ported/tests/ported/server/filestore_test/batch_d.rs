@@ -292,6 +292,7 @@ fn file_store_corruption_sets_hbit_without_headers() {
             cipher: fcfg.cipher,
             compression: natsd_store::file::BlockCompression::None,
             prf: Some(js_key_gen("dlc22", "")),
+            old_prf: None,
         };
         let msgs_dir = fcfg.msgs_dir();
         std::fs::create_dir_all(&msgs_dir).unwrap();

@@ -393,6 +393,7 @@ fn file_store_no_panic_on_recover_ttl_with_corrupt_blocks() {
                 StoreCompression::S2 => BlockCompression::Lz4,
             },
             prf: Some(js_key_gen("dlc22", "")),
+            old_prf: None,
         };
         let mut last = Block::create(&msgs_dir, "zzz", indexes[2], &codec).unwrap();
         let mut rec = Vec::new();
