@@ -5,7 +5,7 @@
 //! words `u64`, height `u16` (not trusted when read: heights are recomputed from the shape).
 //! Version 1 had 64 buckets per node and is still read.
 
-use super::node::{self, Link, Node, BITS_PER_BUCKET, NUM_BUCKETS};
+use super::node::{Arena, Link, Node, BITS_PER_BUCKET, NIL, NUM_BUCKETS};
 use super::SequenceSet;
 use std::fmt;
 
@@ -97,12 +97,13 @@ impl SequenceSet {
         // The format holds 32-bit counts; a set that large cannot be persisted by Go either.
         out.extend_from_slice(&(self.nodes() as u32).to_le_bytes());
         out.extend_from_slice(&(self.size() as u32).to_le_bytes());
-        node::for_each_node_preorder(&self.root, &mut |n: &Node| {
-            out.extend_from_slice(&n.base.to_le_bytes());
-            // One copy per node: this runs on every index write of a block.
-            extend_le_words(out, &n.bits);
-            out.extend_from_slice(&(n.height as u16).to_le_bytes());
-        });
+        self.arena
+            .for_each_node_preorder(self.root, &mut |n: &Node| {
+                out.extend_from_slice(&n.base.to_le_bytes());
+                // One copy per node: this runs on every index write of a block.
+                extend_le_words(out, &n.bits);
+                out.extend_from_slice(&(n.height as u16).to_le_bytes());
+            });
     }
 }
 
@@ -129,15 +130,19 @@ fn decode_v2(buf: &[u8]) -> Result<(SequenceSet, usize), SeqSetError> {
     let mut reader = PreorderReader {
         nodes: &buf[MIN_LEN..end],
         counted: 0,
+        arena: Arena::with_capacity(node_count),
     };
-    let mut ss = SequenceSet::new();
-    ss.root = reader.subtree(None, None, 0)?;
+    let root = reader.subtree(None, None, 0)?;
     // Every node must have found its place in the tree, and the counts must agree.
     if !reader.nodes.is_empty() || reader.counted != size {
         return Err(SeqSetError::BadEncoding);
     }
-    ss.nodes = node_count;
-    ss.size = size;
+    let ss = SequenceSet {
+        arena: reader.arena,
+        root,
+        size,
+        nodes: node_count,
+    };
     Ok((ss, end))
 }
 
@@ -150,6 +155,8 @@ struct PreorderReader<'a> {
     nodes: &'a [u8],
     /// Sequences in the nodes placed so far.
     counted: usize,
+    /// Where the placed nodes go, in encoding order.
+    arena: Arena,
 }
 
 impl PreorderReader<'_> {
@@ -160,27 +167,29 @@ impl PreorderReader<'_> {
         depth: usize,
     ) -> Result<Link, SeqSetError> {
         if self.nodes.len() < NODE_LEN {
-            return Ok(None);
+            return Ok(NIL);
         }
         let base = u64_at(self.nodes, 0);
         if above.is_some_and(|bound| base <= bound) || below.is_some_and(|bound| base >= bound) {
-            return Ok(None);
+            return Ok(NIL);
         }
         if depth >= MAX_DECODED_DEPTH {
             return Err(SeqSetError::BadEncoding);
         }
         // The node is written once, with its words: no zeroed node to overwrite.
-        let mut n = Box::new(Node {
+        let n = Node {
             bits: le_words(&self.nodes[8..8 + NUM_BUCKETS * 8]),
             ..Node::new(base)
-        });
+        };
         self.nodes = &self.nodes[NODE_LEN..];
         self.counted += n.count();
-        n.left = self.subtree(above, Some(base), depth + 1)?;
-        n.right = self.subtree(Some(base), below, depth + 1)?;
-        let height = |link: &Link| link.as_ref().map_or(0, |c| c.height);
-        n.height = height(&n.left).max(height(&n.right)) + 1;
-        Ok(Some(n))
+        let at = self.arena.alloc(n);
+        let left = self.subtree(above, Some(base), depth + 1)?;
+        let right = self.subtree(Some(base), below, depth + 1)?;
+        let height = self.arena.height(left).max(self.arena.height(right)) + 1;
+        let n = &mut self.arena[at];
+        (n.left, n.right, n.height) = (left, right, height);
+        Ok(at)
     }
 }
 

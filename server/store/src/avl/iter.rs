@@ -1,10 +1,11 @@
 //! Ascending iteration over a sequence set without recursion.
 
-use super::node::{Link, Node, BITS_PER_BUCKET, NUM_BUCKETS};
+use super::node::{Arena, Link, Node, BITS_PER_BUCKET, NIL, NUM_BUCKETS};
 
 /// Iterator over the sequences of a [`super::SequenceSet`] in ascending order.
 #[derive(Debug)]
 pub struct Iter<'a> {
+    arena: &'a Arena,
     /// Ancestors still to visit (their left subtrees are done or being done).
     stack: Vec<&'a Node>,
     /// Node whose bits are being read.
@@ -15,22 +16,24 @@ pub struct Iter<'a> {
 }
 
 impl<'a> Iter<'a> {
-    pub(crate) fn new(root: &'a Link) -> Iter<'a> {
+    pub(crate) fn new(arena: &'a Arena, root: Link) -> Iter<'a> {
         let mut it = Iter {
+            arena,
             stack: Vec::new(),
             current: None,
             bucket: 0,
             word: 0,
         };
-        it.push_left(root.as_deref());
+        it.push_left(root);
         it.advance_node();
         it
     }
 
-    fn push_left(&mut self, mut n: Option<&'a Node>) {
-        while let Some(node) = n {
+    fn push_left(&mut self, mut link: Link) {
+        while link != NIL {
+            let node = &self.arena[link];
             self.stack.push(node);
-            n = node.left.as_deref();
+            link = node.left;
         }
     }
 
@@ -38,7 +41,7 @@ impl<'a> Iter<'a> {
     fn advance_node(&mut self) {
         self.current = self.stack.pop();
         if let Some(n) = self.current {
-            self.push_left(n.right.as_deref());
+            self.push_left(n.right);
             self.bucket = 0;
             self.word = n.bits[0];
         }

@@ -12,18 +12,30 @@ mod node;
 pub use codec::{decode, SeqSetError};
 pub use iter::Iter;
 
-use node::{Link, Node};
+use node::{Arena, Link, Node, NIL};
 use std::cmp::Ordering;
 
 /// Sequences covered by one tree node.
 pub const NUM_ENTRIES: u64 = node::NUM_ENTRIES;
 
 /// A set of `u64` sequences. Not thread safe; wrap it in a lock to share it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SequenceSet {
+    arena: Arena,
     root: Link,
     size: usize,
     nodes: usize,
+}
+
+impl Default for SequenceSet {
+    fn default() -> SequenceSet {
+        SequenceSet {
+            arena: Arena::default(),
+            root: NIL,
+            size: 0,
+            nodes: 0,
+        }
+    }
 }
 
 impl SequenceSet {
@@ -35,11 +47,12 @@ impl SequenceSet {
     /// Adds `seq` to the set, rebalancing the tree when a node is added.
     pub fn insert(&mut self, seq: u64) {
         // A node already covering `seq` only needs a bit set: the shape cannot change.
-        let mut cur = self.root.as_deref_mut();
-        while let Some(n) = cur {
+        let mut cur = self.root;
+        while cur != NIL {
+            let n = &mut self.arena[cur];
             match n.locate(seq) {
-                Ordering::Less => cur = n.left.as_deref_mut(),
-                Ordering::Greater => cur = n.right.as_deref_mut(),
+                Ordering::Less => cur = n.left,
+                Ordering::Greater => cur = n.right,
                 Ordering::Equal => {
                     if n.set(seq) {
                         self.size += 1;
@@ -49,12 +62,9 @@ impl SequenceSet {
             }
         }
         let mut inserted = false;
-        self.root = Some(node::insert(
-            self.root.take(),
-            seq,
-            &mut inserted,
-            &mut self.nodes,
-        ));
+        self.root = self
+            .arena
+            .insert(self.root, seq, &mut inserted, &mut self.nodes);
         if inserted {
             self.size += 1;
         }
@@ -62,11 +72,12 @@ impl SequenceSet {
 
     /// Whether `seq` is in the set.
     pub fn exists(&self, seq: u64) -> bool {
-        let mut cur = self.root.as_deref();
-        while let Some(n) = cur {
+        let mut cur = self.root;
+        while cur != NIL {
+            let n = &self.arena[cur];
             match n.locate(seq) {
-                Ordering::Less => cur = n.left.as_deref(),
-                Ordering::Greater => cur = n.right.as_deref(),
+                Ordering::Less => cur = n.left,
+                Ordering::Greater => cur = n.right,
                 Ordering::Equal => return n.exists(seq),
             }
         }
@@ -80,22 +91,26 @@ impl SequenceSet {
         if !self.is_empty() {
             return Err(SeqSetError::SetNotEmpty);
         }
-        self.root = Some(Box::new(Node::new(min)));
+        self.root = self.arena.alloc(Node::new(min));
         self.nodes = 1;
         Ok(())
     }
 
     /// Removes `seq`; returns whether it was in the set. A node left empty is removed.
     pub fn delete(&mut self, seq: u64) -> bool {
-        if self.root.is_none() {
+        if self.root == NIL {
             return false;
         }
-        let mut deleted = false;
-        self.root = node::delete(self.root.take(), seq, &mut deleted, &mut self.nodes);
+        let (mut deleted, nodes_before) = (false, self.nodes);
+        self.root = self
+            .arena
+            .delete(self.root, seq, &mut deleted, &mut self.nodes);
         if deleted {
             self.size -= 1;
             if self.size == 0 {
                 self.empty();
+            } else if self.nodes < nodes_before {
+                self.root = self.arena.compact_if_sparse(self.root);
             }
         }
         deleted
@@ -113,41 +128,40 @@ impl SequenceSet {
 
     /// Removes everything.
     pub fn empty(&mut self) {
-        self.root = None;
-        self.size = 0;
-        self.nodes = 0;
+        *self = SequenceSet::default();
     }
 
     /// Whether the tree has no node. (A set started with [`Self::set_initial_min`] has a
     /// node before it has any sequence, as in Go.)
     pub fn is_empty(&self) -> bool {
-        self.root.is_none()
+        self.root == NIL
     }
 
     /// Calls `f` with each sequence in ascending order until it returns false.
     pub fn range(&self, mut f: impl FnMut(u64) -> bool) {
-        node::for_each_seq(&self.root, &mut f);
+        self.arena.for_each_seq(self.root, &mut f);
     }
 
     /// The sequences in ascending order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter::new(&self.root)
+        Iter::new(&self.arena, self.root)
     }
 
     /// Heights of the root's left and right subtrees.
     pub fn heights(&self) -> (usize, usize) {
-        match &self.root {
-            None => (0, 0),
-            Some(n) => (
-                node::height(&n.left) as usize,
-                node::height(&n.right) as usize,
-            ),
+        if self.root == NIL {
+            return (0, 0);
         }
+        let n = &self.arena[self.root];
+        (
+            self.arena.height(n.left) as usize,
+            self.arena.height(n.right) as usize,
+        )
     }
 
     /// `(min, max, number of sequences)`, all zero for an empty set.
     pub fn state(&self) -> (u64, u64, u64) {
-        if self.root.is_none() {
+        if self.root == NIL {
             return (0, 0, 0);
         }
         let (min, max) = self.min_max();
@@ -156,41 +170,39 @@ impl SequenceSet {
 
     /// Smallest and largest sequence, `(0, 0)` for an empty set.
     pub fn min_max(&self) -> (u64, u64) {
-        let Some(root) = self.root.as_deref() else {
+        if self.root == NIL {
             return (0, 0);
-        };
-        let mut lo = root;
-        while let Some(l) = lo.left.as_deref() {
-            lo = l;
         }
-        let mut hi = root;
-        while let Some(r) = hi.right.as_deref() {
-            hi = r;
+        let mut lo = self.root;
+        while self.arena[lo].left != NIL {
+            lo = self.arena[lo].left;
         }
-        (lo.min(), hi.max())
+        let mut hi = self.root;
+        while self.arena[hi].right != NIL {
+            hi = self.arena[hi].right;
+        }
+        (self.arena[lo].min(), self.arena[hi].max())
     }
 
     /// Adds every sequence of each of `others` to this set.
     pub fn union_with(&mut self, others: &[&SequenceSet]) {
         for other in others {
-            node::for_each_node_preorder(&other.root, &mut |n: &Node| {
-                n.for_each_seq(&mut |seq| {
-                    self.insert(seq);
-                    true
-                });
+            other.range(|seq| {
+                self.insert(seq);
+                true
             });
         }
     }
 
-    /// Bytes held on the heap by the tree: one allocation per node.
+    /// Bytes held on the heap by the tree's nodes (one allocation, vacant slots included).
     pub fn heap_size(&self) -> usize {
-        self.nodes * std::mem::size_of::<Node>()
+        self.arena.heap_size()
     }
 
     /// Base of the root node, for tests that check where the first node starts.
     #[doc(hidden)]
     pub fn root_base(&self) -> Option<u64> {
-        self.root.as_ref().map(|n| n.base)
+        (self.root != NIL).then(|| self.arena[self.root].base)
     }
 
     /// Whether every node's stored height matches its children's, and the root's balance
@@ -198,10 +210,12 @@ impl SequenceSet {
     #[doc(hidden)]
     pub fn is_balanced(&self) -> bool {
         let mut heights_ok = true;
-        node::for_each_node_preorder(&self.root, &mut |n: &Node| {
-            heights_ok &= n.height == n.expected_height();
+        let arena = &self.arena;
+        arena.for_each_node_preorder(self.root, &mut |n: &Node| {
+            let expected = arena.height(n.left).max(arena.height(n.right)) + 1;
+            heights_ok &= n.height == expected;
         });
-        let bf = self.root.as_ref().map_or(0, |n| n.balance_factor());
+        let bf = arena.balance_factor(self.root);
         heights_ok && (-1..=1).contains(&bf)
     }
 }

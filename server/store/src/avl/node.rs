@@ -10,7 +10,9 @@ pub(crate) const NUM_BUCKETS: usize = 32;
 /// Sequences covered by one node.
 pub(crate) const NUM_ENTRIES: u64 = NUM_BUCKETS as u64 * BITS_PER_BUCKET;
 
-pub(crate) type Link = Option<Box<Node>>;
+/// Index of a node in its set's [`Arena`]; [`NIL`] is no node.
+pub(crate) type Link = u32;
+pub(crate) const NIL: Link = u32::MAX;
 
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
@@ -27,8 +29,8 @@ impl Node {
         Node {
             base,
             bits: [0; NUM_BUCKETS],
-            left: None,
-            right: None,
+            left: NIL,
+            right: NIL,
             height: 1,
         }
     }
@@ -129,156 +131,280 @@ impl Node {
         }
         true
     }
+}
 
-    fn child_heights(&self) -> (i32, i32) {
-        (height(&self.left), height(&self.right))
-    }
+/// The nodes of one set, in one allocation: links are indices into it, so a set costs one
+/// allocation rather than one per node, decoding writes its nodes in a single pass, and
+/// dropping or cloning a set is one operation. Slots of removed nodes are reused, and the
+/// arena is compacted when most of it is vacant.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Arena {
+    pub(crate) nodes: Vec<Node>,
+    /// Vacant slots.
+    free: Vec<Link>,
+}
 
-    /// The height this node should have given its children.
-    pub(crate) fn expected_height(&self) -> i32 {
-        let (l, r) = self.child_heights();
-        l.max(r) + 1
-    }
-
-    fn fix_height(&mut self) {
-        self.height = self.expected_height();
-    }
-
-    pub(crate) fn balance_factor(&self) -> i32 {
-        let (l, r) = self.child_heights();
-        l - r
+impl std::ops::Index<Link> for Arena {
+    type Output = Node;
+    #[inline]
+    fn index(&self, i: Link) -> &Node {
+        &self.nodes[i as usize]
     }
 }
 
-pub(crate) fn height(link: &Link) -> i32 {
-    link.as_ref().map_or(0, |n| n.height)
-}
-
-fn balance_factor(link: &Link) -> i32 {
-    link.as_ref().map_or(0, |n| n.balance_factor())
-}
-
-fn rotate_left(mut n: Box<Node>) -> Box<Node> {
-    match n.right.take() {
-        Some(mut r) => {
-            n.right = r.left.take();
-            n.fix_height();
-            r.left = Some(n);
-            r.fix_height();
-            r
-        }
-        None => {
-            n.fix_height();
-            n
-        }
+impl std::ops::IndexMut<Link> for Arena {
+    #[inline]
+    fn index_mut(&mut self, i: Link) -> &mut Node {
+        &mut self.nodes[i as usize]
     }
 }
 
-fn rotate_right(mut n: Box<Node>) -> Box<Node> {
-    match n.left.take() {
-        Some(mut l) => {
-            n.left = l.right.take();
-            n.fix_height();
-            l.right = Some(n);
-            l.fix_height();
-            l
-        }
-        None => {
-            n.fix_height();
-            n
+impl Arena {
+    /// An arena that will hold `n` nodes without growing.
+    pub(crate) fn with_capacity(n: usize) -> Arena {
+        Arena {
+            nodes: Vec::with_capacity(n),
+            free: Vec::new(),
         }
     }
-}
 
-/// Restores the height of `n` and, when one side is two or more taller, rotates.
-fn rebalance(mut n: Box<Node>) -> Box<Node> {
-    n.fix_height();
-    let bf = n.balance_factor();
-    if bf > 1 {
-        if balance_factor(&n.left) < 0 {
-            n.left = n.left.take().map(rotate_left);
-        }
-        rotate_right(n)
-    } else if bf < -1 {
-        if balance_factor(&n.right) > 0 {
-            n.right = n.right.take().map(rotate_right);
-        }
-        rotate_left(n)
-    } else {
-        n
+    /// Bytes held, vacant slots included.
+    pub(crate) fn heap_size(&self) -> usize {
+        self.nodes.capacity() * std::mem::size_of::<Node>()
+            + self.free.capacity() * std::mem::size_of::<Link>()
     }
-}
 
-/// Inserts `seq` below `link`, creating a node aligned to `NUM_ENTRIES` if no node covers
-/// it. Sets `*inserted` when the sequence was new and bumps `*nodes` for a new node.
-pub(crate) fn insert(link: Link, seq: u64, inserted: &mut bool, nodes: &mut usize) -> Box<Node> {
-    let Some(mut n) = link else {
-        let mut n = Box::new(Node::new((seq / NUM_ENTRIES) * NUM_ENTRIES));
-        *inserted = n.set(seq);
-        *nodes += 1;
-        return n;
-    };
-    match n.locate(seq) {
-        Ordering::Less => n.left = Some(insert(n.left.take(), seq, inserted, nodes)),
-        Ordering::Greater => n.right = Some(insert(n.right.take(), seq, inserted, nodes)),
-        Ordering::Equal => *inserted = n.set(seq),
+    /// Stores `n` and returns its index.
+    pub(crate) fn alloc(&mut self, n: Node) -> Link {
+        if let Some(i) = self.free.pop() {
+            self[i] = n;
+            return i;
+        }
+        if self.nodes.len() == self.nodes.capacity() {
+            // Grow by an eighth rather than doubling, so a set holds at most ~12% more than
+            // its nodes (a set can be one of a stream's largest structures). Large buffers
+            // are remapped on growth, not copied.
+            self.nodes.reserve_exact((self.nodes.len() / 8).max(1));
+        }
+        // Fewer than u32::MAX nodes: that many would need over a terabyte.
+        let i = self.nodes.len() as Link;
+        self.nodes.push(n);
+        i
     }
-    rebalance(n)
-}
 
-/// Removes `seq` below `link`; a node left empty is taken out of the tree.
-pub(crate) fn delete(link: Link, seq: u64, deleted: &mut bool, nodes: &mut usize) -> Link {
-    let mut n = link?;
-    let replaced: Link = match n.locate(seq) {
-        Ordering::Less => {
-            n.left = delete(n.left.take(), seq, deleted, nodes);
-            Some(n)
+    fn release(&mut self, i: Link) {
+        self.free.push(i);
+    }
+
+    pub(crate) fn height(&self, link: Link) -> i32 {
+        if link == NIL {
+            0
+        } else {
+            self[link].height
         }
-        Ordering::Greater => {
-            n.right = delete(n.right.take(), seq, deleted, nodes);
-            Some(n)
+    }
+
+    /// The height node `i` should have given its children.
+    pub(crate) fn expected_height(&self, i: Link) -> i32 {
+        let n = &self[i];
+        self.height(n.left).max(self.height(n.right)) + 1
+    }
+
+    fn fix_height(&mut self, i: Link) {
+        self[i].height = self.expected_height(i);
+    }
+
+    pub(crate) fn balance_factor(&self, link: Link) -> i32 {
+        if link == NIL {
+            return 0;
         }
-        Ordering::Equal => {
-            let (was_set, empty) = n.clear(seq);
-            *deleted = was_set;
-            if empty {
-                *nodes -= 1;
-                match (n.left.take(), n.right.take()) {
-                    (None, right) => right,
-                    (left, None) => left,
-                    (Some(left), Some(right)) => Some(insert_leftmost(right, left)),
-                }
-            } else {
-                Some(n)
+        let n = &self[link];
+        self.height(n.left) - self.height(n.right)
+    }
+
+    fn rotate_left(&mut self, i: Link) -> Link {
+        let r = self[i].right;
+        if r == NIL {
+            self.fix_height(i);
+            return i;
+        }
+        self[i].right = self[r].left;
+        self.fix_height(i);
+        self[r].left = i;
+        self.fix_height(r);
+        r
+    }
+
+    fn rotate_right(&mut self, i: Link) -> Link {
+        let l = self[i].left;
+        if l == NIL {
+            self.fix_height(i);
+            return i;
+        }
+        self[i].left = self[l].right;
+        self.fix_height(i);
+        self[l].right = i;
+        self.fix_height(l);
+        l
+    }
+
+    /// Restores the height of `i` and, when one side is two or more taller, rotates.
+    fn rebalance(&mut self, i: Link) -> Link {
+        self.fix_height(i);
+        let bf = self.balance_factor(i);
+        if bf > 1 {
+            let l = self[i].left;
+            if self.balance_factor(l) < 0 {
+                self[i].left = self.rotate_left(l);
             }
+            self.rotate_right(i)
+        } else if bf < -1 {
+            let r = self[i].right;
+            if self.balance_factor(r) > 0 {
+                self[i].right = self.rotate_right(r);
+            }
+            self.rotate_left(i)
+        } else {
+            i
         }
-    };
-    replaced.map(rebalance)
-}
+    }
 
-/// Hangs `sub`, whose sequences are all below those of `n`, as the leftmost subtree of
-/// `n`, rebalancing on the way back up.
-fn insert_leftmost(mut n: Box<Node>, sub: Box<Node>) -> Box<Node> {
-    n.left = Some(match n.left.take() {
-        None => sub,
-        Some(l) => insert_leftmost(l, sub),
-    });
-    rebalance(n)
-}
+    /// Inserts `seq` below `link`, creating a node aligned to `NUM_ENTRIES` if no node
+    /// covers it. Sets `*inserted` when the sequence was new and bumps `*count` for a new
+    /// node. Returns the subtree's new root.
+    pub(crate) fn insert(
+        &mut self,
+        link: Link,
+        seq: u64,
+        inserted: &mut bool,
+        count: &mut usize,
+    ) -> Link {
+        if link == NIL {
+            let mut n = Node::new((seq / NUM_ENTRIES) * NUM_ENTRIES);
+            *inserted = n.set(seq);
+            *count += 1;
+            return self.alloc(n);
+        }
+        match self[link].locate(seq) {
+            Ordering::Less => {
+                let l = self.insert(self[link].left, seq, inserted, count);
+                self[link].left = l;
+            }
+            Ordering::Greater => {
+                let r = self.insert(self[link].right, seq, inserted, count);
+                self[link].right = r;
+            }
+            Ordering::Equal => *inserted = self[link].set(seq),
+        }
+        self.rebalance(link)
+    }
 
-/// Visits every node in tree order (node, then left, then right): the encoding order.
-pub(crate) fn for_each_node_preorder(link: &Link, f: &mut impl FnMut(&Node)) {
-    if let Some(n) = link {
-        f(n);
-        for_each_node_preorder(&n.left, f);
-        for_each_node_preorder(&n.right, f);
+    /// Removes `seq` below `link`; a node left empty is taken out of the tree. Returns the
+    /// subtree's new root.
+    pub(crate) fn delete(
+        &mut self,
+        link: Link,
+        seq: u64,
+        deleted: &mut bool,
+        count: &mut usize,
+    ) -> Link {
+        if link == NIL {
+            return NIL;
+        }
+        let replaced = match self[link].locate(seq) {
+            Ordering::Less => {
+                let l = self.delete(self[link].left, seq, deleted, count);
+                self[link].left = l;
+                link
+            }
+            Ordering::Greater => {
+                let r = self.delete(self[link].right, seq, deleted, count);
+                self[link].right = r;
+                link
+            }
+            Ordering::Equal => {
+                let (was_set, empty) = self[link].clear(seq);
+                *deleted = was_set;
+                if empty {
+                    *count -= 1;
+                    let (left, right) = (self[link].left, self[link].right);
+                    self.release(link);
+                    match (left, right) {
+                        (NIL, right) => right,
+                        (left, NIL) => left,
+                        (left, right) => self.insert_leftmost(right, left),
+                    }
+                } else {
+                    link
+                }
+            }
+        };
+        if replaced == NIL {
+            NIL
+        } else {
+            self.rebalance(replaced)
+        }
+    }
+
+    /// Hangs `sub`, whose sequences are all below those of `i`, as the leftmost subtree of
+    /// `i`, rebalancing on the way back up.
+    fn insert_leftmost(&mut self, i: Link, sub: Link) -> Link {
+        let l = self[i].left;
+        self[i].left = if l == NIL {
+            sub
+        } else {
+            self.insert_leftmost(l, sub)
+        };
+        self.rebalance(i)
+    }
+
+    /// When most slots are vacant, copies the tree under `root` into a fresh arena of its
+    /// size and returns the new root.
+    pub(crate) fn compact_if_sparse(&mut self, root: Link) -> Link {
+        let live = self.nodes.len() - self.free.len();
+        if self.free.len() < 16 || self.free.len() <= live {
+            return root;
+        }
+        let mut fresh = Vec::with_capacity(live);
+        let new_root = copy_subtree(&self.nodes, root, &mut fresh);
+        *self = Arena {
+            nodes: fresh,
+            free: Vec::new(),
+        };
+        new_root
+    }
+
+    /// Visits every node in tree order (node, then left, then right): the encoding order.
+    pub(crate) fn for_each_node_preorder(&self, link: Link, f: &mut impl FnMut(&Node)) {
+        if link != NIL {
+            let n = &self[link];
+            f(n);
+            self.for_each_node_preorder(n.left, f);
+            self.for_each_node_preorder(n.right, f);
+        }
+    }
+
+    /// Calls `f` with every sequence below `link` in ascending order; false stops.
+    pub(crate) fn for_each_seq(&self, link: Link, f: &mut impl FnMut(u64) -> bool) -> bool {
+        if link == NIL {
+            return true;
+        }
+        let n = &self[link];
+        self.for_each_seq(n.left, f) && n.for_each_seq(f) && self.for_each_seq(n.right, f)
     }
 }
 
-/// Calls `f` with every sequence below `link` in ascending order; false stops.
-pub(crate) fn for_each_seq(link: &Link, f: &mut impl FnMut(u64) -> bool) -> bool {
-    match link {
-        None => true,
-        Some(n) => for_each_seq(&n.left, f) && n.for_each_seq(f) && for_each_seq(&n.right, f),
+/// Copies the subtree at `i` of `from` into `to` in pre-order; returns its new index.
+fn copy_subtree(from: &[Node], i: Link, to: &mut Vec<Node>) -> Link {
+    if i == NIL {
+        return NIL;
     }
+    let n = &from[i as usize];
+    let at = to.len() as Link;
+    to.push(n.clone());
+    let left = copy_subtree(from, n.left, to);
+    let right = copy_subtree(from, n.right, to);
+    to[at as usize].left = left;
+    to[at as usize].right = right;
+    at
 }

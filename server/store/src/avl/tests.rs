@@ -174,3 +174,38 @@ fn decode_rejects_nodes_out_of_tree_order() {
     bad[third..].copy_from_slice(&good[second..third]);
     assert_eq!(decode(&bad).unwrap_err(), SeqSetError::BadEncoding);
 }
+
+#[test]
+fn emptied_nodes_are_reused_and_a_mostly_vacant_arena_is_compacted() {
+    let mut ss = SequenceSet::new();
+    for node in 0..1_000u64 {
+        ss.insert(node * NUM_ENTRIES);
+    }
+    let full = ss.heap_size();
+    // Emptying a node frees its slot for the next new node: no new slot (the list of
+    // vacant slots takes a few bytes).
+    assert!(ss.delete(0));
+    ss.insert(5_000 * NUM_ENTRIES);
+    assert!(
+        ss.heap_size() - full < 64,
+        "{} after {full}",
+        ss.heap_size()
+    );
+    // Emptying most nodes shrinks the arena to what is left, contents and shape intact.
+    for node in 1..900u64 {
+        assert!(ss.delete(node * NUM_ENTRIES));
+    }
+    assert_eq!(ss.nodes(), 101);
+    assert!(ss.heap_size() < full / 4, "{} of {full}", ss.heap_size());
+    assert!(ss.is_balanced());
+    let left: Vec<u64> = ss.iter().collect();
+    let expected: Vec<u64> = (900..1_000u64)
+        .chain([5_000])
+        .map(|n| n * NUM_ENTRIES)
+        .collect();
+    assert_eq!(left, expected);
+    // Still a working tree after the move.
+    ss.insert(1);
+    assert!(ss.exists(1) && ss.exists(950 * NUM_ENTRIES));
+    assert_eq!(decode(&ss.encode()).unwrap().0, ss);
+}
