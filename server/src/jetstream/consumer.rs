@@ -425,7 +425,10 @@ impl Consumer {
             max_deliver: config.max_deliver,
         };
         let _ = self.store.update_config(&scfg);
-        let Some(dir) = self.stream.upgrade().and_then(|s| s.dir.clone()) else {
+        let Some(stream) = self.stream.upgrade() else {
+            return;
+        };
+        let Some(dir) = stream.dir.clone() else {
             return;
         };
         let meta = super::meta::ConsumerMeta {
@@ -434,7 +437,8 @@ impl Consumer {
             config,
         };
         let odir = dir.join(super::meta::CONSUMER_DIR).join(&self.name);
-        let _ = super::meta::write_consumer_meta(&odir, &self.stream_name, &meta);
+        let keys = stream.store.at_rest_keys();
+        let _ = super::meta::write_consumer_meta(&odir, &self.stream_name, &meta, keys.as_ref());
     }
 
     /// Stops the consumer; its state stays in the store.

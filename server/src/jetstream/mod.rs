@@ -14,6 +14,7 @@ pub mod consumer_config;
 pub mod counter;
 pub mod dedup;
 pub mod direct;
+pub mod encryption;
 pub mod meta;
 pub mod publish;
 pub mod schedule;
@@ -65,6 +66,8 @@ pub struct Settings {
     pub sync_interval: Option<Duration>,
     /// Go's `JSLimitOpts.Duplicates`, ns (0: none).
     pub max_duplicates_window: i64,
+    /// Encryption at rest (`jetstream { key }`); `None`: the stores are in the clear.
+    pub encryption: Option<encryption::ServerKeys>,
 }
 
 /// An account's JetStream state: its streams and limits.
@@ -223,7 +226,14 @@ impl JetStream {
         StoreSetup {
             dir: jsa.stream_dir(name),
             sync_interval: self.settings.sync_interval,
+            keys: self.account_keys(&jsa.account.name),
         }
+    }
+
+    /// The keys an account's files are encrypted with (`None`: in the clear).
+    pub fn account_keys(&self, account: &str) -> Option<natsd_store::file::StoreKeys> {
+        let keys = self.settings.encryption.as_ref()?;
+        Some(keys.for_account(account))
     }
 
     /// Bytes used by every account: (memory, file).
@@ -327,8 +337,18 @@ impl JetStream {
                 );
                 continue;
             }
-            let m = match meta::read_stream_meta(&dir) {
-                Ok(m) => m,
+            let keys = self.account_keys(&jsa.account.name);
+            let (m, sealing) = match meta::read_stream_meta(&dir, keys.as_ref()) {
+                Ok(read) => read,
+                // Go's warning when the configuration does not decrypt (no key, wrong
+                // key): the stream is not loaded, its files are left as they are.
+                Err(meta::MetaError::Decrypt(e)) => {
+                    crate::warn!(
+                        server.logging,
+                        "  Error decrypting our stream metafile: {e}"
+                    );
+                    continue;
+                }
                 Err(e) => {
                     crate::warn!(
                         server.logging,
@@ -345,10 +365,31 @@ impl JetStream {
                 jsa.account.name,
                 name
             );
+            if let Some(keys) = &keys {
+                // Opening the store seals what is in the clear or under the previous
+                // key or cipher; Go logs which.
+                match sealing {
+                    meta::Sealing::Clear => crate::notice!(
+                        server.logging,
+                        "  Encrypting stream '{} > {}'",
+                        jsa.account.name,
+                        name
+                    ),
+                    meta::Sealing::Stale => crate::notice!(
+                        server.logging,
+                        "  Converting to {} for stream '{} > {}'",
+                        banner::cipher_name(keys.cipher),
+                        jsa.account.name,
+                        name
+                    ),
+                    meta::Sealing::Current => {}
+                }
+            }
             let started = std::time::Instant::now();
             let setup = StoreSetup {
                 dir: dir.clone(),
                 sync_interval: self.settings.sync_interval,
+                keys,
             };
             let store = match stream::open_store(&m.config, m.created, &setup) {
                 Ok(s) => s,
@@ -555,6 +596,11 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
         },
         max_duplicates_window: i64::try_from(opts.jetstream_limits.duplicates.as_nanos())
             .unwrap_or(i64::MAX),
+        encryption: encryption::ServerKeys::from_options(
+            &opts.jetstream_key,
+            &opts.jetstream_old_key,
+            opts.jetstream_cipher,
+        ),
     };
     let js = Arc::new(JetStream {
         settings,

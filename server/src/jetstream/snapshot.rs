@@ -905,9 +905,11 @@ fn unpack_and_open(
     } else {
         meta.created
     };
+    // Snapshots are in the clear: a restore into an encrypted server seals everything.
     let setup = StoreSetup {
         dir: dir.clone(),
         sync_interval: js.settings.sync_interval,
+        keys: js.account_keys(&jsa.account.name),
     };
     let store = stream::open_store(&cfg, created, &setup).map_err(|e| e.to_string())?;
     let cleanup = |store: &stream::StreamStore| {

@@ -43,6 +43,14 @@ impl StreamStore {
             StreamStore::File(f) => f.as_ref(),
         }
     }
+
+    /// The keys the stream's files are encrypted with (`None`: memory, or in the clear).
+    pub fn at_rest_keys(&self) -> Option<natsd_store::file::StoreKeys> {
+        match self {
+            StreamStore::Memory(_) => None,
+            StreamStore::File(f) => f.at_rest_keys(),
+        }
+    }
 }
 
 /// The part of a store configuration that follows from a stream configuration.
@@ -166,6 +174,8 @@ pub struct StoreSetup {
     pub dir: PathBuf,
     /// Go's `sync_interval`; `None` keeps every acknowledged message durable.
     pub sync_interval: Option<Duration>,
+    /// Encryption at rest (`jetstream { key }`), for the stream's account.
+    pub keys: Option<natsd_store::file::StoreKeys>,
 }
 
 /// Opens (or creates) the store of a stream; for file storage the configuration is
@@ -185,8 +195,14 @@ pub fn open_store(
                 created,
                 config: cfg.clone(),
             };
-            super::meta::write_stream_meta(&setup.dir, &meta).map_err(OpenError::Meta)?;
+            super::meta::write_stream_meta(&setup.dir, &meta, setup.keys.as_ref())
+                .map_err(OpenError::Meta)?;
             let mut fcfg = FileStoreConfig::new(&setup.dir);
+            if let Some(keys) = &setup.keys {
+                fcfg.cipher = keys.cipher;
+                fcfg.prf = Some(keys.prf.clone());
+                fcfg.old_prf = keys.old_prf.clone();
+            }
             fcfg.sync_interval = match (setup.sync_interval, cfg.persist_mode) {
                 (Some(d), _) => Some(d),
                 // Async persistence: written at once, synced in the background.
@@ -222,7 +238,9 @@ pub fn open_consumer_store(
             config: config.clone(),
         };
         let odir = dir.join(super::meta::CONSUMER_DIR).join(name);
-        super::meta::write_consumer_meta(&odir, stream_name, &meta).map_err(OpenError::Meta)?;
+        let keys = store.at_rest_keys();
+        super::meta::write_consumer_meta(&odir, stream_name, &meta, keys.as_ref())
+            .map_err(OpenError::Meta)?;
     }
     let scfg = natsd_store::ConsumerConfig {
         name: name.to_string(),
@@ -1495,7 +1513,7 @@ impl Stream {
                 created: self.created,
                 config: cfg,
             };
-            super::meta::write_stream_meta(dir, &meta)
+            super::meta::write_stream_meta(dir, &meta, self.store.at_rest_keys().as_ref())
                 .map_err(|e| errors::STREAM_UPDATE.with_err(&e))?;
         }
         if subjects_changed {

@@ -33,8 +33,18 @@ pub fn recover_consumers(server: &Arc<ServerShared>, stream: &Arc<Stream>) {
         stream.name
     );
     for cdir in dirs {
-        let meta = match crate::jetstream::meta::read_consumer_meta(&cdir, &stream.name) {
+        let keys = stream.store.at_rest_keys();
+        let read = crate::jetstream::meta::read_consumer_meta(&cdir, &stream.name, keys.as_ref());
+        let meta = match read {
             Ok(m) => m,
+            // Go's warning; the consumer is left on disk as it is.
+            Err(crate::jetstream::meta::MetaError::Decrypt(e)) => {
+                crate::warn!(
+                    server.logging,
+                    "  Error decrypting our consumer metafile: {e}"
+                );
+                continue;
+            }
             Err(e) => {
                 crate::warn!(
                     server.logging,

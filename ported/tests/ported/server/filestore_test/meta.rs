@@ -46,6 +46,7 @@ fn file_store_meta() {
     let setup = StoreSetup {
         dir: dir.path().to_path_buf(),
         sync_interval: None,
+        keys: None,
     };
     let store = open_store(&mconfig, GoTime::now(), &setup).unwrap();
 

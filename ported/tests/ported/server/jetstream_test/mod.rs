@@ -22,6 +22,7 @@ mod delete_markers;
 mod delivery;
 mod direct_get;
 mod filters_purges;
+mod encryption;
 mod flow_control;
 mod health;
 mod heartbeats;

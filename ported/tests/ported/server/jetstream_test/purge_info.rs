@@ -332,6 +332,7 @@ fn recover_bad_stream_subjects() {
         &StoreSetup {
             dir,
             sync_interval: None,
+            keys: None,
         },
     )
     .unwrap();

@@ -34,15 +34,19 @@ impl Rng {
 
 /// What a snapshot through the API gave: the response, the bytes and the status of the
 /// closing message.
-struct Snapshot {
-    response: Value,
-    data: Vec<u8>,
-    end_status: Option<u16>,
+pub(crate) struct Snapshot {
+    pub(crate) response: Value,
+    pub(crate) data: Vec<u8>,
+    pub(crate) end_status: Option<u16>,
 }
 
 /// Requests a snapshot of `stream` delivered to a fresh inbox, acks every chunk and
 /// collects them until the empty closing message.
-fn take_snapshot(js: &mut JsClient, stream: &str, request: Value) -> Result<Snapshot, ApiError> {
+pub(crate) fn take_snapshot(
+    js: &mut JsClient,
+    stream: &str,
+    request: Value,
+) -> Result<Snapshot, ApiError> {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let deliver = format!(
         "_SNAP.{}.{}",
@@ -108,7 +112,7 @@ fn upload(js: &mut JsClient, deliver: &str, data: &[u8], chunk: usize) -> Result
 }
 
 /// Restores `data` as `stream` with `config`, the whole way.
-fn restore(
+pub(crate) fn restore(
     js: &mut JsClient,
     stream: &str,
     config: &Value,
