@@ -103,6 +103,31 @@ pub fn subject_filters(cfg: &ConsumerConfig) -> Vec<&str> {
     filters
 }
 
+/// Whether `subject` equals one of a consumer's literal `filters` or takes in one of
+/// them (Go's `isEqualOrSubsetMatch`): a purge of `subject` then covers everything the
+/// consumer sees of it. No filter never matches.
+pub fn is_equal_or_subset_match(filters: &[&str], subject: &str) -> bool {
+    filters
+        .iter()
+        .any(|f| *f == subject || subject_is_subset_match(f, subject))
+}
+
+/// Whether a consumer with `filters` sees less than its whole stream with
+/// `stream_subjects` (Go's `isFiltered`): no filter, or filters that are exactly the
+/// stream's subjects (in any order), is not filtered.
+pub fn is_filtered(stream_subjects: &[String], filters: &[&str]) -> bool {
+    if filters.is_empty() {
+        return false;
+    }
+    if stream_subjects.len() != filters.len() {
+        return true;
+    }
+    let filters: std::collections::HashSet<&str> = filters.iter().copied().collect();
+    stream_subjects
+        .iter()
+        .any(|s| !filters.contains(s.as_str()))
+}
+
 /// Whether the configuration is of a durable consumer (it has a durable name).
 pub fn is_durable(cfg: &ConsumerConfig) -> bool {
     !cfg.durable.is_empty()

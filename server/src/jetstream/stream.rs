@@ -1572,9 +1572,7 @@ impl Stream {
                 .filter(|f| !f.is_empty())
                 .chain(cfg.filter_subjects.iter().map(String::as_str))
                 .collect();
-            let within = filters
-                .iter()
-                .any(|f| *f == subject || crate::subject::subject_is_subset_match(f, subject));
+            let within = super::consumer_config::is_equal_or_subset_match(&filters, subject);
             let wider = filters.is_empty()
                 || filters
                     .iter()

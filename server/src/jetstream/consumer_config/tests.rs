@@ -1013,3 +1013,35 @@ fn replay_and_headers_only_have_no_rules() {
 }
 
 mod requests;
+
+#[test]
+fn a_purged_subject_covers_filters_equal_to_it_or_within_it() {
+    assert!(!is_equal_or_subset_match(&[], "foo.bar"));
+    assert!(is_equal_or_subset_match(&["foo.baz", "foo.bar"], "foo.bar"));
+    assert!(!is_equal_or_subset_match(
+        &["foo.baz", "foo.bar"],
+        "foo.ban"
+    ));
+    assert!(is_equal_or_subset_match(&["bar.>", "foo.>"], "foo.>"));
+    assert!(is_equal_or_subset_match(
+        &["bar.foo.>", "foo.bar.>"],
+        "bar.>"
+    ));
+    assert!(!is_equal_or_subset_match(&["bar.>", "foo.>"], "baz.foo.>"));
+    // A filter wider than the subject is not within it.
+    assert!(!is_equal_or_subset_match(&["foo.>"], "foo.bar"));
+}
+
+#[test]
+fn filters_equal_to_the_stream_subjects_in_any_order_are_no_filter() {
+    let subjects = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert!(!is_filtered(&subjects(&["one"]), &[]));
+    assert!(!is_filtered(&subjects(&["one"]), &["one"]));
+    assert!(is_filtered(&subjects(&["one.>"]), &["one.filter"]));
+    assert!(!is_filtered(
+        &subjects(&["multi", "foo", "bar.>"]),
+        &["multi", "bar.>", "foo"]
+    ));
+    assert!(is_filtered(&subjects(&["events", "data"]), &["data"]));
+    assert!(is_filtered(&subjects(&["a", "b"]), &["a", "c"]));
+}

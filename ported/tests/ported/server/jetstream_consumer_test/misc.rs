@@ -89,7 +89,7 @@ fn consumer_ack_sampling_specified_using_update_consumer() {
 
 /// Go's `filterSubjects(n)`: `n` filters from 5-token literals, each followed by its
 /// variants with one token made `*`.
-fn filter_subjects(n: usize) -> Vec<String> {
+pub(super) fn filter_subjects(n: usize) -> Vec<String> {
     let mut fs = Vec::with_capacity(n);
     let mut i = 0u64;
     loop {

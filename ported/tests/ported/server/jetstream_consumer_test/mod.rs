@@ -15,10 +15,13 @@ use ported::js_context::JsContext;
 
 mod acks;
 mod config;
+mod consumer_api;
+mod filter_checks;
 mod filters;
 mod misc;
 mod pacing;
 mod pause;
+mod pending_state;
 mod priority;
 mod pull;
 mod push;
