@@ -14,14 +14,17 @@ pub(crate) const NUM_ENTRIES: u64 = NUM_BUCKETS as u64 * BITS_PER_BUCKET;
 pub(crate) type Link = u32;
 pub(crate) const NIL: Link = u32::MAX;
 
+/// `repr(C)` keeps what a search reads at every level (base and links) in the first cache
+/// line, ahead of the bitmap.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub(crate) struct Node {
     pub(crate) base: u64,
-    pub(crate) bits: [u64; NUM_BUCKETS],
     pub(crate) left: Link,
     pub(crate) right: Link,
     /// Height of the subtree rooted here; a leaf is 1.
     pub(crate) height: i32,
+    pub(crate) bits: [u64; NUM_BUCKETS],
 }
 
 impl Node {
