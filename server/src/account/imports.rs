@@ -969,6 +969,15 @@ impl Account {
         })
     }
 
+    /// The requester's reply behind this account's `_R_.` reply `subject`, without
+    /// taking the mapping (fast batch publish reads its batch from it).
+    pub fn response_reply(&self, subject: &str) -> Option<String> {
+        if !self.has_responses.load(Ordering::Acquire) || !subject.starts_with(REPLY_PREFIX) {
+            return None;
+        }
+        self.ie.read().responses.get(subject).map(|r| r.reply.clone())
+    }
+
     /// Whether anyone listens to `subject` here; a `_R_.` reply of a request that came
     /// through a service import stands for the requester's reply in its account, so
     /// the interest is looked for there (Go's `trackDownAccountAndInterest`).

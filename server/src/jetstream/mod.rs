@@ -14,6 +14,7 @@ pub mod consumer_config;
 pub mod counter;
 pub mod dedup;
 pub mod direct;
+pub mod fast_batch;
 pub mod encryption;
 pub mod meta;
 pub mod publish;

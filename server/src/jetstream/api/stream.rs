@@ -121,9 +121,6 @@ fn unsupported(cfg: &super::types::StreamConfig) -> Option<&'static str> {
     let remote = |s: &super::types::StreamSource| s.external.is_some() || s.consumer.is_some();
     if cfg.mirror.as_ref().is_some_and(remote) || cfg.sources.iter().any(remote) {
         Some("mirrors and sources in other accounts or domains, or through consumers,")
-    } else if cfg.allow_batch_publish {
-        // Fast batch publish; atomic batches (`allow_atomic`) are supported.
-        Some("batch publishing")
     } else if cfg.replicas > 1 {
         Some("replicas > 1")
     } else {
