@@ -29,6 +29,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+mod fast;
+
 /// The message store under a stream.
 #[derive(Clone)]
 pub enum StreamStore {
@@ -130,6 +132,8 @@ pub struct Stream {
         parking_lot::RwLock<std::collections::BTreeMap<String, Arc<super::consumer::Consumer>>>,
     /// Atomic batches being published (`Nats-Batch-Id`), staged until their commit.
     batches: Mutex<super::batch::Batches>,
+    /// Fast batches being published (reply subjects ending in `.$FI`).
+    fast_batches: Mutex<super::fast_batch::FastBatches>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -316,6 +320,7 @@ impl Stream {
             copy_tasks: Mutex::new(Vec::new()),
             store_proposals,
             batches: Mutex::new(super::batch::Batches::default()),
+            fast_batches: Mutex::new(super::fast_batch::FastBatches::default()),
         });
         // Consumers hear of each message the store removes (Go's storeUpdates).
         let weak = Arc::downgrade(&stream);
@@ -453,6 +458,7 @@ impl Stream {
             t.abort();
         }
         self.batches.lock().clear();
+        self.fast_batches.lock().clear();
         let _ = self.store().stop();
     }
 
@@ -479,6 +485,7 @@ impl Stream {
             t.abort();
         }
         self.batches.lock().clear();
+        self.fast_batches.lock().clear();
         self.store().delete(true)?;
         if let Some(dir) = &self.dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -589,6 +596,13 @@ impl Stream {
                     now,
                     ..Default::default()
                 };
+                // Fast batch messages are told by their reply subject.
+                if let Some(parsed) = (!sourced).then(|| self.fast_batch_of(&msg)).flatten() {
+                    let out = (&mut pending, &mut republish, &mut replies);
+                    let stored = self.process_fast(&mut inner, server, &msg, &parsed, now, out);
+                    outcomes.push(stored);
+                    continue;
+                }
                 let batch_id = msg.header.as_deref().and_then(super::batch::batch_id);
                 let answer = match batch_id {
                     Some(id) if !sourced => {
@@ -1401,6 +1415,7 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
                 s.store().next_msg_schedule(),
                 idle_next,
                 s.batches.lock().next_deadline(),
+                s.fast_batches.lock().next_deadline(),
             ]
             .into_iter()
             .flatten()
@@ -1452,6 +1467,7 @@ async fn housekeeping_loop(server: Weak<ServerShared>, stream: Weak<Stream>) {
             }
             // Atomic batches that saw no message for the batch timeout are given up.
             s.batches.lock().expire(now);
+            s.fast_batches.lock().expire(now);
             if let Some(server) = server.upgrade() {
                 s.send_batch_advisories(&server);
             }
@@ -1504,6 +1520,9 @@ impl Stream {
             origins_changed =
                 inner.config.mirror != cfg.mirror || inner.config.sources != cfg.sources;
             inner.config = cfg.clone();
+        }
+        if !cfg.allow_batch_publish {
+            self.fast_batches.lock().clear();
         }
         // The store may have expired or scheduled something under the new limits.
         self.apply_store_proposals(server);
