@@ -361,7 +361,7 @@ fn copy_pass(
             mirror_start(origin, &target.store().fast_state(), origin_store)
         } else {
             match resume_after(target.store(), &origin.iname) {
-                0 => start_of(origin, origin_store),
+                0 => fresh_source_start(origin, &target.store().fast_state(), origin_store),
                 s => s + 1,
             }
         };
@@ -484,6 +484,35 @@ fn start_of(origin: &Origin, store: &dyn Store) -> u64 {
     clip_start(wanted, state.first_seq, state.last_seq)
 }
 
+/// The first origin sequence a source copies when the stream holds nothing copied from
+/// it, as Go places its source consumer then: its start sequence, else its start time
+/// (not before the stream's last message), else, when the stream has lost its first
+/// messages (a work queue that consumed them), from its last message's time (what came
+/// before was copied already), else the origin's first message.
+fn fresh_source_start(
+    origin: &Origin,
+    target: &natsd_store::StreamState,
+    store: &dyn Store,
+) -> u64 {
+    let state = store.fast_state();
+    let wanted = if origin.spec.opt_start_seq > 0 {
+        origin.spec.opt_start_seq
+    } else if let Some(t) = origin.spec.opt_start_time {
+        let t = t.unix_nanos();
+        let t = if target.last_time != 0 && t < target.last_time {
+            target.last_time
+        } else {
+            t
+        };
+        store.get_seq_from_time(t)
+    } else if target.first_seq > 1 && target.last_time != 0 {
+        store.get_seq_from_time(target.last_time)
+    } else {
+        state.first_seq.max(1)
+    };
+    clip_start(wanted, state.first_seq, state.last_seq)
+}
+
 /// Where copying starts for a wanted start sequence, given the origin's first and last
 /// sequences (as Go places its sourcing consumer): an empty origin from 1, a start
 /// beyond the origin's end at the next message it stores, one before its first message
@@ -584,6 +613,64 @@ mod tests {
         // Unchanged: stored as it is.
         assert_eq!(mirrored_header(b"NATS/1.0\r\nNats-Incr: 1\r\n\r\n"), None);
         assert_eq!(mirrored_header(b""), None);
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn a_source_without_copies_in_a_stream_that_lost_its_first_messages_starts_at_its_last_time() {
+        let origin_store = natsd_store::mem::MemStore::new(natsd_store::StreamConfig {
+            name: "S1".into(),
+            subjects: vec!["foo".into()],
+            storage: natsd_store::StorageType::Memory,
+            ..Default::default()
+        })
+        .unwrap();
+        let mut times = Vec::new();
+        for _ in 0..4 {
+            times.push(origin_store.store_msg("foo", b"", b"", 0).unwrap().1);
+        }
+        let plain = Origin::new(
+            &StreamSource {
+                name: "S1".into(),
+                ..Default::default()
+            },
+            false,
+        );
+        // A new stream, or one still holding its first message: from the start.
+        let fresh = natsd_store::StreamState::default();
+        assert_eq!(fresh_source_start(&plain, &fresh, &origin_store), 1);
+        let holding = natsd_store::StreamState {
+            msgs: 1,
+            first_seq: 1,
+            last_seq: 1,
+            last_time: times[3] + 1,
+            ..Default::default()
+        };
+        assert_eq!(fresh_source_start(&plain, &holding, &origin_store), 1);
+        // A work queue emptied after its last copy: nothing older than that comes again.
+        let emptied = natsd_store::StreamState {
+            first_seq: 5,
+            last_seq: 4,
+            last_time: times[3] + 1,
+            ..Default::default()
+        };
+        assert_eq!(fresh_source_start(&plain, &emptied, &origin_store), 5);
+        let partly = natsd_store::StreamState {
+            last_time: times[2],
+            ..emptied.clone()
+        };
+        let first_at = times.iter().position(|&t| t >= times[2]).unwrap() as u64 + 1;
+        assert_eq!(fresh_source_start(&plain, &partly, &origin_store), first_at);
+        // A start sequence wins.
+        let by_seq = Origin::new(
+            &StreamSource {
+                name: "S1".into(),
+                opt_start_seq: 2,
+                ..Default::default()
+            },
+            false,
+        );
+        assert_eq!(fresh_source_start(&by_seq, &emptied, &origin_store), 2);
     }
 
     #[test]

@@ -1138,5 +1138,16 @@ pub fn error_on_required_api_level(header_value: Option<&str>) -> bool {
     }
 }
 
+/// Repairs what older servers could store for a mirror: subjects (a mirror takes no
+/// publishes). Go drops them when it recovers the stream, with a warning; whether any
+/// were dropped.
+pub fn drop_recovered_mirror_subjects(cfg: &mut StreamConfig) -> bool {
+    if cfg.mirror.is_none() || cfg.subjects.is_empty() {
+        return false;
+    }
+    cfg.subjects.clear();
+    true
+}
+
 #[cfg(test)]
 mod tests;

@@ -1369,5 +1369,20 @@ fn go_quote_escapes_like_go() {
     assert_eq!(go_quote("é\u{a0}"), "\"é\\u00a0\"");
 }
 
+#[test]
+fn a_recovered_mirror_loses_its_subjects() {
+    let mut c = with(|c| {
+        c.subjects = vec!["foo".into(), "bar".into()];
+        c.mirror = Some(source("S"));
+    });
+    assert!(drop_recovered_mirror_subjects(&mut c));
+    assert!(c.subjects.is_empty());
+    assert!(!drop_recovered_mirror_subjects(&mut c));
+    // Other streams keep theirs.
+    let mut plain = with(|c| c.subjects = vec!["foo".into()]);
+    assert!(!drop_recovered_mirror_subjects(&mut plain));
+    assert_eq!(plain.subjects, vec!["foo".to_string()]);
+}
+
 mod update;
 mod versioning;
