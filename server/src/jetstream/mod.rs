@@ -339,7 +339,7 @@ impl JetStream {
                 continue;
             }
             let keys = self.account_keys(&jsa.account.name);
-            let (m, sealing) = match meta::read_stream_meta(&dir, keys.as_ref()) {
+            let (mut m, sealing) = match meta::read_stream_meta(&dir, keys.as_ref()) {
                 Ok(read) => read,
                 // Go's warning when the configuration does not decrypt (no key, wrong
                 // key): the stream is not loaded, its files are left as they are.
@@ -360,6 +360,12 @@ impl JetStream {
                 }
             };
             let name = m.config.name.clone();
+            if stream_config::drop_recovered_mirror_subjects(&mut m.config) {
+                crate::warn!(
+                    server.logging,
+                    "  Detected subjects on a mirrored stream {name:?}, will remove"
+                );
+            }
             crate::notice!(
                 server.logging,
                 "  Starting restore for stream '{} > {}'",
