@@ -104,6 +104,10 @@ const COMPACT_MINIMUM: u64 = 2 * 1024 * 1024;
 /// A last block shorter than this whose header does not parse was torn while created.
 const TORN_HEADER_MAX: usize = 512;
 
+/// Deleted sequences a block holding messages may cover before a skip starts a new
+/// block (Go's `maxDeletes` in SkipMsgs).
+const MAX_BLOCK_DELETES: u64 = 64 * 1024;
+
 /// The file system is full (or the user's quota is).
 fn is_out_of_space(err: &io::Error) -> bool {
     const ENOSPC: i32 = 28;
@@ -740,6 +744,18 @@ impl Core {
 
     /// Uses up sequences `first..=last` without messages.
     pub fn skip(&mut self, last: u64, ts: i64, synced: &dyn Fn(u64)) -> Result<(), StoreError> {
+        // A long run of skipped sequences after messages in the last block goes into a new
+        // block (Go caps a block's deletes at 64K the same way): in the old one, every
+        // sequence of the run would take an index slot once a message follows it.
+        self.ensure_lmb().map_err(io_err)?;
+        let lmb = self.lmb();
+        if lmb.live_msgs > 0 {
+            let spanned = lmb.max_seq.max(lmb.slot_range().end.saturating_sub(1)) + 1;
+            let deletes = spanned.saturating_sub(lmb.base_seq) - lmb.live_msgs;
+            if deletes + last.saturating_sub(self.last_seq) > MAX_BLOCK_DELETES {
+                self.rotate().map_err(io_err)?;
+            }
+        }
         self.append_marker(last | ERASED_BIT, ts, synced)?;
         self.last_seq = last;
         self.last_ts = ts;

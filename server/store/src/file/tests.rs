@@ -148,6 +148,35 @@ fn skips_keep_the_last_time_and_a_backward_walk_ends_at_the_first_seq() {
     assert_eq!((err, seq), (StoreError::Eof, 1));
 }
 
+#[test]
+fn a_long_skip_after_messages_goes_into_a_new_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = open(dir.path(), cfg("S"));
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    fs.skip_msgs(3, 10_000_000).unwrap();
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    // The run lies between the blocks, not inside the first one.
+    assert_eq!(fs.block_indexes().len(), 2);
+    assert_eq!(fs.load_next_msg("foo", false, 3).unwrap().1, 10_000_003);
+    // A short run stays in the block.
+    fs.skip_msgs(0, 10).unwrap();
+    fs.store_msg("foo", b"", b"", 0).unwrap();
+    assert_eq!(fs.block_indexes().len(), 2);
+    let check = |fs: &FileStore| {
+        let st = fs.fast_state();
+        assert_eq!((st.msgs, st.first_seq, st.last_seq), (4, 1, 10_000_014));
+        assert_eq!(st.num_deleted, 10_000_010);
+        assert_eq!(fs.load_msg(10_000_014).unwrap().seq, 10_000_014);
+        assert_eq!(fs.load_prev_msg("foo", false, 10_000_002).unwrap().1, 2);
+    };
+    check(&fs);
+    fs.stop().unwrap();
+    let fs = open(dir.path(), cfg("S"));
+    check(&fs);
+    assert!(fs.recovery_report().is_clean());
+}
+
 /// Takes a whole snapshot of `fs` into memory.
 fn snapshot_bytes(fs: &FileStore, consumers: bool) -> Vec<u8> {
     let mut snap = fs
