@@ -732,14 +732,7 @@ impl Consumer {
             return 0;
         };
         let store = stream.store();
-        let count_from = |seq: u64| {
-            let r = if c.filters.is_empty() {
-                store.num_pending(seq, "", false)
-            } else {
-                store.num_pending_multi(seq, &c.filters, false)
-            };
-            r.map(|(n, _)| n).unwrap_or(0)
-        };
+        let count_from = |seq: u64| count_filtered(store, &c.filters, seq);
         let st = store.fast_state();
         let (first, last, msgs) = (st.first_seq, st.last_seq, st.msgs);
         let count = match c.npc {
@@ -750,6 +743,7 @@ impl Consumer {
             }
             _ => count_from(c.next_sseq),
         };
+        let count = bounded_pending(count, c.next_sseq, msgs, last);
         c.npc = Some(PendingCount {
             count,
             next_sseq: c.next_sseq,
@@ -983,12 +977,7 @@ impl Consumer {
                 return Next::Msg(m, Source::LastPerSubject);
             }
         }
-        let found = if c.filters.is_empty() {
-            store.load_next_msg("", false, c.next_sseq)
-        } else {
-            store.load_next_msg_multi(&c.filters, c.next_sseq)
-        };
-        match found {
+        match load_next_filtered(store, &c.filters, c.next_sseq) {
             Ok((m, _)) => {
                 c.npc_delivered(m.seq);
                 c.next_sseq = m.seq + 1;

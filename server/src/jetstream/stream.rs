@@ -1628,7 +1628,7 @@ impl Stream {
         let state = self.store().fast_state();
         let consumers: Vec<_> = self.consumers.read().values().cloned().collect();
         for c in consumers {
-            let (floor, delivered, pending) = {
+            let (floor, delivered, pending, filters) = {
                 let cur = c.cursor.lock();
                 let floor = cur.ack_floor.1;
                 let delivered = if !cur.pending.is_empty() && cur.delivered_sseq > floor {
@@ -1643,19 +1643,19 @@ impl Stream {
                     .chain(cur.max_delivered.keys())
                     .copied()
                     .collect();
-                (floor, delivered, pending)
+                (floor, delivered, pending, cur.filters.clone())
             };
             if delivered == 0 || floor > state.last_seq {
                 continue;
             }
-            let acked: Vec<u64> = (state.first_seq.max(1)..=delivered.min(state.last_seq))
-                .filter(|&seq| !pending.contains(&seq))
-                .filter(|&seq| {
-                    self.store()
-                        .subject_for_seq(seq)
-                        .is_ok_and(|subject| c.interested_in(&subject))
-                })
-                .collect();
+            let acked = super::consumer::stored_between(
+                self.store(),
+                &filters,
+                state.first_seq.max(1),
+                delivered.min(state.last_seq),
+            )
+            .filter(|seq| !pending.contains(seq))
+            .collect::<Vec<u64>>();
             self.acked_by_consumer(&c.name, &acked);
         }
     }

@@ -805,6 +805,80 @@ pub fn config_filters(cfg: &ConsumerConfig) -> SubjectFilters {
     f
 }
 
+/// The only filter of `filters` when there is exactly one, with whether it has
+/// wildcards: the store is then asked with that subject, through its per-subject index,
+/// rather than with a set of filters (Go keeps no filter sublist for one subject).
+pub fn single_filter(filters: &SubjectFilters) -> Option<(&str, bool)> {
+    let mut all = filters.filters();
+    match (all.next(), all.next()) {
+        (Some(only), None) => Some((only, natsd_store::subject_has_wildcard(only))),
+        _ => None,
+    }
+}
+
+/// The first message from `start` on that `filters` take (none: any).
+pub fn load_next_filtered(
+    store: &dyn Store,
+    filters: &SubjectFilters,
+    start: u64,
+) -> natsd_store::ScanResult {
+    match single_filter(filters) {
+        Some((subject, wc)) => store.load_next_msg(subject, wc, start),
+        None if filters.is_empty() => store.load_next_msg("", false, start),
+        None => store.load_next_msg_multi(filters, start),
+    }
+}
+
+/// How many messages from `start` on `filters` take (none: all); 0 when the store
+/// cannot tell.
+pub fn count_filtered(store: &dyn Store, filters: &SubjectFilters, start: u64) -> u64 {
+    let counted = match single_filter(filters) {
+        Some((subject, _)) => store.num_pending(start, subject, false),
+        None if filters.is_empty() => store.num_pending(start, "", false),
+        None => store.num_pending_multi(start, filters, false),
+    };
+    counted.map(|(n, _)| n).unwrap_or(0)
+}
+
+/// A kept pending count, bounded by what the stream can still hold from `next_sseq` on
+/// (Go's checkNumPending): a count that drifted never reports more messages than the
+/// stream has, nor more than the sequences left. Past the stream's end a count is
+/// taken again anyway (it is no longer current), so that case needs no rule here.
+pub fn bounded_pending(count: u64, next_sseq: u64, msgs: u64, last_seq: u64) -> u64 {
+    let left = (last_seq + 1).saturating_sub(next_sseq);
+    count
+        .min(msgs)
+        .min(if next_sseq > last_seq { msgs } else { left })
+}
+
+/// The sequences from `first` to `last` of messages the store holds that `filters` take
+/// (none: all), found through the store's own lookups: a run of deleted sequences costs
+/// one lookup, not one per sequence (Go's checkStateForInterestStream walks with
+/// LoadNextMsg for this reason).
+pub fn stored_between<'a>(
+    store: &'a dyn Store,
+    filters: &'a SubjectFilters,
+    first: u64,
+    last: u64,
+) -> impl Iterator<Item = u64> + 'a {
+    let mut next = first;
+    std::iter::from_fn(move || {
+        if next > last {
+            return None;
+        }
+        match load_next_filtered(store, filters, next) {
+            Ok((m, _)) if m.seq >= next && m.seq <= last => {
+                next = m.seq + 1;
+                Some(m.seq)
+            }
+            _ => {
+                next = last.saturating_add(1);
+                None
+            }
+        }
+    })
+}
+
 /// A cursor rebuilt from a consumer's saved state.
 pub fn restore_cursor(cfg: ConsumerConfig, state: &natsd_store::ConsumerState, now: i64) -> Cursor {
     let mut c = Cursor::new(cfg, state.delivered.stream + 1, now);
@@ -1036,6 +1110,66 @@ mod tests {
             ms.store_msg(subject, b"", b"", 0).unwrap();
         }
         ms
+    }
+
+    #[test]
+    fn a_kept_pending_count_stays_within_the_stream() {
+        // Right counts pass.
+        assert_eq!(bounded_pending(3, 3, 5, 5), 3);
+        // More than the stream holds, or than the sequences left.
+        assert_eq!(bounded_pending(4, 2, 1, 5), 1);
+        assert_eq!(bounded_pending(9, 4, 7, 5), 2);
+        // Past the stream's end only the messages bound it.
+        assert_eq!(bounded_pending(1, 100, 2, 3), 1);
+        assert_eq!(bounded_pending(0, 1, 0, 0), 0);
+    }
+
+    #[test]
+    fn one_filter_is_asked_as_a_subject() {
+        let one: SubjectFilters = ["events.foo"].into_iter().collect();
+        assert_eq!(single_filter(&one), Some(("events.foo", false)));
+        let wc: SubjectFilters = ["events.*"].into_iter().collect();
+        assert_eq!(single_filter(&wc), Some(("events.*", true)));
+        let two: SubjectFilters = ["events.foo", "events.bar"].into_iter().collect();
+        assert_eq!(single_filter(&two), None);
+        assert_eq!(single_filter(&SubjectFilters::new()), None);
+        // The same answers whichever way the store is asked.
+        let ms = events_store();
+        for filters in [one, wc, two, SubjectFilters::new()] {
+            let first = load_next_filtered(&ms, &filters, 2)
+                .map(|(m, _)| m.seq)
+                .ok();
+            let multi = if filters.is_empty() {
+                ms.load_next_msg("", false, 2)
+            } else {
+                ms.load_next_msg_multi(&filters, 2)
+            };
+            assert_eq!(first, multi.map(|(m, _)| m.seq).ok());
+            let n = ms.num_pending_multi(1, &filters, false).unwrap().0;
+            let all = ms.num_pending(1, "", false).unwrap().0;
+            let want = if filters.is_empty() { all } else { n };
+            assert_eq!(count_filtered(&ms, &filters, 1), want);
+        }
+    }
+
+    #[test]
+    fn stored_between_jumps_over_deleted_runs() {
+        let ms = events_store();
+        // Ten million sequences used up without a message, then one more message.
+        ms.skip_msgs(5, 10_000_000).unwrap();
+        ms.store_msg("events.foo", b"", b"", 0).unwrap();
+        let none = SubjectFilters::new();
+        let started = std::time::Instant::now();
+        let all: Vec<u64> = stored_between(&ms, &none, 1, u64::MAX).collect();
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(all, vec![1, 2, 3, 4, 10_000_005]);
+        let foo: SubjectFilters = ["events.foo"].into_iter().collect();
+        let seqs: Vec<u64> = stored_between(&ms, &foo, 1, u64::MAX).collect();
+        assert_eq!(seqs, vec![1, 10_000_005]);
+        // Bounded on both sides.
+        let seqs: Vec<u64> = stored_between(&ms, &none, 2, 10_000_004).collect();
+        assert_eq!(seqs, vec![2, 3, 4]);
+        assert_eq!(stored_between(&ms, &none, 5, 4).count(), 0);
     }
 
     fn start_of(cfg: &ConsumerConfig, store: &dyn Store, mmp: i64) -> StartPosition {
