@@ -16,8 +16,10 @@ use ported::js_context::JsContext;
 mod acks;
 mod config;
 mod consumer_api;
+mod cross_account;
 mod filter_checks;
 mod filters;
+mod internals;
 mod misc;
 mod pacing;
 mod pause;
@@ -26,6 +28,7 @@ mod priority;
 mod pull;
 mod push;
 mod store;
+mod teardown;
 
 /// The two storage kinds Go's table tests run over: (sub-test name, JSON value).
 const STORAGES: [(&str, &str); 2] = [("MemoryStore", "memory"), ("FileStore", "file")];
