@@ -23,6 +23,7 @@ pub mod snapshot;
 pub mod sourcing;
 pub mod stream;
 pub mod stream_config;
+pub mod store_dir;
 
 use crate::account::Account;
 use crate::client::Subscription;
@@ -42,6 +43,8 @@ use stream::{StoreSetup, Stream};
 pub const STREAMS_DIR: &str = "streams";
 /// The JetStream API level this server implements (Go's `JSApiLevel`).
 pub const API_LEVEL: i64 = 4;
+/// Go's error for enabling JetStream on an account the server does not know.
+pub const ERR_ACCOUNT_NOT_REGISTERED: &str = "jetstream account not registered";
 /// Longest stream or consumer name (Go's `JSMaxNameLen`).
 pub const MAX_NAME_LEN: usize = 255;
 
@@ -199,6 +202,11 @@ pub struct JetStream {
     /// When "resource limits exceeded for server" was last logged (Go logs it at most
     /// every 10 seconds).
     last_resources_alert: Mutex<Option<std::time::Instant>>,
+    /// The API subscriptions of accounts without JetStream, which answer that it is not
+    /// enabled for them; they pass to the account when it gets JetStream.
+    disabled_api_subs: Mutex<BTreeMap<String, Vec<Arc<Subscription>>>>,
+    /// The system account's catch-all API subscription.
+    system_api_sub: Mutex<Option<Arc<Subscription>>>,
 }
 
 impl std::fmt::Debug for JetStream {
@@ -290,6 +298,13 @@ impl JetStream {
         if server.accounts.is_system(account) {
             return Err(crate::config::jetstream::ERR_JETSTREAM_ON_SYSTEM_ACCOUNT.into());
         }
+        if !server
+            .accounts
+            .lookup(&account.name)
+            .is_some_and(|a| Arc::ptr_eq(&a, account))
+        {
+            return Err(ERR_ACCOUNT_NOT_REGISTERED.into());
+        }
         if let Some(existing) = self.account(&account.name) {
             return Ok(existing);
         }
@@ -305,7 +320,11 @@ impl JetStream {
         self.accounts
             .write()
             .insert(account.name.clone(), jsa.clone());
-        let subs = api::subscribe(self, server, account)?;
+        let kept = self.disabled_api_subs.lock().remove(&account.name);
+        let subs = match kept {
+            Some(subs) => subs,
+            None => api::subscribe(self, server, account)?,
+        };
         *jsa.api_subs.lock() = subs;
         crate::debug!(
             server.logging,
@@ -314,6 +333,53 @@ impl JetStream {
         );
         self.recover_streams(server, &jsa);
         Ok(jsa)
+    }
+
+    /// Disables JetStream for the account `name` (Go's `DisableJetStream`): its streams
+    /// stop (their data stays on disk) and its API answers that JetStream is not enabled.
+    pub fn disable_account(&self, server: &ServerShared, name: &str) -> Result<(), String> {
+        let Some(jsa) = self.accounts.write().remove(name) else {
+            return Err(api::errors::NOT_ENABLED_FOR_ACCOUNT.new().description);
+        };
+        let subs = std::mem::take(&mut *jsa.api_subs.lock());
+        self.disabled_api_subs.lock().insert(name.to_string(), subs);
+        let streams: Vec<_> = std::mem::take(&mut *jsa.streams.write())
+            .into_values()
+            .collect();
+        for s in streams {
+            s.stop(server);
+        }
+        crate::debug!(server.logging, "Disabled JetStream for account {name:?}");
+        Ok(())
+    }
+
+    /// Subscribes the API of the accounts without JetStream, to answer that it is not
+    /// enabled for them (the system account has its own catch-all).
+    fn subscribe_disabled_accounts(
+        self: &Arc<Self>,
+        server: &Arc<ServerShared>,
+    ) -> Result<(), String> {
+        if let Some(system) = server.accounts.system() {
+            *self.system_api_sub.lock() = Some(api::subscribe_system(self, system)?);
+        }
+        for account in server.accounts.all() {
+            if server.accounts.is_system(&account) || self.account(&account.name).is_some() {
+                continue;
+            }
+            // An account that reaches another account's JetStream through an import
+            // is answered there (Go's `serviceImportShadowed`).
+            let shadowed = account.service_imports().iter().any(|si| {
+                crate::subject::subject_is_subset_match(api::ACCOUNT_INFO_SUBJECT, &si.from)
+            });
+            if shadowed {
+                continue;
+            }
+            let subs = api::subscribe(self, server, &account)?;
+            self.disabled_api_subs
+                .lock()
+                .insert(account.name.clone(), subs);
+        }
+        Ok(())
     }
 
     /// Reopens the streams kept in an account's directory.
@@ -549,6 +615,14 @@ impl JetStream {
         for t in self.tasks.lock().drain(..) {
             t.abort();
         }
+        let unused: Vec<_> = std::mem::take(&mut *self.disabled_api_subs.lock())
+            .into_values()
+            .flatten()
+            .chain(self.system_api_sub.lock().take())
+            .collect();
+        for sub in unused {
+            self.api.unsubscribe(server, &sub);
+        }
         let accounts: Vec<_> = std::mem::take(&mut *self.accounts.write())
             .into_values()
             .collect();
@@ -579,6 +653,12 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
     let cfg = cfgjs::resolve_here(&opts)?;
     if cfgjs::uses_temporary_store_dir(&opts) {
         crate::warn!(server.logging, "{}", cfgjs::TEMPORARY_STORE_DIR_WARNING);
+    }
+    let is_account = |name: &str| server.accounts.lookup(name).is_some();
+    let relocated =
+        store_dir::relocate_accounts(&cfg.store_dir, is_account).map_err(|e| e.to_string())?;
+    for (from, to) in relocated {
+        crate::notice!(server.logging, "JetStream relocated account {from:?} to {to:?}");
     }
     std::fs::create_dir_all(&cfg.store_dir)
         .map_err(|e| format!("could not create storage directory - {e}"))?;
@@ -618,6 +698,8 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
         api_errors: AtomicU64::new(0),
         tasks: Mutex::new(Vec::new()),
         last_resources_alert: Mutex::new(None),
+        disabled_api_subs: Mutex::new(BTreeMap::new()),
+        system_api_sub: Mutex::new(None),
     });
     let dispatcher = tokio::spawn(crate::events::internal::dispatch_loop_blocking(
         Arc::downgrade(server),
@@ -632,6 +714,7 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
         };
         js.enable_account(server, &account, limits)?;
     }
+    js.subscribe_disabled_accounts(server)?;
     Ok(())
 }
 

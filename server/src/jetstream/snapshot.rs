@@ -73,11 +73,18 @@ struct SnapshotRequest {
     check_msgs: bool,
 }
 
+impl super::api::strict::ApiRequest for SnapshotRequest {}
+impl super::api::strict::ApiRequest for RestoreRequest {}
+
 /// Go's `JSApiStreamRestoreRequest`.
 #[derive(Debug, Clone, Default, Deserialize)]
 struct RestoreRequest {
     #[serde(default)]
     config: StreamConfig,
+    /// Sent by clients, not needed here; named so that strict mode accepts it.
+    #[serde(default)]
+    #[allow(dead_code)]
+    state: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Serialize)]

@@ -329,15 +329,17 @@ struct PauseRequest {
     pause_until: Option<GoTime>,
 }
 
+impl super::strict::ApiRequest for PauseRequest {}
+
 /// `$JS.API.CONSUMER.PAUSE.<stream>.<consumer>`: pauses the consumer until the time given,
 /// or resumes it when there is none (Go's `jsConsumerPauseRequest`).
 pub fn pause(req: &Request<'_>, jsa: &Arc<JsAccount>) {
     let kind = rt::CONSUMER_PAUSE;
     // Only a JSON object or array is read; anything else resumes.
     let request: PauseRequest = match req.body() {
-        Some(b) if matches!(b.first(), Some(b'{') | Some(b'[')) => match super::decode_like_go(b) {
+        Some(b) if matches!(b.first(), Some(b'{') | Some(b'[')) => match req.decode_body(b) {
             Ok(r) => r,
-            Err(e) => return req.fail(kind, errors::INVALID_JSON.with_err(&e)),
+            Err(e) => return req.fail(kind, e),
         },
         _ => PauseRequest::default(),
     };

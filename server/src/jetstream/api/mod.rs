@@ -8,6 +8,7 @@
 pub mod consumer;
 pub mod errors;
 pub mod stream;
+pub mod strict;
 pub mod types;
 
 use super::JetStream;
@@ -46,6 +47,9 @@ pub enum Verb {
     StreamPeerRemove,
     ConsumerLeaderStepDown,
 }
+
+/// `$JS.API.INFO` (Go's `JSApiAccountInfo`).
+pub const ACCOUNT_INFO_SUBJECT: &str = "$JS.API.INFO";
 
 /// Subjects and their verbs (Go's `JSApi*` subjects).
 pub const ROUTES: &[(&str, Verb)] = &[
@@ -142,6 +146,55 @@ pub fn subscribe(
     Ok(subs)
 }
 
+/// Subscribes the system account's catch-all: it never has JetStream, and its clients are
+/// told so on every API subject (Go's `apiDispatch` for a request without client info)
+/// but the system-level ones it serves elsewhere.
+pub fn subscribe_system(
+    js: &Arc<JetStream>,
+    system: &Arc<Account>,
+) -> Result<Arc<Subscription>, String> {
+    let weak = Arc::downgrade(js);
+    let handler: Handler = Arc::new(move |server, acc, msg| {
+        if let Some(js) = weak.upgrade() {
+            answer_system_account(&js, server, acc, msg);
+        }
+    });
+    js.api_client()
+        .subscribe(system, "$JS.API.>", None, handler)
+}
+
+fn answer_system_account(
+    js: &Arc<JetStream>,
+    server: &Arc<ServerShared>,
+    account: &Arc<Account>,
+    msg: &InMsg,
+) {
+    let subject = msg.subject.as_str();
+    if subject == "$JS.API.META.LEADER.STEPDOWN"
+        || subject == "$JS.API.SERVER.REMOVE"
+        || subject.starts_with("$JS.API.ACCOUNT.")
+    {
+        return;
+    }
+    let req = Request {
+        js,
+        server,
+        account,
+        msg,
+    };
+    if subject != ACCOUNT_INFO_SUBJECT {
+        return req.fail(
+            types::response_type::SYSTEM,
+            errors::NOT_ENABLED_FOR_ACCOUNT.new(),
+        );
+    }
+    let kind = types::response_type::ACCOUNT_INFO;
+    if requires_higher_api_level(msg) {
+        return req.fail(kind, errors::REQUIRED_API_LEVEL.new());
+    }
+    req.fail(kind, errors::NOT_ENABLED_FOR_ACCOUNT.new());
+}
+
 /// One request being answered.
 pub struct Request<'a> {
     pub js: &'a Arc<JetStream>,
@@ -164,16 +217,34 @@ impl Request<'_> {
     }
 
     /// Decodes the body as `T`; an empty body is `T::default()`.
-    pub fn decode<T: serde::de::DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+    pub fn decode<T: strict::ApiRequest>(&self) -> Result<T, ApiError> {
         match self.body() {
             None => Ok(T::default()),
-            Some(b) => decode_like_go(b).map_err(|e| errors::INVALID_JSON.with_err(&e)),
+            Some(b) => self.decode_body(b),
         }
+    }
+
+    /// Decodes `b` as `T`. In strict mode (Go's default) a field `T` does not have makes
+    /// the request invalid JSON, worded as Go's decoder words it.
+    pub fn decode_body<T: strict::ApiRequest>(&self, b: &[u8]) -> Result<T, ApiError> {
+        let value: serde_json::Value =
+            decode_like_go(b).map_err(|e| errors::INVALID_JSON.with_err(&e))?;
+        if self.js.config.strict {
+            if let Some(field) = T::unknown_field(&value) {
+                return Err(
+                    errors::INVALID_JSON.with_err(&format!("json: unknown field {field:?}"))
+                );
+            }
+        }
+        serde_json::from_value(value).map_err(|e| errors::INVALID_JSON.with_err(&e))
     }
 
     /// Sends the response and counts the request.
     pub fn respond<T: Serialize>(&self, resp: &ApiResponse<T>) {
-        super::count_account_api(self.js, &self.account.name, resp.error.is_some());
+        // Go counts requests only of accounts with JetStream.
+        if self.js.account(&self.account.name).is_some() {
+            super::count_account_api(self.js, &self.account.name, resp.error.is_some());
+        }
         if self.msg.reply.is_empty() {
             return;
         }
@@ -193,6 +264,23 @@ impl Request<'_> {
     pub fn fail(&self, kind: &'static str, error: ApiError) {
         self.respond(&ApiResponse::<()>::err(kind, error));
     }
+}
+
+/// Whether `b` starts, after whitespace, like a JSON object or array (Go's
+/// `isJSONObjectOrArray`): the requests that take an optional body read only those.
+pub fn is_json_object_or_array(b: &[u8]) -> bool {
+    let is_json_space = |c: &&u8| matches!(**c, b' ' | b'\t' | b'\n' | b'\r');
+    matches!(b.iter().find(|c| !is_json_space(c)), Some(b'{' | b'['))
+}
+
+/// Whether a request body is empty for the verbs that take none (Go's
+/// `isEmptyRequest`): nothing at all, or a JSON object without keys. Whitespace alone is
+/// not empty.
+pub fn is_empty_request(b: &[u8]) -> bool {
+    b.is_empty()
+        || b == b"{}"
+        || serde_json::from_slice::<serde_json::Value>(b)
+            .is_ok_and(|v| v.as_object().is_some_and(|m| m.is_empty()))
 }
 
 /// Decodes JSON as Go's `encoding/json` fills a struct: a `null` leaves the field at its
@@ -230,10 +318,11 @@ fn dispatch(
         account,
         msg,
     };
-    let Some(jsa) = js.account(&account.name) else {
-        return;
-    };
     let kind = verb_response_type(verb);
+    // Consumer info refuses a body before anything else, as in Go.
+    if verb == Verb::ConsumerInfo && !is_empty_request(&msg.payload) {
+        return req.fail(kind, errors::NOT_EMPTY_REQUEST.new());
+    }
     match verb {
         // Without a cluster these verbs fail whatever the request asks for.
         Verb::StreamLeaderStepDown | Verb::StreamPeerRemove | Verb::ConsumerLeaderStepDown => {
@@ -243,6 +332,15 @@ fn dispatch(
             return req.fail(kind, errors::REQUIRED_API_LEVEL.new());
         }
         _ => {}
+    }
+    // An account without JetStream subscribes the API too, to be told so (as Go answers
+    // through the import every account has of the system account's API).
+    let Some(jsa) = js.account(&account.name) else {
+        return req.fail(kind, errors::NOT_ENABLED_FOR_ACCOUNT.new());
+    };
+    if matches!(verb, Verb::StreamDelete | Verb::ConsumerDelete) && !is_empty_request(&msg.payload)
+    {
+        return req.fail(kind, errors::NOT_EMPTY_REQUEST.new());
     }
     match verb {
         Verb::Info => stream::account_info(&req, &jsa),
@@ -265,5 +363,30 @@ fn dispatch(
         Verb::StreamSnapshot => super::snapshot::snapshot(&req, &jsa),
         Verb::StreamRestore => super::snapshot::restore(&req, &jsa),
         Verb::StreamLeaderStepDown | Verb::StreamPeerRemove | Verb::ConsumerLeaderStepDown => {}
+    }
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+
+    #[test]
+    fn empty_requests_are_nothing_or_an_empty_object() {
+        assert!(is_empty_request(b""));
+        assert!(is_empty_request(b"{}"));
+        assert!(is_empty_request(b" { } "));
+        assert!(!is_empty_request(b"  "));
+        assert!(!is_empty_request(b"[]"));
+        assert!(!is_empty_request(b"null"));
+        assert!(!is_empty_request(br#"{"extra_field":"unexpected"}"#));
+    }
+
+    #[test]
+    fn json_objects_and_arrays_are_told_after_json_whitespace() {
+        assert!(is_json_object_or_array(b"\t\n\r{ }"));
+        assert!(is_json_object_or_array(b"[]"));
+        assert!(!is_json_object_or_array(b"\x0c{}"));
+        assert!(!is_json_object_or_array(b"   "));
+        assert!(!is_json_object_or_array(b"null"));
     }
 }

@@ -286,7 +286,7 @@ fn kv_no_subject_delete_marker_on_purge_marker() {
             "max_msgs_per_subject": 1, "max_bytes": -1, "max_age": 2 * SECOND,
             "max_msg_size": -1, "max_msgs": -1, "max_consumers": -1,
             "allow_rollup_hdrs": true, "deny_delete": true, "allow_direct": true,
-            "discard": "new", "duplicates": 2 * SECOND, "num_replicas": 1,
+            "discard": "new", "duplicate_window": 2 * SECOND, "num_replicas": 1,
             "subject_delete_marker_ttl": 60 * SECOND, "allow_msg_ttl": true,
         }))
         .unwrap();

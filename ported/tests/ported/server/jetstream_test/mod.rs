@@ -12,6 +12,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 mod accounts;
+mod api_more;
 mod acks;
 mod config;
 mod consumer_api;
