@@ -12,6 +12,7 @@ mod feature_flags_test;
 mod filestore_test;
 mod gsl;
 mod jetstream_batching_test;
+mod jetstream_batching_test_counters;
 mod jetstream_batching_test_fast;
 mod jetstream_consumer_test;
 mod jetstream_test;
