@@ -25,7 +25,7 @@ use super::dedup::DedupWindow;
 use super::publish::{self, Accepted, Check, Rollup};
 use crate::client::header::{gen_header, remove_header_if_present, slice_header};
 use crate::config::jetstream::JsLimitOpts;
-use natsd_store::file::{FileStore, FileStoreConfig, PendingDurable};
+use natsd_store::file::{FileStore, FileStoreConfig, PendingDurable, StoreKeys};
 use natsd_store::{Store, StoreError, StoreMsg};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -159,7 +159,16 @@ pub fn stage_dir(stream_dir: &Path, id: &str) -> PathBuf {
     stream_dir.join(BATCHES_DIR).join(crate::events::hash8(id))
 }
 
-fn open_stage(dir: &Path) -> Result<FileStore, StoreError> {
+/// Where a file stream stages its batches: beside its store, sealed with its keys.
+#[derive(Clone, Copy)]
+pub struct StageAt<'a> {
+    pub stream_dir: &'a Path,
+    pub store: &'a FileStore,
+}
+
+/// Opens a staging store; with the stream's `keys` its messages are sealed at rest like
+/// the stream's own.
+fn open_stage(dir: &Path, keys: Option<&StoreKeys>) -> Result<FileStore, StoreError> {
     let name = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -169,19 +178,23 @@ fn open_stage(dir: &Path) -> Result<FileStore, StoreError> {
         storage: natsd_store::StorageType::File,
         ..Default::default()
     };
-    FileStore::open(FileStoreConfig::new(dir), cfg, natsd_store::system_clock())
+    let mut fcfg = FileStoreConfig::new(dir);
+    if let Some(keys) = keys {
+        fcfg.set_keys(keys);
+    }
+    FileStore::open(fcfg, cfg, natsd_store::system_clock())
 }
 
 impl DiskStage {
     /// A new, empty staging store (what an earlier batch with the same id left is
     /// removed first).
-    pub fn create(stream_dir: &Path, id: &str) -> Result<DiskStage, StoreError> {
-        let dir = stage_dir(stream_dir, id);
+    pub fn create(at: StageAt<'_>, id: &str) -> Result<DiskStage, StoreError> {
+        let dir = stage_dir(at.stream_dir, id);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
         Ok(DiskStage {
-            store: open_stage(&dir)?,
+            store: open_stage(&dir, at.store.at_rest_keys().as_ref())?,
             dir,
             last: None,
         })
@@ -377,8 +390,8 @@ impl Batches {
         }
     }
 
-    /// Takes one message of batch `id` (Go's checks, in its order). `stream_dir` is
-    /// where a file stream stages its batches; `None` keeps them in memory only.
+    /// Takes one message of batch `id` (Go's checks, in its order). `stage_at` is where a
+    /// file stream stages its batches; `None` keeps them in memory only.
     pub fn accept(
         &mut self,
         cfg: &StreamConfig,
@@ -386,7 +399,7 @@ impl Batches {
         id: &str,
         mut msg: StagedMsg,
         now: i64,
-        stream_dir: Option<&Path>,
+        stage_at: Option<StageAt<'_>>,
     ) -> Step {
         self.expire(now);
         if cfg.sealed {
@@ -423,7 +436,7 @@ impl Batches {
             let Some(slot) = InflightSlot::take(limits.max_inflight_total) else {
                 return rejected(errors::ATOMIC_PUBLISH_TOO_MANY_INFLIGHT.new());
             };
-            let disk = match stream_dir.map(|d| DiskStage::create(d, id)).transpose() {
+            let disk = match stage_at.map(|at| DiskStage::create(at, id)).transpose() {
                 Ok(d) => d,
                 Err(_) => return rejected(errors::ATOMIC_PUBLISH_INCOMPLETE_BATCH.new()),
             };
@@ -742,6 +755,7 @@ pub fn ack_with_batch(ack: &[u8], id: &str, count: u64) -> Vec<u8> {
 pub fn remainder_to_apply(
     stream_dir: &Path,
     last: &StoreMsg,
+    keys: Option<&StoreKeys>,
 ) -> Result<Option<(u64, Vec<StagedMsg>)>, String> {
     let Some(id) = batch_id(&last.hdr) else {
         return Ok(None);
@@ -756,7 +770,7 @@ pub fn remainder_to_apply(
     if !dir.is_dir() {
         return Err(format!("{}: no staged batch", dir.display()));
     }
-    let store = open_stage(&dir).map_err(|e| e.to_string())?;
+    let store = open_stage(&dir, keys).map_err(|e| e.to_string())?;
     let result = (|| {
         let mut last_seq = store.fast_state().last_seq;
         let last_staged = store.load_msg(last_seq).map_err(|e| e.to_string())?;

@@ -203,9 +203,7 @@ pub fn open_store(
                 .map_err(OpenError::Meta)?;
             let mut fcfg = FileStoreConfig::new(&setup.dir);
             if let Some(keys) = &setup.keys {
-                fcfg.cipher = keys.cipher;
-                fcfg.prf = Some(keys.prf.clone());
-                fcfg.old_prf = keys.old_prf.clone();
+                fcfg.set_keys(keys);
             }
             fcfg.sync_interval = match (setup.sync_interval, cfg.persist_mode) {
                 (Some(d), _) => Some(d),
@@ -1022,8 +1020,11 @@ impl Stream {
             return Some(self.reject(errors::ACCOUNT_RESOURCES_EXCEEDED.new()));
         }
         let limits = batch::Limits::from_opts(&server.opts().jetstream_limits);
-        let stage_dir = match &self.store {
-            StreamStore::File(_) => self.dir.as_deref(),
+        let stage_at = match &self.store {
+            StreamStore::File(fs) => self
+                .dir
+                .as_deref()
+                .map(|stream_dir| batch::StageAt { stream_dir, store: fs }),
             StreamStore::Memory(_) => None,
         };
         let staged = batch::StagedMsg {
@@ -1034,7 +1035,7 @@ impl Stream {
         let step = self
             .batches
             .lock()
-            .accept(&inner.config, &limits, id, staged, now, stage_dir);
+            .accept(&inner.config, &limits, id, staged, now, stage_at);
         let mut commit = match step {
             batch::Step::Staged => {
                 return Some(PubAnswer {
@@ -1192,7 +1193,8 @@ impl Stream {
         }
         let last = self.store().load_last_msg(">");
         if let Ok(last) = last {
-            match super::batch::remainder_to_apply(&dir, &last) {
+            let keys = self.store.at_rest_keys();
+            match super::batch::remainder_to_apply(&dir, &last, keys.as_ref()) {
                 Ok(None) => {}
                 Ok(Some((from, msgs))) => {
                     crate::notice!(

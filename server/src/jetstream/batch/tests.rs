@@ -287,29 +287,60 @@ fn the_batch_ack_names_the_batch() {
     );
 }
 
-#[test]
-fn a_partly_stored_batch_is_finished_from_its_staging_store() {
-    let dir = tempfile::tempdir().unwrap();
+/// A file stream's store in `dir` (the stage keeps its batches beside it).
+fn stream_store(dir: &Path, keys: Option<&StoreKeys>) -> FileStore {
+    let mut fcfg = FileStoreConfig::new(dir);
+    if let Some(keys) = keys {
+        fcfg.set_keys(keys);
+    }
+    let cfg = natsd_store::StreamConfig {
+        name: "S".into(),
+        storage: natsd_store::StorageType::File,
+        ..Default::default()
+    };
+    FileStore::open(fcfg, cfg, natsd_store::system_clock()).unwrap()
+}
+
+/// Stages batch "uuid" (3 messages, the last an end-of-batch commit) and stops as a
+/// crash would after the commit was made durable: the staging store stays.
+fn stage_and_crash(dir: &Path, store: &FileStore, payload: &[u8]) {
     let l = Limits::default();
     let mut b = Batches::default();
     for (seq, commit) in [(1, None), (2, None), (3, Some("eob"))] {
-        let m = batch_msg("uuid", seq, commit);
-        let step = b.accept(&cfg(), &l, "uuid", m, 0, Some(dir.path()));
+        let mut m = batch_msg("uuid", seq, commit);
+        m.payload = payload.to_vec();
+        let at = StageAt {
+            stream_dir: dir,
+            store,
+        };
+        let step = b.accept(&cfg(), &l, "uuid", m, 0, Some(at));
         if let Step::Commit(mut c) = step {
             c.disk.as_mut().unwrap().make_durable().unwrap();
-            // Stop here as a crash would: the staging store stays.
             let disk = c.disk.take().unwrap();
             let _ = disk.store.stop();
         }
     }
+}
+
+/// The stream's last message when only the first of batch "uuid" was stored.
+fn first_of_batch() -> StoreMsg {
     let first = batch_msg("uuid", 1, None);
-    let last = StoreMsg {
+    StoreMsg {
         subject: first.subject.clone(),
         hdr: first.header.clone().into(),
         seq: 1,
         ..Default::default()
-    };
-    let (from, rest) = remainder_to_apply(dir.path(), &last).unwrap().unwrap();
+    }
+}
+
+#[test]
+fn a_partly_stored_batch_is_finished_from_its_staging_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = stream_store(dir.path(), None);
+    stage_and_crash(dir.path(), &store, b"");
+    let (from, rest) = remainder_to_apply(dir.path(), &first_of_batch(), None)
+        .unwrap()
+        .unwrap();
     assert_eq!(from, 2);
     assert_eq!(rest.len(), 1);
     assert_eq!(batch_sequence(&rest[0].header), Some(2));
@@ -319,7 +350,52 @@ fn a_partly_stored_batch_is_finished_from_its_staging_store() {
         hdr: rest[0].header.clone().into(),
         ..Default::default()
     };
-    assert!(remainder_to_apply(dir.path(), &done).unwrap().is_none());
+    assert!(remainder_to_apply(dir.path(), &done, None)
+        .unwrap()
+        .is_none());
     remove_staging(dir.path());
     assert!(!dir.path().join(BATCHES_DIR).exists());
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn an_encrypted_stream_stages_its_batches_encrypted() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = StoreKeys {
+        cipher: natsd_store::file::StoreCipher::ChaCha,
+        prf: natsd_store::file::js_key_gen("s3cr3t", "$G"),
+        old_prf: None,
+    };
+    let store = stream_store(dir.path(), Some(&keys));
+    let secret = b"STAGED SECRET PAYLOAD";
+    stage_and_crash(dir.path(), &store, secret);
+    let staged = files_under(&dir.path().join(BATCHES_DIR));
+    assert!(!staged.is_empty());
+    for f in &staged {
+        let bytes = std::fs::read(f).unwrap();
+        assert!(
+            !bytes.windows(secret.len()).any(|w| w == secret),
+            "{} holds the payload in the clear",
+            f.display()
+        );
+    }
+    // Recovery reads it back with the stream's keys, and not without them.
+    let (_, rest) = remainder_to_apply(dir.path(), &first_of_batch(), Some(&keys))
+        .unwrap()
+        .unwrap();
+    assert_eq!(rest[0].payload, secret);
+    assert!(remainder_to_apply(dir.path(), &first_of_batch(), None).is_err());
 }

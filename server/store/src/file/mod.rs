@@ -148,6 +148,13 @@ impl FileStoreConfig {
             old_prf: None,
         }
     }
+
+    /// Seals what the store writes with `keys` (and opens what the previous key sealed).
+    pub fn set_keys(&mut self, keys: &StoreKeys) {
+        self.cipher = keys.cipher;
+        self.prf = Some(keys.prf.clone());
+        self.old_prf = keys.old_prf.clone();
+    }
 }
 
 /// Picks a block size for a stream, as Go does: big enough for the byte limit's quarter,
