@@ -5,6 +5,7 @@
 //! ```text
 //! port!("server/sublist_test.go::TestSublistInit" => sublist_init);
 //! port!("server/norace_1_test.go::TestNoRaceX" => no_race_x, opt_in = "stress: 2 min");
+//! port!("server/a_test.go::TestY" => y, partial = "Go also checks a cluster; natsd has none");
 //! stub!("server/filestore_test.go::TestFileStoreBasics");
 //! ```
 
@@ -19,6 +20,8 @@ use syn::visit::Visit;
 pub enum AnnotationKind {
     Port,
     OptIn(String),
+    /// A port that checks only part of its Go test; the reason says what it leaves out.
+    Partial(String),
     Stub,
 }
 
@@ -27,7 +30,15 @@ impl AnnotationKind {
         match self {
             AnnotationKind::Port => "port",
             AnnotationKind::OptIn(_) => "opt_in",
+            AnnotationKind::Partial(_) => "partial",
             AnnotationKind::Stub => "stub",
+        }
+    }
+    /// The macro that wrote the annotation.
+    pub fn macro_name(&self) -> &'static str {
+        match self {
+            AnnotationKind::Stub => "stub",
+            _ => "port",
         }
     }
     pub fn is_port(&self) -> bool {
@@ -174,7 +185,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
             }
             Err(e) => {
                 let expected = if which == "port" {
-                    "port!(\"<go test id>\" => fn_path) or port!(\"<id>\" => fn_path, opt_in = \"why\")"
+                    "port!(\"<go test id>\" => fn_path), port!(\"<id>\" => fn_path, opt_in = \"why\") or port!(\"<id>\" => fn_path, partial = \"what is not covered\")"
                 } else {
                     "stub!(\"<go test id>\")"
                 };
@@ -203,24 +214,31 @@ fn parse_port(input: ParseStream) -> syn::Result<(String, AnnotationKind, String
     }
     input.parse::<syn::Token![,]>()?;
     let key: syn::Ident = input.parse()?;
-    if key != "opt_in" {
+    let (make, needs): (fn(String) -> AnnotationKind, &str) = if key == "opt_in" {
+        (
+            AnnotationKind::OptIn,
+            "opt_in needs a reason (why the test is opt-in)",
+        )
+    } else if key == "partial" {
+        (
+            AnnotationKind::Partial,
+            "partial needs a reason (what the port does not check, and why)",
+        )
+    } else {
         return Err(syn::Error::new(
             key.span(),
-            format!("expected `opt_in`, found `{key}`"),
+            format!("expected `opt_in` or `partial`, found `{key}`"),
         ));
-    }
+    };
     input.parse::<syn::Token![=]>()?;
     let why: syn::LitStr = input.parse()?;
     if why.value().trim().is_empty() {
-        return Err(syn::Error::new(
-            why.span(),
-            "opt_in needs a reason (why the test is opt-in)",
-        ));
+        return Err(syn::Error::new(why.span(), needs));
     }
     if !input.is_empty() {
-        return Err(input.error("unexpected tokens after the opt_in reason"));
+        return Err(input.error(format!("unexpected tokens after the {key} reason")));
     }
-    Ok((id.value(), AnnotationKind::OptIn(why.value()), rust_fn))
+    Ok((id.value(), make(why.value()), rust_fn))
 }
 
 fn parse_stub(input: ParseStream) -> syn::Result<(String, AnnotationKind, String)> {
@@ -250,6 +268,7 @@ mod tests {
 port!("server/a_test.go::TestA" => a);
 ported::port!("server/a_test.go::TestB" => self::inner::b, opt_in = "soak: 5 min");
 ported::stub!("server/a_test.go::TestC");
+port!("server/a_test.go::TestD" => d, partial = "Go also runs it on a 3-node cluster");
 
 fn a() { let _ = "port!(\"server/a_test.go::TestFake\" => a);"; }
 "#,
@@ -278,6 +297,12 @@ fn a() { let _ = "port!(\"server/a_test.go::TestFake\" => a);"; }
                     4
                 ),
                 ("server/a_test.go::TestC", AnnotationKind::Stub, "", 5),
+                (
+                    "server/a_test.go::TestD",
+                    AnnotationKind::Partial("Go also runs it on a 3-node cluster".into()),
+                    "d",
+                    6
+                ),
             ]
         );
     }
@@ -298,6 +323,38 @@ port!("server/a_test.go::TestD" => d, timeout = "3s");
         assert!(s.malformed[0]
             .to_string()
             .starts_with("ported/tests/ported/server/a_test.rs:2: malformed port!"));
+    }
+
+    #[test]
+    fn partial_needs_a_reason_and_excludes_opt_in() {
+        let s = scan(
+            r#"
+port!("server/a_test.go::TestA" => a, partial = "");
+port!("server/a_test.go::TestB" => b, partial = "   ");
+port!("server/a_test.go::TestC" => c, partial = "no cluster", opt_in = "soak");
+port!("server/a_test.go::TestD" => d, partial);
+port!("server/a_test.go::TestE" => e, partial = "Go also checks a cluster");
+"#,
+        );
+        let lines: Vec<usize> = s.malformed.iter().map(|m| m.line).collect();
+        assert_eq!(lines, vec![2, 3, 4, 5], "{:?}", s.malformed);
+        assert!(
+            s.malformed[0].message.contains("partial needs a reason"),
+            "{}",
+            s.malformed[0]
+        );
+        assert!(s.malformed[1].message.contains("partial needs a reason"));
+        assert!(s.malformed[2].message.contains("after the partial reason"));
+        assert_eq!(s.annotations.len(), 1);
+        let e = &s.annotations[0];
+        assert_eq!(e.go_test, "server/a_test.go::TestE");
+        assert_eq!(
+            e.kind,
+            AnnotationKind::Partial("Go also checks a cluster".into())
+        );
+        assert!(e.kind.is_port());
+        assert_eq!(e.kind.as_str(), "partial");
+        assert_eq!(e.kind.macro_name(), "port");
     }
 
     #[test]

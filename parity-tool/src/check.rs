@@ -1,6 +1,6 @@
 //! `parity check`: the consistency rules CI enforces on the mapping.
 
-use crate::annotations::{self, Annotation};
+use crate::annotations::{self, Annotation, AnnotationKind};
 use crate::index::{self, TestRow};
 use crate::layout::Layout;
 use crate::not_applicable::{self, NaTable};
@@ -58,6 +58,16 @@ fn in_mirroring_module(file: &str, want: &str) -> bool {
             .is_some_and(|dir| file.starts_with(dir) && file[dir.len()..].starts_with('/'))
 }
 
+/// How an error message names an annotation.
+fn describe(kind: &AnnotationKind) -> &'static str {
+    match kind {
+        AnnotationKind::Port => "port",
+        AnnotationKind::OptIn(_) => "port (opt-in)",
+        AnnotationKind::Partial(_) => "partial port",
+        AnnotationKind::Stub => "stub",
+    }
+}
+
 pub fn check(inputs: &Inputs) -> CheckReport {
     let mut r = CheckReport::default();
     let tag = &inputs.upstream.tag;
@@ -71,7 +81,7 @@ pub fn check(inputs: &Inputs) -> CheckReport {
             r.errors.push(format!(
                 "{}: {}! names {}, expected a Go test of nats-server {tag} listed in go-tests-index/tests.tsv",
                 a.location(),
-                a.kind.as_str().replace("opt_in", "port"),
+                a.kind.macro_name(),
                 a.go_test
             ));
         }
@@ -103,7 +113,7 @@ pub fn check(inputs: &Inputs) -> CheckReport {
                 r.errors.push(format!(
                     "{}: {id} has a {} but is also not_applicable ({}: {}) in go-tests-index/not_applicable.tsv; keep one",
                     a.location(),
-                    a.kind.as_str(),
+                    describe(&a.kind),
                     na.category,
                     na.reason
                 ));
@@ -143,7 +153,94 @@ pub fn run(layout: &Layout) -> Result<CheckReport> {
 
 #[cfg(test)]
 mod tests {
-    use super::in_mirroring_module;
+    use super::*;
+    use crate::goscan::Kind;
+    use crate::not_applicable::NaRow;
+
+    fn inputs(annotations: Vec<Annotation>, na: &[&str]) -> Inputs {
+        let tests = ["TestA", "TestB"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| TestRow {
+                path: "server/a_test.go".into(),
+                name: (*name).into(),
+                kind: Kind::Test,
+                line: 10 * (i + 1),
+                build: String::new(),
+                file_os: String::new(),
+                hash: "0000000000000000".into(),
+            })
+            .collect();
+        Inputs {
+            upstream: Upstream::pinned(),
+            tests,
+            tracks: [("server/a_test.go".to_string(), "client-protocol")]
+                .into_iter()
+                .collect(),
+            not_applicable: na
+                .iter()
+                .map(|id| {
+                    (
+                        (*id).to_string(),
+                        NaRow {
+                            category: "go-runtime".into(),
+                            reason: "checks the GC".into(),
+                        },
+                    )
+                })
+                .collect(),
+            scan: annotations::Scan {
+                annotations,
+                ..Default::default()
+            },
+        }
+    }
+
+    fn partial(name: &str, line: usize) -> Annotation {
+        Annotation {
+            go_test: format!("server/a_test.go::{name}"),
+            kind: AnnotationKind::Partial("Go also runs it on a cluster".into()),
+            rust_fn: "a".into(),
+            file: "ported/tests/ported/server/a_test.rs".into(),
+            line,
+        }
+    }
+
+    #[test]
+    fn a_partial_port_is_accepted() {
+        let r = check(&inputs(vec![partial("TestA", 3)], &[]));
+        assert!(r.is_ok(), "{:?}", r.errors);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn a_partial_port_that_is_also_not_applicable_is_rejected() {
+        let r = check(&inputs(
+            vec![partial("TestA", 3)],
+            &["server/a_test.go::TestA"],
+        ));
+        assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        assert!(
+            r.errors[0].starts_with(
+                "ported/tests/ported/server/a_test.rs:3: server/a_test.go::TestA has a partial port but is also not_applicable"
+            ),
+            "{}",
+            r.errors[0]
+        );
+    }
+
+    #[test]
+    fn a_partial_port_of_an_unknown_test_names_the_port_macro() {
+        let r = check(&inputs(vec![partial("TestZ", 7)], &[]));
+        assert_eq!(r.errors.len(), 1, "{:?}", r.errors);
+        assert!(
+            r.errors[0].starts_with(
+                "ported/tests/ported/server/a_test.rs:7: port! names server/a_test.go::TestZ"
+            ),
+            "{}",
+            r.errors[0]
+        );
+    }
 
     #[test]
     fn a_port_file_may_be_split_into_a_directory() {

@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
 /// Bump when the index tables change shape; they are then dropped and recreated.
-pub const INDEX_SCHEMA_VERSION: &str = "2";
+pub const INDEX_SCHEMA_VERSION: &str = "3";
 
 const RUN_TABLES: &str = "
 CREATE TABLE IF NOT EXISTS runs (
@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS go_tests (
     line INTEGER NOT NULL, build TEXT NOT NULL, file_os TEXT NOT NULL, hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS annotations (
-    go_test TEXT NOT NULL, kind TEXT NOT NULL, opt_in_reason TEXT,
+    go_test TEXT NOT NULL, kind TEXT NOT NULL, opt_in_reason TEXT, partial_reason TEXT,
     rust_fn TEXT NOT NULL, rust_file TEXT NOT NULL, rust_line INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS not_applicable (
@@ -173,18 +173,24 @@ pub fn rebuild(conn: &mut Connection, inputs: &Inputs, fingerprint: &str) -> Res
             ])?;
         }
         let mut ann = tx.prepare(
-            "INSERT INTO annotations (go_test, kind, opt_in_reason, rust_fn, rust_file, rust_line)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO annotations
+                 (go_test, kind, opt_in_reason, partial_reason, rust_fn, rust_file, rust_line)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for a in &inputs.scan.annotations {
-            let why = match &a.kind {
+            let opt_in = match &a.kind {
                 AnnotationKind::OptIn(w) => Some(w.as_str()),
+                _ => None,
+            };
+            let partial = match &a.kind {
+                AnnotationKind::Partial(w) => Some(w.as_str()),
                 _ => None,
             };
             ann.execute(params![
                 a.go_test,
                 a.kind.as_str(),
-                why,
+                opt_in,
+                partial,
                 a.rust_fn,
                 a.file,
                 a.line as i64

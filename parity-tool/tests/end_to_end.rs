@@ -215,6 +215,7 @@ fn scan_stub_run_report() {
     assert_eq!(counts(&json["totals"]), [11, 1, 3, 3, 2, 2]);
     assert_eq!(json["totals"]["parity_percent"], 11.1);
     assert_eq!(json["totals"]["opt_in"], 1);
+    assert_eq!(json["totals"]["partial"], 0);
     assert_eq!(counts(&json["benchmarks"]), [1, 0, 0, 0, 1, 0]);
     assert_eq!(counts(&json["fuzz"]), [1, 0, 0, 0, 1, 0]);
     let track = |slug: &str| {
@@ -270,21 +271,22 @@ fn scan_stub_run_report() {
     ok(&parity(root, &["report", "--md", "--html"]));
     let md = read(root.join("reports/PARITY.md"));
     assert!(
-        md.contains("| **all** | 11 | 1 | 3 | 3 | 2 | 2 | 11.1% |"),
+        md.contains("| **all** | 11 | 1 | 0 | 3 | 3 | 2 | 2 | 11.1% |"),
         "{md}"
     );
     assert!(
-        md.contains("| 1. Storage | 7 | 1 | 3 | 2 | 0 | 1 | 16.7% |"),
+        md.contains("| 1. Storage | 7 | 1 | 0 | 3 | 2 | 0 | 1 | 16.7% |"),
         "{md}"
     );
     assert!(
-        md.contains("| `server/alpha_test.go` | 5 | 1 | 2 | 1 | 0 | 1 | 25.0% |"),
+        md.contains("| `server/alpha_test.go` | 5 | 1 | 0 | 2 | 1 | 0 | 1 | 25.0% |"),
         "{md}"
     );
     let html = read(root.join("reports/index.html"));
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<link"));
-    assert!(html
-        .contains("<td>11</td><td>1</td><td>3</td><td>3</td><td>2</td><td>2</td><td>11.1%</td>"));
+    assert!(html.contains(
+        "<td>11</td><td>1</td><td>0</td><td>3</td><td>3</td><td>2</td><td>2</td><td>11.1%</td>"
+    ));
     assert_eq!(html.matches("<tr data-status=").count(), 13);
     assert!(html.contains("ported/tests/ported/server/alpha_test.rs:5"));
 
@@ -414,7 +416,7 @@ fn fixture_harness_child() {
         .iter()
         .map(|a| {
             let kind = match &a.kind {
-                AnnotationKind::Port => CaseKind::Run,
+                AnnotationKind::Port | AnnotationKind::Partial(_) => CaseKind::Run,
                 AnnotationKind::OptIn(w) => CaseKind::OptIn(w.clone()),
                 AnnotationKind::Stub => CaseKind::Stub,
             };

@@ -26,7 +26,7 @@ td.l,th.l{text-align:left}
 table.sum td:first-child{min-width:26em}
 .bar{display:flex;width:240px;height:12px;background:#f3f3f3;border:1px solid #ccc}
 .bar span{display:block;height:100%}
-.passing{background:#2e9d4c}.failing{background:#d33}.stub{background:#999}
+.passing{background:#2e9d4c}.partial{background:#a4d65e}.failing{background:#d33}.stub{background:#999}
 .unmapped{background:#e8e8e8}.not_applicable{background:#9bc1e6}
 .pill{padding:0 6px;border-radius:8px;font-size:12px;color:#fff}
 .pill.unmapped{color:#333}
@@ -60,6 +60,7 @@ fn bar(c: &Counts) -> String {
     let mut out = String::from("<div class=\"bar\">");
     for (class, n) in [
         ("passing", c.passing),
+        ("partial", c.partial),
         ("failing", c.failing),
         ("stub", c.stub),
         ("not_applicable", c.not_applicable),
@@ -80,10 +81,11 @@ fn bar(c: &Counts) -> String {
 fn summary_row(out: &mut String, label: &str, c: &Counts) {
     let _ = writeln!(
         out,
-        "<tr><td class=\"l\">{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td class=\"l\">{label}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         bar(c),
         c.total,
         c.passing,
+        c.partial,
         c.failing,
         c.stub,
         c.unmapped,
@@ -92,7 +94,7 @@ fn summary_row(out: &mut String, label: &str, c: &Counts) {
     );
 }
 
-const SUMMARY_HEAD: &str = "<table class=\"sum\"><thead><tr><th class=\"l\"></th><th class=\"l\">progress</th><th>total</th><th>passing</th><th>failing</th><th>stub</th><th>unmapped</th><th>n/a</th><th>parity</th></tr></thead><tbody>\n";
+const SUMMARY_HEAD: &str = "<table class=\"sum\"><thead><tr><th class=\"l\"></th><th class=\"l\">progress</th><th>total</th><th>passing</th><th>partial</th><th>failing</th><th>stub</th><th>unmapped</th><th>n/a</th><th>parity</th></tr></thead><tbody>\n";
 
 pub fn render(r: &Report) -> String {
     let mut out = String::with_capacity(r.tests.len() * 300 + 20_000);
@@ -101,7 +103,7 @@ pub fn render(r: &Report) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>natsd parity with nats-server {tag}</title><style>{STYLE}</style></head><body>\n\
          <h1>natsd parity with nats-server {tag}</h1>\n\
-         <p>Upstream commit <code>{commit}</code>. Parity = passing / (total &minus; not applicable), over <code>Test*</code> functions.",
+         <p>Upstream commit <code>{commit}</code>. Parity = passing / (total &minus; not applicable), over <code>Test*</code> functions; a partial port (one that checks only part of its Go test) never counts as passing.",
         tag = escape(&r.upstream.tag),
         commit = escape(&r.upstream.commit)
     );
@@ -116,7 +118,14 @@ pub fn render(r: &Report) -> String {
         );
     }
     out.push_str("</p>\n<p class=\"legend\">");
-    for s in ["passing", "failing", "stub", "not_applicable", "unmapped"] {
+    for s in [
+        "passing",
+        "partial",
+        "failing",
+        "stub",
+        "not_applicable",
+        "unmapped",
+    ] {
         let _ = write!(out, "<span class=\"{s}\"></span>{s}");
     }
     out.push_str("</p>\n<h2>Tracks</h2>\n");
@@ -163,7 +172,7 @@ pub fn render(r: &Report) -> String {
         "<h2 id=\"all\">Every Go test</h2>\n<div id=\"filters\">\
          <input id=\"q\" type=\"search\" placeholder=\"search id, Rust file, message\" oninput=\"applyFilter()\"> \
          <select id=\"status\" onchange=\"applyFilter()\"><option value=\"\">any status</option>\
-         <option>passing</option><option>failing</option><option>stub</option>\
+         <option>passing</option><option>partial</option><option>failing</option><option>stub</option>\
          <option>unmapped</option><option>not_applicable</option></select> \
          <select id=\"kind\" onchange=\"applyFilter()\"><option value=\"\">any kind</option>\
          <option>test</option><option>benchmark</option><option>fuzz</option></select> ",
@@ -181,6 +190,13 @@ pub fn render(r: &Report) -> String {
     for t in &r.tests {
         let status = t.status.as_str();
         let mut msg = t.message.clone();
+        if let Some(what) = &t.partial {
+            if !msg.is_empty() {
+                msg.push_str("; ");
+            }
+            msg.push_str("partial: ");
+            msg.push_str(what);
+        }
         if let Some(why) = &t.opt_in {
             if !msg.is_empty() {
                 msg.push_str("; ");

@@ -6,9 +6,10 @@ use std::fmt::Write;
 fn row(out: &mut String, indent: &str, label: &str, c: &Counts) {
     let _ = writeln!(
         out,
-        "{indent}{label:<width$} {:>5} {:>7} {:>7} {:>5} {:>8} {:>5} {:>7}",
+        "{indent}{label:<width$} {:>5} {:>7} {:>7} {:>7} {:>5} {:>8} {:>5} {:>7}",
         c.total,
         c.passing,
+        c.partial,
         c.failing,
         c.stub,
         c.unmapped,
@@ -43,8 +44,16 @@ pub fn render(r: &Report) -> String {
     out.push('\n');
     let _ = writeln!(
         out,
-        "{:<52} {:>5} {:>7} {:>7} {:>5} {:>8} {:>5} {:>7}",
-        "track / Go file", "total", "passing", "failing", "stub", "unmapped", "n/a", "parity"
+        "{:<52} {:>5} {:>7} {:>7} {:>7} {:>5} {:>8} {:>5} {:>7}",
+        "track / Go file",
+        "total",
+        "passing",
+        "partial",
+        "failing",
+        "stub",
+        "unmapped",
+        "n/a",
+        "parity"
     );
     row(&mut out, "", "all Go tests", &r.totals);
     for t in &r.tracks {
@@ -68,6 +77,13 @@ pub fn render(r: &Report) -> String {
         "\nbenchmarks: {} ({} passing), fuzz functions: {} ({} passing); reported apart, not in parity %",
         r.benchmarks.total, r.benchmarks.passing, r.fuzz.total, r.fuzz.passing
     );
+    if r.totals.partial > 0 {
+        let _ = writeln!(
+            out,
+            "{} partial ports pass but check only part of their Go test; not in parity %",
+            r.totals.partial
+        );
+    }
     if r.totals.opt_in > 0 {
         let _ = writeln!(
             out,

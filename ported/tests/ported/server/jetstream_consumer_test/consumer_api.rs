@@ -12,7 +12,10 @@ use std::time::Duration;
 
 const SECOND: Duration = Duration::from_secs(1);
 
-port!("server/jetstream_consumer_test.go::TestJetStreamConsumerDelete" => consumer_delete);
+port!(
+    "server/jetstream_consumer_test.go::TestJetStreamConsumerDelete" => consumer_delete,
+    partial = "Go runs the same checks as a \"clustered\" case with an R3 stream on a 3-node cluster; natsd has no clustering, so only the \"single server\" case is ported"
+);
 fn consumer_delete() {
     // Go's "single server" case (its "clustered" one needs a cluster).
     let (_s, mut js) = server_and_client();
@@ -66,7 +69,10 @@ fn go_server_consumer_config(extra: Value) -> Value {
     cfg
 }
 
-port!("server/jetstream_consumer_test.go::TestJetStreamConsumerPedanticMode" => consumer_pedantic_mode);
+port!(
+    "server/jetstream_consumer_test.go::TestJetStreamConsumerPedanticMode" => consumer_pedantic_mode,
+    partial = "Go runs every case twice, \"clustered_<case>\" on a 3-node cluster and \"single_<case>\"; natsd has no clustering, so only the single-server runs are ported"
+);
 fn consumer_pedantic_mode() {
     let backoff = json!({"backoff": [SEC, 60 * SEC]});
     // (name, extra config, pedantic, should error). Go's templates of the two
@@ -122,7 +128,10 @@ fn unpin_request(js: &mut JsContext, stream: &str, consumer: &str, group: &str) 
     api_result(resp).err().map(|e| e.err_code)
 }
 
-port!("server/jetstream_consumer_test.go::TestJetStreamConsumerUnpin" => consumer_unpin);
+port!(
+    "server/jetstream_consumer_test.go::TestJetStreamConsumerUnpin" => consumer_unpin,
+    partial = "Go sends every unpin request to an R3 stream on a 3-node cluster too (\"<case> clustered\"); natsd has no clustering, so only the single-server requests are ported"
+);
 fn consumer_unpin() {
     let (_s, mut js) = server_and_client();
     js.add_stream(json!({"name": "TEST", "subjects": ["foo.>", "bar", "baz"], "num_replicas": 1}))
@@ -172,7 +181,10 @@ fn consumer_unpin() {
     }
 }
 
-port!("server/jetstream_consumer_test.go::TestJetStreamConsumerWithPriorityGroups" => consumer_with_priority_groups);
+port!(
+    "server/jetstream_consumer_test.go::TestJetStreamConsumerWithPriorityGroups" => consumer_with_priority_groups,
+    partial = "Go creates every consumer on an R3 stream on a 3-node cluster too (\"<case>, clustered\"); natsd has no clustering, so only the single-server cases are ported"
+);
 fn consumer_with_priority_groups() {
     let (_s, mut js) = server_and_client();
     js.add_stream(json!({"name": "TEST", "subjects": ["foo.>", "bar", "baz"], "num_replicas": 1}))
@@ -287,7 +299,10 @@ fn consumer_with_priority_groups() {
     }
 }
 
-port!("server/jetstream_consumer_test.go::TestJetStreamConsumerStreamUpdate" => consumer_stream_update);
+port!(
+    "server/jetstream_consumer_test.go::TestJetStreamConsumerStreamUpdate" => consumer_stream_update,
+    partial = "Go also runs the checks on a 3-node cluster (\"clustered\" with R3 and R1 streams); natsd has no clustering, so only the \"single\" case is ported"
+);
 fn consumer_stream_update() {
     // Go's "single" case (its "clustered" r3 and r1 cases need a cluster).
     let s = run_jetstream_server_with_conf(|dir| {
