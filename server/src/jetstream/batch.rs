@@ -119,23 +119,25 @@ pub struct StagedMsg {
     pub payload: Vec<u8>,
 }
 
-/// One place in the process-wide count of open batches, given back when dropped.
+/// One place in a process-wide count of open batches (atomic and fast batches are
+/// counted apart), given back when dropped.
 #[derive(Debug)]
-struct InflightSlot;
+pub(crate) struct InflightSlot(&'static AtomicI64);
 
 impl InflightSlot {
-    fn take(max_total: i64) -> Option<InflightSlot> {
-        if INFLIGHT_TOTAL.fetch_add(1, Ordering::AcqRel) + 1 > max_total {
-            INFLIGHT_TOTAL.fetch_sub(1, Ordering::AcqRel);
+    /// A place in `count`, unless it already holds `max_total`.
+    pub(crate) fn take(count: &'static AtomicI64, max_total: i64) -> Option<InflightSlot> {
+        if count.fetch_add(1, Ordering::AcqRel) + 1 > max_total {
+            count.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        Some(InflightSlot)
+        Some(InflightSlot(count))
     }
 }
 
 impl Drop for InflightSlot {
     fn drop(&mut self) {
-        INFLIGHT_TOTAL.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -433,7 +435,7 @@ impl Batches {
             if self.open.len() + 1 > limits.max_inflight_per_stream {
                 return rejected(errors::ATOMIC_PUBLISH_TOO_MANY_INFLIGHT.new());
             }
-            let Some(slot) = InflightSlot::take(limits.max_inflight_total) else {
+            let Some(slot) = InflightSlot::take(&INFLIGHT_TOTAL, limits.max_inflight_total) else {
                 return rejected(errors::ATOMIC_PUBLISH_TOO_MANY_INFLIGHT.new());
             };
             let disk = match stage_at.map(|at| DiskStage::create(at, id)).transpose() {

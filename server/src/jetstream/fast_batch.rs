@@ -14,9 +14,10 @@
 //! argument, answers go out as [`Out`] values.
 
 use super::api::errors::{self, ApiError};
+use super::batch::InflightSlot;
 use crate::config::jetstream::JsLimitOpts;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 /// The reply subject of a fast batch message ends with this.
@@ -202,26 +203,6 @@ impl Limits {
                 .filter(|v| !v.is_zero())
                 .unwrap_or(d.timeout),
         }
-    }
-}
-
-/// One place in the process-wide count of open fast batches, given back when dropped.
-#[derive(Debug)]
-struct InflightSlot;
-
-impl InflightSlot {
-    fn take(max_total: i64) -> Option<InflightSlot> {
-        if INFLIGHT_TOTAL.fetch_add(1, Ordering::AcqRel) + 1 > max_total {
-            INFLIGHT_TOTAL.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(InflightSlot)
-    }
-}
-
-impl Drop for InflightSlot {
-    fn drop(&mut self) {
-        INFLIGHT_TOTAL.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -427,7 +408,7 @@ impl FastBatches {
                 out.push(Out::Error(errors::BATCH_PUBLISH_TOO_MANY_INFLIGHT.new()));
                 return Next::Done;
             }
-            let Some(slot) = InflightSlot::take(limits.max_inflight_total) else {
+            let Some(slot) = InflightSlot::take(&INFLIGHT_TOTAL, limits.max_inflight_total) else {
                 out.push(Out::Error(errors::BATCH_PUBLISH_TOO_MANY_INFLIGHT.new()));
                 return Next::Done;
             };
