@@ -28,8 +28,8 @@ fn check_subs_pending(nc: &mut NatsConn, sid: u64, n: usize) {
     );
 }
 
-/// Sets the inactive threshold of consumer `name` of stream `stream` in account `acc`
-/// (Go's `o.setInActiveDeleteThreshold`).
+/// Sets the inactive threshold of consumer `name` of stream `stream` in account `acc`,
+/// counted from now (Go's `o.setInActiveDeleteThreshold` starts its timer again).
 fn set_inactive_threshold(s: &JsServer, acc: &str, stream: &str, name: &str, ns: i64) {
     let o = s
         .shared()
@@ -39,6 +39,7 @@ fn set_inactive_threshold(s: &JsServer, acc: &str, stream: &str, name: &str, ns:
         .and_then(|st| st.consumers.read().get(name).cloned())
         .unwrap_or_else(|| panic!("Error looking up consumer {name:?}"));
     o.cursor.lock().config.inactive_threshold = ns;
+    o.touch(natsd::monitor::gotime::now_nanos());
     o.notify();
 }
 
