@@ -202,7 +202,14 @@ fn single_server_recovery(staged: u64, commit: &str) {
     // Stage the batch by hand, so it is not committed at once.
     let mset = stream(&s, "TEST");
     let dir = mset.dir.clone().expect("a file stream has a directory");
-    let mut stage = DiskStage::create(&dir, "uuid").unwrap();
+    let natsd::jetstream::stream::StreamStore::File(fs) = &mset.store else {
+        panic!("a file stream has a file store");
+    };
+    let at = batch::StageAt {
+        stream_dir: &dir,
+        store: fs,
+    };
+    let mut stage = DiskStage::create(at, "uuid").unwrap();
     let header = |seq: u64| {
         let mut hdr = gen_header(&[], BATCH_ID, "uuid");
         hdr = gen_header(&hdr, BATCH_SEQ, &seq.to_string());

@@ -69,7 +69,10 @@ fn increment(js: &mut JsClient, incr: &str, seq: u64, total: i64) {
     validate_total(js, seq, total);
 }
 
-port!("server/jetstream_test.go::TestJetStreamAllowMsgCounter" => allow_msg_counter);
+port!(
+    "server/jetstream_test.go::TestJetStreamAllowMsgCounter" => allow_msg_counter,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn allow_msg_counter() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
@@ -163,7 +166,10 @@ fn allow_msg_counter() {
     require_pub_error(r, "message counter is broken", 10172);
 }
 
-port!("server/jetstream_test.go::TestJetStreamAllowMsgCounterMaxPayloadAndSize" => allow_msg_counter_max_payload_and_size);
+port!(
+    "server/jetstream_test.go::TestJetStreamAllowMsgCounterMaxPayloadAndSize" => allow_msg_counter_max_payload_and_size,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn allow_msg_counter_max_payload_and_size() {
     let mut opts = default_test_options();
     opts.max_payload = 1024;
@@ -198,7 +204,10 @@ fn allow_msg_counter_max_payload_and_size() {
     require_pub_error(r, "message size exceeds maximum allowed", 10054);
 }
 
-port!("server/jetstream_test.go::TestJetStreamAllowMsgCounterMirror" => allow_msg_counter_mirror);
+port!(
+    "server/jetstream_test.go::TestJetStreamAllowMsgCounterMirror" => allow_msg_counter_mirror,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn allow_msg_counter_mirror() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
@@ -281,7 +290,10 @@ fn wait_counter(js: &mut JsClient, stream: &str, seq: u64, want: &str) {
     });
 }
 
-port!("server/jetstream_test.go::TestJetStreamAllowMsgCounterSourceAggregates" => allow_msg_counter_source_aggregates);
+port!(
+    "server/jetstream_test.go::TestJetStreamAllowMsgCounterSourceAggregates" => allow_msg_counter_source_aggregates,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn allow_msg_counter_source_aggregates() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
@@ -301,7 +313,10 @@ fn allow_msg_counter_source_aggregates() {
     wait_counter(&mut js, "M", 2, "3");
 }
 
-port!("server/jetstream_test.go::TestJetStreamAllowMsgCounterSourceVerbatim" => allow_msg_counter_source_verbatim);
+port!(
+    "server/jetstream_test.go::TestJetStreamAllowMsgCounterSourceVerbatim" => allow_msg_counter_source_verbatim,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn allow_msg_counter_source_verbatim() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
@@ -322,7 +337,10 @@ fn allow_msg_counter_source_verbatim() {
     wait_counter(&mut js, "M", 2, "2");
 }
 
-port!("server/jetstream_test.go::TestJetStreamAllowMsgCounterSourceStartingAboveZero" => allow_msg_counter_source_starting_above_zero);
+port!(
+    "server/jetstream_test.go::TestJetStreamAllowMsgCounterSourceStartingAboveZero" => allow_msg_counter_source_starting_above_zero,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn allow_msg_counter_source_starting_above_zero() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();

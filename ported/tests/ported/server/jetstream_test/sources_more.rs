@@ -42,7 +42,10 @@ fn wait_healthy(s: &JsServer) {
     });
 }
 
-port!("server/jetstream_test.go::TestJetStreamRollupMirrorOrSource" => rollup_mirror_or_source);
+port!(
+    "server/jetstream_test.go::TestJetStreamRollupMirrorOrSource" => rollup_mirror_or_source,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn rollup_mirror_or_source() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
@@ -76,7 +79,10 @@ fn rollup_mirror_or_source() {
     check_sequence(&mut js, 2);
 }
 
-port!("server/jetstream_test.go::TestJetStreamScheduledMirrorOrSource" => scheduled_mirror_or_source);
+port!(
+    "server/jetstream_test.go::TestJetStreamScheduledMirrorOrSource" => scheduled_mirror_or_source,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn scheduled_mirror_or_source() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
@@ -185,7 +191,10 @@ fn promote(js: &mut JsClient, cfg: Value) {
     });
 }
 
-port!("server/jetstream_test.go::TestJetStreamPromoteMirrorDeletingOrigin" => promote_mirror_deleting_origin);
+port!(
+    "server/jetstream_test.go::TestJetStreamPromoteMirrorDeletingOrigin" => promote_mirror_deleting_origin,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn promote_mirror_deleting_origin() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
@@ -202,7 +211,10 @@ fn promote_mirror_deleting_origin() {
     js.get_msg("M", 2).unwrap();
 }
 
-port!("server/jetstream_test.go::TestJetStreamPromoteMirrorUpdatingOrigin" => promote_mirror_updating_origin);
+port!(
+    "server/jetstream_test.go::TestJetStreamPromoteMirrorUpdatingOrigin" => promote_mirror_updating_origin,
+    partial = "Go runs the same body with replicas 1 on one server and replicas 3 on a 3-node cluster; natsd has no clustering, so only the replicas-1 run is ported"
+);
 fn promote_mirror_updating_origin() {
     let s = run_basic_jetstream_server();
     let mut js = s.client();
