@@ -98,7 +98,9 @@ async fn accounts_without_jetstream_are_told_so_on_every_verb() {
     assert!(resp.get("error").is_none(), "{resp}");
     // Requests of accounts without JetStream are not counted (as Go's `trackAPIErr`).
     let js_state = s.shared().jetstream().expect("jetstream");
-    let total = js_state.api_total.load(std::sync::atomic::Ordering::Relaxed);
+    let total = js_state
+        .api_total
+        .load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(total, 1);
 }
 

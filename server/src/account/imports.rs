@@ -975,7 +975,11 @@ impl Account {
         if !self.has_responses.load(Ordering::Acquire) || !subject.starts_with(REPLY_PREFIX) {
             return None;
         }
-        self.ie.read().responses.get(subject).map(|r| r.reply.clone())
+        self.ie
+            .read()
+            .responses
+            .get(subject)
+            .map(|r| r.reply.clone())
     }
 
     /// Whether anyone listens to `subject` here; a `_R_.` reply of a request that came

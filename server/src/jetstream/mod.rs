@@ -21,9 +21,9 @@ pub mod publish;
 pub mod schedule;
 pub mod snapshot;
 pub mod sourcing;
+pub mod store_dir;
 pub mod stream;
 pub mod stream_config;
-pub mod store_dir;
 
 use crate::account::Account;
 use crate::client::Subscription;
@@ -658,7 +658,10 @@ pub fn start(server: &Arc<ServerShared>) -> Result<(), String> {
     let relocated =
         store_dir::relocate_accounts(&cfg.store_dir, is_account).map_err(|e| e.to_string())?;
     for (from, to) in relocated {
-        crate::notice!(server.logging, "JetStream relocated account {from:?} to {to:?}");
+        crate::notice!(
+            server.logging,
+            "JetStream relocated account {from:?} to {to:?}"
+        );
     }
     std::fs::create_dir_all(&cfg.store_dir)
         .map_err(|e| format!("could not create storage directory - {e}"))?;

@@ -1021,10 +1021,10 @@ impl Stream {
         }
         let limits = batch::Limits::from_opts(&server.opts().jetstream_limits);
         let stage_at = match &self.store {
-            StreamStore::File(fs) => self
-                .dir
-                .as_deref()
-                .map(|stream_dir| batch::StageAt { stream_dir, store: fs }),
+            StreamStore::File(fs) => self.dir.as_deref().map(|stream_dir| batch::StageAt {
+                stream_dir,
+                store: fs,
+            }),
             StreamStore::Memory(_) => None,
         };
         let staged = batch::StagedMsg {
