@@ -196,7 +196,13 @@ impl Arena {
     }
 
     fn release(&mut self, i: Link) {
-        self.free.push(i);
+        // The last slot is simply dropped: a set's only node, or the newest, needs no
+        // entry in the vacant list (an allocation of its own).
+        if i as usize + 1 == self.nodes.len() {
+            self.nodes.pop();
+        } else {
+            self.free.push(i);
+        }
     }
 
     pub(crate) fn height(&self, link: Link) -> i32 {
