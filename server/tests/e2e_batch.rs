@@ -5,22 +5,11 @@
 
 use async_nats::HeaderMap;
 use futures::StreamExt;
-use natsd::config::Options;
 use natsd::server::BackgroundServer;
-use std::path::Path;
 use std::time::Duration;
 
-fn opts(store_dir: &Path) -> Options {
-    Options {
-        host: "127.0.0.1".to_string(),
-        port: -1,
-        no_sigs: true,
-        no_log: true,
-        jetstream: true,
-        store_dir: Some(store_dir.to_path_buf()),
-        ..Options::default()
-    }
-}
+mod common;
+use common::jetstream_options as opts;
 
 fn batch_headers(id: &str, seq: u64, commit: Option<&str>) -> HeaderMap {
     let mut h = HeaderMap::new();

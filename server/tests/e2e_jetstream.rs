@@ -2,21 +2,10 @@
 //! and found again after a restart.
 
 use async_nats::jetstream::{self, stream};
-use natsd::config::Options;
 use natsd::server::BackgroundServer;
-use std::path::Path;
 
-fn opts(store_dir: &Path) -> Options {
-    Options {
-        host: "127.0.0.1".to_string(),
-        port: -1,
-        no_sigs: true,
-        no_log: true,
-        jetstream: true,
-        store_dir: Some(store_dir.to_path_buf()),
-        ..Options::default()
-    }
-}
+mod common;
+use common::jetstream_options as opts;
 
 fn url(s: &BackgroundServer) -> String {
     format!("nats://{}", s.addr)

@@ -9,23 +9,13 @@
 use async_nats::Client;
 use bytes::Bytes;
 use futures::StreamExt;
-use natsd::config::Options;
 use natsd::server::BackgroundServer;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-fn opts(store_dir: &Path) -> Options {
-    Options {
-        host: "127.0.0.1".to_string(),
-        port: -1,
-        no_sigs: true,
-        no_log: true,
-        jetstream: true,
-        store_dir: Some(store_dir.to_path_buf()),
-        ..Options::default()
-    }
-}
+mod common;
+use common::jetstream_options as opts;
 
 async fn request(nc: &Client, subject: String, body: Value) -> Value {
     let m = tokio::time::timeout(

@@ -2,22 +2,11 @@
 //! on every stream verb, and the `_nats.*` metadata in requests, responses and on disk.
 
 use async_nats::header::HeaderMap;
-use natsd::config::Options;
 use natsd::server::BackgroundServer;
 use serde_json::{json, Value};
-use std::path::Path;
 
-fn opts(store_dir: &Path) -> Options {
-    Options {
-        host: "127.0.0.1".to_string(),
-        port: -1,
-        no_sigs: true,
-        no_log: true,
-        jetstream: true,
-        store_dir: Some(store_dir.to_path_buf()),
-        ..Options::default()
-    }
-}
+mod common;
+use common::jetstream_options as opts;
 
 async fn connect(s: &BackgroundServer) -> async_nats::Client {
     async_nats::connect(format!("nats://{}", s.addr))
